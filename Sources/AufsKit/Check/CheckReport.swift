@@ -1,0 +1,111 @@
+import FoundationEssentials
+
+/// `aufsctl check`'s whole answer: facts, verdict, and warnings about unreadable inputs.
+public struct CheckReport: Sendable, Codable, Equatable {
+    public var schema: String = "aufsctl.check/1"
+    public var root: String
+    public var verdict: Verdict
+    public var exitCode: Int32
+    public var warnings: [String]
+    public var facts: HostFacts
+
+    public init(root: HostRoot, facts: HostFacts) {
+        self.root = root.path
+        self.facts = facts
+        self.verdict = Verdict.decide(facts)
+        self.exitCode = verdict.exitCode.rawValue
+        self.warnings = facts.distro.problems
+    }
+
+    public func json() throws -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try enc.encode(self), as: UTF8.self)
+    }
+
+    /// One aligned line per fact, then the verdict.
+    public func human(style: TextStyle) -> String {
+        let f = facts
+        var rows: [(String, String, String)] = []
+        func ev(_ e: [Evidence]) -> String { e.map { "\($0.source): \($0.value)" }.joined(separator: "; ") }
+        let d = f.distro
+        rows.append(("distro", d.family.map { "\(d.prettyName ?? d.id ?? "?") [\($0)]" } ?? "unknown", ev(d.evidence)))
+        var kdesc = f.kernel.release + (f.kernel.running ? " (running)" : " (not running)")
+        if let p = f.kernel.debianPointRelease { kdesc += ", Debian \(p)" }
+        rows.append(("kernel", kdesc, ev(f.kernel.evidence)))
+        func yesNo(_ b: Bool?, _ y: String, _ n: String) -> String { b.map { $0 ? y : n } ?? "unknown" }
+        rows.append(("aufs registered", yesNo(f.filesystems.aufs, "yes", "no"), ev(f.filesystems.evidence.prefix(1).map { $0 })))
+        rows.append(("overlay registered", yesNo(f.filesystems.overlay, "yes", "no"), ev(f.filesystems.evidence.dropFirst().map { $0 })))
+        rows.append(("module support", yesNo(f.module.moduleSupport, "yes", "no (CONFIG_MODULES not set)"),
+                     ev(f.module.evidence.filter { $0.source.hasPrefix("/proc/modules") || $0.value.hasPrefix("CONFIG_MODULES") })))
+        var mod: String
+        switch f.module.found {
+        case true? where f.module.path != nil:
+            mod = f.module.path! + (f.module.state.map { " (\($0.rawValue))" } ?? "")
+            if let v = f.module.vermagic { mod += ", vermagic \(v)" }
+            if let s = f.module.signer { mod += ", signed by \(s)" }
+            if !f.module.blacklistedBy.isEmpty { mod += ", BLACKLISTED in \(f.module.blacklistedBy.joined(separator: ", "))" }
+        case true?: mod = "built into the kernel"
+        case false?: mod = "not found"
+        case nil: mod = "unknown"
+        }
+        rows.append(("aufs module", mod, ev(f.module.evidence.filter { !$0.source.hasPrefix("/proc/modules") && !$0.value.hasPrefix("CONFIG_MODULES") })))
+        let b = f.build
+        let build: String
+        if let missing = b.missing {
+            build = missing.isEmpty ? "all \(b.required) \(b.series) exports present"
+                : "\(missing.count) of \(b.required) \(b.series) exports missing: \(missing.joined(separator: " "))"
+        } else {
+            build = b.headers ? "headers present, no Module.symvers" : "no headers for \(f.kernel.release)"
+        }
+        rows.append(("out-of-tree build", build, ev(b.evidence)))
+        var dk = f.dkms.installed ? "installed" : "not installed"
+        if let e = f.dkms.entries { dk += e.isEmpty ? ", no aufs" : ", " + e.map { "aufs/\($0.version) \($0.kernel ?? "") \($0.state)" }.joined(separator: "; ") }
+        rows.append(("dkms", dk, ev(f.dkms.evidence)))
+        rows.append(("boot", (f.boot.uefi ? "UEFI" : "BIOS") + ", Secure Boot \(f.boot.secureBoot.rawValue)", ev(f.boot.evidence)))
+        var x = "\(f.xino.path) on \(f.xino.filesystem ?? "unknown")"
+        if let a = f.xino.accepted { x += a ? ": accepted" : ": REFUSED by aufs, mounts use /dev/shm/aufs.xino" }
+        if let dev = f.xino.device?.device { x += " (\(dev)\(f.xino.device?.type.map { " " + $0 } ?? ""))" }
+        rows.append(("default xino", x, ev(f.xino.evidence)))
+        if !f.otherAufsKernels.isEmpty { rows.append(("other aufs kernels", f.otherAufsKernels.joined(separator: ", "), "/boot/config-*: CONFIG_AUFS_FS")) }
+        rows.append(("user", f.user.root ? "root" : "uid \(f.user.euid) (not root: some facts may be unknown)", "geteuid()"))
+
+        let width = rows.map { $0.0.count }.max() ?? 0
+        var out = ""
+        for (name, value, evidence) in rows {
+            out += style.bold(name.padding(width)) + "  " + value
+            if !evidence.isEmpty { out += "  " + style.dim("[\(evidence)]") }
+            out += "\n"
+        }
+        out += "\n"
+        let v = verdict
+        let stateText: String
+        switch v.state {
+        case .usable: stateText = style.green("usable")
+        case .loadable, .installable: stateText = style.yellow(v.state.rawValue)
+        case .blocked: stateText = style.red("blocked")
+        }
+        out += style.bold("verdict".padding(width)) + "  " + stateText + (v.method.map { " (method: \($0.rawValue))" } ?? "") + "\n"
+        out += style.bold("why".padding(width)) + "  " + v.reason + "\n"
+        for (i, w) in v.waysOut.enumerated() {
+            out += style.bold((i == 0 ? "ways out" : "").padding(width)) + "  - " + w + "\n"
+        }
+        return out
+    }
+}
+
+extension String {
+    func padding(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
+}
+
+/// ANSI styling, only on a terminal and never with NO_COLOR.
+public struct TextStyle: Sendable {
+    public var color: Bool
+    public init(color: Bool) { self.color = color }
+    func wrap(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+    func bold(_ s: String) -> String { wrap(s, "1") }
+    func dim(_ s: String) -> String { wrap(s, "2") }
+    func red(_ s: String) -> String { wrap(s, "31") }
+    func green(_ s: String) -> String { wrap(s, "32") }
+    func yellow(_ s: String) -> String { wrap(s, "33") }
+}

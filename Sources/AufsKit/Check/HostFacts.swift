@@ -1,0 +1,94 @@
+/// Everything `check` (and later `install`/`mount`) learns about a host, each with its evidence.
+/// Encoded as the `facts` object of `aufsctl check --json` (schema in README).
+public struct HostFacts: Sendable, Codable, Equatable {
+    public struct Distro: Sendable, Codable, Equatable {
+        public var id: String?
+        public var idLike: [String]
+        public var versionId: String?
+        public var prettyName: String?
+        /// `rhel-like 7`, `debian 12`, `ubuntu 20.04`, `other (arch)`, or nil when unknown.
+        public var family: String?
+        public var evidence: [Evidence]
+        public var problems: [String]
+    }
+
+    public struct Kernel: Sendable, Codable, Equatable {
+        public var release: String
+        public var major: Int
+        public var minor: Int
+        public var patch: Int?
+        public var flavor: KernelRelease.Flavor
+        /// Whether this is the kernel running in the root (so /proc describes it).
+        public var running: Bool
+        public var debianPointRelease: String?
+        public var machine: String?
+        public var evidence: [Evidence]
+    }
+
+    public struct Filesystems: Sendable, Codable, Equatable {
+        /// nil: unknown (not the running kernel, or /proc/filesystems unreadable).
+        public var aufs: Bool?
+        public var overlay: Bool?
+        public var evidence: [Evidence]
+    }
+
+    public struct Module: Sendable, Codable, Equatable {
+        /// Loadable module support in the kernel (CONFIG_MODULES); nil when unknown.
+        public var moduleSupport: Bool?
+        public var moduleTree: String?
+        public var found: Bool?
+        public var path: String?
+        public var builtin: Bool
+        public var state: ModuleInfo.State?
+        public var vermagic: String?
+        public var signer: String?
+        public var blacklistedBy: [String]
+        /// `CONFIG_AUFS_FS`: `y`, `m`, `n`, or nil when no config was readable.
+        public var configAufsFs: String?
+        public var overlayModule: String?
+        public var evidence: [Evidence]
+    }
+
+    public struct Build: Sendable, Codable, Equatable {
+        public var headers: Bool
+        public var headersPath: String
+        public var symvers: String?
+        public var series: String
+        public var required: Int
+        public var missing: [String]?
+        public var evidence: [Evidence]
+    }
+
+    public struct DKMS: Sendable, Codable, Equatable {
+        public var installed: Bool
+        public var path: String?
+        public var entries: [DKMSStatusEntry]?
+        public var evidence: [Evidence]
+    }
+
+    public struct Xino: Sendable, Codable, Equatable {
+        public var path: String
+        public var filesystem: String?
+        public var accepted: Bool?
+        public var device: BackingDevice?
+        public var evidence: [Evidence]
+    }
+
+    public struct User: Sendable, Codable, Equatable {
+        public var euid: UInt32
+        public var root: Bool
+    }
+
+    public var distro: Distro
+    public var kernel: Kernel
+    public var filesystems: Filesystems
+    public var module: Module
+    public var build: Build
+    public var dkms: DKMS
+    public var boot: BootMode
+    public var xino: Xino
+    /// Other installed kernels whose config builds aufs in (`/boot/config-*`), e.g. an installed
+    /// but not yet booted kernel-ml-aufs.
+    public var otherAufsKernels: [String]
+    public var user: User
+}

@@ -1,0 +1,293 @@
+/// Reads the host (or a root tree) into `HostFacts`. Reading only: nothing is changed.
+public struct HostProbe: Sendable {
+    public var root: HostRoot
+    public var syscalls: any Syscalls
+    public var runner: any CommandRunner
+
+    public init(root: HostRoot, syscalls: any Syscalls = LinuxSyscalls(), runner: any CommandRunner = SubprocessRunner()) {
+        self.root = root
+        self.syscalls = syscalls
+        self.runner = runner
+    }
+
+    /// The kernel running in the root: `uname` for the host, `/proc/sys/kernel/*` in a root tree.
+    public func runningKernel() throws -> (release: KernelRelease, version: String, machine: String?, evidence: Evidence) {
+        if root.isHost {
+            let u = syscalls.uname()
+            guard let k = KernelRelease(u.release) else {
+                throw AufsError("uname -r gave \"\(u.release)\", which is not a kernel release (expected N.N...)")
+            }
+            return (k, u.version, u.machine, Evidence("uname -r", u.release))
+        }
+        let p = "/proc/sys/kernel/osrelease"
+        guard let text = FileRead.string(root.resolve(p)) else {
+            throw AufsError.usage("--root \(root.path): \(p) is missing, so the running kernel is unknown; add it or pass --kernel KVER")
+        }
+        guard let k = KernelRelease(text) else {
+            throw AufsError("\(root.resolve(p)): \"\(text.trimmingBlanks)\" is not a kernel release (expected N.N...)")
+        }
+        let version = FileRead.string(root.resolve("/proc/sys/kernel/version"))?.trimmingBlanks ?? ""
+        let machine = FileRead.string(root.resolve("/proc/sys/kernel/arch"))?.trimmingBlanks
+        return (k, version, machine, Evidence(p, k.string))
+    }
+
+    public func probe(kernel requested: KernelRelease? = nil) async throws -> HostFacts {
+        let running = try runningKernel()
+        let target = requested ?? running.release
+        let isRunning = target.string == running.release.string
+        let config = kernelConfig(target, running: isRunning)
+        let distro = probeDistro()
+        var kernelEvidence = [running.evidence]
+        if !isRunning { kernelEvidence.append(Evidence("--kernel", target.string)) }
+        let point = isRunning ? KernelRelease.debianPointRelease(fromVersion: running.version) : nil
+        if let point { kernelEvidence.append(Evidence("uname -v", "Debian \(point)")) }
+        let kernel = HostFacts.Kernel(
+            release: target.string, major: target.major, minor: target.minor, patch: target.patch,
+            flavor: target.flavor, running: isRunning, debianPointRelease: point,
+            machine: running.machine, evidence: kernelEvidence)
+        return HostFacts(
+            distro: distro,
+            kernel: kernel,
+            filesystems: probeFilesystems(running: isRunning, kernel: target),
+            module: probeModule(target, running: isRunning, config: config),
+            build: probeBuild(target),
+            dkms: await probeDKMS(),
+            boot: await probeBoot(),
+            xino: probeXino(),
+            otherAufsKernels: otherAufsKernels(except: target.string),
+            user: HostFacts.User(euid: syscalls.geteuid(), root: syscalls.geteuid() == 0))
+    }
+
+    func probeDistro() -> HostFacts.Distro {
+        for p in ["/etc/os-release", "/usr/lib/os-release"] {
+            switch FileRead.text(root.resolve(p)) {
+            case .ok(let text):
+                let os = OSRelease.parse(text)
+                var ev = [Evidence(p, ["ID", "ID_LIKE", "VERSION_ID"].compactMap { k in os.fields[k].map { "\(k)=\($0)" } }.joined(separator: " "))]
+                if os.id == "centos", let rel = FileRead.string(root.resolve("/etc/centos-release"))?.trimmingBlanks {
+                    ev.append(Evidence("/etc/centos-release", rel))
+                }
+                if os.id == "debian", let dv = FileRead.string(root.resolve("/etc/debian_version"))?.trimmingBlanks {
+                    ev.append(Evidence("/etc/debian_version", dv))
+                }
+                return HostFacts.Distro(
+                    id: os.id, idLike: os.idLike, versionId: os.versionID, prettyName: os.prettyName,
+                    family: os.id == nil ? nil : DistroFamily.classify(os).description,
+                    evidence: ev, problems: os.problems.map { "\(p): \($0)" } + (os.id == nil ? ["\(p): no ID= line"] : []))
+            case .missing:
+                continue
+            case .denied:
+                return HostFacts.Distro(id: nil, idLike: [], versionId: nil, prettyName: nil, family: nil,
+                                        evidence: [Evidence(p, "permission denied")], problems: ["\(p): permission denied"])
+            case .failed(let why):
+                return HostFacts.Distro(id: nil, idLike: [], versionId: nil, prettyName: nil, family: nil,
+                                        evidence: [Evidence(p, why)], problems: ["\(p): \(why)"])
+            }
+        }
+        return HostFacts.Distro(
+            id: nil, idLike: [], versionId: nil, prettyName: nil, family: nil,
+            evidence: [Evidence("/etc/os-release", "missing"), Evidence("/usr/lib/os-release", "missing")],
+            problems: ["neither /etc/os-release nor /usr/lib/os-release exists; the distro is unknown"])
+    }
+
+    /// `/boot/config-KVER`, else `/proc/config.gz` for the running kernel.
+    func kernelConfig(_ k: KernelRelease, running: Bool) -> (config: KernelConfig, source: String)? {
+        let boot = "/boot/config-\(k.string)"
+        if case .ok(let t) = FileRead.text(root.resolve(boot)) { return (KernelConfig.parse(t), boot) }
+        if running, case .ok(let t) = FileRead.gunzip(root.resolve("/proc/config.gz")) {
+            return (KernelConfig.parse(t), "/proc/config.gz")
+        }
+        return nil
+    }
+
+    func probeFilesystems(running: Bool, kernel: KernelRelease) -> HostFacts.Filesystems {
+        let p = "/proc/filesystems"
+        guard running else {
+            return HostFacts.Filesystems(aufs: nil, overlay: nil,
+                                         evidence: [Evidence(p, "describes the running kernel, not \(kernel.string)")])
+        }
+        switch FileRead.text(root.resolve(p)) {
+        case .ok(let text):
+            let fs = ProcFilesystems.parse(text)
+            return HostFacts.Filesystems(
+                aufs: fs.has("aufs"), overlay: fs.has("overlay"),
+                evidence: [Evidence(p, fs.evidenceLine("aufs", in: text) ?? "no aufs line"),
+                           Evidence(p, fs.evidenceLine("overlay", in: text) ?? "no overlay line")])
+        case .missing:
+            return HostFacts.Filesystems(aufs: nil, overlay: nil, evidence: [Evidence(p, "missing (is /proc mounted?)")])
+        case .denied:
+            return HostFacts.Filesystems(aufs: nil, overlay: nil, evidence: [Evidence(p, "permission denied")])
+        case .failed(let why):
+            return HostFacts.Filesystems(aufs: nil, overlay: nil, evidence: [Evidence(p, why)])
+        }
+    }
+
+    func probeModule(_ k: KernelRelease, running: Bool, config: (config: KernelConfig, source: String)?) -> HostFacts.Module {
+        var ev: [Evidence] = []
+        var support: Bool?
+        if running, FileRead.exists(root.resolve("/proc/modules")) {
+            support = true
+            ev.append(Evidence("/proc/modules", "present"))
+        } else if let c = config?.config["CONFIG_MODULES"] {
+            support = c == "y"
+            ev.append(Evidence(config!.source, "CONFIG_MODULES=\(c)"))
+        } else if running {
+            support = false
+            ev.append(Evidence("/proc/modules", "absent"))
+        }
+        let aufsConfig = config?.config["CONFIG_AUFS_FS"]
+        if let config {
+            ev.append(Evidence(config.source, aufsConfig.map { "CONFIG_AUFS_FS=\($0)" } ?? "no CONFIG_AUFS_FS"))
+        }
+        let tree = "/lib/modules/\(k.string)"
+        var module = HostFacts.Module(
+            moduleSupport: support, moduleTree: nil, found: nil, path: nil, builtin: aufsConfig == "y",
+            state: nil, vermagic: nil, signer: nil, blacklistedBy: [], configAufsFs: aufsConfig,
+            overlayModule: nil, evidence: ev)
+        guard FileRead.isDirectory(root.resolve(tree)) else {
+            module.found = aufsConfig == "y"
+            module.evidence.append(Evidence(tree, "absent"))
+            return module
+        }
+        module.moduleTree = tree
+        guard let index = try? ModuleIndex(root: root, kernel: k.string) else {
+            module.evidence.append(Evidence(tree, "libkmod could not open it"))
+            return module
+        }
+        if let info = index.lookup("aufs") {
+            module.found = true
+            module.path = info.path.map(unroot)
+            module.builtin = info.builtin || aufsConfig == "y"
+            module.state = running ? info.state : nil
+            module.vermagic = info.vermagic
+            module.signer = info.signer
+            module.blacklistedBy = info.blacklistedBy
+            module.evidence.append(Evidence("libkmod lookup aufs", info.path.map(unroot) ?? "builtin (modules.builtin)"))
+        } else {
+            module.found = aufsConfig == "y"
+            module.evidence.append(Evidence("libkmod lookup aufs", "not in \(tree)"))
+        }
+        if let ov = index.lookup("overlay") {
+            module.overlayModule = ov.path.map(unroot) ?? "builtin"
+        }
+        return module
+    }
+
+    func unroot(_ p: String) -> String {
+        root.isHost || !p.hasPrefix(root.path + "/") ? p : String(p.dropFirst(root.path.count))
+    }
+
+    func probeBuild(_ k: KernelRelease) -> HostFacts.Build {
+        let build = "/lib/modules/\(k.string)/build"
+        let series = SymbolCheck.series(for: k)
+        let required = SymbolCheck.requiredExports(series: series).count
+        var ev: [Evidence] = []
+        let headers = FileRead.isDirectory(root.resolve(build))
+        ev.append(Evidence(build, headers ? "present" : "absent"))
+        let candidates = [(build + "/Module.symvers", false), ("/usr/src/kernels/\(k.string)/Module.symvers", false),
+                          ("/boot/symvers-\(k.string).gz", true)]
+        for (path, gz) in candidates {
+            let r = gz ? FileRead.gunzip(root.resolve(path)) : FileRead.text(root.resolve(path))
+            switch r {
+            case .ok(let text):
+                let c = SymbolCheck.check(kernel: k, moduleSymvers: text, source: path)
+                ev.append(Evidence(path, "\(c.present) of \(c.required.count) \(series) exports present"))
+                return HostFacts.Build(headers: headers, headersPath: build, symvers: path, series: series,
+                                       required: required, missing: c.missing, evidence: ev)
+            case .denied:
+                ev.append(Evidence(path, "permission denied"))
+            case .failed(let why):
+                ev.append(Evidence(path, why))
+            case .missing:
+                continue
+            }
+        }
+        ev.append(Evidence("Module.symvers", "not found for \(k.string)"))
+        return HostFacts.Build(headers: headers, headersPath: build, symvers: nil, series: series,
+                               required: required, missing: nil, evidence: ev)
+    }
+
+    func probeDKMS() async -> HostFacts.DKMS {
+        guard root.isHost else {
+            let path = ["/usr/sbin/dkms", "/usr/bin/dkms", "/sbin/dkms"].first { FileRead.exists(root.resolve($0)) }
+            return HostFacts.DKMS(installed: path != nil, path: path, entries: nil,
+                                  evidence: [Evidence(path ?? "/usr/sbin/dkms", path == nil ? "absent" : "present; dkms status runs only for the host root")])
+        }
+        guard let path = runner.which("dkms") else {
+            return HostFacts.DKMS(installed: false, path: nil, entries: nil, evidence: [Evidence("PATH", "no dkms")])
+        }
+        do {
+            let r = try await runner.run([path, "status", "-m", "aufs"])
+            let entries = DKMSStatusEntry.parse(r.stdout).filter { $0.module == "aufs" }
+            return HostFacts.DKMS(installed: true, path: path, entries: r.succeeded ? entries : nil,
+                                  evidence: [Evidence("dkms status -m aufs", r.succeeded ? (r.stdout.trimmingBlanks.isEmpty ? "(nothing)" : r.stdout.trimmingBlanks) : "exit \(r.status): \(r.stderr.trimmingBlanks)")])
+        } catch {
+            return HostFacts.DKMS(installed: true, path: path, entries: nil, evidence: [Evidence("dkms status -m aufs", "\(error)")])
+        }
+    }
+
+    func probeBoot() async -> BootMode {
+        var mode = BootMode.probe(root: root)
+        if root.isHost, mode.uefi, mode.secureBoot == .unknown, let mok = runner.which("mokutil"),
+           let r = try? await runner.run([mok, "--sb-state"]) {
+            mode.secureBoot = BootMode.parseMokutil(r.stdout + r.stderr)
+            mode.evidence.append(Evidence("mokutil --sb-state", (r.stdout + r.stderr).trimmingBlanks))
+        }
+        return mode
+    }
+
+    /// Where a mount without branches' help would put xino (`/tmp/.aufs.xino`) and whether aufs accepts it.
+    func probeXino() -> HostFacts.Xino {
+        let xino = "/tmp/.aufs.xino"
+        let dir = "/tmp"
+        if root.isHost {
+            switch syscalls.statfs(dir) {
+            case .success(let st):
+                let kind = FilesystemKind(magic: st.magic)
+                var ev = [Evidence("statfs(\(dir))", "f_type \(String(format16: st.magic)) (\(kind.name))")]
+                var device: BackingDevice?
+                if case .success(let dev) = syscalls.deviceID(dir) {
+                    device = FilesystemProbe.backingDevice(dev: dev)
+                    if let d = device {
+                        ev.append(Evidence("libblkid", [d.device, d.type, d.note].compactMap { $0 }.joined(separator: " ")))
+                    }
+                }
+                if let why = kind.refusedForXino { ev.append(Evidence("aufs", why)) }
+                return HostFacts.Xino(path: xino, filesystem: kind.name, accepted: kind.refusedForXino == nil,
+                                      device: device, evidence: ev)
+            case .failure(let e):
+                return HostFacts.Xino(path: xino, filesystem: nil, accepted: nil, device: nil,
+                                      evidence: [Evidence("statfs(\(dir))", e.description)])
+            }
+        }
+        // A root tree: its recorded mount table names the filesystem under /tmp.
+        guard let (table, source) = MountTable.read(root: root), let m = table.containing(dir) else {
+            return HostFacts.Xino(path: xino, filesystem: nil, accepted: nil, device: nil,
+                                  evidence: [Evidence("/proc/self/mountinfo", "missing in the root tree")])
+        }
+        let refused = XinoRules.refusedTypeName(m.fstype)
+        return HostFacts.Xino(path: xino, filesystem: m.fstype, accepted: refused == nil,
+                              device: BackingDevice(device: m.source, type: m.fstype, note: "from \(source)"),
+                              evidence: [Evidence(source, "\(m.target) \(m.fstype) \(m.source)")])
+    }
+
+    func otherAufsKernels(except k: String) -> [String] {
+        (FileRead.list(root.resolve("/boot")) ?? []).compactMap { name in
+            guard name.hasPrefix("config-") else { return nil }
+            let kver = String(name.dropFirst("config-".count))
+            guard kver != k, let text = FileRead.string(root.resolve("/boot/" + name)) else { return nil }
+            let v = KernelConfig.parse(text)["CONFIG_AUFS_FS"]
+            return v == "y" || v == "m" ? kver : nil
+        }
+    }
+}
+
+public enum XinoRules {
+    /// Filesystem type names (as in mountinfo) aufs refuses for xino.
+    public static func refusedTypeName(_ t: String) -> String? {
+        let refused = ["xfs", "btrfs", "ubifs", "hfsplus", "nilfs2", "ecryptfs", "aufs", "nfs", "nfs4", "cifs",
+                       "smb3", "ceph", "9p", "overlay", "proc", "sysfs"]
+        if refused.contains(t) || t.hasPrefix("fuse") { return "aufs refuses an xino file on \(t)" }
+        return nil
+    }
+}

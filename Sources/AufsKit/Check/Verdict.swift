@@ -1,0 +1,130 @@
+/// The ways aufs can be installed.
+public enum InstallMethod: String, Sendable, Codable, CaseIterable {
+    case kernelMLAufs = "kernel-ml-aufs"
+    case dkms
+    case ubuntuExtra = "ubuntu-extra"
+}
+
+/// `check`'s answer: can aufs be used here, and if not, what would make it usable.
+public struct Verdict: Sendable, Codable, Equatable {
+    public enum State: String, Sendable, Codable {
+        case usable, loadable, installable, blocked
+    }
+    public var state: State
+    public var method: InstallMethod?
+    public var reason: String
+    public var waysOut: [String]
+
+    public var exitCode: ExitCode {
+        switch state {
+        case .usable: return .success
+        case .loadable, .installable: return .installable
+        case .blocked: return .blocked
+        }
+    }
+
+    public static func decide(_ f: HostFacts) -> Verdict {
+        let k = f.kernel.release
+        let m = f.module
+        let overlayWay = f.filesystems.overlay == false
+            ? "use overlayfs instead: `aufsctl mount --fallback overlay ...` (the overlay module must be available)"
+            : "use overlayfs instead: `aufsctl mount --fallback overlay ...` mounts the same layers with overlay semantics"
+        if f.filesystems.aufs == true {
+            return Verdict(state: .usable, method: nil,
+                           reason: "aufs is registered in /proc/filesystems" + (m.builtin ? " (built into \(k))" : ""),
+                           waysOut: [])
+        }
+        if m.found == true, !m.builtin, m.path != nil {
+            if !m.blacklistedBy.isEmpty {
+                return Verdict(state: .blocked, method: nil,
+                               reason: "the aufs module is at \(m.path!) but blacklisted by \(m.blacklistedBy.joined(separator: ", "))",
+                               waysOut: ["remove the `blacklist aufs` line(s), then `aufsctl load`", overlayWay])
+            }
+            if m.moduleSupport == false {
+                return Verdict(state: .blocked, method: nil,
+                               reason: "the aufs module is at \(m.path!) but kernel \(k) cannot load modules (CONFIG_MODULES is not set)",
+                               waysOut: ["boot a kernel with module support or with aufs built in", overlayWay])
+            }
+            let when = f.kernel.running ? "" : " once \(k) is running"
+            return Verdict(state: .loadable, method: nil,
+                           reason: "the aufs module is at \(m.path!), not loaded\(when); `aufsctl load` loads it",
+                           waysOut: [])
+        }
+        if m.builtin && !f.kernel.running {
+            return Verdict(state: .installable, method: nil,
+                           reason: "aufs is built into \(k), which is installed but not running; reboot into it",
+                           waysOut: [])
+        }
+        let family = f.distro.familyValue
+        if case .rhel(7)? = family {
+            if let machine = f.kernel.machine, machine != "x86_64" {
+                return Verdict(state: .blocked, method: nil,
+                               reason: "kernel-ml-aufs is built for x86_64 only; this machine is \(machine)",
+                               waysOut: [overlayWay])
+            }
+            if let other = f.otherAufsKernels.first {
+                return Verdict(state: .installable, method: .kernelMLAufs,
+                               reason: "kernel \(other) with aufs is installed but not running; `aufsctl install` makes it the GRUB default, then reboot",
+                               waysOut: [])
+            }
+            return Verdict(state: .installable, method: .kernelMLAufs,
+                           reason: "CentOS/RHEL 7: the kernel-ml-aufs package (a mainline kernel with aufs built in) replaces \(k); needs a reboot",
+                           waysOut: ["note: CentOS 7 is end of life; yum needs the vault repos and the kernel-ml-aufs repo may be gone"])
+        }
+        if case .ubuntu(let major, let minor)? = family, (major, minor) <= (20, 10), f.kernel.flavor == .ubuntu {
+            return Verdict(state: .installable, method: .ubuntuExtra,
+                           reason: "Ubuntu \(major).\(minor < 10 ? "0" : "")\(minor) ships aufs in linux-modules-extra-\(k)",
+                           waysOut: [])
+        }
+        if m.moduleSupport == false {
+            return Verdict(state: .blocked, method: nil,
+                           reason: "kernel \(k) has no loadable module support (CONFIG_MODULES is not set), so aufs would have to be built in",
+                           waysOut: ["boot a kernel with aufs built in", overlayWay])
+        }
+        let patchedKernel = "boot a kernel that carries the aufs base, mmap and standalone patches, then `aufsctl install --method dkms`"
+        if let missing = f.build.missing {
+            if missing.isEmpty {
+                return Verdict(state: .installable, method: .dkms,
+                               reason: "kernel \(k) exports all \(f.build.required) symbols \(f.build.series) needs; DKMS can build the module",
+                               waysOut: [])
+            }
+            return Verdict(state: .blocked, method: nil,
+                           reason: "kernel \(k) lacks \(missing.count) of \(f.build.required) symbols aufs needs: \(missing.joined(separator: ", "))",
+                           waysOut: [patchedKernel, overlayWay])
+        }
+        let headersWay = "install the headers (`linux-headers-\(k)`) and run `aufsctl check` again to test the exports"
+        switch family {
+        case .debian(let major)? where major <= 10:
+            return Verdict(state: .installable, method: .dkms,
+                           reason: "Debian \(major) kernels export the symbols aufs needs; DKMS can build it once linux-headers-\(k) is installed",
+                           waysOut: [])
+        case .debian(let major)?:
+            return Verdict(state: .blocked, method: nil,
+                           reason: "Debian \(major == 99 ? "testing" : String(major)) kernels do not export the symbols aufs needs (their aufs patches are disabled); headers for \(k) are not installed, so Module.symvers was not read",
+                           waysOut: [patchedKernel, headersWay, overlayWay])
+        case .ubuntu?:
+            return Verdict(state: .blocked, method: nil,
+                           reason: "Ubuntu dropped aufs in 21.04 and its kernels do not export the symbols aufs needs; headers for \(k) are not installed",
+                           waysOut: [patchedKernel, headersWay, overlayWay])
+        default:
+            return Verdict(state: .blocked, method: nil,
+                           reason: "no aufs for kernel \(k) and no headers to test whether DKMS could build it",
+                           waysOut: [headersWay, patchedKernel, overlayWay])
+        }
+    }
+}
+
+extension HostFacts.Distro {
+    /// The family parsed back from its description (facts keep the string for JSON).
+    public var familyValue: DistroFamily? {
+        guard let w = family?.split(separator: " "), w.count == 2 else { return nil }
+        switch w[0] {
+        case "rhel-like": return Int(w[1]).map { .rhel(major: $0) }
+        case "debian": return .debian(major: w[1] == "testing" ? 99 : Int(w[1]) ?? 0)
+        case "ubuntu":
+            let v = w[1].split(separator: ".").compactMap { Int($0) }
+            return v.count == 2 ? .ubuntu(major: v[0], minor: v[1]) : nil
+        default: return nil
+        }
+    }
+}

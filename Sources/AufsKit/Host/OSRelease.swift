@@ -1,0 +1,140 @@
+/// `/etc/os-release` as os-release(5) defines it: `KEY=value` lines, shell-style quoting
+/// without expansion, `#` comments.
+public struct OSRelease: Sendable, Equatable, Codable {
+    public var fields: [String: String]
+    /// One message per line that is not a valid assignment (line number and why).
+    public var problems: [String]
+
+    public var id: String? { fields["ID"] }
+    public var idLike: [String] { (fields["ID_LIKE"] ?? "").split(separator: " ").map(String.init) }
+    public var versionID: String? { fields["VERSION_ID"] }
+    public var prettyName: String? { fields["PRETTY_NAME"] }
+    public var versionCodename: String? { fields["VERSION_CODENAME"] }
+
+    public init(fields: [String: String], problems: [String] = []) {
+        self.fields = fields
+        self.problems = problems
+    }
+
+    public static func parse(_ text: String) -> OSRelease {
+        var fields: [String: String] = [:]
+        var problems: [String] = []
+        for (n, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var line = Substring(rawLine)
+            if line.hasSuffix("\r") { line.removeLast() }
+            let trimmed = line.drop { $0 == " " || $0 == "\t" }
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            guard let eq = trimmed.firstIndex(of: "=") else {
+                problems.append("line \(n + 1): expected KEY=value, got \"\(trimmed)\"")
+                continue
+            }
+            let key = String(trimmed[..<eq])
+            guard isValidKey(key) else {
+                problems.append("line \(n + 1): \"\(key)\" is not a variable name")
+                continue
+            }
+            switch unquote(trimmed[trimmed.index(after: eq)...]) {
+            case .success(let value): fields[key] = value
+            case .failure(let why): problems.append("line \(n + 1): \(key): \(why)")
+            }
+        }
+        return OSRelease(fields: fields, problems: problems)
+    }
+
+    static func isValidKey(_ k: String) -> Bool {
+        guard let f = k.unicodeScalars.first, f == "_" || f.isASCIILetter else { return false }
+        return k.unicodeScalars.allSatisfy { $0 == "_" || $0.isASCIILetter || ("0"..."9").contains($0) }
+    }
+
+    struct QuoteError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Shell-like unquoting: '...' literal, "..." with \" \\ \$ \` escapes, bare \x escapes.
+    static func unquote(_ s: Substring) -> Result<String, QuoteError> {
+        var out = ""
+        var i = s.startIndex
+        while i < s.endIndex {
+            let c = s[i]
+            switch c {
+            case "'":
+                guard let end = s[s.index(after: i)...].firstIndex(of: "'") else {
+                    return .failure(QuoteError(description: "unterminated single quote"))
+                }
+                out += s[s.index(after: i)..<end]
+                i = s.index(after: end)
+            case "\"":
+                i = s.index(after: i)
+                var closed = false
+                while i < s.endIndex {
+                    let d = s[i]
+                    if d == "\"" { closed = true; i = s.index(after: i); break }
+                    if d == "\\", s.index(after: i) < s.endIndex {
+                        let n = s[s.index(after: i)]
+                        if "\"\\$`".contains(n) { out.append(n) } else { out.append(d); out.append(n) }
+                        i = s.index(i, offsetBy: 2)
+                        continue
+                    }
+                    out.append(d)
+                    i = s.index(after: i)
+                }
+                if !closed { return .failure(QuoteError(description: "unterminated double quote")) }
+            case "\\":
+                let n = s.index(after: i)
+                if n < s.endIndex { out.append(s[n]); i = s.index(after: n) } else { i = n }
+            case " ", "\t":
+                // Trailing blanks end the value; anything after them is not one shell word.
+                let rest = s[i...].drop { $0 == " " || $0 == "\t" }
+                if rest.isEmpty || rest.hasPrefix("#") { return .success(out) }
+                return .failure(QuoteError(description: "unquoted blank in value (quote the value)"))
+            default:
+                out.append(c)
+                i = s.index(after: i)
+            }
+        }
+        return .success(out)
+    }
+}
+
+extension Unicode.Scalar {
+    var isASCIILetter: Bool { ("a"..."z").contains(self) || ("A"..."Z").contains(self) }
+}
+
+/// The distro family aufsctl plans for.
+public enum DistroFamily: Sendable, Equatable, CustomStringConvertible {
+    case rhel(major: Int)
+    case debian(major: Int)
+    case ubuntu(major: Int, minor: Int)
+    case other(id: String)
+
+    public static func classify(_ os: OSRelease) -> DistroFamily {
+        let id = os.id ?? "unknown"
+        let like = os.idLike
+        let version = os.versionID ?? ""
+        let parts = version.split(separator: ".").map { Int($0) }
+        let major = parts.first.flatMap { $0 }
+        if id == "ubuntu", let major, parts.count >= 2, let minor = parts[1] {
+            return .ubuntu(major: major, minor: minor)
+        }
+        if id == "debian", let major { return .debian(major: major) }
+        if id == "debian", os.fields["VERSION_CODENAME"] != nil || version.isEmpty {
+            // testing/sid carry no VERSION_ID; treat as newer than any release.
+            return .debian(major: 99)
+        }
+        let rhelLike = ["rhel", "centos", "fedora"]
+        if let major, id == "rhel" || id == "centos" || id == "rocky" || id == "almalinux" || id == "ol"
+            || (like.contains { rhelLike.contains($0) } && id != "fedora") {
+            return .rhel(major: major)
+        }
+        return .other(id: id)
+    }
+
+    public var description: String {
+        switch self {
+        case .rhel(let m): return "rhel-like \(m)"
+        case .debian(let m): return m == 99 ? "debian testing" : "debian \(m)"
+        case .ubuntu(let a, let b): return "ubuntu \(a).\(b < 10 ? "0" : "")\(b)"
+        case .other(let id): return "other (\(id))"
+        }
+    }
+}

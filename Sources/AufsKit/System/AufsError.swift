@@ -1,0 +1,28 @@
+/// Exit codes, stable and documented in the README.
+public enum ExitCode: Int32, Sendable, Codable {
+    case success = 0
+    case failure = 1
+    case usage = 2
+    case installable = 3
+    case blocked = 4
+    case rebootRequired = 5
+    case partial = 6
+}
+
+/// An error a user can act on: what input, which rule, the way out, and the exit code.
+public struct AufsError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var exitCode: ExitCode
+    /// Extra lines shown after the message (evidence: kernel log lines, the exact call).
+    public var details: [String]
+
+    public init(_ message: String, exitCode: ExitCode = .failure, details: [String] = []) {
+        self.message = message
+        self.exitCode = exitCode
+        self.details = details
+    }
+
+    public static func usage(_ message: String) -> AufsError { AufsError(message, exitCode: .usage) }
+
+    public var description: String { message }
+}

@@ -1,0 +1,68 @@
+import Subprocess
+import SystemPackage
+import Glibc
+
+public struct CommandResult: Sendable, Equatable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+    public init(status: Int32, stdout: String = "", stderr: String = "") {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+    public var succeeded: Bool { status == 0 }
+}
+
+/// Runs external programs by argv, never through a shell.
+public protocol CommandRunner: Sendable {
+    /// Runs `argv[0]` (a name looked up on PATH, or a path) with the rest as arguments.
+    /// Throws when the program cannot be started; a non-zero exit is a normal result.
+    func run(_ argv: [String], environment: [String: String]) async throws -> CommandResult
+    /// The absolute path of a program on PATH, or nil.
+    func which(_ name: String) -> String?
+}
+
+extension CommandRunner {
+    public func run(_ argv: [String]) async throws -> CommandResult {
+        try await run(argv, environment: [:])
+    }
+}
+
+public struct SubprocessRunner: CommandRunner {
+    public init() {}
+
+    public func run(_ argv: [String], environment: [String: String]) async throws -> CommandResult {
+        guard let first = argv.first else { throw AufsError("empty command line") }
+        let exe: Executable = first.contains("/") ? .path(SystemPackage.FilePath(first)) : .name(first)
+        var env: [Environment.Key: String?] = [:]
+        for (k, v) in environment { env[Environment.Key(stringLiteral: k)] = v }
+        do {
+            let r = try await Subprocess.run(
+                exe,
+                arguments: Arguments(Array(argv.dropFirst())),
+                environment: .inherit.updating(env),
+                output: .string(limit: 8 << 20),
+                error: .string(limit: 8 << 20)
+            )
+            let status: Int32
+            switch r.terminationStatus {
+            case .exited(let c): status = c
+            case .signaled(let s): status = 128 + s
+            }
+            return CommandResult(status: status, stdout: r.standardOutput ?? "", stderr: r.standardError ?? "")
+        } catch {
+            throw AufsError("could not run \(first): \(error)")
+        }
+    }
+
+    public func which(_ name: String) -> String? {
+        // Non-root PATHs often lack the sbin directories where dkms, grubby and modprobe live.
+        let path = (getenv("PATH").map { String(cString: $0) } ?? "") + ":/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin"
+        for dir in path.split(separator: ":") where !dir.isEmpty {
+            let candidate = "\(dir)/\(name)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+}

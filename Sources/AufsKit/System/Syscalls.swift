@@ -1,0 +1,74 @@
+import CLinuxShims
+import Glibc
+
+public struct Uname: Sendable, Equatable, Codable {
+    public var release: String
+    public var version: String
+    public var machine: String
+    public init(release: String, version: String, machine: String) {
+        self.release = release
+        self.version = version
+        self.machine = machine
+    }
+}
+
+public struct FSStat: Sendable, Equatable {
+    public var magic: Int64
+    public var flags: UInt64
+    public init(magic: Int64, flags: UInt64 = 0) {
+        self.magic = magic
+        self.flags = flags
+    }
+}
+
+/// The kernel calls aufsctl makes; the real one calls Glibc, tests record or script them.
+public protocol Syscalls: Sendable {
+    func uname() -> Uname
+    func geteuid() -> UInt32
+    func statfs(_ path: String) -> Result<FSStat, Errno>
+    /// st_dev of a path (follows symlinks).
+    func deviceID(_ path: String) -> Result<UInt64, Errno>
+    func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, Errno>
+    func umount2(_ target: String, flags: Int32) -> Result<Void, Errno>
+}
+
+public struct LinuxSyscalls: Syscalls {
+    public init() {}
+
+    public func uname() -> Uname {
+        var u = utsname()
+        _ = Glibc.uname(&u)
+        func field<T>(_ v: T) -> String {
+            withUnsafeBytes(of: v) { raw in
+                let bytes = raw.prefix { $0 != 0 }
+                return String(decoding: bytes, as: UTF8.self)
+            }
+        }
+        return Uname(release: field(u.release), version: field(u.version), machine: field(u.machine))
+    }
+
+    public func geteuid() -> UInt32 { Glibc.geteuid() }
+
+    public func statfs(_ path: String) -> Result<FSStat, Errno> {
+        var out = aufsctl_statfs_t()
+        let rc = aufsctl_statfs(path, &out)
+        if rc != 0 { return .failure(Errno(-rc)) }
+        return .success(FSStat(magic: out.f_type, flags: out.f_flags))
+    }
+
+    public func deviceID(_ path: String) -> Result<UInt64, Errno> {
+        var st = stat()
+        if stat(path, &st) != 0 { return .failure(Errno(errno)) }
+        return .success(UInt64(st.st_dev))
+    }
+
+    public func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, Errno> {
+        if Glibc.mount(source, target, fstype, flags, data) != 0 { return .failure(Errno(errno)) }
+        return .success(())
+    }
+
+    public func umount2(_ target: String, flags: Int32) -> Result<Void, Errno> {
+        if Glibc.umount2(target, flags) != 0 { return .failure(Errno(errno)) }
+        return .success(())
+    }
+}

@@ -1,0 +1,30 @@
+#ifndef AUFSCTL_CLINUXSHIMS_H
+#define AUFSCTL_CLINUXSHIMS_H
+// What Glibc does not hand to Swift: statfs (the struct and call are hidden behind macros),
+// <linux/magic.h> constants and the major/minor macros.
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct {
+    int64_t f_type;
+    uint64_t f_flags;
+} aufsctl_statfs_t;
+
+/// statfs(2); returns 0 or -errno.
+int aufsctl_statfs(const char *path, aufsctl_statfs_t *out);
+
+unsigned int aufsctl_major(uint64_t dev);
+unsigned int aufsctl_minor(uint64_t dev);
+uint64_t aufsctl_makedev(unsigned int major, unsigned int minor);
+
+/// Filesystem magic numbers from <linux/magic.h> (and aufs's own).
+extern const int64_t AUFSCTL_MAGIC_TMPFS, AUFSCTL_MAGIC_RAMFS, AUFSCTL_MAGIC_PROC, AUFSCTL_MAGIC_SYSFS,
+    AUFSCTL_MAGIC_CONFIGFS, AUFSCTL_MAGIC_DEBUGFS, AUFSCTL_MAGIC_SECURITYFS, AUFSCTL_MAGIC_ECRYPTFS,
+    AUFSCTL_MAGIC_OVERLAYFS, AUFSCTL_MAGIC_XFS, AUFSCTL_MAGIC_BTRFS, AUFSCTL_MAGIC_UBIFS,
+    AUFSCTL_MAGIC_HFSPLUS, AUFSCTL_MAGIC_NILFS, AUFSCTL_MAGIC_NFS, AUFSCTL_MAGIC_SMB, AUFSCTL_MAGIC_CIFS,
+    AUFSCTL_MAGIC_EXT4, AUFSCTL_MAGIC_SQUASHFS, AUFSCTL_MAGIC_ISOFS, AUFSCTL_MAGIC_CRAMFS,
+    AUFSCTL_MAGIC_ROMFS, AUFSCTL_MAGIC_AUFS, AUFSCTL_MAGIC_FUSE, AUFSCTL_MAGIC_TRACEFS,
+    AUFSCTL_MAGIC_CGROUP, AUFSCTL_MAGIC_CGROUP2, AUFSCTL_MAGIC_DEVPTS, AUFSCTL_MAGIC_EROFS,
+    AUFSCTL_MAGIC_F2FS, AUFSCTL_MAGIC_CEPH, AUFSCTL_MAGIC_9P;
+
+#endif

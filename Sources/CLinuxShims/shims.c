@@ -1,0 +1,50 @@
+#include "CLinuxShims.h"
+#include <errno.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <linux/magic.h>
+
+int aufsctl_statfs(const char *path, aufsctl_statfs_t *out) {
+    struct statfs st;
+    if (statfs(path, &st) != 0) return -errno;
+    out->f_type = (int64_t)(uint32_t)st.f_type;
+    out->f_flags = (uint64_t)st.f_flags;
+    return 0;
+}
+
+unsigned int aufsctl_major(uint64_t dev) { return major(dev); }
+unsigned int aufsctl_minor(uint64_t dev) { return minor(dev); }
+uint64_t aufsctl_makedev(unsigned int ma, unsigned int mi) { return makedev(ma, mi); }
+
+const int64_t AUFSCTL_MAGIC_TMPFS = TMPFS_MAGIC;
+const int64_t AUFSCTL_MAGIC_RAMFS = RAMFS_MAGIC;
+const int64_t AUFSCTL_MAGIC_PROC = PROC_SUPER_MAGIC;
+const int64_t AUFSCTL_MAGIC_SYSFS = SYSFS_MAGIC;
+const int64_t AUFSCTL_MAGIC_CONFIGFS = 0x62656570;
+const int64_t AUFSCTL_MAGIC_DEBUGFS = DEBUGFS_MAGIC;
+const int64_t AUFSCTL_MAGIC_SECURITYFS = SECURITYFS_MAGIC;
+const int64_t AUFSCTL_MAGIC_ECRYPTFS = ECRYPTFS_SUPER_MAGIC;
+const int64_t AUFSCTL_MAGIC_OVERLAYFS = OVERLAYFS_SUPER_MAGIC;
+const int64_t AUFSCTL_MAGIC_XFS = XFS_SUPER_MAGIC;
+const int64_t AUFSCTL_MAGIC_BTRFS = BTRFS_SUPER_MAGIC;
+const int64_t AUFSCTL_MAGIC_UBIFS = 0x24051905;
+const int64_t AUFSCTL_MAGIC_HFSPLUS = 0x482b;
+const int64_t AUFSCTL_MAGIC_NILFS = NILFS_SUPER_MAGIC;
+const int64_t AUFSCTL_MAGIC_NFS = NFS_SUPER_MAGIC;
+const int64_t AUFSCTL_MAGIC_SMB = SMB_SUPER_MAGIC;
+const int64_t AUFSCTL_MAGIC_CIFS = 0xFF534D42;
+const int64_t AUFSCTL_MAGIC_EXT4 = EXT4_SUPER_MAGIC;
+const int64_t AUFSCTL_MAGIC_SQUASHFS = SQUASHFS_MAGIC;
+const int64_t AUFSCTL_MAGIC_ISOFS = ISOFS_SUPER_MAGIC;
+const int64_t AUFSCTL_MAGIC_CRAMFS = CRAMFS_MAGIC;
+const int64_t AUFSCTL_MAGIC_ROMFS = 0x7275;
+const int64_t AUFSCTL_MAGIC_AUFS = 0x61756673;
+const int64_t AUFSCTL_MAGIC_FUSE = 0x65735546;
+const int64_t AUFSCTL_MAGIC_TRACEFS = TRACEFS_MAGIC;
+const int64_t AUFSCTL_MAGIC_CGROUP = CGROUP_SUPER_MAGIC;
+const int64_t AUFSCTL_MAGIC_CGROUP2 = CGROUP2_SUPER_MAGIC;
+const int64_t AUFSCTL_MAGIC_DEVPTS = DEVPTS_SUPER_MAGIC;
+const int64_t AUFSCTL_MAGIC_EROFS = EROFS_SUPER_MAGIC_V1;
+const int64_t AUFSCTL_MAGIC_F2FS = F2FS_SUPER_MAGIC;
+const int64_t AUFSCTL_MAGIC_CEPH = 0x00c36400;
+const int64_t AUFSCTL_MAGIC_9P = V9FS_MAGIC;

@@ -1,0 +1,30 @@
+import AufsKit
+import ArgumentParser
+
+struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Tell whether aufs is usable here, and if not, what install would do or why it cannot.",
+        discussion: "Exit codes: 0 usable, 3 loadable or installable, 4 blocked, 1 error, 2 usage error.")
+
+    @Flag(help: "Print the report as JSON (schema aufsctl.check/1, see README).")
+    var json = false
+
+    @Option(help: ArgumentHelp("Check this kernel release instead of the running one.", valueName: "KVER"))
+    var kernel: String?
+
+    @OptionGroup var host: HostOptions
+
+    func run() async throws {
+        let root = try host.hostRoot()
+        let k = try parseKernel(kernel)
+        let facts = try await HostProbe(root: root).probe(kernel: k)
+        let report = CheckReport(root: root, facts: facts)
+        if json {
+            print(try report.json())
+        } else {
+            for w in report.warnings { Terminal.error("aufsctl: warning: " + w) }
+            print(report.human(style: TextStyle(color: Terminal.colorOnStdout)), terminator: "")
+        }
+        if report.exitCode != 0 { throw CommandExit(code: report.exitCode) }
+    }
+}

@@ -1,0 +1,86 @@
+import AufsKit
+import ArgumentParser
+import Glibc
+
+@main
+struct Entrypoint {
+    static func main() async {
+        let code = await Aufsctl.runToExitCode(Array(CommandLine.arguments.dropFirst()))
+        exit(code)
+    }
+}
+
+struct Aufsctl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "aufsctl",
+        abstract: "Make the aufs union filesystem work on this host: check, install, mount.",
+        discussion: """
+            Exit codes: 0 success (check: aufs usable), 1 failure, 2 usage error, \
+            3 aufs not available but loadable or installable, 4 not installable here, \
+            5 reboot required, 6 partially applied.
+            """,
+        version: "0.1.0",
+        subcommands: [Check.self, Load.self]
+    )
+
+    /// Parses and runs; maps every error to a one-line message and a documented exit code.
+    static func runToExitCode(_ args: [String]) async -> Int32 {
+        do {
+            var command = try parseAsRoot(args)
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+            return 0
+        } catch let e as AufsError {
+            Terminal.error("aufsctl: " + e.message)
+            for d in e.details { Terminal.error("  " + d) }
+            return e.exitCode.rawValue
+        } catch let e as CommandExit {
+            return e.code
+        } catch {
+            let code = exitCode(for: error)
+            if code == ArgumentParser.ExitCode.success {
+                print(fullMessage(for: error))
+                return 0
+            }
+            Terminal.error(fullMessage(for: error))
+            // ArgumentParser uses EX_USAGE (64) for bad arguments; ours is 2.
+            return code == ArgumentParser.ExitCode.validationFailure ? AufsKit.ExitCode.usage.rawValue : AufsKit.ExitCode.failure.rawValue
+        }
+    }
+}
+
+/// Thrown by commands that finished but exit non-zero (a `blocked` verdict, say).
+struct CommandExit: Error {
+    var code: Int32
+}
+
+enum Terminal {
+    static func error(_ s: String) {
+        let line = s + "\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+    static var colorOnStdout: Bool {
+        getenv("NO_COLOR") == nil && isatty(1) != 0
+    }
+}
+
+/// Options every host-reading command takes.
+struct HostOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Read every host file under DIR (a mounted image, chroot or fixture tree).", valueName: "DIR"))
+    var root: String = "/"
+
+    func hostRoot() throws -> HostRoot {
+        try HostRoot.validated(root)
+    }
+}
+
+func parseKernel(_ s: String?) throws -> KernelRelease? {
+    guard let s else { return nil }
+    guard let k = KernelRelease(s) else {
+        throw AufsError.usage("--kernel \"\(s)\": not a kernel release; expected the form uname -r prints, e.g. 6.1.0-18-amd64")
+    }
+    return k
+}

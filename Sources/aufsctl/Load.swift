@@ -1,0 +1,19 @@
+import AufsKit
+import ArgumentParser
+
+struct Load: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load the aufs module through libkmod (like modprobe aufs), honouring blacklists.")
+
+    @Option(name: .customLong("kernel-param"), help: ArgumentHelp("A module parameter, e.g. brs=1 (repeatable).", valueName: "K=V"))
+    var kernelParams: [String] = []
+
+    @OptionGroup var host: HostOptions
+
+    func run() async throws {
+        let root = try host.hostRoot()
+        let loader = ModuleLoader(root: root)
+        let outcome = try loader.load(parameters: kernelParams)
+        print(outcome.message)
+    }
+}
