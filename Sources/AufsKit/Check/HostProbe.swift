@@ -11,7 +11,8 @@ public struct HostProbe: Sendable {
     }
 
     /// The kernel running in the root: `uname` for the host, `/proc/sys/kernel/*` in a root tree.
-    public func runningKernel() throws -> (release: KernelRelease, version: String, machine: String?, evidence: Evidence) {
+    /// nil only for a root tree without `/proc/sys/kernel/osrelease`.
+    public func runningKernel() throws -> (release: KernelRelease, version: String, machine: String?, evidence: Evidence)? {
         if root.isHost {
             let u = syscalls.uname()
             guard let k = KernelRelease(u.release) else {
@@ -20,9 +21,7 @@ public struct HostProbe: Sendable {
             return (k, u.version, u.machine, Evidence("uname -r", u.release))
         }
         let p = "/proc/sys/kernel/osrelease"
-        guard let text = FileRead.string(root.resolve(p)) else {
-            throw AufsError.usage("--root \(root.path): \(p) is missing, so the running kernel is unknown; add it or pass --kernel KVER")
-        }
+        guard let text = FileRead.string(root.resolve(p)) else { return nil }
         guard let k = KernelRelease(text) else {
             throw AufsError("\(root.resolve(p)): \"\(text.trimmingBlanks)\" is not a kernel release (expected N.N...)")
         }
@@ -32,19 +31,22 @@ public struct HostProbe: Sendable {
     }
 
     public func probe(kernel requested: KernelRelease? = nil) async throws -> HostFacts {
-        let running = try runningKernel()
-        let target = requested ?? running.release
-        let isRunning = target.string == running.release.string
+        let found = try runningKernel()
+        guard let running = found ?? requested.map({ ($0, "", nil, Evidence("/proc/sys/kernel/osrelease", "missing")) }) else {
+            throw AufsError.usage("--root \(root.path): /proc/sys/kernel/osrelease is missing, so the running kernel is unknown; add it or pass --kernel KVER")
+        }
+        let target = requested ?? running.0
+        let isRunning = found != nil && target.string == running.0.string
         let config = kernelConfig(target, running: isRunning)
         let distro = probeDistro()
-        var kernelEvidence = [running.evidence]
+        var kernelEvidence = [running.3]
         if !isRunning { kernelEvidence.append(Evidence("--kernel", target.string)) }
-        let point = isRunning ? KernelRelease.debianPointRelease(fromVersion: running.version) : nil
+        let point = isRunning ? KernelRelease.debianPointRelease(fromVersion: running.1) : nil
         if let point { kernelEvidence.append(Evidence("uname -v", "Debian \(point)")) }
         let kernel = HostFacts.Kernel(
             release: target.string, major: target.major, minor: target.minor, patch: target.patch,
             flavor: target.flavor, running: isRunning, debianPointRelease: point,
-            machine: running.machine, evidence: kernelEvidence)
+            machine: running.2, evidence: kernelEvidence)
         return HostFacts(
             distro: distro,
             kernel: kernel,

@@ -19,7 +19,7 @@ public struct OSRelease: Sendable, Equatable, Codable {
     public static func parse(_ text: String) -> OSRelease {
         var fields: [String: String] = [:]
         var problems: [String] = []
-        for (n, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (n, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             var line = Substring(rawLine)
             if line.hasSuffix("\r") { line.removeLast() }
             let trimmed = line.drop { $0 == " " || $0 == "\t" }

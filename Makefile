@@ -1,0 +1,34 @@
+# aufsctl: build, test, demo. `sudo make demo` and `sudo make test` work on a fresh Debian/Ubuntu.
+SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
+PREFIX ?= /usr/local
+RELEASE_BIN := .build/release/aufsctl
+
+.PHONY: all deps build test unit demo install exports fixtures clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	$(SWIFT) build -c release --static-swift-stdlib
+
+# Unit tests over fixture roots plus CLI tests of the built binary; root-only tests skip with a
+# printed reason when not root.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+demo: build
+	scripts/demo.sh $(RELEASE_BIN)
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/aufsctl
+
+# Regenerate the Swift table of required kernel exports from Kernel/exports/*.txt.
+exports:
+	Kernel/exports/generate.sh
+
+clean:
+	rm -rf .build

@@ -1,0 +1,71 @@
+import Glibc
+@testable import AufsKit
+
+/// The package's top directory, found from this file's path.
+func packageRoot(_ file: String = #filePath) -> String {
+    var p = FilePath.dirname(file)
+    while p != "/" && !FileRead.exists(p + "/Package.swift") { p = FilePath.dirname(p) }
+    return p
+}
+
+/// A CommandRunner for tests: answers from a script and records every argv.
+final class ScriptedRunner: CommandRunner, @unchecked Sendable {
+    var responses: [String: CommandResult]
+    var calls: [[String]] = []
+    let programs: [String: String]
+
+    init(_ responses: [String: CommandResult] = [:], programs: [String: String] = [:]) {
+        self.responses = responses
+        self.programs = programs
+    }
+
+    func run(_ argv: [String], environment: [String: String]) async throws -> CommandResult {
+        calls.append(argv)
+        let key = argv.joined(separator: " ")
+        guard let r = responses[key] else { throw AufsError("unexpected command: \(key)") }
+        return r
+    }
+
+    func which(_ name: String) -> String? { programs[name] }
+}
+
+/// Syscalls whose answers a test sets.
+struct FakeSyscalls: Syscalls {
+    var unameValue = Uname(release: "6.1.0-18-amd64", version: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)", machine: "x86_64")
+    var euid: UInt32 = 0
+    func uname() -> Uname { unameValue }
+    func geteuid() -> UInt32 { euid }
+    func statfs(_ path: String) -> Result<FSStat, Errno> { LinuxSyscalls().statfs(path) }
+    func deviceID(_ path: String) -> Result<UInt64, Errno> { LinuxSyscalls().deviceID(path) }
+    func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, Errno> { .failure(Errno(EPERM)) }
+    func umount2(_ target: String, flags: Int32) -> Result<Void, Errno> { .failure(Errno(EPERM)) }
+}
+
+/// A temporary directory removed at deinit.
+final class TempDir {
+    let path: String
+    init() {
+        var template = Array("/tmp/aufsctl-test-XXXXXX".utf8CString)
+        path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+    }
+    func write(_ rel: String, _ text: String) {
+        let full = path + "/" + rel
+        mkdirs(FilePath.dirname(full))
+        let fd = open(full, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }
+        close(fd)
+    }
+    func mkdirs(_ p: String) {
+        var cur = ""
+        for c in p.split(separator: "/") { cur += "/" + c; mkdir(cur, 0o755) }
+    }
+    deinit {
+        let argv = ["rm", "-rf", path]
+        var pid: pid_t = 0
+        let cargs = argv.map { strdup($0) } + [nil]
+        posix_spawnp(&pid, "rm", nil, nil, cargs, environ)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        cargs.forEach { free($0) }
+    }
+}
