@@ -16,6 +16,15 @@
 #include <linux/ctype.h>
 #include "aufs.h"
 
+/*
+ * Real aufs reports a missing branch from au_opts_parse() (via its
+ * au_opts_parse_add()); name that function in the message, as aufs does.
+ */
+#define AuParseErr(fmt, ...) \
+	pr_err("au_opts_parse:%d:%.*s[%d]: " fmt, __LINE__, \
+	       (int)sizeof(current->comm), current->comm, \
+	       task_pid_nr(current), ##__VA_ARGS__)
+
 /* "path[=perm]" -> checks "path" */
 static int au_opts_check_branch(const char *brspec)
 {
@@ -32,14 +41,14 @@ static int au_opts_check_branch(const char *brspec)
 
 	err = 0;
 	if (!*p) {
-		AuErr("empty branch path in \"%s\"\n", brspec);
+		AuParseErr("empty branch path in \"%s\"\n", brspec);
 		err = -EINVAL;
 	} else {
 		err = kern_path(p, LOOKUP_FOLLOW, &path);
 		if (!err) {
 			path_put(&path);
 		} else {
-			AuErr("lookup failed %s (%d)\n", p, err);
+			AuParseErr("lookup failed %s (%d)\n", p, err);
 			err = -EINVAL;
 		}
 	}
@@ -89,7 +98,7 @@ static int au_opts_parse_one(char *opt)
 		while (isdigit(*v))
 			v++;
 		if (*v != ':' && *v != '=') {
-			AuErr("bad index in \"%s\"\n", opt);
+			AuParseErr("bad index in \"%s\"\n", opt);
 			return -EINVAL;
 		}
 		return au_opts_check_branch(v + 1);

@@ -1,0 +1,217 @@
+#!/bin/bash
+# End-to-end proof for Kernel/standin (the aufs TEST STAND-IN, not aufs):
+#   1. fetch the current Debian bookworm cloud kernel + headers (fetch-kernel.sh);
+#   2. build + install the stand-in with DKMS for that kernel (not the running
+#      one), then remove it from DKMS again so the host is left clean;
+#   3. boot the kernel under QEMU (TCG) with a busybox-static initramfs whose
+#      /init loads the module, mounts/remounts aufs and prints mountinfo and
+#      the kernel's "lookup failed" line for a missing branch;
+#   4. exit non-zero if an expected line is missing from the serial output.
+#
+# Needs root (dkms, /usr/src). Installs dkms, qemu-system-x86, cpio with apt
+# when missing. Environment: AUFSCTL_KERNEL_CACHE (see fetch-kernel.sh),
+# SMOKE_QEMU_TIMEOUT (seconds, default 120).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+SRC=$REPO/Kernel/standin
+PKG=aufs
+VER=0.0-standin
+USRSRC=/usr/src/$PKG-$VER
+QEMU_TIMEOUT=${SMOKE_QEMU_TIMEOUT:-120}
+
+log() { echo "standin-smoke: $*" >&2; }
+die() { log "FAIL: $*"; exit 1; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+[ "$(id -u)" = 0 ] || die "needs root"
+
+need_pkgs=()
+command -v dkms >/dev/null || need_pkgs+=(dkms)
+command -v qemu-system-x86_64 >/dev/null || need_pkgs+=(qemu-system-x86)
+command -v cpio >/dev/null || need_pkgs+=(cpio)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+    log "installing ${need_pkgs[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        "${need_pkgs[@]}" >&2
+fi
+
+# --- 1. kernel ---------------------------------------------------------------
+t=$(now)
+eval "$("$HERE/fetch-kernel.sh" | grep -E '^(KVER|ROOT|VMLINUZ|HEADERS)=')"
+T_FETCH=$(since "$t")
+log "kernel $KVER (fetch/cache check ${T_FETCH}s)"
+CACHE=${ROOT%/root}
+
+WORK=$(mktemp -d /tmp/standin-smoke.XXXXXX)
+HOST_MODDIR=/lib/modules/$KVER
+HOST_MODDIR_EXISTED=0
+[ -e "$HOST_MODDIR" ] && HOST_MODDIR_EXISTED=1
+
+dkms_cleanup() {
+    if dkms status -m "$PKG" -v "$VER" 2>/dev/null | grep -q .; then
+        dkms remove "$PKG/$VER" --all >&2 || true
+    fi
+    rm -rf "$USRSRC"
+    # dkms install created /lib/modules/KVER on the host for a kernel that is
+    # not installed here: take it away again (only if we created it).
+    if [ "$HOST_MODDIR_EXISTED" = 0 ] && [ -d "$HOST_MODDIR" ]; then
+        rm -rf "$HOST_MODDIR"
+    fi
+}
+cleanup() {
+    dkms_cleanup
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# --- 2. DKMS -----------------------------------------------------------------
+t=$(now)
+dkms_cleanup    # leftovers of an interrupted run
+mkdir -p "$USRSRC"
+cp -a "$SRC/." "$USRSRC/"
+# Throwaway dkms.conf (the stand-in tree ships none, like aufs-standalone).
+cat >"$USRSRC/dkms.conf" <<'EOF'
+PACKAGE_NAME="aufs"
+PACKAGE_VERSION="0.0-standin"
+BUILT_MODULE_NAME[0]="aufs"
+BUILT_MODULE_LOCATION[0]="fs/aufs/"
+DEST_MODULE_LOCATION[0]="/kernel/fs/aufs"
+MAKE[0]="make KDIR=${kernel_source_dir}"
+CLEAN="make clean"
+AUTOINSTALL="yes"
+EOF
+# The headers live in the cache, not in /lib/modules/KVER/build on the host:
+# --kernelsourcedir points dkms (and so ${kernel_source_dir}) at them.
+dkms add "$PKG/$VER" >&2
+dkms build "$PKG/$VER" -k "$KVER" --kernelsourcedir "$HEADERS" >&2 \
+    || { cat "/var/lib/dkms/$PKG/$VER/build/make.log" >&2 || true; die "dkms build"; }
+# dkms install refuses a kernel without /lib/modules/KVER; that kernel is not
+# installed on this host, so create the directory for the duration of the run
+# (dkms_cleanup removes it again when it did not exist before).
+mkdir -p "$HOST_MODDIR"
+dkms install "$PKG/$VER" -k "$KVER" --kernelsourcedir "$HEADERS" >&2 || die "dkms install"
+dkms status -m "$PKG" -v "$VER" >&2
+KO=$(find "$HOST_MODDIR" -name 'aufs.ko*' -path '*dkms*' | head -n1)
+[ -n "$KO" ] || KO=$(find "$HOST_MODDIR" -name 'aufs.ko*' | head -n1)
+[ -n "$KO" ] || die "dkms install left no aufs.ko under $HOST_MODDIR"
+log "dkms installed $KO"
+modinfo "$KO" | grep -E '^(version|vermagic|description):' >&2
+mkdir -p "$WORK/initrd/lib/modules/$KVER/updates/dkms"
+cp "$KO" "$WORK/initrd/lib/modules/$KVER/updates/dkms/"
+dkms_cleanup
+dkms status -m "$PKG" 2>/dev/null | grep -q . && die "dkms still lists $PKG after remove"
+T_DKMS=$(since "$t")
+log "dkms add/build/install/remove ${T_DKMS}s"
+
+# --- 3. initramfs --------------------------------------------------------------
+t=$(now)
+BB=$CACHE/busybox/bin/busybox
+if [ ! -x "$BB" ]; then
+    mkdir -p "$CACHE/busybox-deb" "$CACHE/busybox"
+    (cd "$CACHE/busybox-deb" && apt-get -o APT::Sandbox::User=root -q download busybox-static >&2)
+    dpkg -x "$(ls -t "$CACHE"/busybox-deb/busybox-static_*.deb | head -n1)" "$CACHE/busybox"
+fi
+[ -x "$BB" ] || die "no busybox in $CACHE/busybox"
+
+IR=$WORK/initrd
+mkdir -p "$IR"/{bin,sbin,proc,sys,dev,tmp,a,b,c,mnt,etc}
+cp "$BB" "$IR/bin/busybox"
+cp "$ROOT/lib/modules/$KVER"/modules.{order,builtin,builtin.modinfo} "$IR/lib/modules/$KVER/" 2>/dev/null || true
+depmod -b "$IR" "$KVER"
+cat >"$IR/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin
+ln -s /bin/busybox /sbin/modprobe   # the kernel's request_module() helper
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+say() { echo "SMOKE: $*"; }
+say "uname $(uname -r)"
+if modprobe aufs; then say "modprobe ok"; else say "modprobe FAILED rc=$?"; fi
+say "filesystems $(grep -w aufs /proc/filesystems | tr '\t' ' ')"
+say "modversion $(cat /sys/module/aufs/version 2>/dev/null)"
+if mount -t aufs -o br=/a=rw:/b=ro none /mnt; then say "mount ok"; else say "mount FAILED rc=$?"; fi
+say "mountinfo-before $(grep ' - aufs ' /proc/self/mountinfo)"
+# Two arguments: busybox passes exactly "append=/c=ro" as the mount(2) data.
+# (With one argument, `mount -o remount,OPTS /mnt`, busybox looks the mount up
+# in /proc/mounts and sends its current options plus OPTS: see "merged" below.)
+if mount -o remount,append=/c=ro none /mnt; then say "remount ok"; else say "remount FAILED rc=$?"; fi
+say "mountinfo-after $(grep ' - aufs ' /proc/self/mountinfo)"
+if mount -o remount,append=/no/such/branch=ro none /mnt 2>/dev/null; then
+    say "bad-remount accepted"
+else
+    say "bad-remount refused"
+fi
+say "mountinfo-unchanged $(grep ' - aufs ' /proc/self/mountinfo)"
+mkdir -p /mnt2 /d
+if mount -o remount,append=/d=ro /mnt; then say "remount-one-arg ok"; else say "remount-one-arg FAILED rc=$?"; fi
+say "mountinfo-merged $(grep ' - aufs ' /proc/self/mountinfo)"
+if mount -t aufs -o br=/a=rw:/missing/branch=ro none /mnt2 2>/dev/null; then
+    say "bad-mount accepted"
+else
+    say "bad-mount refused"
+fi
+say "dmesg $(dmesg | grep 'aufs ' | grep 'lookup failed' | grep '/missing/branch' | tail -n1)"
+umount /mnt && say "umount ok"
+rmmod aufs && say "rmmod ok"
+say "done"
+poweroff -f
+EOF
+chmod +x "$IR/init"
+(cd "$IR" && find . | cpio -o -H newc --quiet | gzip -1) >"$WORK/initrd.gz"
+T_INITRD=$(since "$t")
+log "initramfs $(du -h "$WORK/initrd.gz" | cut -f1) in ${T_INITRD}s"
+
+# --- 4. boot -------------------------------------------------------------------
+t=$(now)
+SERIAL=$WORK/serial.log
+set +e
+timeout "$QEMU_TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -m 1024 -nographic -no-reboot \
+    -kernel "$VMLINUZ" -initrd "$WORK/initrd.gz" \
+    -append "console=ttyS0 panic=-1 quiet" </dev/null >"$SERIAL" 2>&1
+qrc=$?
+set -e
+T_BOOT=$(since "$t")
+tr -d '\r' <"$SERIAL" >"$SERIAL.txt"
+log "qemu exit $qrc after ${T_BOOT}s; guest transcript:"
+grep -E 'SMOKE:|aufs ' "$SERIAL.txt" >&2 || true
+
+# --- 5. checks -----------------------------------------------------------------
+fail=0
+expect() {  # expect <description> <extended regex>
+    if grep -Eq -- "$2" "$SERIAL.txt"; then
+        log "ok   $1"
+    else
+        log "MISS $1: /$2/"
+        fail=1
+    fi
+}
+[ "$qrc" = 0 ] || { log "qemu exited $qrc (124 = timeout)"; fail=1; }
+expect "guest runs $KVER"       "SMOKE: uname ${KVER//./\\.}\$"
+expect "module loaded"          'SMOKE: modprobe ok$'
+expect "aufs registered"        'SMOKE: filesystems nodev aufs$'
+expect "module version"         'SMOKE: modversion 0\.0-standin$'
+expect "mount"                  'SMOKE: mount ok$'
+expect "mountinfo before"       'SMOKE: mountinfo-before .* /mnt .* - aufs none rw,br=/a=rw:/b=ro$'
+expect "remount"                'SMOKE: remount ok$'
+expect "mountinfo after"        'SMOKE: mountinfo-after .* /mnt .* - aufs none rw,br=/a=rw:/b=ro,append=/c=ro$'
+expect "bad remount refused"    'SMOKE: bad-remount refused$'
+expect "mountinfo unchanged"    'SMOKE: mountinfo-unchanged .* - aufs none rw,br=/a=rw:/b=ro,append=/c=ro$'
+# busybox's one-argument remount resends the options it found in /proc/mounts:
+expect "busybox remount merge"  'SMOKE: mountinfo-merged .* - aufs none rw,br=/a=rw:/b=ro,append=/c=ro,br=/a=rw:/b=ro,append=/c=ro,append=/d=ro$'
+expect "bad mount refused"      'SMOKE: bad-mount refused$'
+expect "lookup-failed log line" 'SMOKE: dmesg .*aufs au_opts_parse:[0-9]+:mount\[[0-9]+\]: lookup failed /missing/branch \(-2\)$'
+expect "umount"                 'SMOKE: umount ok$'
+expect "rmmod"                  'SMOKE: rmmod ok$'
+expect "init finished"          'SMOKE: done$'
+if [ "$fail" != 0 ]; then
+    log "serial output kept in ${SERIAL}.txt (workdir not removed)"
+    trap dkms_cleanup EXIT
+    cp "$SERIAL.txt" /tmp/standin-smoke.last-serial.txt
+    exit 1
+fi
+log "PASS (fetch ${T_FETCH}s, dkms ${T_DKMS}s, initramfs ${T_INITRD}s, boot ${T_BOOT}s)"
