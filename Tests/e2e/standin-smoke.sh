@@ -156,6 +156,16 @@ else
     say "bad-mount refused"
 fi
 say "dmesg $(dmesg | grep 'aufs ' | grep 'lookup failed' | grep '/missing/branch' | tail -n1)"
+mkdir -p /mnt3
+if mount -t aufs -o br=/a=rw:/b=ro,xino=/dev/shm/aufs.xino none /mnt3; then
+    say "xino-mount $(grep ' /mnt3 ' /proc/self/mountinfo)"
+    umount /mnt3
+fi
+# mount(2) data is one page; the kernel NUL-terminates it at PAGE_SIZE-1, so a
+# longer string arrives cut and the stand-in refuses it.
+long="br=/a=rw,x=$(head -c 5000 /dev/zero | tr '\0' x)"
+if mount -t aufs -o "$long" none /mnt3 2>/dev/null; then say "page-limit accepted"; else say "page-limit refused"; fi
+say "dmesg-page $(dmesg | grep 'aufs ' | grep 'fills a whole page' | tail -n1)"
 umount /mnt && say "umount ok"
 rmmod aufs && say "rmmod ok"
 say "done"
@@ -205,6 +215,9 @@ expect "mountinfo unchanged"    'SMOKE: mountinfo-unchanged .* - aufs none rw,br
 expect "busybox remount merge"  'SMOKE: mountinfo-merged .* - aufs none rw,br=/a=rw:/b=ro,append=/c=ro,br=/a=rw:/b=ro,append=/c=ro,append=/d=ro$'
 expect "bad mount refused"      'SMOKE: bad-mount refused$'
 expect "lookup-failed log line" 'SMOKE: dmesg .*aufs au_opts_parse:[0-9]+:mount\[[0-9]+\]: lookup failed /missing/branch \(-2\)$'
+expect "options passed verbatim" 'SMOKE: xino-mount .* /mnt3 .* - aufs none rw,br=/a=rw:/b=ro,xino=/dev/shm/aufs\.xino$'
+expect "page limit refused"     'SMOKE: page-limit refused$'
+expect "page limit log line"    'SMOKE: dmesg-page .*aufs au_parse_monolithic:[0-9]+:mount\[[0-9]+\]: mount data fills a whole page \(4095 bytes\)'
 expect "umount"                 'SMOKE: umount ok$'
 expect "rmmod"                  'SMOKE: rmmod ok$'
 expect "init finished"          'SMOKE: done$'
