@@ -30,6 +30,15 @@ public protocol Syscalls: Sendable {
     func deviceID(_ path: String) -> Result<UInt64, Errno>
     func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, Errno>
     func umount2(_ target: String, flags: Int32) -> Result<Void, Errno>
+    /// The new mount API (fsopen/fsconfig/fsmount/move_mount) for one filesystem: every
+    /// `FSCONFIG_SET_STRING` in order, then create, mount and move to `target`.
+    /// Fails with the step that failed, so callers can fall back when a key is unknown.
+    func fsMount(fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String) -> Result<Void, FsMountError>
+}
+
+public struct FsMountError: Error, Sendable, Equatable {
+    public var step: String
+    public var errno: Errno
 }
 
 public struct LinuxSyscalls: Syscalls {
@@ -69,6 +78,27 @@ public struct LinuxSyscalls: Syscalls {
 
     public func umount2(_ target: String, flags: Int32) -> Result<Void, Errno> {
         if Glibc.umount2(target, flags) != 0 { return .failure(Errno(errno)) }
+        return .success(())
+    }
+
+    public func fsMount(fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String) -> Result<Void, FsMountError> {
+        let fs = fsopen(fstype, UInt32(FSOPEN_CLOEXEC))
+        if fs < 0 { return .failure(FsMountError(step: "fsopen(\"\(fstype)\")", errno: Errno(errno))) }
+        defer { close(fs) }
+        for (key, value) in [("source", source)] + strings {
+            if fsconfig(fs, UInt32(FSCONFIG_SET_STRING.rawValue), key, value, 0) != 0 {
+                return .failure(FsMountError(step: "fsconfig(FSCONFIG_SET_STRING, \"\(key)\", \"\(value)\")", errno: Errno(errno)))
+            }
+        }
+        if fsconfig(fs, UInt32(FSCONFIG_CMD_CREATE.rawValue), nil, nil, 0) != 0 {
+            return .failure(FsMountError(step: "fsconfig(FSCONFIG_CMD_CREATE)", errno: Errno(errno)))
+        }
+        let mnt = fsmount(fs, UInt32(FSMOUNT_CLOEXEC), readOnly ? UInt32(MOUNT_ATTR_RDONLY) : 0)
+        if mnt < 0 { return .failure(FsMountError(step: "fsmount", errno: Errno(errno))) }
+        defer { close(mnt) }
+        if move_mount(mnt, "", AT_FDCWD, target, UInt32(MOVE_MOUNT_F_EMPTY_PATH)) != 0 {
+            return .failure(FsMountError(step: "move_mount(\"\(target)\")", errno: Errno(errno)))
+        }
         return .success(())
     }
 }

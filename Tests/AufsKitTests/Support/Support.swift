@@ -39,6 +39,9 @@ struct FakeSyscalls: Syscalls {
     func deviceID(_ path: String) -> Result<UInt64, Errno> { LinuxSyscalls().deviceID(path) }
     func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, Errno> { .failure(Errno(EPERM)) }
     func umount2(_ target: String, flags: Int32) -> Result<Void, Errno> { .failure(Errno(EPERM)) }
+    func fsMount(fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String) -> Result<Void, FsMountError> {
+        .failure(FsMountError(step: "fsopen", errno: Errno(EPERM)))
+    }
 }
 
 /// A temporary directory removed at deinit.

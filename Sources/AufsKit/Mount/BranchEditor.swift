@@ -1,0 +1,75 @@
+import Glibc
+
+/// `aufsctl branch add|del|mod`: aufs remounts that change the branches of a live mount.
+public struct BranchEditor {
+    public enum Action: String, Sendable, CaseIterable { case add, del, mod }
+    public var syscalls: any Syscalls
+    public var root: HostRoot
+
+    public init(syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot()) {
+        self.syscalls = syscalls
+        self.root = root
+    }
+
+    /// Validates and makes the remount; returns the call made (or, with dryRun, to be made).
+    public func edit(_ action: Action, target: String, branch: String, index: Int?, dryRun: Bool) throws -> MountCall {
+        if !dryRun && syscalls.geteuid() != 0 {
+            throw AufsError("changing branches needs root (mount(2) with MS_REMOUNT); run it with sudo")
+        }
+        let status = try StatusReader(root: root).read()
+        let t = FilePath.absolute(target)
+        guard let m = status.mounts.first(where: { $0.target == t }) else {
+            throw AufsError.usage("\(target): not an aufs mount (see aufsctl status)")
+        }
+        if m.filesystem != "aufs" {
+            throw AufsError.usage("\(t) is an overlay fallback mount: overlayfs cannot change layers on a live mount; unmount it and mount again with the new branch list")
+        }
+        let raw = try AufsOptions.parseBranchList(branch)
+        guard raw.count == 1 else { throw AufsError.usage("branch \(action.rawValue): give one PATH[=PERM], not a list") }
+        let validator = BranchValidator(syscalls: syscalls)
+        let existing = m.branches.map { String($0.prefix { $0 != "=" }) }
+        let data: String
+        switch action {
+        case .add:
+            let b = try validator.validate(raw + [], readOnlyMount: false)[0]
+            let b2 = raw[0].permission == nil ? Branch(path: b.path, permission: BranchPermission(base: .ro), filesystem: b.filesystem) : b
+            for e in existing {
+                if e == b2.path { throw AufsError.usage("\(b2.path) is already branch of \(t)") }
+                if b2.path.hasPrefix(e + "/") || e.hasPrefix(b2.path + "/") {
+                    throw AufsError.usage("\(b2.path) and the existing branch \(e) overlap (one is inside the other)")
+                }
+            }
+            if let index {
+                guard index >= 0 && index <= existing.count else {
+                    throw AufsError.usage("--index \(index): \(t) has \(existing.count) branches; expected 0...\(existing.count)")
+                }
+                data = "add=\(index):\(b2.spec)"
+            } else {
+                data = "append=\(b2.spec)"
+            }
+        case .del, .mod:
+            let path = try validator.canonicalDirectory(raw[0].path, what: "branch")
+            guard existing.contains(path) else {
+                throw AufsError.usage("\(path) is not a branch of \(t) (branches: \(existing.joined(separator: ", ")))")
+            }
+            if action == .del {
+                if raw[0].permission != nil { throw AufsError.usage("branch del takes a path without =PERM") }
+                if existing.count == 1 { throw AufsError.usage("\(path) is the only branch of \(t); unmount instead") }
+                data = "del=\(path)"
+            } else {
+                guard let p = raw[0].permission else { throw AufsError.usage("branch mod needs PATH=PERM (e.g. \(path)=ro)") }
+                switch BranchPermission.parse(p) {
+                case .success(let perm): data = "mod=\(path)=\(perm)"
+                case .failure(let why): throw AufsError.usage("branch \(path): \(why)")
+                }
+            }
+        }
+        let call = MountCall(source: "none", target: t, fstype: "aufs", flags: UInt(MS_REMOUNT), data: data)
+        if dryRun { return call }
+        let log = KernelLog()
+        if case .failure(let e) = syscalls.mount(source: call.source, target: call.target, fstype: call.fstype, flags: call.flags, data: call.data) {
+            throw AufsError("branch \(action.rawValue) failed: \(e)", details: ["call: \(call)"] + (log?.newLines(containing: ["aufs"]) ?? []).map { "kernel: " + $0 })
+        }
+        return call
+    }
+}

@@ -1,0 +1,112 @@
+import Glibc
+
+/// A branch after validation: canonical absolute path, permission, filesystem.
+public struct Branch: Sendable, Equatable, Codable {
+    public var path: String
+    public var permission: BranchPermission
+    public var filesystem: String
+
+    public var spec: String { "\(path)=\(permission)" }
+}
+
+/// Checks a branch list against the live host before the kernel sees it. Each rule the kernel
+/// would enforce silently (or with only a log line) is a clear error here.
+public struct BranchValidator {
+    public var syscalls: any Syscalls
+    public var maxBranches: Int
+    /// Paths are resolved against this directory (the caller's cwd).
+    public var cwd: String
+
+    public init(syscalls: any Syscalls = LinuxSyscalls(), maxBranches: Int = 127, cwd: String? = nil) {
+        self.syscalls = syscalls
+        self.maxBranches = maxBranches
+        self.cwd = cwd ?? FilePath.absolute(".")
+    }
+
+    static let forbidden: [(Character, String)] = [(":", "':'"), (",", "','"), ("=", "'='"), ("\n", "a newline"), ("\0", "a NUL byte")]
+
+    /// Canonicalises `p` (relative to cwd, symlinks resolved) and checks it is an existing directory.
+    public func canonicalDirectory(_ p: String, what: String) throws -> String {
+        if p.isEmpty { throw AufsError.usage("\(what): empty path") }
+        if p.contains("\0") { throw AufsError.usage("\(what) \"\(p.replacingOccurrencesOfNUL)\": contains a NUL byte") }
+        if p.utf8.count >= Int(PATH_MAX) { throw AufsError.usage("\(what): path is \(p.utf8.count) bytes; the limit is \(PATH_MAX - 1)") }
+        let abs = p.hasPrefix("/") ? p : FilePath.join(cwd, p)
+        guard let real = realpath(abs, nil) else {
+            let e = Errno(errno)
+            let why: String
+            switch e.code {
+            case ENOENT: why = "does not exist"
+            case ELOOP: why = "has a symlink loop"
+            case ENOTDIR: why = "a component of the path is not a directory"
+            case EACCES: why = "permission denied"
+            case ENAMETOOLONG: why = "path too long"
+            default: why = e.description
+            }
+            throw AufsError.usage("\(what) \(p): \(why); expected an existing directory")
+        }
+        let canonical = String(cString: real)
+        free(real)
+        if !FileRead.isDirectory(canonical) {
+            throw AufsError.usage("\(what) \(p): not a directory (\(canonical)); expected a directory")
+        }
+        return canonical
+    }
+
+    public func validate(_ raw: [RawBranch], readOnlyMount: Bool = false) throws -> [Branch] {
+        if raw.isEmpty { throw AufsError.usage("no branches given; expected dirs=RW:RO1=ro:...") }
+        if raw.count > maxBranches {
+            throw AufsError.usage("\(raw.count) branches given; this aufs allows at most \(maxBranches) (CONFIG_AUFS_BRANCH_MAX_*)")
+        }
+        var out: [Branch] = []
+        for (i, r) in raw.enumerated() {
+            let label = "branch \(i) (\(r.path))"
+            for (c, name) in Self.forbidden where r.path.contains(c) {
+                throw AufsError.usage("\(label): the path contains \(name), which aufs cannot escape in a branch list; use a symlink without it")
+            }
+            let path = try canonicalDirectory(r.path, what: "branch \(i)")
+            for (c, name) in Self.forbidden where path.contains(c) {
+                throw AufsError.usage("\(label): the resolved path \(path) contains \(name), which aufs cannot escape; use a path without it")
+            }
+            let kind: FilesystemKind
+            switch syscalls.statfs(path) {
+            case .success(let st): kind = FilesystemKind(magic: st.magic)
+            case .failure(let e): throw AufsError.usage("\(label): statfs failed: \(e)")
+            }
+            if let why = kind.refusedAsBranch {
+                throw AufsError.usage("\(label): \(path) is on \(kind.name): \(why)")
+            }
+            var perm: BranchPermission
+            if let p = r.permission {
+                switch BranchPermission.parse(p) {
+                case .success(let v): perm = v
+                case .failure(let why):
+                    throw AufsError.usage("\(label): \(why)" + (p.contains("/") ? "; if '=' is part of the path, aufs cannot take it: use a symlink" : ""))
+                }
+            } else if kind.isReallyReadOnly {
+                perm = BranchPermission(base: .rr)
+            } else {
+                perm = BranchPermission(base: i == 0 && !readOnlyMount ? .rw : .ro)
+            }
+            if perm.writable && readOnlyMount {
+                throw AufsError.usage("\(label): a rw branch on a read-only mount (-o ro); make it ro or drop -o ro")
+            }
+            if perm.writable && kind.isReallyReadOnly {
+                throw AufsError.usage("\(label): \(kind.name) is read-only media; it cannot be a rw branch (use rr)")
+            }
+            for prev in out {
+                if prev.path == path {
+                    throw AufsError.usage("\(label): duplicate of an earlier branch (\(path))")
+                }
+                if path.hasPrefix(prev.path == "/" ? "/" : prev.path + "/") || prev.path.hasPrefix(path == "/" ? "/" : path + "/") {
+                    throw AufsError.usage("\(label): \(path) and \(prev.path) overlap (one is inside the other); aufs refuses nested branches")
+                }
+            }
+            out.append(Branch(path: path, permission: perm, filesystem: kind.name))
+        }
+        return out
+    }
+}
+
+extension String {
+    var replacingOccurrencesOfNUL: String { String(map { $0 == "\0" ? "\u{2400}" : $0 }) }
+}

@@ -1,0 +1,212 @@
+import Glibc
+
+public enum Fallback: String, Sendable, Codable, CaseIterable { case none, overlay }
+
+public struct MountRequest: Sendable {
+    public var options: AufsOptions
+    public var target: String
+    public var mkdir = false
+    public var fallback: Fallback = .none
+    public var dryRun = false
+
+    public init(options: AufsOptions, target: String, mkdir: Bool = false, fallback: Fallback = .none, dryRun: Bool = false) {
+        self.options = options
+        self.target = target
+        self.mkdir = mkdir
+        self.fallback = fallback
+        self.dryRun = dryRun
+    }
+}
+
+/// What `aufsctl mount` did (or, with --dry-run, would do).
+public struct MountReport: Sendable, Codable, Equatable {
+    public var schema = "aufsctl.mount/1"
+    /// `aufs` or `overlay`: what was (or would be) mounted.
+    public var filesystem: String
+    public var target: String
+    public var branches: [Branch]
+    public var xino: String?
+    public var calls: [String]
+    public var dryRun: Bool
+    public var loadedModule: Bool
+    public var workdir: String?
+    public var notes: [String]
+    public var warnings: [String]
+}
+
+/// Validates a union against the live host and makes the calls: aufs through mount(2) plus
+/// MS_REMOUNT append batches, or overlayfs as an explicit fallback.
+public struct Mounter {
+    public var syscalls: any Syscalls
+    public var root: HostRoot
+    public var lockPath = "/run/lock/aufsctl.lock"
+    public var planner = AufsCallPlanner()
+    /// Test-only hook run after validation and before the calls (the e2e suite removes a branch here).
+    public var afterValidation: (@Sendable ([Branch]) -> Void)?
+
+    public init(syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot()) {
+        self.syscalls = syscalls
+        self.root = root
+    }
+
+    public static let workdirPrefix = ".aufsctl-work."
+
+    public func mount(_ req: MountRequest) throws -> MountReport {
+        if !req.dryRun && syscalls.geteuid() != 0 {
+            throw AufsError("mounting needs root (mount(2) requires CAP_SYS_ADMIN); run it with sudo, or add --dry-run to see the calls", exitCode: .failure)
+        }
+        let validator = BranchValidator(syscalls: syscalls, maxBranches: branchLimit())
+        let target = try prepareTarget(req, validator: validator)
+        let branches = try validator.validate(req.options.branches, readOnlyMount: req.options.readOnly)
+
+        var notes: [String] = []
+        var loaded = false
+        let registered = ProcFilesystems.parse(FileRead.string(root.resolve("/proc/filesystems")) ?? "")
+        if !registered.has("aufs") {
+            switch moduleAvailability() {
+            case .loadable(let path):
+                if req.dryRun {
+                    notes.append("would load the aufs module (\(path)) through libkmod first")
+                } else {
+                    _ = try ModuleLoader(root: root, syscalls: syscalls).load()
+                    loaded = true
+                    notes.append("loaded the aufs module (\(path)) through libkmod")
+                }
+            case .absent(let why):
+                if req.fallback == .overlay {
+                    return try OverlayMounter(syscalls: syscalls, root: root, lockPath: lockPath)
+                        .mount(branches: branches, target: target, readOnly: req.options.readOnly,
+                               dryRun: req.dryRun, reason: why)
+                }
+                notes.append("aufs is not registered and \(why); trying the call anyway so the kernel has the last word")
+            }
+        }
+        let (xino, xinoNote) = try chooseXino(req.options, branches: branches)
+        if let xinoNote { notes.append(xinoNote) }
+        var options = req.options.other
+        if let xino { options.append("xino=" + xino) } else if req.options.noxino { options.append("noxino") }
+        let calls = try planner.plan(branches: branches, options: options, target: target, readOnly: req.options.readOnly)
+        var report = MountReport(filesystem: "aufs", target: target, branches: branches, xino: xino,
+                                 calls: calls.map(\.description), dryRun: req.dryRun, loadedModule: loaded,
+                                 workdir: nil, notes: notes, warnings: [])
+        if req.dryRun { return report }
+
+        let lock = try FileLock(path: lockPath, what: "mounts are serialised because concurrent aufs mounts race on xino")
+        defer { lock.release() }
+        if let existing = MountTable.read(root.resolve("/proc/self/mountinfo"))?.mount(at: target) {
+            throw AufsError.usage("\(target) is already a mount point (\(existing.fstype) from \(existing.source)); unmount it first (aufsctl umount \(target))")
+        }
+        afterValidation?(branches)
+        let log = KernelLog()
+        for (n, call) in calls.enumerated() {
+            if case .failure(let e) = syscalls.mount(source: call.source, target: call.target, fstype: call.fstype, flags: call.flags, data: call.data) {
+                var details = ["call \(n + 1) of \(calls.count): \(call)"]
+                details += (log?.newLines(containing: ["aufs"]) ?? []).map { "kernel: " + $0 }
+                if n > 0 {
+                    let undo = syscalls.umount2(target, flags: 0)
+                    if case .failure = undo { _ = syscalls.umount2(target, flags: Int32(MNT_DETACH)) }
+                    details.append("rolled back: unmounted \(target) after \(n) of \(calls.count) calls had succeeded; nothing is left mounted")
+                }
+                throw AufsError(Mounter.explain(e, target: target), exitCode: .failure, details: details)
+            }
+        }
+        report.notes.append("mounted aufs on \(target) with \(branches.count) branches in \(calls.count) call\(calls.count == 1 ? "" : "s")")
+        return report
+    }
+
+    static func explain(_ e: Errno, target: String) -> String {
+        switch e.code {
+        case ENODEV:
+            return "mount failed: ENODEV: aufs is not available in this kernel (the filesystem type is not registered); run `aufsctl check` to see why and what would fix it, or add --fallback overlay"
+        case EINVAL:
+            return "mount failed: EINVAL: aufs refused the options; the kernel log lines below say why"
+        case EPERM, EACCES:
+            return "mount failed: \(e.name): not permitted (root and CAP_SYS_ADMIN are needed)"
+        case ENOSPC:
+            return "mount failed: ENOSPC: too many branches for this aufs build"
+        case E2BIG:
+            return "mount failed: E2BIG: too many options in one call"
+        default:
+            return "mount failed: \(e)"
+        }
+    }
+
+    enum ModuleAvailability { case loadable(String), absent(String) }
+
+    func moduleAvailability() -> ModuleAvailability {
+        let kver = syscalls.uname().release
+        guard FileRead.isDirectory(root.resolve("/lib/modules/\(kver)")),
+              let index = try? ModuleIndex(root: root, kernel: kver), let info = index.lookup("aufs"), let path = info.path
+        else { return .absent("no aufs module for \(kver)") }
+        return .loadable(path)
+    }
+
+    /// CONFIG_AUFS_BRANCH_MAX_* of the running kernel, 127 when unknown.
+    func branchLimit() -> Int {
+        let kver = syscalls.uname().release
+        var text = FileRead.string(root.resolve("/boot/config-\(kver)"))
+        if text == nil, case .ok(let t) = FileRead.gunzip(root.resolve("/proc/config.gz")) { text = t }
+        let c = KernelConfig.parse(text ?? "")
+        for n in [32767, 1023, 511, 127] where c["CONFIG_AUFS_BRANCH_MAX_\(n)"] == "y" { return n }
+        return 127
+    }
+
+    func prepareTarget(_ req: MountRequest, validator: BranchValidator) throws -> String {
+        let t = req.target
+        if t.isEmpty { throw AufsError.usage("mount point: empty path") }
+        for (c, name) in BranchValidator.forbidden where c == "\n" || c == "\0" {
+            if t.contains(c) { throw AufsError.usage("mount point \(t.replacingOccurrencesOfNUL): contains \(name)") }
+        }
+        let abs = t.hasPrefix("/") ? t : FilePath.join(validator.cwd, t)
+        if req.mkdir && !FileRead.exists(abs) {
+            if req.dryRun { return FilePath.normalize(abs) }
+            try makeDirectories(abs)
+        }
+        return try validator.canonicalDirectory(t, what: "mount point")
+    }
+
+    func makeDirectories(_ p: String) throws {
+        var cur = ""
+        for c in FilePath.normalize(p).split(separator: "/") {
+            cur += "/" + c
+            if Glibc.mkdir(cur, 0o755) != 0 && errno != EEXIST {
+                throw AufsError("--mkdir: cannot create \(cur): \(Errno(errno))")
+            }
+        }
+    }
+
+    /// The xino file: the one given (checked), else aufs's default unless its filesystem is
+    /// refused, in which case /dev/shm/aufs.xino as Docker did.
+    func chooseXino(_ o: AufsOptions, branches: [Branch]) throws -> (String?, String?) {
+        if o.noxino { return (nil, nil) }
+        let validator = BranchValidator(syscalls: syscalls)
+        if let given = o.xino {
+            for (c, name) in BranchValidator.forbidden where c == "," || c == "\n" || c == "\0" {
+                if given.contains(c) { throw AufsError.usage("xino=\(given): contains \(name)") }
+            }
+            let abs = given.hasPrefix("/") ? FilePath.normalize(given) : FilePath.absolute(given)
+            let dir = try validator.canonicalDirectory(FilePath.dirname(abs), what: "xino=\(given): directory")
+            let path = FilePath.join(dir, String(abs.split(separator: "/").last ?? ""))
+            if case .success(let st) = syscalls.statfs(dir), let why = FilesystemKind(magic: st.magic).refusedForXino {
+                throw AufsError.usage("xino=\(given): \(dir) is on \(FilesystemKind(magic: st.magic).name): \(why); use a file on tmpfs such as /dev/shm/aufs.xino")
+            }
+            if branches.contains(where: { path.hasPrefix($0.path + "/") && !$0.permission.writable }) {
+                throw AufsError.usage("xino=\(given): inside a read-only branch; put it on a writable filesystem such as /dev/shm")
+            }
+            return (path, nil)
+        }
+        let defaultDir = branches.first { $0.permission.writable }?.path ?? "/tmp"
+        let defaultPath = FilePath.join(defaultDir, ".aufs.xino")
+        if case .success(let st) = syscalls.statfs(defaultDir) {
+            let kind = FilesystemKind(magic: st.magic)
+            if let why = kind.refusedForXino {
+                let shm = "/dev/shm/aufs.xino"
+                guard case .success(let s2) = syscalls.statfs("/dev/shm"), FilesystemKind(magic: s2.magic).refusedForXino == nil else {
+                    throw AufsError.usage("the default xino \(defaultPath) is on \(kind.name) (\(why)) and /dev/shm is not usable; pass xino=PATH on tmpfs or ext4")
+                }
+                return (shm, "the default xino \(defaultPath) is on \(kind.name), which aufs refuses; using \(shm)")
+            }
+        }
+        return (defaultPath, nil)
+    }
+}

@@ -1,0 +1,91 @@
+import Glibc
+
+public struct UnmountReport: Sendable, Codable, Equatable {
+    public var target: String
+    public var filesystem: String
+    public var attempts: Int
+    public var removedWorkdir: String?
+}
+
+/// `aufsctl umount`: umount2 with EBUSY retries; removes the overlay workdir aufsctl created.
+public struct Unmounter {
+    public var syscalls: any Syscalls
+    public var root: HostRoot
+    public var retries = 5
+    public var retryDelayMicroseconds: UInt32 = 100_000
+
+    public init(syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot()) {
+        self.syscalls = syscalls
+        self.root = root
+    }
+
+    public func unmount(_ target: String, lazy: Bool, force: Bool) throws -> UnmountReport {
+        if syscalls.geteuid() != 0 {
+            throw AufsError("unmounting needs root (umount2 requires CAP_SYS_ADMIN); run it with sudo")
+        }
+        let path = target.hasPrefix("/") ? FilePath.normalize(target) : FilePath.absolute(target)
+        var resolved = path
+        if let r = realpath(path, nil) { resolved = String(cString: r); free(r) }
+        guard let table = MountTable.read(root.resolve("/proc/self/mountinfo")) else {
+            throw AufsError("cannot read /proc/self/mountinfo")
+        }
+        guard let entry = table.mount(at: resolved) else {
+            throw AufsError.usage("\(target): not a mount point")
+        }
+        let ours = entry.fstype == "aufs" || (entry.fstype == "overlay" && entry.source == OverlayMounter.source)
+        if !ours && !force {
+            throw AufsError.usage("\(resolved) is a \(entry.fstype) mount from \(entry.source), neither aufs nor an overlay aufsctl made; add --force to unmount it anyway")
+        }
+        var attempts = 0
+        while true {
+            attempts += 1
+            switch syscalls.umount2(resolved, flags: lazy ? Int32(MNT_DETACH) : 0) {
+            case .success:
+                var removed: String?
+                if entry.fstype == "overlay", entry.source == OverlayMounter.source,
+                   let w = Unmounter.option("workdir", in: entry.fsOptions),
+                   (w.split(separator: "/").last ?? "").hasPrefix(Mounter.workdirPrefix) {
+                    RecursiveRemove.remove(w)
+                    removed = w
+                }
+                return UnmountReport(target: resolved, filesystem: entry.fstype, attempts: attempts, removedWorkdir: removed)
+            case .failure(let e) where e.code == EBUSY && attempts <= retries:
+                usleep(retryDelayMicroseconds)
+            case .failure(let e):
+                let hint = e.code == EBUSY ? "; something still uses it (fuser -vm \(resolved)); --lazy detaches it now and unmounts when it is free" : ""
+                throw AufsError("umount \(resolved) failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(e)\(hint)")
+            }
+        }
+    }
+
+    /// A `key=value` from a comma-separated option string, honouring overlay's `\,` escapes.
+    static func option(_ key: String, in options: String) -> String? {
+        for part in splitEscaped(options, by: ",") where part.hasPrefix(key + "=") {
+            return unescape(String(part.dropFirst(key.count + 1)))
+        }
+        return nil
+    }
+
+    static func splitEscaped(_ s: String, by sep: Character) -> [String] {
+        var out: [String] = []
+        var cur = ""
+        var escaped = false
+        for c in s {
+            if escaped { cur.append(c); escaped = false; continue }
+            if c == "\\" { cur.append(c); escaped = true; continue }
+            if c == sep { out.append(cur); cur = ""; continue }
+            cur.append(c)
+        }
+        out.append(cur)
+        return out
+    }
+
+    static func unescape(_ s: String) -> String {
+        var out = ""
+        var escaped = false
+        for c in s {
+            if escaped { out.append(c); escaped = false } else if c == "\\" { escaped = true } else { out.append(c) }
+        }
+        return out
+    }
+}
