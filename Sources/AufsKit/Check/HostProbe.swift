@@ -26,7 +26,9 @@ public struct HostProbe: Sendable {
             throw AufsError("\(root.resolve(p)): \"\(text.trimmingBlanks)\" is not a kernel release (expected N.N...)")
         }
         let version = FileRead.string(root.resolve("/proc/sys/kernel/version"))?.trimmingBlanks ?? ""
+        // /proc/sys/kernel/arch is recent; older trees tell the arch by the RPM release suffix.
         let machine = FileRead.string(root.resolve("/proc/sys/kernel/arch"))?.trimmingBlanks
+            ?? ["x86_64", "aarch64", "ppc64le", "s390x", "i686"].first { k.string.hasSuffix("." + $0) }
         return (k, version, machine, Evidence(p, k.string))
     }
 
@@ -156,6 +158,10 @@ public struct HostProbe: Sendable {
             module.evidence.append(Evidence(tree, "libkmod could not open it"))
             return module
         }
+        // libkmod answers with resolved paths (/usr/lib/modules on merged-/usr roots); show the tree's name.
+        let unroot = { (p: String) -> String in
+            p.hasPrefix(index.moduleDir + "/") ? tree + p.dropFirst(index.moduleDir.count) : self.unroot(p)
+        }
         if let info = index.lookup("aufs") {
             module.found = true
             module.path = info.path.map(unroot)
@@ -188,6 +194,11 @@ public struct HostProbe: Sendable {
         ev.append(Evidence(build, headers ? "present" : "absent"))
         let candidates = [(build + "/Module.symvers", false), ("/usr/src/kernels/\(k.string)/Module.symvers", false),
                           ("/boot/symvers-\(k.string).gz", true)]
+        if SymbolCheck.requiredExports(series: series).isEmpty {
+            ev.append(Evidence("Kernel/exports", "no export list for \(series) (kernel \(k.series)); not checked"))
+            return HostFacts.Build(headers: headers, headersPath: build, symvers: nil, series: series,
+                                   required: 0, missing: nil, evidence: ev)
+        }
         for (path, gz) in candidates {
             let r = gz ? FileRead.gunzip(root.resolve(path)) : FileRead.text(root.resolve(path))
             switch r {

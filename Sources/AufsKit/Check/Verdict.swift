@@ -24,6 +24,15 @@ public struct Verdict: Sendable, Codable, Equatable {
     }
 
     public static func decide(_ f: HostFacts) -> Verdict {
+        var v = decideIgnoringSecureBoot(f)
+        // Secure Boot refuses unsigned modules: a DKMS build or an unsigned module needs an enrolled key.
+        if f.boot.secureBoot == .enabled && (v.method == .dkms || (v.state == .loadable && f.module.signer == nil)) {
+            v.waysOut.append("Secure Boot is enabled: the module must be signed with an enrolled key; dkms signs with /var/lib/dkms/mok.key; enroll it with `mokutil --import /var/lib/dkms/mok.pub`, reboot and confirm in the MOK manager")
+        }
+        return v
+    }
+
+    static func decideIgnoringSecureBoot(_ f: HostFacts) -> Verdict {
         let k = f.kernel.release
         let m = f.module
         let overlayWay = f.filesystems.overlay == false

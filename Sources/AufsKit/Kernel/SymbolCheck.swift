@@ -12,7 +12,7 @@ public struct SymbolCheck: Sendable, Equatable, Codable {
 
     /// The export list for a kernel: aufs6 for 6.x and later, aufs5 for 5.x, aufs4 for 4.x.
     public static func series(for k: KernelRelease) -> String {
-        k.major >= 6 ? "aufs6" : (k.major == 5 ? "aufs5" : "aufs4")
+        k.major >= 6 ? "aufs6" : (k.major == 5 ? "aufs5" : (k.major == 4 ? "aufs4" : "aufs\(k.major)"))
     }
 
     public static func requiredExports(series: String) -> [String] {

@@ -25,9 +25,27 @@ public struct HostRoot: Sendable, Equatable {
         return HostRoot(FilePath.absolute(path))
     }
 
-    /// `abs` (an absolute host path such as `/etc/os-release`) resolved under the root.
+    /// `abs` (an absolute host path such as `/etc/os-release`) resolved under the root the way
+    /// chroot would: symlinks are followed inside the tree, and an absolute link target (Debian's
+    /// `build -> /usr/src/linux-headers-...`) starts again at the root, never at the host's `/`.
     public func resolve(_ abs: String) -> String {
         if isHost { return abs }
-        return abs.hasPrefix("/") ? path + abs : path + "/" + abs
+        var pending = abs.split(separator: "/").map(String.init).reversed() as [String]
+        var resolved: [String] = []
+        var links = 0
+        while let c = pending.popLast() {
+            if c == "." || c.isEmpty { continue }
+            if c == ".." { if !resolved.isEmpty { resolved.removeLast() }; continue }
+            let candidate = path + "/" + (resolved + [c]).joined(separator: "/")
+            guard let target = FileRead.readLink(candidate) else {
+                resolved.append(c)
+                continue
+            }
+            links += 1
+            if links > 40 { resolved.append(c); continue } // a loop: leave it for open() to report ELOOP
+            if target.hasPrefix("/") { resolved = [] }
+            pending += target.split(separator: "/").map(String.init).reversed()
+        }
+        return path + "/" + resolved.joined(separator: "/")
     }
 }

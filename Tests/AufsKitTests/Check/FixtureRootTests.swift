@@ -52,7 +52,8 @@ import Testing
         #expect(f.module.found == false)
         #expect(f.module.configAufsFs == nil)
         #expect(f.module.overlayModule == "/lib/modules/3.10.0-1160.el7.x86_64/kernel/fs/overlayfs/overlay.ko.xz")
-        #expect(f.build.symvers == "/boot/symvers-3.10.0-1160.el7.x86_64.gz")
+        // aufs3 (kernels 3.x) has no export list: the build check says so instead of using aufs4's.
+        #expect(f.build.series == "aufs3" && f.build.missing == nil && f.build.symvers == nil)
         #expect(f.xino.filesystem == "xfs")
         #expect(f.xino.accepted == false)
         #expect(f.otherAufsKernels.isEmpty)
