@@ -17,7 +17,7 @@ build: deps
 # printed reason when not root.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	scripts/with-kernel.sh $(SWIFT) test --skip-build
 
 demo: build
 	scripts/demo.sh $(RELEASE_BIN)
