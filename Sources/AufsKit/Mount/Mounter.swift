@@ -59,6 +59,8 @@ public struct Mounter {
         let target = try prepareTarget(req, validator: validator)
         let branches = try validator.validate(req.options.branches, readOnlyMount: req.options.readOnly)
 
+        // Checked before choosing the filesystem: a bad xino= is bad input even when overlay is used.
+        let (xino, xinoNote) = try chooseXino(req.options, branches: branches)
         var notes: [String] = []
         var loaded = false
         let registered = ProcFilesystems.parse(FileRead.string(root.resolve("/proc/filesystems")) ?? "")
@@ -81,7 +83,6 @@ public struct Mounter {
                 notes.append("aufs is not registered and \(why); trying the call anyway so the kernel has the last word")
             }
         }
-        let (xino, xinoNote) = try chooseXino(req.options, branches: branches)
         if let xinoNote { notes.append(xinoNote) }
         var options = req.options.other
         if let xino { options.append("xino=" + xino) } else if req.options.noxino { options.append("noxino") }
