@@ -8,11 +8,8 @@ struct Load: AsyncParsableCommand {
     @Option(name: .customLong("kernel-param"), help: ArgumentHelp("A module parameter, e.g. brs=1 (repeatable).", valueName: "K=V"))
     var kernelParams: [String] = []
 
-    @OptionGroup var host: HostOptions
-
     func run() async throws {
-        let root = try host.hostRoot()
-        let loader = ModuleLoader(root: root)
+        let loader = ModuleLoader(root: HostRoot())
         let outcome = try loader.load(parameters: kernelParams)
         print(outcome.message)
     }

@@ -64,6 +64,7 @@ public struct ModuleLoader {
             case 2: hint = "unknown symbol: the module needs exports this kernel does not have (see the kernel log)"
             case 8: hint = "the module is not a valid module for this kernel (vermagic or format mismatch)"
             case 1: hint = "not permitted (loading modules needs root, and Secure Boot or lockdown may refuse unsigned modules)"
+            case 38: hint = "this kernel has no loadable module support (CONFIG_MODULES is not set)"
             case 126, 129: hint = "the module's signature was rejected (Secure Boot): enroll the DKMS key with mokutil"
             default: hint = e.text
             }
