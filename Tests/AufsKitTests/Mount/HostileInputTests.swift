@@ -75,8 +75,9 @@ let hostileCases: [HostileCase] = [
     HostileCase(name: "ro+nolwh",
                 args: ["mount", "--fallback", "overlay", "dirs=./a:./b=ro+nolwh", "./mnt"],
                 fragments: ["branch 1 (./b)", "\"+nolwh\" applies to rw branches only, not ro"]),
+    // Without --fallback: overlay takes up to 500 layers, so 128 is only wrong for aufs.
     HostileCase(name: "128 branches",
-                args: ["mount", "--fallback", "overlay", "dirs=" + (0..<128).map { "./many/\($0)" + ($0 == 0 ? "" : "=ro") }.joined(separator: ":"), "./mnt"],
+                args: ["mount", "dirs=" + (0..<128).map { "./many/\($0)" + ($0 == 0 ? "" : "=ro") }.joined(separator: ":"), "./mnt"],
                 fragments: ["128 branches given; this aufs allows at most 127"],
                 setup: { d in makeDir(d + "/many"); for i in 0..<128 { makeDir(d + "/many/\(i)") } }),
     HostileCase(name: "5000-byte path",
