@@ -55,9 +55,17 @@ public struct Mounter {
         if !req.dryRun && syscalls.geteuid() != 0 {
             throw AufsError("mounting needs root (mount(2) requires CAP_SYS_ADMIN); run it with sudo, or add --dry-run to see the calls", exitCode: .failure)
         }
-        let validator = BranchValidator(syscalls: syscalls, maxBranches: branchLimit())
+        // aufs's branch limit applies to aufs only; the overlay fallback has its own (500 layers).
+        let aufsLimit = branchLimit()
+        let validator = BranchValidator(syscalls: syscalls,
+                                        maxBranches: req.fallback == .overlay ? max(aufsLimit, OverlayMounter.maxLayers + 1) : aufsLimit)
         let target = try prepareTarget(req, validator: validator)
         let branches = try validator.validate(req.options.branches, readOnlyMount: req.options.readOnly)
+        func checkAufsLimit() throws {
+            if branches.count > aufsLimit {
+                throw AufsError.usage("\(branches.count) branches given; this aufs allows at most \(aufsLimit) (CONFIG_AUFS_BRANCH_MAX_*)")
+            }
+        }
 
         // Checked before choosing the filesystem: a bad xino= is bad input even when overlay is used.
         let (xino, xinoNote) = try chooseXino(req.options, branches: branches)
@@ -76,9 +84,14 @@ public struct Mounter {
                 }
             case .absent(let why):
                 if req.fallback == .overlay {
-                    return try OverlayMounter(syscalls: syscalls, root: root, lockPath: lockPath)
+                    var report = try OverlayMounter(syscalls: syscalls, root: root, lockPath: lockPath)
                         .mount(branches: branches, target: target, readOnly: req.options.readOnly,
                                dryRun: req.dryRun, reason: why)
+                    let ignored = req.options.other + (req.options.xino.map { ["xino=" + $0] } ?? [])
+                    if !ignored.isEmpty {
+                        report.warnings.append("overlay has no equivalent of the aufs options \(ignored.joined(separator: ",")); they were ignored")
+                    }
+                    return report
                 }
                 notes.append("aufs is not registered and \(why); trying the call anyway so the kernel has the last word")
             }
@@ -86,6 +99,7 @@ public struct Mounter {
         if let xinoNote { notes.append(xinoNote) }
         var options = req.options.other
         if let xino { options.append("xino=" + xino) } else if req.options.noxino { options.append("noxino") }
+        try checkAufsLimit()
         let calls = try planner.plan(branches: branches, options: options, target: target, readOnly: req.options.readOnly)
         var report = MountReport(filesystem: "aufs", target: target, branches: branches, xino: xino,
                                  calls: calls.map(\.description), dryRun: req.dryRun, loadedModule: loaded,
