@@ -56,12 +56,12 @@ public struct Mounter {
             throw AufsError("mounting needs root (mount(2) requires CAP_SYS_ADMIN); run it with sudo, or add --dry-run to see the calls", exitCode: .failure)
         }
         // aufs's branch limit applies to aufs only; the overlay fallback has its own (500 layers).
-        let aufsLimit = branchLimit()
-        let validator = BranchValidator(syscalls: syscalls,
-                                        maxBranches: req.fallback == .overlay ? max(aufsLimit, OverlayMounter.maxLayers + 1) : aufsLimit)
+        // The kernel config (a gunzip of /proc/config.gz) is read only once aufs is the filesystem.
+        let validator = BranchValidator(syscalls: syscalls, maxBranches: 32767)
         let target = try prepareTarget(req, validator: validator)
         let branches = try validator.validate(req.options.branches, readOnlyMount: req.options.readOnly)
         func checkAufsLimit() throws {
+            let aufsLimit = branchLimit()
             if branches.count > aufsLimit {
                 throw AufsError.usage("\(branches.count) branches given; this aufs allows at most \(aufsLimit) (CONFIG_AUFS_BRANCH_MAX_*)")
             }
