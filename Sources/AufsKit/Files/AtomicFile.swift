@@ -1,0 +1,48 @@
+import Glibc
+
+/// Writes files so that a crash leaves either the old or the new content, never a mix:
+/// a temporary file in the same directory, fsync, rename over the target, fsync the directory.
+public enum AtomicFile {
+    public static func write(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+        let dir = FilePath.dirname(path)
+        var template = Array((dir + "/." + (path.split(separator: "/").last.map(String.init) ?? "file") + ".aufsctl-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        if fd < 0 { throw AufsError("cannot create a temporary file in \(dir): \(Errno(errno))") }
+        let tmp = String(cString: template)
+        var ok = false
+        defer { if !ok { unlink(tmp) } }
+        var st = stat()
+        let keepMode = stat(path, &st) == 0 ? st.st_mode & 0o7777 : mode
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, bytes.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let e = Errno(errno)
+                close(fd)
+                throw AufsError("cannot write \(tmp): \(e)")
+            }
+            written += n
+        }
+        fchmod(fd, keepMode)
+        if fsync(fd) != 0 { let e = Errno(errno); close(fd); throw AufsError("fsync \(tmp): \(e)") }
+        close(fd)
+        if rename(tmp, path) != 0 { throw AufsError("cannot rename \(tmp) to \(path): \(Errno(errno))") }
+        ok = true
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+
+    public static func write(_ path: String, _ text: String, mode: mode_t = 0o644) throws {
+        try write(path, Array(text.utf8), mode: mode)
+    }
+
+    /// Creates the directories of `path` (like mkdir -p).
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
+        var cur = ""
+        for c in FilePath.normalize(path).split(separator: "/") {
+            cur += "/" + c
+            if mkdir(cur, mode) != 0 && errno != EEXIST { throw AufsError("cannot create \(cur): \(Errno(errno))") }
+        }
+    }
+}
