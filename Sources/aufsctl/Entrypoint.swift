@@ -20,7 +20,7 @@ struct Aufsctl: AsyncParsableCommand {
             5 reboot required, 6 partially applied.
             """,
         version: "0.1.0",
-        subcommands: [Check.self, Load.self, Mount.self, Umount.self, Status.self, BranchCommand.self]
+        subcommands: [Check.self, Load.self, Install.self, Uninstall.self, Mount.self, Umount.self, Status.self, BranchCommand.self]
     )
 
     /// Parses and runs; maps every error to a one-line message and a documented exit code.

@@ -27,6 +27,14 @@ extension CommandRunner {
     public func run(_ argv: [String]) async throws -> CommandResult {
         try await run(argv, environment: [:])
     }
+
+    /// Like `run`, calling `onLine` for each output line (stdout and stderr merged into stdout).
+    /// The default runs to completion and replays the lines; SubprocessRunner streams them live.
+    public func runStreaming(_ argv: [String], environment: [String: String], onLine: @escaping @Sendable (String) -> Void) async throws -> CommandResult {
+        let r = try await run(argv, environment: environment)
+        for l in (r.stdout + r.stderr).split(separator: "\n") { onLine(String(l)) }
+        return CommandResult(status: r.status, stdout: r.stdout + r.stderr)
+    }
 }
 
 public struct SubprocessRunner: CommandRunner {
@@ -51,6 +59,36 @@ public struct SubprocessRunner: CommandRunner {
             case .signaled(let s): status = 128 + s
             }
             return CommandResult(status: status, stdout: r.standardOutput ?? "", stderr: r.standardError ?? "")
+        } catch {
+            throw AufsError("could not run \(first): \(error)")
+        }
+    }
+
+    public func runStreaming(_ argv: [String], environment: [String: String], onLine: @escaping @Sendable (String) -> Void) async throws -> CommandResult {
+        guard let first = argv.first else { throw AufsError("empty command line") }
+        let exe: Executable = first.contains("/") ? .path(SystemPackage.FilePath(first)) : .name(first)
+        var env: [Environment.Key: String?] = [:]
+        for (k, v) in environment { env[Environment.Key(stringLiteral: k)] = v }
+        do {
+            let r = try await Subprocess.run(
+                exe, arguments: Arguments(Array(argv.dropFirst())), environment: .inherit.updating(env),
+                input: .none, output: .sequence, error: .combinedWithOutput
+            ) { execution in
+                var all: [String] = []
+                for try await line in execution.standardOutput.strings() {
+                    all.append(line)
+                    onLine(line)
+                }
+                return all.joined(separator: "\n")
+            }
+            let status: Int32
+            switch r.terminationStatus {
+            case .exited(let c): status = c
+            case .signaled(let s): status = 128 + s
+            }
+            return CommandResult(status: status, stdout: r.closureResult)
+        } catch let e as AufsError {
+            throw e
         } catch {
             throw AufsError("could not run \(first): \(error)")
         }

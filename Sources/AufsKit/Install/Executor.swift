@@ -1,0 +1,169 @@
+import Glibc
+
+public struct StepReport: Sendable, Codable, Equatable {
+    public enum Status: String, Sendable, Codable { case ok, changed, failed, pending, blocked }
+    public var id: String
+    public var title: String
+    public var status: Status
+    public var evidence: [String]
+}
+
+public struct InstallReport: Sendable, Codable, Equatable {
+    public var schema = "aufsctl.install/1"
+    public var method: InstallMethod
+    public var kernel: String
+    public var dryRun: Bool
+    public var steps: [StepReport]
+    public var changed: Bool
+    public var rebootRequired: Bool
+    public var afterwards: [String]
+    public var exitCode: Int32
+    public var message: String?
+}
+
+/// Applies a plan step by step: `ok` when already done, `changed` when done now, `failed` with the
+/// evidence. State is saved after each change; a failure leaves exit 6 and a report, and
+/// `aufsctl uninstall` undoes what was recorded.
+public struct Executor {
+    public var printer: @Sendable (String) -> Void
+
+    public init(printer: @escaping @Sendable (String) -> Void = { print($0) }) {
+        self.printer = printer
+    }
+
+    public func run(_ plan: Plan, context ctx: InstallContext, dryRun: Bool) async throws -> InstallReport {
+        var reports: [StepReport] = []
+        var state = dryRun ? InstallState() : try InstallState.load(root: ctx.root)
+        var changedAny = false
+        let n = plan.steps.count
+        let printer = self.printer
+        let throttle = Throttle(seconds: 2)
+        ctx.progress = { line in if throttle.due() { printer("      \(line)") } }
+        for (i, step) in plan.steps.enumerated() {
+            let label = "[\(i + 1)/\(n)] \(step.title)"
+            let done: Bool
+            do {
+                done = try await step.isDone(ctx)
+            } catch let e as AufsError {
+                let status: StepReport.Status = e.exitCode == .blocked ? .blocked : .failed
+                reports.append(StepReport(id: step.id, title: step.title, status: status, evidence: [e.message] + e.details))
+                printer("\(label) ... \(status.rawValue)")
+                printer("      " + e.message)
+                e.details.forEach { printer("      " + $0) }
+                let code: ExitCode = e.exitCode == .blocked ? .blocked : (changedAny ? .partial : e.exitCode)
+                for (j, s) in plan.steps.enumerated().dropFirst(i + 1) { printer("[\(j + 1)/\(n)] \(s.title) ... not reached") }
+                return finish(plan, reports + pending(plan, after: i), dryRun: dryRun, changed: changedAny, code: code, message: e.message)
+            }
+            if done {
+                reports.append(StepReport(id: step.id, title: step.title, status: .ok, evidence: []))
+                printer("\(label) ... ok")
+                continue
+            }
+            if dryRun {
+                reports.append(StepReport(id: step.id, title: step.title, status: .pending, evidence: []))
+                printer("\(label) ... would change")
+                continue
+            }
+            printer("\(label) ...")
+            do {
+                let undo = try await step.apply(ctx)
+                changedAny = true
+                state.record(method: plan.method, kernel: plan.kernel, step: .init(id: step.id, title: step.title, undo: undo))
+                try state.save(root: ctx.root)
+                reports.append(StepReport(id: step.id, title: step.title, status: .changed, evidence: undo.map { "undo: \($0.description)" }))
+                printer("\(label) ... changed")
+            } catch {
+                let e = error as? AufsError ?? AufsError("\(error)")
+                reports.append(StepReport(id: step.id, title: step.title, status: .failed, evidence: [e.message] + e.details))
+                printer("\(label) ... failed")
+                printer("      " + e.message)
+                e.details.forEach { printer("      " + $0) }
+                for (j, s) in plan.steps.enumerated().dropFirst(i + 1) { printer("[\(j + 1)/\(n)] \(s.title) ... not reached") }
+                let recorded = state.installs.contains { $0.method == plan.method && $0.kernel == plan.kernel }
+                return finish(plan, reports + pending(plan, after: i), dryRun: false, changed: changedAny,
+                              code: changedAny || recorded ? .partial : .failure,
+                              message: "step \(step.id) failed: \(e.message)" + (changedAny || recorded ? "; earlier steps stay applied; `aufsctl uninstall` undoes them" : ""))
+            }
+        }
+        let code: ExitCode = plan.rebootRequired && !ctx.options.reboot ? .rebootRequired : .success
+        var report = finish(plan, reports, dryRun: dryRun, changed: changedAny, code: dryRun ? .success : code, message: nil)
+        if !dryRun && !changedAny { report.message = "nothing to do: every step was already done" }
+        return report
+    }
+
+    func pending(_ plan: Plan, after i: Int) -> [StepReport] {
+        plan.steps.dropFirst(i + 1).map { StepReport(id: $0.id, title: $0.title, status: .pending, evidence: []) }
+    }
+
+    func finish(_ plan: Plan, _ steps: [StepReport], dryRun: Bool, changed: Bool, code: ExitCode, message: String?) -> InstallReport {
+        InstallReport(method: plan.method, kernel: plan.kernel, dryRun: dryRun, steps: steps, changed: changed,
+                      rebootRequired: plan.rebootRequired, afterwards: plan.afterwards, exitCode: code.rawValue, message: message)
+    }
+}
+
+/// `aufsctl uninstall`: runs the recorded undos of the last install in reverse.
+public struct Uninstaller {
+    public var printer: @Sendable (String) -> Void
+    public init(printer: @escaping @Sendable (String) -> Void = { print($0) }) { self.printer = printer }
+
+    public func run(root: HostRoot, runner: any CommandRunner, dryRun: Bool) async throws -> Int {
+        var state = try InstallState.load(root: root)
+        guard let record = state.installs.last else {
+            printer("nothing to undo: \(InstallState.path) records no install")
+            return 0
+        }
+        var undone = 0
+        var remaining = record.steps
+        for step in record.steps.reversed() {
+            for action in step.undo.reversed() {
+                printer((dryRun ? "would " : "") + "undo \(step.id): \(action.description)")
+                if dryRun { continue }
+                do {
+                    try await perform(action, root: root, runner: runner)
+                } catch {
+                    let e = error as? AufsError ?? AufsError("\(error)")
+                    state.installs[state.installs.count - 1].steps = remaining
+                    try state.save(root: root)
+                    throw AufsError("undo of \(step.id) failed: \(e.message); what is not undone yet stays in \(InstallState.path)", exitCode: .partial, details: e.details)
+                }
+            }
+            remaining.removeLast()
+            undone += 1
+        }
+        if !dryRun {
+            state.installs.removeLast()
+            try state.save(root: root)
+        }
+        return undone
+    }
+
+    func perform(_ action: UndoAction, root: HostRoot, runner: any CommandRunner) async throws {
+        switch action {
+        case .restoreFile(let path, let backup):
+            guard case .success(let b) = FileRead.bytes(root.resolve(backup)) else { throw AufsError("backup \(backup) is missing") }
+            try AtomicFile.write(root.resolve(path), b)
+        case .removeFile(let path):
+            if unlink(root.resolve(path)) != 0 && errno != ENOENT { throw AufsError("cannot remove \(path): \(Errno(errno))") }
+        case .removeTree(let path):
+            RecursiveRemove.remove(root.resolve(path))
+        case .command(let argv):
+            let r = try await runner.run(root.isHost ? argv : ["chroot", root.path] + argv)
+            if !r.succeeded {
+                throw AufsError("\(ShellScript.quote(argv)) exited \(r.status)", details: (r.stderr + r.stdout).split(separator: "\n").suffix(20).map(String.init))
+            }
+        }
+    }
+}
+
+/// Lets a progress line through at most once per interval.
+final class Throttle: @unchecked Sendable {
+    private var last = 0.0
+    private let seconds: Double
+    init(seconds: Double) { self.seconds = seconds }
+    func due() -> Bool {
+        let now = Double(time(nil))
+        if now - last < seconds { return false }
+        last = now
+        return true
+    }
+}

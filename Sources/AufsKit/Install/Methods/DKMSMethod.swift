@@ -1,0 +1,247 @@
+/// Method dkms: build aufs out of tree with DKMS for KVER (Debian; any distro with dkms).
+public enum DKMSMethod {
+    static let repos = [4: "https://github.com/sfjro/aufs4-standalone.git",
+                        5: "https://github.com/sfjro/aufs5-standalone.git",
+                        6: "https://github.com/sfjro/aufs-standalone.git"]
+
+    /// The aufs-standalone branch matching a kernel: `aufs6.1`, `aufs6.x-rcN` for -rc kernels.
+    public static func branch(for k: KernelRelease) -> String {
+        if let rc = k.rc { return "aufs\(k.major).x-rc\(rc)" }
+        return "aufs\(k.major).\(k.minor)"
+    }
+
+    public static func repository(for k: KernelRelease) -> String {
+        repos[min(max(k.major, 4), 6)]!
+    }
+
+    /// `AUFS_VERSION "6.1"` from include/uapi/linux/aufs_type.h.
+    public static func aufsVersion(header: String) -> String? {
+        for line in header.split(separator: "\n") where line.contains("AUFS_VERSION") && line.contains("#define") {
+            let parts = line.split(separator: "\"")
+            if parts.count >= 2 {
+                let v = String(parts[1])
+                if !v.isEmpty && v.allSatisfy({ $0.isLetter || $0.isNumber || "._-+".contains($0) }) { return v }
+            }
+        }
+        return nil
+    }
+
+    static let cloneDir = "/var/lib/aufsctl/src/aufs-standalone"
+
+    /// The aufs source tree (`--source DIR` or our clone) and its version; nil while not there yet.
+    static func source(_ ctx: InstallContext) throws -> (dir: String, version: String)? {
+        let dir: String
+        let inRoot: Bool
+        if let s = ctx.options.source, !s.contains("://") {
+            dir = FilePath.absolute(s)
+            inRoot = false
+        } else {
+            dir = cloneDir
+            inRoot = true
+        }
+        let real = inRoot ? ctx.path(dir) : dir
+        let header = real + "/include/uapi/linux/aufs_type.h"
+        guard FileRead.exists(real) else {
+            if !inRoot { throw AufsError.usage("--source \(dir): no such directory; expected an aufs-standalone checkout") }
+            return nil
+        }
+        guard let text = FileRead.string(header) else {
+            throw AufsError.usage("\(dir): no include/uapi/linux/aufs_type.h; expected an aufs-standalone checkout (fs/, include/, Makefile)")
+        }
+        guard let v = aufsVersion(header: text) else {
+            throw AufsError.usage("\(header): no #define AUFS_VERSION \"...\" line")
+        }
+        guard FileRead.isDirectory(real + "/fs/aufs") else {
+            throw AufsError.usage("\(dir): no fs/aufs directory; expected an aufs-standalone checkout")
+        }
+        return (real, v)
+    }
+
+    static func status(_ ctx: InstallContext, version: String) async throws -> [DKMSStatusEntry] {
+        let r = try await ctx.run(["dkms", "status", "-m", "aufs", "-v", version])
+        return DKMSStatusEntry.parse(r.stdout).filter { $0.module == "aufs" && $0.version == version }
+    }
+
+    public static func plan(_ facts: HostFacts, options o: InstallOptions, root: HostRoot) throws -> Plan {
+        let k = o.kernel ?? KernelRelease(facts.kernel.release)!
+        let kver = k.string
+        let cloning = o.source == nil || o.source!.contains("://")
+        let url = o.source.flatMap { $0.contains("://") ? $0 : nil } ?? repository(for: k)
+        let branch = o.aufsBranch ?? DKMSMethod.branch(for: k)
+        let running = kver == facts.kernel.release && facts.kernel.running
+        let build = "/lib/modules/\(kver)/build"
+        let secureBoot = facts.boot.secureBoot == .enabled
+
+        var steps: [Step] = []
+        steps.append(Step(
+            id: "packages", title: "Install dkms, build tools and linux-headers-\(kver) where missing",
+            isDone: { ctx in try await missingPackages(ctx, kver: kver, cloning: cloning).isEmpty },
+            apply: { ctx in
+                let missing = try await missingPackages(ctx, kver: kver, cloning: cloning)
+                guard FileRead.exists(ctx.path("/usr/bin/apt-get")) else {
+                    throw AufsError("missing \(missing.joined(separator: " ")) and no apt-get here: install them with the distro's package manager, then run again")
+                }
+                try await ctx.checkStreaming(["apt-get", "install", "-y", "--no-install-recommends"] + missing,
+                                             environment: ["DEBIAN_FRONTEND": "noninteractive"])
+                return [.command(argv: ["apt-get", "remove", "-y"] + missing)]
+            },
+            shell: ShellStep(doneTest: "command -v dkms >/dev/null 2>&1 && [ -d \"$ROOT\(build)\" ] && command -v make >/dev/null 2>&1" + (cloning ? " && command -v git >/dev/null 2>&1" : ""),
+                             commands: ["DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dkms build-essential \(ShellScript.quote("linux-headers-" + kver))" + (cloning ? " git" : "")])))
+
+        steps.append(Step(
+            id: "exports", title: "Check that \(kver) exports the symbols aufs needs", preflight: true,
+            isDone: { ctx in
+                if facts.module.moduleSupport == false && running {
+                    throw AufsError("kernel \(kver) has no loadable module support (CONFIG_MODULES is not set); DKMS cannot help", exitCode: .blocked)
+                }
+                if o.skipExportCheck { return true }
+                let symvers = ctx.path(build + "/Module.symvers")
+                guard let text = FileRead.string(symvers) else {
+                    // Before the headers are installed: decide from what is known of the distro.
+                    let v = Verdict.decide(facts)
+                    if v.state == .blocked {
+                        throw AufsError(v.reason, exitCode: .blocked, details: v.waysOut.map { "way out: " + $0 })
+                    }
+                    return true
+                }
+                let c = SymbolCheck.check(kernel: k, moduleSymvers: text, source: build + "/Module.symvers")
+                if !c.complete {
+                    throw AufsError("kernel \(kver) lacks \(c.missing.count) of \(c.required.count) symbols aufs needs: \(c.missing.joined(separator: ", "))",
+                                    exitCode: .blocked,
+                                    details: ["way out: boot a kernel that carries the aufs base, mmap and standalone patches",
+                                              "way out: `aufsctl mount --fallback overlay ...`",
+                                              "experts: --skip-export-check builds anyway"])
+                }
+                return true
+            },
+            shell: ShellStep(doneTest: nil, commands: o.skipExportCheck ? [": # export check skipped (--skip-export-check)"] : [
+                "for s in \(SymbolCheck.requiredExports(series: SymbolCheck.series(for: k)).joined(separator: " ")); do",
+                "    grep -Eq \"[[:space:]]$s[[:space:]]\" \"$ROOT\(build)/Module.symvers\" || { echo \"kernel \(kver) lacks $s, which aufs needs\" >&2; exit 4; }",
+                "done"])))
+
+        if cloning {
+            steps.append(Step(
+                id: "source", title: "Clone \(url) branch \(branch)",
+                isDone: { ctx in try source(ctx) != nil },
+                apply: { ctx in
+                    try AtomicFile.makeDirectories(FilePath.dirname(ctx.path(cloneDir)))
+                    try await ctx.checkStreaming(["git", "clone", "--depth", "1", "--branch", branch, url, cloneDir])
+                    _ = try source(ctx)
+                    return [.removeTree(path: cloneDir)]
+                },
+                shell: ShellStep(doneTest: "[ -f \"$ROOT\(cloneDir)/include/uapi/linux/aufs_type.h\" ]",
+                                 commands: ["git clone --depth 1 --branch \(ShellScript.quote(branch)) \(ShellScript.quote(url)) \"$ROOT\(cloneDir)\""])))
+        } else {
+            steps.append(Step(
+                id: "source", title: "Use the aufs source in \(o.source!)", preflight: true,
+                isDone: { ctx in try source(ctx) != nil },
+                shell: ShellStep(doneTest: nil, commands: ["test -f \(ShellScript.quote(FilePath.absolute(o.source!) + "/include/uapi/linux/aufs_type.h"))"])))
+        }
+
+        steps.append(Step(
+            id: "usr-src", title: "Lay out /usr/src/aufs-VERSION with fs/, include/, Makefile, config.mk and dkms.conf",
+            isDone: { ctx in
+                guard let (_, v) = try source(ctx) else { return false }
+                let dest = ctx.path("/usr/src/aufs-\(v)")
+                return FileRead.string(dest + "/dkms.conf") == (try Template.render("dkms.conf", ["version": v, "buildExclusive": ""]))
+                    && FileRead.isDirectory(dest + "/fs/aufs")
+            },
+            apply: { ctx in
+                guard let (src, v) = try source(ctx) else { throw AufsError("the aufs source is not there") }
+                let destAbs = "/usr/src/aufs-\(v)"
+                let dest = ctx.path(destAbs)
+                let existed = FileRead.exists(dest)
+                try AtomicFile.makeDirectories(dest)
+                for item in ["fs", "include", "Makefile", "config.mk"] where FileRead.exists(src + "/" + item) {
+                    let r = try await ctx.runner.run(["cp", "-a", "--", src + "/" + item, dest + "/"])
+                    if !r.succeeded { throw AufsError("cp \(src)/\(item) to \(destAbs) failed: \(r.stderr.trimmingBlanks)") }
+                }
+                try AtomicFile.write(dest + "/dkms.conf", try Template.render("dkms.conf", ["version": v, "buildExclusive": ""]))
+                return existed ? [] : [.removeTree(path: destAbs)]
+            },
+            shell: ShellStep(prelude: [
+                "SRC=\(cloning ? "\"$ROOT\(cloneDir)\"" : ShellScript.quote(FilePath.absolute(o.source ?? ".")))",
+                "V=$(sed -n 's/^#define AUFS_VERSION[[:space:]]*\"\\(.*\\)\"/\\1/p' \"$SRC/include/uapi/linux/aufs_type.h\")"],
+                doneTest: "[ -f \"$ROOT/usr/src/aufs-$V/dkms.conf\" ] && [ -d \"$ROOT/usr/src/aufs-$V/fs/aufs\" ]", commands: [
+                "mkdir -p \"$ROOT/usr/src/aufs-$V\"",
+                "for i in fs include Makefile config.mk; do [ -e \"$SRC/$i\" ] && cp -a \"$SRC/$i\" \"$ROOT/usr/src/aufs-$V/\"; done",
+                "cat > \"$ROOT/usr/src/aufs-$V/dkms.conf\" <<EOF",
+                try Template.render("dkms.conf", ["version": "$V", "buildExclusive": ""]).replacingDollarKernelSourceDir + "EOF"])))
+
+        steps.append(Step(
+            id: "dkms-add", title: "dkms add aufs/VERSION",
+            isDone: { ctx in
+                guard let (_, v) = try source(ctx) else { return false }
+                return try await !status(ctx, version: v).isEmpty
+            },
+            apply: { ctx in
+                guard let (_, v) = try source(ctx) else { throw AufsError("the aufs source is not there") }
+                try await ctx.check(["dkms", "add", "aufs/\(v)"])
+                return [.command(argv: ["dkms", "remove", "aufs/\(v)", "--all"])]
+            },
+            shell: ShellStep(doneTest: "dkms status -m aufs -v \"$V\" | grep -q .", commands: ["dkms add \"aufs/$V\""])))
+
+        steps.append(Step(
+            id: "dkms-build", title: "dkms build aufs/VERSION -k \(kver)",
+            isDone: { ctx in
+                guard let (_, v) = try source(ctx) else { return false }
+                return try await status(ctx, version: v).contains { $0.kernel == kver && ($0.state == "built" || $0.state == "installed") }
+            },
+            apply: { ctx in
+                guard let (_, v) = try source(ctx) else { throw AufsError("the aufs source is not there") }
+                do {
+                    try await ctx.checkStreaming(["dkms", "build", "aufs/\(v)", "-k", kver, "-j", String(o.jobs)])
+                } catch let e as AufsError {
+                    let log = "/var/lib/dkms/aufs/\(v)/build/make.log"
+                    let tail = FileRead.string(ctx.path(log)).map { $0.split(separator: "\n").suffix(30).map(String.init) } ?? []
+                    throw AufsError(e.message + "; the build log is \(log)", details: tail.isEmpty ? e.details : tail)
+                }
+                return []
+            },
+            shell: ShellStep(doneTest: "dkms status -m aufs -v \"$V\" -k \(ShellScript.quote(kver)) | grep -Eq 'built|installed'",
+                             commands: ["dkms build \"aufs/$V\" -k \(ShellScript.quote(kver)) || { tail -n 30 \"/var/lib/dkms/aufs/$V/build/make.log\" >&2; exit 1; }"])))
+
+        steps.append(Step(
+            id: "dkms-install", title: "dkms install aufs/VERSION -k \(kver)",
+            isDone: { ctx in
+                guard let (_, v) = try source(ctx) else { return false }
+                return try await status(ctx, version: v).contains { $0.kernel == kver && $0.state == "installed" }
+            },
+            apply: { ctx in
+                guard let (_, v) = try source(ctx) else { throw AufsError("the aufs source is not there") }
+                try await ctx.checkStreaming(["dkms", "install", "aufs/\(v)", "-k", kver])
+                return []
+            },
+            shell: ShellStep(doneTest: "dkms status -m aufs -v \"$V\" -k \(ShellScript.quote(kver)) | grep -q installed",
+                             commands: ["dkms install \"aufs/$V\" -k \(ShellScript.quote(kver))"])))
+
+        steps.append(CommonSteps.persist())
+        if running && !o.noLoad && root.isHost { steps.append(CommonSteps.load()) }
+        var afterwards: [String] = []
+        if secureBoot {
+            afterwards.append("Secure Boot is enabled: the module must be signed by an enrolled key. dkms signs with /var/lib/dkms/mok.key; enroll it once with `mokutil --import /var/lib/dkms/mok.pub`, reboot, and confirm the enrolment in the MOK manager (aufsctl cannot do that step for you)")
+        }
+        if !running { afterwards.append("built for \(kver), which is not running: boot it, then `aufsctl load` (or let /etc/modules-load.d/aufs.conf load it)") }
+        return Plan(method: .dkms, kernel: kver, steps: steps, rebootRequired: false, afterwards: afterwards)
+    }
+
+    /// Packages the dkms method needs that are not installed (headers only when no build dir exists).
+    static func missingPackages(_ ctx: InstallContext, kver: String, cloning: Bool) async throws -> [String] {
+        var wanted = ["dkms", "build-essential"]
+        if cloning { wanted.append("git") }
+        var missing: [String] = []
+        for p in wanted {
+            let r = try await ctx.run(["dpkg-query", "-W", "-f=${Status}", p])
+            if !(r.succeeded && r.stdout.hasSuffix(" installed")) { missing.append(p) }
+        }
+        if !FileRead.isDirectory(ctx.path("/lib/modules/\(kver)/build")) { missing.append("linux-headers-\(kver)") }
+        return missing
+    }
+}
+
+extension String {
+    /// dkms.conf's `${kernel_source_dir}` must reach dkms literally from a heredoc.
+    var replacingDollarKernelSourceDir: String {
+        split(separator: "${kernel_source_dir}", omittingEmptySubsequences: false).joined(separator: "\\${kernel_source_dir}")
+    }
+}

@@ -1,0 +1,217 @@
+import Glibc
+
+/// Method kernel-ml-aufs (CentOS 7 / RHEL 7): a mainline kernel with aufs built in, made the
+/// GRUB default. Follows the user's walk-through, made robust (AUFS-FACTS section 3).
+public enum KernelMLAufsMethod {
+    static let package = "kernel-ml-aufs"
+    static let rpmQuery = ["rpm", "-q", "--qf", "%{VERSION}-%{RELEASE}.%{ARCH}\\n", "kernel-ml-aufs"]
+
+    /// yum's error when CentOS 7's mirrors are gone, explained.
+    static func explainYum(_ r: CommandResult) -> String? {
+        let text = r.stderr + r.stdout
+        let eol = ["Cannot find a valid baseurl", "Could not retrieve mirrorlist", "mirrorlist.centos.org", "Could not resolve host: mirror.centos.org"]
+        guard eol.contains(where: { text.contains($0) }) else { return nil }
+        let quoted = text.split(separator: "\n").first { l in eol.contains { l.contains($0) } }.map(String.init) ?? ""
+        return "CentOS 7 is end of life (2024-06-30) and its mirrors are gone (yum: \"\(quoted.trimmingBlanks)\"); point the base repos at the vault: sed -i -e 's/^mirrorlist/#mirrorlist/' -e 's|^#baseurl=http://mirror.centos.org|baseurl=http://vault.centos.org|' /etc/yum.repos.d/CentOS-*.repo"
+    }
+
+    /// The installed kernel-ml-aufs release (newest), or nil.
+    static func installedKernel(_ ctx: InstallContext) async throws -> String? {
+        if let k = ctx.learned["kver"] { return k }
+        let r = try await ctx.run(rpmQuery)
+        guard r.succeeded, let last = r.stdout.split(separator: "\n").last.map({ $0.trimmingBlanks }), KernelRelease(last) != nil else { return nil }
+        ctx.learned["kver"] = last
+        return last
+    }
+
+    static func requireKernel(_ ctx: InstallContext) async throws -> String {
+        guard let k = try await installedKernel(ctx) else { throw AufsError("kernel-ml-aufs is not installed (rpm -q kernel-ml-aufs)") }
+        return k
+    }
+
+    /// Whether a repo file in /etc/yum.repos.d defines the kernel-ml-aufs repo.
+    static func repoDefined(_ ctx: InstallContext) -> Bool {
+        let dir = ctx.path("/etc/yum.repos.d")
+        return (FileRead.list(dir) ?? []).contains { name in
+            name.hasSuffix(".repo") && (FileRead.string(dir + "/" + name) ?? "").split(separator: "\n")
+                .contains { $0.trimmingBlanks.hasPrefix("[") && $0.contains("kernel-ml-aufs") }
+        }
+    }
+
+    /// The GRUB config grub2-mkconfig must write: the live one, through /etc/grub2*.cfg links.
+    static func liveGrubConfig(_ ctx: InstallContext, uefi: Bool) -> String {
+        let link = uefi ? "/etc/grub2-efi.cfg" : "/etc/grub2.cfg"
+        if let target = FileRead.readLink(ctx.path(link)) {
+            return target.hasPrefix("/") ? FilePath.normalize(target) : FilePath.normalize(FilePath.dirname(link) + "/" + target)
+        }
+        return uefi ? "/boot/efi/EFI/centos/grub.cfg" : "/boot/grub2/grub.cfg"
+    }
+
+    static func mtime(_ path: String) -> Int? {
+        var st = stat()
+        return stat(path, &st) == 0 ? st.st_mtim.tv_sec : nil
+    }
+
+    public static func plan(_ facts: HostFacts, options o: InstallOptions, root: HostRoot) throws -> Plan {
+        let uefi = facts.boot.uefi
+        let grubValue = o.grubDefault
+        let isRepoFile = o.repoURL.hasSuffix(".repo")
+        var steps: [Step] = []
+
+        steps.append(Step(
+            id: "preflight", title: "Check the host: x86_64 and yum", preflight: true,
+            isDone: { ctx in
+                if let m = facts.kernel.machine, m != "x86_64" {
+                    throw AufsError("kernel-ml-aufs is built for x86_64 only; this machine is \(m)", exitCode: .blocked)
+                }
+                guard FileRead.exists(ctx.path("/usr/bin/yum")) else {
+                    throw AufsError("no /usr/bin/yum: the kernel-ml-aufs method is for CentOS/RHEL 7", exitCode: .blocked)
+                }
+                return true
+            },
+            shell: ShellStep(doneTest: nil, commands: [
+                "[ \"$(uname -m)\" = x86_64 ] || { echo 'kernel-ml-aufs is built for x86_64 only' >&2; exit 4; }",
+                "command -v yum >/dev/null 2>&1 || { echo 'no yum: this plan is for CentOS/RHEL 7' >&2; exit 4; }"])))
+
+        steps.append(Step(
+            id: "yum-utils", title: "Install yum-utils (yum-config-manager)",
+            isDone: { ctx in !isRepoFile || FileRead.exists(ctx.path("/usr/bin/yum-config-manager")) },
+            apply: { ctx in
+                try await ctx.check(["yum", "install", "-y", "yum-utils"], explain: explainYum)
+                return [.command(argv: ["yum", "remove", "-y", "yum-utils"])]
+            },
+            shell: ShellStep(doneTest: "command -v yum-config-manager >/dev/null 2>&1", commands: ["yum install -y yum-utils"])))
+
+        steps.append(Step(
+            id: "repo", title: "Add the kernel-ml-aufs yum repo (\(o.repoURL))",
+            isDone: { ctx in repoDefined(ctx) },
+            apply: { ctx in
+                let dir = "/etc/yum.repos.d"
+                if isRepoFile {
+                    let before = Set(FileRead.list(ctx.path(dir)) ?? [])
+                    try await ctx.check(["yum-config-manager", "--add-repo=\(o.repoURL)"], explain: explainYum)
+                    let added = Set(FileRead.list(ctx.path(dir)) ?? []).subtracting(before)
+                    guard repoDefined(ctx) else {
+                        throw AufsError("yum-config-manager added \(added.sorted().joined(separator: ", ")) but no [kernel-ml-aufs] repo is defined; the repo host may be gone (its owner announced a move to Copr: try --repo-url https://copr.fedorainfracloud.org/coprs/bnied/kernel-ml-aufs/repo/epel-7/bnied-kernel-ml-aufs-epel-7.repo)")
+                    }
+                    return added.sorted().map { .removeFile(path: dir + "/" + $0) }
+                }
+                let p = dir + "/kernel-ml-aufs.repo"
+                try AtomicFile.makeDirectories(ctx.path(dir))
+                try AtomicFile.write(ctx.path(p), try Template.render("kernel-ml-aufs.repo", ["baseurl": o.repoURL]))
+                return [.removeFile(path: p)]
+            },
+            shell: ShellStep(doneTest: "grep -qs '^\\[.*kernel-ml-aufs.*\\]' \"$ROOT\"/etc/yum.repos.d/*.repo",
+                             commands: isRepoFile ? ["yum-config-manager --add-repo=\(ShellScript.quote(o.repoURL))"]
+                                : ["cat > \"$ROOT/etc/yum.repos.d/kernel-ml-aufs.repo\" <<'EOF'", ((try? Template.render("kernel-ml-aufs.repo", ["baseurl": o.repoURL])) ?? "") + "EOF"])))
+
+        steps.append(Step(
+            id: "defaultkernel", title: "Set DEFAULTKERNEL=kernel-ml-aufs and UPDATEDEFAULT=yes in /etc/sysconfig/kernel",
+            isDone: { ctx in ctx.isSet("DEFAULTKERNEL", to: package, in: "/etc/sysconfig/kernel") && ctx.isSet("UPDATEDEFAULT", to: "yes", in: "/etc/sysconfig/kernel") },
+            apply: { ctx in
+                let first = try ctx.setAssignment("DEFAULTKERNEL", to: package, in: "/etc/sysconfig/kernel")
+                let second = try ctx.setAssignment("UPDATEDEFAULT", to: "yes", in: "/etc/sysconfig/kernel")
+                // The first backup holds the original; undoing it alone restores the file.
+                return first.isEmpty ? second : first
+            },
+            shell: ShellStep(doneTest: "[ \"$(aufsctl_get DEFAULTKERNEL \"$ROOT/etc/sysconfig/kernel\")\" = kernel-ml-aufs ] && [ \"$(aufsctl_get UPDATEDEFAULT \"$ROOT/etc/sysconfig/kernel\")\" = yes ]",
+                             commands: ["aufsctl_set DEFAULTKERNEL kernel-ml-aufs \"$ROOT/etc/sysconfig/kernel\"", "aufsctl_set UPDATEDEFAULT yes \"$ROOT/etc/sysconfig/kernel\""])))
+
+        steps.append(Step(
+            id: "kernel", title: "yum install -y kernel-ml-aufs (never -headers)",
+            isDone: { ctx in
+                guard let k = try await installedKernel(ctx) else { return false }
+                try verifyKernel(ctx, k)
+                return true
+            },
+            apply: { ctx in
+                let r = try await ctx.checkStreamingExplained(["yum", "install", "-y", package], explain: explainYum)
+                _ = r
+                let k = try await requireKernel(ctx)
+                try verifyKernel(ctx, k)
+                return [.command(argv: ["yum", "remove", "-y", package])]
+            },
+            shell: ShellStep(doneTest: "rpm -q kernel-ml-aufs >/dev/null 2>&1", commands: ["yum install -y kernel-ml-aufs"])))
+
+        steps.append(Step(
+            id: "grub-default", title: "Set GRUB_DEFAULT=\(grubValue) in /etc/default/grub",
+            isDone: { ctx in ctx.isSet("GRUB_DEFAULT", to: grubValue, in: "/etc/default/grub") },
+            apply: { ctx in try ctx.setAssignment("GRUB_DEFAULT", to: grubValue, in: "/etc/default/grub") },
+            shell: ShellStep(prelude: ["KVER=$(rpm -q --qf '%{VERSION}-%{RELEASE}.%{ARCH}\\n' kernel-ml-aufs | tail -n 1)"],
+                             doneTest: "[ \"$(aufsctl_get GRUB_DEFAULT \"$ROOT/etc/default/grub\")\" = \(ShellScript.quote(grubValue)) ]",
+                             commands: ["aufsctl_set GRUB_DEFAULT \(ShellScript.quote(grubValue)) \"$ROOT/etc/default/grub\""])))
+
+        steps.append(Step(
+            id: "grub-mkconfig", title: "Regenerate the live GRUB config with grub2-mkconfig",
+            isDone: { ctx in
+                let k = try await requireKernel(ctx)
+                let cfg = ctx.path(liveGrubConfig(ctx, uefi: uefi))
+                guard let text = FileRead.string(cfg), text.contains("vmlinuz-\(k)"),
+                      let c = mtime(cfg), let d = mtime(ctx.path("/etc/default/grub")) else { return false }
+                return c >= d
+            },
+            apply: { ctx in
+                let live = liveGrubConfig(ctx, uefi: uefi)
+                let undo: [UndoAction] = FileRead.exists(ctx.path(live)) ? [.restoreFile(path: live, backup: try ctx.backup(live))] : [.removeFile(path: live)]
+                try await ctx.check(["grub2-mkconfig", "-o", live])
+                return undo
+            },
+            shell: ShellStep(prelude: ["GRUBCFG=\(uefi ? "/boot/efi/EFI/centos/grub.cfg" : "/boot/grub2/grub.cfg")",
+                                       "[ -L \"$ROOT\(uefi ? "/etc/grub2-efi.cfg" : "/etc/grub2.cfg")\" ] && GRUBCFG=$(readlink -f \"$ROOT\(uefi ? "/etc/grub2-efi.cfg" : "/etc/grub2.cfg")\")"],
+                             doneTest: "grep -qs \"vmlinuz-$KVER\" \"$GRUBCFG\" && [ ! \"$ROOT/etc/default/grub\" -nt \"$GRUBCFG\" ]",
+                             commands: ["grub2-mkconfig -o \"$GRUBCFG\""])))
+
+        steps.append(Step(
+            id: "grubby", title: "Make /boot/vmlinuz-KVER the default entry (grubby --set-default)",
+            isDone: { ctx in
+                let k = try await requireKernel(ctx)
+                let r = try await ctx.run(["grubby", "--default-kernel"])
+                return r.succeeded && r.stdout.trimmingBlanks == "/boot/vmlinuz-\(k)"
+            },
+            apply: { ctx in
+                let k = try await requireKernel(ctx)
+                let before = try await ctx.run(["grubby", "--default-kernel"])
+                try await ctx.check(["grubby", "--set-default", "/boot/vmlinuz-\(k)"])
+                let after = try await ctx.run(["grubby", "--default-kernel"])
+                guard after.stdout.trimmingBlanks == "/boot/vmlinuz-\(k)" else {
+                    throw AufsError("grubby --default-kernel says \(after.stdout.trimmingBlanks), not /boot/vmlinuz-\(k)")
+                }
+                let prev = before.stdout.trimmingBlanks
+                return before.succeeded && prev.hasPrefix("/boot/") ? [.command(argv: ["grubby", "--set-default", prev])] : []
+            },
+            shell: ShellStep(doneTest: "[ \"$(grubby --default-kernel)\" = \"/boot/vmlinuz-$KVER\" ]",
+                             commands: ["grubby --set-default \"/boot/vmlinuz-$KVER\"", "[ \"$(grubby --default-kernel)\" = \"/boot/vmlinuz-$KVER\" ]"])))
+
+        if o.reboot {
+            steps.append(Step(
+                id: "reboot", title: "Reboot into kernel-ml-aufs",
+                isDone: { _ in false },
+                apply: { ctx in try await ctx.check(["systemctl", "reboot"]); return [] },
+                shell: ShellStep(doneTest: nil, commands: ["systemctl reboot"])))
+        }
+        return Plan(method: .kernelMLAufs, kernel: "kernel-ml-aufs", steps: steps, rebootRequired: true,
+                    afterwards: ["reboot; afterwards `uname -r` should print the kernel-ml-aufs release and `aufsctl check` should say usable"])
+    }
+
+    /// /boot/vmlinuz-KVER exists and /boot/config-KVER builds aufs in.
+    static func verifyKernel(_ ctx: InstallContext, _ k: String) throws {
+        guard FileRead.exists(ctx.path("/boot/vmlinuz-\(k)")) else { throw AufsError("kernel-ml-aufs \(k) is installed but /boot/vmlinuz-\(k) is missing") }
+        let c = KernelConfig.parse(FileRead.string(ctx.path("/boot/config-\(k)")) ?? "")["CONFIG_AUFS_FS"]
+        guard c == "y" || c == "m" else {
+            throw AufsError("/boot/config-\(k) has no CONFIG_AUFS_FS=y: this kernel-ml-aufs build does not carry aufs")
+        }
+    }
+}
+
+extension InstallContext {
+    /// Streams a long command; on failure adds `explain`'s reading of the output.
+    func checkStreamingExplained(_ argv: [String], explain: (CommandResult) -> String?) async throws -> CommandResult {
+        do {
+            return try await checkStreaming(argv)
+        } catch let e as AufsError {
+            let r = CommandResult(status: 1, stdout: e.details.joined(separator: "\n"))
+            if let why = explain(r) { throw AufsError(e.message + ": " + why, details: e.details) }
+            throw e
+        }
+    }
+}

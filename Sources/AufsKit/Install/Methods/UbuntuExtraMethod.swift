@@ -1,0 +1,28 @@
+/// Method ubuntu-extra (Ubuntu <= 20.10): aufs ships in the kernel's extra-modules package.
+public enum UbuntuExtraMethod {
+    /// `linux-modules-extra-KVER` since 4.15-era packaging, `linux-image-extra-KVER` before.
+    public static func package(for k: KernelRelease) -> String {
+        (k.major, k.minor) >= (4, 15) ? "linux-modules-extra-\(k.string)" : "linux-image-extra-\(k.string)"
+    }
+
+    public static func plan(_ facts: HostFacts, options o: InstallOptions, root: HostRoot) throws -> Plan {
+        let k = o.kernel ?? KernelRelease(facts.kernel.release)!
+        let pkg = package(for: k)
+        let running = k.string == facts.kernel.release && facts.kernel.running
+        var steps = [Step(
+            id: "package", title: "apt-get install \(pkg)",
+            isDone: { ctx in
+                let r = try await ctx.run(["dpkg-query", "-W", "-f=${Status}", pkg])
+                return r.succeeded && r.stdout.hasSuffix(" installed")
+            },
+            apply: { ctx in
+                try await ctx.checkStreaming(["apt-get", "install", "-y", pkg], environment: ["DEBIAN_FRONTEND": "noninteractive"])
+                return [.command(argv: ["apt-get", "remove", "-y", pkg])]
+            },
+            shell: ShellStep(doneTest: "dpkg-query -W -f='${Status}' \(ShellScript.quote(pkg)) 2>/dev/null | grep -q ' installed$'",
+                             commands: ["DEBIAN_FRONTEND=noninteractive apt-get install -y \(ShellScript.quote(pkg))"]))]
+        steps.append(CommonSteps.persist())
+        if running && !o.noLoad && root.isHost { steps.append(CommonSteps.load()) }
+        return Plan(method: .ubuntuExtra, kernel: k.string, steps: steps, rebootRequired: false, afterwards: [])
+    }
+}

@@ -1,0 +1,171 @@
+import Glibc
+
+/// How to put back what a step changed. Recorded in the state file so `uninstall` can run it later.
+public enum UndoAction: Sendable, Codable, Equatable {
+    /// Restore `path` from `backup` (a copy taken before the change).
+    case restoreFile(path: String, backup: String)
+    /// The step created `path`: remove it.
+    case removeFile(path: String)
+    /// The step created a directory tree: remove it.
+    case removeTree(path: String)
+    /// Run a command (argv), e.g. `dkms remove aufs/V --all`, `yum remove -y kernel-ml-aufs`.
+    case command(argv: [String])
+
+    public var description: String {
+        switch self {
+        case .restoreFile(let p, let b): return "restore \(p) from \(b)"
+        case .removeFile(let p): return "remove \(p)"
+        case .removeTree(let p): return "remove \(p)/"
+        case .command(let argv): return ShellScript.quote(argv)
+        }
+    }
+}
+
+/// The POSIX sh form of a step for `--emit-sh`: run `commands` unless `doneTest` succeeds.
+public struct ShellStep: Sendable, Equatable {
+    /// Lines run unconditionally before the test (setting variables later steps use).
+    public var prelude: [String]
+    /// A shell condition that is true when the step is already done (nil: always run).
+    public var doneTest: String?
+    public var commands: [String]
+    public init(prelude: [String] = [], doneTest: String?, commands: [String]) {
+        self.prelude = prelude
+        self.doneTest = doneTest
+        self.commands = commands
+    }
+}
+
+/// One idempotent change: how to tell it is done, how to do it, and how to undo it.
+public struct Step: Sendable {
+    public var id: String
+    public var title: String
+    /// A check-only step (preflight): `isDone` throws the reason when the host cannot go on.
+    public var preflight: Bool
+    public var isDone: @Sendable (InstallContext) async throws -> Bool
+    /// Makes the change; returns how to undo it (in the order to run).
+    public var apply: @Sendable (InstallContext) async throws -> [UndoAction]
+    public var shell: ShellStep
+
+    public init(id: String, title: String, preflight: Bool = false,
+                isDone: @escaping @Sendable (InstallContext) async throws -> Bool,
+                apply: @escaping @Sendable (InstallContext) async throws -> [UndoAction] = { _ in [] },
+                shell: ShellStep) {
+        self.id = id
+        self.title = title
+        self.preflight = preflight
+        self.isDone = isDone
+        self.apply = apply
+        self.shell = shell
+    }
+}
+
+public struct Plan: Sendable {
+    public var method: InstallMethod
+    public var kernel: String
+    public var steps: [Step]
+    /// What the user must do after a successful run (reboot, MOK enrolment).
+    public var rebootRequired: Bool
+    public var afterwards: [String]
+}
+
+/// Options of `aufsctl install`.
+public struct InstallOptions: Sendable {
+    public var method: InstallMethod?
+    public var kernel: KernelRelease?
+    public var source: String?
+    public var aufsBranch: String?
+    public var repoURL = "https://yum.spaceduck.org/kernel-ml-aufs/kernel-ml-aufs.repo"
+    public var grubDefault = "0"
+    public var reboot = false
+    public var noLoad = false
+    public var skipExportCheck = false
+    public var jobs = 2
+    public init() {}
+}
+
+/// What every step reads and acts through.
+public final class InstallContext: @unchecked Sendable {
+    public let root: HostRoot
+    public let runner: any CommandRunner
+    public let syscalls: any Syscalls
+    public let facts: HostFacts
+    public let options: InstallOptions
+    /// Progress lines for long steps (elapsed time and the last output line).
+    public var progress: @Sendable (String) -> Void = { _ in }
+    /// Values steps learn while running (the installed kernel release, the aufs version).
+    public var learned: [String: String] = [:]
+
+    public init(root: HostRoot, runner: any CommandRunner, syscalls: any Syscalls, facts: HostFacts, options: InstallOptions) {
+        self.root = root
+        self.runner = runner
+        self.syscalls = syscalls
+        self.facts = facts
+        self.options = options
+    }
+
+    /// Runs a command in the root (through `chroot` when the root is not `/`).
+    public func run(_ argv: [String], environment: [String: String] = [:]) async throws -> CommandResult {
+        try await runner.run(root.isHost ? argv : ["chroot", root.path] + argv, environment: environment)
+    }
+
+    /// Runs a command and fails the step with its output when it exits non-zero.
+    @discardableResult
+    public func check(_ argv: [String], environment: [String: String] = [:], explain: ((CommandResult) -> String?)? = nil) async throws -> CommandResult {
+        let r = try await run(argv, environment: environment)
+        if !r.succeeded {
+            let tail = (r.stderr + r.stdout).split(separator: "\n").suffix(30).map(String.init)
+            let why = explain?(r) ?? ""
+            throw AufsError("\(ShellScript.quote(argv)) exited \(r.status)" + (why.isEmpty ? "" : ": " + why), details: tail)
+        }
+        return r
+    }
+
+    /// Runs a long command, reporting elapsed time and the last output line as it goes.
+    @discardableResult
+    public func checkStreaming(_ argv: [String], environment: [String: String] = [:]) async throws -> CommandResult {
+        let full = root.isHost ? argv : ["chroot", root.path] + argv
+        let start = Double(time(nil))
+        let progress = self.progress
+        let r = try await runner.runStreaming(full, environment: environment) { line in
+            progress("\(Int(Double(time(nil)) - start))s  \(line.prefix(100))")
+        }
+        if !r.succeeded {
+            throw AufsError("\(ShellScript.quote(argv)) exited \(r.status)", details: r.stdout.split(separator: "\n").suffix(30).map(String.init))
+        }
+        return r
+    }
+
+    /// A file under the root: its path for reading and writing.
+    public func path(_ abs: String) -> String { root.resolve(abs) }
+
+    /// Copies `abs` into the backup directory before a change; returns the backup's path.
+    public func backup(_ abs: String) throws -> String {
+        let dir = path("/var/lib/aufsctl/backups")
+        try AtomicFile.makeDirectories(dir)
+        let flat = abs.split(separator: "/").joined(separator: "_")
+        var n = 0
+        var dest = "\(dir)/\(flat).\(n)"
+        while FileRead.exists(dest) { n += 1; dest = "\(dir)/\(flat).\(n)" }
+        switch FileRead.bytes(path(abs)) {
+        case .success(let b): try AtomicFile.write(dest, b, mode: 0o600)
+        case .failure(let e): throw AufsError("cannot back up \(abs): \(e)")
+        }
+        return "/var/lib/aufsctl/backups/\(flat).\(n)"
+    }
+
+    /// Edits a shell KEY=value file atomically with a backup; returns the undo (none if unchanged).
+    public func setAssignment(_ key: String, to value: String, in abs: String) throws -> [UndoAction] {
+        let existed = FileRead.exists(path(abs))
+        let old = existed ? (FileRead.string(path(abs)) ?? "") : ""
+        let (new, changed) = ShellAssignments.set(key, to: value, in: old)
+        guard changed else { return [] }
+        let undo: UndoAction = existed ? .restoreFile(path: abs, backup: try backup(abs)) : .removeFile(path: abs)
+        try AtomicFile.makeDirectories(FilePath.dirname(path(abs)))
+        try AtomicFile.write(path(abs), new)
+        return [undo]
+    }
+
+    public func isSet(_ key: String, to value: String, in abs: String) -> Bool {
+        FileRead.string(path(abs)).flatMap { ShellAssignments.find(key, in: $0)?.value } == value
+    }
+}

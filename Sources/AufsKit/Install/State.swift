@@ -1,0 +1,52 @@
+import FoundationEssentials
+
+/// What install changed and how to undo it: `/var/lib/aufsctl/state.json`, written atomically
+/// after every changed step so a crash never loses an undo.
+public struct InstallState: Sendable, Codable, Equatable {
+    public struct StepRecord: Sendable, Codable, Equatable {
+        public var id: String
+        public var title: String
+        public var undo: [UndoAction]
+    }
+    public struct Record: Sendable, Codable, Equatable {
+        public var method: InstallMethod
+        public var kernel: String
+        public var steps: [StepRecord]
+    }
+
+    public var schema = "aufsctl.state/1"
+    public var installs: [Record] = []
+
+    public static let path = "/var/lib/aufsctl/state.json"
+
+    public init() {}
+
+    public static func load(root: HostRoot) throws -> InstallState {
+        switch FileRead.text(root.resolve(path)) {
+        case .missing: return InstallState()
+        case .ok(let t):
+            do { return try JSONDecoder().decode(InstallState.self, from: Data(t.utf8)) } catch {
+                throw AufsError("\(path) is not a state file aufsctl can read (\(error)); move it aside to start afresh")
+            }
+        case .denied: throw AufsError("\(path): permission denied (install and uninstall need root)")
+        case .failed(let why): throw AufsError("\(path): \(why)")
+        }
+    }
+
+    public func save(root: HostRoot) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let p = root.resolve(InstallState.path)
+        try AtomicFile.makeDirectories(FilePath.dirname(p))
+        try AtomicFile.write(p, Array(try enc.encode(self)) + [10], mode: 0o600)
+    }
+
+    /// Adds a changed step to the record for method+kernel (creating it).
+    public mutating func record(method: InstallMethod, kernel: String, step: StepRecord) {
+        if let i = installs.lastIndex(where: { $0.method == method && $0.kernel == kernel }) {
+            installs[i].steps.append(step)
+        } else {
+            installs.append(Record(method: method, kernel: kernel, steps: [step]))
+        }
+    }
+}

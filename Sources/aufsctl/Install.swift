@@ -1,0 +1,131 @@
+import AufsKit
+import ArgumentParser
+import Glibc
+
+struct Install: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make aufs available: kernel-ml-aufs (CentOS 7), DKMS (Debian), or Ubuntu's extra modules.",
+        discussion: "Exit codes: 0 done (or nothing to do), 1 failure, 2 usage, 4 not installable here, 5 reboot required, 6 partially applied (see the report; aufsctl uninstall undoes it).")
+
+    @Option(help: "auto, kernel-ml-aufs, dkms or ubuntu-extra.") var method: String = "auto"
+    @Flag(help: "Print the plan (with what is already done) and change nothing.") var dryRun = false
+    @Flag(name: .customLong("emit-sh"), help: "Print the plan as a POSIX sh script and change nothing.") var emitSh = false
+    @Flag(help: "Apply without asking.") var yes = false
+    @Flag(help: "Print the report as JSON (schema aufsctl.install/1); progress goes to stderr.") var json = false
+    @Option(help: ArgumentHelp("Install for this kernel release instead of the running one.", valueName: "KVER")) var kernel: String?
+    @Option(help: ArgumentHelp("dkms: an aufs-standalone checkout, or a git URL to clone.", valueName: "DIR|GIT-URL")) var source: String?
+    @Option(name: .customLong("aufs-branch"), help: ArgumentHelp("dkms: the aufs-standalone branch to clone (default: from the kernel).", valueName: "NAME")) var aufsBranch: String?
+    @Option(name: .customLong("repo-url"), help: ArgumentHelp("kernel-ml-aufs: a .repo file URL, or a baseurl.", valueName: "URL")) var repoURL: String?
+    @Option(name: .customLong("grub-default"), help: ArgumentHelp("kernel-ml-aufs: the GRUB_DEFAULT value.", valueName: "VALUE")) var grubDefault: String = "0"
+    @Flag(help: "kernel-ml-aufs: reboot at the end.") var reboot = false
+    @Flag(name: .customLong("no-load"), help: "dkms/ubuntu-extra: do not load the module now.") var noLoad = false
+    @Flag(name: .customLong("skip-export-check"), help: "dkms: build even if the kernel lacks the exports aufs needs (experts, tests).") var skipExportCheck = false
+    @OptionGroup var host: HostOptions
+
+    func options() throws -> InstallOptions {
+        var o = InstallOptions()
+        if method != "auto" {
+            guard let m = InstallMethod(rawValue: method) else {
+                throw AufsError.usage("--method \(method): expected auto, kernel-ml-aufs, dkms or ubuntu-extra")
+            }
+            o.method = m
+        }
+        o.kernel = try parseKernel(kernel)
+        o.source = source
+        o.aufsBranch = aufsBranch
+        if let repoURL {
+            guard repoURL.hasPrefix("https://") || repoURL.hasPrefix("http://") || repoURL.hasPrefix("file://") else {
+                throw AufsError.usage("--repo-url \(repoURL): expected an http(s):// or file:// URL")
+            }
+            o.repoURL = repoURL
+        }
+        guard !grubDefault.isEmpty, !grubDefault.contains("\n") else {
+            throw AufsError.usage("--grub-default: expected a value such as 0, saved or a menu entry title")
+        }
+        o.grubDefault = grubDefault
+        o.reboot = reboot
+        o.noLoad = noLoad
+        o.skipExportCheck = skipExportCheck
+        o.jobs = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        return o
+    }
+
+    func run() async throws {
+        let o = try options()
+        let root = try host.hostRoot()
+        let installer = Installer(root: root)
+        let toStderr = json
+        let say: @Sendable (String) -> Void = { line in
+            if toStderr { Terminal.error(line) } else { print(line) }
+        }
+        switch try await installer.decide(o) {
+        case .stop(let message, let waysOut, let code):
+            if json {
+                print(try encodeJSON(["schema": "aufsctl.install/1", "message": message, "waysOut": waysOut.joined(separator: "\n")]))
+            } else {
+                print(message)
+                for w in waysOut { print("  - " + w) }
+            }
+            if code != .success { throw CommandExit(code: code.rawValue) }
+        case .plan(let plan, let facts):
+            if emitSh {
+                print(ShellScript.render(plan, facts: facts), terminator: "")
+                return
+            }
+            if !dryRun {
+                guard geteuid() == 0 else {
+                    throw AufsError("install changes the host (packages, /usr/src, /etc, GRUB) and needs root; run it with sudo, or use --dry-run or --emit-sh to see the plan")
+                }
+                if !yes {
+                    guard isatty(0) != 0 else {
+                        throw AufsError.usage("stdin is not a terminal, so nothing can confirm the plan: pass --yes to apply it (or --dry-run to see it)")
+                    }
+                    print("plan (\(plan.method.rawValue) for \(plan.kernel)):")
+                    for (i, s) in plan.steps.enumerated() { print("  [\(i + 1)/\(plan.steps.count)] \(s.title)") }
+                    print("apply it? [y/N] ", terminator: "")
+                    guard let answer = readLine(), answer.lowercased().hasPrefix("y") else {
+                        print("nothing changed")
+                        throw CommandExit(code: 1)
+                    }
+                }
+            }
+            say("\(dryRun ? "plan" : "install") aufs with method \(plan.method.rawValue) for \(plan.kernel)\(dryRun ? " (dry run: nothing is changed)" : "")")
+            let lock = dryRun ? nil : try FileLock(path: root.resolve("/run/lock/aufsctl-install.lock"), what: "one install at a time", timeout: 10)
+            defer { lock?.release() }
+            let report = try await Executor(printer: say).run(plan, context: installer.context(facts, o), dryRun: dryRun)
+            if json {
+                print(try encodeJSON(report))
+            } else {
+                if let m = report.message, report.exitCode != AufsKit.ExitCode.blocked.rawValue { print(m) }
+                if report.exitCode == AufsKit.ExitCode.rebootRequired.rawValue { print("reboot required to finish") }
+                if report.exitCode == 0 || report.exitCode == AufsKit.ExitCode.rebootRequired.rawValue {
+                    for a in report.afterwards { print("next: " + a) }
+                }
+            }
+            if report.exitCode != 0 { throw CommandExit(code: report.exitCode) }
+        }
+    }
+}
+
+struct Uninstall: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Undo what aufsctl install recorded in /var/lib/aufsctl/state.json, newest first.")
+
+    @Flag(help: "Print what would be undone.") var dryRun = false
+    @Flag(help: "Apply without asking.") var yes = false
+    @OptionGroup var host: HostOptions
+
+    func run() async throws {
+        let root = try host.hostRoot()
+        if !dryRun {
+            guard geteuid() == 0 else { throw AufsError("uninstall changes the host and needs root; run it with sudo, or use --dry-run") }
+            if !yes && isatty(0) == 0 {
+                throw AufsError.usage("stdin is not a terminal: pass --yes to undo without a prompt (or --dry-run)")
+            }
+        }
+        let lock = dryRun ? nil : try FileLock(path: root.resolve("/run/lock/aufsctl-install.lock"), what: "one install at a time", timeout: 10)
+        defer { lock?.release() }
+        let n = try await Uninstaller().run(root: root, runner: SubprocessRunner(), dryRun: dryRun)
+        print(dryRun ? "\(n) step(s) would be undone" : "undid \(n) step(s)")
+    }
+}
