@@ -71,6 +71,9 @@ public enum DKMSMethod {
         let running = kver == facts.kernel.release && facts.kernel.running
         let build = "/lib/modules/\(kver)/build"
         let secureBoot = facts.boot.secureBoot == .enabled
+        // The version shows in step titles when the source is already here (--source DIR).
+        let known = cloning ? nil : (try? aufsVersion(header: FileRead.string(FilePath.absolute(o.source!) + "/include/uapi/linux/aufs_type.h") ?? ""))
+        let V = (known ?? nil) ?? "VERSION"
 
         var steps: [Step] = []
         steps.append(Step(
@@ -81,9 +84,17 @@ public enum DKMSMethod {
                 guard FileRead.exists(ctx.path("/usr/bin/apt-get")) else {
                     throw AufsError("missing \(missing.joined(separator: " ")) and no apt-get here: install them with the distro's package manager, then run again")
                 }
+                let tree = "/lib/modules/\(kver)"
+                let treeExisted = FileRead.exists(ctx.path(tree))
+                let before = try await installedPackages(ctx)
                 try await ctx.checkStreaming(["apt-get", "install", "-y", "--no-install-recommends"] + missing,
                                              environment: ["DEBIAN_FRONTEND": "noninteractive"])
-                return [.command(argv: ["apt-get", "remove", "-y"] + missing)]
+                // Undo removes exactly what this step brought in (dependencies included), and the
+                // module tree the headers created (dkms leaves depmod's indexes there).
+                let added = try await installedPackages(ctx).subtracting(before).sorted()
+                var undo: [UndoAction] = treeExisted ? [] : [.removeTree(path: tree)]
+                if !added.isEmpty { undo.append(.command(argv: ["apt-get", "remove", "-y"] + added)) }
+                return undo
             },
             shell: ShellStep(doneTest: "command -v dkms >/dev/null 2>&1 && [ -d \"$ROOT\(build)\" ] && command -v make >/dev/null 2>&1" + (cloning ? " && command -v git >/dev/null 2>&1" : ""),
                              commands: ["DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dkms build-essential \(ShellScript.quote("linux-headers-" + kver))" + (cloning ? " git" : "")])))
@@ -139,7 +150,7 @@ public enum DKMSMethod {
         }
 
         steps.append(Step(
-            id: "usr-src", title: "Lay out /usr/src/aufs-VERSION with fs/, include/, Makefile, config.mk and dkms.conf",
+            id: "usr-src", title: "Lay out /usr/src/aufs-\(V) with fs/, include/, Makefile, config.mk and dkms.conf",
             isDone: { ctx in
                 guard let (_, v) = try source(ctx) else { return false }
                 let dest = ctx.path("/usr/src/aufs-\(v)")
@@ -169,7 +180,7 @@ public enum DKMSMethod {
                 try Template.render("dkms.conf", ["version": "$V", "buildExclusive": ""]).replacingDollarKernelSourceDir + "EOF"])))
 
         steps.append(Step(
-            id: "dkms-add", title: "dkms add aufs/VERSION",
+            id: "dkms-add", title: "dkms add aufs/\(V)",
             isDone: { ctx in
                 guard let (_, v) = try source(ctx) else { return false }
                 return try await !status(ctx, version: v).isEmpty
@@ -182,7 +193,7 @@ public enum DKMSMethod {
             shell: ShellStep(doneTest: "dkms status -m aufs -v \"$V\" | grep -q .", commands: ["dkms add \"aufs/$V\""])))
 
         steps.append(Step(
-            id: "dkms-build", title: "dkms build aufs/VERSION -k \(kver)",
+            id: "dkms-build", title: "dkms build aufs/\(V) -k \(kver)",
             isDone: { ctx in
                 guard let (_, v) = try source(ctx) else { return false }
                 return try await status(ctx, version: v).contains { $0.kernel == kver && ($0.state == "built" || $0.state == "installed") }
@@ -202,7 +213,7 @@ public enum DKMSMethod {
                              commands: ["dkms build \"aufs/$V\" -k \(ShellScript.quote(kver)) || { tail -n 30 \"/var/lib/dkms/aufs/$V/build/make.log\" >&2; exit 1; }"])))
 
         steps.append(Step(
-            id: "dkms-install", title: "dkms install aufs/VERSION -k \(kver)",
+            id: "dkms-install", title: "dkms install aufs/\(V) -k \(kver)",
             isDone: { ctx in
                 guard let (_, v) = try source(ctx) else { return false }
                 return try await status(ctx, version: v).contains { $0.kernel == kver && $0.state == "installed" }
@@ -223,6 +234,13 @@ public enum DKMSMethod {
         }
         if !running { afterwards.append("built for \(kver), which is not running: boot it, then `aufsctl load` (or let /etc/modules-load.d/aufs.conf load it)") }
         return Plan(method: .dkms, kernel: kver, steps: steps, rebootRequired: false, afterwards: afterwards)
+    }
+
+    static func installedPackages(_ ctx: InstallContext) async throws -> Set<String> {
+        let r = try await ctx.run(["dpkg-query", "-W", "-f=${Package} ${Status}\\n"])
+        return Set(r.stdout.split(separator: "\n").compactMap { l in
+            l.hasSuffix(" installed") ? l.split(separator: " ").first.map(String.init) : nil
+        })
     }
 
     /// Packages the dkms method needs that are not installed (headers only when no build dir exists).

@@ -1,0 +1,91 @@
+import Testing
+@testable import AufsKit
+
+@Suite struct KernelMLAufsPlanTests {
+    static let freshSequence = [
+        "yum install -y yum-utils",
+        "yum-config-manager --add-repo=https://yum.spaceduck.org/kernel-ml-aufs/kernel-ml-aufs.repo",
+        "yum install -y kernel-ml-aufs",
+        "grub2-mkconfig -o /boot/grub2/grub.cfg",
+        "grubby --set-default /boot/vmlinuz-5.13.1-1.el7.x86_64",
+    ]
+
+    func apply(_ t: TempDir, _ runner: FakeCentOS, options: InstallOptions = InstallOptions()) async throws -> InstallReport {
+        var o = options
+        o.method = .kernelMLAufs
+        let installer = Installer(root: HostRoot(t.path), runner: runner, syscalls: FakeSyscalls())
+        guard case .plan(let plan, let facts) = try await installer.decide(o) else {
+            Issue.record("no plan")
+            throw AufsError("no plan")
+        }
+        return try await Executor(printer: { _ in }).run(plan, context: installer.context(facts, o), dryRun: false)
+    }
+
+    @Test func freshHost() async throws {
+        let t = copyFixture("centos7")
+        let grubBefore = try #require(FileRead.string(t.path + "/etc/default/grub"))
+        let runner = FakeCentOS(root: t.path)
+        let report = try await apply(t, runner)
+        #expect(runner.mutating == Self.freshSequence)
+        #expect(report.exitCode == ExitCode.rebootRequired.rawValue)
+        #expect(report.steps.map(\.status) == [.ok, .changed, .changed, .changed, .changed, .changed, .changed, .changed])
+        // GRUB: only the GRUB_DEFAULT line changed; the backup is the original byte for byte.
+        let grubAfter = try #require(FileRead.string(t.path + "/etc/default/grub"))
+        #expect(grubAfter == grubBefore.replacingFirst("GRUB_DEFAULT=saved\n", "GRUB_DEFAULT=0\n"))
+        let state = try InstallState.load(root: HostRoot(t.path))
+        let grubUndo = state.installs.first?.steps.first { $0.id == "grub-default" }?.undo.first
+        guard case .restoreFile(_, let backup)? = grubUndo else { Issue.record("no grub backup"); return }
+        #expect(FileRead.string(t.path + backup) == grubBefore)
+        #expect(FileRead.string(t.path + "/etc/sysconfig/kernel")?.contains("DEFAULTKERNEL=kernel-ml-aufs\n") == true)
+        #expect(FileRead.string(t.path + "/boot/grub2/grub.cfg")?.contains("vmlinuz-5.13.1-1.el7.x86_64") == true)
+    }
+
+    @Test func rerunChangesNothing() async throws {
+        let t = copyFixture("centos7")
+        _ = try await apply(t, FakeCentOS(root: t.path))
+        let again = FakeCentOS(root: t.path)
+        let report = try await apply(t, again)
+        #expect(again.mutating.isEmpty, "\(again.mutating)")
+        #expect(report.steps.allSatisfy { $0.status == .ok })
+        #expect(report.changed == false && report.message?.contains("nothing to do") == true)
+    }
+
+    /// A failure at each mutating step: the report says which, exit 6 once something changed,
+    /// the state holds what did, and uninstall puts every file back.
+    @Test(arguments: 0..<5)
+    func failureAtEachStep(_ i: Int) async throws {
+        let t = copyFixture("centos7")
+        let files = ["/etc/default/grub", "/etc/sysconfig/kernel", "/boot/grub2/grub.cfg"]
+        let before = files.map { FileRead.string(t.path + $0) }
+        let runner = FakeCentOS(root: t.path)
+        runner.failing = (Self.freshSequence[i], "simulated failure")
+        let report = try await apply(t, runner)
+        #expect(report.steps.contains { $0.status == .failed })
+        #expect(report.exitCode == (i == 0 ? ExitCode.failure : ExitCode.partial).rawValue)
+        #expect(runner.mutating.last == Self.freshSequence[i])
+        let state = try InstallState.load(root: HostRoot(t.path))
+        #expect((state.installs.first?.steps.count ?? 0) == report.steps.filter { $0.status == .changed }.count)
+        _ = try await Uninstaller(printer: { _ in }).run(root: HostRoot(t.path), runner: runner, dryRun: false)
+        #expect(files.map { FileRead.string(t.path + $0) } == before)
+        #expect(!FileRead.exists(t.path + "/etc/yum.repos.d/kernel-ml-aufs.repo"))
+        #expect(!FileRead.exists(t.path + "/usr/bin/yum-config-manager"))
+        #expect(try InstallState.load(root: HostRoot(t.path)).installs.isEmpty)
+    }
+
+    @Test func endOfLifeMirrorsAreExplained() async throws {
+        let t = copyFixture("centos7")
+        let runner = FakeCentOS(root: t.path)
+        runner.failing = ("yum install -y yum-utils", "Loaded plugins: fastestmirror\nCould not retrieve mirrorlist http://mirrorlist.centos.org/?release=7&arch=x86_64&repo=os error was\n14: curl#6 - \"Could not resolve host: mirrorlist.centos.org; Unknown error\"\n")
+        let report = try await apply(t, runner)
+        let evidence = report.steps.first { $0.status == .failed }?.evidence.joined(separator: "\n") ?? ""
+        #expect(evidence.contains("end of life") && evidence.contains("vault.centos.org") && evidence.contains("Could not retrieve mirrorlist"))
+    }
+
+    @Test func repoAlreadyDefinedIsSkipped() async throws {
+        let t = copyFixture("centos7")
+        let runner = FakeCentOS(root: t.path)
+        runner.write("/etc/yum.repos.d/bnied-kernel-ml-aufs-epel-7.repo", "[copr:copr.fedorainfracloud.org:bnied:kernel-ml-aufs]\nname=Copr\n")
+        _ = try await apply(t, runner)
+        #expect(!runner.mutating.contains { $0.hasPrefix("yum-config-manager") })
+    }
+}
