@@ -1,0 +1,149 @@
+import Glibc
+import Testing
+@testable import AufsKit
+
+/// A Debian host's dpkg-query, apt-get and dkms acting on a root tree (cp runs for real).
+final class FakeDebian: CommandRunner, @unchecked Sendable {
+    let root: String
+    var calls: [[String]] = []
+    var failing: String?
+    var installed: Set<String> = ["libc6"]
+    var dkms: [String: String] = [:]   // "V" -> "added", "V/K" -> "built"/"installed"
+    let kver: String
+    let symvers: String
+
+    init(root: String, kver: String, symvers: String) {
+        self.root = root
+        self.kver = kver
+        self.symvers = symvers
+    }
+
+    func which(_ name: String) -> String? { nil }
+
+    func run(_ full: [String], environment: [String: String]) async throws -> CommandResult {
+        if full.first == "cp" { return try await SubprocessRunner().run(full, environment: environment) }
+        var argv = full
+        if argv.first == "chroot" { argv.removeFirst(2) }
+        calls.append(argv)
+        let key = argv.joined(separator: " ")
+        if key == failing { return CommandResult(status: 1, stderr: "simulated failure") }
+        switch (argv.first ?? "", argv.dropFirst().first ?? "") {
+        case ("dpkg-query", _):
+            if argv.count == 4 { return installed.contains(argv[3]) ? CommandResult(status: 0, stdout: "install ok installed") : CommandResult(status: 1) }
+            return CommandResult(status: 0, stdout: installed.sorted().map { "\($0) install ok installed\n" }.joined())
+        case ("apt-get", "install"):
+            for p in argv.dropFirst(2) where !p.hasPrefix("-") {
+                installed.insert(p)
+                if p.hasPrefix("linux-headers-") {
+                    installed.insert("linux-kbuild-6.1")
+                    try AtomicFile.makeDirectories(root + "/lib/modules/\(kver)/build")
+                    try AtomicFile.write(root + "/lib/modules/\(kver)/build/Module.symvers", symvers)
+                }
+            }
+            return CommandResult(status: 0)
+        case ("apt-get", "remove"):
+            for p in argv.dropFirst(3) {
+                installed.remove(p)
+                if p.hasPrefix("linux-headers-") { RecursiveRemove.remove(root + "/lib/modules/\(kver)/build") }
+            }
+            return CommandResult(status: 0)
+        case ("dkms", "status"):
+            let v = argv[5]
+            var out = ""
+            if dkms[v] != nil { out += dkms["\(v)/\(kver)"].map { "aufs/\(v), \(kver), x86_64: \($0)\n" } ?? "aufs/\(v): added\n" }
+            return CommandResult(status: 0, stdout: out)
+        case ("dkms", "add"): dkms[String(argv[2].dropFirst(5))] = "added"
+        case ("dkms", "build"): dkms["\(argv[2].dropFirst(5))/\(argv[4])"] = "built"
+        case ("dkms", "install"): dkms["\(argv[2].dropFirst(5))/\(argv[4])"] = "installed"
+        case ("dkms", "remove"): dkms = [:]
+        default: return CommandResult(status: 127, stderr: "fake: \(key)")
+        }
+        return CommandResult(status: 0)
+    }
+
+    var mutating: [String] {
+        calls.map { $0.joined(separator: " ") }.filter { !$0.hasPrefix("dpkg-query") && !$0.hasPrefix("dkms status") }
+    }
+}
+
+@Suite struct DKMSPlanTests {
+    static let kver = "6.1.0-18-amd64"
+    static let fresh = [
+        "apt-get install -y --no-install-recommends dkms build-essential linux-headers-6.1.0-18-amd64",
+        "dkms add aufs/0.0-standin",
+        "dkms build aufs/0.0-standin -k 6.1.0-18-amd64 -j 2",
+        "dkms install aufs/0.0-standin -k 6.1.0-18-amd64",
+    ]
+    static let realSymvers = "0x1\tkernel_read\tvmlinux\tEXPORT_SYMBOL\t\n"
+
+    func options(skip: Bool = true) -> InstallOptions {
+        var o = InstallOptions()
+        o.method = .dkms
+        o.source = packageRoot() + "/Kernel/standin"
+        o.skipExportCheck = skip
+        o.noLoad = true
+        o.jobs = 2
+        return o
+    }
+
+    func apply(_ t: TempDir, _ runner: FakeDebian, _ o: InstallOptions) async throws -> InstallReport {
+        let installer = Installer(root: HostRoot(t.path), runner: runner, syscalls: FakeSyscalls())
+        guard case .plan(let plan, let facts) = try await installer.decide(o) else { throw AufsError("no plan") }
+        return try await Executor(printer: { _ in }).run(plan, context: installer.context(facts, o), dryRun: false)
+    }
+
+    @Test func freshThenRerun() async throws {
+        let t = copyFixture("debian12")
+        let runner = FakeDebian(root: t.path, kver: Self.kver, symvers: Self.realSymvers)
+        let report = try await apply(t, runner, options())
+        #expect(runner.mutating == Self.fresh)
+        #expect(report.exitCode == 0)
+        #expect(FileRead.string(t.path + "/usr/src/aufs-0.0-standin/dkms.conf")?.contains("PACKAGE_VERSION=\"0.0-standin\"") == true)
+        #expect(FileRead.isDirectory(t.path + "/usr/src/aufs-0.0-standin/fs/aufs"))
+        #expect(FileRead.string(t.path + "/etc/modules-load.d/aufs.conf")?.hasSuffix("\naufs\n") == true)
+
+        let again = FakeDebian(root: t.path, kver: Self.kver, symvers: Self.realSymvers)
+        again.installed = runner.installed
+        again.dkms = runner.dkms
+        let second = try await apply(t, again, options())
+        #expect(again.mutating.isEmpty, "\(again.mutating)")
+        #expect(second.steps.allSatisfy { $0.status == .ok })
+    }
+
+    @Test(arguments: 0..<4)
+    func failureAtEachStep(_ i: Int) async throws {
+        let t = copyFixture("debian12")
+        let runner = FakeDebian(root: t.path, kver: Self.kver, symvers: Self.realSymvers)
+        runner.failing = Self.fresh[i]
+        let report = try await apply(t, runner, options())
+        #expect(report.exitCode == (i == 0 ? ExitCode.failure : ExitCode.partial).rawValue)
+        #expect(report.steps.filter { $0.status == .failed }.count == 1)
+        #expect(runner.mutating.last == Self.fresh[i])
+        _ = try await Uninstaller(printer: { _ in }).run(root: HostRoot(t.path), runner: runner, dryRun: false)
+        #expect(!FileRead.exists(t.path + "/usr/src/aufs-0.0-standin"))
+        #expect(!FileRead.exists(t.path + "/lib/modules/\(Self.kver)/build"))
+        #expect(runner.installed == ["libc6"])
+        #expect(runner.dkms.isEmpty)
+        #expect(try InstallState.load(root: HostRoot(t.path)).installs.isEmpty)
+    }
+
+    @Test func preflightStopsBeforeBuilding() async throws {
+        let t = copyFixture("debian12")
+        let runner = FakeDebian(root: t.path, kver: Self.kver, symvers: Self.realSymvers)
+        let report = try await apply(t, runner, options(skip: false))
+        #expect(report.exitCode == ExitCode.blocked.rawValue)
+        #expect(runner.mutating == [Self.fresh[0]])
+        let blocked = report.steps.first { $0.status == .blocked }
+        #expect(blocked?.id == "exports")
+        #expect(blocked?.evidence.first?.contains("lacks 21 of 21 symbols aufs needs: alloc_empty_file, d_exchange, d_walk") == true)
+    }
+
+    @Test func cloneBranchAndRepository() {
+        #expect(DKMSMethod.branch(for: KernelRelease("6.1.0-18-amd64")!) == "aufs6.1")
+        #expect(DKMSMethod.branch(for: KernelRelease("6.8.0-rc3")!) == "aufs6.x-rc3")
+        #expect(DKMSMethod.repository(for: KernelRelease("5.10.0-28-amd64")!).hasSuffix("/aufs5-standalone.git"))
+        #expect(DKMSMethod.repository(for: KernelRelease("6.6.54")!).hasSuffix("/aufs-standalone.git"))
+        #expect(DKMSMethod.aufsVersion(header: "#define AUFS_NAME \"aufs\"\n#define AUFS_VERSION\t\"6.1\"\n") == "6.1")
+        #expect(DKMSMethod.aufsVersion(header: "#define AUFS_VERSION \"$(x)\"\n") == nil)
+    }
+}
