@@ -49,15 +49,15 @@ public enum ShellScript {
         for (i, step) in plan.steps.enumerated() {
             out += "\n# [\(i + 1)/\(plan.steps.count)] \(step.title)\n"
             out += step.shell.prelude.map { $0 + "\n" }.joined()
-            let body = step.shell.commands.map { "    " + $0 }.joined(separator: "\n")
             if let test = step.shell.doneTest {
+                let body = step.shell.commands.map { "    " + $0 }.joined(separator: "\n")
                 out += "if \(test); then\n    echo '[\(i + 1)/\(plan.steps.count)] \(step.title.replacingQuotes) ... ok'\nelse\n\(body)\n    echo '[\(i + 1)/\(plan.steps.count)] \(step.title.replacingQuotes) ... changed'\nfi\n"
             } else {
-                out += "\(body)\n"
+                out += step.shell.commands.map { $0 + "\n" }.joined()
             }
         }
         if plan.rebootRequired {
-            out += "\necho 'reboot required: after it, uname -r should print \(plan.kernel) and grep -w aufs /proc/filesystems should find aufs'\n"
+            out += "\necho \"reboot required: after it, uname -r should print ${KVER:-\(plan.kernel)} and grep -w aufs /proc/filesystems should find aufs\"\n"
         }
         return out
     }

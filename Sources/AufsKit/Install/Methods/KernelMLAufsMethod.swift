@@ -156,7 +156,7 @@ public enum KernelMLAufsMethod {
                 try await ctx.check(["grub2-mkconfig", "-o", live])
                 return undo
             },
-            shell: ShellStep(prelude: ["GRUBCFG=\(uefi ? "/boot/efi/EFI/centos/grub.cfg" : "/boot/grub2/grub.cfg")",
+            shell: ShellStep(prelude: ["GRUBCFG=\"$ROOT\(uefi ? "/boot/efi/EFI/centos/grub.cfg" : "/boot/grub2/grub.cfg")\"",
                                        "[ -L \"$ROOT\(uefi ? "/etc/grub2-efi.cfg" : "/etc/grub2.cfg")\" ] && GRUBCFG=$(readlink -f \"$ROOT\(uefi ? "/etc/grub2-efi.cfg" : "/etc/grub2.cfg")\")"],
                              doneTest: "grep -qs \"vmlinuz-$KVER\" \"$GRUBCFG\" && [ ! \"$ROOT/etc/default/grub\" -nt \"$GRUBCFG\" ]",
                              commands: ["grub2-mkconfig -o \"$GRUBCFG\""])))
