@@ -1,6 +1,7 @@
 import AufsKit
 import ArgumentParser
 import FoundationEssentials
+import Glibc
 
 struct Mount: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -59,7 +60,13 @@ struct Mount: AsyncParsableCommand {
             throw AufsError.usage("no branches: give dirs=RW:RO1=ro:... as an argument or in -o")
         }
         let req = MountRequest(options: opts, target: positional.last!, mkdir: mkdir, fallback: fb, dryRun: dryRun)
-        let report = try Mounter().mount(req)
+        var mounter = Mounter()
+        // Test-only (the QEMU suite): remove a branch between validation and the call, to prove the
+        // kernel's own refusal and its log line reach the user. Named so nobody sets it by accident.
+        if let victim = getenv("AUFSCTL_TEST_RMDIR_AFTER_VALIDATION").map({ String(cString: $0) }) {
+            mounter.afterValidation = { _ in _ = rmdir(victim) }
+        }
+        let report = try mounter.mount(req)
         if json {
             print(try encodeJSON(report))
             return

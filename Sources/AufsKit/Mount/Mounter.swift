@@ -73,16 +73,24 @@ public struct Mounter {
         var loaded = false
         let registered = ProcFilesystems.parse(FileRead.string(root.resolve("/proc/filesystems")) ?? "")
         if !registered.has("aufs") {
+            var unavailable: String?
             switch moduleAvailability() {
             case .loadable(let path):
                 if req.dryRun {
                     notes.append("would load the aufs module (\(path)) through libkmod first")
                 } else {
-                    _ = try ModuleLoader(root: root, syscalls: syscalls).load()
-                    loaded = true
-                    notes.append("loaded the aufs module (\(path)) through libkmod")
+                    do {
+                        _ = try ModuleLoader(root: root, syscalls: syscalls).load()
+                        loaded = true
+                        notes.append("loaded the aufs module (\(path)) through libkmod")
+                    } catch let e as AufsError where req.fallback == .overlay {
+                        unavailable = "the aufs module could not be loaded (\(e.message))"
+                    }
                 }
             case .absent(let why):
+                unavailable = why
+            }
+            if let why = unavailable {
                 if req.fallback == .overlay {
                     var report = try OverlayMounter(syscalls: syscalls, root: root, lockPath: lockPath)
                         .mount(branches: branches, target: target, readOnly: req.options.readOnly,
