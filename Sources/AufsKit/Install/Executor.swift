@@ -86,7 +86,7 @@ public struct Executor {
             }
         }
         let code: ExitCode = plan.rebootRequired && !ctx.options.reboot ? .rebootRequired : .success
-        var report = finish(plan, reports, dryRun: dryRun, changed: changedAny, code: dryRun ? .success : code, message: nil)
+        var report = finish(plan, reports, dryRun: dryRun, changed: changedAny, code: dryRun ? .success : code, message: nil, notes: ctx.notes)
         if !dryRun && !changedAny { report.message = "nothing to do: every step was already done" }
         return report
     }
@@ -95,9 +95,9 @@ public struct Executor {
         plan.steps.dropFirst(i + 1).map { StepReport(id: $0.id, title: $0.title, status: .pending, evidence: []) }
     }
 
-    func finish(_ plan: Plan, _ steps: [StepReport], dryRun: Bool, changed: Bool, code: ExitCode, message: String?) -> InstallReport {
+    func finish(_ plan: Plan, _ steps: [StepReport], dryRun: Bool, changed: Bool, code: ExitCode, message: String?, notes: [String] = []) -> InstallReport {
         InstallReport(method: plan.method, kernel: plan.kernel, dryRun: dryRun, steps: steps, changed: changed,
-                      rebootRequired: plan.rebootRequired, afterwards: plan.afterwards, exitCode: code.rawValue, message: message)
+                      rebootRequired: plan.rebootRequired, afterwards: notes + plan.afterwards, exitCode: code.rawValue, message: message)
     }
 }
 

@@ -94,6 +94,8 @@ public final class InstallContext: @unchecked Sendable {
     public var progress: @Sendable (String) -> Void = { _ in }
     /// Values steps learn while running (the installed kernel release, the aufs version).
     public var learned: [String: String] = [:]
+    /// Things the user must know after the run, found while running (e.g. who signed the module).
+    public var notes: [String] = []
 
     public init(root: HostRoot, runner: any CommandRunner, syscalls: any Syscalls, facts: HostFacts, options: InstallOptions) {
         self.root = root

@@ -221,6 +221,12 @@ public enum DKMSMethod {
             apply: { ctx in
                 guard let (_, v) = try source(ctx) else { throw AufsError("the aufs source is not there") }
                 try await ctx.checkStreaming(["dkms", "install", "aufs/\(v)", "-k", kver])
+                if secureBoot {
+                    // Say whether the installed module is signed (libkmod reads the signature).
+                    let signer = (try? ModuleIndex(root: ctx.root, kernel: kver))?.lookup("aufs")?.signer
+                    ctx.notes.append(signer.map { "Secure Boot: the installed aufs.ko is signed by \($0)" }
+                                     ?? "Secure Boot: the installed aufs.ko is NOT signed, so the kernel will refuse it")
+                }
                 return []
             },
             shell: ShellStep(doneTest: "dkms status -m aufs -v \"$V\" -k \(ShellScript.quote(kver)) | grep -q installed",
