@@ -61,7 +61,7 @@ struct Install: AsyncParsableCommand {
         switch try await installer.decide(o) {
         case .stop(let message, let waysOut, let code):
             if json {
-                print(try encodeJSON(["schema": "aufsctl.install/1", "message": message, "waysOut": waysOut.joined(separator: "\n")]))
+                print(try encodeJSON(InstallStop(message: message, waysOut: waysOut, exitCode: code.rawValue)))
             } else {
                 print(message)
                 for w in waysOut { print("  - " + w) }
@@ -128,4 +128,12 @@ struct Uninstall: AsyncParsableCommand {
         let n = try await Uninstaller().run(root: root, runner: SubprocessRunner(), dryRun: dryRun)
         print(dryRun ? "\(n) step(s) would be undone" : "undid \(n) step(s)")
     }
+}
+
+/// `install --json` when no plan runs (aufs already usable, or no method works here).
+struct InstallStop: Encodable {
+    var schema = "aufsctl.install/1"
+    var message: String
+    var waysOut: [String]
+    var exitCode: Int32
 }
