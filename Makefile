@@ -32,3 +32,16 @@ exports:
 
 clean:
 	rm -rf .build
+
+# Not part of `make test`: whole-process benchmarks (root; writes bench/RESULTS.md, exits
+# non-zero when a target is missed), libFuzzer targets (FUZZ_SECONDS per target, default 30) and
+# the SIGKILL crash-safety loop (root).
+.PHONY: bench fuzz stress
+bench: deps
+	bench/run.sh
+
+fuzz: deps
+	fuzz/run.sh
+
+stress: deps
+	Tests/stress/crash-safety.sh
