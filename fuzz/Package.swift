@@ -1,0 +1,17 @@
+// swift-tools-version: 6.2
+// libFuzzer targets for AufsKit's parsers. Built by fuzz/run.sh with
+//   swift build -c debug -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library
+// (a debug build, so AufsKit is compiled with -enable-testing and `@testable import` reaches the
+// internal Unmounter.splitEscaped/option without changing Sources/).
+import PackageDescription
+
+let targets = ["FuzzBranchSpec", "FuzzOSRelease", "FuzzGrubEdit", "FuzzDKMSStatus", "FuzzMountinfo", "FuzzKernelRelease"]
+
+let package = Package(
+    name: "aufsctl-fuzz",
+    dependencies: [.package(name: "aufsctl", path: "..")],
+    targets: targets.map {
+        .executableTarget(name: $0, dependencies: [.product(name: "AufsKit", package: "aufsctl")], path: "Sources/\($0)")
+    },
+    swiftLanguageModes: [.v6]
+)

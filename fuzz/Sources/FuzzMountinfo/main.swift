@@ -1,0 +1,48 @@
+// The mountinfo option reader (Unmounter.splitEscaped/option), ProcFilesystems.parse and
+// KernelConfig.parse: never crash; splitting is lossless.
+@testable import AufsKit
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let s = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
+    let parts = Unmounter.splitEscaped(s, by: ",")
+    precondition(parts.joined(separator: ",") == s, "splitEscaped is not lossless")
+    precondition(parts.count >= 1)
+    for key in ["upperdir", "workdir", "lowerdir", "br", "xino"] {
+        if let v = Unmounter.option(key, in: s) { precondition(v.count <= s.count) }
+    }
+    // A value escaped the way the kernel shows it in mountinfo comes back unchanged.
+    // (Paths there are absolute: the value starts with "/", so no combining mark can fuse with "=".)
+    if !s.contains("\\") {
+        let esc = s.replacingOccurrences(",", with: "\\,")
+        precondition(Unmounter.option("upperdir", in: "lowerdir=/a,upperdir=/\(esc),workdir=/w") == "/" + s)
+    }
+    let fs = ProcFilesystems.parse(s)
+    _ = fs
+    let kc = KernelConfig.parse(s)
+    _ = kc
+    return 0
+}
+
+extension String {
+    func replacingOccurrences(_ a: Character, with b: String) -> String {
+        var out = ""
+        for c in self { if c == a { out += b } else { out.append(c) } }
+        return out
+    }
+}
+
+// SwiftPM links executables with `--defsym main=<module>_main` (it renames the entry point so that
+// tests can link them); with -parse-as-library there is no such symbol, so provide it and hand over
+// to libFuzzer's driver (the public LLVMFuzzerRunDriver API) with the callback above.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
+                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                         _ cb: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
+
+@_cdecl("FuzzMountinfo_main")
+public func fuzzEntry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    var c = argc
+    var v: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
+    return LLVMFuzzerRunDriver(&c, &v, fuzz)
+}
