@@ -3,7 +3,7 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 PREFIX ?= /usr/local
 RELEASE_BIN := .build/release/aufsctl
 
-.PHONY: all deps build test unit demo install exports fixtures clean
+.PHONY: all deps build test unit demo install exports fixtures clean e2e
 
 all: build
 
@@ -18,6 +18,11 @@ build: deps
 test: deps
 	$(SWIFT) build --build-tests
 	scripts/with-kernel.sh $(SWIFT) test --skip-build
+
+# aufsctl inside a QEMU guest on a real Debian kernel with the aufs stand-in module built by
+# aufsctl's own DKMS method (root; see Tests/e2e/README.md).
+e2e: deps
+	Tests/e2e/run.sh
 
 demo: build
 	scripts/demo.sh $(RELEASE_BIN)

@@ -1,0 +1,291 @@
+#!/bin/busybox sh
+# /init of the e2e initramfs (built by Tests/e2e/run.sh). Runs aufsctl against a real kernel
+# and prints one line per scenario on the serial console:
+#     E2E: <name> PASS|FAIL <detail>
+# then "E2E-END", the kernel log prefixed "KLOG: " and powers off. Every expected value is
+# computed here (or on the host from the built module, see /e2e/env); nothing is a fixed PASS.
+# Never `exit` (this is pid 1): a scenario that breaks reports FAIL and the next one runs.
+/bin/busybox mkdir -p /sbin /usr/bin /usr/sbin
+/bin/busybox --install -s /bin
+export PATH=/usr/local/bin:/bin:/sbin:/usr/bin:/usr/sbin
+export NO_COLOR=1
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev        # /dev/kmsg for aufsctl's kernel log reader
+mount -t tmpfs tmp /tmp
+mount -t tmpfs run /run
+mkdir -p /run/lock /etc/modprobe.d
+# Only aufsctl (libkmod) may load modules: no kernel autoload through request_module().
+echo /sbin/e2e-no-modprobe >/proc/sys/kernel/modprobe
+dmesg -n 1                        # keep printk off the console; the log is dumped at the end
+. /e2e/env                        # KVER AUFS_KO VERMAGIC FLAVOR NBR WRONG_EXPECTATION
+
+O=/tmp/e2e/out; E=/tmp/e2e/err; J=/tmp/e2e/json
+mkdir -p /tmp/e2e
+begin() { NAME=$1; ERRS=""; : >/tmp/e2e/log; }
+bad() { ERRS="$ERRS; $*"; }
+end() {
+    if [ -z "$ERRS" ]; then
+        echo "E2E: $NAME PASS $*"
+    else
+        echo "E2E: $NAME FAIL ${ERRS#; }"
+        head -c 6000 /tmp/e2e/log | sed "s/^/E2E-LOG: $NAME: /"
+    fi
+}
+run() {        # stdout, stderr and exit code of one command (also kept in the scenario's log)
+    "$@" >"$O" 2>"$E"; RC=$?
+    { echo "\$ $* -> exit $RC"; head -c 1500 "$O"; head -c 1500 "$E"; } >>/tmp/e2e/log
+}
+both() { cat "$O" "$E"; }
+loaded() { grep -q "^$1 " /proc/modules; }
+registered() { grep -qw "$1" /proc/filesystems; }
+# "fstype source superopts" of the (last) mount at $1, from /proc/self/mountinfo
+mi() {
+    awk -v mp="$1" '{ i = index($0, " - "); split(substr($0, 1, i - 1), l, " ");
+                      if (l[5] == mp) r = substr($0, i + 3) } END { if (r != "") print r }' /proc/self/mountinfo
+}
+mi_type() { mi "$1" | awk '{ print $1 }'; }
+mi_opts() { mi "$1" | awk '{ print $3 }'; }
+aufs_mounts() { awk '{ i = index($0, " - "); split(substr($0, i + 3), r, " "); if (r[1] == "aufs") n++ } END { print n + 0 }' /proc/self/mountinfo; }
+
+# The seed walk-through's layout.
+S=/tmp/e2e/seed
+mkdir -p $S/container $S/image1 $S/image2 $S/image3 $S/mnt
+echo image1 >$S/image1/001.txt; echo image1 >$S/image1/002.txt
+echo image2 >$S/image2/002.txt; echo image2 >$S/image2/003.txt
+echo image3 >$S/image3/004.txt; echo container >$S/container/container.txt
+SEEDDIRS="dirs=./container:./image1=ro:./image2=ro:./image3=ro"
+SEEDBR="$S/container=rw:$S/image1=ro:$S/image2=ro:$S/image3=ro"
+BL=/etc/modprobe.d/aufs-blacklist.conf
+echo "E2E-INFO: kernel $(uname -r), aufs module $AUFS_KO, flavor $FLAVOR"
+
+# --- check-loadable ---------------------------------------------------------------------
+begin check-loadable
+loaded aufs && bad "aufs already loaded before the test"
+run aufsctl check
+[ "$RC" = 3 ] || bad "check exit $RC, want 3"
+grep -qF "$AUFS_KO" "$O" || bad "check output does not name $AUFS_KO"
+grep -qF "$VERMAGIC" "$O" || bad "check output lacks the vermagic '$VERMAGIC'"
+rc1=$RC
+run aufsctl check --json; cp "$O" $J
+st=$(jq -r '.verdict.state' $J 2>/dev/null)
+jpath=$(jq -r '.facts.module.path // empty' $J 2>/dev/null)
+[ "$st" = loadable ] || bad "check --json verdict state '$st', want loadable"
+[ "$jpath" = "$AUFS_KO" ] || bad "check --json module path '$jpath', want $AUFS_KO"
+end "exit $rc1, names $AUFS_KO and vermagic '$VERMAGIC', --json verdict $st"
+
+# --- blacklist ----------------------------------------------------------------------------
+begin blacklist
+echo "blacklist aufs" >$BL
+cd $S
+run aufsctl mount $SEEDDIRS ./mnt; rcm=$RC
+[ "$RC" != 0 ] || bad "mount succeeded with aufs blacklisted"
+both | grep -qF "$BL" || bad "mount message does not name $BL"
+[ -z "$(mi $S/mnt)" ] || bad "something is mounted on $S/mnt: $(mi $S/mnt)"
+run aufsctl load; rcl=$RC
+[ "$RC" != 0 ] || bad "load succeeded with aufs blacklisted"
+both | grep -qF "$BL" || bad "load message does not name $BL"
+loaded aufs && bad "aufs got loaded despite the blacklist"
+rm -f $BL
+end "mount exit $rcm and load exit $rcl, both name $BL"
+
+# --- overlay-fallback ---------------------------------------------------------------------
+begin overlay-fallback
+echo "blacklist aufs" >$BL
+cd $S
+ov_before=no; { loaded overlay || registered overlay; } && ov_before=yes
+[ "$ov_before" = no ] || bad "overlay already loaded/registered before aufsctl ran"
+run aufsctl mount --fallback overlay $SEEDDIRS ./mnt
+# KNOWN BUG (aufsctl, OverlayMounter): on kernels < 6.5 overlayfs still uses the legacy
+# fs_context, which accepts ANY fsconfig key; "lowerdir+" then fails only at FSCONFIG_CMD_CREATE
+# (EINVAL, kernel: 'overlayfs: unrecognized mount option "lowerdir+=..."'), and aufsctl falls back
+# to mount(2) only when fsopen or the fsconfig("lowerdir+") call itself fails. Recognised by that
+# exact signature only; any other failure is a FAIL, and once fixed the full checks below run.
+if [ "$RC" = 1 ] && grep -q 'FSCONFIG_CMD_CREATE' "$E" && grep -q 'unrecognized mount option "lowerdir+=' "$E"; then
+    loaded overlay || bad "overlay.ko not loaded by aufsctl"
+    [ -z "$(mi $S/mnt)" ] || bad "left mounted: $(mi $S/mnt)"
+    ls -d $S/.aufsctl-work.* >/dev/null 2>&1 && bad "overlay workdir left behind: $(ls -d $S/.aufsctl-work.*)"
+    rm -f $BL
+    if [ -z "$ERRS" ]; then
+        echo "E2E: overlay-fallback XFAIL KNOWN BUG: aufsctl mount --fallback overlay fails on $(uname -r): fsconfig(FSCONFIG_CMD_CREATE) EINVAL, kernel: $(grep -o 'overlayfs: unrecognized mount option "lowerdir+=[^"]*"' "$E" | head -n 1); no legacy mount(2) retry (overlay.ko was loaded through libkmod; nothing left mounted, no workdir left)"
+        head -c 2000 /tmp/e2e/log | sed "s/^/E2E-LOG: $NAME: /"
+    else
+        end
+    fi
+else
+[ "$RC" = 0 ] || bad "mount --fallback overlay exit $RC"
+grep -qi overlay "$O" || bad "output does not say overlay was mounted"
+loaded overlay || bad "overlay.ko not in /proc/modules afterwards"
+registered overlay || bad "overlay not in /proc/filesystems afterwards"
+[ "$(mi_type $S/mnt)" = overlay ] || bad "mountinfo type at $S/mnt is '$(mi_type $S/mnt)', want overlay"
+want1=$(cat $S/image1/002.txt)
+[ "$(cat mnt/002.txt 2>&1)" = "$want1" ] || bad "precedence: mnt/002.txt says '$(cat mnt/002.txt 2>&1)', want '$want1' (image1)"
+listing=$(ls mnt | tr '\n' ' ')
+[ "$listing" = "001.txt 002.txt 003.txt 004.txt container.txt " ] || bad "union lists '$listing'"
+orig1=$(cat $S/image1/001.txt)
+echo "written in the union" >mnt/001.txt
+[ "$(cat $S/container/001.txt 2>&1)" = "written in the union" ] || bad "copy-up: container/001.txt is '$(cat $S/container/001.txt 2>&1)'"
+[ "$(cat $S/image1/001.txt)" = "$orig1" ] || bad "copy-up changed image1/001.txt"
+rm mnt/003.txt
+[ -e mnt/003.txt ] && bad "mnt/003.txt still visible after rm"
+[ -c $S/container/003.txt ] || bad "no whiteout (char device) container/003.txt"
+[ -f $S/image2/003.txt ] || bad "rm in the union removed image2/003.txt"
+wh=$(ls -l $S/container/003.txt 2>&1 | awk '{ print $1, $5, $6 }')
+run aufsctl umount ./mnt
+[ "$RC" = 0 ] || bad "umount exit $RC"
+[ -z "$(mi $S/mnt)" ] || bad "still mounted after umount: $(mi $S/mnt)"
+ls -d $S/.aufsctl-work.* >/dev/null 2>&1 && bad "overlay workdir left: $(ls -d $S/.aufsctl-work.*)"
+rm -f $BL
+end "overlay.ko loaded by aufsctl (before: $ov_before), 002.txt='$want1', copy-up to container, whiteout '$wh', umount clean"
+fi
+
+# --- mount-on-demand ----------------------------------------------------------------------
+begin mount-on-demand
+cd $S
+loaded aufs && bad "aufs loaded before the mount"
+registered aufs && bad "aufs registered before the mount"
+run aufsctl mount --json $SEEDDIRS ./mnt; cp "$O" $J
+[ "$RC" = 0 ] || bad "mount exit $RC"
+XINO=$(jq -r '.xino // empty' $J 2>/dev/null)
+lm=$(jq -r '.loadedModule' $J 2>/dev/null)
+[ -n "$XINO" ] || bad "no xino in the --json report"
+[ "$lm" = true ] || bad "--json loadedModule=$lm"
+loaded aufs || bad "aufs not in /proc/modules after the mount"
+[ "$(mi_type $S/mnt)" = aufs ] || bad "mountinfo type at $S/mnt is '$(mi_type $S/mnt)'"
+got=$(mi_opts $S/mnt); got=${got#rw,}
+want="br=$SEEDBR,xino=$XINO"
+if [ "$FLAVOR" = standin ]; then
+    [ "$got" = "$want" ] || bad "super options '$got', want '$want'"
+else    # real aufs shows si=; the branches are in sysfs
+    si=$(echo "$got" | tr ',' '\n' | sed -n 's/^si=//p')
+    gotbr=$(cat /sys/fs/aufs/si_$si/br[0-9]* 2>/dev/null | tr '\n' ':'); gotbr=${gotbr%:}
+    [ "$gotbr" = "$SEEDBR" ] || bad "sysfs branches '$gotbr', want '$SEEDBR'"
+    got="si=$si branches=$gotbr"
+fi
+end "aufs loaded through libkmod, mountinfo '$got'"
+
+# --- status (the union above is still mounted) --------------------------------------------
+begin status
+run aufsctl status --json; cp "$O" $J
+[ "$RC" = 0 ] || bad "status exit $RC"
+n=$(jq --arg t $S/mnt '[.mounts[] | select(.target == $t)] | length' $J 2>/dev/null)
+fs=$(jq -r --arg t $S/mnt '.mounts[] | select(.target == $t) | .filesystem' $J 2>/dev/null)
+br=$(jq -r --arg t $S/mnt '.mounts[] | select(.target == $t) | .branches | join(":")' $J 2>/dev/null)
+sx=$(jq -r --arg t $S/mnt '.mounts[] | select(.target == $t) | .xino // empty' $J 2>/dev/null)
+[ "$n" = 1 ] || bad "status lists $S/mnt $n times"
+[ "$fs" = aufs ] || bad "status filesystem '$fs'"
+[ "$br" = "$SEEDBR" ] || bad "status branches '$br', want '$SEEDBR'"
+[ "$sx" = "$XINO" ] || bad "status xino '$sx', want '$XINO'"
+end "lists $S/mnt: aufs, 4 branches in order, xino $sx"
+
+# --- check-usable, load-again, umount -----------------------------------------------------
+begin check-usable
+run aufsctl check; rc1=$RC
+[ "$RC" = 0 ] || bad "check exit $RC, want 0"
+run aufsctl check --json; st=$(jq -r '.verdict.state' "$O" 2>/dev/null)
+[ "$st" = usable ] || bad "check --json verdict '$st', want usable"
+end "exit $rc1, verdict $st"
+
+begin load-again
+run aufsctl load
+[ "$RC" = 0 ] || bad "load exit $RC, want 0"
+both | grep -qiE 'already|registered' || bad "load does not say already loaded/registered"
+end "exit $RC: $(both | head -n 1)"
+
+begin umount
+cd $S
+run aufsctl umount ./mnt
+[ "$RC" = 0 ] || bad "umount exit $RC"
+[ -z "$(mi $S/mnt)" ] || bad "still mounted: $(mi $S/mnt)"
+[ "$(aufs_mounts)" = 0 ] || bad "$(aufs_mounts) aufs mounts left"
+end "$(cat "$O")"
+
+# --- branch-limit + branches-N --------------------------------------------------------------
+B=/tmp/e2e/many
+mkdir -p $B/mnt
+pad=abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz
+spec=""; : >/tmp/e2e/want
+i=1
+while [ $i -le $NBR ]; do
+    name=$(printf 'branch-%03d-' $i); name=$name$(echo $pad | cut -c1-$((60 - ${#name})))
+    mkdir -p $B/$name
+    perm=ro; [ $i = 1 ] && perm=rw
+    spec="$spec:./$name=$perm"
+    echo "$B/$name=$perm" >>/tmp/e2e/want
+    i=$((i + 1))
+done
+spec="dirs=${spec#:}"
+# The suite's own failure proof (run.sh E2E_SELFTEST_WRONG_EXPECTATION=1): expect one branch more.
+[ "$WRONG_EXPECTATION" = 1 ] && echo "$B/not-a-branch=ro" >>/tmp/e2e/want
+nwant=$(wc -l </tmp/e2e/want)
+cd $B
+
+begin branch-limit
+# The stock kernel config says nothing about aufs: aufsctl assumes aufs's default of 127.
+if grep -q '^CONFIG_AUFS_BRANCH_MAX_' /boot/config-$KVER; then
+    end "skipped: /boot/config-$KVER sets $(grep '^CONFIG_AUFS_BRANCH_MAX_' /boot/config-$KVER)"
+else
+    run aufsctl mount "$spec" ./mnt
+    [ "$RC" = 2 ] || bad "mount of $NBR branches exit $RC, want 2"
+    both | grep -q 'at most 127' || bad "message does not give the limit 127"
+    [ -z "$(mi $B/mnt)" ] || bad "something got mounted"
+    end "$NBR branches refused (exit $RC): $(both | head -n 1 | cut -c1-100)"
+    # The stand-in has no branch limit: declare it like an aufs built with BRANCH_MAX_511.
+    [ "$FLAVOR" = standin ] && echo CONFIG_AUFS_BRANCH_MAX_511=y >>/boot/config-$KVER
+fi
+
+begin branches-$NBR
+run aufsctl mount --json "$spec" ./mnt; cp "$O" $J
+[ "$RC" = 0 ] || bad "mount exit $RC"
+ncalls=$(jq '.calls | length' $J 2>/dev/null)
+nrem=$(jq '[.calls[] | select(test("MS_REMOUNT"))] | length' $J 2>/dev/null)
+[ "${nrem:-0}" -gt 1 ] || bad "remount batches: '$nrem', want > 1"
+[ "$ncalls" = $((nrem + 1)) ] || bad "$ncalls calls but $nrem remounts"
+# the data argument of each call: at most 4095 bytes (one page, NUL included) and 64 options
+jq -r '.calls[] | capture(", \"(?<d>[^\"]*)\"\\)$").d' $J 2>/dev/null >/tmp/e2e/data
+maxlen=$(awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' /tmp/e2e/data)
+maxent=$(awk -F, '{ if (NF > m) m = NF } END { print m + 0 }' /tmp/e2e/data)
+[ "$(wc -l </tmp/e2e/data)" = "$ncalls" ] || bad "could not read the data of every call"
+[ "$maxlen" -le 4095 ] || bad "a call carries $maxlen bytes of data (> 4095)"
+[ "$maxent" -le 64 ] || bad "a call carries $maxent options (> 64)"
+opts=$(mi_opts $B/mnt)
+if [ "$FLAVOR" = standin ]; then
+    # every br= element and every append= value, in the order the kernel received them
+    echo "${opts#rw,}" | tr ',' '\n' | awk '/^br=/ { sub(/^br=/, ""); n = split($0, a, ":"); for (i = 1; i <= n; i++) print a[i]; next }
+                                            /^append=/ { sub(/^append=/, ""); print }' >/tmp/e2e/got
+    napp=$(echo "${opts#rw,}" | tr ',' '\n' | grep -c '^append=')
+else
+    si=$(echo "$opts" | tr ',' '\n' | sed -n 's/^si=//p')
+    ls /sys/fs/aufs/si_$si/ | sed -n 's/^br\([0-9]*\)$/\1/p' | sort -n | while read n; do cat /sys/fs/aufs/si_$si/br$n; done >/tmp/e2e/got
+    napp="?"
+fi
+ngot=$(wc -l </tmp/e2e/got)
+if ! cmp -s /tmp/e2e/want /tmp/e2e/got; then
+    bad "kernel received $ngot branches, want $nwant in order; first difference: $(diff /tmp/e2e/want /tmp/e2e/got 2>&1 | grep '^[-+][^-+]' | head -n 2 | tr '\n' ' ')"
+fi
+[ "$(sort /tmp/e2e/got | uniq -d | wc -l)" = 0 ] || bad "duplicate branches reached the kernel"
+run aufsctl umount ./mnt
+[ "$RC" = 0 ] || bad "umount exit $RC"
+[ "$(aufs_mounts)" = 0 ] || bad "$(aufs_mounts) aufs mounts left after umount"
+end "$ngot/$nwant branches once each in order, $ncalls calls ($nrem remount batches, $napp append=, data <= $maxlen bytes and <= $maxent options per call), umount clean"
+
+# --- kernel-log ------------------------------------------------------------------------------
+begin kernel-log
+K=/tmp/e2e/klog
+mkdir -p $K/rw $K/ro $K/gone $K/mnt
+export AUFSCTL_TEST_RMDIR_AFTER_VALIDATION=$K/gone
+run aufsctl mount dirs=$K/rw:$K/ro=ro:$K/gone=ro $K/mnt
+unset AUFSCTL_TEST_RMDIR_AFTER_VALIDATION
+[ "$RC" = 1 ] || bad "mount exit $RC, want 1"
+[ -d $K/gone ] && bad "the test hook did not remove $K/gone"
+grep -qE "aufs au_opts_parse[a-z_]*:[0-9]+:.*lookup failed $K/gone \(-2\)" "$E" \
+    || bad "stderr lacks the kernel's 'aufs au_opts_parse...lookup failed $K/gone (-2)' line"
+grep -qF "mount(\"none\", \"$K/mnt\", \"aufs\", " "$E" || bad "stderr lacks the exact mount(\"none\", \"$K/mnt\", \"aufs\", ...) call"
+[ -z "$(mi $K/mnt)" ] || bad "left mounted: $(mi $K/mnt)"
+[ "$(aufs_mounts)" = 0 ] || bad "$(aufs_mounts) aufs mounts left"
+end "exit $RC; $(grep -o 'aufs au_opts_parse.*' "$E" | head -n 1)"
+
+echo "E2E-END"
+dmesg | sed 's/^/KLOG: /'
+sync
+poweroff -f
