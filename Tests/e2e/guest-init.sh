@@ -24,17 +24,20 @@ O=/tmp/e2e/out; E=/tmp/e2e/err; J=/tmp/e2e/json
 mkdir -p /tmp/e2e
 begin() { NAME=$1; ERRS=""; : >/tmp/e2e/log; }
 bad() { ERRS="$ERRS; $*"; }
+# the scenario's command log, every line complete (awk ends each with a newline) and cut short,
+# so that it can never run into the next E2E: line
+dumplog() { head -c 6000 /tmp/e2e/log | awk -v n="$NAME" '{ print "E2E-LOG: " n ": " substr($0, 1, 300) }'; }
 end() {
     if [ -z "$ERRS" ]; then
         echo "E2E: $NAME PASS $*"
     else
         echo "E2E: $NAME FAIL ${ERRS#; }"
-        head -c 6000 /tmp/e2e/log | sed "s/^/E2E-LOG: $NAME: /"
+        dumplog
     fi
 }
 run() {        # stdout, stderr and exit code of one command (also kept in the scenario's log)
     "$@" >"$O" 2>"$E"; RC=$?
-    { echo "\$ $* -> exit $RC"; head -c 1500 "$O"; head -c 1500 "$E"; } >>/tmp/e2e/log
+    { echo "\$ $* -> exit $RC"; head -c 1500 "$O"; echo; head -c 1500 "$E"; echo; } >>/tmp/e2e/log
 }
 both() { cat "$O" "$E"; }
 loaded() { grep -q "^$1 " /proc/modules; }
@@ -108,7 +111,7 @@ if [ "$RC" = 1 ] && grep -q 'FSCONFIG_CMD_CREATE' "$E" && grep -q 'unrecognized 
     rm -f $BL
     if [ -z "$ERRS" ]; then
         echo "E2E: overlay-fallback XFAIL KNOWN BUG: aufsctl mount --fallback overlay fails on $(uname -r): fsconfig(FSCONFIG_CMD_CREATE) EINVAL, kernel: $(grep -o 'overlayfs: unrecognized mount option "lowerdir+=[^"]*"' "$E" | head -n 1); no legacy mount(2) retry (overlay.ko was loaded through libkmod; nothing left mounted, no workdir left)"
-        head -c 2000 /tmp/e2e/log | sed "s/^/E2E-LOG: $NAME: /"
+        dumplog
     else
         end
     fi

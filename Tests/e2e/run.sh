@@ -20,11 +20,13 @@
 # E2E_BRANCHES (default 150), SWIFT, E2E_KEEP=1 (keep the work dir). The serial log of the last run
 # is copied to /tmp/aufsctl-e2e.last-serial.txt.
 #
-# Proof that the suite can fail (done by hand, 2025-11-28): a wrong expectation, the guest
-# expecting one branch more than it mounts (151 of 150):
+# Proof that the suite can fail (done by hand on 2025-11-28): a wrong expectation, the guest
+# expecting one branch more than it mounts (151 of 150, guest-init.sh's WRONG_EXPECTATION):
 #     E2E_SELFTEST_WRONG_EXPECTATION=1 Tests/e2e/run.sh; echo $?
-# printed `E2E: branches-150 FAIL kernel received 150 branches, want 151 in order; ...`,
-# `10 passed, 1 failed` and exit status 1.
+# printed `E2E: branches-150 FAIL kernel received 150 branches, want 151 in order; first
+# difference: -/tmp/e2e/many/not-a-branch=ro`, then `9 passed, 1 failed`, and exited 1.
+# (A first version of that check also caught a harness bug: an unterminated E2E-LOG dump swallowed
+# the next scenario's line, which then counted as missing.)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
