@@ -77,8 +77,11 @@ public struct OverlayMounter {
         switch syscalls.fsMount(fstype: "overlay", source: Self.source, strings: strings, readOnly: readOnly, target: target) {
         case .success:
             report.calls = [newAPI]
-        case .failure(let f) where f.step.hasPrefix("fsconfig(FSCONFIG_SET_STRING, \"lowerdir+\"") || f.step.hasPrefix("fsopen"):
+        case .failure(let f) where f.step.hasPrefix("fsconfig(FSCONFIG_SET_STRING, \"lowerdir+\"") || f.step.hasPrefix("fsopen")
+            || (f.step == "fsconfig(FSCONFIG_CMD_CREATE)" && f.errno.code == EINVAL):
             // No lowerdir+ (kernel < 6.8) or no new mount API: one mount(2) within the page limit.
+            // Kernels whose overlay still parses options the legacy way (< 6.5) accept every
+            // fsconfig string and only refuse "lowerdir+" at FSCONFIG_CMD_CREATE, hence that case.
             if legacyData.utf8.count > AufsCallPlanner.maxDataBytes {
                 removeWorkdir(workdir)
                 throw AufsError("overlay fallback: this kernel lacks fsconfig lowerdir+ (\(f.errno.name)), and the \(lowers.count) layers need \(legacyData.utf8.count) bytes of mount data; mount(2) takes at most \(AufsCallPlanner.maxDataBytes); use shorter paths (symlinks) or fewer layers")
