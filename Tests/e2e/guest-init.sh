@@ -225,7 +225,9 @@ cd $B
 
 begin branch-limit
 # The stock kernel config says nothing about aufs: aufsctl assumes aufs's default of 127.
-if grep -q '^CONFIG_AUFS_BRANCH_MAX_' /boot/config-$KVER; then
+if [ "$NBR" -le 127 ]; then
+    end "not applicable: $NBR branches are within aufs's default limit of 127"
+elif grep -q '^CONFIG_AUFS_BRANCH_MAX_' /boot/config-$KVER; then
     end "skipped: /boot/config-$KVER sets $(grep '^CONFIG_AUFS_BRANCH_MAX_' /boot/config-$KVER)"
 else
     run aufsctl mount "$spec" ./mnt
