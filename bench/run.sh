@@ -60,19 +60,21 @@ hf() {
     RATIO=$(jq -n "$MED_A/$MED_B")
 }
 fmt() { printf '%.2f' "$1"; }
-judge() { # NAME RATIO LIMIT
-    if jq -e -n "$2 <= $3" >/dev/null; then echo "met"; else
-        MISSED+=("$1: $(fmt "$2")x the baseline, target ${3}x (missed by $(jq -n "$2/$3" | xargs printf '%.1f')x)")
-        echo "**MISSED** ($(fmt "$2")x > ${3}x)"
+judge() { # NAME RATIO LIMIT -> JUDGE (and MISSED; not in a subshell)
+    if jq -e -n "$2 <= $3" >/dev/null; then JUDGE="met"; else
+        MISSED+=("$1: $(fmt "$2")x the baseline, target ${3}x (missed by a factor of $(jq -n "$2/$3" | xargs printf '%.1f'))")
+        JUDGE="**MISSED** ($(fmt "$2")x > ${3}x)"
     fi
 }
 
 # ---- (a) check ---------------------------------------------------------------------------------
 echo "(a) check ..."
 hf check "$A check" "sh -c 'grep -qw aufs /proc/filesystems || modprobe -n aufs'"
-row "check" "grep -qw aufs /proc/filesystems \\|\\| modprobe -n aufs" "$(fmt $MED_A)" "$(fmt $MED_B)" "$(fmt $RATIO)" "<= 2x" "$(judge check $RATIO 2)"
+judge check $RATIO 2
+row "check" "grep -qw aufs /proc/filesystems \\|\\| modprobe -n aufs" "$(fmt $MED_A)" "$(fmt $MED_B)" "$(fmt $RATIO)" "<= 2x" "$JUDGE"
 hf checkjson "$A check --json" "sh -c 'grep -qw aufs /proc/filesystems || modprobe -n aufs'"
-row "check --json" "same" "$(fmt $MED_A)" "$(fmt $MED_B)" "$(fmt $RATIO)" "<= 2x" "$(judge "check --json" $RATIO 2)"
+judge "check --json" $RATIO 2
+row "check --json" "same" "$(fmt $MED_A)" "$(fmt $MED_B)" "$(fmt $RATIO)" "<= 2x" "$JUDGE"
 hf version "$A --version" "sh -c 'grep -qw aufs /proc/filesystems || modprobe -n aufs'"
 row "--version (start-up only)" "same" "$(fmt $MED_A)" "$(fmt $MED_B)" "$(fmt $RATIO)" "-" "(info)"
 
@@ -94,7 +96,8 @@ for n in 4 120; do
     "$A" mount --fallback overlay "dirs=$dirs" "$W/mnt$n" >/dev/null && [ -f "$W/mnt$n/f0" ] && "$A" umount "$W/mnt$n" >/dev/null \
         || { echo "aufsctl mount/umount of $n layers failed"; exit 2; }
     [ ! -e "$d/.aufsctl-work.up" ] || { echo "aufsctl left its workdir $d/.aufsctl-work.up"; exit 2; }
-    row "mount+umount, $n layers (overlay fallback)" "mount -t overlay + umount" "$(fmt $MED_A)" "$(fmt $MED_B)" "$(fmt $RATIO)" "<= 1.3x" "$(judge "mount+umount $n layers" $RATIO 1.3)"
+    judge "mount+umount $n layers" $RATIO 1.3
+    row "mount+umount, $n layers (overlay fallback)" "mount -t overlay + umount" "$(fmt $MED_A)" "$(fmt $MED_B)" "$(fmt $RATIO)" "<= 1.3x" "$JUDGE"
 done
 
 # ---- (c) number of mount calls -----------------------------------------------------------------
@@ -133,13 +136,14 @@ if bcnt: calls += 1
 print(calls)
 PY
 )
-    longest=$(printf '%s\n' "$out" | grep '^  mount(' | awk -F'"' '{print length($10)}' | sort -n | tail -1)
+    longest=$(printf '%s\n' "$out" | grep '^  mount(' | awk -F'"' '{print length($8)}' | sort -n | tail -1)
     # overlay fallback, measured for real with strace (one fsopen + fsconfig per layer on >= 6.8)
     mkdir -p "$W/mnto$n"
     odirs="$d/b0=rw"; for i in $(seq 1 $((n - 1))); do odirs+=":$d/b$i=ro"; done
     strace -f -c -o "$W/strace$n.txt" -e trace=mount,fsconfig,fsopen,fsmount,move_mount \
         "$A" mount --fallback overlay "dirs=$odirs" "$W/mnto$n" >/dev/null 2>&1 || true
     ocalls=$(awk '$NF ~ /^(mount|fsconfig|fsopen|fsmount|move_mount)$/ {s += $4} END {print s+0}' "$W/strace$n.txt")
+    [ "$ocalls" = 0 ] && ocalls="0 (refused: overlay needs a lower branch)"
     "$A" umount "$W/mnto$n" >/dev/null 2>&1 || true
     st="met"; if [ "$got" != "$min" ]; then st="**MISSED** ($got calls, minimum $min)"; MISSED+=("aufs mount calls for $n branches: $got, minimum $min"); fi
     CALLROWS+=("| $n | ${#d} | $got | $min | ${longest:-?} | $st | $ocalls |")
@@ -161,7 +165,8 @@ if [ "${BENCH_SKIP_DKMS:-0}" != 1 ]; then
     rebuilt="no"; [ "$before" = "$after" ] || { rebuilt="YES"; MISSED+=("install re-run rebuilt aufs.ko (mtime/inode $before -> $after)"); }
     "$A" $IARGS >"$W/install2.txt" 2>&1
     grep -q "nothing to do" "$W/install2.txt" || MISSED+=("install re-run did not say nothing to do")
-    row "install re-run (dkms, finished host; rebuilt: $rebuilt)" "dkms status" "$(fmt $MED_A)" "$(fmt $MED_B)" "$(fmt $RATIO)" "<= 3x" "$(judge "install re-run" $RATIO 3)"
+    judge "install re-run" $RATIO 3
+    row "install re-run (dkms, finished host; rebuilt: $rebuilt)" "dkms status" "$(fmt $MED_A)" "$(fmt $MED_B)" "$(fmt $RATIO)" "<= 3x" "$JUDGE"
 fi
 
 # ---- (e) peak RSS --------------------------------------------------------------------------------
@@ -199,6 +204,7 @@ if [ "$DKMS_SET_UP" = 1 ]; then rss "install re-run (dkms)" "$A" $IARGS; rss "un
     echo "- machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM, kernel $(uname -r), $(. /etc/os-release; echo "$PRETTY_NAME")"
     echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "- git commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Package.swift || echo ' (Sources modified)')"
+    echo "- load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min load average at the end; other processes on the machine skew the times)"
     echo "- binary: \`swift build -c release --static-swift-stdlib\`, $(du -h "$A" | cut -f1)"
     echo
     echo "## Time (ms, medians)"
