@@ -99,23 +99,6 @@ cd $S
 ov_before=no; { loaded overlay || registered overlay; } && ov_before=yes
 [ "$ov_before" = no ] || bad "overlay already loaded/registered before aufsctl ran"
 run aufsctl mount --fallback overlay $SEEDDIRS ./mnt
-# KNOWN BUG (aufsctl, OverlayMounter): on kernels < 6.5 overlayfs still uses the legacy
-# fs_context, which accepts ANY fsconfig key; "lowerdir+" then fails only at FSCONFIG_CMD_CREATE
-# (EINVAL, kernel: 'overlayfs: unrecognized mount option "lowerdir+=..."'), and aufsctl falls back
-# to mount(2) only when fsopen or the fsconfig("lowerdir+") call itself fails. Recognised by that
-# exact signature only; any other failure is a FAIL, and once fixed the full checks below run.
-if [ "$RC" = 1 ] && grep -q 'FSCONFIG_CMD_CREATE' "$E" && grep -q 'unrecognized mount option "lowerdir+=' "$E"; then
-    loaded overlay || bad "overlay.ko not loaded by aufsctl"
-    [ -z "$(mi $S/mnt)" ] || bad "left mounted: $(mi $S/mnt)"
-    ls -d $S/.aufsctl-work.* >/dev/null 2>&1 && bad "overlay workdir left behind: $(ls -d $S/.aufsctl-work.*)"
-    rm -f $BL
-    if [ -z "$ERRS" ]; then
-        echo "E2E: overlay-fallback XFAIL KNOWN BUG: aufsctl mount --fallback overlay fails on $(uname -r): fsconfig(FSCONFIG_CMD_CREATE) EINVAL, kernel: $(grep -o 'overlayfs: unrecognized mount option "lowerdir+=[^"]*"' "$E" | head -n 1); no legacy mount(2) retry (overlay.ko was loaded through libkmod; nothing left mounted, no workdir left)"
-        dumplog
-    else
-        end
-    fi
-else
 [ "$RC" = 0 ] || bad "mount --fallback overlay exit $RC"
 grep -qi overlay "$O" || bad "output does not say overlay was mounted"
 loaded overlay || bad "overlay.ko not in /proc/modules afterwards"
@@ -140,7 +123,6 @@ run aufsctl umount ./mnt
 ls -d $S/.aufsctl-work.* >/dev/null 2>&1 && bad "overlay workdir left: $(ls -d $S/.aufsctl-work.*)"
 rm -f $BL
 end "overlay.ko loaded by aufsctl (before: $ov_before), 002.txt='$want1', copy-up to container, whiteout '$wh', umount clean"
-fi
 
 # --- mount-on-demand ----------------------------------------------------------------------
 begin mount-on-demand
