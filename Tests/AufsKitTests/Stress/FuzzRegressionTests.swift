@@ -17,6 +17,18 @@ import Testing
         }
     }
 
+    /// A value starting with a combining mark (U+0301): `quote` writes `"\u{301}x"`, and the opening
+    /// quote and the mark form one Character, so the Character-based reader no longer sees the
+    /// quote and `find` returns nil for what `set` just wrote (a re-run would rewrite it each time).
+    /// Known bug until the shell-word reader works on unicode scalars (see the report).
+    @Test func valueStartingWithCombiningMark() {
+        let (out, changed) = ShellAssignments.set("GRUB_DEFAULT", to: "\u{301}x", in: "GRUB_TIMEOUT=5\n")
+        #expect(changed)
+        withKnownIssue("ShellAssignments reads shell words by Character; a quote fuses with a combining mark") {
+            #expect(ShellAssignments.find("GRUB_DEFAULT", in: out)?.value == "\u{301}x", "\(String(reflecting: out))")
+        }
+    }
+
     /// The fuzzer's own invariants on ordinary inputs (so a broken harness shows up here too).
     @Test func setKeepsEveryOtherLine() {
         let text = "# comment $(x)\nGRUB_TIMEOUT=5\r\nexport GRUB_DEFAULT='a b' # keep\nGRUB_CMDLINE_LINUX=\"q\""
