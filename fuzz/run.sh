@@ -18,9 +18,10 @@ ALL=(FuzzBranchSpec FuzzOSRelease FuzzGrubEdit FuzzDKMSStatus FuzzMountinfo Fuzz
 TARGETS=("${@:-${ALL[@]}}")
 
 [ -f fuzz/Package.resolved ] || { [ -f Package.resolved ] && cp Package.resolved fuzz/; }
+mkdir -p "$SCRATCH"
 echo "building fuzz targets (debug, -sanitize=fuzzer) in $SCRATCH ..."
 (cd fuzz && "$SWIFT" build -c debug -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library \
-    --scratch-path "$SCRATCH") >"$SCRATCH.log" 2>&1 || { tail -40 "$SCRATCH.log"; echo "fuzz build failed"; exit 2; }
+    --scratch-path "$SCRATCH") >"$SCRATCH/fuzz-build.log" 2>&1 || { tail -40 "$SCRATCH/fuzz-build.log"; echo "fuzz build failed"; exit 2; }
 BIN=$(cd fuzz && "$SWIFT" build -c debug --scratch-path "$SCRATCH" --show-bin-path)
 
 mkdir -p fuzz/crashes
