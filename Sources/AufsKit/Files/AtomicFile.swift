@@ -5,7 +5,12 @@ import Glibc
 public enum AtomicFile {
     public static func write(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
         let dir = FilePath.dirname(path)
-        var template = Array((dir + "/." + (path.split(separator: "/").last.map(String.init) ?? "file") + ".aufsctl-XXXXXX").utf8CString)
+        let name = path.split(separator: "/").last.map(String.init) ?? "file"
+        // Temporary files a killed writer left behind (callers hold the install or mount lock).
+        for stale in (FileRead.list(dir) ?? []) where stale.hasPrefix("." + name + ".aufsctl-") {
+            unlink(dir + "/" + stale)
+        }
+        var template = Array((dir + "/." + name + ".aufsctl-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         if fd < 0 { throw AufsError("cannot create a temporary file in \(dir): \(Errno(errno))") }
         let tmp = String(cString: template)

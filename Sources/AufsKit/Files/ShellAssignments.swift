@@ -27,42 +27,48 @@ public enum ShellAssignments {
         return out
     }
 
+    // Shell words are scanned by Unicode scalar, not Character: a quote followed by a combining
+    // mark is one Character, and a backslash before a line break must not swallow the break.
+    typealias Scalars = [Unicode.Scalar]
+
+    static func string(_ s: Scalars.SubSequence) -> String { String(String.UnicodeScalarView(s)) }
+
     /// Where the value of `KEY=` starts, if the line assigns KEY (optionally `export KEY=`).
-    static func assignmentPrefix(_ line: Substring, key: String) -> Substring.Index? {
-        func skipBlanks(_ s: Substring) -> Substring { s.drop { $0 == " " || $0 == "\t" } }
-        var rest = skipBlanks(line)
-        if rest.hasPrefix("export"), let after = rest.dropFirst(6).first, after == " " || after == "\t" {
-            rest = skipBlanks(rest.dropFirst(6))
+    static func assignmentPrefix(_ line: Scalars, key: String) -> Int? {
+        var i = 0
+        func skipBlanks() { while i < line.count, line[i] == " " || line[i] == "\t" { i += 1 } }
+        skipBlanks()
+        let export = Array("export".unicodeScalars)
+        if line.count > i + export.count, Array(line[i..<i + export.count]) == export,
+           line[i + export.count] == " " || line[i + export.count] == "\t" {
+            i += export.count
+            skipBlanks()
         }
-        guard rest.hasPrefix(key + "=") else { return nil }
-        return line.index(rest.startIndex, offsetBy: key.count + 1)
+        let k = Array((key + "=").unicodeScalars)
+        guard line.count >= i + k.count, Array(line[i..<i + k.count]) == k else { return nil }
+        return i + k.count
     }
 
-    /// The end of the shell word starting at `start` (quotes honoured), or nil if unterminated.
-    static func wordEnd(_ line: Substring, from start: Substring.Index) -> Substring.Index? {
+    /// The end of the shell word starting at `start` (quotes honoured), or nil if it is unterminated
+    /// or continues on the next line (a backslash before the line break).
+    static func wordEnd(_ line: Scalars, from start: Int) -> Int? {
         var i = start
-        while i < line.endIndex {
-            let c = line[i]
-            switch c {
-            case " ", "\t", "\n", "\r\n", "\r", ";": return i
+        while i < line.count {
+            switch line[i] {
+            case " ", "\t", "\n", "\r", ";": return i
             case "'":
-                guard let close = line[line.index(after: i)...].firstIndex(of: "'") else { return nil }
-                i = line.index(after: close)
+                guard let close = line[(i + 1)...].firstIndex(of: "'") else { return nil }
+                i = close + 1
             case "\"":
-                var j = line.index(after: i)
-                var closed = false
-                while j < line.endIndex {
-                    if line[j] == "\\" { j = line.index(after: j); if j < line.endIndex { j = line.index(after: j) }; continue }
-                    if line[j] == "\"" { closed = true; break }
-                    j = line.index(after: j)
-                }
-                if !closed { return nil }
-                i = line.index(after: j)
+                var j = i + 1
+                while j < line.count && line[j] != "\"" { j += line[j] == "\\" ? 2 : 1 }
+                if j >= line.count { return nil }
+                i = j + 1
             case "\\":
-                i = line.index(after: i)
-                if i < line.endIndex { i = line.index(after: i) }
+                if i + 1 >= line.count || line[i + 1] == "\n" || line[i + 1] == "\r" { return nil }
+                i += 2
             default:
-                i = line.index(after: i)
+                i += 1
             }
         }
         return i
@@ -70,7 +76,7 @@ public enum ShellAssignments {
 
     /// Whether a word holds an unescaped `$` or backquote outside single quotes (its value would
     /// need the shell; we never evaluate).
-    static func needsExpansion(_ word: Substring) -> Bool {
+    static func needsExpansion(_ word: Scalars.SubSequence) -> Bool {
         var inSingle = false
         var escaped = false
         for c in word {
@@ -90,11 +96,12 @@ public enum ShellAssignments {
     public static func find(_ key: String, in text: String) -> Assignment? {
         var found: Assignment?
         for (n, line) in lines(of: text).enumerated() {
-            guard let vstart = assignmentPrefix(line, key: key) else { continue }
+            let scalars = Array(line.unicodeScalars)
+            guard let vstart = assignmentPrefix(scalars, key: key) else { continue }
             var value: String?
-            if let end = wordEnd(line, from: vstart) {
-                let word = line[vstart..<end]
-                if !needsExpansion(word), case .success(let v) = OSRelease.unquote(word) { value = v }
+            if let end = wordEnd(scalars, from: vstart) {
+                let word = scalars[vstart..<end]
+                if !needsExpansion(word), case .success(let v) = OSRelease.unquote(scalars: word) { value = v }
             }
             found = Assignment(line: n, value: value)
         }
@@ -121,15 +128,14 @@ public enum ShellAssignments {
         var ls = lines(of: text)
         let crlf = ls.filter { $0.hasSuffix("\r\n") }.count * 2 > ls.count
         if let a = find(key, in: text) {
-            let line = ls[a.line]
+            let line = Array(ls[a.line].unicodeScalars)
             let vstart = assignmentPrefix(line, key: key)!
-            let end = wordEnd(line, from: vstart) ?? line.endIndex
-            // An unterminated quote runs to the line end: replace the whole rest, keeping the terminator.
-            var tailStart = end
+            // An unterminated word runs to the line end: replace all of it but the terminator.
+            var tail = wordEnd(line, from: vstart) ?? line.count
             if wordEnd(line, from: vstart) == nil {
-                tailStart = line.hasSuffix("\r\n") || line.hasSuffix("\n") ? line.index(before: line.endIndex) : line.endIndex
+                while tail > vstart, line[tail - 1] == "\n" || line[tail - 1] == "\r" { tail -= 1 }
             }
-            ls[a.line] = Substring(String(line[..<vstart]) + quote(value) + String(line[tailStart...]))
+            ls[a.line] = Substring(string(line[..<vstart]) + quote(value) + string(line[tail...]))
             return (ls.joined(), true)
         }
         var out = text

@@ -52,47 +52,52 @@ public struct OSRelease: Sendable, Equatable, Codable {
 
     /// Shell-like unquoting: '...' literal, "..." with \" \\ \$ \` escapes, bare \x escapes.
     static func unquote(_ s: Substring) -> Result<String, QuoteError> {
-        var out = ""
+        unquote(scalars: Array(s.unicodeScalars)[...])
+    }
+
+    /// The same, by Unicode scalar (a quote followed by a combining mark is one Character).
+    static func unquote(scalars s: ArraySlice<Unicode.Scalar>) -> Result<String, QuoteError> {
+        var out = String.UnicodeScalarView()
         var i = s.startIndex
         while i < s.endIndex {
             let c = s[i]
             switch c {
             case "'":
-                guard let end = s[s.index(after: i)...].firstIndex(of: "'") else {
+                guard let end = s[(i + 1)...].firstIndex(of: "'") else {
                     return .failure(QuoteError(description: "unterminated single quote"))
                 }
-                out += s[s.index(after: i)..<end]
-                i = s.index(after: end)
+                out.append(contentsOf: s[(i + 1)..<end])
+                i = end + 1
             case "\"":
-                i = s.index(after: i)
+                i += 1
                 var closed = false
                 while i < s.endIndex {
                     let d = s[i]
-                    if d == "\"" { closed = true; i = s.index(after: i); break }
-                    if d == "\\", s.index(after: i) < s.endIndex {
-                        let n = s[s.index(after: i)]
-                        if "\"\\$`".contains(n) { out.append(n) } else { out.append(d); out.append(n) }
-                        i = s.index(i, offsetBy: 2)
+                    if d == "\"" { closed = true; i += 1; break }
+                    if d == "\\", i + 1 < s.endIndex {
+                        let n = s[i + 1]
+                        if "\"\\$`".unicodeScalars.contains(n) { out.append(n) } else { out.append(d); out.append(n) }
+                        i += 2
                         continue
                     }
                     out.append(d)
-                    i = s.index(after: i)
+                    i += 1
                 }
                 if !closed { return .failure(QuoteError(description: "unterminated double quote")) }
             case "\\":
-                let n = s.index(after: i)
-                if n < s.endIndex { out.append(s[n]); i = s.index(after: n) } else { i = n }
+                if i + 1 < s.endIndex { out.append(s[i + 1]) }
+                i += 2
             case " ", "\t":
                 // Trailing blanks end the value; anything after them is not one shell word.
                 let rest = s[i...].drop { $0 == " " || $0 == "\t" }
-                if rest.isEmpty || rest.hasPrefix("#") { return .success(out) }
+                if rest.isEmpty || rest.first == "#" { return .success(String(out)) }
                 return .failure(QuoteError(description: "unquoted blank in value (quote the value)"))
             default:
                 out.append(c)
-                i = s.index(after: i)
+                i += 1
             }
         }
-        return .success(out)
+        return .success(String(out))
     }
 }
 

@@ -10,6 +10,7 @@ enum CommonSteps {
             apply: { ctx in
                 let undo: [UndoAction] = FileRead.exists(ctx.path(modulesLoad))
                     ? [.restoreFile(path: modulesLoad, backup: try ctx.backup(modulesLoad))] : [.removeFile(path: modulesLoad)]
+                try ctx.willChange(undo)
                 try AtomicFile.makeDirectories(ctx.path("/etc/modules-load.d"))
                 try AtomicFile.write(ctx.path(modulesLoad), try Template.render("modules-load-aufs.conf", [:]))
                 return undo

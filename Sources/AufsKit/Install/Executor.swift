@@ -33,7 +33,10 @@ public struct Executor {
 
     public func run(_ plan: Plan, context ctx: InstallContext, dryRun: Bool) async throws -> InstallReport {
         var reports: [StepReport] = []
-        var state = dryRun ? InstallState() : try InstallState.load(root: ctx.root)
+        let journal = StateJournal(state: dryRun ? InstallState() : try InstallState.load(root: ctx.root),
+                                   root: ctx.root, method: plan.method, kernel: plan.kernel)
+        ctx.journal = journal
+        var recordedBefore = false
         var changedAny = false
         let n = plan.steps.count
         let printer = self.printer
@@ -66,10 +69,12 @@ public struct Executor {
             }
             printer("\(label) ...")
             do {
+                recordedBefore = journal.state.installs.contains { $0.method == plan.method && $0.kernel == plan.kernel }
+                journal.step = (step.id, step.title)
                 let undo = try await step.apply(ctx)
                 changedAny = true
-                state.record(method: plan.method, kernel: plan.kernel, step: .init(id: step.id, title: step.title, undo: undo))
-                try state.save(root: ctx.root)
+                try journal.add(undo)
+                journal.step = nil
                 reports.append(StepReport(id: step.id, title: step.title, status: .changed, evidence: undo.map { "undo: \($0.description)" }))
                 printer("\(label) ... changed")
             } catch {
@@ -79,7 +84,10 @@ public struct Executor {
                 printer("      " + e.message)
                 e.details.forEach { printer("      " + $0) }
                 for (j, s) in plan.steps.enumerated().dropFirst(i + 1) { printer("[\(j + 1)/\(n)] \(s.title) ... not reached") }
-                let recorded = state.installs.contains { $0.method == plan.method && $0.kernel == plan.kernel }
+                journal.step = nil
+                // The failed step's own journaled undo stays recorded (it may have changed something),
+                // but "partially applied" means an earlier change is in place.
+                let recorded = recordedBefore
                 return finish(plan, reports + pending(plan, after: i), dryRun: false, changed: changedAny,
                               code: changedAny || recorded ? .partial : .failure,
                               message: "step \(step.id) failed: \(e.message)" + (changedAny || recorded ? "; earlier steps stay applied; `aufsctl uninstall` undoes them" : ""))

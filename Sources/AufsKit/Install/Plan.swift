@@ -96,6 +96,14 @@ public final class InstallContext: @unchecked Sendable {
     public var learned: [String: String] = [:]
     /// Things the user must know after the run, found while running (e.g. who signed the module).
     public var notes: [String] = []
+    /// Where steps record an undo before making the change it undoes (nil in dry runs and tests
+    /// that drive steps directly).
+    public var journal: StateJournal?
+
+    /// Records `undo` in the state file now, before the change it undoes is made.
+    public func willChange(_ undo: [UndoAction]) throws {
+        try journal?.add(undo)
+    }
 
     public init(root: HostRoot, runner: any CommandRunner, syscalls: any Syscalls, facts: HostFacts, options: InstallOptions) {
         self.root = root
@@ -162,6 +170,7 @@ public final class InstallContext: @unchecked Sendable {
         let (new, changed) = ShellAssignments.set(key, to: value, in: old)
         guard changed else { return [] }
         let undo: UndoAction = existed ? .restoreFile(path: abs, backup: try backup(abs)) : .removeFile(path: abs)
+        try willChange([undo])
         try AtomicFile.makeDirectories(FilePath.dirname(path(abs)))
         try AtomicFile.write(path(abs), new)
         return [undo]

@@ -41,12 +41,40 @@ public struct InstallState: Sendable, Codable, Equatable {
         try AtomicFile.write(p, Array(try enc.encode(self)) + [10], mode: 0o600)
     }
 
-    /// Adds a changed step to the record for method+kernel (creating it).
+    /// Adds undo actions for a step to the record for method+kernel (creating the record and the
+    /// step's entry; actions already recorded for the step are not repeated).
     public mutating func record(method: InstallMethod, kernel: String, step: StepRecord) {
-        if let i = installs.lastIndex(where: { $0.method == method && $0.kernel == kernel }) {
-            installs[i].steps.append(step)
-        } else {
+        guard let i = installs.lastIndex(where: { $0.method == method && $0.kernel == kernel }) else {
             installs.append(Record(method: method, kernel: kernel, steps: [step]))
+            return
         }
+        if let last = installs[i].steps.indices.last, installs[i].steps[last].id == step.id {
+            for u in step.undo where !installs[i].steps[last].undo.contains(u) { installs[i].steps[last].undo.append(u) }
+        } else {
+            installs[i].steps.append(step)
+        }
+    }
+}
+
+/// The state file as a write-ahead journal: a step records how to undo a change (and the state
+/// is saved) *before* it makes the change, so a crash between the two loses no undo.
+public final class StateJournal: @unchecked Sendable {
+    public private(set) var state: InstallState
+    let root: HostRoot
+    let method: InstallMethod
+    let kernel: String
+    var step: (id: String, title: String)?
+
+    init(state: InstallState, root: HostRoot, method: InstallMethod, kernel: String) {
+        self.state = state
+        self.root = root
+        self.method = method
+        self.kernel = kernel
+    }
+
+    func add(_ undo: [UndoAction]) throws {
+        guard let step else { return }
+        state.record(method: method, kernel: kernel, step: .init(id: step.id, title: step.title, undo: undo))
+        try state.save(root: root)
     }
 }

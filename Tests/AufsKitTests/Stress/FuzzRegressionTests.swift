@@ -6,27 +6,23 @@ import Testing
     /// An assignment whose value ends in a backslash before the line break (a shell line
     /// continuation): `set` replaced the value *and the line terminator*, so the next line was glued
     /// onto the assignment and `GRUB_DEFAULT` read back as "0GRUB_TIMEOUT=5", not "0".
-    /// Known bug until ShellAssignments.wordEnd stops at a backslash-newline (see the report).
+    /// Fixed: wordEnd treats a backslash before the line break as an unterminated word.
     @Test(arguments: ["GRUB_DEFAULT=saved\\\nGRUB_TIMEOUT=5\n", "GRUB_DEFAULT=saved\\\r\nGRUB_TIMEOUT=5\r\n"])
     func backslashBeforeLineBreak(_ text: String) {
         let (out, changed) = ShellAssignments.set("GRUB_DEFAULT", to: "0", in: text)
         #expect(changed)
-        withKnownIssue("ShellAssignments.set drops the line terminator after a trailing backslash") {
-            #expect(ShellAssignments.find("GRUB_DEFAULT", in: out)?.value == "0", "\(String(reflecting: out))")
-            #expect(ShellAssignments.lines(of: out).count == ShellAssignments.lines(of: text).count, "\(String(reflecting: out))")
-        }
+        #expect(ShellAssignments.find("GRUB_DEFAULT", in: out)?.value == "0", "\(String(reflecting: out))")
+        #expect(ShellAssignments.lines(of: out).count == ShellAssignments.lines(of: text).count, "\(String(reflecting: out))")
     }
 
     /// A value starting with a combining mark (U+0301): `quote` writes `"\u{301}x"`, and the opening
     /// quote and the mark form one Character, so the Character-based reader no longer sees the
     /// quote and `find` returns nil for what `set` just wrote (a re-run would rewrite it each time).
-    /// Known bug until the shell-word reader works on unicode scalars (see the report).
+    /// Fixed: shell words are read by Unicode scalar.
     @Test func valueStartingWithCombiningMark() {
         let (out, changed) = ShellAssignments.set("GRUB_DEFAULT", to: "\u{301}x", in: "GRUB_TIMEOUT=5\n")
         #expect(changed)
-        withKnownIssue("ShellAssignments reads shell words by Character; a quote fuses with a combining mark") {
-            #expect(ShellAssignments.find("GRUB_DEFAULT", in: out)?.value == "\u{301}x", "\(String(reflecting: out))")
-        }
+        #expect(ShellAssignments.find("GRUB_DEFAULT", in: out)?.value == "\u{301}x", "\(String(reflecting: out))")
     }
 
     /// The fuzzer's own invariants on ordinary inputs (so a broken harness shows up here too).

@@ -87,6 +87,9 @@ public enum DKMSMethod {
                 let tree = "/lib/modules/\(kver)"
                 let treeExisted = FileRead.exists(ctx.path(tree))
                 let before = try await installedPackages(ctx)
+                // Journaled first: the tree. The package list is known only afterwards (apt-get remove
+                // of a package the archive does not know fails, so it is not guessed ahead).
+                if !treeExisted { try ctx.willChange([.removeTree(path: tree)]) }
                 try await ctx.checkStreaming(["apt-get", "install", "-y", "--no-install-recommends"] + missing,
                                              environment: ["DEBIAN_FRONTEND": "noninteractive"])
                 // Undo removes exactly what this step brought in (dependencies included), and the
@@ -162,6 +165,7 @@ public enum DKMSMethod {
                 let destAbs = "/usr/src/aufs-\(v)"
                 let dest = ctx.path(destAbs)
                 let existed = FileRead.exists(dest)
+                if !existed { try ctx.willChange([.removeTree(path: destAbs)]) }
                 try AtomicFile.makeDirectories(dest)
                 for item in ["fs", "include", "Makefile", "config.mk"] where FileRead.exists(src + "/" + item) {
                     let r = try await ctx.runner.run(["cp", "-a", "--", src + "/" + item, dest + "/"])

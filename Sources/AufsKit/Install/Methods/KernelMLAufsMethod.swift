@@ -77,8 +77,10 @@ public enum KernelMLAufsMethod {
             id: "yum-utils", title: "Install yum-utils (yum-config-manager)",
             isDone: { ctx in !isRepoFile || FileRead.exists(ctx.path("/usr/bin/yum-config-manager")) },
             apply: { ctx in
+                let undo: [UndoAction] = [.command(argv: ["yum", "remove", "-y", "yum-utils"])]
+                try ctx.willChange(undo)
                 try await ctx.check(["yum", "install", "-y", "yum-utils"], explain: explainYum)
-                return [.command(argv: ["yum", "remove", "-y", "yum-utils"])]
+                return undo
             },
             shell: ShellStep(doneTest: "command -v yum-config-manager >/dev/null 2>&1", commands: ["yum install -y yum-utils"])))
 
@@ -89,6 +91,10 @@ public enum KernelMLAufsMethod {
                 let dir = "/etc/yum.repos.d"
                 if isRepoFile {
                     let before = Set(FileRead.list(ctx.path(dir)) ?? [])
+                    // yum-config-manager names the file after the URL's last component.
+                    if let name = o.repoURL.split(separator: "/").last.map(String.init), !before.contains(name) {
+                        try ctx.willChange([.removeFile(path: dir + "/" + name)])
+                    }
                     try await ctx.check(["yum-config-manager", "--add-repo=\(o.repoURL)"], explain: explainYum)
                     let added = Set(FileRead.list(ctx.path(dir)) ?? []).subtracting(before)
                     guard repoDefined(ctx) else {
@@ -97,6 +103,7 @@ public enum KernelMLAufsMethod {
                     return added.sorted().map { .removeFile(path: dir + "/" + $0) }
                 }
                 let p = dir + "/kernel-ml-aufs.repo"
+                try ctx.willChange([.removeFile(path: p)])
                 try AtomicFile.makeDirectories(ctx.path(dir))
                 try AtomicFile.write(ctx.path(p), try Template.render("kernel-ml-aufs.repo", ["baseurl": o.repoURL]))
                 return [.removeFile(path: p)]
@@ -125,8 +132,8 @@ public enum KernelMLAufsMethod {
                 return true
             },
             apply: { ctx in
-                let r = try await ctx.checkStreamingExplained(["yum", "install", "-y", package], explain: explainYum)
-                _ = r
+                try ctx.willChange([.command(argv: ["yum", "remove", "-y", package])])
+                _ = try await ctx.checkStreamingExplained(["yum", "install", "-y", package], explain: explainYum)
                 let k = try await requireKernel(ctx)
                 try verifyKernel(ctx, k)
                 return [.command(argv: ["yum", "remove", "-y", package])]
@@ -153,6 +160,7 @@ public enum KernelMLAufsMethod {
             apply: { ctx in
                 let live = liveGrubConfig(ctx, uefi: uefi)
                 let undo: [UndoAction] = FileRead.exists(ctx.path(live)) ? [.restoreFile(path: live, backup: try ctx.backup(live))] : [.removeFile(path: live)]
+                try ctx.willChange(undo)
                 try await ctx.check(["grub2-mkconfig", "-o", live])
                 return undo
             },
@@ -171,13 +179,15 @@ public enum KernelMLAufsMethod {
             apply: { ctx in
                 let k = try await requireKernel(ctx)
                 let before = try await ctx.run(["grubby", "--default-kernel"])
+                let prev = before.stdout.trimmingBlanks
+                let undo: [UndoAction] = before.succeeded && prev.hasPrefix("/boot/") ? [.command(argv: ["grubby", "--set-default", prev])] : []
+                try ctx.willChange(undo)
                 try await ctx.check(["grubby", "--set-default", "/boot/vmlinuz-\(k)"])
                 let after = try await ctx.run(["grubby", "--default-kernel"])
                 guard after.stdout.trimmingBlanks == "/boot/vmlinuz-\(k)" else {
                     throw AufsError("grubby --default-kernel says \(after.stdout.trimmingBlanks), not /boot/vmlinuz-\(k)")
                 }
-                let prev = before.stdout.trimmingBlanks
-                return before.succeeded && prev.hasPrefix("/boot/") ? [.command(argv: ["grubby", "--set-default", prev])] : []
+                return undo
             },
             shell: ShellStep(doneTest: "[ \"$(grubby --default-kernel)\" = \"/boot/vmlinuz-$KVER\" ]",
                              commands: ["grubby --set-default \"/boot/vmlinuz-$KVER\"", "[ \"$(grubby --default-kernel)\" = \"/boot/vmlinuz-$KVER\" ]"])))
