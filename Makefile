@@ -13,11 +13,12 @@ deps:
 build: deps
 	$(SWIFT) build -c release --static-swift-stdlib
 
-# Unit tests over fixture roots plus CLI tests of the built binary; root-only tests skip with a
-# printed reason when not root.
+# Unit tests over fixture roots, CLI tests of the built binary, real mounts and real DKMS; then, as
+# root, the QEMU suite and the crash-safety loop. Root-only parts skip with a printed reason.
 test: deps
 	$(SWIFT) build --build-tests
 	scripts/with-kernel.sh $(SWIFT) test --skip-build
+	SWIFT=$(SWIFT) scripts/test-root.sh
 
 # aufsctl inside a QEMU guest on a real Debian kernel with the aufs stand-in module built by
 # aufsctl's own DKMS method (root; see Tests/e2e/README.md).
@@ -39,8 +40,8 @@ clean:
 	rm -rf .build
 
 # Not part of `make test`: whole-process benchmarks (root; writes bench/RESULTS.md, exits
-# non-zero when a target is missed), libFuzzer targets (FUZZ_SECONDS per target, default 30) and
-# the SIGKILL crash-safety loop (root).
+# non-zero when a target is missed) and libFuzzer targets (FUZZ_SECONDS per target, default 30).
+# `make stress` runs the SIGKILL crash-safety loop alone (make test runs it too, as root).
 .PHONY: bench fuzz stress
 bench: deps
 	bench/run.sh

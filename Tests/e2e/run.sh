@@ -34,7 +34,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 QEMU_TIMEOUT=${E2E_QEMU_TIMEOUT:-45}
 NBR=${E2E_BRANCHES:-}
-SCRATCH=$REPO/.build-e2e
+SCRATCH=${E2E_SCRATCH:-$REPO/.build-e2e}
 LAST_SERIAL=/tmp/aufsctl-e2e.last-serial.txt
 T_ALL=$(date +%s.%N)
 

@@ -83,7 +83,7 @@ for i in $(seq 1 "$N"); do
     for f in "${FILES[@]}"; do
         if ! same "$D/$f" "$T/$f"; then
             lost_undo=$((lost_undo + 1)); lost_files[$f]=$(( ${lost_files[$f]:-0} + 1 ))
-            [ "${CRASH_STRICT_UNDO:-0}" = 1 ] && bad+=" after uninstall $f is not the original"
+            [ "${CRASH_STRICT_UNDO:-1}" = 1 ] && bad+=" after uninstall $f is not the original"
         fi
     done
     if [ -n "$bad" ]; then
