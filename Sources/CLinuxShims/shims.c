@@ -48,3 +48,6 @@ const int64_t AUFSCTL_MAGIC_EROFS = EROFS_SUPER_MAGIC_V1;
 const int64_t AUFSCTL_MAGIC_F2FS = F2FS_SUPER_MAGIC;
 const int64_t AUFSCTL_MAGIC_CEPH = 0x00c36400;
 const int64_t AUFSCTL_MAGIC_9P = V9FS_MAGIC;
+
+#include <sys/prctl.h>
+int aufsctl_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }

@@ -94,6 +94,8 @@ public final class InstallContext: @unchecked Sendable {
     public var progress: @Sendable (String) -> Void = { _ in }
     /// Values steps learn while running (the installed kernel release, the aufs version).
     public var learned: [String: String] = [:]
+    /// `dkms status -m aufs` as last seen (the probe's answer to start with); nil to ask again.
+    public var dkmsStatus: [DKMSStatusEntry]?
     /// Things the user must know after the run, found while running (e.g. who signed the module).
     public var notes: [String] = []
     /// Where steps record an undo before making the change it undoes (nil in dry runs and tests
@@ -111,6 +113,7 @@ public final class InstallContext: @unchecked Sendable {
         self.syscalls = syscalls
         self.facts = facts
         self.options = options
+        self.dkmsStatus = root.isHost ? facts.dkms.entries : nil
     }
 
     /// Runs a command in the root (through `chroot` when the root is not `/`).

@@ -28,6 +28,7 @@ public struct ModuleLoader {
     }
 
     public func load(parameters: [String] = [], module: String = "aufs") throws -> Outcome {
+        nameThisThreadAufsctl()
         let options = try Self.optionString(parameters)
         if let fs = FileRead.string(root.resolve("/proc/filesystems")), ProcFilesystems.parse(fs).has(module) {
             return Outcome(message: "\(module) is already registered in /proc/filesystems (loaded or built in); nothing to do", changed: false)

@@ -13,6 +13,7 @@ public struct BranchEditor {
 
     /// Validates and makes the remount; returns the call made (or, with dryRun, to be made).
     public func edit(_ action: Action, target: String, branch: String, index: Int?, dryRun: Bool) throws -> MountCall {
+        nameThisThreadAufsctl()
         if !dryRun && syscalls.geteuid() != 0 {
             throw AufsError("changing branches needs root (mount(2) with MS_REMOUNT); run it with sudo")
         }

@@ -52,6 +52,7 @@ public struct Mounter {
     public static let workdirPrefix = ".aufsctl-work."
 
     public func mount(_ req: MountRequest) throws -> MountReport {
+        nameThisThreadAufsctl()
         if !req.dryRun && syscalls.geteuid() != 0 {
             throw AufsError("mounting needs root (mount(2) requires CAP_SYS_ADMIN); run it with sudo, or add --dry-run to see the calls", exitCode: .failure)
         }

@@ -1,3 +1,4 @@
+import CLinuxShims
 import Glibc
 
 /// Reads kernel log records written after `open()` from `/dev/kmsg`, so a failed call can show
@@ -34,4 +35,10 @@ public final class KernelLog {
         }
         return lines
     }
+}
+
+/// The kernel logs a mount's messages with the calling thread's name; Swift runs commands on a
+/// pool thread ("oot.default-qos"), so name it after us before making kernel calls.
+public func nameThisThreadAufsctl() {
+    _ = aufsctl_set_thread_name("aufsctl")
 }

@@ -27,4 +27,7 @@ extern const int64_t AUFSCTL_MAGIC_TMPFS, AUFSCTL_MAGIC_RAMFS, AUFSCTL_MAGIC_PRO
     AUFSCTL_MAGIC_CGROUP, AUFSCTL_MAGIC_CGROUP2, AUFSCTL_MAGIC_DEVPTS, AUFSCTL_MAGIC_EROFS,
     AUFSCTL_MAGIC_F2FS, AUFSCTL_MAGIC_CEPH, AUFSCTL_MAGIC_9P;
 
+/// prctl(PR_SET_NAME): prctl is variadic, so Swift cannot call it.
+int aufsctl_set_thread_name(const char *name);
+
 #endif

@@ -48,9 +48,10 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
             }
             return CommandResult(status: 0)
         case ("dkms", "status"):
-            let v = argv[5]
             var out = ""
-            if dkms[v] != nil { out += dkms["\(v)/\(kver)"].map { "aufs/\(v), \(kver), x86_64: \($0)\n" } ?? "aufs/\(v): added\n" }
+            for v in dkms.keys.filter({ !$0.contains("/") }).sorted() {
+                out += dkms["\(v)/\(kver)"].map { "aufs/\(v), \(kver), x86_64: \($0)\n" } ?? "aufs/\(v): added\n"
+            }
             return CommandResult(status: 0, stdout: out)
         case ("dkms", "add"): dkms[String(argv[2].dropFirst(5))] = "added"
         case ("dkms", "build"): dkms["\(argv[2].dropFirst(5))/\(argv[4])"] = "built"

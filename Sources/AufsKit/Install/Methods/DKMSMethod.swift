@@ -57,9 +57,14 @@ public enum DKMSMethod {
         return (real, v)
     }
 
+    /// `dkms status -m aufs` for one version. The dkms script takes ~100 ms, so one answer serves
+    /// every check of a run (starting with the probe's) until a dkms command changes it.
     static func status(_ ctx: InstallContext, version: String) async throws -> [DKMSStatusEntry] {
-        let r = try await ctx.run(["dkms", "status", "-m", "aufs", "-v", version])
-        return DKMSStatusEntry.parse(r.stdout).filter { $0.module == "aufs" && $0.version == version }
+        if ctx.dkmsStatus == nil {
+            let r = try await ctx.run(["dkms", "status", "-m", "aufs"])
+            ctx.dkmsStatus = DKMSStatusEntry.parse(r.stdout)
+        }
+        return (ctx.dkmsStatus ?? []).filter { $0.module == "aufs" && $0.version == version }
     }
 
     public static func plan(_ facts: HostFacts, options o: InstallOptions, root: HostRoot) throws -> Plan {
@@ -191,6 +196,7 @@ public enum DKMSMethod {
             },
             apply: { ctx in
                 guard let (_, v) = try source(ctx) else { throw AufsError("the aufs source is not there") }
+                ctx.dkmsStatus = nil
                 try await ctx.check(["dkms", "add", "aufs/\(v)"])
                 return [.command(argv: ["dkms", "remove", "aufs/\(v)", "--all"])]
             },
@@ -205,6 +211,7 @@ public enum DKMSMethod {
             apply: { ctx in
                 guard let (_, v) = try source(ctx) else { throw AufsError("the aufs source is not there") }
                 do {
+                    ctx.dkmsStatus = nil
                     try await ctx.checkStreaming(["dkms", "build", "aufs/\(v)", "-k", kver, "-j", String(o.jobs)])
                 } catch let e as AufsError {
                     let log = "/var/lib/dkms/aufs/\(v)/build/make.log"
@@ -224,6 +231,7 @@ public enum DKMSMethod {
             },
             apply: { ctx in
                 guard let (_, v) = try source(ctx) else { throw AufsError("the aufs source is not there") }
+                ctx.dkmsStatus = nil
                 try await ctx.checkStreaming(["dkms", "install", "aufs/\(v)", "-k", kver])
                 if secureBoot {
                     // Say whether the installed module is signed (libkmod reads the signature).
