@@ -94,12 +94,14 @@ public struct HostProbe: Sendable {
             problems: ["neither /etc/os-release nor /usr/lib/os-release exists; the distro is unknown"])
     }
 
+    static let configKeys: Set<String> = ["CONFIG_MODULES", "CONFIG_AUFS_FS"]
+
     /// `/boot/config-KVER`, else `/proc/config.gz` for the running kernel.
     func kernelConfig(_ k: KernelRelease, running: Bool) -> (config: KernelConfig, source: String)? {
         let boot = "/boot/config-\(k.string)"
-        if case .ok(let t) = FileRead.text(root.resolve(boot)) { return (KernelConfig.parse(t), boot) }
+        if case .ok(let t) = FileRead.text(root.resolve(boot)) { return (KernelConfig.parse(t, only: HostProbe.configKeys), boot) }
         if running, case .ok(let t) = FileRead.gunzip(root.resolve("/proc/config.gz")) {
-            return (KernelConfig.parse(t), "/proc/config.gz")
+            return (KernelConfig.parse(t, only: HostProbe.configKeys), "/proc/config.gz")
         }
         return nil
     }
@@ -295,7 +297,7 @@ public struct HostProbe: Sendable {
             guard name.hasPrefix("config-") else { return nil }
             let kver = String(name.dropFirst("config-".count))
             guard kver != k, let text = FileRead.string(root.resolve("/boot/" + name)) else { return nil }
-            let v = KernelConfig.parse(text)["CONFIG_AUFS_FS"]
+            let v = KernelConfig.parse(text, only: ["CONFIG_AUFS_FS"])["CONFIG_AUFS_FS"]
             return v == "y" || v == "m" ? kver : nil
         }
     }

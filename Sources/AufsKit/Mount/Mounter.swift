@@ -170,7 +170,7 @@ public struct Mounter {
         let kver = syscalls.uname().release
         var text = FileRead.string(root.resolve("/boot/config-\(kver)"))
         if text == nil, case .ok(let t) = FileRead.gunzip(root.resolve("/proc/config.gz")) { text = t }
-        let c = KernelConfig.parse(text ?? "")
+        let c = KernelConfig.parse(text ?? "", only: ["CONFIG_AUFS_BRANCH_MAX_32767", "CONFIG_AUFS_BRANCH_MAX_1023", "CONFIG_AUFS_BRANCH_MAX_511", "CONFIG_AUFS_BRANCH_MAX_127"])
         for n in [32767, 1023, 511, 127] where c["CONFIG_AUFS_BRANCH_MAX_\(n)"] == "y" { return n }
         return 127
     }
