@@ -31,6 +31,11 @@ struct Install: AsyncParsableCommand {
             o.method = m
         }
         o.kernel = try parseKernel(kernel)
+        for (name, value) in [("--source", source), ("--aufs-branch", aufsBranch), ("--repo-url", repoURL), ("--grub-default", grubDefault)] {
+            if let value, value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+                throw AufsError.usage("\(name): contains a control character (newline, tab, ...); expected a plain value")
+            }
+        }
         o.source = source
         o.aufsBranch = aufsBranch
         if let repoURL {
@@ -54,6 +59,9 @@ struct Install: AsyncParsableCommand {
         let o = try options()
         let root = try host.hostRoot()
         let installer = Installer(root: root)
+        // Held from the probe on, so a second install decides on what the first one left.
+        let lock = dryRun || emitSh || geteuid() != 0 ? nil : try FileLock(path: root.resolve("/run/lock/aufsctl-install.lock"), what: "one install at a time", timeout: 10)
+        defer { lock?.release() }
         let toStderr = json
         let say: @Sendable (String) -> Void = { line in
             if toStderr { Terminal.error(line) } else { print(line) }
@@ -90,13 +98,14 @@ struct Install: AsyncParsableCommand {
                 }
             }
             say("\(dryRun ? "plan" : "install") aufs with method \(plan.method.rawValue) for \(plan.kernel)\(dryRun ? " (dry run: nothing is changed)" : "")")
-            let lock = dryRun ? nil : try FileLock(path: root.resolve("/run/lock/aufsctl-install.lock"), what: "one install at a time", timeout: 10)
-            defer { lock?.release() }
             let report = try await Executor(printer: say).run(plan, context: installer.context(facts, o), dryRun: dryRun)
             if json {
                 print(try encodeJSON(report))
             } else {
                 if let m = report.message, report.exitCode != AufsKit.ExitCode.blocked.rawValue { print(m) }
+                if report.exitCode == AufsKit.ExitCode.blocked.rawValue && report.changed {
+                    print("steps before the preflight changed the host (see above); `aufsctl uninstall` undoes them")
+                }
                 if report.exitCode == AufsKit.ExitCode.rebootRequired.rawValue { print("reboot required to finish") }
                 if report.exitCode == 0 || report.exitCode == AufsKit.ExitCode.rebootRequired.rawValue {
                     for a in report.afterwards { print("next: " + a) }
@@ -119,8 +128,16 @@ struct Uninstall: AsyncParsableCommand {
         let root = try host.hostRoot()
         if !dryRun {
             guard geteuid() == 0 else { throw AufsError("uninstall changes the host and needs root; run it with sudo, or use --dry-run") }
-            if !yes && isatty(0) == 0 {
-                throw AufsError.usage("stdin is not a terminal: pass --yes to undo without a prompt (or --dry-run)")
+            if !yes {
+                guard isatty(0) != 0 else {
+                    throw AufsError.usage("stdin is not a terminal: pass --yes to undo without a prompt (or --dry-run)")
+                }
+                _ = try await Uninstaller().run(root: root, runner: SubprocessRunner(), dryRun: true)
+                print("undo these? [y/N] ", terminator: "")
+                guard let answer = readLine(), answer.lowercased().hasPrefix("y") else {
+                    print("nothing changed")
+                    throw CommandExit(code: 1)
+                }
             }
         }
         let lock = dryRun ? nil : try FileLock(path: root.resolve("/run/lock/aufsctl-install.lock"), what: "one install at a time", timeout: 10)

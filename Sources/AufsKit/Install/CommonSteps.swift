@@ -16,7 +16,8 @@ enum CommonSteps {
                 return undo
             },
             shell: ShellStep(doneTest: "grep -qx aufs \"$ROOT\(modulesLoad)\" 2>/dev/null",
-                             commands: ["mkdir -p \"$ROOT/etc/modules-load.d\"", "printf '# Load aufs at boot. Written by aufsctl install.\\naufs\\n' > \"$ROOT\(modulesLoad)\""]))
+                             commands: ["mkdir -p \"$ROOT/etc/modules-load.d\"", "cat > \"$ROOT\(modulesLoad)\" <<'EOF'",
+                                        ((try? Template.render("modules-load-aufs.conf", [:])) ?? "aufs\n") + "EOF"]))
     }
 
     /// Loads aufs into the running kernel through libkmod and checks /proc/filesystems.

@@ -137,6 +137,11 @@ public struct Uninstaller {
             }
             remaining.removeLast()
             undone += 1
+            if !dryRun {
+                // Saved after each step, so a killed uninstall does not repeat what it undid.
+                state.installs[state.installs.count - 1].steps = remaining
+                try state.save(root: root)
+            }
         }
         if !dryRun {
             state.installs.removeLast()
@@ -154,6 +159,8 @@ public struct Uninstaller {
             if unlink(root.resolve(path)) != 0 && errno != ENOENT { throw AufsError("cannot remove \(path): \(Errno(errno))") }
         case .removeTree(let path):
             RecursiveRemove.remove(root.resolve(path))
+        case .removeModuleTree(let path):
+            if !FileRead.exists(root.resolve(path + "/kernel")) { RecursiveRemove.remove(root.resolve(path)) }
         case .command(let argv):
             let r = try await runner.run(root.isHost ? argv : ["chroot", root.path] + argv)
             if !r.succeeded {

@@ -8,6 +8,9 @@ public enum UndoAction: Sendable, Codable, Equatable {
     case removeFile(path: String)
     /// The step created a directory tree: remove it.
     case removeTree(path: String)
+    /// The step created `/lib/modules/KVER` (headers for a kernel that is not installed): remove it
+    /// unless a kernel package has since put modules there (a `kernel/` directory).
+    case removeModuleTree(path: String)
     /// Run a command (argv), e.g. `dkms remove aufs/V --all`, `yum remove -y kernel-ml-aufs`.
     case command(argv: [String])
 
@@ -16,6 +19,7 @@ public enum UndoAction: Sendable, Codable, Equatable {
         case .restoreFile(let p, let b): return "restore \(p) from \(b)"
         case .removeFile(let p): return "remove \(p)"
         case .removeTree(let p): return "remove \(p)/"
+        case .removeModuleTree(let p): return "remove \(p)/ unless a kernel's modules are there"
         case .command(let argv): return ShellScript.quote(argv)
         }
     }

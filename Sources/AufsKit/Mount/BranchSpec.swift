@@ -121,12 +121,21 @@ public struct AufsOptions: Sendable, Equatable {
                 throw AufsError.usage("-o \(opt): \(name) takes one of \(allowed.sorted().joined(separator: ", "))")
             }
             if value.isEmpty { throw AufsError.usage("-o \(opt): \(name) needs a value") }
-            if name == "xino" { xino = value; return }
+            if name == "xino" {
+                if xino != nil { throw AufsError.usage("-o \(opt): xino= is given twice; give one") }
+                if noxino { throw AufsError.usage("-o \(opt): xino= and noxino exclude each other") }
+                xino = value
+                return
+            }
         } else {
             guard AufsOptions.flagOptions.contains(name) else {
                 throw AufsError.usage("-o \(opt): unknown aufs option; see aufs(5) for the option names")
             }
-            if name == "noxino" { noxino = true; return }
+            if name == "noxino" {
+                if xino != nil { throw AufsError.usage("-o noxino: xino= and noxino exclude each other") }
+                noxino = true
+                return
+            }
             if name == "ro" { readOnly = true; return }
             if name == "rw" { readOnly = false; return }
         }

@@ -42,7 +42,7 @@ public struct Mounter {
     public var lockPath = "/run/lock/aufsctl.lock"
     public var planner = AufsCallPlanner()
     /// Test-only hook run after validation and before the calls (the e2e suite removes a branch here).
-    public var afterValidation: (@Sendable ([Branch]) -> Void)?
+    public var afterValidation: (@Sendable ([MountCall]) -> Void)?
 
     public init(syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot()) {
         self.syscalls = syscalls
@@ -59,7 +59,17 @@ public struct Mounter {
         // aufs's branch limit applies to aufs only; the overlay fallback has its own (500 layers).
         // The kernel config (a gunzip of /proc/config.gz) is read only once aufs is the filesystem.
         let validator = BranchValidator(syscalls: syscalls, maxBranches: 32767)
-        let target = try prepareTarget(req, validator: validator)
+        let (target, mustCreate) = try prepareTarget(req, validator: validator)
+        // --mkdir creates the mount point only once everything is validated, and removes it again
+        // if the mount fails, so a refused mount changes nothing.
+        func withTarget<T>(_ body: () throws -> T) throws -> T {
+            guard mustCreate && !req.dryRun else { return try body() }
+            let created = try makeDirectories(target)
+            do { return try body() } catch {
+                for d in created.reversed() { rmdir(d) }
+                throw error
+            }
+        }
         let branches = try validator.validate(req.options.branches, readOnlyMount: req.options.readOnly)
         func checkAufsLimit() throws {
             let aufsLimit = branchLimit()
@@ -93,9 +103,11 @@ public struct Mounter {
             }
             if let why = unavailable {
                 if req.fallback == .overlay {
-                    var report = try OverlayMounter(syscalls: syscalls, root: root, lockPath: lockPath)
-                        .mount(branches: branches, target: target, readOnly: req.options.readOnly,
-                               dryRun: req.dryRun, reason: why)
+                    var report = try withTarget {
+                        try OverlayMounter(syscalls: syscalls, root: root, lockPath: lockPath)
+                            .mount(branches: branches, target: target, readOnly: req.options.readOnly,
+                                   dryRun: req.dryRun, reason: why)
+                    }
                     let ignored = req.options.other + (req.options.xino.map { ["xino=" + $0] } ?? [])
                     if !ignored.isEmpty {
                         report.warnings.append("overlay has no equivalent of the aufs options \(ignored.joined(separator: ",")); they were ignored")
@@ -115,12 +127,20 @@ public struct Mounter {
                                  workdir: nil, notes: notes, warnings: [])
         if req.dryRun { return report }
 
+        try withTarget {
+            try makeCalls(calls, target: target)
+        }
+        report.notes.append("mounted aufs on \(target) with \(branches.count) branches in \(calls.count) call\(calls.count == 1 ? "" : "s")")
+        return report
+    }
+
+    func makeCalls(_ calls: [MountCall], target: String) throws {
         let lock = try FileLock(path: lockPath, what: "mounts are serialised because concurrent aufs mounts race on xino")
         defer { lock.release() }
         if let existing = MountTable.read(root.resolve("/proc/self/mountinfo"))?.mount(at: target) {
             throw AufsError.usage("\(target) is already a mount point (\(existing.fstype) from \(existing.source)); unmount it first (aufsctl umount \(target))")
         }
-        afterValidation?(branches)
+        afterValidation?(calls)
         let log = KernelLog()
         for (n, call) in calls.enumerated() {
             if case .failure(let e) = syscalls.mount(source: call.source, target: call.target, fstype: call.fstype, flags: call.flags, data: call.data) {
@@ -134,8 +154,6 @@ public struct Mounter {
                 throw AufsError(Mounter.explain(e, target: target), exitCode: .failure, details: details)
             }
         }
-        report.notes.append("mounted aufs on \(target) with \(branches.count) branches in \(calls.count) call\(calls.count == 1 ? "" : "s")")
-        return report
     }
 
     static func explain(_ e: Errno, target: String) -> String {
@@ -175,28 +193,33 @@ public struct Mounter {
         return 127
     }
 
-    func prepareTarget(_ req: MountRequest, validator: BranchValidator) throws -> String {
+    /// The mount point, canonical; with --mkdir a missing one is returned (normalised) to be created later.
+    func prepareTarget(_ req: MountRequest, validator: BranchValidator) throws -> (String, Bool) {
         let t = req.target
         if t.isEmpty { throw AufsError.usage("mount point: empty path") }
         for (c, name) in BranchValidator.forbidden where c == "\n" || c == "\0" {
             if t.contains(c) { throw AufsError.usage("mount point \(t.replacingOccurrencesOfNUL): contains \(name)") }
         }
         let abs = t.hasPrefix("/") ? t : FilePath.join(validator.cwd, t)
-        if req.mkdir && !FileRead.exists(abs) {
-            if req.dryRun { return FilePath.normalize(abs) }
-            try makeDirectories(abs)
-        }
-        return try validator.canonicalDirectory(t, what: "mount point")
+        if req.mkdir && !FileRead.exists(abs) { return (FilePath.normalize(abs), true) }
+        return (try validator.canonicalDirectory(t, what: "mount point"), false)
     }
 
-    func makeDirectories(_ p: String) throws {
+    /// mkdir -p; returns the directories it created, outermost first.
+    func makeDirectories(_ p: String) throws -> [String] {
         var cur = ""
+        var created: [String] = []
         for c in FilePath.normalize(p).split(separator: "/") {
             cur += "/" + c
-            if Glibc.mkdir(cur, 0o755) != 0 && errno != EEXIST {
-                throw AufsError("--mkdir: cannot create \(cur): \(Errno(errno))")
+            if Glibc.mkdir(cur, 0o755) == 0 {
+                created.append(cur)
+            } else if errno != EEXIST {
+                let e = Errno(errno)
+                for d in created.reversed() { rmdir(d) }
+                throw AufsError("--mkdir: cannot create \(cur): \(e)")
             }
         }
+        return created
     }
 
     /// The xino file: the one given (checked), else aufs's default unless its filesystem is

@@ -42,7 +42,8 @@ public struct Unmounter {
             switch syscalls.umount2(resolved, flags: lazy ? Int32(MNT_DETACH) : 0) {
             case .success:
                 var removed: String?
-                if entry.fstype == "overlay", entry.source == OverlayMounter.source,
+                // After a lazy detach the overlay may still be in use: its workdir stays.
+                if !lazy, entry.fstype == "overlay", entry.source == OverlayMounter.source,
                    let w = Unmounter.option("workdir", in: entry.fsOptions),
                    (w.split(separator: "/").last ?? "").hasPrefix(Mounter.workdirPrefix) {
                     RecursiveRemove.remove(w)

@@ -19,6 +19,8 @@ public protocol CommandRunner: Sendable {
     /// Runs `argv[0]` (a name looked up on PATH, or a path) with the rest as arguments.
     /// Throws when the program cannot be started; a non-zero exit is a normal result.
     func run(_ argv: [String], environment: [String: String]) async throws -> CommandResult
+    /// Like `run`, calling `onLine` for each output line (stdout and stderr merged into stdout).
+    func runStreaming(_ argv: [String], environment: [String: String], onLine: @escaping @Sendable (String) -> Void) async throws -> CommandResult
     /// The absolute path of a program on PATH, or nil.
     func which(_ name: String) -> String?
 }
@@ -28,8 +30,8 @@ extension CommandRunner {
         try await run(argv, environment: [:])
     }
 
-    /// Like `run`, calling `onLine` for each output line (stdout and stderr merged into stdout).
-    /// The default runs to completion and replays the lines; SubprocessRunner streams them live.
+    /// The default (for test runners) runs to completion and replays the lines; SubprocessRunner
+    /// streams them live.
     public func runStreaming(_ argv: [String], environment: [String: String], onLine: @escaping @Sendable (String) -> Void) async throws -> CommandResult {
         let r = try await run(argv, environment: environment)
         for l in (r.stdout + r.stderr).split(separator: "\n") { onLine(String(l)) }

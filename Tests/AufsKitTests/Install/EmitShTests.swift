@@ -43,10 +43,11 @@ import Testing
             """,
     ]
 
-    func script() async throws -> (TempDir, String) {
+    func script(grubDefault: String = "0") async throws -> (TempDir, String) {
         let t = copyFixture("centos7")
         var o = InstallOptions()
         o.method = .kernelMLAufs
+        o.grubDefault = grubDefault
         let installer = Installer(root: HostRoot(t.path), runner: ScriptedRunner(), syscalls: FakeSyscalls())
         guard case .plan(let plan, let facts) = try await installer.decide(o) else { throw AufsError("no plan") }
         return (t, ShellScript.render(plan, facts: facts))
@@ -61,8 +62,9 @@ import Testing
         #expect(text.contains("yum install -y kernel-ml-aufs") && !text.contains("kernel-ml-aufs-headers"))
     }
 
-    @Test func runsTwiceAgainstAFixtureRoot() async throws {
-        let (t, text) = try await script()
+    @Test(arguments: ["0", "CentOS Linux (5.13.1-1.el7.x86_64) 7 (Core)"])
+    func runsTwiceAgainstAFixtureRoot(_ grubDefault: String) async throws {
+        let (t, text) = try await script(grubDefault: grubDefault)
         let stubs = t.path + "/stubs"
         t.mkdirs(stubs)
         for (name, body) in Self.stubs {
@@ -79,7 +81,11 @@ import Testing
         let first = try await SubprocessRunner().run(["sh", t.path + "/plan.sh"], environment: env)
         #expect(first.status == 0, "\(first.stdout)\n\(first.stderr)")
         #expect(first.stdout.contains("... changed"))
-        #expect(FileRead.string(root + "/etc/default/grub") == grubBefore.replacingFirst("GRUB_DEFAULT=saved\n", "GRUB_DEFAULT=0\n"))
+        #expect(FileRead.string(root + "/etc/default/grub") == grubBefore.replacingFirst("GRUB_DEFAULT=saved\n", "GRUB_DEFAULT=\(ShellAssignments.quote(grubDefault))\n"))
+        // The edited file still parses as shell, and reads back the value.
+        let parse = try await SubprocessRunner().run(["sh", "-n", root + "/etc/default/grub"])
+        #expect(parse.status == 0, "\(parse.stderr)")
+        #expect(ShellAssignments.find("GRUB_DEFAULT", in: FileRead.string(root + "/etc/default/grub") ?? "")?.value == grubDefault)
         #expect(FileRead.string(root + "/etc/default/grub.aufsctl.bak") == grubBefore)
         #expect(FileRead.string(root + "/etc/sysconfig/kernel")?.contains("DEFAULTKERNEL=kernel-ml-aufs\n") == true)
         #expect(FileRead.string(root + "/var/lib/grubby-default") == "/boot/vmlinuz-5.13.1-1.el7.x86_64\n")

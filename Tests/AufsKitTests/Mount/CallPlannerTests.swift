@@ -276,3 +276,10 @@ private let rdonly = UInt(MS_RDONLY)
         #expect(e?.message.contains(fragment) == true, "\(e?.message ?? "")")
     }
 }
+
+@Suite struct ConflictingOptionTests {
+    @Test(arguments: ["xino=/a,xino=/b", "xino=/a,noxino", "noxino,xino=/a"])
+    func refused(_ o: String) {
+        #expect(throws: AufsError.self) { try AufsOptions.parse(options: "br=/x," + o) }
+    }
+}

@@ -230,4 +230,20 @@ struct RealMountTests {
         #expect(r.status == 0, "\(r.stderr)")
         #expect(!r.stderr.contains("whiteout"))
     }
+
+    /// --mkdir creates the mount point only after validation, and not at all when the mount is refused.
+    @Test func mkdirLeavesNothingWhenRefused() async throws {
+        guard geteuid() == 0 else { print("skipped: mkdirLeavesNothingWhenRefused needs root"); return }
+        let t = TempDir()
+        let d = canonical(t.path)
+        makeDir(d + "/rw")
+        let r = try await aufsctl(in: d, ["mount", "--fallback", "overlay", "--mkdir", "dirs=./rw:./missing=ro", "./new/mnt"])
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(!FileRead.exists(d + "/new"), "a refused mount created its mount point")
+        makeDir(d + "/ro")
+        let ok = try await aufsctl(in: d, ["mount", "--fallback", "overlay", "--mkdir", "dirs=./rw:./ro=ro", "./new/mnt"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(isMountPoint(d + "/new/mnt"))
+        unmountAll(under: d)
+    }
 }

@@ -94,13 +94,13 @@ public enum DKMSMethod {
                 let before = try await installedPackages(ctx)
                 // Journaled first: the tree. The package list is known only afterwards (apt-get remove
                 // of a package the archive does not know fails, so it is not guessed ahead).
-                if !treeExisted { try ctx.willChange([.removeTree(path: tree)]) }
+                if !treeExisted { try ctx.willChange([.removeModuleTree(path: tree)]) }
                 try await ctx.checkStreaming(["apt-get", "install", "-y", "--no-install-recommends"] + missing,
                                              environment: ["DEBIAN_FRONTEND": "noninteractive"])
                 // Undo removes exactly what this step brought in (dependencies included), and the
                 // module tree the headers created (dkms leaves depmod's indexes there).
                 let added = try await installedPackages(ctx).subtracting(before).sorted()
-                var undo: [UndoAction] = treeExisted ? [] : [.removeTree(path: tree)]
+                var undo: [UndoAction] = treeExisted ? [] : [.removeModuleTree(path: tree)]
                 if !added.isEmpty { undo.append(.command(argv: ["apt-get", "remove", "-y"] + added)) }
                 return undo
             },
@@ -144,6 +144,7 @@ public enum DKMSMethod {
                 isDone: { ctx in try source(ctx) != nil },
                 apply: { ctx in
                     try AtomicFile.makeDirectories(FilePath.dirname(ctx.path(cloneDir)))
+                    try ctx.willChange([.removeTree(path: cloneDir)])
                     try await ctx.checkStreaming(["git", "clone", "--depth", "1", "--branch", branch, url, cloneDir])
                     _ = try source(ctx)
                     return [.removeTree(path: cloneDir)]

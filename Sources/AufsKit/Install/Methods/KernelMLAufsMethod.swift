@@ -146,12 +146,12 @@ public enum KernelMLAufsMethod {
             apply: { ctx in try ctx.setAssignment("GRUB_DEFAULT", to: grubValue, in: "/etc/default/grub") },
             shell: ShellStep(prelude: ["KVER=$(rpm -q --qf '%{VERSION}-%{RELEASE}.%{ARCH}\\n' kernel-ml-aufs | tail -n 1)"],
                              doneTest: "[ \"$(aufsctl_get GRUB_DEFAULT \"$ROOT/etc/default/grub\")\" = \(ShellScript.quote(grubValue)) ]",
-                             commands: ["aufsctl_set GRUB_DEFAULT \(ShellScript.quote(grubValue)) \"$ROOT/etc/default/grub\""])))
+                             commands: ["aufsctl_set GRUB_DEFAULT \(ShellScript.quote(ShellAssignments.quote(grubValue))) \"$ROOT/etc/default/grub\""])))
 
         steps.append(Step(
             id: "grub-mkconfig", title: "Regenerate the live GRUB config with grub2-mkconfig",
             isDone: { ctx in
-                let k = try await requireKernel(ctx)
+                guard let k = try await installedKernel(ctx) else { return false }
                 let cfg = ctx.path(liveGrubConfig(ctx, uefi: uefi))
                 guard let text = FileRead.string(cfg), text.contains("vmlinuz-\(k)"),
                       let c = mtime(cfg), let d = mtime(ctx.path("/etc/default/grub")) else { return false }
@@ -172,7 +172,7 @@ public enum KernelMLAufsMethod {
         steps.append(Step(
             id: "grubby", title: "Make /boot/vmlinuz-KVER the default entry (grubby --set-default)",
             isDone: { ctx in
-                let k = try await requireKernel(ctx)
+                guard let k = try await installedKernel(ctx) else { return false }
                 let r = try await ctx.run(["grubby", "--default-kernel"])
                 return r.succeeded && r.stdout.trimmingBlanks == "/boot/vmlinuz-\(k)"
             },
