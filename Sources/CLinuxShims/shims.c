@@ -14,7 +14,6 @@ int aufsctl_statfs(const char *path, aufsctl_statfs_t *out) {
 
 unsigned int aufsctl_major(uint64_t dev) { return major(dev); }
 unsigned int aufsctl_minor(uint64_t dev) { return minor(dev); }
-uint64_t aufsctl_makedev(unsigned int ma, unsigned int mi) { return makedev(ma, mi); }
 
 const int64_t AUFSCTL_MAGIC_TMPFS = TMPFS_MAGIC;
 const int64_t AUFSCTL_MAGIC_RAMFS = RAMFS_MAGIC;

@@ -9,7 +9,6 @@ public struct OSRelease: Sendable, Equatable, Codable {
     public var idLike: [String] { (fields["ID_LIKE"] ?? "").split(separator: " ").map(String.init) }
     public var versionID: String? { fields["VERSION_ID"] }
     public var prettyName: String? { fields["PRETTY_NAME"] }
-    public var versionCodename: String? { fields["VERSION_CODENAME"] }
 
     public init(fields: [String: String], problems: [String] = []) {
         self.fields = fields

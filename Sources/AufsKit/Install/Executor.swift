@@ -162,7 +162,7 @@ public struct Uninstaller {
         case .removeModuleTree(let path):
             if !FileRead.exists(root.resolve(path + "/kernel")) { RecursiveRemove.remove(root.resolve(path)) }
         case .command(let argv):
-            let r = try await runner.run(root.isHost ? argv : ["chroot", root.path] + argv)
+            let r = try await runner.run(root.command(argv))
             if !r.succeeded {
                 throw AufsError("\(ShellScript.quote(argv)) exited \(r.status)", details: (r.stderr + r.stdout).split(separator: "\n").suffix(20).map(String.init))
             }

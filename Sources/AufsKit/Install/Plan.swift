@@ -122,7 +122,7 @@ public final class InstallContext: @unchecked Sendable {
 
     /// Runs a command in the root (through `chroot` when the root is not `/`).
     public func run(_ argv: [String], environment: [String: String] = [:]) async throws -> CommandResult {
-        try await runner.run(root.isHost ? argv : ["chroot", root.path] + argv, environment: environment)
+        try await runner.run(root.command(argv), environment: environment)
     }
 
     /// Runs a command and fails the step with its output when it exits non-zero.
@@ -140,7 +140,7 @@ public final class InstallContext: @unchecked Sendable {
     /// Runs a long command, reporting elapsed time and the last output line as it goes.
     @discardableResult
     public func checkStreaming(_ argv: [String], environment: [String: String] = [:]) async throws -> CommandResult {
-        let full = root.isHost ? argv : ["chroot", root.path] + argv
+        let full = root.command(argv)
         let start = Double(time(nil))
         let progress = self.progress
         let r = try await runner.runStreaming(full, environment: environment) { line in

@@ -1,3 +1,5 @@
+import Glibc
+
 /// `aufsctl load`: modprobe aufs through libkmod, with messages a user can act on.
 public struct ModuleLoader {
     public var root: HostRoot
@@ -62,11 +64,11 @@ public struct ModuleLoader {
             let lines = log?.newLines(containing: [module, "Unknown symbol", "disagrees"]) ?? []
             let hint: String
             switch e.code {
-            case 2: hint = "unknown symbol: the module needs exports this kernel does not have (see the kernel log)"
-            case 8: hint = "the module is not a valid module for this kernel (vermagic or format mismatch)"
-            case 1: hint = "not permitted (loading modules needs root, and Secure Boot or lockdown may refuse unsigned modules)"
-            case 38: hint = "this kernel has no loadable module support (CONFIG_MODULES is not set)"
-            case 126, 129: hint = "the module's signature was rejected (Secure Boot): enroll the DKMS key with mokutil"
+            case ENOENT: hint = "unknown symbol: the module needs exports this kernel does not have (see the kernel log)"
+            case ENOEXEC: hint = "the module is not a valid module for this kernel (vermagic or format mismatch)"
+            case EPERM: hint = "not permitted (loading modules needs root, and Secure Boot or lockdown may refuse unsigned modules)"
+            case ENOSYS: hint = "this kernel has no loadable module support (CONFIG_MODULES is not set)"
+            case ENOKEY, EKEYREJECTED: hint = "the module's signature was rejected (Secure Boot): enroll the DKMS key with mokutil"
             default: hint = e.text
             }
             throw AufsError("loading \(module) failed: \(e.name): \(hint)", exitCode: .failure,

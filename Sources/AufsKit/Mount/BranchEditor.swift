@@ -32,7 +32,7 @@ public struct BranchEditor {
         let data: String
         switch action {
         case .add:
-            let b = try validator.validate(raw + [], readOnlyMount: false)[0]
+            let b = try validator.validate(raw, readOnlyMount: false)[0]
             let b2 = raw[0].permission == nil ? Branch(path: b.path, permission: BranchPermission(base: .ro), filesystem: b.filesystem) : b
             for e in existing {
                 if e == b2.path { throw AufsError.usage("\(b2.path) is already branch of \(t)") }

@@ -43,23 +43,16 @@ public struct SubprocessRunner: CommandRunner {
     public init() {}
 
     public func run(_ argv: [String], environment: [String: String]) async throws -> CommandResult {
-        guard let first = argv.first else { throw AufsError("empty command line") }
-        let exe: Executable = first.contains("/") ? .path(SystemPackage.FilePath(first)) : .name(first)
-        var env: [Environment.Key: String?] = [:]
-        for (k, v) in environment { env[Environment.Key(stringLiteral: k)] = v }
+        let (first, exe, env) = try Self.prepare(argv, environment)
         do {
             let r = try await Subprocess.run(
                 exe,
                 arguments: Arguments(Array(argv.dropFirst())),
-                environment: .inherit.updating(env),
+                environment: env,
                 output: .string(limit: 8 << 20),
                 error: .string(limit: 8 << 20)
             )
-            let status: Int32
-            switch r.terminationStatus {
-            case .exited(let c): status = c
-            case .signaled(let s): status = 128 + s
-            }
+            let status = Self.exitStatus(r.terminationStatus)
             return CommandResult(status: status, stdout: r.standardOutput ?? "", stderr: r.standardError ?? "")
         } catch {
             throw AufsError("could not run \(first): \(error)")
@@ -67,13 +60,10 @@ public struct SubprocessRunner: CommandRunner {
     }
 
     public func runStreaming(_ argv: [String], environment: [String: String], onLine: @escaping @Sendable (String) -> Void) async throws -> CommandResult {
-        guard let first = argv.first else { throw AufsError("empty command line") }
-        let exe: Executable = first.contains("/") ? .path(SystemPackage.FilePath(first)) : .name(first)
-        var env: [Environment.Key: String?] = [:]
-        for (k, v) in environment { env[Environment.Key(stringLiteral: k)] = v }
+        let (first, exe, env) = try Self.prepare(argv, environment)
         do {
             let r = try await Subprocess.run(
-                exe, arguments: Arguments(Array(argv.dropFirst())), environment: .inherit.updating(env),
+                exe, arguments: Arguments(Array(argv.dropFirst())), environment: env,
                 input: .none, output: .sequence, error: .combinedWithOutput
             ) { execution in
                 var all: [String] = []
@@ -83,16 +73,28 @@ public struct SubprocessRunner: CommandRunner {
                 }
                 return all.joined(separator: "\n")
             }
-            let status: Int32
-            switch r.terminationStatus {
-            case .exited(let c): status = c
-            case .signaled(let s): status = 128 + s
-            }
+            let status = Self.exitStatus(r.terminationStatus)
             return CommandResult(status: status, stdout: r.closureResult)
         } catch let e as AufsError {
             throw e
         } catch {
             throw AufsError("could not run \(first): \(error)")
+        }
+    }
+
+    static func prepare(_ argv: [String], _ environment: [String: String]) throws -> (String, Executable, Environment) {
+        guard let first = argv.first else { throw AufsError("empty command line") }
+        let exe: Executable = first.contains("/") ? .path(SystemPackage.FilePath(first)) : .name(first)
+        var env: [Environment.Key: String?] = [:]
+        for (k, v) in environment { env[Environment.Key(stringLiteral: k)] = v }
+        return (first, exe, .inherit.updating(env))
+    }
+
+    /// The exit code, or 128 + the signal, as a shell reports it.
+    static func exitStatus(_ t: TerminationStatus) -> Int32 {
+        switch t {
+        case .exited(let c): return c
+        case .signaled(let s): return 128 + s
         }
     }
 

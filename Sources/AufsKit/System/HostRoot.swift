@@ -25,6 +25,11 @@ public struct HostRoot: Sendable, Equatable {
         return HostRoot(FilePath.absolute(path))
     }
 
+    /// argv run inside the root: as is for `/`, through `chroot ROOT` otherwise.
+    public func command(_ argv: [String]) -> [String] {
+        isHost ? argv : ["chroot", path] + argv
+    }
+
     /// `abs` (an absolute host path such as `/etc/os-release`) resolved under the root the way
     /// chroot would: symlinks are followed inside the tree, and an absolute link target (Debian's
     /// `build -> /usr/src/linux-headers-...`) starts again at the root, never at the host's `/`.

@@ -15,7 +15,6 @@ int aufsctl_statfs(const char *path, aufsctl_statfs_t *out);
 
 unsigned int aufsctl_major(uint64_t dev);
 unsigned int aufsctl_minor(uint64_t dev);
-uint64_t aufsctl_makedev(unsigned int major, unsigned int minor);
 
 /// Filesystem magic numbers from <linux/magic.h> (and aufs's own).
 extern const int64_t AUFSCTL_MAGIC_TMPFS, AUFSCTL_MAGIC_RAMFS, AUFSCTL_MAGIC_PROC, AUFSCTL_MAGIC_SYSFS,
