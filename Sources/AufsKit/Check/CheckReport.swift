@@ -52,13 +52,20 @@ public struct CheckReport: Sendable, Codable, Equatable {
         rows.append(("aufs module", mod, ev(f.module.evidence.filter { !$0.source.hasPrefix("/proc/modules") && !$0.value.hasPrefix("CONFIG_MODULES") })))
         let b = f.build
         let build: String
+        let bname = b.branch?.name ?? b.series
         if let missing = b.missing {
-            build = missing.isEmpty ? "all \(b.required) \(b.series) exports present"
-                : "\(missing.count) of \(b.required) \(b.series) exports missing: \(missing.joined(separator: " "))"
+            var t = missing.isEmpty ? "all \(b.required) exports \(bname) needs present"
+                : "\(missing.count) of \(b.required) exports \(bname) needs missing: \(missing.joined(separator: " "))"
+            if !b.notNeeded.isEmpty { t += "; not needed here: \(b.notNeeded.map(\.symbol).joined(separator: " "))" }
+            if !b.undecided.isEmpty { t += "; undecided (no kernel config): \(b.undecided.map(\.symbol).joined(separator: " "))" }
+            build = t
+        } else if b.branch != nil && !(b.branch!.known) {
+            build = "no export list for \(bname)"
         } else {
             build = b.headers ? "headers present, no Module.symvers" : "no headers for \(f.kernel.release)"
         }
-        rows.append(("out-of-tree build", build, ev(b.evidence)))
+        rows.append(("aufs branch", b.branch.map { "\($0.name): \($0.reason)" } ?? (b.branchProblem ?? "unknown"), ""))
+        rows.append(("out-of-tree build", build, ev(b.evidence.filter { $0.source != "aufs branch" && !$0.value.hasPrefix("sublevel ") })))
         var dk = f.dkms.installed ? "installed" : "not installed"
         if let e = f.dkms.entries { dk += e.isEmpty ? ", no aufs" : ", " + e.map { "aufs/\($0.version) \($0.kernel ?? "") \($0.state)" }.joined(separator: "; ") }
         rows.append(("dkms", dk, ev(f.dkms.evidence)))

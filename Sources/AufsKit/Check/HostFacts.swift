@@ -53,9 +53,22 @@ public struct HostFacts: Sendable, Codable, Equatable {
         public var headers: Bool
         public var headersPath: String
         public var symvers: String?
+        /// `aufs6` for 6.x kernels.
         public var series: String
+        /// The kernel's real sublevel (`140` of 5.10.140), when known.
+        public var sublevel: Int?
+        /// The aufs-standalone branch that would be built, and why; nil with `branchProblem`.
+        public var branch: AufsBranch?
+        public var branchProblem: String?
+        /// How many exports the branch needs on this kernel; `missing` nil: not checked.
         public var required: Int
         public var missing: [String]?
+        public var notNeeded: [SymbolCheck.Excluded]
+        public var undecided: [SymbolCheck.Excluded]
+        /// Most of the branch's exports are missing: no aufs patches at all.
+        public var lacksPatches: Bool?
+        /// Where the kernel options the export conditions read came from.
+        public var kernelConfig: String?
         public var evidence: [Evidence]
     }
 

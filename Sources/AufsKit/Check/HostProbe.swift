@@ -54,7 +54,7 @@ public struct HostProbe: Sendable {
             kernel: kernel,
             filesystems: probeFilesystems(running: isRunning, kernel: target),
             module: probeModule(target, running: isRunning, config: config),
-            build: probeBuild(target),
+            build: probeBuild(target, running: isRunning, version: running.1, config: config),
             dkms: await probeDKMS(),
             boot: await probeBoot(),
             xino: probeXino(),
@@ -94,15 +94,21 @@ public struct HostProbe: Sendable {
             problems: ["neither /etc/os-release nor /usr/lib/os-release exists; the distro is unknown"])
     }
 
-    static let configKeys: Set<String> = ["CONFIG_MODULES", "CONFIG_AUFS_FS"]
+    static let configKeys: Set<String> = Set(["CONFIG_MODULES", "CONFIG_AUFS_FS"]).union(SymbolCheck.kernelOptions)
 
-    /// `/boot/config-KVER`, else `/proc/config.gz` for the running kernel.
+    /// `/boot/config-KVER`, else `/proc/config.gz` for the running kernel, else the headers' `.config`.
     func kernelConfig(_ k: KernelRelease, running: Bool) -> (config: KernelConfig, source: String)? {
+        HostProbe.kernelConfig(root: root, k, running: running)
+    }
+
+    static func kernelConfig(root: HostRoot, _ k: KernelRelease, running: Bool) -> (config: KernelConfig, source: String)? {
         let boot = "/boot/config-\(k.string)"
-        if case .ok(let t) = FileRead.text(root.resolve(boot)) { return (KernelConfig.parse(t, only: HostProbe.configKeys), boot) }
+        if case .ok(let t) = FileRead.text(root.resolve(boot)) { return (KernelConfig.parse(t, only: configKeys), boot) }
         if running, case .ok(let t) = FileRead.gunzip(root.resolve("/proc/config.gz")) {
-            return (KernelConfig.parse(t, only: HostProbe.configKeys), "/proc/config.gz")
+            return (KernelConfig.parse(t, only: configKeys), "/proc/config.gz")
         }
+        let headers = "/lib/modules/\(k.string)/build/.config"
+        if case .ok(let t) = FileRead.text(root.resolve(headers)) { return (KernelConfig.parse(t, only: configKeys), headers) }
         return nil
     }
 
@@ -187,39 +193,80 @@ public struct HostProbe: Sendable {
         root.isHost || !p.hasPrefix(root.path + "/") ? p : String(p.dropFirst(root.path.count))
     }
 
-    func probeBuild(_ k: KernelRelease) -> HostFacts.Build {
+    /// The kernel's real sublevel (Debian and Ubuntu ABI names say `.0`): the headers' Makefile,
+    /// else `uname -v` (Debian) or /proc/version_signature (Ubuntu) for the running kernel, else the
+    /// release itself where it is not an ABI name.
+    func kernelSublevel(_ k: KernelRelease, running: Bool, version: String) -> (value: Int, source: String)? {
+        var makefile = "/lib/modules/\(k.string)/build/Makefile"
+        for _ in 0..<3 {
+            guard let text = FileRead.string(root.resolve(makefile)) else { break }
+            if let n = AufsBranch.sublevel(makefile: text) { return (n, "SUBLEVEL in \(makefile)") }
+            guard let next = AufsBranch.includes(makefile: text).first else { break }
+            makefile = unroot(next)  // an include already spelled inside the root tree
+        }
+        if running, let point = KernelRelease.debianPointRelease(fromVersion: version),
+           let p = KernelRelease(point), p.major == k.major, p.minor == k.minor, let n = p.patch {
+            return (n, "uname -v: Debian \(point)")
+        }
+        if running, let sig = FileRead.string(root.resolve("/proc/version_signature"))?.trimmingBlanks,
+           let last = sig.split(separator: " ").last, let p = KernelRelease(String(last)),
+           p.major == k.major, p.minor == k.minor, let n = p.patch {
+            return (n, "/proc/version_signature: \(sig)")
+        }
+        if k.flavor != .debian && k.flavor != .ubuntu, let n = k.patch {
+            return (n, "the release \(k.string)")
+        }
+        return nil
+    }
+
+    func probeBuild(_ k: KernelRelease, running: Bool, version: String,
+                    config: (config: KernelConfig, source: String)?) -> HostFacts.Build {
         let build = "/lib/modules/\(k.string)/build"
         let series = SymbolCheck.series(for: k)
-        let required = SymbolCheck.requiredExports(series: series).count
         var ev: [Evidence] = []
         let headers = FileRead.isDirectory(root.resolve(build))
         ev.append(Evidence(build, headers ? "present" : "absent"))
+        let sub = kernelSublevel(k, running: running, version: version)
+        if let sub { ev.append(Evidence(sub.source, "sublevel \(sub.value)")) }
+        let (branch, problem) = AufsBranch.choose(for: k, sublevel: sub?.value, sublevelSource: sub?.source)
+        ev.append(Evidence("aufs branch", branch.map { "\($0.name): \($0.reason)" } ?? problem))
+        var out = HostFacts.Build(headers: headers, headersPath: build, symvers: nil, series: series,
+                                  sublevel: sub?.value, branch: branch, branchProblem: branch == nil ? problem : nil,
+                                  required: 0, missing: nil, notNeeded: [], undecided: [], lacksPatches: nil,
+                                  kernelConfig: config?.source, evidence: ev)
+        guard let branch, let exports = SymbolCheck.exports(branch: branch.name) else {
+            out.evidence.append(Evidence("Kernel/exports/branches.txt", "no export list for \(branch?.name ?? "kernel \(k.series)"); not checked"))
+            return out
+        }
         let candidates = [(build + "/Module.symvers", false), ("/usr/src/kernels/\(k.string)/Module.symvers", false),
                           ("/boot/symvers-\(k.string).gz", true)]
-        if SymbolCheck.requiredExports(series: series).isEmpty {
-            ev.append(Evidence("Kernel/exports", "no export list for \(series) (kernel \(k.series)); not checked"))
-            return HostFacts.Build(headers: headers, headersPath: build, symvers: nil, series: series,
-                                   required: 0, missing: nil, evidence: ev)
-        }
         for (path, gz) in candidates {
             let r = gz ? FileRead.gunzip(root.resolve(path)) : FileRead.text(root.resolve(path))
             switch r {
             case .ok(let text):
-                let c = SymbolCheck.check(kernel: k, moduleSymvers: text, source: path)
-                ev.append(Evidence(path, "\(c.present) of \(c.required.count) \(series) exports present"))
-                return HostFacts.Build(headers: headers, headersPath: build, symvers: path, series: series,
-                                       required: required, missing: c.missing, evidence: ev)
+                let c = SymbolCheck.check(branch: branch.name, exports: exports, listSource: "Kernel/exports/branches.txt",
+                                          moduleSymvers: text, source: path, kernelConfig: config,
+                                          aufsConfig: [], aufsConfigSource: "\(branch.name)'s config.mk")
+                out.evidence.append(Evidence(path, "\(c.present) of \(c.required.count) exports \(branch.name) needs present"
+                                             + (c.notNeeded.isEmpty ? "" : "; \(c.notNeeded.count) not needed here")
+                                             + (c.undecided.isEmpty ? "" : "; \(c.undecided.count) undecided")))
+                out.symvers = path
+                out.required = c.required.count
+                out.missing = c.missing
+                out.notNeeded = c.notNeeded
+                out.undecided = c.undecided
+                out.lacksPatches = c.lacksPatches
+                return out
             case .denied:
-                ev.append(Evidence(path, "permission denied"))
+                out.evidence.append(Evidence(path, "permission denied"))
             case .failed(let why):
-                ev.append(Evidence(path, why))
+                out.evidence.append(Evidence(path, why))
             case .missing:
                 continue
             }
         }
-        ev.append(Evidence("Module.symvers", "not found for \(k.string)"))
-        return HostFacts.Build(headers: headers, headersPath: build, symvers: nil, series: series,
-                               required: required, missing: nil, evidence: ev)
+        out.evidence.append(Evidence("Module.symvers", "not found for \(k.string)"))
+        return out
     }
 
     func probeDKMS() async -> HostFacts.DKMS {

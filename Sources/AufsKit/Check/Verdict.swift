@@ -91,15 +91,31 @@ public struct Verdict: Sendable, Codable, Equatable {
                            waysOut: ["boot a kernel with aufs built in", overlayWay])
         }
         let patchedKernel = "boot a kernel that carries the aufs base, mmap and standalone patches, then `aufsctl install --method dkms`"
-        if let missing = f.build.missing {
+        let b = f.build
+        let branchName = b.branch?.name ?? b.series
+        if let missing = b.missing {
             if missing.isEmpty {
-                return Verdict(state: .installable, method: .dkms,
-                               reason: "kernel \(k) exports all \(f.build.required) symbols \(f.build.series) needs; DKMS can build the module",
-                               waysOut: [])
+                var reason = "kernel \(k) exports all \(b.required) symbols \(branchName) needs; DKMS can build the module from branch \(branchName)"
+                if let why = b.branch?.reason { reason += " (\(why))" }
+                if !b.undecided.isEmpty {
+                    reason += "; \(b.undecided.count) more exports could not be decided (\(b.undecided.map(\.symbol).joined(separator: ", "))): the kernel config is unreadable"
+                }
+                return Verdict(state: .installable, method: .dkms, reason: reason, waysOut: [])
+            }
+            if b.lacksPatches == true {
+                return Verdict(state: .blocked, method: nil,
+                               reason: "kernel \(k) does not carry aufs's patches: it exports \(b.required - missing.count) of the \(b.required) symbols \(branchName) needs (missing: \(missing.joined(separator: ", ")))",
+                               waysOut: [patchedKernel, overlayWay])
             }
             return Verdict(state: .blocked, method: nil,
-                           reason: "kernel \(k) lacks \(missing.count) of \(f.build.required) symbols aufs needs: \(missing.joined(separator: ", "))",
-                           waysOut: [patchedKernel, overlayWay])
+                           reason: "kernel \(k) carries aufs's patches but lacks \(missing.count) of the \(b.required) symbols \(branchName) needs: \(missing.joined(separator: ", "))",
+                           waysOut: ["rebuild \(k) with the complete aufs standalone patch of \(branchName) (these exports are missing from its Module.symvers)",
+                                     "experts: `aufsctl install --method dkms --skip-export-check` builds anyway; modpost names what is really missing",
+                                     overlayWay])
+        }
+        if let problem = b.branchProblem, b.headers {
+            return Verdict(state: .blocked, method: nil, reason: problem,
+                           waysOut: ["name a branch: `aufsctl install --method dkms --aufs-branch aufsX.Y`", overlayWay])
         }
         let headersWay = "install the headers (`linux-headers-\(k)`) and run `aufsctl check` again to test the exports"
         switch family {

@@ -53,7 +53,7 @@ public struct SubprocessRunner: CommandRunner {
                 error: .string(limit: 8 << 20)
             )
             let status = Self.exitStatus(r.terminationStatus)
-            return CommandResult(status: status, stdout: r.standardOutput ?? "", stderr: r.standardError ?? "")
+            return CommandResult(status: status, stdout: r.standardOutput, stderr: r.standardError)
         } catch {
             throw AufsError("could not run \(first): \(error)")
         }

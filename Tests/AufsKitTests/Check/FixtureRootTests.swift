@@ -53,7 +53,7 @@ import Testing
         #expect(f.module.configAufsFs == nil)
         #expect(f.module.overlayModule == "/lib/modules/3.10.0-1160.el7.x86_64/kernel/fs/overlayfs/overlay.ko.xz")
         // aufs3 (kernels 3.x) has no export list: the build check says so instead of using aufs4's.
-        #expect(f.build.series == "aufs3" && f.build.missing == nil && f.build.symvers == nil)
+        #expect(f.build.series == "aufs3" && f.build.missing == nil && f.build.symvers == nil && f.build.branch == nil)
         #expect(f.xino.filesystem == "xfs")
         #expect(f.xino.accepted == false)
         #expect(f.otherAufsKernels.isEmpty)
@@ -86,13 +86,34 @@ import Testing
         #expect(f.build.headers)
         #expect(f.build.symvers == "/lib/modules/5.10.0-28-amd64/build/Module.symvers")
         #expect(f.build.series == "aufs5")
-        let required = SymbolCheck.requiredExports(series: "aufs5")
-        #expect(f.build.missing == required)
-        #expect(v.reason.contains("lacks \(required.count) of \(required.count) symbols"))
-        for symbol in ["d_walk", "vfs_getxattr_alloc", "task_work_run", "__sync_filesystem"] {
+        // Debian 5.10.209 (uname -v): the point branch aufs5.10.140, whose patch exports 25
+        // symbols; 4 are not needed (aufs options off, no CONFIG_LOCKDEP), 21 are all missing.
+        #expect(f.build.sublevel == 209)
+        #expect(f.build.branch?.name == "aufs5.10.140")
+        #expect(f.build.required == 21 && f.build.missing?.count == 21 && f.build.lacksPatches == true)
+        #expect(Set(f.build.notNeeded.map(\.symbol)) == ["iterate_mounts", "fsnotify_get_group", "vfs_getxattr_alloc", "lockdep_hlock_class"])
+        #expect(v.reason.contains("does not carry aufs's patches: it exports 0 of the 21 symbols aufs5.10.140 needs"))
+        for symbol in ["d_walk", "task_work_run", "security_path_chmod"] {
             #expect(v.reason.contains(symbol))
         }
+        #expect(!v.reason.contains("__sync_filesystem") && !v.reason.contains("update_time"))
         #expect(v.waysOut.contains { $0.contains("--fallback overlay") })
+    }
+
+    /// linux 5.10.218 patched with aufs5.10.140's base, mmap and standalone patches, with a real
+    /// x86_64_defconfig + kvm_guest.config .config (CONFIG_SECURITY_PATH unset): the 18 exports it
+    /// really has among 3000 real Module.symvers lines are all this kernel needs.
+    @Test func patchedKernelWithoutSecurityPathIsInstallable() async throws {
+        let root = HostRoot(packageRoot() + "/Tests/Fixtures/roots/debian11")
+        let f = try await HostProbe(root: root, syscalls: FakeSyscalls(), runner: ScriptedRunner()).probe(kernel: KernelRelease("5.10.218-aufstest"))
+        let v = Verdict.decide(f)
+        #expect(v.state == .installable && v.method == .dkms, "\(v)")
+        #expect(f.build.sublevel == 218)
+        #expect(f.build.branch?.name == "aufs5.10.140")
+        #expect(f.build.kernelConfig == "/boot/config-5.10.218-aufstest")
+        #expect(f.build.missing == [] && f.build.required == 15)
+        #expect(f.build.notNeeded.contains { $0.symbol == "security_path_chmod" && $0.why.contains("CONFIG_SECURITY_PATH is not set") })
+        #expect(v.reason.contains("branch aufs5.10.140"))
     }
 
     @Test func debian12WithoutHeadersIsBlocked() async throws {
@@ -136,7 +157,9 @@ import Testing
         #expect(f.boot.secureBoot == .enabled)
         #expect(f.build.headers)
         #expect(f.build.symvers == "/lib/modules/5.15.0-91-generic/build/Module.symvers")
-        #expect(f.build.missing == SymbolCheck.requiredExports(series: "aufs5"))
+        #expect(f.build.branch?.name == "aufs5.15")
+        #expect(f.build.missing?.count == 24 && f.build.lacksPatches == true)
+        #expect(f.build.branch?.reason.contains("need the sublevel") == true)
         #expect(f.xino.filesystem == "ext4")
         #expect(f.xino.accepted == true)
     }

@@ -34,6 +34,7 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         case ("apt-get", "install"):
             for p in argv.dropFirst(2) where !p.hasPrefix("-") {
                 installed.insert(p)
+                if p == "dkms" { try AtomicFile.makeDirectories(root + "/usr/sbin"); try AtomicFile.write(root + "/usr/sbin/dkms", "#!/bin/sh\n") }
                 if p.hasPrefix("linux-headers-") {
                     installed.insert("linux-kbuild-6.1")
                     try AtomicFile.makeDirectories(root + "/lib/modules/\(kver)/build")
@@ -44,6 +45,7 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         case ("apt-get", "remove"):
             for p in argv.dropFirst(3) {
                 installed.remove(p)
+                if p == "dkms" { RecursiveRemove.remove(root + "/usr/sbin/dkms") }
                 if p.hasPrefix("linux-headers-") { RecursiveRemove.remove(root + "/lib/modules/\(kver)/build") }
             }
             return CommandResult(status: 0)
@@ -70,7 +72,7 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
 @Suite struct DKMSPlanTests {
     static let kver = "6.1.0-18-amd64"
     static let fresh = [
-        "apt-get install -y --no-install-recommends dkms build-essential linux-headers-6.1.0-18-amd64",
+        "apt-get install -y --no-install-recommends dkms build-essential linux-headers-amd64 linux-headers-6.1.0-18-amd64",
         "dkms add aufs/0.0-standin",
         "dkms build aufs/0.0-standin -k 6.1.0-18-amd64 -j 2",
         "dkms install aufs/0.0-standin -k 6.1.0-18-amd64",
@@ -136,14 +138,28 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         #expect(runner.mutating == [Self.fresh[0]])
         let blocked = report.steps.first { $0.status == .blocked }
         #expect(blocked?.id == "exports")
-        #expect(blocked?.evidence.first?.contains("lacks 21 of 21 symbols aufs needs: alloc_empty_file, d_exchange, d_walk") == true)
+        #expect(blocked?.evidence.first?.contains("does not carry aufs's standalone patch: it exports 0 of the 21 symbols aufs6.1 needs (missing: d_walk, d_exchange") == true, "\(String(describing: blocked))")
+    }
+
+    /// A dry run on a host without dkms reports every dkms step as a change, never "could not run dkms".
+    @Test func dryRunWithoutDKMS() async throws {
+        let t = copyFixture("debian12")
+        let runner = FakeDebian(root: t.path, kver: Self.kver, symvers: Self.realSymvers)
+        let installer = Installer(root: HostRoot(t.path), runner: runner, syscalls: FakeSyscalls())
+        guard case .plan(let plan, let facts) = try await installer.decide(options()) else { throw AufsError("no plan") }
+        let report = try await Executor(printer: { _ in }).run(plan, context: installer.context(facts, options()), dryRun: true)
+        #expect(report.exitCode == 0, "\(report)")
+        for id in ["packages", "usr-src", "dkms-add", "dkms-build", "dkms-install"] {
+            let st = report.steps.first(where: { $0.id == id })?.status
+            #expect(st == .pending, "\(id): \(String(describing: st))")
+        }
+        #expect(!runner.calls.contains { $0.first == "dkms" }, "\(runner.calls)")
+        #expect(runner.mutating.isEmpty)
     }
 
     @Test func cloneBranchAndRepository() {
-        #expect(DKMSMethod.branch(for: KernelRelease("6.1.0-18-amd64")!) == "aufs6.1")
-        #expect(DKMSMethod.branch(for: KernelRelease("6.8.0-rc3")!) == "aufs6.x-rc3")
-        #expect(DKMSMethod.repository(for: KernelRelease("5.10.0-28-amd64")!).hasSuffix("/aufs5-standalone.git"))
-        #expect(DKMSMethod.repository(for: KernelRelease("6.6.54")!).hasSuffix("/aufs-standalone.git"))
+        #expect(AufsBranch.repository(major: 5).hasSuffix("/aufs-standalone.git"))
+        #expect(AufsBranch.repository(major: 4).hasSuffix("/aufs4-standalone.git"))
         #expect(DKMSMethod.aufsVersion(header: "#define AUFS_NAME \"aufs\"\n#define AUFS_VERSION\t\"6.1\"\n") == "6.1")
         #expect(DKMSMethod.aufsVersion(header: "#define AUFS_VERSION \"$(x)\"\n") == nil)
     }

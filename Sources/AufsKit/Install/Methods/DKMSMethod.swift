@@ -1,17 +1,12 @@
 /// Method dkms: build aufs out of tree with DKMS for KVER (Debian; any distro with dkms).
 public enum DKMSMethod {
-    static let repos = [4: "https://github.com/sfjro/aufs4-standalone.git",
-                        5: "https://github.com/sfjro/aufs5-standalone.git",
-                        6: "https://github.com/sfjro/aufs-standalone.git"]
-
-    /// The aufs-standalone branch matching a kernel: `aufs6.1`, `aufs6.x-rcN` for -rc kernels.
-    public static func branch(for k: KernelRelease) -> String {
-        if let rc = k.rc { return "aufs\(k.major).x-rc\(rc)" }
-        return "aufs\(k.major).\(k.minor)"
-    }
-
-    public static func repository(for k: KernelRelease) -> String {
-        repos[min(max(k.major, 4), 6)]!
+    /// The branch to build: `--aufs-branch`, else the one `check` chose from the committed list
+    /// (highest point branch of the kernel's X.Y with a sublevel <= the kernel's), else `aufsX.Y`.
+    static func branch(_ facts: HostFacts, _ o: InstallOptions, _ k: KernelRelease) -> (name: String, why: String) {
+        if let b = o.aufsBranch { return (b, "--aufs-branch") }
+        if let b = facts.build.branch { return (b.name, b.reason) }
+        if k.rc != nil { return ("aufs\(k.major).x-rcN", "release candidate") }
+        return ("aufs\(k.series)", facts.build.branchProblem ?? "no known branch fits; the series name")
     }
 
     /// `AUFS_VERSION "6.1"` from include/uapi/linux/aufs_type.h.
@@ -61,31 +56,147 @@ public enum DKMSMethod {
     /// every check of a run (starting with the probe's) until a dkms command changes it.
     static func status(_ ctx: InstallContext, version: String) async throws -> [DKMSStatusEntry] {
         if ctx.dkmsStatus == nil {
+            // No dkms yet (a dry run on a fresh host): it knows nothing, so every dkms step would change.
+            guard dkmsInstalled(ctx) else { return [] }
             let r = try await ctx.run(["dkms", "status", "-m", "aufs"])
             ctx.dkmsStatus = DKMSStatusEntry.parse(r.stdout)
         }
         return (ctx.dkmsStatus ?? []).filter { $0.module == "aufs" && $0.version == version }
     }
 
+    static func dkmsInstalled(_ ctx: InstallContext) -> Bool {
+        ctx.root.isHost ? ctx.runner.which("dkms") != nil
+            : ["/usr/sbin/dkms", "/usr/bin/dkms", "/sbin/dkms"].contains { FileRead.exists(ctx.path($0)) }
+    }
+
+    /// The export preflight: the branch's exports (from the source's aufsN-standalone.patch when
+    /// the source is here, else the committed list), decided against the kernel's config and
+    /// aufs's config.mk. Throws (exit 4) when exports are missing or nothing can be decided.
+    static func checkExports(_ ctx: InstallContext, k: KernelRelease, branch: String, symvers text: String, symversPath: String) throws -> SymbolCheck {
+        var exports: [String]?
+        var listSource = "Kernel/exports/branches.txt (\(branch))"
+        var aufsConfig = Set<String>()
+        var aufsConfigSource = "\(branch)'s config.mk"
+        var notes: [String] = []
+        if let dir = try sourceDir(ctx) {
+            let patches = (FileRead.list(dir) ?? []).filter { $0.hasPrefix("aufs") && $0.hasSuffix("-standalone.patch") }.sorted()
+            if let p = patches.first, let t = FileRead.string(dir + "/" + p) {
+                exports = SymbolCheck.exports(standalonePatch: t)
+                listSource = ctx.root.isHost ? dir + "/" + p : p
+            } else {
+                notes.append("the source has no aufsN-standalone.patch, so its own export list is unknown; checked against the committed list for \(branch)")
+            }
+            if let mk = FileRead.string(dir + "/config.mk") {
+                aufsConfig = SymbolCheck.aufsOptions(configMk: mk)
+                aufsConfigSource = "the source's config.mk"
+            }
+        }
+        guard let list = exports ?? SymbolCheck.exports(branch: branch) else {
+            throw AufsError("cannot check the exports \(branch) needs: the source has no aufsN-standalone.patch and Kernel/exports/branches.txt has no \(branch)",
+                            exitCode: .blocked,
+                            details: ["way out: pass --source DIR with an aufs-standalone checkout (it carries the patch)",
+                                      "experts: --skip-export-check builds anyway; modpost then names any missing export"])
+        }
+        let config = HostProbe.kernelConfig(root: ctx.root, k, running: k.string == ctx.facts.kernel.release && ctx.facts.kernel.running)
+        let c = SymbolCheck.check(branch: branch, exports: list, listSource: listSource, moduleSymvers: text, source: symversPath,
+                                  kernelConfig: config, aufsConfig: aufsConfig, aufsConfigSource: aufsConfigSource)
+        ctx.notes.append(contentsOf: notes)
+        if !c.undecided.isEmpty {
+            ctx.notes.append("export check: \(c.undecided.count) exports undecided (\(c.undecided.map(\.symbol).joined(separator: ", "))): \(c.undecided[0].why); modpost will tell if one is really missing")
+        }
+        if !c.complete {
+            let ways = c.lacksPatches
+                ? ["way out: boot a kernel that carries the aufs base, mmap and standalone patches"]
+                : ["way out: rebuild \(k) with \(branch)'s complete standalone patch"]
+            throw AufsError(c.summary(kernel: k.string) + " (list: \(c.listSource); exports: \(symversPath))",
+                            exitCode: .blocked,
+                            details: ways + ["way out: `aufsctl mount --fallback overlay ...`",
+                                             "experts: --skip-export-check builds anyway"])
+        }
+        return c
+    }
+
+    /// The source directory as this process sees it (--source DIR, or the clone in the root), if present.
+    static func sourceDir(_ ctx: InstallContext) throws -> String? {
+        guard try source(ctx) != nil else { return nil }
+        if let s = ctx.options.source, !s.contains("://") { return FilePath.absolute(s) }
+        return ctx.path(cloneDir)
+    }
+
+    /// The flavour's headers meta package, so the next kernel's headers (and with them a DKMS
+    /// autoinstall of aufs) arrive with the next kernel: `linux-headers-cloud-amd64` for
+    /// `6.1.0-56-cloud-amd64`, `linux-headers-generic` for Ubuntu's `5.4.0-42-generic`.
+    public static func headersMetaPackage(_ k: KernelRelease) -> String? {
+        let parts = k.suffix.split(separator: "-")
+        switch k.flavor {
+        case .debian:
+            guard parts.count >= 2, Int(parts[0]) != nil else { return nil }
+            return "linux-headers-" + parts.dropFirst().joined(separator: "-")
+        case .ubuntu:
+            guard let last = parts.last else { return nil }
+            return "linux-headers-" + last
+        default:
+            return nil
+        }
+    }
+
+    /// The export preflight as POSIX sh: the same list and conditions, read from the kernel config
+    /// at run time (an unreadable config leaves conditional symbols undecided, as in Swift).
+    static func exportShell(source: String?, k: KernelRelease, branch: String, build: String) -> [String] {
+        var list = SymbolCheck.exports(branch: branch)
+        var aufsOn = Set<String>()
+        if let s = source {
+            let patch = (FileRead.list(s) ?? []).filter { $0.hasPrefix("aufs") && $0.hasSuffix("-standalone.patch") }.sorted().first
+            if let patch, let t = FileRead.string(s + "/" + patch) { list = SymbolCheck.exports(standalonePatch: t) }
+            if let mk = FileRead.string(s + "/config.mk") { aufsOn = SymbolCheck.aufsOptions(configMk: mk) }
+        }
+        guard let list else {
+            return ["echo \"no export list for \(branch); pass --skip-export-check to build anyway\" >&2; exit 4"]
+        }
+        let specs = list.compactMap { sym -> String? in
+            let c = RequiredExportsData.conditions[sym]
+            if let a = c?.aufs, !aufsOn.contains(a) { return nil }
+            return ([sym] + (c?.kernel ?? [])).joined(separator: ":")
+        }
+        let kq = ShellScript.quote(k.string)
+        return [
+            "CFG=\"$ROOT/boot/config-\"\(kq); [ -f \"$CFG\" ] || CFG=\"$ROOT\(build)/.config\"",
+            "missing=",
+            "for spec in \(specs.joined(separator: " ")); do",
+            "    sym=${spec%%:*}; conds=${spec#\"$sym\"}",
+            "    if [ -n \"$conds\" ]; then",
+            "        [ -f \"$CFG\" ] || { echo \"note: $sym undecided: no kernel config\" >&2; continue; }",
+            "        on=; for c in $(echo \"$conds\" | tr ':' ' '); do grep -Eq \"^$c=[ym]\" \"$CFG\" && on=1; done",
+            "        [ -n \"$on\" ] || continue",
+            "    fi",
+            "    grep -Eq \"[[:space:]]$sym[[:space:]]\" \"$ROOT\(build)/Module.symvers\" || missing=\"$missing $sym\"",
+            "done",
+            "[ -z \"$missing\" ] || { echo \"kernel \(k.string) lacks exports \(branch) needs:$missing\" >&2; exit 4; }"]
+    }
+
     public static func plan(_ facts: HostFacts, options o: InstallOptions, root: HostRoot) throws -> Plan {
         let k = o.kernel ?? KernelRelease(facts.kernel.release)!
         let kver = k.string
         let cloning = o.source == nil || o.source!.contains("://")
-        let url = o.source.flatMap { $0.contains("://") ? $0 : nil } ?? repository(for: k)
-        let branch = o.aufsBranch ?? DKMSMethod.branch(for: k)
+        let url = o.source.flatMap { $0.contains("://") ? $0 : nil } ?? AufsBranch.repository(major: k.major)
+        let (branch, branchWhy) = DKMSMethod.branch(facts, o, k)
+        let meta = facts.distro.familyValue.map { f -> String? in
+            if case .rhel = f { return nil }
+            return headersMetaPackage(k)
+        } ?? nil
         let running = kver == facts.kernel.release && facts.kernel.running
         let build = "/lib/modules/\(kver)/build"
         let secureBoot = facts.boot.secureBoot == .enabled
         // The version shows in step titles when the source is already here (--source DIR).
-        let known = cloning ? nil : (try? aufsVersion(header: FileRead.string(FilePath.absolute(o.source!) + "/include/uapi/linux/aufs_type.h") ?? ""))
-        let V = (known ?? nil) ?? "VERSION"
+        let known = cloning ? nil : aufsVersion(header: FileRead.string(FilePath.absolute(o.source!) + "/include/uapi/linux/aufs_type.h") ?? "")
+        let V = known ?? "VERSION"
 
         var steps: [Step] = []
         steps.append(Step(
-            id: "packages", title: "Install dkms, build tools and linux-headers-\(kver) where missing",
-            isDone: { ctx in try await missingPackages(ctx, kver: kver, cloning: cloning).isEmpty },
+            id: "packages", title: "Install dkms, build tools and linux-headers-\(kver)\(meta.map { " (and \($0), so later kernels get headers and aufs)" } ?? "") where missing",
+            isDone: { ctx in try await missingPackages(ctx, kver: kver, cloning: cloning, meta: meta).isEmpty },
             apply: { ctx in
-                let missing = try await missingPackages(ctx, kver: kver, cloning: cloning)
+                let missing = try await missingPackages(ctx, kver: kver, cloning: cloning, meta: meta)
                 guard FileRead.exists(ctx.path("/usr/bin/apt-get")) else {
                     throw AufsError("missing \(missing.joined(separator: " ")) and no apt-get here: install them with the distro's package manager, then run again")
                 }
@@ -104,11 +215,12 @@ public enum DKMSMethod {
                 if !added.isEmpty { undo.append(.command(argv: ["apt-get", "remove", "-y"] + added)) }
                 return undo
             },
-            shell: ShellStep(doneTest: "command -v dkms >/dev/null 2>&1 && [ -d \"$ROOT\(build)\" ] && command -v make >/dev/null 2>&1" + (cloning ? " && command -v git >/dev/null 2>&1" : ""),
-                             commands: ["DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dkms build-essential \(ShellScript.quote("linux-headers-" + kver))" + (cloning ? " git" : "")])))
+            shell: ShellStep(doneTest: "command -v dkms >/dev/null 2>&1 && [ -d \"$ROOT\(build)\" ] && command -v make >/dev/null 2>&1" + (cloning ? " && command -v git >/dev/null 2>&1" : "")
+                                + (meta.map { " && dpkg-query -W -f='${Status}' \($0) 2>/dev/null | grep -q ' installed$'" } ?? ""),
+                             commands: ["DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dkms build-essential \(ShellScript.quote("linux-headers-" + kver))" + (meta.map { " " + $0 } ?? "") + (cloning ? " git" : "")])))
 
         steps.append(Step(
-            id: "exports", title: "Check that \(kver) exports the symbols aufs needs", preflight: true,
+            id: "exports", title: "Check that \(kver) exports the symbols \(branch) needs", preflight: true,
             isDone: { ctx in
                 if facts.module.moduleSupport == false && running {
                     throw AufsError("kernel \(kver) has no loadable module support (CONFIG_MODULES is not set); DKMS cannot help", exitCode: .blocked)
@@ -123,30 +235,38 @@ public enum DKMSMethod {
                     }
                     return true
                 }
-                let c = SymbolCheck.check(kernel: k, moduleSymvers: text, source: build + "/Module.symvers")
-                if !c.complete {
-                    throw AufsError("kernel \(kver) lacks \(c.missing.count) of \(c.required.count) symbols aufs needs: \(c.missing.joined(separator: ", "))",
-                                    exitCode: .blocked,
-                                    details: ["way out: boot a kernel that carries the aufs base, mmap and standalone patches",
-                                              "way out: `aufsctl mount --fallback overlay ...`",
-                                              "experts: --skip-export-check builds anyway"])
-                }
+                _ = try checkExports(ctx, k: k, branch: branch, symvers: text, symversPath: build + "/Module.symvers")
                 return true
             },
-            shell: ShellStep(doneTest: nil, commands: o.skipExportCheck ? [": # export check skipped (--skip-export-check)"] : [
-                "for s in \(SymbolCheck.requiredExports(series: SymbolCheck.series(for: k)).joined(separator: " ")); do",
-                "    grep -Eq \"[[:space:]]$s[[:space:]]\" \"$ROOT\(build)/Module.symvers\" || { echo \"kernel \(kver) lacks $s, which aufs needs\" >&2; exit 4; }",
-                "done"])))
+            shell: ShellStep(doneTest: nil, commands: o.skipExportCheck ? [": # export check skipped (--skip-export-check)"] : exportShell(source: cloning ? nil : FilePath.absolute(o.source!), k: k, branch: branch, build: build))))
 
         if cloning {
             steps.append(Step(
-                id: "source", title: "Clone \(url) branch \(branch)",
+                id: "source", title: "Clone \(url) branch \(branch) (\(branchWhy))",
                 isDone: { ctx in try source(ctx) != nil },
                 apply: { ctx in
+                    // The committed list may be behind the repository: its heads decide (by the same rule).
+                    var chosen = branch
+                    if o.aufsBranch == nil {
+                        let r = try? await ctx.run(["git", "ls-remote", "--heads", url])
+                        if let r, r.succeeded {
+                            let (b, why) = AufsBranch.choose(for: k, sublevel: facts.build.sublevel, sublevelSource: nil,
+                                                             heads: AufsBranch.parseHeads(r.stdout))
+                            guard let b else { throw AufsError("\(url): \(why)", exitCode: .blocked, details: ["way out: --aufs-branch NAME"]) }
+                            if b.name != branch { ctx.notes.append("\(url) has \(b.name), newer than \(branch) of the committed list: cloned \(b.name)") }
+                            chosen = b.name
+                        } else {
+                            ctx.notes.append("git ls-remote \(url) failed (offline?): cloning \(branch), chosen from the committed list")
+                        }
+                    }
                     try AtomicFile.makeDirectories(FilePath.dirname(ctx.path(cloneDir)))
                     try ctx.willChange([.removeTree(path: cloneDir)])
-                    try await ctx.checkStreaming(["git", "clone", "--depth", "1", "--branch", branch, url, cloneDir])
+                    try await ctx.checkStreaming(["git", "clone", "--depth", "1", "--branch", chosen, url, cloneDir])
                     _ = try source(ctx)
+                    // The clone carries its own standalone patch: check its exports (exit 4 undoes the clone).
+                    if !o.skipExportCheck, let text = FileRead.string(ctx.path(build + "/Module.symvers")) {
+                        _ = try checkExports(ctx, k: k, branch: chosen, symvers: text, symversPath: build + "/Module.symvers")
+                    }
                     return [.removeTree(path: cloneDir)]
                 },
                 shell: ShellStep(doneTest: "[ -f \"$ROOT\(cloneDir)/include/uapi/linux/aufs_type.h\" ]",
@@ -216,7 +336,15 @@ public enum DKMSMethod {
                     try await ctx.checkStreaming(["dkms", "build", "aufs/\(v)", "-k", kver, "-j", String(o.jobs)])
                 } catch let e as AufsError {
                     let log = "/var/lib/dkms/aufs/\(v)/build/make.log"
-                    let tail = FileRead.string(ctx.path(log)).map { $0.split(separator: "\n").suffix(30).map(String.init) } ?? []
+                    let text = FileRead.string(ctx.path(log))
+                    // modpost's "undefined!" lines are the truth about missing exports.
+                    let undefined = text.map { SymbolCheck.undefinedByModpost(makeLog: $0) } ?? []
+                    if !undefined.isEmpty {
+                        throw AufsError("the build of aufs/\(v) for \(kver) failed: the kernel does not export \(undefined.count) symbol\(undefined.count == 1 ? "" : "s") this aufs needs: \(undefined.joined(separator: ", ")) (modpost, \(log))",
+                                        details: ["way out: boot a kernel that carries \(branch)'s base, mmap and standalone patches",
+                                                  "way out: `aufsctl mount --fallback overlay ...`"])
+                    }
+                    let tail = text.map { $0.split(separator: "\n").suffix(30).map(String.init) } ?? []
                     throw AufsError(e.message + "; the build log is \(log)", details: tail.isEmpty ? e.details : tail)
                 }
                 return []
@@ -263,9 +391,10 @@ public enum DKMSMethod {
     }
 
     /// Packages the dkms method needs that are not installed (headers only when no build dir exists).
-    static func missingPackages(_ ctx: InstallContext, kver: String, cloning: Bool) async throws -> [String] {
+    static func missingPackages(_ ctx: InstallContext, kver: String, cloning: Bool, meta: String?) async throws -> [String] {
         var wanted = ["dkms", "build-essential"]
         if cloning { wanted.append("git") }
+        if let meta { wanted.append(meta) }
         var missing: [String] = []
         for p in wanted {
             let r = try await ctx.run(["dpkg-query", "-W", "-f=${Status}", p])
