@@ -47,9 +47,9 @@ final class RecordingSyscalls: Syscalls, @unchecked Sendable {
         return (t, MountRequest(options: opts, target: d + "/mnt"))
     }
 
-    @Test func failingRemountRollsBack() throws {
-        guard geteuid() == 0 else { print("skipped: failingRemountRollsBack takes the mount lock in /run/lock (root)"); return }
-        guard !(FileRead.string("/proc/filesystems") ?? "").contains("aufs") else { print("skipped: aufs is registered; the test fakes the kernel"); return }
+    @Test(.enabled(if: isRoot, "needs root: takes the mount lock in /run/lock"),
+          .enabled(if: !aufsRegistered, "aufs is registered; the test fakes the kernel"))
+    func failingRemountRollsBack() throws {
         let (t, req) = layout(120)
         let sys = RecordingSyscalls(failAt: 2)
         var m = Mounter(syscalls: sys)
@@ -66,9 +66,9 @@ final class RecordingSyscalls: Syscalls, @unchecked Sendable {
         #expect(sys.umounts.count == 1 && sys.umounts[0].0 == req.target && sys.umounts[0].1 == 0)
     }
 
-    @Test func failingFirstCallNeedsNoRollback() throws {
-        guard geteuid() == 0 else { print("skipped: failingFirstCallNeedsNoRollback takes the mount lock in /run/lock (root)"); return }
-        guard !(FileRead.string("/proc/filesystems") ?? "").contains("aufs") else { print("skipped: aufs is registered; the test fakes the kernel"); return }
+    @Test(.enabled(if: isRoot, "needs root: takes the mount lock in /run/lock"),
+          .enabled(if: !aufsRegistered, "aufs is registered; the test fakes the kernel"))
+    func failingFirstCallNeedsNoRollback() throws {
         let (t, req) = layout(3)
         let sys = RecordingSyscalls(failAt: 1, failWith: ENODEV)
         var m = Mounter(syscalls: sys)
@@ -82,9 +82,9 @@ final class RecordingSyscalls: Syscalls, @unchecked Sendable {
         #expect(sys.umounts.isEmpty)
     }
 
-    @Test func allCallsSucceedInOrder() throws {
-        guard geteuid() == 0 else { print("skipped: allCallsSucceedInOrder takes the mount lock in /run/lock (root)"); return }
-        guard !(FileRead.string("/proc/filesystems") ?? "").contains("aufs") else { print("skipped: aufs is registered; the test fakes the kernel"); return }
+    @Test(.enabled(if: isRoot, "needs root: takes the mount lock in /run/lock"),
+          .enabled(if: !aufsRegistered, "aufs is registered; the test fakes the kernel"))
+    func allCallsSucceedInOrder() throws {
         let (t, req) = layout(120)
         let sys = RecordingSyscalls(failAt: -1)
         var m = Mounter(syscalls: sys)
@@ -107,8 +107,8 @@ final class RecordingSyscalls: Syscalls, @unchecked Sendable {
 }
 
 @Suite struct BranchOnOverlayTests {
-    @Test func branchAddRefusesAnOverlayFallbackMount() async throws {
-        guard geteuid() == 0 else { print("skipped: branchAddRefusesAnOverlayFallbackMount mounts (root)"); return }
+    @Test(.enabled(if: isRoot, "needs root: mounts an overlay"))
+    func branchAddRefusesAnOverlayFallbackMount() async throws {
         let t = TempDir()
         let d = canonical(t.path)
         for n in ["rw", "ro", "extra", "mnt"] { makeDir(d + "/" + n) }
