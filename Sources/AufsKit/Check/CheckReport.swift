@@ -15,6 +15,13 @@ public struct CheckReport: Sendable, Codable, Equatable {
         self.verdict = Verdict.decide(facts)
         self.exitCode = verdict.exitCode.rawValue
         self.warnings = facts.distro.problems
+        if verdict.state == .usable || verdict.state == .loadable, let w = CheckReport.nextBootWarning(facts) { warnings.append(w) }
+    }
+
+    /// Said when aufs is here now but the next boot starts a kernel without it.
+    static func nextBootWarning(_ f: HostFacts) -> String? {
+        guard let next = f.nextBoot.release, f.nextBoot.aufs == false, next != f.kernel.release else { return nil }
+        return "the next boot starts \(next), which has no aufs: after a reboot aufs will be missing; `aufsctl install --method dkms --kernel \(next)` builds it there (the dkms method's AUTOINSTALL builds it for kernels installed later)"
     }
 
     public func json() throws -> String {
@@ -74,6 +81,11 @@ public struct CheckReport: Sendable, Codable, Equatable {
         if let a = f.xino.accepted { x += a ? ": accepted" : ": REFUSED by aufs, mounts use /dev/shm/aufs.xino" }
         if let dev = f.xino.device?.device { x += " (\(dev)\(f.xino.device?.type.map { " " + $0 } ?? ""))" }
         rows.append(("default xino", x, ev(f.xino.evidence)))
+        if let next = f.nextBoot.release {
+            rows.append(("next boot", next + (next == f.kernel.release ? " (this kernel)" : "") + (f.nextBoot.aufs.map { $0 ? ", has aufs" : ", NO aufs" } ?? ""), ev(f.nextBoot.evidence)))
+        } else {
+            rows.append(("next boot", "unknown", ev(f.nextBoot.evidence)))
+        }
         if !f.otherAufsKernels.isEmpty { rows.append(("other aufs kernels", f.otherAufsKernels.joined(separator: ", "), "/boot/config-*: CONFIG_AUFS_FS")) }
         rows.append(("user", f.user.root ? "root" : "uid \(f.user.euid) (not root: some facts may be unknown)", "geteuid()"))
 

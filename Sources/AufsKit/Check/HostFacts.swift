@@ -103,5 +103,7 @@ public struct HostFacts: Sendable, Codable, Equatable {
     /// Other installed kernels whose config builds aufs in (`/boot/config-*`), e.g. an installed
     /// but not yet booted kernel-ml-aufs.
     public var otherAufsKernels: [String]
+    /// The kernel the next boot starts (GRUB's default) and whether it has aufs.
+    public var nextBoot: NextBoot
     public var user: User
 }

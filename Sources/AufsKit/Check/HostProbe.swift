@@ -59,6 +59,7 @@ public struct HostProbe: Sendable {
             boot: await probeBoot(),
             xino: probeXino(),
             otherAufsKernels: otherAufsKernels(except: target.string),
+            nextBoot: await probeNextBoot(rhel: { if case .rhel? = distro.familyValue { return true }; return false }()),
             user: HostFacts.User(euid: syscalls.geteuid(), root: syscalls.geteuid() == 0))
     }
 
