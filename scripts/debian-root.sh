@@ -21,6 +21,6 @@ command -v mmdebstrap >/dev/null 2>&1 || {
 }
 mkdir -p "$cache"
 echo "debian-root: building $suite ($pkgs) into $out" >&2
-mmdebstrap --quiet --variant=minbase ${pkgs:+--include="$pkgs"} "$suite" "$out.tmp" "$mirror" >&2
+mmdebstrap --quiet --format=tar --variant=minbase ${pkgs:+--include="$pkgs"} "$suite" "$out.tmp" "$mirror" >&2
 mv "$out.tmp" "$out"
 echo "$out"
