@@ -164,3 +164,22 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         #expect(DKMSMethod.aufsVersion(header: "#define AUFS_VERSION \"$(x)\"\n") == nil)
     }
 }
+
+/// The export preflight of `--emit-sh` decides like the Swift one: the patched 5.10.218 fixture
+/// passes (CONFIG_SECURITY_PATH unset), the stock 5.10.0-28 kernel stops with exit 4.
+@Suite struct EmittedExportCheckTests {
+    func run(_ kver: String) async throws -> CommandResult {
+        let lines = DKMSMethod.exportShell(source: nil, k: KernelRelease(kver)!, branch: "aufs5.10.140", build: "/lib/modules/\(kver)/build")
+        let script = "set -eu\nROOT=\(ShellScript.quote(packageRoot() + "/Tests/Fixtures/roots/debian11"))\n" + lines.joined(separator: "\n") + "\n"
+        return try await SubprocessRunner().run(["/bin/sh", "-c", script])
+    }
+
+    @Test func patchedPassesStockStops() async throws {
+        let patched = try await run("5.10.218-aufstest")
+        #expect(patched.status == 0, "\(patched.stderr)")
+        let stock = try await run("5.10.0-28-amd64")
+        #expect(stock.status == 4)
+        #expect(stock.stderr.contains("kernel 5.10.0-28-amd64 lacks exports aufs5.10.140 needs: d_walk"), "\(stock.stderr)")
+        #expect(stock.stderr.contains("security_path_chmod") && !stock.stderr.contains("iterate_mounts"))
+    }
+}
