@@ -31,6 +31,9 @@ struct Mount: AsyncParsableCommand {
     @Flag(help: "Print the calls without making them.")
     var dryRun = false
 
+    @Flag(help: "Mount even a refused geometry: a writable branch another union writes to, or a mount point inside one of its branches.")
+    var force = false
+
     @Flag(help: "Print the report as JSON (schema aufsctl.mount/1).")
     var json = false
 
@@ -59,7 +62,7 @@ struct Mount: AsyncParsableCommand {
         if opts.branches.isEmpty {
             throw AufsError.usage("no branches: give dirs=RW:RO1=ro:... as an argument or in -o")
         }
-        let req = MountRequest(options: opts, target: positional.last!, mkdir: mkdir, fallback: fb, dryRun: dryRun)
+        let req = MountRequest(options: opts, target: positional.last!, mkdir: mkdir, fallback: fb, dryRun: dryRun, force: force)
         var mounter = Mounter()
         // Test-only (the QEMU suite): remove a branch between validation and the call, to prove the
         // kernel's own refusal and its log line reach the user. Named so nobody sets it by accident.

@@ -18,7 +18,7 @@ public struct BranchEditor {
             throw AufsError("changing branches needs root (mount(2) with MS_REMOUNT); run it with sudo")
         }
         let status = try StatusReader(root: root).read()
-        let t = FilePath.absolute(target)
+        let t = FilePath.resolved(target)
         guard let m = status.mounts.first(where: { $0.target == t }) else {
             throw AufsError.usage("\(target): not an aufs mount (see aufsctl status)")
         }
@@ -49,7 +49,17 @@ public struct BranchEditor {
                 data = "append=\(b2.spec)"
             }
         case .del, .mod:
-            let path = try validator.canonicalDirectory(raw[0].path, what: "branch")
+            // The kernel's branch list is the authority: a branch whose directory has vanished
+            // (or is no longer a directory) is still named by its path for del and mod.
+            let lexical = raw[0].path.hasPrefix("/") ? FilePath.normalize(raw[0].path) : FilePath.join(validator.cwd, raw[0].path)
+            let path: String
+            if let canonical = try? validator.canonicalDirectory(raw[0].path, what: "branch") {
+                path = canonical
+            } else if existing.contains(FilePath.normalize(lexical)) {
+                path = FilePath.normalize(lexical)
+            } else {
+                path = try validator.canonicalDirectory(raw[0].path, what: "branch")
+            }
             guard existing.contains(path) else {
                 throw AufsError.usage("\(path) is not a branch of \(t) (branches: \(existing.joined(separator: ", ")))")
             }

@@ -8,13 +8,16 @@ public struct MountRequest: Sendable {
     public var mkdir = false
     public var fallback: Fallback = .none
     public var dryRun = false
+    /// Mount even where the union's geometry is refused (shared writable branch, target inside a branch).
+    public var force = false
 
-    public init(options: AufsOptions, target: String, mkdir: Bool = false, fallback: Fallback = .none, dryRun: Bool = false) {
+    public init(options: AufsOptions, target: String, mkdir: Bool = false, fallback: Fallback = .none, dryRun: Bool = false, force: Bool = false) {
         self.options = options
         self.target = target
         self.mkdir = mkdir
         self.fallback = fallback
         self.dryRun = dryRun
+        self.force = force
     }
 }
 
@@ -71,6 +74,14 @@ public struct Mounter {
             }
         }
         let branches = try validator.validate(req.options.branches, readOnlyMount: req.options.readOnly)
+        // The union against the live ones (aufs and aufsctl's overlays): what the kernel accepts
+        // but breaks users is refused here unless --force, with the reason.
+        let live = (try? StatusReader(root: root).read().mounts) ?? []
+        let geometry = UnionGeometry.check(target: mustCreate ? canonicalPrefix(target) : target, branches: branches, live: live)
+        if !geometry.refusals.isEmpty && !req.force {
+            throw AufsError(geometry.refusals[0], exitCode: .usage, details: Array(geometry.refusals.dropFirst()))
+        }
+        let geometryWarnings = geometry.warnings + geometry.refusals.map { "--force: " + $0 }
         func checkAufsLimit() throws {
             let aufsLimit = branchLimit()
             if branches.count > aufsLimit {
@@ -112,6 +123,8 @@ public struct Mounter {
                     if !ignored.isEmpty {
                         report.warnings.append("overlay has no equivalent of the aufs options \(ignored.joined(separator: ",")); they were ignored")
                     }
+                    report.warnings += geometryWarnings
+                    report.notes += geometry.notes
                     return report
                 }
                 notes.append("aufs is not registered and \(why); trying the call anyway so the kernel has the last word")
@@ -124,7 +137,7 @@ public struct Mounter {
         let calls = try planner.plan(branches: branches, options: options, target: target, readOnly: req.options.readOnly)
         var report = MountReport(filesystem: "aufs", target: target, branches: branches, xino: xino,
                                  calls: calls.map(\.description), dryRun: req.dryRun, loadedModule: loaded,
-                                 workdir: nil, notes: notes, warnings: [])
+                                 workdir: nil, notes: notes + geometry.notes, warnings: geometryWarnings)
         if req.dryRun { return report }
 
         try withTarget {

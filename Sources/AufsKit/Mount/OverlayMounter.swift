@@ -68,8 +68,13 @@ public struct OverlayMounter {
         if let workdir {
             if Glibc.mkdir(workdir, 0o700) != 0 {
                 let e = Errno(errno)
+                if e.code == EEXIST, let owner = (try? StatusReader(root: root).read())?.mounts.first(where: { $0.workdir == workdir }) {
+                    throw AufsError.usage("overlay workdir \(workdir) belongs to the live overlay union on \(owner.target) "
+                        + "(upper \(owner.branches.first.map(UnionGeometry.pathOf) ?? "?")); one upper directory cannot serve two unions: "
+                        + "unmount that one (aufsctl umount \(owner.target)) or give this union its own writable branch")
+                }
                 throw AufsError(e.code == EEXIST
-                    ? "overlay workdir \(workdir) already exists (left by an earlier mount?); remove it if nothing uses it"
+                    ? "overlay workdir \(workdir) already exists and no live union uses it (left by an earlier mount?); remove it"
                     : "cannot create overlay workdir \(workdir): \(e)")
             }
         }

@@ -36,7 +36,7 @@ public struct StatusReader {
             }
         }
         if let target {
-            let t = FilePath.absolute(target)
+            let t = FilePath.resolved(target)
             mounts = mounts.filter { $0.target == t }
             if mounts.isEmpty { throw AufsError.usage("\(target): no aufs or aufsctl overlay mount there") }
         }

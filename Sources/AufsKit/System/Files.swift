@@ -117,6 +117,15 @@ public enum FilePath {
         return normalize(base)
     }
 
+    /// `absolute(p)` with symlinks resolved where the path exists (a mount point named through a
+    /// link is the same mount point); lexical otherwise.
+    public static func resolved(_ p: String) -> String {
+        let abs = absolute(p)
+        guard let r = realpath(abs, nil) else { return abs }
+        defer { free(r) }
+        return String(cString: r)
+    }
+
     public static func normalize(_ p: String) -> String {
         var parts: [Substring] = []
         for c in p.split(separator: "/", omittingEmptySubsequences: true) {
