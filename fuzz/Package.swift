@@ -5,7 +5,7 @@
 // internal Unmounter.splitEscaped/option without changing Sources/).
 import PackageDescription
 
-let targets = ["FuzzBranchSpec", "FuzzOSRelease", "FuzzGrubEdit", "FuzzDKMSStatus", "FuzzMountinfo", "FuzzKernelRelease"]
+let targets = ["FuzzBranchSpec", "FuzzOSRelease", "FuzzGrubEdit", "FuzzGrubEditBytes", "FuzzDKMSStatus", "FuzzMountinfo", "FuzzKernelRelease"]
 
 let package = Package(
     name: "aufsctl-fuzz",

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-$(command -v swift || echo /opt/swift/usr/bin/swift)}
 SECONDS_PER=${FUZZ_SECONDS:-30}
 SCRATCH=$PWD/.build-fuzz
-ALL=(FuzzBranchSpec FuzzOSRelease FuzzGrubEdit FuzzDKMSStatus FuzzMountinfo FuzzKernelRelease)
+ALL=(FuzzBranchSpec FuzzOSRelease FuzzGrubEdit FuzzGrubEditBytes FuzzDKMSStatus FuzzMountinfo FuzzKernelRelease)
 TARGETS=("${@:-${ALL[@]}}")
 
 [ -f fuzz/Package.resolved ] || { [ -f Package.resolved ] && cp Package.resolved fuzz/; }

@@ -27,45 +27,59 @@ public enum ShellAssignments {
         return out
     }
 
-    // Shell words are scanned by Unicode scalar, not Character: a quote followed by a combining
-    // mark is one Character, and a backslash before a line break must not swallow the break.
-    typealias Scalars = [Unicode.Scalar]
+    // Shell words are scanned by byte: every character of shell syntax is ASCII, and a UTF-8
+    // sequence never contains an ASCII byte, so this reads UTF-8 exactly as a scan by scalar would
+    // (a quote before a combining mark stays a quote) and any other encoding (Latin-1) byte for
+    // byte, which is what lets `set` keep every byte outside the line it changes.
+    typealias Bytes = [UInt8]
 
-    static func string(_ s: Scalars.SubSequence) -> String { String(String.UnicodeScalarView(s)) }
+    static let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t"), lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
+
+    /// Lines with their terminators kept (split after each LF), so joining them gives the bytes back.
+    static func lines(ofBytes b: Bytes) -> [ArraySlice<UInt8>] {
+        var out: [ArraySlice<UInt8>] = []
+        var start = 0
+        for (i, c) in b.enumerated() where c == lf {
+            out.append(b[start...i])
+            start = i + 1
+        }
+        if start < b.count { out.append(b[start...]) }
+        return out
+    }
 
     /// Where the value of `KEY=` starts, if the line assigns KEY (optionally `export KEY=`).
-    static func assignmentPrefix(_ line: Scalars, key: String) -> Int? {
+    static func assignmentPrefix(_ line: Bytes, key: String) -> Int? {
         var i = 0
-        func skipBlanks() { while i < line.count, line[i] == " " || line[i] == "\t" { i += 1 } }
+        func skipBlanks() { while i < line.count, line[i] == space || line[i] == tab { i += 1 } }
         skipBlanks()
-        let export = Array("export".unicodeScalars)
+        let export = Array("export".utf8)
         if line.count > i + export.count, Array(line[i..<i + export.count]) == export,
-           line[i + export.count] == " " || line[i + export.count] == "\t" {
+           line[i + export.count] == space || line[i + export.count] == tab {
             i += export.count
             skipBlanks()
         }
-        let k = Array((key + "=").unicodeScalars)
+        let k = Array((key + "=").utf8)
         guard line.count >= i + k.count, Array(line[i..<i + k.count]) == k else { return nil }
         return i + k.count
     }
 
     /// The end of the shell word starting at `start` (quotes honoured), or nil if it is unterminated
     /// or continues on the next line (a backslash before the line break).
-    static func wordEnd(_ line: Scalars, from start: Int) -> Int? {
+    static func wordEnd(_ line: Bytes, from start: Int) -> Int? {
         var i = start
         while i < line.count {
             switch line[i] {
-            case " ", "\t", "\n", "\r", ";": return i
-            case "'":
-                guard let close = line[(i + 1)...].firstIndex(of: "'") else { return nil }
+            case space, tab, lf, cr, UInt8(ascii: ";"): return i
+            case UInt8(ascii: "'"):
+                guard let close = line[(i + 1)...].firstIndex(of: UInt8(ascii: "'")) else { return nil }
                 i = close + 1
-            case "\"":
+            case UInt8(ascii: "\""):
                 var j = i + 1
-                while j < line.count && line[j] != "\"" { j += line[j] == "\\" ? 2 : 1 }
+                while j < line.count && line[j] != UInt8(ascii: "\"") { j += line[j] == UInt8(ascii: "\\") ? 2 : 1 }
                 if j >= line.count { return nil }
                 i = j + 1
-            case "\\":
-                if i + 1 >= line.count || line[i + 1] == "\n" || line[i + 1] == "\r" { return nil }
+            case UInt8(ascii: "\\"):
+                if i + 1 >= line.count || line[i + 1] == lf || line[i + 1] == cr { return nil }
                 i += 2
             default:
                 i += 1
@@ -76,16 +90,16 @@ public enum ShellAssignments {
 
     /// Whether a word holds an unescaped `$` or backquote outside single quotes (its value would
     /// need the shell; we never evaluate).
-    static func needsExpansion(_ word: Scalars.SubSequence) -> Bool {
+    static func needsExpansion(_ word: ArraySlice<UInt8>) -> Bool {
         var inSingle = false
         var escaped = false
         for c in word {
             if escaped { escaped = false; continue }
-            if inSingle { if c == "'" { inSingle = false }; continue }
+            if inSingle { if c == UInt8(ascii: "'") { inSingle = false }; continue }
             switch c {
-            case "\\": escaped = true
-            case "'": inSingle = true
-            case "$", "`": return true
+            case UInt8(ascii: "\\"): escaped = true
+            case UInt8(ascii: "'"): inSingle = true
+            case UInt8(ascii: "$"), UInt8(ascii: "`"): return true
             default: break
             }
         }
@@ -93,15 +107,21 @@ public enum ShellAssignments {
     }
 
     /// The last active assignment of `key`.
-    public static func find(_ key: String, in text: String) -> Assignment? {
+    public static func find(_ key: String, in text: String) -> Assignment? { find(key, inBytes: Array(text.utf8)) }
+
+    /// The last active assignment of `key` in a file's bytes, whatever their encoding.
+    public static func find(_ key: String, inBytes bytes: [UInt8]) -> Assignment? {
         var found: Assignment?
-        for (n, line) in lines(of: text).enumerated() {
-            let scalars = Array(line.unicodeScalars)
-            guard let vstart = assignmentPrefix(scalars, key: key) else { continue }
+        for (n, slice) in lines(ofBytes: bytes).enumerated() {
+            let line = Array(slice)
+            guard let vstart = assignmentPrefix(line, key: key) else { continue }
             var value: String?
-            if let end = wordEnd(scalars, from: vstart) {
-                let word = scalars[vstart..<end]
-                if !needsExpansion(word), case .success(let v) = OSRelease.unquote(scalars: word) { value = v }
+            if let end = wordEnd(line, from: vstart) {
+                let word = line[vstart..<end]
+                // The value is compared with what we would write; bytes that are not UTF-8 read as U+FFFD.
+                if !needsExpansion(word), case .success(let v) = OSRelease.unquote(scalars: Array(String(decoding: word, as: UTF8.self).unicodeScalars)[...]) {
+                    value = v
+                }
             }
             found = Assignment(line: n, value: value)
         }
@@ -124,23 +144,32 @@ public enum ShellAssignments {
     /// prefix, trailing comment and line ending) or appends `KEY=value`. Returns the new text and
     /// whether anything changed.
     public static func set(_ key: String, to value: String, in text: String) -> (text: String, changed: Bool) {
-        if let a = find(key, in: text), a.value == value { return (text, false) }
-        var ls = lines(of: text)
-        let crlf = ls.filter { $0.hasSuffix("\r\n") }.count * 2 > ls.count
-        if let a = find(key, in: text) {
-            let line = Array(ls[a.line].unicodeScalars)
+        let (b, changed) = set(key, to: value, inBytes: Array(text.utf8))
+        return (String(decoding: b, as: UTF8.self), changed)
+    }
+
+    /// `set` on a file's bytes: every byte outside the one changed (or appended) line is kept,
+    /// whatever the encoding (Latin-1 comments, CRLF endings, no final newline).
+    public static func set(_ key: String, to value: String, inBytes bytes: [UInt8]) -> (bytes: [UInt8], changed: Bool) {
+        let found = find(key, inBytes: bytes)
+        if let a = found, a.value == value { return (bytes, false) }
+        var ls = lines(ofBytes: bytes).map(Array.init)
+        let crlf = ls.filter { $0.count >= 2 && $0[$0.count - 2] == cr && $0.last == lf }.count * 2 > ls.count
+        if let a = found {
+            let line = ls[a.line]
             let vstart = assignmentPrefix(line, key: key)!
             // An unterminated word runs to the line end: replace all of it but the terminator.
             var tail = wordEnd(line, from: vstart) ?? line.count
             if wordEnd(line, from: vstart) == nil {
-                while tail > vstart, line[tail - 1] == "\n" || line[tail - 1] == "\r" { tail -= 1 }
+                while tail > vstart, line[tail - 1] == lf || line[tail - 1] == cr { tail -= 1 }
             }
-            ls[a.line] = Substring(string(line[..<vstart]) + quote(value) + string(line[tail...]))
-            return (ls.joined(), true)
+            ls[a.line] = Array(line[..<vstart]) + Array(quote(value).utf8) + Array(line[tail...])
+            return (ls.flatMap { $0 }, true)
         }
-        var out = text
-        if !out.isEmpty && !out.hasSuffix("\n") && !out.hasSuffix("\r\n") { out += crlf ? "\r\n" : "\n" }
-        out += "\(key)=\(quote(value))" + (crlf ? "\r\n" : "\n")
+        var out = bytes
+        let eol: [UInt8] = crlf ? [cr, lf] : [lf]
+        if !out.isEmpty && out.last != lf { out += eol }
+        out += Array("\(key)=\(quote(value))".utf8) + eol
         return (out, true)
     }
 }

@@ -173,8 +173,15 @@ public final class InstallContext: @unchecked Sendable {
     /// Edits a shell KEY=value file atomically with a backup; returns the undo (none if unchanged).
     public func setAssignment(_ key: String, to value: String, in abs: String) throws -> [UndoAction] {
         let existed = FileRead.exists(path(abs))
-        let old = existed ? (FileRead.string(path(abs)) ?? "") : ""
-        let (new, changed) = ShellAssignments.set(key, to: value, in: old)
+        var old: [UInt8] = []
+        if existed {
+            switch FileRead.bytes(path(abs)) {
+            case .success(let b): old = b
+            case .failure(let e): throw AufsError("cannot read \(abs): \(e)")
+            }
+        }
+        // Bytes, not text: every byte outside the changed line survives, whatever the encoding.
+        let (new, changed) = ShellAssignments.set(key, to: value, inBytes: old)
         guard changed else { return [] }
         let undo: UndoAction = existed ? .restoreFile(path: abs, backup: try backup(abs)) : .removeFile(path: abs)
         try willChange([undo])
@@ -184,6 +191,7 @@ public final class InstallContext: @unchecked Sendable {
     }
 
     public func isSet(_ key: String, to value: String, in abs: String) -> Bool {
-        FileRead.string(path(abs)).flatMap { ShellAssignments.find(key, in: $0)?.value } == value
+        guard case .success(let b) = FileRead.bytes(path(abs)) else { return false }
+        return ShellAssignments.find(key, inBytes: b)?.value == value
     }
 }

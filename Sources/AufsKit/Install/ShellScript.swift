@@ -25,23 +25,28 @@ public enum ShellScript {
 
             # aufsctl_get KEY FILE: the value of the last active KEY= line, quotes removed, never evaluated.
             aufsctl_get() {
-                sed -n -e "s/^[[:space:]]*\\(export[[:space:]][[:space:]]*\\)\\{0,1\\}$1=//p" "$2" 2>/dev/null | tail -n 1 |
-                    sed -e 's/[[:space:]][[:space:]]*#.*$//' -e 's/^"\\(.*\\)"$/\\1/' -e "s/^'\\(.*\\)'$/\\1/"
+                LC_ALL=C sed -n -e "s/^[[:space:]]*\\(export[[:space:]][[:space:]]*\\)\\{0,1\\}$1=//p" "$2" 2>/dev/null | tail -n 1 |
+                    LC_ALL=C sed -e 's/[[:space:]][[:space:]]*#.*$//' -e 's/\\r$//' -e 's/^"\\(.*\\)"$/\\1/' -e "s/^'\\(.*\\)'$/\\1/"
             }
             # aufsctl_set KEY VALUE FILE: replace the last active KEY= line (or append one), keeping a
-            # backup (FILE.aufsctl.bak) and writing through a temporary file renamed into place.
+            # backup (FILE.aufsctl.bak) and writing through a temporary file renamed into place. Bytes,
+            # not characters (LC_ALL=C): every other line stays as it was, whatever its encoding, with
+            # its CR, and a file without a final newline keeps lacking it.
             aufsctl_set() {
                 [ -f "$3" ] || : > "$3"
                 [ -f "$3.aufsctl.bak" ] || cp -p "$3" "$3.aufsctl.bak"
                 tmp=$(mktemp "$3.XXXXXX")
-                awk -v k="$1" -v v="$2" '
+                nonl=0; [ -s "$3" ] && [ -n "$(tail -c 1 "$3")" ] && nonl=1
+                LC_ALL=C awk -v k="$1" -v v="$2" -v nonl="$nonl" '
                     BEGIN { re = "^[ \t]*(export[ \t]+)?" k "=" }
                     { line[NR] = $0; if ($0 ~ re) last = NR }
                     END {
                         for (i = 1; i <= NR; i++) {
-                            if (i == last) { match(line[i], re); print substr(line[i], 1, RLENGTH) v } else print line[i]
+                            out = line[i]
+                            if (i == last) { cr = (line[i] ~ /\\r$/) ? "\\r" : ""; match(line[i], re); out = substr(line[i], 1, RLENGTH) v cr }
+                            if (i == NR && nonl && last) printf "%s", out; else print out
                         }
-                        if (!last) print k "=" v
+                        if (!last) print k "=" v ((NR && line[NR] ~ /\\r$/) ? "\\r" : "")
                     }' "$3" > "$tmp"
                 chmod --reference="$3" "$tmp" 2>/dev/null || true
                 mv "$tmp" "$3"

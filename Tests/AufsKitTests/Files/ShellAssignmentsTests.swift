@@ -74,3 +74,62 @@ extension String {
         return String(self[..<r.lowerBound]) + b + String(self[r.upperBound...])
     }
 }
+
+/// Byte-exact edits: a Latin-1 comment, CRLF endings and a missing final newline survive a change
+/// to another line, in Swift and in the --emit-sh helper.
+@Suite struct ByteExactEditTests {
+    static let latin1: [UInt8] = Array("# d".utf8) + [0xE9] + Array("faut: le noyau r".utf8) + [0xE9, 0x63, 0x65, 0x6E, 0x74, 0x0D, 0x0A]
+        + Array("GRUB_DEFAULT=saved # was \"".utf8) + [0xE9] + Array("\"\r\n".utf8)
+        + Array("GRUB_CMDLINE_LINUX=\"quiet ".utf8) + [0xFF, 0xFE] + Array("\"\r\n".utf8)
+        + Array("GRUB_TIMEOUT=5".utf8)
+
+    @Test func swiftKeepsEveryOtherByte() {
+        let (out, changed) = ShellAssignments.set("GRUB_DEFAULT", to: "0", inBytes: Self.latin1)
+        #expect(changed)
+        let head: [UInt8] = Array(Self.latin1[0..<27])
+        var want: [UInt8] = head + Array("GRUB_DEFAULT=0 # was \"".utf8) + [0xE9] + Array("\"\r\n".utf8)
+        want += Array("GRUB_CMDLINE_LINUX=\"quiet ".utf8) + [0xFF, 0xFE] + Array("\"\r\n".utf8) + Array("GRUB_TIMEOUT=5".utf8)
+        #expect(out == want, "\(out)")
+        #expect(!out.contains(0xBD) && out.filter { $0 == 0xE9 }.count == 3)
+        #expect(ShellAssignments.find("GRUB_DEFAULT", inBytes: out)?.value == "0")
+        // Appending keeps the whole input (a CRLF file gets a CRLF line).
+        let (appended, _) = ShellAssignments.set("GRUB_SAVEDEFAULT", to: "true", inBytes: Self.latin1)
+        #expect(Array(appended.prefix(Self.latin1.count)) == Self.latin1)
+        #expect(Array(appended.suffix(from: Self.latin1.count)) == Array("\r\nGRUB_SAVEDEFAULT=true\r\n".utf8))
+    }
+
+    static func facts() async throws -> HostFacts {
+        try await HostProbe(root: HostRoot(packageRoot() + "/Tests/Fixtures/roots/debian12"), runner: ScriptedRunner()).probe()
+    }
+
+    @Test func installStepKeepsLatin1() async throws {
+        let t = TempDir()
+        let path = t.path + "/etc/default/grub"
+        t.mkdirs(t.path + "/etc/default")
+        try AtomicFile.write(path, Self.latin1)
+        let ctx = InstallContext(root: HostRoot(t.path), runner: ScriptedRunner(), syscalls: FakeSyscalls(),
+                                 facts: try await Self.facts(), options: InstallOptions())
+        _ = try ctx.setAssignment("GRUB_DEFAULT", to: "0", in: "/etc/default/grub")
+        guard case .success(let b) = FileRead.bytes(path) else { Issue.record("unreadable"); return }
+        #expect(b.filter { $0 == 0xE9 }.count == 3 && !b.contains(0xBD), "\(b)")
+        #expect(ctx.isSet("GRUB_DEFAULT", to: "0", in: "/etc/default/grub"))
+    }
+
+    @Test func emittedHelperKeepsEveryOtherByte() async throws {
+        let t = TempDir()
+        let path = t.path + "/grub"
+        try AtomicFile.write(path, Self.latin1)
+        let script = ShellScript.render(Plan(method: .kernelMLAufs, kernel: "k", steps: [], rebootRequired: false, afterwards: []),
+                                        facts: try await Self.facts())
+        let r = try await SubprocessRunner().run(["/bin/sh", "-c", script + "\naufsctl_set GRUB_DEFAULT 0 \"$1\"\naufsctl_get GRUB_DEFAULT \"$1\"\n", "sh", path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "0\n")
+        guard case .success(let b) = FileRead.bytes(path) else { Issue.record("unreadable"); return }
+        // Lines other than the changed one are byte-identical; the changed one keeps its CR.
+        let lines = ShellAssignments.lines(ofBytes: b).map(Array.init)
+        let old = ShellAssignments.lines(ofBytes: Self.latin1).map(Array.init)
+        #expect(lines.count == old.count)
+        #expect(lines[0] == old[0] && lines[2] == old[2] && lines[3] == old[3], "\(b)")
+        #expect(lines[1] == Array("GRUB_DEFAULT=0\r\n".utf8))
+    }
+}
