@@ -118,21 +118,32 @@ struct Install: AsyncParsableCommand {
 
 struct Uninstall: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Undo what aufsctl install recorded in /var/lib/aufsctl/state.json, newest first.")
+        abstract: "Undo what aufsctl install recorded in /var/lib/aufsctl/state.json: the newest install, one by ID, or all.")
 
+    @Argument(help: ArgumentHelp("The install record to undo (see --list); default: the newest.", valueName: "ID")) var id: Int?
+    @Flag(help: "Undo every install record, newest first.") var all = false
+    @Flag(help: "List the install records and what undoing each would do.") var list = false
     @Flag(help: "Print what would be undone.") var dryRun = false
     @Flag(help: "Apply without asking.") var yes = false
     @OptionGroup var host: HostOptions
 
     func run() async throws {
         let root = try host.hostRoot()
+        if list {
+            let state = try InstallState.load(root: root)
+            let lines = Uninstaller.list(state)
+            print(lines.isEmpty ? "no install records in \(InstallState.path)" : lines.joined(separator: "\n"))
+            return
+        }
+        if all && id != nil { throw AufsError.usage("give an install record ID or --all, not both") }
+        let selection: Uninstaller.Selection = all ? .all : id.map { .id($0) } ?? .newest
         if !dryRun {
             guard geteuid() == 0 else { throw AufsError("uninstall changes the host and needs root; run it with sudo, or use --dry-run") }
             if !yes {
                 guard isatty(0) != 0 else {
                     throw AufsError.usage("stdin is not a terminal: pass --yes to undo without a prompt (or --dry-run)")
                 }
-                _ = try await Uninstaller().run(root: root, runner: SubprocessRunner(), dryRun: true)
+                _ = try await Uninstaller().run(root: root, runner: SubprocessRunner(), dryRun: true, selection: selection)
                 print("undo these? [y/N] ", terminator: "")
                 guard let answer = readLine(), answer.lowercased().hasPrefix("y") else {
                     print("nothing changed")
@@ -142,7 +153,7 @@ struct Uninstall: AsyncParsableCommand {
         }
         let lock = dryRun ? nil : try FileLock(path: root.resolve("/run/lock/aufsctl-install.lock"), what: "one install at a time", timeout: 10)
         defer { lock?.release() }
-        let n = try await Uninstaller().run(root: root, runner: SubprocessRunner(), dryRun: dryRun)
+        let n = try await Uninstaller().run(root: root, runner: SubprocessRunner(), dryRun: dryRun, selection: selection)
         print(dryRun ? "\(n) step(s) would be undone" : "undid \(n) step(s)")
     }
 }

@@ -17,7 +17,8 @@ enum CommonSteps {
             },
             shell: ShellStep(doneTest: "grep -qx aufs \"$ROOT\(modulesLoad)\" 2>/dev/null",
                              commands: ["mkdir -p \"$ROOT/etc/modules-load.d\"", "cat > \"$ROOT\(modulesLoad)\" <<'EOF'",
-                                        ((try? Template.render("modules-load-aufs.conf", [:])) ?? "aufs\n") + "EOF"]))
+                                        ((try? Template.render("modules-load-aufs.conf", [:])) ?? "aufs\n") + "EOF"]),
+            uses: { _ in ["file:" + modulesLoad] })
     }
 
     /// Loads aufs into the running kernel through libkmod and checks /proc/filesystems.

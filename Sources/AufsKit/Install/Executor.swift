@@ -60,6 +60,7 @@ public struct Executor {
             if done {
                 reports.append(StepReport(id: step.id, title: step.title, status: .ok, evidence: []))
                 printer("\(label) ... ok")
+                if !dryRun, let uses = try? step.uses?(ctx) { try journal.use(id: step.id, title: step.title, uses) }
                 continue
             }
             if dryRun {
@@ -73,7 +74,7 @@ public struct Executor {
                 journal.step = (step.id, step.title)
                 let undo = try await step.apply(ctx)
                 changedAny = true
-                try journal.add(undo)
+                try journal.add(undo, uses: try? step.uses?(ctx))
                 journal.step = nil
                 reports.append(StepReport(id: step.id, title: step.title, status: .changed, evidence: undo.map { "undo: \($0.description)" }))
                 printer("\(label) ... changed")
@@ -109,45 +110,104 @@ public struct Executor {
     }
 }
 
-/// `aufsctl uninstall`: runs the recorded undos of the last install in reverse.
+/// `aufsctl uninstall`: undoes install records, each one's steps newest first. Records are undone
+/// independently: an undo that would take away what another remaining record still uses (a shared
+/// file such as aufs.conf, the packages, the dkms module with every kernel's build) is handed to
+/// that record instead, so it happens when the last record that relies on it is undone.
 public struct Uninstaller {
+    public enum Selection: Sendable, Equatable { case newest, id(Int), all }
+
     public var printer: @Sendable (String) -> Void
     public init(printer: @escaping @Sendable (String) -> Void = { print($0) }) { self.printer = printer }
 
-    public func run(root: HostRoot, runner: any CommandRunner, dryRun: Bool) async throws -> Int {
+    /// One line per record: `ID  method  kernel  N steps: what undoing it does`.
+    public static func list(_ state: InstallState) -> [String] {
+        state.installs.map { r in
+            let actions = r.steps.flatMap(\.undo)
+            return "\(r.id ?? 0)  \(r.method.rawValue)  \(r.kernel)  \(r.steps.count) step\(r.steps.count == 1 ? "" : "s"), \(actions.count) undo action\(actions.count == 1 ? "" : "s")"
+                + (actions.isEmpty ? "" : ": " + actions.map(\.description).joined(separator: "; "))
+        }
+    }
+
+    @discardableResult
+    public func run(root: HostRoot, runner: any CommandRunner, dryRun: Bool, selection: Selection = .newest) async throws -> Int {
         var state = try InstallState.load(root: root)
-        guard let record = state.installs.last else {
+        guard !state.installs.isEmpty else {
+            if case .id(let n) = selection { throw AufsError.usage("no install record \(n): \(InstallState.path) records no install") }
             printer("nothing to undo: \(InstallState.path) records no install")
             return 0
         }
+        var ids: [Int]
+        switch selection {
+        case .newest: ids = [state.installs.last!.id!]
+        case .all: ids = state.installs.reversed().map { $0.id! }
+        case .id(let n):
+            guard state.installs.contains(where: { $0.id == n }) else {
+                throw AufsError.usage("no install record \(n) in \(InstallState.path); `aufsctl uninstall --list` shows them (\(state.installs.compactMap(\.id).map(String.init).joined(separator: ", ")))")
+            }
+            ids = [n]
+        }
+        var undone = 0
+        for id in ids {
+            undone += try await undo(id: id, state: &state, root: root, runner: runner, dryRun: dryRun)
+        }
+        return undone
+    }
+
+    func undo(id: Int, state: inout InstallState, root: HostRoot, runner: any CommandRunner, dryRun: Bool) async throws -> Int {
+        guard let r = state.installs.firstIndex(where: { $0.id == id }) else { return 0 }
+        let record = state.installs[r]
+        printer((dryRun ? "would undo" : "undoing") + " record \(id): \(record.method.rawValue) for \(record.kernel)")
         var undone = 0
         var remaining = record.steps
+        func save() throws {
+            guard !dryRun, let i = state.installs.firstIndex(where: { $0.id == id }) else { return }
+            state.installs[i].steps = remaining
+            try state.save(root: root)
+        }
         for step in record.steps.reversed() {
             for action in step.undo.reversed() {
+                // The newest other record that still relies on what this action takes away keeps it.
+                let shared = Set(action.resources)
+                if !shared.isEmpty,
+                   let heir = state.installs.lastIndex(where: { $0.id != id && !$0.resources.isDisjoint(with: shared) }) {
+                    let heirID = state.installs[heir].id ?? 0
+                    printer((dryRun ? "would keep " : "kept ") + "for record \(heirID), which still uses it: \(action.description)")
+                    if !dryRun {
+                        state.installs[heir].steps.insert(.init(id: "from-\(id)-\(step.id)", title: "from record \(id): \(step.title)", undo: [action]), at: 0)
+                    }
+                    continue
+                }
                 printer((dryRun ? "would " : "") + "undo \(step.id): \(action.description)")
                 if dryRun { continue }
                 do {
                     try await perform(action, root: root, runner: runner)
                 } catch {
                     let e = error as? AufsError ?? AufsError("\(error)")
-                    state.installs[state.installs.count - 1].steps = remaining
-                    try state.save(root: root)
+                    try save()
                     throw AufsError("undo of \(step.id) failed: \(e.message); what is not undone yet stays in \(InstallState.path)", exitCode: .partial, details: e.details)
                 }
             }
             remaining.removeLast()
             undone += 1
-            if !dryRun {
-                // Saved after each step, so a killed uninstall does not repeat what it undid.
-                state.installs[state.installs.count - 1].steps = remaining
-                try state.save(root: root)
-            }
+            // Saved after each step, so a killed uninstall does not repeat what it undid.
+            try save()
         }
         if !dryRun {
-            state.installs.removeLast()
+            state.installs.removeAll { $0.id == id }
             try state.save(root: root)
         }
         return undone
+    }
+
+    /// Whether `dkms status` no longer lists what `dkms remove aufs/V [-k K | --all]` was to remove.
+    func dkmsHasNothingLeft(_ argv: [String], root: HostRoot, runner: any CommandRunner) async throws -> Bool {
+        let mv = argv[2].split(separator: "/", maxSplits: 1).map(String.init)
+        guard mv.count == 2 else { return false }
+        let kernel = argv.firstIndex(of: "-k").flatMap { $0 + 1 < argv.count ? argv[$0 + 1] : nil }
+        let st = try await runner.run(root.command(["dkms", "status", "-m", mv[0]]))
+        guard st.succeeded else { return false }
+        return !DKMSStatusEntry.parse(st.stdout).contains { $0.module == mv[0] && $0.version == mv[1] && (kernel == nil || $0.kernel == kernel) }
     }
 
     func perform(_ action: UndoAction, root: HostRoot, runner: any CommandRunner) async throws {
@@ -163,6 +223,10 @@ public struct Uninstaller {
             if !FileRead.exists(root.resolve(path + "/kernel")) { RecursiveRemove.remove(root.resolve(path)) }
         case .command(let argv):
             let r = try await runner.run(root.command(argv))
+            if !r.succeeded, argv.count >= 3, argv[0] == "dkms", argv[1] == "remove",
+               try await dkmsHasNothingLeft(argv, root: root, runner: runner) {
+                return  // already gone (`remove -k K` of the last kernel removes the module): the goal holds
+            }
             if !r.succeeded {
                 throw AufsError("\(ShellScript.quote(argv)) exited \(r.status)", details: (r.stderr + r.stdout).split(separator: "\n").suffix(20).map(String.init))
             }

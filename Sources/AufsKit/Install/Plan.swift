@@ -23,6 +23,20 @@ public enum UndoAction: Sendable, Codable, Equatable {
         case .command(let argv): return ShellScript.quote(argv)
         }
     }
+
+    /// What the action takes away, as install records name what they use: `file:PATH`,
+    /// `packages:apt` (apt-get remove can take reverse dependencies with it, so every package an
+    /// install added counts as one shared resource), `dkms:aufs/V` for `dkms remove aufs/V --all`.
+    public var resources: [String] {
+        switch self {
+        case .restoreFile(let p, _), .removeFile(let p), .removeTree(let p), .removeModuleTree(let p):
+            return ["file:" + p]
+        case .command(let argv):
+            if argv.starts(with: ["apt-get", "remove"]) { return ["packages:apt"] }
+            if argv.count >= 4, argv[0] == "dkms", argv[1] == "remove", argv.last == "--all" { return ["dkms:" + argv[2]] }
+            return []
+        }
+    }
 }
 
 /// The POSIX sh form of a step for `--emit-sh`: run `commands` unless `doneTest` succeeds.
@@ -49,17 +63,22 @@ public struct Step: Sendable {
     /// Makes the change; returns how to undo it (in the order to run).
     public var apply: @Sendable (InstallContext) async throws -> [UndoAction]
     public var shell: ShellStep
+    /// What this install relies on once the step is done, whoever made it (`UndoAction.resources`
+    /// names): recorded even when the step was already done, so that undoing another install
+    /// record leaves what this one still needs (the shared packages, dkms module, aufs.conf).
+    public var uses: (@Sendable (InstallContext) throws -> [String])?
 
     public init(id: String, title: String, preflight: Bool = false,
                 isDone: @escaping @Sendable (InstallContext) async throws -> Bool,
                 apply: @escaping @Sendable (InstallContext) async throws -> [UndoAction] = { _ in [] },
-                shell: ShellStep) {
+                shell: ShellStep, uses: (@Sendable (InstallContext) throws -> [String])? = nil) {
         self.id = id
         self.title = title
         self.preflight = preflight
         self.isDone = isDone
         self.apply = apply
         self.shell = shell
+        self.uses = uses
     }
 }
 

@@ -7,11 +7,27 @@ public struct InstallState: Sendable, Codable, Equatable {
         public var id: String
         public var title: String
         public var undo: [UndoAction]
+        /// What the install relies on from this step (see `Step.uses`); nil in older state files.
+        public var uses: [String]?
+
+        public init(id: String, title: String, undo: [UndoAction], uses: [String]? = nil) {
+            self.id = id
+            self.title = title
+            self.undo = undo
+            self.uses = uses
+        }
     }
     public struct Record: Sendable, Codable, Equatable {
+        /// Stable number for `uninstall ID` (older state files: assigned on load, in order).
+        public var id: Int?
         public var method: InstallMethod
         public var kernel: String
         public var steps: [StepRecord]
+
+        /// Everything this record relies on or would take away.
+        public var resources: Set<String> {
+            Set(steps.flatMap { ($0.uses ?? []) + $0.undo.flatMap(\.resources) })
+        }
     }
 
     public var schema = "aufsctl.state/1"
@@ -25,7 +41,11 @@ public struct InstallState: Sendable, Codable, Equatable {
         switch FileRead.text(root.resolve(path)) {
         case .missing: return InstallState()
         case .ok(let t):
-            do { return try JSONDecoder().decode(InstallState.self, from: Data(t.utf8)) } catch {
+            do {
+                var state = try JSONDecoder().decode(InstallState.self, from: Data(t.utf8))
+                for i in state.installs.indices where state.installs[i].id == nil { state.installs[i].id = state.nextID }
+                return state
+            } catch {
                 throw AufsError("\(path) is not a state file aufsctl can read (\(error)); move it aside to start afresh")
             }
         case .denied: throw AufsError("\(path): permission denied (install and uninstall need root)")
@@ -45,15 +65,24 @@ public struct InstallState: Sendable, Codable, Equatable {
     /// step's entry; actions already recorded for the step are not repeated).
     public mutating func record(method: InstallMethod, kernel: String, step: StepRecord) {
         guard let i = installs.lastIndex(where: { $0.method == method && $0.kernel == kernel }) else {
-            installs.append(Record(method: method, kernel: kernel, steps: [step]))
+            installs.append(Record(id: nextID, method: method, kernel: kernel, steps: [step]))
             return
         }
         if let last = installs[i].steps.indices.last, installs[i].steps[last].id == step.id {
             for u in step.undo where !installs[i].steps[last].undo.contains(u) { installs[i].steps[last].undo.append(u) }
+            if let uses = step.uses {
+                let had = installs[i].steps[last].uses ?? []
+                installs[i].steps[last].uses = had + uses.filter { !had.contains($0) }
+            }
+        } else if let uses = step.uses, step.undo.isEmpty,
+                  installs[i].steps.contains(where: { $0.id == step.id && Set($0.uses ?? []).isSuperset(of: uses) }) {
+            return  // a re-run of a done step: already recorded as used
         } else {
             installs[i].steps.append(step)
         }
     }
+
+    var nextID: Int { (installs.compactMap(\.id).max() ?? 0) + 1 }
 }
 
 /// The state file as a write-ahead journal: a step records how to undo a change (and the state
@@ -72,9 +101,17 @@ public final class StateJournal: @unchecked Sendable {
         self.kernel = kernel
     }
 
-    func add(_ undo: [UndoAction]) throws {
+    func add(_ undo: [UndoAction], uses: [String]? = nil) throws {
         guard let step else { return }
-        state.record(method: method, kernel: kernel, step: .init(id: step.id, title: step.title, undo: undo))
+        state.record(method: method, kernel: kernel, step: .init(id: step.id, title: step.title, undo: undo, uses: uses))
         try state.save(root: root)
+    }
+
+    /// A step that was already done: recorded only for what it declares it uses.
+    func use(id: String, title: String, _ uses: [String]) throws {
+        guard !uses.isEmpty else { return }
+        let before = state
+        state.record(method: method, kernel: kernel, step: .init(id: id, title: title, undo: [], uses: uses))
+        if state != before { try state.save(root: root) }
     }
 }

@@ -35,10 +35,10 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
             for p in argv.dropFirst(2) where !p.hasPrefix("-") {
                 installed.insert(p)
                 if p == "dkms" { try AtomicFile.makeDirectories(root + "/usr/sbin"); try AtomicFile.write(root + "/usr/sbin/dkms", "#!/bin/sh\n") }
-                if p.hasPrefix("linux-headers-") {
+                if let k = Self.headersKernel(p) {
                     installed.insert("linux-kbuild-6.1")
-                    try AtomicFile.makeDirectories(root + "/lib/modules/\(kver)/build")
-                    try AtomicFile.write(root + "/lib/modules/\(kver)/build/Module.symvers", symvers)
+                    try AtomicFile.makeDirectories(root + "/lib/modules/\(k)/build")
+                    try AtomicFile.write(root + "/lib/modules/\(k)/build/Module.symvers", symvers)
                 }
             }
             return CommandResult(status: 0)
@@ -46,22 +46,40 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
             for p in argv.dropFirst(3) {
                 installed.remove(p)
                 if p == "dkms" { RecursiveRemove.remove(root + "/usr/sbin/dkms") }
-                if p.hasPrefix("linux-headers-") { RecursiveRemove.remove(root + "/lib/modules/\(kver)/build") }
+                if let k = Self.headersKernel(p) { RecursiveRemove.remove(root + "/lib/modules/\(k)/build") }
             }
             return CommandResult(status: 0)
         case ("dkms", "status"):
             var out = ""
             for v in dkms.keys.filter({ !$0.contains("/") }).sorted() {
-                out += dkms["\(v)/\(kver)"].map { "aufs/\(v), \(kver), x86_64: \($0)\n" } ?? "aufs/\(v): added\n"
+                let builds = dkms.keys.filter { $0.hasPrefix(v + "/") }.sorted()
+                if builds.isEmpty { out += "aufs/\(v): added\n" }
+                for b in builds { out += "aufs/\(v), \(b.dropFirst(v.count + 1)), x86_64: \(dkms[b]!)\n" }
             }
             return CommandResult(status: 0, stdout: out)
         case ("dkms", "add"): dkms[String(argv[2].dropFirst(5))] = "added"
         case ("dkms", "build"): dkms["\(argv[2].dropFirst(5))/\(argv[4])"] = "built"
         case ("dkms", "install"): dkms["\(argv[2].dropFirst(5))/\(argv[4])"] = "installed"
-        case ("dkms", "remove"): dkms = [:]
+        case ("dkms", "remove"):
+            let v = String(argv[2].dropFirst(5))
+            if let i = argv.firstIndex(of: "-k") {
+                guard dkms.removeValue(forKey: "\(v)/\(argv[i + 1])") != nil else { return CommandResult(status: 3, stderr: "not installed") }
+                // Like dkms 3.0: removing the last kernel's build removes the module.
+                if !dkms.keys.contains(where: { $0.hasPrefix(v + "/") }) { dkms.removeValue(forKey: v) }
+            } else {
+                guard dkms.removeValue(forKey: v) != nil else { return CommandResult(status: 3, stderr: "no instances") }
+                for k in dkms.keys where k.hasPrefix(v + "/") { dkms.removeValue(forKey: k) }
+            }
         default: return CommandResult(status: 127, stderr: "fake: \(key)")
         }
         return CommandResult(status: 0)
+    }
+
+    /// `linux-headers-6.1.0-18-amd64` -> its kernel; meta packages (`linux-headers-amd64`) -> nil.
+    static func headersKernel(_ p: String) -> String? {
+        guard p.hasPrefix("linux-headers-") else { return nil }
+        let k = p.dropFirst("linux-headers-".count)
+        return k.first?.isNumber == true ? String(k) : nil
     }
 
     var mutating: [String] {
@@ -181,5 +199,93 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         #expect(stock.status == 4)
         #expect(stock.stderr.contains("kernel 5.10.0-28-amd64 lacks exports aufs5.10.140 needs: d_walk"), "\(stock.stderr)")
         #expect(stock.stderr.contains("security_path_chmod") && !stock.stderr.contains("iterate_mounts"))
+    }
+}
+
+
+/// Several install records, one journal: two dkms installs (kernels A and B, sharing dkms, the
+/// packages, the module and aufs.conf) and a third record, undone in every order. Whatever the
+/// order, what a remaining record uses stays, and at the end every file is as it was.
+@Suite struct SeveralInstallsTests {
+    static let a = "6.1.0-18-amd64", b = "6.1.0-20-amd64"
+
+    func install(_ t: TempDir, _ runner: FakeDebian, kernel: String) async throws {
+        var o = InstallOptions()
+        o.method = .dkms
+        o.source = packageRoot() + "/Kernel/standin"
+        o.skipExportCheck = true
+        o.noLoad = true
+        o.kernel = KernelRelease(kernel)
+        let installer = Installer(root: HostRoot(t.path), runner: runner, syscalls: FakeSyscalls())
+        guard case .plan(let plan, let facts) = try await installer.decide(o) else { throw AufsError("no plan") }
+        let report = try await Executor(printer: { _ in }).run(plan, context: installer.context(facts, o), dryRun: false)
+        #expect(report.exitCode == 0, "\(report)")
+    }
+
+    /// Every file of the tree with its bytes (state and backups excluded).
+    func snapshot(_ root: String) -> [String: [UInt8]] {
+        var out: [String: [UInt8]] = [:]
+        func walk(_ rel: String) {
+            for name in FileRead.list(root + rel) ?? [] {
+                let p = rel + "/" + name
+                if p.hasPrefix("/var/lib/aufsctl") { continue }
+                var st = stat()
+                guard lstat(root + p, &st) == 0 else { continue }
+                if st.st_mode & S_IFMT == S_IFDIR { walk(p) } else if case .success(let b) = FileRead.bytes(root + p) { out[p] = b } else { out[p] = [] }
+            }
+        }
+        walk("")
+        return out
+    }
+
+    @Test(arguments: [[1, 2, 3], [1, 3, 2], [2, 1, 3], [2, 3, 1], [3, 1, 2], [3, 2, 1]])
+    func undoInAnyOrder(_ order: [Int]) async throws {
+        let t = copyFixture("debian12")
+        let original = snapshot(t.path)
+        let runner = FakeDebian(root: t.path, kver: Self.a, symvers: DKMSPlanTests.realSymvers)
+        try await install(t, runner, kernel: Self.a)
+        try await install(t, runner, kernel: Self.b)
+        #expect(runner.dkms == ["0.0-standin": "added", "0.0-standin/\(Self.a)": "installed", "0.0-standin/\(Self.b)": "installed"])
+        // A third record (as a persisted union will be): its own file, and it relies on aufs.conf.
+        var state = try InstallState.load(root: HostRoot(t.path))
+        try AtomicFile.write(t.path + "/etc/aufsctl-third.conf", "third\n")
+        state.installs.append(.init(id: 3, method: .ubuntuExtra, kernel: "other", steps: [
+            .init(id: "third", title: "third", undo: [.removeFile(path: "/etc/aufsctl-third.conf")], uses: ["file:/etc/modules-load.d/aufs.conf"])]))
+        try state.save(root: HostRoot(t.path))
+        #expect(state.installs.map(\.id) == [1, 2, 3])
+        #expect(Uninstaller.list(state).count == 3)
+
+        var left = Set([1, 2, 3])
+        for id in order {
+            try await Uninstaller(printer: { _ in }).run(root: HostRoot(t.path), runner: runner, dryRun: false, selection: .id(id))
+            left.remove(id)
+            let aufsConf = FileRead.exists(t.path + "/etc/modules-load.d/aufs.conf")
+            #expect(aufsConf == !left.isEmpty, "after undoing \(id) (left \(left.sorted())): aufs.conf \(aufsConf)")
+            #expect(FileRead.exists(t.path + "/etc/aufsctl-third.conf") == left.contains(3))
+            let dkmsLeft = left.contains(1) || left.contains(2)
+            #expect(runner.installed.contains("dkms") == dkmsLeft, "after undoing \(id): \(runner.installed.sorted())")
+            #expect((runner.dkms["0.0-standin/\(Self.a)"] != nil) == left.contains(1), "\(runner.dkms)")
+            #expect((runner.dkms["0.0-standin/\(Self.b)"] != nil) == left.contains(2), "\(runner.dkms)")
+            #expect(FileRead.isDirectory(t.path + "/usr/src/aufs-0.0-standin") == dkmsLeft)
+        }
+        #expect(try InstallState.load(root: HostRoot(t.path)).installs.isEmpty)
+        #expect(runner.installed == ["libc6"] && runner.dkms.isEmpty)
+        let now = snapshot(t.path)
+        #expect(now == original, "changed: \(Set(now.keys).symmetricDifference(original.keys).sorted()) \(now.keys.filter { original[$0] != nil && original[$0] != now[$0] }.sorted())")
+    }
+
+    @Test func allUndoesEveryRecord() async throws {
+        let t = copyFixture("debian12")
+        let original = snapshot(t.path)
+        let runner = FakeDebian(root: t.path, kver: Self.a, symvers: DKMSPlanTests.realSymvers)
+        try await install(t, runner, kernel: Self.a)
+        try await install(t, runner, kernel: Self.b)
+        try await Uninstaller(printer: { _ in }).run(root: HostRoot(t.path), runner: runner, dryRun: false, selection: .all)
+        #expect(try InstallState.load(root: HostRoot(t.path)).installs.isEmpty)
+        #expect(runner.installed == ["libc6"] && runner.dkms.isEmpty)
+        #expect(snapshot(t.path) == original)
+        await #expect(throws: AufsError.self) {
+            try await Uninstaller(printer: { _ in }).run(root: HostRoot(t.path), runner: runner, dryRun: false, selection: .id(7))
+        }
     }
 }

@@ -217,7 +217,8 @@ public enum DKMSMethod {
             },
             shell: ShellStep(doneTest: "command -v dkms >/dev/null 2>&1 && [ -d \"$ROOT\(build)\" ] && command -v make >/dev/null 2>&1" + (cloning ? " && command -v git >/dev/null 2>&1" : "")
                                 + (meta.map { " && dpkg-query -W -f='${Status}' \($0) 2>/dev/null | grep -q ' installed$'" } ?? ""),
-                             commands: ["DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dkms build-essential \(ShellScript.quote("linux-headers-" + kver))" + (meta.map { " " + $0 } ?? "") + (cloning ? " git" : "")])))
+                             commands: ["DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dkms build-essential \(ShellScript.quote("linux-headers-" + kver))" + (meta.map { " " + $0 } ?? "") + (cloning ? " git" : "")]),
+            uses: { _ in ["packages:apt"] }))
 
         steps.append(Step(
             id: "exports", title: "Check that \(kver) exports the symbols \(branch) needs", preflight: true,
@@ -270,7 +271,8 @@ public enum DKMSMethod {
                     return [.removeTree(path: cloneDir)]
                 },
                 shell: ShellStep(doneTest: "[ -f \"$ROOT\(cloneDir)/include/uapi/linux/aufs_type.h\" ]",
-                                 commands: ["git clone --depth 1 --branch \(ShellScript.quote(branch)) \(ShellScript.quote(url)) \"$ROOT\(cloneDir)\""])))
+                                 commands: ["git clone --depth 1 --branch \(ShellScript.quote(branch)) \(ShellScript.quote(url)) \"$ROOT\(cloneDir)\""]),
+                uses: { _ in ["file:" + cloneDir] }))
         } else {
             steps.append(Step(
                 id: "source", title: "Use the aufs source in \(o.source!)", preflight: true,
@@ -307,7 +309,8 @@ public enum DKMSMethod {
                 "mkdir -p \"$ROOT/usr/src/aufs-$V\"",
                 "for i in fs include Makefile config.mk; do [ -e \"$SRC/$i\" ] && cp -a \"$SRC/$i\" \"$ROOT/usr/src/aufs-$V/\"; done",
                 "cat > \"$ROOT/usr/src/aufs-$V/dkms.conf\" <<EOF",
-                try Template.render("dkms.conf", ["version": "$V", "buildExclusive": ""]).replacingDollarKernelSourceDir + "EOF"])))
+                try Template.render("dkms.conf", ["version": "$V", "buildExclusive": ""]).replacingDollarKernelSourceDir + "EOF"]),
+            uses: { ctx in try source(ctx).map { ["file:/usr/src/aufs-\($0.version)"] } ?? [] }))
 
         steps.append(Step(
             id: "dkms-add", title: "dkms add aufs/\(V)",
@@ -321,7 +324,8 @@ public enum DKMSMethod {
                 try await ctx.check(["dkms", "add", "aufs/\(v)"])
                 return [.command(argv: ["dkms", "remove", "aufs/\(v)", "--all"])]
             },
-            shell: ShellStep(doneTest: "dkms status -m aufs -v \"$V\" | grep -q .", commands: ["dkms add \"aufs/$V\""])))
+            shell: ShellStep(doneTest: "dkms status -m aufs -v \"$V\" | grep -q .", commands: ["dkms add \"aufs/$V\""]),
+            uses: { ctx in try source(ctx).map { ["dkms:aufs/\($0.version)"] } ?? [] }))
 
         steps.append(Step(
             id: "dkms-build", title: "dkms build aufs/\(V) -k \(kver)",
@@ -361,6 +365,10 @@ public enum DKMSMethod {
             apply: { ctx in
                 guard let (_, v) = try source(ctx) else { throw AufsError("the aufs source is not there") }
                 ctx.dkmsStatus = nil
+                // This kernel's build goes with this install record; `dkms remove --all` (the add
+                // step's undo) goes with the last record that uses the module.
+                let undo: [UndoAction] = [.command(argv: ["dkms", "remove", "aufs/\(v)", "-k", kver])]
+                try ctx.willChange(undo)
                 try await ctx.checkStreaming(["dkms", "install", "aufs/\(v)", "-k", kver])
                 if secureBoot {
                     // Say whether the installed module is signed (libkmod reads the signature).
@@ -368,7 +376,7 @@ public enum DKMSMethod {
                     ctx.notes.append(signer.map { "Secure Boot: the installed aufs.ko is signed by \($0)" }
                                      ?? "Secure Boot: the installed aufs.ko is NOT signed, so the kernel will refuse it")
                 }
-                return []
+                return undo
             },
             shell: ShellStep(doneTest: "dkms status -m aufs -v \"$V\" -k \(ShellScript.quote(kver)) | grep -q installed",
                              commands: ["dkms install \"aufs/$V\" -k \(ShellScript.quote(kver))"])))
