@@ -229,6 +229,30 @@ run aufsctl umount ./mnt
 [ "$(aufs_mounts)" = 0 ] || bad "$(aufs_mounts) aufs mounts left"
 end "$(cat "$O")"
 
+# --- geometry: what the kernel accepts but breaks users, refused before the call ----------------
+# (aufs's own mount path: the first union is mounted by the stand-in or real aufs alike)
+begin geometry
+G=/tmp/e2e/geo
+mkdir -p $G/c1 $G/i1 $G/i2 $G/m1 $G/m2 $G/a/sub $G/b
+cd $G
+run aufsctl mount dirs=./c1:./i1=ro ./m1
+[ "$RC" = 0 ] || bad "first union: exit $RC"
+run aufsctl mount dirs=./c1:./i2=ro ./m2
+[ "$RC" = 2 ] || bad "shared writable branch: exit $RC, want 2"
+grep -qF "$G/c1 is already the writable branch of the aufs union on $G/m1" "$E" || bad "refusal does not name the other union: $(head -c 300 "$E")"
+[ -z "$(mi $G/m2)" ] || bad "m2 mounted although refused: $(mi $G/m2)"
+mkdir -p $G/c2
+run aufsctl mount dirs=./c2:./c1=ro ./m2
+[ "$RC" = 0 ] || bad "sharing c1 read-only: exit $RC: $(head -c 300 "$E")"
+run aufsctl umount ./m2
+run aufsctl mount dirs=./a:./b=ro ./a/sub
+[ "$RC" = 2 ] || bad "target inside its branch: exit $RC, want 2"
+grep -qF "the mount point $G/a/sub is inside the branch $G/a" "$E" || bad "refusal lacks the reason: $(head -c 300 "$E")"
+[ -z "$(mi $G/a/sub)" ] || bad "a/sub mounted although refused"
+run aufsctl umount ./m1
+[ "$(aufs_mounts)" = 0 ] || bad "$(aufs_mounts) aufs mounts left"
+end "shared rw branch and a target inside its branch refused (exit 2, the other union named); a shared ro branch mounts"
+
 # --- branch-limit + branches-N --------------------------------------------------------------
 B=/tmp/e2e/many
 mkdir -p $B/mnt

@@ -269,7 +269,7 @@ log "qemu exit $qrc after ${T_BOOT}s (serial log: $LAST_SERIAL)"
 
 # --- 5. results -------------------------------------------------------------------------------
 expected=(check-loadable blacklist overlay-fallback mount-on-demand status check-usable load-again
-          umount branch-limit "branches-$NBR" kernel-log)
+          umount geometry branch-limit "branches-$NBR" kernel-log)
 [ "$FLAVOR" = real ] && expected+=(aufs-semantics branch-ops)   # real aufs only (guest-init.sh)
 pass=0; fail=0; xfail=0
 declare -A got=()
