@@ -132,12 +132,14 @@ public enum ShellAssignments {
     public static func quote(_ value: String) -> String {
         let safe = !value.isEmpty && value.unicodeScalars.allSatisfy { $0.isASCIILetter || ("0"..."9").contains($0) || "_-.,/:+@%".unicodeScalars.contains($0) }
         if safe { return value }
-        var out = "\""
-        for c in value {
-            if "\"\\$`".contains(c) { out.append("\\") }
+        // By scalar: a quote followed by a combining mark is one Character, and would go unescaped.
+        var out = String.UnicodeScalarView(["\""])
+        for c in value.unicodeScalars {
+            if "\"\\$`".unicodeScalars.contains(c) { out.append("\\") }
             out.append(c)
         }
-        return out + "\""
+        out.append("\"")
+        return String(out)
     }
 
     /// Sets `key` to `value`: replaces the value of the last active assignment (keeping its

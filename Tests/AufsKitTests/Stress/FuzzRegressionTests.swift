@@ -25,6 +25,18 @@ import Testing
         #expect(ShellAssignments.find("GRUB_DEFAULT", in: out)?.value == "\u{301}x", "\(String(reflecting: out))")
     }
 
+    /// A double quote followed by a combining mark inside the value (found by FuzzGrubEdit,
+    /// FuzzGrubEditBytes and FuzzOSRelease in 5-minute runs): `quote` iterated Characters, and
+    /// `"` + U+064C is one Character, so the quote went unescaped and the written value did not
+    /// read back. Fixed: `quote` escapes by Unicode scalar.
+    @Test(arguments: ["\"\u{064C}eav&G2", "dA\"\u{08D3}x", "\"\"\u{0301}"])
+    func quoteBeforeCombiningMark(_ value: String) {
+        let (out, changed) = ShellAssignments.set("GRUB_DEFAULT", to: value, in: "")
+        #expect(changed)
+        #expect(ShellAssignments.find("GRUB_DEFAULT", in: out)?.value == value, "\(String(reflecting: out))")
+        #expect(OSRelease.parse("NAME=\(ShellAssignments.quote(value))\n").fields["NAME"] == value)
+    }
+
     /// The fuzzer's own invariants on ordinary inputs (so a broken harness shows up here too).
     @Test func setKeepsEveryOtherLine() {
         let text = "# comment $(x)\nGRUB_TIMEOUT=5\r\nexport GRUB_DEFAULT='a b' # keep\nGRUB_CMDLINE_LINUX=\"q\""
