@@ -1,7 +1,7 @@
 # aufsctl: build, test, demo. `sudo make demo` and `sudo make test` work on a fresh Debian/Ubuntu.
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 PREFIX ?= /usr/local
-RELEASE_BIN := .build/release/aufsctl
+RELEASE_BIN := .build/glibc231/release/aufsctl
 
 .PHONY: all deps build test unit demo install exports fixtures clean e2e
 
@@ -10,8 +10,10 @@ all: build
 deps:
 	@scripts/deps.sh
 
+# The release binary, linked against Debian 11's glibc 2.31 (scripts/sysroot.sh): runs on every host
+# with glibc >= 2.31. Fails when it needs a newer GLIBC symbol version.
 build: deps
-	$(SWIFT) build -c release --static-swift-stdlib
+	SWIFT=$(SWIFT) scripts/build.sh
 
 # Unit tests over fixture roots, CLI tests of the built binary, real mounts and real DKMS; then, as
 # root, the QEMU suite and the crash-safety loop. Root-only parts skip with a printed reason.

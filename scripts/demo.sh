@@ -4,7 +4,7 @@
 # else the overlay fallback, and the output says which), show precedence, copy-on-write and a
 # whiteout, unmount and clean up.
 set -eu
-bin=$(realpath "${1:-.build/release/aufsctl}")
+bin=$(realpath "${1:-.build/glibc231/release/aufsctl}")
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then b='\033[1m' n='\033[0m'; else b='' n=''; fi
 step() { printf "\n${b}\$ %s${n}\n" "$*"; }
 run() { step "$@"; "$@"; }

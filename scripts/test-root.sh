@@ -1,14 +1,20 @@
 #!/bin/sh
-# The part of `make test` that needs root: the QEMU end-to-end suite (Tests/e2e/run.sh), the
-# kernel-upgrade suite in a cached Debian 12 chroot (Tests/upgrade/run.sh) and the SIGKILL
-# crash-safety loop (Tests/stress/crash-safety.sh), all on one release build in .build.
+# The part of `make test` that needs root: the QEMU end-to-end suite (Tests/e2e/run.sh; a second
+# boot with Debian 11's libraries as the guest's userland), the release binary in a Debian 11 root
+# (Tests/glibc231/run.sh), the kernel-upgrade suite in a Debian 12 chroot (Tests/upgrade/run.sh) and
+# the SIGKILL crash-safety loop (Tests/stress/crash-safety.sh), all on the one glibc 2.31 release
+# build (scripts/build.sh) in .build/glibc231.
 set -eu
 if [ "$(id -u)" -ne 0 ]; then
     echo "skipped: the QEMU suite and the crash-safety loop need root (sudo make test)"
     exit 0
 fi
 SWIFT=${SWIFT:-$(command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)}
-"$SWIFT" build -c release --static-swift-stdlib
-E2E_SCRATCH=$PWD/.build Tests/e2e/run.sh
-AUFSCTL=$PWD/.build/release/aufsctl Tests/upgrade/run.sh
-AUFSCTL=$PWD/.build/release/aufsctl Tests/stress/crash-safety.sh "${CRASH_ITERATIONS:-200}"
+# One release binary for all of them: the glibc 2.31 build (scripts/build.sh) that ships.
+SWIFT=$SWIFT scripts/build.sh "$PWD/.build/glibc231"
+BIN=$PWD/.build/glibc231/release/aufsctl
+E2E_SCRATCH=$PWD/.build/glibc231 Tests/e2e/run.sh
+E2E_SCRATCH=$PWD/.build/glibc231 E2E_USERLAND=bullseye Tests/e2e/run.sh
+AUFSCTL=$BIN Tests/glibc231/run.sh
+AUFSCTL=$BIN Tests/upgrade/run.sh
+AUFSCTL=$BIN Tests/stress/crash-safety.sh "${CRASH_ITERATIONS:-200}"

@@ -50,3 +50,45 @@ const int64_t AUFSCTL_MAGIC_9P = V9FS_MAGIC;
 
 #include <sys/prctl.h>
 int aufsctl_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/mount.h>
+
+// Syscall numbers are the same on every architecture for these (added in 5.2); the fallbacks
+// serve libc headers older than the syscalls.
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#endif
+#ifndef SYS_fsconfig
+#define SYS_fsconfig 431
+#endif
+#ifndef SYS_fsmount
+#define SYS_fsmount 432
+#endif
+
+const unsigned int AUFSCTL_FSOPEN_CLOEXEC = FSOPEN_CLOEXEC;
+
+int aufsctl_fsopen(const char *fstype, unsigned int flags) { return (int)syscall(SYS_fsopen, fstype, flags); }
+
+int aufsctl_fsconfig_string(int fd, const char *key, const char *value) {
+    return (int)syscall(SYS_fsconfig, fd, FSCONFIG_SET_STRING, key, value, 0);
+}
+
+int aufsctl_fsconfig_create(int fd) { return (int)syscall(SYS_fsconfig, fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0); }
+
+int aufsctl_fsmount(int fd, int read_only) {
+    return (int)syscall(SYS_fsmount, fd, FSMOUNT_CLOEXEC, read_only ? MOUNT_ATTR_RDONLY : 0);
+}
+
+int aufsctl_move_mount_to(int mnt, const char *target) {
+    return (int)syscall(SYS_move_mount, mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+}
+
+#include <gnu/libc-version.h>
+
+const char *aufsctl_libc_version(void) { return gnu_get_libc_version(); }

@@ -19,7 +19,7 @@ struct Aufsctl: AsyncParsableCommand {
             3 aufs not available but loadable or installable, 4 not installable here, \
             5 reboot required, 6 partially applied.
             """,
-        version: "0.1.0",
+        version: BuildInfo.text,
         subcommands: [Check.self, Load.self, Install.self, Uninstall.self, Mount.self, Umount.self, Status.self, BranchCommand.self]
     )
 

@@ -62,6 +62,14 @@ SEEDBR="$S/container=rw:$S/image1=ro:$S/image2=ro:$S/image3=ro"
 BL=/etc/modprobe.d/aufs-blacklist.conf
 echo "E2E-INFO: kernel $(uname -r), aufs module $AUFS_KO, flavor $FLAVOR"
 
+# --- libraries: which glibc, libkmod, libblkid, libmount the guest's aufsctl runs with ------------
+begin libraries
+run aufsctl --version
+[ "$RC" = 0 ] || bad "--version exit $RC"
+grep -q "^running with: glibc $USERLAND_GLIBC," "$O" || bad "--version does not say glibc $USERLAND_GLIBC: $(tail -n 1 "$O")"
+grep -q "^built against: glibc 2.31," "$O" || bad "not the glibc 2.31 build: $(sed -n 2p "$O")"
+end "$(tail -n 1 "$O")"
+
 # --- check-loadable ---------------------------------------------------------------------
 begin check-loadable
 loaded aufs && bad "aufs already loaded before the test"

@@ -139,7 +139,7 @@ FLAVOR=standin; [ -n "${E2E_AUFS_SOURCE:-}" ] && FLAVOR=real
 # --- 2. aufsctl and the module ----------------------------------------------------------------
 t=$(now)
 log "building aufsctl (release, static Swift stdlib, scratch $SCRATCH)"
-(cd "$REPO" && "$SWIFT" build -c release --static-swift-stdlib --scratch-path "$SCRATCH") >"$WORK/swift-build.log" 2>&1 \
+(cd "$REPO" && SWIFT="$SWIFT" scripts/build.sh "$SCRATCH") >"$WORK/swift-build.log" 2>&1 \
     || { tail -n 40 "$WORK/swift-build.log" >&2; die "swift build failed"; }
 [ -x "$AUFSCTL" ] || die "no $AUFSCTL after the build"
 T_SWIFT=$(since "$t")
@@ -205,8 +205,32 @@ copy_with_libs() {  # copy_with_libs BINARY DEST-IN-INITRD: the binary, every li
         cp -L "$lib" "$IR$lib"
     done
 }
-copy_with_libs "$AUFSCTL" /usr/local/bin/aufsctl
-copy_with_libs "$(command -v jq)" /usr/bin/jq
+# E2E_USERLAND=bullseye: the guest's userland libraries (libc, libkmod, libblkid, libmount, jq's)
+# come from the shared cached Debian 11 root instead of this host, so aufsctl runs in the guest
+# with glibc 2.31 as it would on a Debian 11 host.
+if [ "${E2E_USERLAND:-host}" = bullseye ]; then
+    UL=$WORK/userland
+    mkdir -p "$UL"
+    tar -C "$UL" -xf "$("$REPO/scripts/debian-root.sh" bullseye kmod jq)"
+    cp "$AUFSCTL" "$UL/usr/local/bin/aufsctl"
+    copy_from_root() {  # copy_from_root PATH-IN-ROOT: the file and every library ldd names there
+        local bin=$1 lib
+        mkdir -p "$IR$(dirname "$bin")"
+        cp -L "$UL$bin" "$IR$bin"
+        # Symlinks are resolved inside the root (its absolute links must not reach this host).
+        chroot "$UL" ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | while read -r lib; do
+            [ -e "$IR$lib" ] && continue
+            mkdir -p "$IR$(dirname "$lib")"
+            cp "$UL$(chroot "$UL" readlink -f "$lib")" "$IR$lib"
+        done
+    }
+    copy_from_root /usr/local/bin/aufsctl
+    copy_from_root /usr/bin/jq
+    log "guest userland: Debian 11 ($(chroot "$UL" ldd --version | head -n 1))"
+else
+    copy_with_libs "$AUFSCTL" /usr/local/bin/aufsctl
+    copy_with_libs "$(command -v jq)" /usr/bin/jq
+fi
 
 # Modules: overlay and whatever aufs.ko depends on, each with its dependencies (modinfo depends).
 declare -A seen=()
@@ -239,6 +263,9 @@ VERSION_CODENAME=bookworm
 ID=debian
 EOF
 WRONG=0; [ "${E2E_SELFTEST_WRONG_EXPECTATION:-0}" = 1 ] && WRONG=1
+# The glibc the guest's aufsctl must report (the libc.so.6 copied into the initramfs).
+USERLAND_GLIBC=$(strings "$IR/lib/x86_64-linux-gnu/libc.so.6" 2>/dev/null | sed -n 's/^GNU C Library .* release version \([0-9.]*\)\.$/\1/p' | head -n 1)
+[ -n "$USERLAND_GLIBC" ] || USERLAND_GLIBC=$("$IR/lib64/ld-linux-x86-64.so.2" --version 2>/dev/null | sed -n '1s/.* \([0-9][0-9.]*\)\.$/\1/p')
 cat >"$IR/e2e/env" <<EOF
 KVER='$KVER'
 AUFS_KO='$AUFS_KO'
@@ -246,6 +273,7 @@ VERMAGIC='$VERMAGIC'
 FLAVOR='$FLAVOR'
 NBR='$NBR'
 WRONG_EXPECTATION='$WRONG'
+USERLAND_GLIBC='$USERLAND_GLIBC'
 EOF
 cp "$HERE/guest-init.sh" "$IR/init"
 chmod +x "$IR/init"
@@ -268,7 +296,7 @@ cp "$SERIAL.txt" "$LAST_SERIAL"
 log "qemu exit $qrc after ${T_BOOT}s (serial log: $LAST_SERIAL)"
 
 # --- 5. results -------------------------------------------------------------------------------
-expected=(check-loadable blacklist overlay-fallback mount-on-demand status check-usable load-again
+expected=(libraries check-loadable blacklist overlay-fallback mount-on-demand status check-usable load-again
           umount geometry branch-limit "branches-$NBR" kernel-log)
 [ "$FLAVOR" = real ] && expected+=(aufs-semantics branch-ops)   # real aufs only (guest-init.sh)
 pass=0; fail=0; xfail=0

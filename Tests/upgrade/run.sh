@@ -9,14 +9,14 @@
 # except the cache and the scratch dir (UPGRADE_SCRATCH, default .build/upgrade).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-AUFSCTL=${AUFSCTL:-$REPO/.build/release/aufsctl}
+AUFSCTL=${AUFSCTL:-$REPO/.build/glibc231/release/aufsctl}
 SCRATCH=${UPGRADE_SCRATCH:-$REPO/.build/upgrade}
 MIRROR=${AUFSCTL_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY=${AUFSCTL_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
 R=$SCRATCH/root
 log() { echo "upgrade: $*"; }
 [ "$(id -u)" -eq 0 ] || { log "skipped: needs root (chroot, mounts)"; exit 0; }
-[ -x "$AUFSCTL" ] || { log "error: no aufsctl at $AUFSCTL (swift build -c release first)"; exit 1; }
+[ -x "$AUFSCTL" ] || { log "error: no aufsctl at $AUFSCTL (make build first)"; exit 1; }
 
 unmount_all() { for m in dev/pts dev sys proc; do umount -l "$R/$m" 2>/dev/null || true; done; }
 cleanup() { unmount_all; rm -rf "$R"; }

@@ -82,21 +82,21 @@ public struct LinuxSyscalls: Syscalls {
     }
 
     public func fsMount(fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String) -> Result<Void, FsMountError> {
-        let fs = fsopen(fstype, UInt32(FSOPEN_CLOEXEC))
+        let fs = aufsctl_fsopen(fstype, AUFSCTL_FSOPEN_CLOEXEC)
         if fs < 0 { return .failure(FsMountError(step: "fsopen(\"\(fstype)\")", errno: Errno(errno))) }
         defer { close(fs) }
         for (key, value) in [("source", source)] + strings {
-            if fsconfig(fs, UInt32(FSCONFIG_SET_STRING.rawValue), key, value, 0) != 0 {
+            if aufsctl_fsconfig_string(fs, key, value) != 0 {
                 return .failure(FsMountError(step: "fsconfig(FSCONFIG_SET_STRING, \"\(key)\", \"\(value)\")", errno: Errno(errno)))
             }
         }
-        if fsconfig(fs, UInt32(FSCONFIG_CMD_CREATE.rawValue), nil, nil, 0) != 0 {
+        if aufsctl_fsconfig_create(fs) != 0 {
             return .failure(FsMountError(step: "fsconfig(FSCONFIG_CMD_CREATE)", errno: Errno(errno)))
         }
-        let mnt = fsmount(fs, UInt32(FSMOUNT_CLOEXEC), readOnly ? UInt32(MOUNT_ATTR_RDONLY) : 0)
+        let mnt = aufsctl_fsmount(fs, readOnly ? 1 : 0)
         if mnt < 0 { return .failure(FsMountError(step: "fsmount", errno: Errno(errno))) }
         defer { close(mnt) }
-        if move_mount(mnt, "", AT_FDCWD, target, UInt32(MOVE_MOUNT_F_EMPTY_PATH)) != 0 {
+        if aufsctl_move_mount_to(mnt, target) != 0 {
             return .failure(FsMountError(step: "move_mount(\"\(target)\")", errno: Errno(errno)))
         }
         return .success(())

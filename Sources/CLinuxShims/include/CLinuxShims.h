@@ -29,4 +29,17 @@ extern const int64_t AUFSCTL_MAGIC_TMPFS, AUFSCTL_MAGIC_RAMFS, AUFSCTL_MAGIC_PRO
 /// prctl(PR_SET_NAME): prctl is variadic, so Swift cannot call it.
 int aufsctl_set_thread_name(const char *name);
 
+/// The new mount API through syscall(2): glibc wraps it only from 2.36, and the binary is linked
+/// against glibc 2.31 so that it runs on Debian 11 and Ubuntu 20.04. Each returns what the system
+/// call returns (-1 with errno set; ENOSYS on kernels before 5.2).
+int aufsctl_fsopen(const char *fstype, unsigned int flags);
+int aufsctl_fsconfig_string(int fd, const char *key, const char *value);
+int aufsctl_fsconfig_create(int fd);
+int aufsctl_fsmount(int fd, int read_only);
+int aufsctl_move_mount_to(int mnt, const char *target);
+extern const unsigned int AUFSCTL_FSOPEN_CLOEXEC;
+
+/// gnu_get_libc_version(): the glibc this process runs with.
+const char *aufsctl_libc_version(void);
+
 #endif

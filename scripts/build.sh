@@ -1,0 +1,38 @@
+#!/bin/bash
+# The release binary, linked against Debian 11's glibc 2.31 and libraries (scripts/sysroot.sh), so
+# that it runs on every host with glibc >= 2.31: Debian 11, Ubuntu 20.04 and newer. Fails when the
+# result needs any GLIBC symbol version above 2.31.
+#   scripts/build.sh [SCRATCH]      -> SCRATCH/release/aufsctl (default .build/glibc231)
+# SWIFT names the swift driver (default: the one on PATH, else /opt/swift/usr/bin/swift).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SCRATCH=${1:-$PWD/.build/glibc231}
+SWIFT=${SWIFT:-$(command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)}
+MAX_GLIBC=2.31
+SR=$(scripts/sysroot.sh)
+# `aufsctl --version` names these as the oldest libraries it runs with (BuildInfo.swift): check the
+# sysroot really holds them.
+for pv in libc6:2.31 libkmod2:28 libmount1:2.36.1 libblkid1:2.36.1 zlib1g:1:1.2.11; do
+    p=${pv%%:*}; want=${pv#*:}
+    have=$(dpkg-deb -f "$(ls "$(dirname "$SR")"/apt-bullseye/debs/${p}_*.deb | head -n 1)" Version)
+    case $have in "$want"*) ;; *) echo "build: the sysroot's $p is $have, not $want (update BuildInfo.swift)" >&2; exit 1 ;; esac
+done
+# The Swift SDK layout the driver expects under -sdk: the toolchain's own runtime and modules
+# (static and shared) beside the sysroot's C libraries.
+TOOLCHAIN=$(cd "$(dirname "$(readlink -f "$SWIFT")")/.." && pwd)
+for d in swift swift_static; do ln -sfn "$TOOLCHAIN/lib/$d" "$SR/usr/lib/$d"; done
+mkdir -p "$SCRATCH"
+# GCC 10's libstdc++ lacks one function the Swift runtime calls (see the file).
+"$TOOLCHAIN/bin/clang++" -c -O2 -fPIC --sysroot="$SR" -o "$SCRATCH/gcc10-compat.o" scripts/gcc10-compat.cpp
+PKG_CONFIG_PATH="$SR/usr/lib/x86_64-linux-gnu/pkgconfig:$SR/usr/share/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$SR" \
+    "$SWIFT" build -c release --static-swift-stdlib --scratch-path "$SCRATCH" \
+    -Xswiftc -sdk -Xswiftc "$SR" -Xcc --sysroot="$SR" -Xswiftc -DAUFSCTL_GLIBC231 \
+    -Xlinker "$SCRATCH/gcc10-compat.o"
+BIN=$SCRATCH/release/aufsctl
+needed=$(objdump -T "$BIN" | grep -oE 'GLIBC_[0-9]+\.[0-9]+(\.[0-9]+)?' | sed 's/GLIBC_//' | sort -Vu | tail -n 1)
+if [ "$(printf '%s\n%s\n' "$needed" "$MAX_GLIBC" | sort -V | tail -n 1)" != "$MAX_GLIBC" ]; then
+    echo "build: $BIN needs GLIBC_$needed, above $MAX_GLIBC:" >&2
+    objdump -T "$BIN" | grep -E "GLIBC_($needed)" | head -n 20 >&2
+    exit 1
+fi
+echo "build: $BIN (needs at most GLIBC_$needed; libraries: $(objdump -p "$BIN" | awk '/NEEDED/ { printf "%s ", $2 }'))"
