@@ -67,26 +67,28 @@ public struct Unmounter {
         return nil
     }
 
-    static func splitEscaped(_ s: String, by sep: Character) -> [String] {
+    /// Splits at unescaped `sep`, by Unicode scalar: a prepend mark (U+0600...) fuses with the
+    /// comma after it into one Character, so a Character split would miss that comma.
+    static func splitEscaped(_ s: String, by sep: Unicode.Scalar) -> [String] {
         var out: [String] = []
-        var cur = ""
+        var cur = String.UnicodeScalarView()
         var escaped = false
-        for c in s {
+        for c in s.unicodeScalars {
             if escaped { cur.append(c); escaped = false; continue }
             if c == "\\" { cur.append(c); escaped = true; continue }
-            if c == sep { out.append(cur); cur = ""; continue }
+            if c == sep { out.append(String(cur)); cur = String.UnicodeScalarView(); continue }
             cur.append(c)
         }
-        out.append(cur)
+        out.append(String(cur))
         return out
     }
 
     static func unescape(_ s: String) -> String {
-        var out = ""
+        var out = String.UnicodeScalarView()
         var escaped = false
-        for c in s {
+        for c in s.unicodeScalars {
             if escaped { out.append(c); escaped = false } else if c == "\\" { escaped = true } else { out.append(c) }
         }
-        return out
+        return String(out)
     }
 }

@@ -37,6 +37,16 @@ import Testing
         #expect(OSRelease.parse("NAME=\(ShellAssignments.quote(value))\n").fields["NAME"] == value)
     }
 
+    /// A mountinfo option value with a prepend mark (U+0602) before an escaped comma (found by
+    /// FuzzMountinfo): U+0602 and the comma after it are one Character, so splitting options by
+    /// Character missed the separator. Fixed: options are split and unescaped by Unicode scalar.
+    @Test func prependMarkBeforeComma() {
+        let opts = "lowerdir=/a,upperdir=/.\u{0602}\\,x\u{0602},workdir=/w"
+        #expect(Unmounter.option("upperdir", in: opts) == "/.\u{0602},x\u{0602}")
+        #expect(Unmounter.option("workdir", in: opts) == "/w")
+        #expect(Unmounter.splitEscaped("a\u{0602},b", by: ",") == ["a\u{0602}", "b"])
+    }
+
     /// The fuzzer's own invariants on ordinary inputs (so a broken harness shows up here too).
     @Test func setKeepsEveryOtherLine() {
         let text = "# comment $(x)\nGRUB_TIMEOUT=5\r\nexport GRUB_DEFAULT='a b' # keep\nGRUB_CMDLINE_LINUX=\"q\""

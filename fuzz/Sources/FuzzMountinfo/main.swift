@@ -25,10 +25,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 extension String {
-    func replacingOccurrences(_ a: Character, with b: String) -> String {
-        var out = ""
-        for c in self { if c == a { out += b } else { out.append(c) } }
-        return out
+    /// By scalar, as the kernel escapes bytes (a prepend mark fuses with a following comma into one Character).
+    func replacingOccurrences(_ a: Unicode.Scalar, with b: String) -> String {
+        var out = String.UnicodeScalarView()
+        for c in unicodeScalars { if c == a { out.append(contentsOf: b.unicodeScalars) } else { out.append(c) } }
+        return String(out)
     }
 }
 
