@@ -60,7 +60,7 @@ struct Install: AsyncParsableCommand {
         let root = try host.hostRoot()
         let installer = Installer(root: root)
         // Held from the probe on, so a second install decides on what the first one left.
-        let lock = dryRun || emitSh || geteuid() != 0 ? nil : try FileLock(path: root.resolve("/run/lock/aufsctl-install.lock"), what: "one install at a time", timeout: 10)
+        let lock = dryRun || emitSh || geteuid() != 0 ? nil : try FileLock(path: root.resolve(RuntimeDir.installLock), what: "one install at a time", timeout: 10)
         defer { lock?.release() }
         let toStderr = json
         let say: @Sendable (String) -> Void = { line in
@@ -151,7 +151,7 @@ struct Uninstall: AsyncParsableCommand {
                 }
             }
         }
-        let lock = dryRun ? nil : try FileLock(path: root.resolve("/run/lock/aufsctl-install.lock"), what: "one install at a time", timeout: 10)
+        let lock = dryRun ? nil : try FileLock(path: root.resolve(RuntimeDir.installLock), what: "one install at a time", timeout: 10)
         defer { lock?.release() }
         let n = try await Uninstaller().run(root: root, runner: SubprocessRunner(), dryRun: dryRun, selection: selection)
         print(dryRun ? "\(n) step(s) would be undone" : "undid \(n) step(s)")

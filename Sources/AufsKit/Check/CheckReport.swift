@@ -78,7 +78,7 @@ public struct CheckReport: Sendable, Codable, Equatable {
         rows.append(("dkms", dk, ev(f.dkms.evidence)))
         rows.append(("boot", (f.boot.uefi ? "UEFI" : "BIOS") + ", Secure Boot \(f.boot.secureBoot.rawValue)", ev(f.boot.evidence)))
         var x = "\(f.xino.path) on \(f.xino.filesystem ?? "unknown")"
-        if let a = f.xino.accepted { x += a ? ": accepted" : ": REFUSED by aufs, mounts use /dev/shm/aufs.xino" }
+        if let a = f.xino.accepted { x += a ? ": accepted" : ": REFUSED by aufs, mounts use the first writable branch's .aufs.xino" }
         if let dev = f.xino.device?.device { x += " (\(dev)\(f.xino.device?.type.map { " " + $0 } ?? ""))" }
         rows.append(("default xino", x, ev(f.xino.evidence)))
         if let next = f.nextBoot.release {

@@ -305,10 +305,11 @@ public struct HostProbe: Sendable {
         return mode
     }
 
-    /// Where a mount without branches' help would put xino (`/tmp/.aufs.xino`) and whether aufs accepts it.
+    /// Where `aufsctl mount` puts xino by default (a per-union file in /run/aufsctl/xino) and
+    /// whether aufs accepts that filesystem.
     func probeXino() -> HostFacts.Xino {
-        let xino = "/tmp/.aufs.xino"
-        let dir = "/tmp"
+        let xino = RuntimeDir.xinoDir + "/<union>.xino"
+        let dir = "/run"
         if root.isHost {
             switch syscalls.statfs(dir) {
             case .success(let st):

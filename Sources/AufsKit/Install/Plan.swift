@@ -177,7 +177,9 @@ public final class InstallContext: @unchecked Sendable {
     /// Copies `abs` into the backup directory before a change; returns the backup's path.
     public func backup(_ abs: String) throws -> String {
         let dir = path("/var/lib/aufsctl/backups")
-        try AtomicFile.makeDirectories(dir)
+        try AtomicFile.makeDirectories(FilePath.dirname(FilePath.dirname(dir)))
+        try RuntimeDir.ensurePrivate(FilePath.dirname(dir), what: "install backups")
+        try RuntimeDir.ensurePrivate(dir, what: "install backups")
         let flat = abs.split(separator: "/").joined(separator: "_")
         var n = 0
         var dest = "\(dir)/\(flat).\(n)"

@@ -1,3 +1,4 @@
+import Glibc
 import FoundationEssentials
 
 /// What install changed and how to undo it: `/var/lib/aufsctl/state.json`, written atomically
@@ -38,6 +39,15 @@ public struct InstallState: Sendable, Codable, Equatable {
     public init() {}
 
     public static func load(root: HostRoot) throws -> InstallState {
+        // The undo commands in the state file run as root: never read one another user could write.
+        let p = root.resolve(path)
+        var st = stat()
+        if lstat(p, &st) == 0 {
+            try RuntimeDir.ensurePrivate(FilePath.dirname(p), what: "the install state")
+            if st.st_mode & S_IFMT != S_IFREG || st.st_uid != geteuid() || st.st_mode & 0o022 != 0 {
+                throw AufsError("\(path) is not a regular file of uid \(geteuid()) writable only by it; refusing to run undo commands from it: inspect it, then fix its owner and mode or move it aside")
+            }
+        }
         switch FileRead.text(root.resolve(path)) {
         case .missing: return InstallState()
         case .ok(let t):
@@ -57,7 +67,9 @@ public struct InstallState: Sendable, Codable, Equatable {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let p = root.resolve(InstallState.path)
-        try AtomicFile.makeDirectories(FilePath.dirname(p))
+        // Root's own, 0700: the undo commands in it run as root.
+        try AtomicFile.makeDirectories(FilePath.dirname(FilePath.dirname(p)))
+        try RuntimeDir.ensurePrivate(FilePath.dirname(p), what: "the install state")
         try AtomicFile.write(p, Array(try enc.encode(self)) + [10], mode: 0o600)
     }
 

@@ -42,7 +42,7 @@ public struct MountReport: Sendable, Codable, Equatable {
 public struct Mounter {
     public var syscalls: any Syscalls
     public var root: HostRoot
-    public var lockPath = "/run/lock/aufsctl.lock"
+    public var lockPath = RuntimeDir.mountLock
     public var planner = AufsCallPlanner()
     /// Test-only hook run after validation and before the calls (the e2e suite removes a branch here).
     public var afterValidation: (@Sendable ([MountCall]) -> Void)?
@@ -90,7 +90,7 @@ public struct Mounter {
         }
 
         // Checked before choosing the filesystem: a bad xino= is bad input even when overlay is used.
-        let (xino, xinoNote) = try chooseXino(req.options, branches: branches)
+        let (xino, xinoNote, xinoWarning) = try chooseXino(req.options, branches: branches, target: target)
         var notes: [String] = []
         var loaded = false
         let registered = ProcFilesystems.parse(FileRead.string(root.resolve("/proc/filesystems")) ?? "")
@@ -131,13 +131,16 @@ public struct Mounter {
             }
         }
         if let xinoNote { notes.append(xinoNote) }
+        if let xino, xino.hasPrefix(RuntimeDir.xinoDir + "/"), !req.dryRun {
+            try RuntimeDir.ensurePrivate(RuntimeDir.xinoDir, what: "the default xino directory")
+        }
         var options = req.options.other
         if let xino { options.append("xino=" + xino) } else if req.options.noxino { options.append("noxino") }
         try checkAufsLimit()
         let calls = try planner.plan(branches: branches, options: options, target: target, readOnly: req.options.readOnly)
         var report = MountReport(filesystem: "aufs", target: target, branches: branches, xino: xino,
                                  calls: calls.map(\.description), dryRun: req.dryRun, loadedModule: loaded,
-                                 workdir: nil, notes: notes + geometry.notes, warnings: geometryWarnings)
+                                 workdir: nil, notes: notes + geometry.notes, warnings: geometryWarnings + (xinoWarning.map { [$0] } ?? []))
         if req.dryRun { return report }
 
         try withTarget {
@@ -235,10 +238,12 @@ public struct Mounter {
         return created
     }
 
-    /// The xino file: the one given (checked), else aufs's default unless its filesystem is
-    /// refused, in which case /dev/shm/aufs.xino as Docker did.
-    func chooseXino(_ o: AufsOptions, branches: [Branch]) throws -> (String?, String?) {
-        if o.noxino { return (nil, nil) }
+    /// The xino file: the one given (checked; a world-writable directory gets a warning), else a
+    /// per-union name in root's private tmpfs directory /run/aufsctl/xino (never aufs's fixed
+    /// `/tmp/.aufs.xino` or `<rw branch>/.aufs.xino`, names another user can create first: aufs
+    /// creates the file with O_EXCL). Returns the path, a note and a warning.
+    func chooseXino(_ o: AufsOptions, branches: [Branch], target: String) throws -> (path: String?, note: String?, warning: String?) {
+        if o.noxino { return (nil, nil, nil) }
         let validator = BranchValidator(syscalls: syscalls)
         if let given = o.xino {
             for (c, name) in BranchValidator.forbidden where c == "," || c == "\n" || c == "\0" {
@@ -248,25 +253,42 @@ public struct Mounter {
             let dir = try validator.canonicalDirectory(FilePath.dirname(abs), what: "xino=\(given): directory")
             let path = FilePath.join(dir, String(abs.split(separator: "/").last ?? ""))
             if case .success(let st) = syscalls.statfs(dir), let why = FilesystemKind(magic: st.magic).refusedForXino {
-                throw AufsError.usage("xino=\(given): \(dir) is on \(FilesystemKind(magic: st.magic).name): \(why); use a file on tmpfs such as /dev/shm/aufs.xino")
+                throw AufsError.usage("xino=\(given): \(dir) is on \(FilesystemKind(magic: st.magic).name): \(why); use a file on tmpfs such as \(RuntimeDir.xinoDir)/NAME.xino")
             }
             if branches.contains(where: { path.hasPrefix($0.path + "/") && !$0.permission.writable }) {
-                throw AufsError.usage("xino=\(given): inside a read-only branch; put it on a writable filesystem such as /dev/shm")
+                throw AufsError.usage("xino=\(given): inside a read-only branch; put it on a writable filesystem such as \(RuntimeDir.xinoDir)")
             }
-            return (path, nil)
+            var st = stat()
+            let warning = stat(dir, &st) == 0 && st.st_mode & 0o002 != 0
+                ? "xino=\(path) is in \(dir), which every user can write: another user can create that name first and make the mount fail (aufs creates it with O_EXCL); the default, a per-union name in \(RuntimeDir.xinoDir), cannot be taken"
+                : nil
+            return (path, nil, warning)
         }
-        let defaultDir = branches.first { $0.permission.writable }?.path ?? "/tmp"
-        let defaultPath = FilePath.join(defaultDir, ".aufs.xino")
-        if case .success(let st) = syscalls.statfs(defaultDir) {
+        let name = Mounter.xinoName(target: target)
+        let run = FilePath.dirname(RuntimeDir.xinoDir)
+        if case .success(let st) = syscalls.statfs(FileRead.isDirectory(RuntimeDir.xinoDir) ? RuntimeDir.xinoDir : FilePath.dirname(run)) {
             let kind = FilesystemKind(magic: st.magic)
             if let why = kind.refusedForXino {
-                let shm = "/dev/shm/aufs.xino"
-                guard case .success(let s2) = syscalls.statfs("/dev/shm"), FilesystemKind(magic: s2.magic).refusedForXino == nil else {
-                    throw AufsError.usage("the default xino \(defaultPath) is on \(kind.name) (\(why)) and /dev/shm is not usable; pass xino=PATH on tmpfs or ext4")
+                // No tmpfs /run (not a systemd host): the first writable branch, as aufs itself would.
+                guard let rw = branches.first(where: { $0.permission.writable }) else {
+                    throw AufsError.usage("\(RuntimeDir.xinoDir) is on \(kind.name) (\(why)) and no branch is writable; pass xino=PATH on tmpfs or ext4 in a directory only root can write")
                 }
-                return (shm, "the default xino \(defaultPath) is on \(kind.name), which aufs refuses; using \(shm)")
+                let path = FilePath.join(rw.path, ".aufs.xino")
+                return (path, "\(RuntimeDir.xinoDir) is on \(kind.name), which aufs refuses for xino; using \(path)", nil)
             }
         }
-        return (defaultPath, nil)
+        return (FilePath.join(RuntimeDir.xinoDir, name), nil, nil)
+    }
+
+    /// A per-union xino name: the mount point's last component (safe characters only) and a hash
+    /// of its whole path, e.g. `mnt-3f2a1b4c.xino`.
+    static func xinoName(target: String) -> String {
+        var hash: UInt64 = 0xcbf29ce484222325  // FNV-1a 64
+        for b in target.utf8 { hash = (hash ^ UInt64(b)) &* 0x100000001b3 }
+        let base = String((target.split(separator: "/").last ?? "root").unicodeScalars
+            .map { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)) ? Character($0) : "_" }
+            .prefix(40))
+        let hex = String(hash & 0xffff_ffff, radix: 16)
+        return "\(base)-\(String(repeating: "0", count: 8 - hex.count))\(hex).xino"
     }
 }

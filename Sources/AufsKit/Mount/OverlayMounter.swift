@@ -144,16 +144,48 @@ public struct OverlayMounter {
 }
 
 /// Removes a directory tree without following symlinks (overlay's workdir holds a mode-000 `work`).
+/// rm -rf that never follows a symlink and never re-resolves a path: each directory is opened
+/// relative to its parent's fd with O_NOFOLLOW and its entries are removed relative to it, so a
+/// name another user swaps for a symlink (in a directory they can write) loses only that symlink.
 enum RecursiveRemove {
     static func remove(_ path: String) {
+        let normalized = FilePath.normalize(path)
+        guard normalized != "/", let name = normalized.split(separator: "/").last.map(String.init) else { return }
+        let parent = open(FilePath.dirname(normalized), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard parent >= 0 else { return }
+        defer { close(parent) }
+        remove(at: parent, name)
+    }
+
+    static func remove(at dirfd: Int32, _ name: String) {
         var st = stat()
-        guard lstat(path, &st) == 0 else { return }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            chmod(path, 0o700)
-            for name in FileRead.list(path) ?? [] { remove(FilePath.join(path, name)) }
-            rmdir(path)
-        } else {
-            unlink(path)
+        guard fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+        guard st.st_mode & S_IFMT == S_IFDIR else {
+            unlinkat(dirfd, name, 0)
+            return
         }
+        let fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if fd >= 0 {
+            fchmod(fd, 0o700)
+            for entry in entries(fd) { remove(at: fd, entry) }
+            close(fd)
+        }
+        // A directory swapped for a symlink meanwhile fails here (ENOTDIR) and stays: never followed.
+        unlinkat(dirfd, name, AT_REMOVEDIR)
+    }
+
+    /// The names in an open directory (not . and ..), read through a duplicate of its fd.
+    static func entries(_ fd: Int32) -> [String] {
+        let d = dup(fd)
+        guard d >= 0, let dir = fdopendir(d) else { if d >= 0 { close(d) }; return [] }
+        defer { closedir(dir) }
+        var out: [String] = []
+        while let e = readdir(dir) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if name != "." && name != ".." { out.append(name) }
+        }
+        return out
     }
 }

@@ -1,14 +1,61 @@
 import Glibc
 
+/// aufsctl's runtime directory: locks and default xino files, in a directory only root can write
+/// (never /run/lock or /tmp, where any user can create, hold or plant a symlink under the name).
+public enum RuntimeDir {
+    public static let path = "/run/aufsctl"
+    public static let mountLock = "/run/aufsctl/mount.lock"
+    public static let installLock = "/run/aufsctl/install.lock"
+    public static let xinoDir = "/run/aufsctl/xino"
+
+    /// Creates `dir` (0700) if missing, then checks it is a real directory (not a symlink), owned
+    /// by this user and writable by nobody else; throws a message naming the problem otherwise.
+    public static func ensurePrivate(_ dir: String, what: String) throws {
+        if mkdir(dir, 0o700) != 0 && errno != EEXIST {
+            if errno == ENOENT {
+                try ensurePrivate(FilePath.dirname(dir), what: what)
+                if mkdir(dir, 0o700) != 0 && errno != EEXIST { throw AufsError("cannot create \(dir) (\(what)): \(Errno(errno))") }
+            } else {
+                throw AufsError("cannot create \(dir) (\(what)): \(Errno(errno))")
+            }
+        }
+        var st = stat()
+        guard lstat(dir, &st) == 0 else { throw AufsError("cannot inspect \(dir) (\(what)): \(Errno(errno))") }
+        if st.st_mode & S_IFMT != S_IFDIR {
+            throw AufsError("\(dir) is not a directory (a symlink or file planted there?); \(what) needs it to be root's own directory: remove it and run again")
+        }
+        if st.st_uid != geteuid() {
+            throw AufsError("\(dir) belongs to uid \(st.st_uid), not to uid \(geteuid()); \(what) refuses a directory another user controls: remove it and run again")
+        }
+        if st.st_mode & 0o022 != 0 {
+            throw AufsError("\(dir) is writable by group or others (mode \(String(st.st_mode & 0o7777, radix: 8))); \(what) refuses what others could have put there: inspect it, then chmod 700 \(dir)")
+        }
+        // Ours and not writable by others, but readable (made by an older aufsctl): make it 0700.
+        if st.st_mode & 0o077 != 0 { chmod(dir, 0o700) }
+    }
+}
+
 /// An exclusive flock(2) on a lock file, held until `release()` or deinit.
 public final class FileLock {
     private var fd: Int32
 
     /// Takes the lock, waiting up to `timeout` seconds; throws with a clear message otherwise.
+    /// The lock lives in a private directory (created 0700) and is opened with O_NOFOLLOW: another
+    /// user can neither hold it nor redirect it with a symlink.
     public init(path: String, what: String, timeout: Double = 60) throws {
-        mkdir(FilePath.dirname(path), 0o755)
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        if fd < 0 { throw AufsError("cannot open lock file \(path): \(Errno(errno)); \(what) needs root") }
+        try RuntimeDir.ensurePrivate(FilePath.dirname(path), what: what)
+        fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        if fd < 0 {
+            let e = Errno(errno)
+            throw AufsError(e.code == ELOOP
+                ? "lock file \(path) is a symlink; \(what) refuses to follow it: remove it and run again"
+                : "cannot open lock file \(path): \(e); \(what) needs root")
+        }
+        var st = stat()
+        if fstat(fd, &st) != 0 || st.st_mode & S_IFMT != S_IFREG || st.st_uid != geteuid() {
+            close(fd)
+            throw AufsError("lock file \(path) is not a regular file of uid \(geteuid()); \(what) refuses it: remove it and run again")
+        }
         let deadline = Double(time(nil)) + timeout
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR else {

@@ -128,7 +128,7 @@ struct RealMountTests {
         #expect(r.stderr.contains("ENODEV"))
         #expect(r.stderr.contains("aufsctl check"))
         #expect(r.stderr.contains("--fallback overlay"))
-        #expect(r.stderr.contains("call 1 of 1: mount(\"none\", \"\(d)/mnt\", \"aufs\", 0, \"br=\(d)/a=rw:\(d)/b=ro,xino=\(d)/a/.aufs.xino\")"),
+        #expect(r.stderr.contains("call 1 of 1: mount(\"none\", \"\(d)/mnt\", \"aufs\", 0, \"br=\(d)/a=rw:\(d)/b=ro,xino=/run/aufsctl/xino/\(Mounter.xinoName(target: d + "/mnt"))\")"),
                 "\(r.stderr)")
         #expect(!isMountPoint(d + "/mnt"))
         expectMountinfoUnchanged(before, mountinfo(), concerning: d)

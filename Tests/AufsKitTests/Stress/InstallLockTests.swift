@@ -20,7 +20,7 @@ func monotonicSeconds() -> Double {
 
 let installArgs = ["install", "--method", "kernel-ml-aufs", "--repo-url", "https://example.invalid/kernel-ml-aufs/el7/x86_64", "--yes"]
 
-/// Two `aufsctl install` on the same root contend for `<root>/run/lock/aufsctl-install.lock`.
+/// Two `aufsctl install` on the same root contend for `<root>/run/aufsctl/install.lock`.
 @Suite(.serialized, .enabled(if: isRoot, "needs root: install --root runs its commands through chroot"))
 struct InstallLockTests {
     /// The second waits for the first (yum takes 3 s), then finds everything done: the kernel is
@@ -60,13 +60,13 @@ struct InstallLockTests {
         let t = try await stubCentOSRoot()
         let root = t.path
         let grubBefore = FileRead.string(root + "/etc/default/grub")
-        let lock = try FileLock(path: root + "/run/lock/aufsctl-install.lock", what: "test", timeout: 1)
+        let lock = try FileLock(path: root + RuntimeDir.installLock, what: "test", timeout: 1)
         let start = monotonicSeconds()
         let r = try await aufsctl(installArgs + ["--root", root])
         let took = monotonicSeconds() - start
         lock.release()
         #expect(r.status != 0 && r.status != 5, "\(r.stdout)\n\(r.stderr)")
-        #expect(r.stderr.contains("another aufsctl holds") && r.stderr.contains("aufsctl-install.lock"), "\(r.stderr)")
+        #expect(r.stderr.contains("another aufsctl holds") && r.stderr.contains("/run/aufsctl/install.lock"), "\(r.stderr)")
         #expect(took >= 9, "refused after \(took) s, not after waiting")
         #expect(FileRead.string(root + "/etc/default/grub") == grubBefore)
         #expect(!FileRead.exists(root + "/var/lib/aufsctl/state.json"))
