@@ -16,6 +16,8 @@ struct Install: AsyncParsableCommand {
     @Option(help: ArgumentHelp("dkms: an aufs-standalone checkout, or a git URL to clone.", valueName: "DIR|GIT-URL")) var source: String?
     @Option(name: .customLong("aufs-branch"), help: ArgumentHelp("dkms: the aufs-standalone branch to clone (default: from the kernel).", valueName: "NAME")) var aufsBranch: String?
     @Option(name: .customLong("repo-url"), help: ArgumentHelp("kernel-ml-aufs: a .repo file URL, or a baseurl.", valueName: "URL")) var repoURL: String?
+    @Option(name: .customLong("gpgkey"), help: ArgumentHelp("kernel-ml-aufs: the URL of the key its packages are signed with (gpgcheck=1).", valueName: "URL")) var gpgKey: String?
+    @Flag(name: .customLong("no-gpgcheck"), help: "kernel-ml-aufs: install the kernel without signature checks (said in the report).") var noGpgCheck = false
     @Option(name: .customLong("grub-default"), help: ArgumentHelp("kernel-ml-aufs: the GRUB_DEFAULT value.", valueName: "VALUE")) var grubDefault: String = "0"
     @Flag(help: "kernel-ml-aufs: reboot at the end.") var reboot = false
     @Flag(name: .customLong("no-load"), help: "dkms/ubuntu-extra: do not load the module now.") var noLoad = false
@@ -31,7 +33,7 @@ struct Install: AsyncParsableCommand {
             o.method = m
         }
         o.kernel = try parseKernel(kernel)
-        for (name, value) in [("--source", source), ("--aufs-branch", aufsBranch), ("--repo-url", repoURL), ("--grub-default", grubDefault)] {
+        for (name, value) in [("--source", source), ("--aufs-branch", aufsBranch), ("--repo-url", repoURL), ("--gpgkey", gpgKey), ("--grub-default", grubDefault)] {
             if let value, value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
                 throw AufsError.usage("\(name): contains a control character (newline, tab, ...); expected a plain value")
             }
@@ -44,6 +46,14 @@ struct Install: AsyncParsableCommand {
             }
             o.repoURL = repoURL
         }
+        if let gpgKey {
+            guard gpgKey.hasPrefix("https://") || gpgKey.hasPrefix("http://") || gpgKey.hasPrefix("file://") else {
+                throw AufsError.usage("--gpgkey \(gpgKey): expected an http(s):// or file:// URL")
+            }
+            if noGpgCheck { throw AufsError.usage("--gpgkey and --no-gpgcheck contradict each other: give one") }
+        }
+        o.gpgKey = gpgKey
+        o.noGpgCheck = noGpgCheck
         guard !grubDefault.isEmpty, !grubDefault.contains("\n") else {
             throw AufsError.usage("--grub-default: expected a value such as 0, saved or a menu entry title")
         }

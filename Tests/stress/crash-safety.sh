@@ -31,7 +31,7 @@ T=$W/template
 Tests/stress/centos-stub-root.sh "$T" || exit 2
 rm -f "$T/var/log/stub-calls"
 
-ARGS=(install --method kernel-ml-aufs --repo-url https://example.invalid/kernel-ml-aufs/el7/x86_64 --yes)
+ARGS=(install --method kernel-ml-aufs --repo-url https://example.invalid/kernel-ml-aufs/el7/x86_64 --gpgkey https://example.invalid/RPM-GPG-KEY-kernel-ml-aufs --yes)
 FILES=(etc/default/grub etc/sysconfig/kernel etc/yum.repos.d/kernel-ml-aufs.repo)
 
 # Reference: old contents, and the end state of one uninterrupted run.

@@ -21,7 +21,10 @@ BUILD_EXCLUSIVE_KERNEL="{{buildExclusive}}"
 name=kernel-ml-aufs (added by aufsctl)
 baseurl={{baseurl}}
 enabled=1
-gpgcheck=0
+gpgcheck={{gpgcheck}}
+{{#gpgkey}}
+gpgkey={{gpgkey}}
+{{/gpgkey}}
 """#,
         "modules-load-aufs.conf": #"""
 {{! /etc/modules-load.d/aufs.conf }}

@@ -98,6 +98,10 @@ public struct InstallOptions: Sendable {
     public var source: String?
     public var aufsBranch: String?
     public var repoURL = "https://yum.spaceduck.org/kernel-ml-aufs/kernel-ml-aufs.repo"
+    /// kernel-ml-aufs: the key its packages are signed with (`gpgkey=` of the repo).
+    public var gpgKey: String?
+    /// kernel-ml-aufs: install the kernel without signature checks (said in the report).
+    public var noGpgCheck = false
     public var grubDefault = "0"
     public var reboot = false
     public var noLoad = false

@@ -9,6 +9,8 @@ final class FakeCentOS: CommandRunner, @unchecked Sendable {
     /// A command (argv joined by spaces, without the chroot prefix) that fails, and its stderr.
     var failing: (String, String)?
     static let kver = "5.13.1-1.el7.x86_64"
+    /// What the upstream .repo says about signatures.
+    var upstreamGpgCheck = "1"
 
     init(root: String) { self.root = root }
 
@@ -47,7 +49,7 @@ final class FakeCentOS: CommandRunner, @unchecked Sendable {
             }
             return CommandResult(status: 0)
         case "yum-config-manager":
-            write("/etc/yum.repos.d/kernel-ml-aufs.repo", "[kernel-ml-aufs]\nname=kernel-ml-aufs\nbaseurl=https://yum.spaceduck.org/kernel-ml-aufs/el7/x86_64\n")
+            write("/etc/yum.repos.d/kernel-ml-aufs.repo", "[kernel-ml-aufs]\nname=kernel-ml-aufs\nbaseurl=https://yum.spaceduck.org/kernel-ml-aufs/el7/x86_64\ngpgcheck=\(upstreamGpgCheck)\n")
             return CommandResult(status: 0)
         case "grub2-mkconfig":
             let kernels = (FileRead.list(file("/boot")) ?? []).filter { $0.hasPrefix("vmlinuz-") }.sorted().reversed()

@@ -89,4 +89,44 @@ import Testing
         _ = try await apply(t, runner)
         #expect(!runner.mutating.contains { $0.hasPrefix("yum-config-manager") })
     }
+
+    /// The kernel that will boot the host is signature-checked: an upstream .repo without gpgcheck
+    /// stops the install before the kernel (exit 6: yum-utils and the repo file stay until
+    /// `uninstall`) unless --gpgkey (turns it on with that key) or --no-gpgcheck
+    /// (installs unsigned, and says so); a baseurl needs one of the two up front.
+    @Test func signatures() async throws {
+        let t = copyFixture("centos7")
+        let runner = FakeCentOS(root: t.path)
+        runner.upstreamGpgCheck = "0"
+        let refused = try await apply(t, runner)
+        #expect(refused.exitCode == ExitCode.partial.rawValue, "\(refused)")
+        #expect(refused.message?.contains("without signature checks") == true, "\(String(describing: refused.message))")
+        #expect(!runner.calls.contains { $0.contains("kernel-ml-aufs") && $0.first == "yum" && $0.contains("install") })
+
+        let t2 = copyFixture("centos7")
+        let r2 = FakeCentOS(root: t2.path)
+        r2.upstreamGpgCheck = "0"
+        var o = InstallOptions()
+        o.gpgKey = "https://example.invalid/KEY"
+        let keyed = try await apply(t2, r2, options: o)
+        #expect(keyed.exitCode == ExitCode.rebootRequired.rawValue, "\(keyed)")
+        let repo = FileRead.string(t2.path + "/etc/yum.repos.d/kernel-ml-aufs.repo") ?? ""
+        #expect(repo.contains("gpgcheck=1\n") && repo.contains("gpgkey=https://example.invalid/KEY\n"), "\(repo)")
+
+        let t3 = copyFixture("centos7")
+        let r3 = FakeCentOS(root: t3.path)
+        r3.upstreamGpgCheck = "0"
+        var unsigned = InstallOptions()
+        unsigned.noGpgCheck = true
+        let r = try await apply(t3, r3, options: unsigned)
+        #expect(r.exitCode == ExitCode.rebootRequired.rawValue)
+        #expect(r.afterwards.contains { $0.contains("WITHOUT signature checks") })
+        #expect(r.steps.contains { $0.id == "repo" && $0.title.contains("gpgcheck=0: --no-gpgcheck") })
+
+        var baseurl = InstallOptions()
+        baseurl.method = .kernelMLAufs
+        baseurl.repoURL = "https://example.invalid/el7/x86_64"
+        let installer = Installer(root: HostRoot(copyFixture("centos7").path), runner: FakeCentOS(root: t3.path), syscalls: FakeSyscalls())
+        await #expect(throws: AufsError.self) { _ = try await installer.decide(baseurl) }
+    }
 }

@@ -18,7 +18,8 @@ func monotonicSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
-let installArgs = ["install", "--method", "kernel-ml-aufs", "--repo-url", "https://example.invalid/kernel-ml-aufs/el7/x86_64", "--yes"]
+let installArgs = ["install", "--method", "kernel-ml-aufs", "--repo-url", "https://example.invalid/kernel-ml-aufs/el7/x86_64",
+                   "--gpgkey", "https://example.invalid/RPM-GPG-KEY-kernel-ml-aufs", "--yes"]
 
 /// Two `aufsctl install` on the same root contend for `<root>/run/aufsctl/install.lock`.
 @Suite(.serialized, .enabled(if: isRoot, "needs root: install --root runs its commands through chroot"))

@@ -56,6 +56,12 @@ public enum KernelMLAufsMethod {
         let uefi = facts.boot.uefi
         let grubValue = o.grubDefault
         let isRepoFile = o.repoURL.hasSuffix(".repo")
+        // The kernel that will boot the host is installed with signature checks unless asked not to.
+        if !isRepoFile && o.gpgKey == nil && !o.noGpgCheck {
+            throw AufsError.usage("--repo-url \(o.repoURL) is a baseurl, so aufsctl writes the repo: pass --gpgkey URL (the key the kernel-ml-aufs packages are signed with), or --no-gpgcheck to install the kernel unsigned")
+        }
+        let repoValues: [String: String] = ["baseurl": o.repoURL, "gpgcheck": o.noGpgCheck ? "0" : "1", "gpgkey": o.noGpgCheck ? "" : (o.gpgKey ?? "")]
+        let gpgTitle = o.noGpgCheck ? "gpgcheck=0: --no-gpgcheck, packages NOT signature-checked" : (o.gpgKey.map { "gpgcheck=1, key \($0)" } ?? "gpgcheck as the .repo says")
         var steps: [Step] = []
 
         steps.append(Step(
@@ -85,7 +91,7 @@ public enum KernelMLAufsMethod {
             shell: ShellStep(doneTest: "command -v yum-config-manager >/dev/null 2>&1", commands: ["yum install -y yum-utils"])))
 
         steps.append(Step(
-            id: "repo", title: "Add the kernel-ml-aufs yum repo (\(o.repoURL))",
+            id: "repo", title: "Add the kernel-ml-aufs yum repo (\(o.repoURL); \(gpgTitle))",
             isDone: { ctx in repoDefined(ctx) },
             apply: { ctx in
                 let dir = "/etc/yum.repos.d"
@@ -100,17 +106,31 @@ public enum KernelMLAufsMethod {
                     guard repoDefined(ctx) else {
                         throw AufsError("yum-config-manager added \(added.sorted().joined(separator: ", ")) but no [kernel-ml-aufs] repo is defined; the repo host may be gone (its owner announced a move to Copr: try --repo-url https://copr.fedorainfracloud.org/coprs/bnied/kernel-ml-aufs/repo/epel-7/bnied-kernel-ml-aufs-epel-7.repo)")
                     }
+                    // The upstream .repo decides signatures: with --gpgkey they are turned on with that
+                    // key; a repo that turns them off needs --no-gpgcheck to be accepted.
+                    for name in added.sorted() {
+                        let file = dir + "/" + name
+                        guard case .success(let bytes) = FileRead.bytes(ctx.path(file)) else { continue }
+                        if let key = o.gpgKey {
+                            var text = bytes
+                            for (k, v) in [("gpgcheck", "1"), ("gpgkey", key)] { text = ShellAssignments.set(k, to: v, inBytes: text).bytes }
+                            if text != bytes { try AtomicFile.write(ctx.path(file), text) }
+                        } else if !o.noGpgCheck, ShellAssignments.find("gpgcheck", inBytes: bytes)?.value != "1" {
+                            throw AufsError("\(o.repoURL) defines a repo without signature checks (gpgcheck is not 1 in \(file)): pass --gpgkey URL to check the kernel's signature, or --no-gpgcheck to install it unsigned",
+                                            exitCode: .blocked)
+                        }
+                    }
                     return added.sorted().map { .removeFile(path: dir + "/" + $0) }
                 }
                 let p = dir + "/kernel-ml-aufs.repo"
                 try ctx.willChange([.removeFile(path: p)])
                 try AtomicFile.makeDirectories(ctx.path(dir))
-                try AtomicFile.write(ctx.path(p), try Template.render("kernel-ml-aufs.repo", ["baseurl": o.repoURL]))
+                try AtomicFile.write(ctx.path(p), try Template.render("kernel-ml-aufs.repo", repoValues))
                 return [.removeFile(path: p)]
             },
             shell: ShellStep(doneTest: "grep -qs '^\\[.*kernel-ml-aufs.*\\]' \"$ROOT\"/etc/yum.repos.d/*.repo",
                              commands: isRepoFile ? ["yum-config-manager --add-repo=\(ShellScript.quote(o.repoURL))"]
-                                : ["cat > \"$ROOT/etc/yum.repos.d/kernel-ml-aufs.repo\" <<'EOF'", ((try? Template.render("kernel-ml-aufs.repo", ["baseurl": o.repoURL])) ?? "") + "EOF"])))
+                                : ["cat > \"$ROOT/etc/yum.repos.d/kernel-ml-aufs.repo\" <<'EOF'", ((try? Template.render("kernel-ml-aufs.repo", repoValues)) ?? "") + "EOF"])))
 
         steps.append(Step(
             id: "defaultkernel", title: "Set DEFAULTKERNEL=kernel-ml-aufs and UPDATEDEFAULT=yes in /etc/sysconfig/kernel",
@@ -200,7 +220,8 @@ public enum KernelMLAufsMethod {
                 shell: ShellStep(doneTest: nil, commands: ["systemctl reboot"])))
         }
         return Plan(method: .kernelMLAufs, kernel: "kernel-ml-aufs", steps: steps, rebootRequired: true,
-                    afterwards: ["reboot; afterwards `uname -r` should print the kernel-ml-aufs release and `aufsctl check` should say usable"])
+                    afterwards: (o.noGpgCheck ? ["the kernel-ml-aufs packages were installed WITHOUT signature checks (--no-gpgcheck)"] : [])
+                        + ["reboot; afterwards `uname -r` should print the kernel-ml-aufs release and `aufsctl check` should say usable"])
     }
 
     /// /boot/vmlinuz-KVER exists and /boot/config-KVER builds aufs in.
