@@ -16,6 +16,7 @@ struct Install: AsyncParsableCommand {
     @Option(help: ArgumentHelp("dkms: an aufs-standalone checkout, or a git URL to clone.", valueName: "DIR|GIT-URL")) var source: String?
     @Option(name: .customLong("aufs-branch"), help: ArgumentHelp("dkms: the aufs-standalone branch to clone (default: from the kernel).", valueName: "NAME")) var aufsBranch: String?
     @Option(name: .customLong("repo-url"), help: ArgumentHelp("kernel-ml-aufs: a .repo file URL, or a baseurl.", valueName: "URL")) var repoURL: String?
+    @Option(name: .customLong("source-ref"), help: ArgumentHelp("dkms: build this commit of the cloned repository (hex id), not its branch head.", valueName: "COMMIT")) var sourceRef: String?
     @Option(name: .customLong("gpgkey"), help: ArgumentHelp("kernel-ml-aufs: the URL of the key its packages are signed with (gpgcheck=1).", valueName: "URL")) var gpgKey: String?
     @Flag(name: .customLong("no-gpgcheck"), help: "kernel-ml-aufs: install the kernel without signature checks (said in the report).") var noGpgCheck = false
     @Option(name: .customLong("grub-default"), help: ArgumentHelp("kernel-ml-aufs: the GRUB_DEFAULT value.", valueName: "VALUE")) var grubDefault: String = "0"
@@ -38,6 +39,19 @@ struct Install: AsyncParsableCommand {
                 throw AufsError.usage("\(name): contains a control character (newline, tab, ...); expected a plain value")
             }
         }
+        if let source, source.contains(":") && !source.hasPrefix("/") && !source.hasPrefix(".") {
+            // A URL: only https/http clones (no file://, ext::, ssh or git transports).
+            guard source.hasPrefix("https://") || source.hasPrefix("http://") else {
+                throw AufsError.usage("--source \(source): only https:// (or http://) repositories are cloned; file://, ext::, git:// and ssh transports are refused; for a local checkout give its directory")
+            }
+        }
+        if let sourceRef {
+            guard (7...40).contains(sourceRef.count), sourceRef.allSatisfy({ $0.isHexDigit }) else {
+                throw AufsError.usage("--source-ref \(sourceRef): expected a commit id (7 to 40 hex digits)")
+            }
+            if let source, !source.contains("://") { throw AufsError.usage("--source-ref pins a commit of a cloned repository; --source \(source) is a directory") }
+        }
+        o.sourceRef = sourceRef
         o.source = source
         o.aufsBranch = aufsBranch
         if let repoURL {

@@ -76,6 +76,8 @@ public struct HostFacts: Sendable, Codable, Equatable {
         public var installed: Bool
         public var path: String?
         public var entries: [DKMSStatusEntry]?
+        /// What aufsctl's dkms installs were built from (state file; readable by root only).
+        public var builtFrom: [String]? = nil
         public var evidence: [Evidence]
     }
 

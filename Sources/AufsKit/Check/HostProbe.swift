@@ -49,13 +49,15 @@ public struct HostProbe: Sendable {
             release: target.string, major: target.major, minor: target.minor, patch: target.patch,
             flavor: target.flavor, running: isRunning, debianPointRelease: point,
             machine: running.2, evidence: kernelEvidence)
+        var dkmsFacts = await probeDKMS()
+        dkmsFacts.builtFrom = recordedSources()
         return HostFacts(
             distro: distro,
             kernel: kernel,
             filesystems: probeFilesystems(running: isRunning, kernel: target),
             module: probeModule(target, running: isRunning, config: config),
             build: probeBuild(target, running: isRunning, version: running.1, config: config),
-            dkms: await probeDKMS(),
+            dkms: dkmsFacts,
             boot: await probeBoot(),
             xino: probeXino(),
             otherAufsKernels: otherAufsKernels(except: target.string),
@@ -268,6 +270,13 @@ public struct HostProbe: Sendable {
         }
         out.evidence.append(Evidence("Module.symvers", "not found for \(k.string)"))
         return out
+    }
+
+    /// `kernel: source` of every dkms install record (nil when the state file cannot be read).
+    func recordedSources() -> [String]? {
+        guard let state = try? InstallState.load(root: root) else { return nil }
+        let dkms = state.installs.filter { $0.method == .dkms }
+        return dkms.isEmpty ? nil : dkms.map { "\($0.kernel): \($0.source ?? "source not recorded")" }
     }
 
     func probeDKMS() async -> HostFacts.DKMS {

@@ -94,8 +94,10 @@ public struct Executor {
                               message: "step \(step.id) failed: \(e.message)" + (changedAny || recorded ? "; earlier steps stay applied; `aufsctl uninstall` undoes them" : ""))
             }
         }
+        if !dryRun, let p = ctx.provenance { try journal.setSource(p) }
         let code: ExitCode = plan.rebootRequired && !ctx.options.reboot ? .rebootRequired : .success
-        var report = finish(plan, reports, dryRun: dryRun, changed: changedAny, code: dryRun ? .success : code, message: nil, notes: ctx.notes)
+        var report = finish(plan, reports, dryRun: dryRun, changed: changedAny, code: dryRun ? .success : code, message: nil,
+                            notes: ctx.notes + (ctx.provenance.map { ["built from \($0)"] } ?? []))
         if !dryRun && !changedAny { report.message = "nothing to do: every step was already done" }
         return report
     }

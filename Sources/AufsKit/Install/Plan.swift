@@ -97,6 +97,8 @@ public struct InstallOptions: Sendable {
     public var kernel: KernelRelease?
     public var source: String?
     public var aufsBranch: String?
+    /// dkms: the commit to build (a hex commit id), instead of the branch's head.
+    public var sourceRef: String?
     public var repoURL = "https://yum.spaceduck.org/kernel-ml-aufs/kernel-ml-aufs.repo"
     /// kernel-ml-aufs: the key its packages are signed with (`gpgkey=` of the repo).
     public var gpgKey: String?
@@ -128,6 +130,8 @@ public final class InstallContext: @unchecked Sendable {
     /// Where steps record an undo before making the change it undoes (nil in dry runs and tests
     /// that drive steps directly).
     public var journal: StateJournal?
+    /// What was built: the repository, branch and commit, or the source directory and its digest.
+    public var provenance: String?
 
     /// Records `undo` in the state file now, before the change it undoes is made.
     public func willChange(_ undo: [UndoAction]) throws {

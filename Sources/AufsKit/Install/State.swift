@@ -24,6 +24,8 @@ public struct InstallState: Sendable, Codable, Equatable {
         public var method: InstallMethod
         public var kernel: String
         public var steps: [StepRecord]
+        /// dkms: what was built (repository + branch + commit, or directory + digest).
+        public var source: String?
 
         /// Everything this record relies on or would take away.
         public var resources: Set<String> {
@@ -77,7 +79,7 @@ public struct InstallState: Sendable, Codable, Equatable {
     /// step's entry; actions already recorded for the step are not repeated).
     public mutating func record(method: InstallMethod, kernel: String, step: StepRecord) {
         guard let i = installs.lastIndex(where: { $0.method == method && $0.kernel == kernel }) else {
-            installs.append(Record(id: nextID, method: method, kernel: kernel, steps: [step]))
+            installs.append(Record(id: nextID, method: method, kernel: kernel, steps: [step], source: nil))
             return
         }
         if let last = installs[i].steps.indices.last, installs[i].steps[last].id == step.id {
@@ -116,6 +118,14 @@ public final class StateJournal: @unchecked Sendable {
     func add(_ undo: [UndoAction], uses: [String]? = nil) throws {
         guard let step else { return }
         state.record(method: method, kernel: kernel, step: .init(id: step.id, title: step.title, undo: undo, uses: uses))
+        try state.save(root: root)
+    }
+
+    /// Records what the install built from (its provenance) on its record.
+    func setSource(_ source: String) throws {
+        guard let i = state.installs.lastIndex(where: { $0.method == method && $0.kernel == kernel }),
+              state.installs[i].source != source else { return }
+        state.installs[i].source = source
         try state.save(root: root)
     }
 

@@ -21,7 +21,8 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
     func which(_ name: String) -> String? { nil }
 
     func run(_ full: [String], environment: [String: String]) async throws -> CommandResult {
-        if full.first == "cp" { return try await SubprocessRunner().run(full, environment: environment) }
+        // cp, sha256sum and git run for real (on the host's paths: the source tree, the digest file).
+        if ["cp", "sha256sum", "git"].contains(full.first ?? "") { return try await SubprocessRunner().run(full, environment: environment) }
         var argv = full
         if argv.first == "chroot" { argv.removeFirst(2) }
         calls.append(argv)
@@ -287,5 +288,99 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         await #expect(throws: AufsError.self) {
             try await Uninstaller(printer: { _ in }).run(root: HostRoot(t.path), runner: runner, dryRun: false, selection: .id(7))
         }
+    }
+}
+
+/// git for the clone path: `git clone`/`init`+`fetch`+`checkout` lay the stand-in into the clone
+/// directory, `rev-parse HEAD` answers a fixed commit; everything else goes to FakeDebian.
+final class FakeGitDebian: CommandRunner, @unchecked Sendable {
+    let debian: FakeDebian
+    let head = "0123456789abcdef0123456789abcdef01234567"
+    var gitCalls: [[String]] = []
+    init(_ debian: FakeDebian) { self.debian = debian }
+    func which(_ name: String) -> String? { nil }
+    func run(_ full: [String], environment: [String: String]) async throws -> CommandResult {
+        var argv = full
+        if argv.first == "chroot" { argv.removeFirst(2) }
+        guard argv.first == "git" else { return try await debian.run(full, environment: environment) }
+        gitCalls.append(argv)
+        let clone = debian.root + DKMSMethod.cloneDir
+        if argv.contains("ls-remote") { return CommandResult(status: 128, stderr: "offline") }
+        if argv.contains("clone") || argv.contains("checkout") {
+            try AtomicFile.makeDirectories(clone)
+            _ = try await SubprocessRunner().run(["cp", "-a", packageRoot() + "/Kernel/standin/.", clone + "/"])
+        }
+        if argv.contains("rev-parse") { return CommandResult(status: 0, stdout: head + "\n") }
+        return CommandResult(status: 0)
+    }
+}
+
+@Suite struct SourceProvenanceTests {
+    func install(_ t: TempDir, _ runner: any CommandRunner, _ change: (inout InstallOptions) -> Void) async throws -> InstallReport {
+        var o = InstallOptions()
+        o.method = .dkms
+        o.skipExportCheck = true
+        o.noLoad = true
+        change(&o)
+        let installer = Installer(root: HostRoot(t.path), runner: runner, syscalls: FakeSyscalls())
+        guard case .plan(let plan, let facts) = try await installer.decide(o) else { throw AufsError("no plan") }
+        return try await Executor(printer: { _ in }).run(plan, context: installer.context(facts, o), dryRun: false)
+    }
+
+    /// --source DIR: the digest of the files the module is built from, in the state, the report
+    /// and check's facts; the same tree gives the same digest.
+    @Test func sourceDirectoryDigest() async throws {
+        let t = copyFixture("debian12")
+        let runner = FakeDebian(root: t.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers)
+        let report = try await install(t, runner) { $0.source = packageRoot() + "/Kernel/standin" }
+        #expect(report.exitCode == 0, "\(report)")
+        let source = try #require(try InstallState.load(root: HostRoot(t.path)).installs.first?.source)
+        #expect(source.hasPrefix(packageRoot() + "/Kernel/standin sha256:") && source.contains(" files)"), "\(source)")
+        #expect(report.afterwards.contains("built from \(source)"))
+        let facts = try await HostProbe(root: HostRoot(t.path), runner: ScriptedRunner()).probe()
+        #expect(facts.dkms.builtFrom == ["\(DKMSPlanTests.kver): \(source)"])
+        let again = TempDir()
+        _ = try await SubprocessRunner().run(["cp", "-a", packageRoot() + "/Kernel/standin/.", again.path + "/"])
+        let t2 = copyFixture("debian12")
+        _ = try await install(t2, FakeDebian(root: t2.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers)) { $0.source = again.path }
+        let source2 = try #require(try InstallState.load(root: HostRoot(t2.path)).installs.first?.source)
+        #expect(source2.split(separator: " ")[1] == source.split(separator: " ")[1], "the same files give the same digest")
+    }
+
+    /// A clone records the repository, branch and commit; --source-ref fetches that commit only,
+    /// and every git call that reaches the network allows https/http only, without submodules.
+    @Test func cloneRecordsTheCommit() async throws {
+        let t = copyFixture("debian12")
+        let runner = FakeGitDebian(FakeDebian(root: t.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers))
+        let report = try await install(t, runner) { _ in }
+        #expect(report.exitCode == 0, "\(report)")
+        let source = try #require(try InstallState.load(root: HostRoot(t.path)).installs.first?.source)
+        #expect(source == "https://github.com/sfjro/aufs-standalone.git branch aufs6.1 at \(runner.head)")
+        let clone = try #require(runner.gitCalls.first { $0.contains("clone") })
+        #expect(clone.contains("--no-recurse-submodules") && clone.contains("protocol.allow=never"))
+
+        let t2 = copyFixture("debian12")
+        let r2 = FakeGitDebian(FakeDebian(root: t2.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers))
+        let pinned = try await install(t2, r2) { $0.sourceRef = "0123456789ab" }
+        #expect(pinned.exitCode == 0, "\(pinned)")
+        #expect(r2.gitCalls.contains { $0.contains("fetch") && $0.contains("0123456789ab") && $0.contains("protocol.allow=never") })
+        #expect(try InstallState.load(root: HostRoot(t2.path)).installs.first?.source?.contains("commit 0123456789ab at \(r2.head)") == true)
+
+        let t3 = copyFixture("debian12")
+        let r3 = FakeGitDebian(FakeDebian(root: t3.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers))
+        let wrong = try await install(t3, r3) { $0.sourceRef = "fedcba9876" }
+        #expect(wrong.exitCode != 0 && wrong.message?.contains("not the commit fedcba9876") == true, "\(String(describing: wrong.message))")
+    }
+
+    @Test(arguments: ["file:///srv/aufs", "ext::sh -c touch% /tmp/pwned", "git://example.org/aufs", "ssh://git@example.org/aufs"])
+    func refusedTransports(_ url: String) async throws {
+        let r = try await aufsctl(["install", "--method", "dkms", "--source", url, "--dry-run"])
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.contains("only https:// (or http://) repositories are cloned"), "\(r.stderr)")
+    }
+
+    @Test func sourceRefMustBeACommit() async throws {
+        let r = try await aufsctl(["install", "--method", "dkms", "--source-ref", "main", "--dry-run"])
+        #expect(r.status == 2 && r.stderr.contains("expected a commit id"), "\(r.stderr)")
     }
 }

@@ -1,3 +1,4 @@
+import Glibc
 /// Method dkms: build aufs out of tree with DKMS for KVER (Debian; any distro with dkms).
 public enum DKMSMethod {
     /// The branch to build: `--aufs-branch`, else the one `check` chose from the committed list
@@ -121,6 +122,49 @@ public enum DKMSMethod {
         guard try source(ctx) != nil else { return nil }
         if let s = ctx.options.source, !s.contains("://") { return FilePath.absolute(s) }
         return ctx.path(cloneDir)
+    }
+
+    /// `--source DIR`: the sha256 of every file the module is built from (fs/, include/,
+    /// Makefile, config.mk; names and contents, in name order), and the git commit when DIR is a
+    /// checkout (`+ local changes` when its work tree differs).
+    static func treeProvenance(_ ctx: InstallContext, dir: String) async throws -> String {
+        var files: [String] = []
+        func walk(_ rel: String) {
+            var st = stat()
+            guard lstat(dir + "/" + rel, &st) == 0 else { return }
+            if st.st_mode & S_IFMT == S_IFDIR {
+                for n in (FileRead.list(dir + "/" + rel) ?? []).sorted() { walk(rel + "/" + n) }
+            } else if st.st_mode & S_IFMT == S_IFREG {
+                files.append(rel)
+            }
+        }
+        for top in ["Makefile", "config.mk", "fs", "include"] { walk(top) }
+        files.sort()
+        // sha256sum by argv (no shell): one digest per file, then one over that listing.
+        let perFile = try await ctx.runner.run(["sha256sum", "--"] + files.map { dir + "/" + $0 })
+        guard perFile.succeeded else { throw AufsError("sha256sum of \(dir) failed: \(perFile.stderr.trimmingBlanks)") }
+        let listing = perFile.stdout.split(separator: "\n").map { line in
+            line.replacingOccurrencesOfPrefix(dir + "/")
+        }.joined(separator: "\n") + "\n"
+        // mkstemp: a fresh name, created O_EXCL 0600 (in sticky /tmp nobody else can swap it).
+        var template = Array("/tmp/aufsctl-digest-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw AufsError("cannot create a temporary file for the source digest: \(Errno(errno))") }
+        let tmp = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        defer { unlink(tmp) }
+        let bytes = Array(listing.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard written == bytes.count else { throw AufsError("cannot write \(tmp) for the source digest") }
+        let total = try await ctx.runner.run(["sha256sum", tmp])
+        let digest = total.stdout.split(separator: " ").first.map(String.init) ?? "?"
+        var out = "\(dir) sha256:\(digest) (\(files.count) files)"
+        let head = try? await ctx.runner.run(["git", "-C", dir, "rev-parse", "HEAD"])
+        if let head, head.succeeded {
+            let dirty = try? await ctx.runner.run(["git", "-C", dir, "status", "--porcelain", "--", "."])
+            out += ", git \(head.stdout.trimmingBlanks)" + ((dirty?.stdout.trimmingBlanks.isEmpty ?? true) ? "" : " + local changes")
+        }
+        return out
     }
 
     /// The flavour's headers meta package, so the next kernel's headers (and with them a DKMS
@@ -262,7 +306,21 @@ public enum DKMSMethod {
                     }
                     try AtomicFile.makeDirectories(FilePath.dirname(ctx.path(cloneDir)))
                     try ctx.willChange([.removeTree(path: cloneDir)])
-                    try await ctx.checkStreaming(["git", "clone", "--depth", "1", "--branch", chosen, url, cloneDir])
+                    // Only the https/http transports, never submodules (git -c protocol.*.allow).
+                    let safe = ["-c", "protocol.allow=never", "-c", "protocol.https.allow=always", "-c", "protocol.http.allow=always"]
+                    if let ref = o.sourceRef {
+                        try await ctx.check(["git", "init", "-q", cloneDir])
+                        try await ctx.check(["git", "-C", cloneDir, "remote", "add", "origin", url])
+                        try await ctx.checkStreaming(["git", "-C", cloneDir] + safe + ["fetch", "--depth", "1", "--no-recurse-submodules", "origin", ref])
+                        try await ctx.check(["git", "-C", cloneDir, "checkout", "-q", "--detach", "FETCH_HEAD"])
+                    } else {
+                        try await ctx.checkStreaming(["git"] + safe + ["clone", "--depth", "1", "--no-recurse-submodules", "--branch", chosen, url, cloneDir])
+                    }
+                    let head = try await ctx.check(["git", "-C", cloneDir, "rev-parse", "HEAD"]).stdout.trimmingBlanks
+                    if let ref = o.sourceRef, !head.hasPrefix(ref.lowercased()) {
+                        throw AufsError("\(url): fetched \(head), not the commit \(ref) --source-ref asked for", exitCode: .blocked)
+                    }
+                    ctx.provenance = "\(url) " + (o.sourceRef.map { "commit \($0)" } ?? "branch \(chosen)") + " at \(head)"
                     _ = try source(ctx)
                     // The clone carries its own standalone patch: check its exports (exit 4 undoes the clone).
                     if !o.skipExportCheck, let text = FileRead.string(ctx.path(build + "/Module.symvers")) {
@@ -271,7 +329,12 @@ public enum DKMSMethod {
                     return [.removeTree(path: cloneDir)]
                 },
                 shell: ShellStep(doneTest: "[ -f \"$ROOT\(cloneDir)/include/uapi/linux/aufs_type.h\" ]",
-                                 commands: ["git clone --depth 1 --branch \(ShellScript.quote(branch)) \(ShellScript.quote(url)) \"$ROOT\(cloneDir)\""]),
+                                 commands: o.sourceRef.map { ref in [
+                                    "git init -q \"$ROOT\(cloneDir)\"",
+                                    "git -C \"$ROOT\(cloneDir)\" remote add origin \(ShellScript.quote(url))",
+                                    "git -C \"$ROOT\(cloneDir)\" -c protocol.allow=never -c protocol.https.allow=always -c protocol.http.allow=always fetch --depth 1 --no-recurse-submodules origin \(ShellScript.quote(ref))",
+                                    "git -C \"$ROOT\(cloneDir)\" checkout -q --detach FETCH_HEAD"] }
+                                    ?? ["git -c protocol.allow=never -c protocol.https.allow=always -c protocol.http.allow=always clone --depth 1 --no-recurse-submodules --branch \(ShellScript.quote(branch)) \(ShellScript.quote(url)) \"$ROOT\(cloneDir)\""]),
                 uses: { _ in ["file:" + cloneDir] }))
         } else {
             steps.append(Step(
@@ -300,6 +363,11 @@ public enum DKMSMethod {
                     if !r.succeeded { throw AufsError("cp \(src)/\(item) to \(destAbs) failed: \(r.stderr.trimmingBlanks)") }
                 }
                 try AtomicFile.write(dest + "/dkms.conf", try Template.render("dkms.conf", ["version": v, "buildExclusive": ""]))
+                if !cloning {
+                    do { ctx.provenance = try await treeProvenance(ctx, dir: src) } catch {
+                        ctx.provenance = "\(src) (no digest: \((error as? AufsError)?.message ?? "\(error)"))"
+                    }
+                }
                 return existed ? [] : [.removeTree(path: destAbs)]
             },
             shell: ShellStep(prelude: [
@@ -417,5 +485,12 @@ extension String {
     /// dkms.conf's `${kernel_source_dir}` must reach dkms literally from a heredoc.
     var replacingDollarKernelSourceDir: String {
         split(separator: "${kernel_source_dir}", omittingEmptySubsequences: false).joined(separator: "\\${kernel_source_dir}")
+    }
+}
+
+extension Substring {
+    /// The line with `prefix` removed wherever it starts a path (sha256sum prints `HASH  PATH`).
+    func replacingOccurrencesOfPrefix(_ prefix: String) -> String {
+        String(self).split(separator: prefix, omittingEmptySubsequences: false).joined()
     }
 }
