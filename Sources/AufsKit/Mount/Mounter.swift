@@ -69,7 +69,7 @@ public struct Mounter {
             guard mustCreate && !req.dryRun else { return try body() }
             let created = try makeDirectories(target)
             do { return try body() } catch {
-                for d in created.reversed() { rmdir(d) }
+                for d in created.reversed() { d.remove() }
                 throw error
             }
         }
@@ -221,20 +221,50 @@ public struct Mounter {
         return (try validator.canonicalDirectory(t, what: "mount point"), false)
     }
 
-    /// mkdir -p; returns the directories it created, outermost first.
-    func makeDirectories(_ p: String) throws -> [String] {
-        var cur = ""
-        var created: [String] = []
-        for c in FilePath.normalize(p).split(separator: "/") {
-            cur += "/" + c
-            if Glibc.mkdir(cur, 0o755) == 0 {
-                created.append(cur)
-            } else if errno != EEXIST {
-                let e = Errno(errno)
-                for d in created.reversed() { rmdir(d) }
-                throw AufsError("--mkdir: cannot create \(cur): \(e)")
-            }
+    /// A directory `--mkdir` created: its parent's fd and its name, so that removing it again
+    /// never re-resolves a path another user may have changed meanwhile.
+    final class CreatedDirectory {
+        let parent: Int32
+        let name: String
+        init(parent: Int32, name: String) { self.parent = parent; self.name = name }
+        func remove() { unlinkat(parent, name, AT_REMOVEDIR) }
+        deinit { close(parent) }
+    }
+
+    /// mkdir -p by directory fd: existing components are followed as the user named them, but a
+    /// directory this call created is opened with O_NOFOLLOW, so one swapped for a symlink (in a
+    /// parent another user can write) makes it fail instead of creating the rest elsewhere.
+    /// Returns what it created, outermost first.
+    func makeDirectories(_ p: String) throws -> [CreatedDirectory] {
+        var created: [CreatedDirectory] = []
+        var fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw AufsError("--mkdir: cannot open /: \(Errno(errno))") }
+        func fail(_ message: String) -> AufsError {
+            close(fd)
+            for d in created.reversed() { d.remove() }
+            return AufsError(message)
         }
+        var cur = ""
+        for c in FilePath.normalize(p).split(separator: "/").map(String.init) {
+            cur += "/" + c
+            var made = false
+            if mkdirat(fd, c, 0o755) == 0 {
+                made = true
+            } else if errno != EEXIST {
+                throw fail("--mkdir: cannot create \(cur): \(Errno(errno))")
+            }
+            let next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (made ? O_NOFOLLOW : 0))
+            if next < 0 {
+                let e = Errno(errno)
+                if made { unlinkat(fd, c, AT_REMOVEDIR) }
+                throw fail(e.code == ELOOP ? "--mkdir: \(cur), which aufsctl had just created, was replaced by a symlink; nothing more was created"
+                                          : "--mkdir: cannot open \(cur): \(e)")
+            }
+            if made { created.append(CreatedDirectory(parent: dup(fd), name: c)) }
+            close(fd)
+            fd = next
+        }
+        close(fd)
         return created
     }
 

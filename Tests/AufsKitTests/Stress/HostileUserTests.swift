@@ -127,4 +127,40 @@ struct HostileUserTests {
         #expect(!FileRead.exists(d + "/tree"))
         #expect(readText(d + "/victim/keep") == "precious\n")
     }
+
+    /// A backups directory planted as a symlink (while /var/lib/aufsctl was not yet private) is
+    /// refused: no backup is written where it points.
+    @Test func plantedBackupDirectoryIsRefused() async throws {
+        let t = copyFixture("centos7")
+        let elsewhere = TempDir()
+        mkdir(t.path + "/var/lib/aufsctl", 0o700)
+        symlink(elsewhere.path, t.path + "/var/lib/aufsctl/backups")
+        let facts = try await HostProbe(root: HostRoot(t.path), runner: ScriptedRunner()).probe()
+        let ctx = InstallContext(root: HostRoot(t.path), runner: ScriptedRunner(), syscalls: FakeSyscalls(), facts: facts, options: InstallOptions())
+        // In a root tree the planted absolute link resolves inside the tree, like chroot would.
+        _ = try? ctx.setAssignment("GRUB_DEFAULT", to: "0", in: "/etc/default/grub")
+        #expect(FileRead.list(elsewhere.path) == [])
+        // On the host, the directory check refuses it outright.
+        let d = canonical(elsewhere.path)
+        symlink(d, d + "-backups")
+        defer { unlink(d + "-backups") }
+        do {
+            try RuntimeDir.ensurePrivate(d + "-backups", what: "install backups")
+            Issue.record("a symlinked backups directory was accepted")
+        } catch let e as AufsError {
+            #expect(e.message.contains("is not a directory (a symlink"), "\(e.message)")
+        }
+    }
+
+    /// --mkdir builds the mount point by directory fd and removes exactly what it made when the
+    /// mount is refused.
+    @Test func mkdirByDirectoryFd() throws {
+        let t = TempDir()
+        let d = canonical(t.path)
+        let made = try Mounter().makeDirectories(d + "/x/y/z")
+        #expect(made.map(\.name) == ["x", "y", "z"])
+        #expect(FileRead.isDirectory(d + "/x/y/z"))
+        for m in made.reversed() { m.remove() }
+        #expect(!FileRead.exists(d + "/x"))
+    }
 }
