@@ -163,4 +163,30 @@ struct HostileUserTests {
         for m in made.reversed() { m.remove() }
         #expect(!FileRead.exists(d + "/x"))
     }
+
+    /// A race, not a staged swap: while root mounts and unmounts 20 times, nobody keeps renaming
+    /// the workdir away and putting a symlink to a victim directory under its name. Whatever the
+    /// interleaving, the victim keeps its file and nothing is created in it.
+    @Test func workdirRaceNeverReachesTheVictim() async throws {
+        let t = TempDir()
+        let d = canonical(t.path)
+        chmod(d, 0o755)
+        let layers = d + "/layers"
+        mkdir(layers, 0o777); chmod(layers, 0o777)
+        for n in ["c", "i"] { makeDir(layers + "/" + n) }
+        makeDir(d + "/m")
+        makeDir(d + "/victim"); writeFile(d + "/victim/keep", "precious\n"); chmod(d + "/victim", 0o777)
+        defer { withExtendedLifetime(t) { unmountAll(under: d) } }
+        let work = layers + "/" + Mounter.workdirPrefix + "c"
+        let script = "end=$(($(date +%s) + 12)); while [ $(date +%s) -lt $end ]; do mv \(work) \(layers)/away.$$ 2>/dev/null && ln -s \(d)/victim \(work) 2>/dev/null; rm -f \(work) 2>/dev/null; rm -rf \(layers)/away.$$ 2>/dev/null; done"
+        async let attacker = asNobody(["sh", "-c", script])
+        for _ in 0..<20 {
+            _ = try await aufsctl(in: d, ["mount", "--fallback", "overlay", "dirs=./layers/c:./layers/i=ro", "./m"])
+            _ = try await aufsctl(in: d, ["umount", "./m"])
+        }
+        _ = try await attacker
+        unmountAll(under: d)
+        #expect(readText(d + "/victim/keep") == "precious\n")
+        #expect(FileRead.list(d + "/victim") == ["keep"], "\(FileRead.list(d + "/victim") ?? [])")
+    }
 }
