@@ -13,7 +13,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     // A value escaped the way the kernel shows it in mountinfo comes back unchanged.
     // (Paths there are absolute: the value starts with "/", so no combining mark can fuse with "=".)
-    if !s.contains("\\") {
+    if !s.unicodeScalars.contains("\\") {   // by scalar: a backslash before a combining mark is one Character
         let esc = s.replacingOccurrences(",", with: "\\,")
         precondition(Unmounter.option("upperdir", in: "lowerdir=/a,upperdir=/\(esc),workdir=/w") == "/" + s)
     }
