@@ -46,8 +46,9 @@ struct Install: AsyncParsableCommand {
             }
         }
         if let sourceRef {
-            guard (7...40).contains(sourceRef.count), sourceRef.allSatisfy({ $0.isHexDigit }) else {
-                throw AufsError.usage("--source-ref \(sourceRef): expected a commit id (7 to 40 hex digits)")
+            // git fetch takes a full commit id only (an abbreviation is looked up as a ref name).
+            guard [40, 64].contains(sourceRef.count), sourceRef.allSatisfy({ $0.isHexDigit }) else {
+                throw AufsError.usage("--source-ref \(sourceRef): expected a full commit id (40 hex digits; 64 for SHA-256 repositories)")
             }
             if let source, !source.contains("://") { throw AufsError.usage("--source-ref pins a commit of a cloned repository; --source \(source) is a directory") }
         }

@@ -17,7 +17,7 @@ cleanup() {
     for m in $(awk -v r="$R" '$5 == r || index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
         umount -l "$m" 2>/dev/null || true
     done
-    rm -rf "$R"
+    rm -rf --one-file-system "$R"   # never into a mount left behind (/dev is bind-mounted)
 }
 trap cleanup EXIT
 cleanup

@@ -19,7 +19,7 @@ log() { echo "upgrade: $*"; }
 [ -x "$AUFSCTL" ] || { log "error: no aufsctl at $AUFSCTL (make build first)"; exit 1; }
 
 unmount_all() { for m in dev/pts dev sys proc; do umount -l "$R/$m" 2>/dev/null || true; done; }
-cleanup() { unmount_all; rm -rf "$R"; }
+cleanup() { unmount_all; rm -rf --one-file-system "$R"; }   # never into a mount left behind
 trap cleanup EXIT
 cleanup
 mkdir -p "$R"

@@ -90,10 +90,11 @@ public struct Executor {
                 // but "partially applied" means an earlier change is in place.
                 let recorded = recordedBefore
                 return finish(plan, reports + pending(plan, after: i), dryRun: false, changed: changedAny,
-                              code: changedAny || recorded ? .partial : .failure,
+                              code: changedAny || recorded ? .partial : (e.exitCode == .blocked ? .blocked : .failure),
                               message: "step \(step.id) failed: \(e.message)" + (changedAny || recorded ? "; earlier steps stay applied; `aufsctl uninstall` undoes them" : ""))
             }
         }
+        if !dryRun { try journal.flushUses() }
         if !dryRun, let p = ctx.provenance { try journal.setSource(p) }
         let code: ExitCode = plan.rebootRequired && !ctx.options.reboot ? .rebootRequired : .success
         var report = finish(plan, reports, dryRun: dryRun, changed: changedAny, code: dryRun ? .success : code, message: nil,
@@ -156,6 +157,8 @@ public struct Uninstaller {
         return undone
     }
 
+    /// Undoes one record on `state` (a dry run changes only this in-memory copy, so a preview of
+    /// `--all` shows what the real run would hand over and what it would finally do).
     func undo(id: Int, state: inout InstallState, root: HostRoot, runner: any CommandRunner, dryRun: Bool) async throws -> Int {
         guard let r = state.installs.firstIndex(where: { $0.id == id }) else { return 0 }
         let record = state.installs[r]
@@ -163,23 +166,31 @@ public struct Uninstaller {
         var undone = 0
         var remaining = record.steps
         func save() throws {
-            guard !dryRun, let i = state.installs.firstIndex(where: { $0.id == id }) else { return }
-            state.installs[i].steps = remaining
+            guard !dryRun else { return }
+            if let i = state.installs.firstIndex(where: { $0.id == id }) { state.installs[i].steps = remaining }
             try state.save(root: root)
         }
         for step in record.steps.reversed() {
-            for action in step.undo.reversed() {
-                // The newest other record that still relies on what this action takes away keeps it.
-                let shared = Set(action.resources)
-                if !shared.isEmpty,
-                   let heir = state.installs.lastIndex(where: { $0.id != id && !$0.resources.isDisjoint(with: shared) }) {
-                    let heirID = state.installs[heir].id ?? 0
+            // A step whose undo would take what another remaining record still uses goes, whole,
+            // to the newest such record: a step's actions belong together (the module tree with
+            // the packages that own its build link).
+            let shared = Set(step.undo.flatMap(\.resources))
+            if !shared.isEmpty,
+               let heir = state.installs.lastIndex(where: { $0.id != id && !$0.resources.isDisjoint(with: shared) }) {
+                let heirID = state.installs[heir].id ?? 0
+                for action in step.undo {
                     printer((dryRun ? "would keep " : "kept ") + "for record \(heirID), which still uses it: \(action.description)")
-                    if !dryRun {
-                        state.installs[heir].steps.insert(.init(id: "from-\(id)-\(step.id)", title: "from record \(id): \(step.title)", undo: [action]), at: 0)
-                    }
-                    continue
                 }
+                let moved = InstallState.StepRecord(id: "from-\(id)-\(step.id)", title: "from record \(id): \(step.title)", undo: step.undo)
+                // Changes are undone newest first: what this (newer) record did runs before the
+                // heir's own undo of the same thing, what an older record did runs after it.
+                if heirID < id { state.installs[heir].steps.append(moved) } else { state.installs[heir].steps.insert(moved, at: 0) }
+                remaining.removeLast()
+                undone += 1
+                try save()
+                continue
+            }
+            for action in step.undo.reversed() {
                 printer((dryRun ? "would " : "") + "undo \(step.id): \(action.description)")
                 if dryRun { continue }
                 do {
@@ -195,10 +206,8 @@ public struct Uninstaller {
             // Saved after each step, so a killed uninstall does not repeat what it undid.
             try save()
         }
-        if !dryRun {
-            state.installs.removeAll { $0.id == id }
-            try state.save(root: root)
-        }
+        state.installs.removeAll { $0.id == id }
+        if !dryRun { try state.save(root: root) }
         return undone
     }
 

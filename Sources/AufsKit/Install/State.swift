@@ -117,7 +117,23 @@ public final class StateJournal: @unchecked Sendable {
 
     func add(_ undo: [UndoAction], uses: [String]? = nil) throws {
         guard let step else { return }
+        flushPending()
         state.record(method: method, kernel: kernel, step: .init(id: step.id, title: step.title, undo: undo, uses: uses))
+        try state.save(root: root)
+    }
+
+    /// Uses of already-done steps, held until the install changes something or completes, so a
+    /// run that stops early (a refused preflight) leaves no record behind.
+    var pendingUses: [InstallState.StepRecord] = []
+
+    func flushPending() {
+        for p in pendingUses { state.record(method: method, kernel: kernel, step: p) }
+        pendingUses = []
+    }
+
+    func flushUses() throws {
+        guard !pendingUses.isEmpty else { return }
+        flushPending()
         try state.save(root: root)
     }
 
@@ -132,8 +148,13 @@ public final class StateJournal: @unchecked Sendable {
     /// A step that was already done: recorded only for what it declares it uses.
     func use(id: String, title: String, _ uses: [String]) throws {
         guard !uses.isEmpty else { return }
+        let step = InstallState.StepRecord(id: id, title: title, undo: [], uses: uses)
+        guard state.installs.contains(where: { $0.method == method && $0.kernel == kernel }) else {
+            pendingUses.append(step)
+            return
+        }
         let before = state
-        state.record(method: method, kernel: kernel, step: .init(id: id, title: title, undo: [], uses: uses))
+        state.record(method: method, kernel: kernel, step: step)
         if state != before { try state.save(root: root) }
     }
 }

@@ -148,13 +148,29 @@ public struct OverlayMounter {
 /// relative to its parent's fd with O_NOFOLLOW and its entries are removed relative to it, so a
 /// name another user swaps for a symlink (in a directory they can write) loses only that symlink.
 enum RecursiveRemove {
-    static func remove(_ path: String) {
+    /// With `strictParents`, every component of the parent path is opened with O_NOFOLLOW from
+    /// `/` too: for a path recorded earlier as canonical (the overlay workdir in mountinfo), a
+    /// component that is a symlink now was swapped, and nothing is removed. Returns whether it ran.
+    @discardableResult
+    static func remove(_ path: String, strictParents: Bool = false) -> Bool {
         let normalized = FilePath.normalize(path)
-        guard normalized != "/", let name = normalized.split(separator: "/").last.map(String.init) else { return }
-        let parent = open(FilePath.dirname(normalized), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard parent >= 0 else { return }
+        guard normalized != "/", let name = normalized.split(separator: "/").last.map(String.init) else { return false }
+        let parent = strictParents ? openNoFollow(FilePath.dirname(normalized)) : open(FilePath.dirname(normalized), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard parent >= 0 else { return false }
         defer { close(parent) }
         remove(at: parent, name)
+        return true
+    }
+
+    /// Opens a directory walking from `/` with O_NOFOLLOW at every component; -1 if one is a symlink.
+    static func openNoFollow(_ dir: String) -> Int32 {
+        var fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        for c in FilePath.normalize(dir).split(separator: "/").map(String.init) where fd >= 0 {
+            let next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            close(fd)
+            fd = next
+        }
+        return fd
     }
 
     static func remove(at dirfd: Int32, _ name: String) {

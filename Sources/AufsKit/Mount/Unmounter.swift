@@ -46,8 +46,8 @@ public struct Unmounter {
                 if !lazy, entry.fstype == "overlay", entry.source == OverlayMounter.source,
                    let w = Unmounter.option("workdir", in: entry.fsOptions),
                    (w.split(separator: "/").last ?? "").hasPrefix(Mounter.workdirPrefix) {
-                    RecursiveRemove.remove(w)
-                    removed = w
+                    // The workdir was canonical at mount time: a symlink in its path now was planted.
+                    if RecursiveRemove.remove(w, strictParents: true) { removed = w }
                 }
                 return UnmountReport(target: resolved, filesystem: entry.fstype, attempts: attempts, removedWorkdir: removed)
             case .failure(let e) where e.code == EBUSY && attempts <= retries:

@@ -361,15 +361,17 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
 
         let t2 = copyFixture("debian12")
         let r2 = FakeGitDebian(FakeDebian(root: t2.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers))
-        let pinned = try await install(t2, r2) { $0.sourceRef = "0123456789ab" }
+        let pinned = try await install(t2, r2) { $0.sourceRef = r2.head }
         #expect(pinned.exitCode == 0, "\(pinned)")
-        #expect(r2.gitCalls.contains { $0.contains("fetch") && $0.contains("0123456789ab") && $0.contains("protocol.allow=never") })
-        #expect(try InstallState.load(root: HostRoot(t2.path)).installs.first?.source?.contains("commit 0123456789ab at \(r2.head)") == true)
+        #expect(r2.gitCalls.contains { $0.contains("fetch") && $0.contains(r2.head) && $0.contains("protocol.allow=never") })
+        #expect(!r2.gitCalls.contains { $0.contains("ls-remote") }, "a pinned commit needs no branch choice")
+        #expect(try InstallState.load(root: HostRoot(t2.path)).installs.first?.source == "https://github.com/sfjro/aufs-standalone.git commit \(r2.head) at \(r2.head)")
 
         let t3 = copyFixture("debian12")
         let r3 = FakeGitDebian(FakeDebian(root: t3.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers))
-        let wrong = try await install(t3, r3) { $0.sourceRef = "fedcba9876" }
-        #expect(wrong.exitCode != 0 && wrong.message?.contains("not the commit fedcba9876") == true, "\(String(describing: wrong.message))")
+        let other = String(repeating: "f", count: 40)
+        let wrong = try await install(t3, r3) { $0.sourceRef = other }
+        #expect(wrong.exitCode != 0 && wrong.message?.contains("not the commit \(other)") == true, "\(String(describing: wrong.message))")
     }
 
     @Test(arguments: ["file:///srv/aufs", "ext::sh -c touch% /tmp/pwned", "git://example.org/aufs", "ssh://git@example.org/aufs"])
@@ -381,6 +383,71 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
 
     @Test func sourceRefMustBeACommit() async throws {
         let r = try await aufsctl(["install", "--method", "dkms", "--source-ref", "main", "--dry-run"])
-        #expect(r.status == 2 && r.stderr.contains("expected a commit id"), "\(r.stderr)")
+        #expect(r.status == 2 && r.stderr.contains("expected a full commit id"), "\(r.stderr)")
+        let short = try await aufsctl(["install", "--method", "dkms", "--source-ref", "0123456789ab", "--dry-run"])
+        #expect(short.status == 2, "an abbreviated id cannot be fetched: \(short.stderr)")
     }
+
+    /// A run that stops at a preflight leaves no record (the uses of done steps are kept only once
+    /// the install changes something or completes).
+    @Test func refusedRunLeavesNoRecord() async throws {
+        let t = copyFixture("debian12")
+        let runner = FakeDebian(root: t.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers)
+        _ = try await install(t, runner) { $0.source = packageRoot() + "/Kernel/standin" }
+        let before = try InstallState.load(root: HostRoot(t.path)).installs
+        // The second kernel's headers exist but its exports are checked: the preflight refuses.
+        let k2 = "6.1.0-20-amd64"
+        try AtomicFile.makeDirectories(t.path + "/lib/modules/\(k2)/build")
+        try AtomicFile.write(t.path + "/lib/modules/\(k2)/build/Module.symvers", DKMSPlanTests.realSymvers)
+        let refused = try await install(t, runner) { $0.source = packageRoot() + "/Kernel/standin"; $0.skipExportCheck = false; $0.kernel = KernelRelease(k2) }
+        #expect(refused.exitCode == ExitCode.blocked.rawValue, "\(refused)")
+        #expect(try InstallState.load(root: HostRoot(t.path)).installs == before)
+    }
+}
+
+
+@Suite struct UndoOrderTests {
+    /// Record 1 created aufs.conf, record 2 changed it (restoreFile from a backup): whatever the
+    /// order they are undone in, the file ends as it was before both, i.e. absent.
+    @Test(arguments: [[1, 2], [2, 1]])
+    func newerChangeIsUndoneFirst(_ order: [Int]) async throws {
+        let t = copyFixture("debian12")
+        let conf = "/etc/modules-load.d/aufs.conf"
+        try AtomicFile.makeDirectories(t.path + "/etc/modules-load.d")
+        try AtomicFile.makeDirectories(t.path + "/var/lib/aufsctl/backups")
+        try AtomicFile.write(t.path + conf, "aufs # v2\n")
+        try AtomicFile.write(t.path + "/var/lib/aufsctl/backups/conf.0", "aufs # v1\n")
+        var state = InstallState()
+        state.installs = [
+            .init(id: 1, method: .dkms, kernel: "a", steps: [.init(id: "persist", title: "p", undo: [.removeFile(path: conf)], uses: ["file:" + conf])], source: nil),
+            .init(id: 2, method: .dkms, kernel: "b", steps: [.init(id: "persist", title: "p", undo: [.restoreFile(path: conf, backup: "/var/lib/aufsctl/backups/conf.0")], uses: ["file:" + conf])], source: nil),
+        ]
+        try state.save(root: HostRoot(t.path))
+        for id in order {
+            try await Uninstaller(printer: { _ in }).run(root: HostRoot(t.path), runner: ScriptedRunner(), dryRun: false, selection: .id(id))
+            if id == order[0] { #expect(FileRead.exists(t.path + conf), "still used by the other record") }
+        }
+        #expect(!FileRead.exists(t.path + conf), "\(FileRead.string(t.path + conf) ?? "")")
+    }
+
+    /// A dry run of --all previews what the real run does: the shared undos appear as actions,
+    /// not only as "kept for record N".
+    @Test func dryRunOfAllShowsTheSharedUndos() async throws {
+        let t = copyFixture("debian12")
+        let runner = FakeDebian(root: t.path, kver: SeveralInstallsTests.a, symvers: DKMSPlanTests.realSymvers)
+        try await SeveralInstallsTests().install(t, runner, kernel: SeveralInstallsTests.a)
+        try await SeveralInstallsTests().install(t, runner, kernel: SeveralInstallsTests.b)
+        let lines = Lines()
+        try await Uninstaller(printer: { lines.add($0) }).run(root: HostRoot(t.path), runner: runner, dryRun: true, selection: .all)
+        let all = lines.all.joined(separator: "\n")
+        #expect(all.contains("would undo dkms-add: dkms remove aufs/0.0-standin --all"), "\(all)")
+        #expect(all.contains("would undo persist: remove /etc/modules-load.d/aufs.conf") || all.contains("would undo from-"), "\(all)")
+        #expect(all.contains("apt-get remove -y") && all.contains("dkms"), "\(all)")
+        #expect(try InstallState.load(root: HostRoot(t.path)).installs.count == 2, "a dry run changes nothing")
+    }
+}
+
+final class Lines: @unchecked Sendable {
+    var all: [String] = []
+    func add(_ s: String) { all.append(s) }
 }

@@ -100,7 +100,12 @@ import Testing
         runner.upstreamGpgCheck = "0"
         let refused = try await apply(t, runner)
         #expect(refused.exitCode == ExitCode.partial.rawValue, "\(refused)")
-        #expect(refused.message?.contains("without signature checks") == true, "\(String(describing: refused.message))")
+        #expect(refused.message?.contains("does not check signatures") == true, "\(String(describing: refused.message))")
+        #expect(!runner.calls.contains { $0.contains("kernel-ml-aufs") && $0.first == "yum" && $0.contains("install") })
+        // A second run meets the same question: the unsigned repo file was taken away again.
+        #expect(!FileRead.exists(t.path + "/etc/yum.repos.d/kernel-ml-aufs.repo"))
+        let again = try await apply(t, runner)
+        #expect(again.exitCode != 0 && again.exitCode != ExitCode.rebootRequired.rawValue, "\(again)")
         #expect(!runner.calls.contains { $0.contains("kernel-ml-aufs") && $0.first == "yum" && $0.contains("install") })
 
         let t2 = copyFixture("centos7")
@@ -128,5 +133,19 @@ import Testing
         baseurl.repoURL = "https://example.invalid/el7/x86_64"
         let installer = Installer(root: HostRoot(copyFixture("centos7").path), runner: FakeCentOS(root: t3.path), syscalls: FakeSyscalls())
         await #expect(throws: AufsError.self) { _ = try await installer.decide(baseurl) }
+    }
+
+    /// Repo files are INI: signatures are set and checked in every [..kernel-ml-aufs..] section,
+    /// `key = value` with blanks is read, values are written bare, other sections are untouched.
+    @Test func repoSections() {
+        let repo = Array("[kernel-ml-aufs]\r\nname=x\r\ngpgcheck = 0\r\n\n[kernel-ml-aufs-source]\nenabled=0\n\n[other]\ngpgcheck=1\n".utf8)
+        #expect(!YumRepo.signed(repo, sectionsNaming: "kernel-ml-aufs", key: nil))
+        var out = YumRepo.set("gpgcheck", to: "1", sectionsNaming: "kernel-ml-aufs", in: repo)
+        out = YumRepo.set("gpgkey", to: "https://example.invalid/k?x=1", sectionsNaming: "kernel-ml-aufs", in: out)
+        #expect(YumRepo.signed(out, sectionsNaming: "kernel-ml-aufs", key: "https://example.invalid/k?x=1"))
+        #expect(String(decoding: out, as: UTF8.self) == "[kernel-ml-aufs]\r\ngpgkey=https://example.invalid/k?x=1\r\nname=x\r\ngpgcheck=1\r\n\n[kernel-ml-aufs-source]\ngpgkey=https://example.invalid/k?x=1\ngpgcheck=1\nenabled=0\n\n[other]\ngpgcheck=1\n")
+        // A signed trailing section does not vouch for an unsigned kernel-ml-aufs one.
+        let mixed = Array("[kernel-ml-aufs]\ngpgcheck=0\n[kernel-ml-aufs-debuginfo]\ngpgcheck=1\n".utf8)
+        #expect(!YumRepo.signed(mixed, sectionsNaming: "kernel-ml-aufs", key: nil))
     }
 }

@@ -127,7 +127,7 @@ public enum DKMSMethod {
     /// `--source DIR`: the sha256 of every file the module is built from (fs/, include/,
     /// Makefile, config.mk; names and contents, in name order), and the git commit when DIR is a
     /// checkout (`+ local changes` when its work tree differs).
-    static func treeProvenance(_ ctx: InstallContext, dir: String) async throws -> String {
+    static func treeProvenance(_ ctx: InstallContext, dir: String, named name: String) async throws -> String {
         var files: [String] = []
         func walk(_ rel: String) {
             var st = stat()
@@ -158,10 +158,10 @@ public enum DKMSMethod {
         guard written == bytes.count else { throw AufsError("cannot write \(tmp) for the source digest") }
         let total = try await ctx.runner.run(["sha256sum", tmp])
         let digest = total.stdout.split(separator: " ").first.map(String.init) ?? "?"
-        var out = "\(dir) sha256:\(digest) (\(files.count) files)"
-        let head = try? await ctx.runner.run(["git", "-C", dir, "rev-parse", "HEAD"])
+        var out = "\(name) sha256:\(digest) (\(files.count) files)"
+        let head = try? await ctx.runner.run(["git", "-C", name, "rev-parse", "HEAD"])
         if let head, head.succeeded {
-            let dirty = try? await ctx.runner.run(["git", "-C", dir, "status", "--porcelain", "--", "."])
+            let dirty = try? await ctx.runner.run(["git", "-C", name, "status", "--porcelain", "--", "."])
             out += ", git \(head.stdout.trimmingBlanks)" + ((dirty?.stdout.trimmingBlanks.isEmpty ?? true) ? "" : " + local changes")
         }
         return out
@@ -177,8 +177,9 @@ public enum DKMSMethod {
             guard parts.count >= 2, Int(parts[0]) != nil else { return nil }
             return "linux-headers-" + parts.dropFirst().joined(separator: "-")
         case .ubuntu:
-            guard let last = parts.last else { return nil }
-            return "linux-headers-" + last
+            // 5.4.0-42-generic -> generic, 6.8.0-45-generic-64k -> generic-64k
+            guard parts.count >= 2, Int(parts[0]) != nil else { return nil }
+            return "linux-headers-" + parts.dropFirst().joined(separator: "-")
         default:
             return nil
         }
@@ -292,7 +293,7 @@ public enum DKMSMethod {
                 apply: { ctx in
                     // The committed list may be behind the repository: its heads decide (by the same rule).
                     var chosen = branch
-                    if o.aufsBranch == nil {
+                    if o.aufsBranch == nil && o.sourceRef == nil {
                         let r = try? await ctx.run(["git", "ls-remote", "--heads", url])
                         if let r, r.succeeded {
                             let (b, why) = AufsBranch.choose(for: k, sublevel: facts.build.sublevel, sublevelSource: nil,
@@ -322,7 +323,8 @@ public enum DKMSMethod {
                     }
                     ctx.provenance = "\(url) " + (o.sourceRef.map { "commit \($0)" } ?? "branch \(chosen)") + " at \(head)"
                     _ = try source(ctx)
-                    // The clone carries its own standalone patch: check its exports (exit 4 undoes the clone).
+                    // The clone carries its own standalone patch: check its exports (refused: the clone's
+                    // undo is journaled, `aufsctl uninstall` removes it).
                     if !o.skipExportCheck, let text = FileRead.string(ctx.path(build + "/Module.symvers")) {
                         _ = try checkExports(ctx, k: k, branch: chosen, symvers: text, symversPath: build + "/Module.symvers")
                     }
@@ -364,7 +366,8 @@ public enum DKMSMethod {
                 }
                 try AtomicFile.write(dest + "/dkms.conf", try Template.render("dkms.conf", ["version": v, "buildExclusive": ""]))
                 if !cloning {
-                    do { ctx.provenance = try await treeProvenance(ctx, dir: src) } catch {
+                    // The digest of the copy DKMS builds (the source may change after the copy).
+                    do { ctx.provenance = try await treeProvenance(ctx, dir: dest, named: src) } catch {
                         ctx.provenance = "\(src) (no digest: \((error as? AufsError)?.message ?? "\(error)"))"
                     }
                 }

@@ -38,6 +38,38 @@ public enum KernelMLAufsMethod {
         }
     }
 
+    /// The repo files with a [..kernel-ml-aufs..] section.
+    static func repoFilesNamingKernelMLAufs(_ ctx: InstallContext) -> [String] {
+        let dir = ctx.path("/etc/yum.repos.d")
+        return (FileRead.list(dir) ?? []).sorted().filter { name in
+            guard name.hasSuffix(".repo"), case .success(let b) = FileRead.bytes(dir + "/" + name) else { return false }
+            return !YumRepo.values("gpgcheck", sectionsNaming: "kernel-ml-aufs", in: b).isEmpty
+                || (FileRead.string(dir + "/" + name) ?? "").contains("kernel-ml-aufs]")
+        }
+    }
+
+    /// Signatures as the options ask: --no-gpgcheck takes the repo as it is; otherwise every
+    /// kernel-ml-aufs section has gpgcheck=1 (and --gpgkey's key).
+    static func signaturesAsAsked(_ ctx: InstallContext, _ o: InstallOptions) -> Bool {
+        if o.noGpgCheck { return true }
+        let files = repoFilesNamingKernelMLAufs(ctx)
+        return !files.isEmpty && files.allSatisfy { name in
+            guard case .success(let b) = FileRead.bytes(ctx.path("/etc/yum.repos.d/" + name)) else { return false }
+            return YumRepo.signed(b, sectionsNaming: "kernel-ml-aufs", key: o.gpgKey)
+        }
+    }
+
+    /// The same in sh: with --gpgkey, awk sets gpgcheck=1 and gpgkey in the kernel-ml-aufs sections;
+    /// without it (and without --no-gpgcheck) an unsigned section stops the script (exit 4).
+    static func repoSignatureShell(_ o: InstallOptions) -> [String] {
+        if o.noGpgCheck { return [": # --no-gpgcheck: the kernel-ml-aufs packages are not signature-checked"] }
+        let files = "\"$ROOT\"/etc/yum.repos.d/*.repo"
+        guard let key = o.gpgKey else {
+            return ["for f in \(files); do LC_ALL=C awk '/^[[:space:]]*\\[/ { s = /kernel-ml-aufs/ } s && /^[[:space:]]*gpgcheck[[:space:]]*=/ { v = $0; sub(/^[^=]*=[[:space:]]*/, \"\", v); sub(/[[:space:]\\r]*$/, \"\", v); if (v != \"1\") bad = 1 } s && /^[[:space:]]*\\[/ { seen = 1 } END { exit bad }' \"$f\" || { echo \"$f: a kernel-ml-aufs section does not check signatures; pass --gpgkey URL or --no-gpgcheck\" >&2; exit 4; }; done"]
+        }
+        return ["for f in \(files); do grep -q 'kernel-ml-aufs' \"$f\" || continue; tmp=$(mktemp \"$f.XXXXXX\"); LC_ALL=C awk -v key=\(ShellScript.quote(key)) '/^[[:space:]]*\\[/ { s = /kernel-ml-aufs/; print; if (s) { print \"gpgcheck=1\"; print \"gpgkey=\" key }; next } s && /^[[:space:]]*(gpgcheck|gpgkey)[[:space:]]*=/ { next } { print }' \"$f\" > \"$tmp\" && mv \"$tmp\" \"$f\"; done"]
+    }
+
     /// The GRUB config grub2-mkconfig must write: the live one, through /etc/grub2*.cfg links.
     static func liveGrubConfig(_ ctx: InstallContext, uefi: Bool) -> String {
         let link = uefi ? "/etc/grub2-efi.cfg" : "/etc/grub2.cfg"
@@ -92,45 +124,61 @@ public enum KernelMLAufsMethod {
 
         steps.append(Step(
             id: "repo", title: "Add the kernel-ml-aufs yum repo (\(o.repoURL); \(gpgTitle))",
-            isDone: { ctx in repoDefined(ctx) },
+            isDone: { ctx in repoDefined(ctx) && signaturesAsAsked(ctx, o) },
             apply: { ctx in
                 let dir = "/etc/yum.repos.d"
-                if isRepoFile {
-                    let before = Set(FileRead.list(ctx.path(dir)) ?? [])
-                    // yum-config-manager names the file after the URL's last component.
-                    if let name = o.repoURL.split(separator: "/").last.map(String.init), !before.contains(name) {
-                        try ctx.willChange([.removeFile(path: dir + "/" + name)])
-                    }
-                    try await ctx.check(["yum-config-manager", "--add-repo=\(o.repoURL)"], explain: explainYum)
-                    let added = Set(FileRead.list(ctx.path(dir)) ?? []).subtracting(before)
-                    guard repoDefined(ctx) else {
-                        throw AufsError("yum-config-manager added \(added.sorted().joined(separator: ", ")) but no [kernel-ml-aufs] repo is defined; the repo host may be gone (its owner announced a move to Copr: try --repo-url https://copr.fedorainfracloud.org/coprs/bnied/kernel-ml-aufs/repo/epel-7/bnied-kernel-ml-aufs-epel-7.repo)")
-                    }
-                    // The upstream .repo decides signatures: with --gpgkey they are turned on with that
-                    // key; a repo that turns them off needs --no-gpgcheck to be accepted.
-                    for name in added.sorted() {
-                        let file = dir + "/" + name
-                        guard case .success(let bytes) = FileRead.bytes(ctx.path(file)) else { continue }
-                        if let key = o.gpgKey {
-                            var text = bytes
-                            for (k, v) in [("gpgcheck", "1"), ("gpgkey", key)] { text = ShellAssignments.set(k, to: v, inBytes: text).bytes }
-                            if text != bytes { try AtomicFile.write(ctx.path(file), text) }
-                        } else if !o.noGpgCheck, ShellAssignments.find("gpgcheck", inBytes: bytes)?.value != "1" {
-                            throw AufsError("\(o.repoURL) defines a repo without signature checks (gpgcheck is not 1 in \(file)): pass --gpgkey URL to check the kernel's signature, or --no-gpgcheck to install it unsigned",
-                                            exitCode: .blocked)
+                var undo: [UndoAction] = []
+                var added: [String] = []
+                if !repoDefined(ctx) {
+                    if isRepoFile {
+                        let before = Set(FileRead.list(ctx.path(dir)) ?? [])
+                        // yum-config-manager names the file after the URL's last component.
+                        if let name = o.repoURL.split(separator: "/").last.map(String.init), !before.contains(name) {
+                            try ctx.willChange([.removeFile(path: dir + "/" + name)])
                         }
+                        try await ctx.check(["yum-config-manager", "--add-repo=\(o.repoURL)"], explain: explainYum)
+                        added = Set(FileRead.list(ctx.path(dir)) ?? []).subtracting(before).sorted()
+                        undo = added.map { .removeFile(path: dir + "/" + $0) }
+                        guard repoDefined(ctx) else {
+                            throw AufsError("yum-config-manager added \(added.joined(separator: ", ")) but no [kernel-ml-aufs] repo is defined; the repo host may be gone (its owner announced a move to Copr: try --repo-url https://copr.fedorainfracloud.org/coprs/bnied/kernel-ml-aufs/repo/epel-7/bnied-kernel-ml-aufs-epel-7.repo)")
+                        }
+                    } else {
+                        let p = dir + "/kernel-ml-aufs.repo"
+                        try ctx.willChange([.removeFile(path: p)])
+                        try AtomicFile.makeDirectories(ctx.path(dir))
+                        try AtomicFile.write(ctx.path(p), try Template.render("kernel-ml-aufs.repo", repoValues))
+                        added = ["kernel-ml-aufs.repo"]
+                        undo = [.removeFile(path: p)]
                     }
-                    return added.sorted().map { .removeFile(path: dir + "/" + $0) }
                 }
-                let p = dir + "/kernel-ml-aufs.repo"
-                try ctx.willChange([.removeFile(path: p)])
-                try AtomicFile.makeDirectories(ctx.path(dir))
-                try AtomicFile.write(ctx.path(p), try Template.render("kernel-ml-aufs.repo", repoValues))
-                return [.removeFile(path: p)]
+                if signaturesAsAsked(ctx, o) { return undo }
+                // The repo (just added, or already there) decides signatures: --gpgkey turns them on
+                // in every kernel-ml-aufs section; otherwise an unsigned repo is refused, and what
+                // this step added is taken away again so a re-run meets the same question.
+                guard let key = o.gpgKey else {
+                    for name in added { unlink(ctx.path(dir + "/" + name)) }
+                    throw AufsError("the kernel-ml-aufs repo (\(o.repoURL)) does not check signatures (its [kernel-ml-aufs] section lacks gpgcheck=1): pass --gpgkey URL to check the kernel's signature, or --no-gpgcheck to install it unsigned",
+                                    exitCode: .blocked)
+                }
+                for name in repoFilesNamingKernelMLAufs(ctx) {
+                    let file = dir + "/" + name
+                    guard case .success(let bytes) = FileRead.bytes(ctx.path(file)) else { continue }
+                    var text = YumRepo.set("gpgcheck", to: "1", sectionsNaming: "kernel-ml-aufs", in: bytes)
+                    text = YumRepo.set("gpgkey", to: key, sectionsNaming: "kernel-ml-aufs", in: text)
+                    guard text != bytes else { continue }
+                    if !added.contains(name) {
+                        let u: UndoAction = .restoreFile(path: file, backup: try ctx.backup(file))
+                        try ctx.willChange([u])
+                        undo.append(u)
+                    }
+                    try AtomicFile.write(ctx.path(file), text)
+                }
+                return undo
             },
             shell: ShellStep(doneTest: "grep -qs '^\\[.*kernel-ml-aufs.*\\]' \"$ROOT\"/etc/yum.repos.d/*.repo",
-                             commands: isRepoFile ? ["yum-config-manager --add-repo=\(ShellScript.quote(o.repoURL))"]
-                                : ["cat > \"$ROOT/etc/yum.repos.d/kernel-ml-aufs.repo\" <<'EOF'", ((try? Template.render("kernel-ml-aufs.repo", repoValues)) ?? "") + "EOF"])))
+                             commands: (isRepoFile ? ["yum-config-manager --add-repo=\(ShellScript.quote(o.repoURL))"]
+                                : ["cat > \"$ROOT/etc/yum.repos.d/kernel-ml-aufs.repo\" <<'EOF'", ((try? Template.render("kernel-ml-aufs.repo", repoValues)) ?? "") + "EOF"])
+                                + repoSignatureShell(o))))
 
         steps.append(Step(
             id: "defaultkernel", title: "Set DEFAULTKERNEL=kernel-ml-aufs and UPDATEDEFAULT=yes in /etc/sysconfig/kernel",
