@@ -297,6 +297,7 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
     let debian: FakeDebian
     let head = "0123456789abcdef0123456789abcdef01234567"
     var gitCalls: [[String]] = []
+    var gitEnvironments: [[String: String]] = []
     init(_ debian: FakeDebian) { self.debian = debian }
     func which(_ name: String) -> String? { nil }
     func run(_ full: [String], environment: [String: String]) async throws -> CommandResult {
@@ -304,6 +305,7 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
         if argv.first == "chroot" { argv.removeFirst(2) }
         guard argv.first == "git" else { return try await debian.run(full, environment: environment) }
         gitCalls.append(argv)
+        gitEnvironments.append(environment)
         let clone = debian.root + DKMSMethod.cloneDir
         if argv.contains("ls-remote") { return CommandResult(status: 128, stderr: "offline") }
         if argv.contains("clone") || argv.contains("checkout") {
@@ -356,14 +358,15 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
         #expect(report.exitCode == 0, "\(report)")
         let source = try #require(try InstallState.load(root: HostRoot(t.path)).installs.first?.source)
         #expect(source == "https://github.com/sfjro/aufs-standalone.git branch aufs6.1 at \(runner.head)")
-        let clone = try #require(runner.gitCalls.first { $0.contains("clone") })
-        #expect(clone.contains("--no-recurse-submodules") && clone.contains("protocol.allow=never"))
+        let i = try #require(runner.gitCalls.firstIndex { $0.contains("clone") })
+        #expect(runner.gitCalls[i].contains("--no-recurse-submodules") && runner.gitEnvironments[i]["GIT_ALLOW_PROTOCOL"] == "https:http")
 
         let t2 = copyFixture("debian12")
         let r2 = FakeGitDebian(FakeDebian(root: t2.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers))
         let pinned = try await install(t2, r2) { $0.sourceRef = r2.head }
         #expect(pinned.exitCode == 0, "\(pinned)")
-        #expect(r2.gitCalls.contains { $0.contains("fetch") && $0.contains(r2.head) && $0.contains("protocol.allow=never") })
+        let f = try #require(r2.gitCalls.firstIndex { $0.contains("fetch") && $0.contains(r2.head) })
+        #expect(r2.gitEnvironments[f]["GIT_ALLOW_PROTOCOL"] == "https:http")
         #expect(!r2.gitCalls.contains { $0.contains("ls-remote") }, "a pinned commit needs no branch choice")
         #expect(try InstallState.load(root: HostRoot(t2.path)).installs.first?.source == "https://github.com/sfjro/aufs-standalone.git commit \(r2.head) at \(r2.head)")
 

@@ -307,15 +307,16 @@ public enum DKMSMethod {
                     }
                     try AtomicFile.makeDirectories(FilePath.dirname(ctx.path(cloneDir)))
                     try ctx.willChange([.removeTree(path: cloneDir)])
-                    // Only the https/http transports, never submodules (git -c protocol.*.allow).
-                    let safe = ["-c", "protocol.allow=never", "-c", "protocol.https.allow=always", "-c", "protocol.http.allow=always"]
+                    // Only the https/http transports (GIT_ALLOW_PROTOCOL: no file://, ext::, ssh, git://),
+                    // never submodules.
+                    let safe = ["GIT_ALLOW_PROTOCOL": "https:http"]
                     if let ref = o.sourceRef {
                         try await ctx.check(["git", "init", "-q", cloneDir])
                         try await ctx.check(["git", "-C", cloneDir, "remote", "add", "origin", url])
-                        try await ctx.checkStreaming(["git", "-C", cloneDir] + safe + ["fetch", "--depth", "1", "--no-recurse-submodules", "origin", ref])
+                        try await ctx.checkStreaming(["git", "-C", cloneDir, "fetch", "--depth", "1", "--no-recurse-submodules", "origin", ref], environment: safe)
                         try await ctx.check(["git", "-C", cloneDir, "checkout", "-q", "--detach", "FETCH_HEAD"])
                     } else {
-                        try await ctx.checkStreaming(["git"] + safe + ["clone", "--depth", "1", "--no-recurse-submodules", "--branch", chosen, url, cloneDir])
+                        try await ctx.checkStreaming(["git", "clone", "--depth", "1", "--no-recurse-submodules", "--branch", chosen, url, cloneDir], environment: safe)
                     }
                     let head = try await ctx.check(["git", "-C", cloneDir, "rev-parse", "HEAD"]).stdout.trimmingBlanks
                     if let ref = o.sourceRef, !head.hasPrefix(ref.lowercased()) {
@@ -334,9 +335,9 @@ public enum DKMSMethod {
                                  commands: o.sourceRef.map { ref in [
                                     "git init -q \"$ROOT\(cloneDir)\"",
                                     "git -C \"$ROOT\(cloneDir)\" remote add origin \(ShellScript.quote(url))",
-                                    "git -C \"$ROOT\(cloneDir)\" -c protocol.allow=never -c protocol.https.allow=always -c protocol.http.allow=always fetch --depth 1 --no-recurse-submodules origin \(ShellScript.quote(ref))",
+                                    "GIT_ALLOW_PROTOCOL=https:http git -C \"$ROOT\(cloneDir)\" fetch --depth 1 --no-recurse-submodules origin \(ShellScript.quote(ref))",
                                     "git -C \"$ROOT\(cloneDir)\" checkout -q --detach FETCH_HEAD"] }
-                                    ?? ["git -c protocol.allow=never -c protocol.https.allow=always -c protocol.http.allow=always clone --depth 1 --no-recurse-submodules --branch \(ShellScript.quote(branch)) \(ShellScript.quote(url)) \"$ROOT\(cloneDir)\""]),
+                                    ?? ["GIT_ALLOW_PROTOCOL=https:http git clone --depth 1 --no-recurse-submodules --branch \(ShellScript.quote(branch)) \(ShellScript.quote(url)) \"$ROOT\(cloneDir)\""]),
                 uses: { _ in ["file:" + cloneDir] }))
         } else {
             steps.append(Step(
