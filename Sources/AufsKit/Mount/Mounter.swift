@@ -295,8 +295,7 @@ public struct Mounter {
             return (path, nil, warning)
         }
         let name = Mounter.xinoName(target: target)
-        let run = FilePath.dirname(RuntimeDir.xinoDir)
-        if case .success(let st) = syscalls.statfs(FileRead.isDirectory(RuntimeDir.xinoDir) ? RuntimeDir.xinoDir : FilePath.dirname(run)) {
+        if case .success(let st) = syscalls.statfs(FileRead.isDirectory(RuntimeDir.xinoDir) ? RuntimeDir.xinoDir : "/run") {
             let kind = FilesystemKind(magic: st.magic)
             if let why = kind.refusedForXino {
                 // No tmpfs /run (not a systemd host): the first writable branch, as aufs itself would.

@@ -80,15 +80,15 @@ public enum DKMSMethod {
         var aufsConfigSource = "\(branch)'s config.mk"
         var notes: [String] = []
         if let dir = try sourceDir(ctx) {
-            let patches = (FileRead.list(dir) ?? []).filter { $0.hasPrefix("aufs") && $0.hasSuffix("-standalone.patch") }.sorted()
-            if let p = patches.first, let t = FileRead.string(dir + "/" + p) {
-                exports = SymbolCheck.exports(standalonePatch: t)
+            let info = sourceExportInfo(dir)
+            if let p = info.patch, let list = info.exports {
+                exports = list
                 listSource = ctx.root.isHost ? dir + "/" + p : p
             } else {
                 notes.append("the source has no aufsN-standalone.patch, so its own export list is unknown; checked against the committed list for \(branch)")
             }
-            if let mk = FileRead.string(dir + "/config.mk") {
-                aufsConfig = SymbolCheck.aufsOptions(configMk: mk)
+            if let options = info.aufsOptions {
+                aufsConfig = options
                 aufsConfigSource = "the source's config.mk"
             }
         }
@@ -115,6 +115,15 @@ public enum DKMSMethod {
                                              "experts: --skip-export-check builds anyway"])
         }
         return c
+    }
+
+    /// What an aufs source tree says about its exports: the list its aufsN-standalone.patch adds
+    /// (nil without one) and the aufs options its config.mk turns on (nil without one).
+    static func sourceExportInfo(_ dir: String) -> (patch: String?, exports: [String]?, aufsOptions: Set<String>?) {
+        let patch = (FileRead.list(dir) ?? []).filter { $0.hasPrefix("aufs") && $0.hasSuffix("-standalone.patch") }.sorted().first
+        let exports = patch.flatMap { FileRead.string(dir + "/" + $0) }.map(SymbolCheck.exports(standalonePatch:))
+        let options = FileRead.string(dir + "/config.mk").map(SymbolCheck.aufsOptions(configMk:))
+        return (exports == nil ? nil : patch, exports, options)
     }
 
     /// The source directory as this process sees it (--source DIR, or the clone in the root), if present.
@@ -171,18 +180,10 @@ public enum DKMSMethod {
     /// autoinstall of aufs) arrive with the next kernel: `linux-headers-cloud-amd64` for
     /// `6.1.0-56-cloud-amd64`, `linux-headers-generic` for Ubuntu's `5.4.0-42-generic`.
     public static func headersMetaPackage(_ k: KernelRelease) -> String? {
+        // Both name the flavour after the ABI number: -56-cloud-amd64, -42-generic, -45-generic-64k.
         let parts = k.suffix.split(separator: "-")
-        switch k.flavor {
-        case .debian:
-            guard parts.count >= 2, Int(parts[0]) != nil else { return nil }
-            return "linux-headers-" + parts.dropFirst().joined(separator: "-")
-        case .ubuntu:
-            // 5.4.0-42-generic -> generic, 6.8.0-45-generic-64k -> generic-64k
-            guard parts.count >= 2, Int(parts[0]) != nil else { return nil }
-            return "linux-headers-" + parts.dropFirst().joined(separator: "-")
-        default:
-            return nil
-        }
+        guard k.flavor == .debian || k.flavor == .ubuntu, parts.count >= 2, Int(parts[0]) != nil else { return nil }
+        return "linux-headers-" + parts.dropFirst().joined(separator: "-")
     }
 
     /// The export preflight as POSIX sh: the same list and conditions, read from the kernel config
@@ -191,9 +192,9 @@ public enum DKMSMethod {
         var list = SymbolCheck.exports(branch: branch)
         var aufsOn = Set<String>()
         if let s = source {
-            let patch = (FileRead.list(s) ?? []).filter { $0.hasPrefix("aufs") && $0.hasSuffix("-standalone.patch") }.sorted().first
-            if let patch, let t = FileRead.string(s + "/" + patch) { list = SymbolCheck.exports(standalonePatch: t) }
-            if let mk = FileRead.string(s + "/config.mk") { aufsOn = SymbolCheck.aufsOptions(configMk: mk) }
+            let info = sourceExportInfo(s)
+            list = info.exports ?? list
+            aufsOn = info.aufsOptions ?? aufsOn
         }
         guard let list else {
             return ["echo \"no export list for \(branch); pass --skip-export-check to build anyway\" >&2; exit 4"]
@@ -225,10 +226,10 @@ public enum DKMSMethod {
         let cloning = o.source == nil || o.source!.contains("://")
         let url = o.source.flatMap { $0.contains("://") ? $0 : nil } ?? AufsBranch.repository(major: k.major)
         let (branch, branchWhy) = DKMSMethod.branch(facts, o, k)
-        let meta = facts.distro.familyValue.map { f -> String? in
+        let meta = facts.distro.familyValue.flatMap { f -> String? in
             if case .rhel = f { return nil }
             return headersMetaPackage(k)
-        } ?? nil
+        }
         let running = kver == facts.kernel.release && facts.kernel.running
         let build = "/lib/modules/\(kver)/build"
         let secureBoot = facts.boot.secureBoot == .enabled

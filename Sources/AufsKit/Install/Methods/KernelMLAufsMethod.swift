@@ -30,21 +30,15 @@ public enum KernelMLAufsMethod {
     }
 
     /// Whether a repo file in /etc/yum.repos.d defines the kernel-ml-aufs repo.
-    static func repoDefined(_ ctx: InstallContext) -> Bool {
-        let dir = ctx.path("/etc/yum.repos.d")
-        return (FileRead.list(dir) ?? []).contains { name in
-            name.hasSuffix(".repo") && (FileRead.string(dir + "/" + name) ?? "").split(separator: "\n")
-                .contains { $0.trimmingBlanks.hasPrefix("[") && $0.contains("kernel-ml-aufs") }
-        }
-    }
+    static func repoDefined(_ ctx: InstallContext) -> Bool { !repoFilesNamingKernelMLAufs(ctx).isEmpty }
 
     /// The repo files with a [..kernel-ml-aufs..] section.
     static func repoFilesNamingKernelMLAufs(_ ctx: InstallContext) -> [String] {
         let dir = ctx.path("/etc/yum.repos.d")
         return (FileRead.list(dir) ?? []).sorted().filter { name in
             guard name.hasSuffix(".repo"), case .success(let b) = FileRead.bytes(dir + "/" + name) else { return false }
+            // One entry per section naming kernel-ml-aufs, whatever it sets.
             return !YumRepo.values("gpgcheck", sectionsNaming: "kernel-ml-aufs", in: b).isEmpty
-                || (FileRead.string(dir + "/" + name) ?? "").contains("kernel-ml-aufs]")
         }
     }
 
