@@ -63,12 +63,13 @@ struct Mount: AsyncParsableCommand {
             throw AufsError.usage("no branches: give dirs=RW:RO1=ro:... as an argument or in -o")
         }
         let req = MountRequest(options: opts, target: positional.last!, mkdir: mkdir, fallback: fb, dryRun: dryRun, force: force)
-        var mounter = Mounter()
+        var syscalls: any Syscalls = LinuxSyscalls()
         // Test-only (the QEMU suite): remove a branch between validation and the call, to prove the
         // kernel's own refusal and its log line reach the user. Named so nobody sets it by accident.
         if let victim = getenv("AUFSCTL_TEST_RMDIR_AFTER_VALIDATION").map({ String(cString: $0) }) {
-            mounter.afterValidation = { _ in _ = rmdir(victim) }
+            syscalls = BeforeFirstMountSyscalls(syscalls) { _ = rmdir(victim) }
         }
+        let mounter = Mounter(syscalls: syscalls)
         let report = try mounter.mount(req)
         if json {
             print(try encodeJSON(report))

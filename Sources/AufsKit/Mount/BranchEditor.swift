@@ -5,6 +5,7 @@ public struct BranchEditor {
     public enum Action: String, Sendable, CaseIterable { case add, del, mod }
     public var syscalls: any Syscalls
     public var root: HostRoot
+    public var lockPath = RuntimeDir.mountLock
 
     public init(syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot()) {
         self.syscalls = syscalls
@@ -18,7 +19,7 @@ public struct BranchEditor {
             throw AufsError("changing branches needs root (mount(2) with MS_REMOUNT); run it with sudo")
         }
         let status = try StatusReader(root: root).read()
-        let t = FilePath.resolved(target)
+        let t = Self.resolved(target, syscalls)
         guard let m = status.mounts.first(where: { $0.target == t }) else {
             throw AufsError.usage("\(target): not an aufs mount (see aufsctl status)")
         }
@@ -77,10 +78,14 @@ public struct BranchEditor {
         }
         let call = MountCall(source: "none", target: t, fstype: "aufs", flags: UInt(MS_REMOUNT), data: data)
         if dryRun { return call }
-        let log = KernelLog()
-        if case .failure(let e) = syscalls.mount(source: call.source, target: call.target, fstype: call.fstype, flags: call.flags, data: call.data) {
-            throw AufsError("branch \(action.rawValue) failed: \(e)", details: ["call: \(call)"] + (log?.newLines(containing: ["aufs"]) ?? []).map { "kernel: " + $0 })
-        }
+        try MountExecutor(syscalls: syscalls, root: root, lockPath: lockPath).remount(call, failure: "branch \(action.rawValue) failed")
         return call
+    }
+
+    /// The path as the kernel names the mount: absolute, symlinks resolved where it exists.
+    static func resolved(_ p: String, _ syscalls: any Syscalls) -> String {
+        let abs = p.hasPrefix("/") ? FilePath.normalize(p) : FilePath.absolute(p)
+        if case .success(let r) = syscalls.realpath(abs) { return r }
+        return abs
     }
 }

@@ -31,8 +31,10 @@ public struct BranchValidator {
         if p.contains("\0") { throw AufsError.usage("\(what) \"\(p.replacingOccurrencesOfNUL)\": contains a NUL byte") }
         if p.utf8.count >= Int(PATH_MAX) { throw AufsError.usage("\(what): path is \(p.utf8.count) bytes; the limit is \(PATH_MAX - 1)") }
         let abs = p.hasPrefix("/") ? p : FilePath.join(cwd, p)
-        guard let real = realpath(abs, nil) else {
-            let e = Errno(errno)
+        let canonical: String
+        switch syscalls.realpath(abs) {
+        case .success(let c): canonical = c
+        case .failure(let e):
             let why: String
             switch e.code {
             case ENOENT: why = "does not exist"
@@ -44,8 +46,6 @@ public struct BranchValidator {
             }
             throw AufsError.usage("\(what) \(p): \(why); expected an existing directory")
         }
-        let canonical = String(cString: real)
-        free(real)
         if !FileRead.isDirectory(canonical) {
             throw AufsError.usage("\(what) \(p): not a directory (\(canonical)); expected a directory")
         }

@@ -48,20 +48,3 @@ public enum UnionGeometry {
         return String(spec[spec.index(after: eq)...])
     }
 }
-
-/// The canonical form of a path that may not exist yet (--mkdir): its deepest existing ancestor
-/// with symlinks resolved, then the rest.
-func canonicalPrefix(_ path: String) -> String {
-    var head = FilePath.normalize(path)
-    var tail: [Substring] = []
-    while head != "/" {
-        if let r = realpath(head, nil) {
-            let c = String(cString: r)
-            free(r)
-            return tail.isEmpty ? c : FilePath.join(c, tail.reversed().joined(separator: "/"))
-        }
-        tail.append(head.split(separator: "/").last ?? "")
-        head = FilePath.dirname(head)
-    }
-    return FilePath.normalize(path)
-}

@@ -1,6 +1,7 @@
 import Glibc
 
 public struct UnmountReport: Sendable, Codable, Equatable {
+    public var schema = "aufsctl.umount/1"
     public var target: String
     public var filesystem: String
     public var attempts: Int
@@ -23,9 +24,7 @@ public struct Unmounter {
         if syscalls.geteuid() != 0 {
             throw AufsError("unmounting needs root (umount2 requires CAP_SYS_ADMIN); run it with sudo")
         }
-        let path = target.hasPrefix("/") ? FilePath.normalize(target) : FilePath.absolute(target)
-        var resolved = path
-        if let r = realpath(path, nil) { resolved = String(cString: r); free(r) }
+        let resolved = BranchEditor.resolved(target, syscalls)
         guard let table = MountTable.read(root.resolve("/proc/self/mountinfo")) else {
             throw AufsError("cannot read /proc/self/mountinfo")
         }
@@ -47,11 +46,11 @@ public struct Unmounter {
                    let w = Unmounter.option("workdir", in: entry.fsOptions),
                    (w.split(separator: "/").last ?? "").hasPrefix(Mounter.workdirPrefix) {
                     // The workdir was canonical at mount time: a symlink in its path now was planted.
-                    if RecursiveRemove.remove(w, strictParents: true) { removed = w }
+                    if syscalls.removeTree(w, strictParents: true) { removed = w }
                 }
                 return UnmountReport(target: resolved, filesystem: entry.fstype, attempts: attempts, removedWorkdir: removed)
             case .failure(let e) where e.code == EBUSY && attempts <= retries:
-                usleep(retryDelayMicroseconds)
+                syscalls.pause(microseconds: retryDelayMicroseconds)
             case .failure(let e):
                 let hint = e.code == EBUSY ? "; something still uses it (fuser -vm \(resolved)); --lazy detaches it now and unmounts when it is free" : ""
                 throw AufsError("umount \(resolved) failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(e)\(hint)")

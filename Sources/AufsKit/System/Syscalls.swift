@@ -34,6 +34,20 @@ public protocol Syscalls: Sendable {
     /// `FSCONFIG_SET_STRING` in order, then create, mount and move to `target`.
     /// Fails with the step that failed, so callers can fall back when a key is unknown.
     func fsMount(fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String) -> Result<Void, FsMountError>
+
+    // The file-system side (defaults below are the real calls).
+    func realpath(_ path: String) -> Result<String, Errno>
+    func fileStatus(_ path: String, followSymlinks: Bool) -> Result<FileStatus, Errno>
+    func makeDirectory(_ path: String, mode: UInt32) -> Result<Void, Errno>
+    /// mkdir -p; what it created can be removed again.
+    func makeDirectories(_ path: String) throws -> CreatedDirectories
+    /// rm -rf that never follows a symlink; false when it did not run (see RecursiveRemove).
+    @discardableResult
+    func removeTree(_ path: String, strictParents: Bool) -> Bool
+    /// An exclusive lock on a file in a root-only directory (FileLock).
+    func lock(_ path: String, what: String) throws -> any HeldLock
+    /// usleep(3), for retry loops.
+    func pause(microseconds: UInt32)
 }
 
 public struct FsMountError: Error, Sendable, Equatable {
@@ -102,3 +116,125 @@ public struct LinuxSyscalls: Syscalls {
         return .success(())
     }
 }
+
+/// What `stat(2)`/`lstat(2)` says about a path, the fields aufsctl decides on.
+public struct FileStatus: Sendable, Equatable {
+    public var mode: UInt32
+    public var device: UInt64
+    public var uid: UInt32
+    public var isDirectory: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFDIR) }
+    public var isRegular: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFREG) }
+    public init(mode: UInt32, device: UInt64, uid: UInt32) {
+        self.mode = mode
+        self.device = device
+        self.uid = uid
+    }
+}
+
+/// Directories `makeDirectories` created, outermost first; `remove()` takes them away again
+/// (through the parent fds kept at creation, never by re-resolving a path).
+public final class CreatedDirectories: @unchecked Sendable {
+    private var undo: [() -> Void]
+    private let cleanup: () -> Void
+    public init(undo: [() -> Void] = [], cleanup: @escaping () -> Void = {}) {
+        self.undo = undo
+        self.cleanup = cleanup
+    }
+    public var isEmpty: Bool { undo.isEmpty }
+    public func remove() {
+        for u in undo.reversed() { u() }
+        undo = []
+    }
+    deinit { cleanup() }
+}
+
+/// A held exclusive lock; released by `release()` or when dropped.
+public protocol HeldLock: AnyObject {
+    func release()
+}
+
+/// The file-system side of the seam: every path aufsctl creates, removes, locks or resolves on
+/// the mount path goes through these, so mount, umount, branch and the overlay fallback run in
+/// unit tests without root. The defaults are the real calls (LinuxSyscalls uses them as they are;
+/// a test fake overrides what it records and inherits the rest, which then acts on its temp dirs).
+extension Syscalls {
+    public func realpath(_ path: String) -> Result<String, Errno> { RealFileSystem.realpath(path) }
+    public func fileStatus(_ path: String, followSymlinks: Bool) -> Result<FileStatus, Errno> {
+        RealFileSystem.status(path, follow: followSymlinks)
+    }
+    public func makeDirectory(_ path: String, mode: UInt32) -> Result<Void, Errno> {
+        Glibc.mkdir(path, mode_t(mode)) == 0 ? .success(()) : .failure(Errno(errno))
+    }
+    public func makeDirectories(_ path: String) throws -> CreatedDirectories {
+        try RealFileSystem.makeDirectories(path)
+    }
+    @discardableResult
+    public func removeTree(_ path: String, strictParents: Bool) -> Bool {
+        RecursiveRemove.remove(path, strictParents: strictParents)
+    }
+    public func lock(_ path: String, what: String) throws -> any HeldLock { try FileLock(path: path, what: what) }
+    public func pause(microseconds: UInt32) { usleep(microseconds) }
+}
+
+/// The real calls behind the file-system defaults of `Syscalls`.
+enum RealFileSystem {
+    static func realpath(_ path: String) -> Result<String, Errno> {
+        guard let r = Glibc.realpath(path, nil) else { return .failure(Errno(errno)) }
+        defer { free(r) }
+        return .success(String(cString: r))
+    }
+
+    static func status(_ path: String, follow: Bool) -> Result<FileStatus, Errno> {
+        var st = stat()
+        let rc = follow ? stat(path, &st) : lstat(path, &st)
+        if rc != 0 { return .failure(Errno(errno)) }
+        return .success(FileStatus(mode: UInt32(st.st_mode), device: UInt64(st.st_dev), uid: st.st_uid))
+    }
+
+    /// mkdir -p by directory fd: existing components are followed as the user named them, but a
+    /// directory this call created is opened with O_NOFOLLOW, so one swapped for a symlink (in a
+    /// parent another user can write) makes it fail instead of creating the rest elsewhere.
+    static func makeDirectories(_ p: String) throws -> CreatedDirectories {
+        var undo: [() -> Void] = []
+        var parents: [Int32] = []
+        func result() -> CreatedDirectories {
+            CreatedDirectories(undo: undo, cleanup: { [parents] in parents.forEach { close($0) } })
+        }
+        var fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw AufsError("--mkdir: cannot open /: \(Errno(errno))") }
+        func fail(_ message: String) -> AufsError {
+            close(fd)
+            result().remove()
+            return AufsError(message)
+        }
+        var cur = ""
+        for c in FilePath.normalize(p).split(separator: "/").map(String.init) {
+            cur += "/" + c
+            var made = false
+            if mkdirat(fd, c, 0o755) == 0 {
+                made = true
+            } else if errno != EEXIST {
+                throw fail("--mkdir: cannot create \(cur): \(Errno(errno))")
+            }
+            let next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (made ? O_NOFOLLOW : 0))
+            if next < 0 {
+                let e = Errno(errno)
+                if made { unlinkat(fd, c, AT_REMOVEDIR) }
+                throw fail(e.code == ELOOP
+                    ? "--mkdir: \(cur), which aufsctl had just created, was replaced by a symlink; nothing more was created"
+                    : "--mkdir: cannot open \(cur): \(e)")
+            }
+            if made {
+                let parent = dup(fd)
+                parents.append(parent)
+                undo.append { unlinkat(parent, c, AT_REMOVEDIR) }
+            }
+            close(fd)
+            fd = next
+        }
+        close(fd)
+        return result()
+    }
+}
+
+extension FileLock: HeldLock {}

@@ -1,0 +1,198 @@
+import Glibc
+
+/// Whether the running kernel has an aufs module on disk to load.
+public enum ModuleAvailability: Sendable, Equatable { case loadable(String), absent(String) }
+
+/// The xino file a union gets: a path (nil for noxino), a note and a warning for the report.
+public struct XinoChoice: Sendable, Equatable {
+    public var path: String?
+    public var note: String?
+    public var warning: String?
+}
+
+/// What the overlay fallback needs to know about the host.
+public struct OverlayFacts: Sendable, Equatable {
+    /// The upper (rw) branch is on the same filesystem as its parent, where the workdir goes.
+    public var upperSharesParentDevice: Bool?
+    public var whiteouts: Int
+    public var firstWhiteout: String?
+    public var overlayRegistered: Bool
+}
+
+/// Everything the host says about one mount request, read before any decision is taken (as
+/// libmount's context is): the planner decides on these alone, so it is pure and tested without
+/// a kernel. Bad input found while reading (a missing branch, a bad xino=) throws here.
+public struct MountFacts: Sendable {
+    public var euid: UInt32
+    /// Canonical mount point; with `createTarget` the normalised path `--mkdir` will create.
+    public var target: String
+    public var createTarget: Bool
+    /// `target` with its existing part's symlinks resolved (for the geometry rules).
+    public var canonicalTarget: String
+    public var branches: [Branch]
+    /// Live aufs unions and aufsctl's overlays.
+    public var live: [UnionMount]
+    public var aufsRegistered: Bool
+    public var module: ModuleAvailability
+    /// CONFIG_AUFS_BRANCH_MAX_*; read only when aufs may be mounted.
+    public var branchLimit: Int?
+    /// The xino choice, or the input error it found (reported after the geometry rules).
+    public var xino: Result<XinoChoice, AufsError>
+    /// Read only when the overlay fallback may be used.
+    public var overlay: OverlayFacts?
+
+    /// Reads the facts for `req` through the seams.
+    public static func gather(_ req: MountRequest, syscalls: any Syscalls, root: HostRoot, cwd: String? = nil) throws -> MountFacts {
+        let euid = syscalls.geteuid()
+        try MountPlanner.requireRoot(euid: euid, dryRun: req.dryRun)
+        // aufs's branch limit applies to aufs only; the overlay fallback has its own (500 layers).
+        let validator = BranchValidator(syscalls: syscalls, maxBranches: 32767, cwd: cwd)
+        let (target, create) = try prepareTarget(req, validator: validator)
+        let branches = try validator.validate(req.options.branches, readOnlyMount: req.options.readOnly)
+        let live = (try? StatusReader(root: root).read().mounts) ?? []
+        let registered = ProcFilesystems.parse(FileRead.string(root.resolve("/proc/filesystems")) ?? "")
+        let module = registered.has("aufs") ? .absent("aufs is registered") : moduleAvailability(syscalls, root)
+        let xino: Result<XinoChoice, AufsError>
+        do {
+            xino = .success(try chooseXino(req.options, branches: branches, target: target, syscalls: syscalls))
+        } catch let e as AufsError { xino = .failure(e) }
+        var loadable = false
+        if case .loadable = module { loadable = true }
+        let overlayMayServe = req.fallback == .overlay && !registered.has("aufs")
+        let aufsMayServe = registered.has("aufs") || loadable || req.fallback != .overlay
+        return MountFacts(
+            euid: euid, target: target, createTarget: create,
+            canonicalTarget: create ? canonicalPrefix(target, syscalls) : target,
+            branches: branches, live: live, aufsRegistered: registered.has("aufs"), module: module,
+            branchLimit: aufsMayServe ? branchLimit(syscalls, root) : nil, xino: xino,
+            overlay: overlayMayServe ? overlayFacts(branches, syscalls: syscalls, registered: registered.has("overlay")) : nil)
+    }
+
+    /// The mount point, canonical; with --mkdir a missing one is returned (normalised) to be created later.
+    static func prepareTarget(_ req: MountRequest, validator: BranchValidator) throws -> (String, Bool) {
+        let t = req.target
+        if t.isEmpty { throw AufsError.usage("mount point: empty path") }
+        for (c, name) in BranchValidator.forbidden where c == "\n" || c == "\0" {
+            if t.contains(c) { throw AufsError.usage("mount point \(t.replacingOccurrencesOfNUL): contains \(name)") }
+        }
+        let abs = t.hasPrefix("/") ? t : FilePath.join(validator.cwd, t)
+        if req.mkdir && !FileRead.exists(abs) { return (FilePath.normalize(abs), true) }
+        return (try validator.canonicalDirectory(t, what: "mount point"), false)
+    }
+
+    static func moduleAvailability(_ syscalls: any Syscalls, _ root: HostRoot) -> ModuleAvailability {
+        let kver = syscalls.uname().release
+        guard FileRead.isDirectory(root.resolve("/lib/modules/\(kver)")),
+              let index = try? ModuleIndex(root: root, kernel: kver), let info = index.lookup("aufs"), let path = info.path
+        else { return .absent("no aufs module for \(kver)") }
+        return .loadable(path)
+    }
+
+    /// CONFIG_AUFS_BRANCH_MAX_* of the running kernel, 127 when unknown.
+    static func branchLimit(_ syscalls: any Syscalls, _ root: HostRoot) -> Int {
+        let kver = syscalls.uname().release
+        var text = FileRead.string(root.resolve("/boot/config-\(kver)"))
+        if text == nil, case .ok(let t) = FileRead.gunzip(root.resolve("/proc/config.gz")) { text = t }
+        let keys = [32767, 1023, 511, 127].map { "CONFIG_AUFS_BRANCH_MAX_\($0)" }
+        let c = KernelConfig.parse(text ?? "", only: Set(keys))
+        for n in [32767, 1023, 511, 127] where c["CONFIG_AUFS_BRANCH_MAX_\(n)"] == "y" { return n }
+        return 127
+    }
+
+    static func overlayFacts(_ branches: [Branch], syscalls: any Syscalls, registered: Bool) -> OverlayFacts {
+        var shares: Bool?
+        if let upper = branches.first(where: { $0.permission.writable })?.path, upper != "/" {
+            if case .success(let u) = syscalls.deviceID(upper), case .success(let p) = syscalls.deviceID(FilePath.dirname(upper)) {
+                shares = u == p
+            } else {
+                shares = false
+            }
+        }
+        let lowers = branches.filter { !$0.permission.writable }.map(\.path)
+        let wh = countWhiteouts(lowers, syscalls: syscalls)
+        return OverlayFacts(upperSharesParentDevice: shares, whiteouts: wh.count, firstWhiteout: wh.first,
+                            overlayRegistered: registered)
+    }
+
+    /// aufs whiteouts (`.wh.NAME`, `.wh..wh..opq`) below the given directories, not aufs's own
+    /// `.wh..wh.plnk`/`.wh..wh.orph` bookkeeping.
+    static func countWhiteouts(_ dirs: [String], syscalls: any Syscalls, limit: Int = 100_000) -> (count: Int, first: String?) {
+        var count = 0
+        var first: String?
+        var stack = dirs
+        var visited = 0
+        while let d = stack.popLast(), visited < limit {
+            visited += 1
+            for name in FileRead.list(d) ?? [] {
+                let full = FilePath.join(d, name)
+                if name.hasPrefix(".wh.") && !(name.hasPrefix(".wh..wh.") && name != ".wh..wh..opq") {
+                    count += 1
+                    if first == nil { first = full }
+                    continue
+                }
+                if case .success(let st) = syscalls.fileStatus(full, followSymlinks: false), st.isDirectory { stack.append(full) }
+            }
+        }
+        return (count, first)
+    }
+
+    /// The xino file: the one given (checked; a world-writable directory gets a warning), else a
+    /// per-union name in root's private tmpfs directory /run/aufsctl/xino (never aufs's fixed
+    /// `/tmp/.aufs.xino` or `<rw branch>/.aufs.xino`, names another user can create first: aufs
+    /// creates the file with O_EXCL).
+    static func chooseXino(_ o: AufsOptions, branches: [Branch], target: String, syscalls: any Syscalls) throws -> XinoChoice {
+        if o.noxino { return XinoChoice() }
+        let validator = BranchValidator(syscalls: syscalls)
+        if let given = o.xino {
+            for (c, name) in BranchValidator.forbidden where c == "," || c == "\n" || c == "\0" {
+                if given.contains(c) { throw AufsError.usage("xino=\(given): contains \(name)") }
+            }
+            let abs = given.hasPrefix("/") ? FilePath.normalize(given) : FilePath.absolute(given)
+            let dir = try validator.canonicalDirectory(FilePath.dirname(abs), what: "xino=\(given): directory")
+            let path = FilePath.join(dir, String(abs.split(separator: "/").last ?? ""))
+            if case .success(let st) = syscalls.statfs(dir), let why = FilesystemKind(magic: st.magic).refusedForXino {
+                throw AufsError.usage("xino=\(given): \(dir) is on \(FilesystemKind(magic: st.magic).name): \(why); "
+                    + "use a file on tmpfs such as \(RuntimeDir.xinoDir)/NAME.xino")
+            }
+            if branches.contains(where: { path.hasPrefix($0.path + "/") && !$0.permission.writable }) {
+                throw AufsError.usage("xino=\(given): inside a read-only branch; put it on a writable filesystem such as \(RuntimeDir.xinoDir)")
+            }
+            var warning: String?
+            if case .success(let st) = syscalls.fileStatus(dir, followSymlinks: true), st.mode & 0o002 != 0 {
+                warning = "xino=\(path) is in \(dir), which every user can write: another user can create that name first "
+                    + "and make the mount fail (aufs creates it with O_EXCL); the default, a per-union name in "
+                    + "\(RuntimeDir.xinoDir), cannot be taken"
+            }
+            return XinoChoice(path: path, note: nil, warning: warning)
+        }
+        let name = Mounter.xinoName(target: target)
+        if case .success(let st) = syscalls.statfs(FileRead.isDirectory(RuntimeDir.xinoDir) ? RuntimeDir.xinoDir : "/run") {
+            let kind = FilesystemKind(magic: st.magic)
+            if let why = kind.refusedForXino {
+                // No tmpfs /run (not a systemd host): the first writable branch, as aufs itself would.
+                guard let rw = branches.first(where: { $0.permission.writable }) else {
+                    throw AufsError.usage("\(RuntimeDir.xinoDir) is on \(kind.name) (\(why)) and no branch is writable; "
+                        + "pass xino=PATH on tmpfs or ext4 in a directory only root can write")
+                }
+                let path = FilePath.join(rw.path, ".aufs.xino")
+                return XinoChoice(path: path, note: "\(RuntimeDir.xinoDir) is on \(kind.name), which aufs refuses for xino; using \(path)")
+            }
+        }
+        return XinoChoice(path: FilePath.join(RuntimeDir.xinoDir, name))
+    }
+}
+
+/// The canonical form of a path that may not exist yet (--mkdir): its deepest existing ancestor
+/// with symlinks resolved, then the rest.
+func canonicalPrefix(_ path: String, _ syscalls: any Syscalls = LinuxSyscalls()) -> String {
+    var head = FilePath.normalize(path)
+    var tail: [Substring] = []
+    while head != "/" {
+        if case .success(let c) = syscalls.realpath(head) {
+            return tail.isEmpty ? c : FilePath.join(c, tail.reversed().joined(separator: "/"))
+        }
+        tail.append(head.split(separator: "/").last ?? "")
+        head = FilePath.dirname(head)
+    }
+    return FilePath.normalize(path)
+}

@@ -1,0 +1,227 @@
+import Glibc
+import Testing
+@testable import AufsKit
+
+/// Syscalls for unit tests without root: the kernel calls are recorded and scripted, the lock is
+/// an in-process no-op, and directories are made for real (in the test's temp dirs).
+final class ScriptedSyscalls: Syscalls, @unchecked Sendable {
+    var mounts: [MountCall] = []
+    var fsMounts: [[(String, String)]] = []
+    var umounts: [(String, Int32)] = []
+    var pauses = 0
+    var locks = 0
+    /// Errors for the next umount2 calls, in order.
+    var umountErrors: [Int32] = []
+    var mountError: Int32?
+    var fsMountFailure: FsMountError? = FsMountError(step: "fsopen(\"overlay\")", errno: Errno(ENOSYS))
+    var registered: Set<String> = []
+
+    final class NoLock: HeldLock { func release() {} }
+
+    func uname() -> Uname { Uname(release: "6.1.0-99-amd64", version: "#1", machine: "x86_64") }
+    func geteuid() -> UInt32 { 0 }
+    func statfs(_ path: String) -> Result<FSStat, Errno> { LinuxSyscalls().statfs(path) }
+    func deviceID(_ path: String) -> Result<UInt64, Errno> { LinuxSyscalls().deviceID(path) }
+    func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, Errno> {
+        mounts.append(MountCall(source: source, target: target, fstype: fstype, flags: flags, data: data))
+        return mountError.map { .failure(Errno($0)) } ?? .success(())
+    }
+    func umount2(_ target: String, flags: Int32) -> Result<Void, Errno> {
+        umounts.append((target, flags))
+        return umountErrors.isEmpty ? .success(()) : .failure(Errno(umountErrors.removeFirst()))
+    }
+    func fsMount(fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String) -> Result<Void, FsMountError> {
+        fsMounts.append(strings)
+        return fsMountFailure.map { .failure($0) } ?? .success(())
+    }
+    func lock(_ path: String, what: String) throws -> any HeldLock {
+        locks += 1
+        return NoLock()
+    }
+    func pause(microseconds: UInt32) { pauses += 1 }
+}
+
+/// A fixture root whose /proc/self/mountinfo lists the given mounts (fstype, source, target, options).
+func fixtureRoot(_ t: TempDir, mounts: [(String, String, String, String)], filesystems: [String] = ["overlay"]) -> HostRoot {
+    var lines: [String] = []
+    for (i, m) in mounts.enumerated() {
+        lines.append("\(100 + i) 1 0:\(50 + i) / \(m.2) rw,relatime shared:\(i + 1) - \(m.0) \(m.1) \(m.3)")
+    }
+    t.write("root/proc/self/mountinfo", lines.joined(separator: "\n") + "\n")
+    t.write("root/proc/filesystems", filesystems.map { "nodev\t\($0)" }.joined(separator: "\n") + "\n")
+    return HostRoot(t.path + "/root")
+}
+
+@Suite struct MountSeamTests {
+    func layout(_ t: TempDir) -> String {
+        let d = canonical(t.path)
+        for n in ["rw", "ro1", "ro2", "mnt"] { makeDir(d + "/" + n) }
+        return d
+    }
+
+    func request(_ d: String, fallback: Fallback = .overlay, dryRun: Bool = false, opts: String = "") throws -> MountRequest {
+        let o = try AufsOptions.parse(options: "br=\(d)/rw:\(d)/ro1=ro:\(d)/ro2=ro" + opts)
+        return MountRequest(options: o, target: d + "/mnt", fallback: fallback, dryRun: dryRun)
+    }
+
+    /// The planner alone: facts in, plan out, no kernel.
+    @Test func plannerChoosesOverlayWhenAufsIsAbsent() throws {
+        let t = TempDir()
+        let d = layout(t)
+        let sys = ScriptedSyscalls()
+        let req = try request(d)
+        let facts = try MountFacts.gather(req, syscalls: sys, root: fixtureRoot(t, mounts: []))
+        #expect(facts.branchLimit == nil, "the kernel config is not read when aufs cannot serve")
+        guard case .overlay(let p) = try MountPlanner().plan(req, facts: facts) else {
+            Issue.record("expected the overlay fallback"); return
+        }
+        #expect(p.workdir == d + "/.aufsctl-work.rw")
+        #expect(p.strings.map(\.0) == ["lowerdir+", "lowerdir+", "upperdir", "workdir"])
+        #expect(p.legacy.data == "lowerdir=\(d)/ro1:\(d)/ro2,upperdir=\(d)/rw,workdir=\(d)/.aufsctl-work.rw")
+        #expect(sys.mounts.isEmpty && sys.locks == 0, "planning makes no calls")
+    }
+
+    @Test func plannerAufsPlanAndRules() throws {
+        let t = TempDir()
+        let d = layout(t)
+        let req = try request(d, fallback: .none)
+        var facts = try MountFacts.gather(req, syscalls: ScriptedSyscalls(), root: fixtureRoot(t, mounts: []))
+        facts.aufsRegistered = true
+        facts.branchLimit = 127
+        guard case .aufs(let p) = try MountPlanner().plan(req, facts: facts) else { Issue.record("expected aufs"); return }
+        #expect(p.calls.count == 1 && p.calls[0].data.hasPrefix("br=\(d)/rw=rw:\(d)/ro1=ro:\(d)/ro2=ro,xino="))
+        #expect(p.loadModule == nil && p.ensureXinoDir)
+        facts.branchLimit = 2
+        #expect(throws: AufsError.self) { try MountPlanner().plan(req, facts: facts) }
+        // Geometry is judged before a bad xino=: the first refusal the user sees is the same as before.
+        facts.branchLimit = 127
+        facts.xino = .failure(AufsError.usage("xino=bad"))
+        facts.live = [UnionMount(target: "/elsewhere", filesystem: "aufs", branches: ["\(d)/rw=rw"], xino: nil, si: nil,
+                                 workdir: nil, options: "")]
+        do {
+            _ = try MountPlanner().plan(req, facts: facts)
+            Issue.record("expected the geometry refusal")
+        } catch let e as AufsError {
+            #expect(e.message.contains("already the writable branch"), "\(e.message)")
+        }
+    }
+
+    /// The overlay executor without root: no lowerdir+ (fsopen fails) -> the legacy mount(2); a
+    /// failing legacy mount removes the workdir it made.
+    @Test func overlayExecutorFallsBackToLegacyMount() throws {
+        let t = TempDir()
+        let d = layout(t)
+        let sys = ScriptedSyscalls()
+        let root = fixtureRoot(t, mounts: [])
+        var m = Mounter(syscalls: sys, root: root)
+        m.lockPath = d + "/lock"
+        let r = try m.mount(try request(d))
+        #expect(r.filesystem == "overlay" && sys.fsMounts.count == 1 && sys.mounts.count == 1 && sys.locks == 1)
+        #expect(r.calls == [sys.mounts[0].description])
+        #expect(FileRead.isDirectory(d + "/.aufsctl-work.rw"))
+        rmdir(d + "/.aufsctl-work.rw")
+        sys.mountError = EINVAL
+        #expect(throws: AufsError.self) { try m.mount(try request(d)) }
+        #expect(!FileRead.exists(d + "/.aufsctl-work.rw"), "the workdir made for a failed mount is removed")
+    }
+
+    /// --mkdir through the executor: the mount point is made under the lock and removed on failure.
+    @Test func executorRemovesTheMountPointItMadeOnFailure() throws {
+        let t = TempDir()
+        let d = layout(t)
+        let sys = ScriptedSyscalls()
+        sys.mountError = EINVAL
+        let m = Mounter(syscalls: sys, root: fixtureRoot(t, mounts: []))
+        var req = try request(d, fallback: .none)
+        req.target = d + "/new/mnt"
+        req.mkdir = true
+        #expect(throws: AufsError.self) { try m.mount(req) }
+        #expect(sys.mounts.count == 1 && sys.mounts[0].target == d + "/new/mnt")
+        #expect(!FileRead.exists(d + "/new"))
+    }
+
+    @Test func executorRefusesABusyMountPoint() throws {
+        let t = TempDir()
+        let d = layout(t)
+        let sys = ScriptedSyscalls()
+        let root = fixtureRoot(t, mounts: [("tmpfs", "tmpfs", d + "/mnt", "rw")])
+        do {
+            _ = try Mounter(syscalls: sys, root: root).mount(try request(d, fallback: .none))
+            Issue.record("expected a refusal")
+        } catch let e as AufsError {
+            #expect(e.message.contains("already a mount point"), "\(e.message)")
+        }
+        #expect(sys.mounts.isEmpty)
+    }
+
+    @Test func unmounterRetriesBusyAndRemovesTheWorkdir() throws {
+        let t = TempDir()
+        let d = layout(t)
+        makeDir(d + "/.aufsctl-work.rw")
+        makeDir(d + "/.aufsctl-work.rw/work")
+        let root = fixtureRoot(t, mounts: [("overlay", "aufsctl", d + "/mnt",
+                                            "rw,lowerdir=\(d)/ro1:\(d)/ro2,upperdir=\(d)/rw,workdir=\(d)/.aufsctl-work.rw")])
+        let sys = ScriptedSyscalls()
+        sys.umountErrors = [EBUSY, EBUSY]
+        let r = try Unmounter(syscalls: sys, root: root).unmount(d + "/mnt", lazy: false, force: false)
+        #expect(r.attempts == 3 && sys.pauses == 2 && r.schema == "aufsctl.umount/1")
+        #expect(r.removedWorkdir == d + "/.aufsctl-work.rw" && !FileRead.exists(d + "/.aufsctl-work.rw"))
+        sys.umountErrors = Array(repeating: EBUSY, count: 10)
+        do {
+            _ = try Unmounter(syscalls: sys, root: root).unmount(d + "/mnt", lazy: false, force: false)
+            Issue.record("expected EBUSY to be reported")
+        } catch let e as AufsError {
+            #expect(e.message.contains("failed after 6 attempts"), "\(e.message)")
+        }
+    }
+
+    @Test func unmounterRefusesForeignMounts() throws {
+        let t = TempDir()
+        let d = layout(t)
+        let root = fixtureRoot(t, mounts: [("ext4", "/dev/sda1", d + "/mnt", "rw")])
+        let sys = ScriptedSyscalls()
+        #expect(throws: AufsError.self) { try Unmounter(syscalls: sys, root: root).unmount(d + "/mnt", lazy: false, force: false) }
+        #expect(sys.umounts.isEmpty)
+        _ = try Unmounter(syscalls: sys, root: root).unmount(d + "/mnt", lazy: true, force: true)
+        #expect(sys.umounts.count == 1 && sys.umounts[0].1 == Int32(MNT_DETACH))
+    }
+
+    @Test func statusReadsBranchesFromSysfs() throws {
+        let t = TempDir()
+        let d = layout(t)
+        let root = fixtureRoot(t, mounts: [("aufs", "none", d + "/mnt", "rw,si=1f2e,xino=/run/x.xino"),
+                                           ("overlay", "overlay", "/var/lib/docker/x", "rw,lowerdir=/a,upperdir=/b,workdir=/c")])
+        t.write("root/sys/fs/aufs/si_1f2e/br0", "\(d)/rw=rw\n")
+        t.write("root/sys/fs/aufs/si_1f2e/br1", "\(d)/ro1=ro\n")
+        t.write("root/sys/fs/aufs/si_1f2e/br10", "\(d)/ro2=ro\n")
+        t.write("root/sys/fs/aufs/si_1f2e/xi_path", "/run/aufsctl/xino/mnt.xino\n")
+        let s = try StatusReader(root: root).read()
+        #expect(s.mounts.count == 1, "overlays not made by aufsctl are not listed")
+        #expect(s.mounts[0].branches == ["\(d)/rw=rw", "\(d)/ro1=ro", "\(d)/ro2=ro"])
+        #expect(s.mounts[0].xino == "/run/aufsctl/xino/mnt.xino" && s.mounts[0].si == "1f2e")
+    }
+
+    @Test func branchEditorPlansAndMakesTheRemount() throws {
+        let t = TempDir()
+        let d = layout(t)
+        makeDir(d + "/ro3")
+        let root = fixtureRoot(t, mounts: [("aufs", "none", d + "/mnt", "rw,si=7,br:\(d)/rw=rw:\(d)/ro1=ro:\(d)/gone=ro")])
+        let sys = ScriptedSyscalls()
+        var editor = BranchEditor(syscalls: sys, root: root)
+        editor.lockPath = d + "/lock"
+        let add = try editor.edit(.add, target: d + "/mnt", branch: d + "/ro3", index: nil, dryRun: false)
+        #expect(add.data == "append=\(d)/ro3=ro" && add.flags == UInt(MS_REMOUNT))
+        // A branch whose directory vanished is still named by its path for del.
+        let del = try editor.edit(.del, target: d + "/mnt", branch: d + "/gone", index: nil, dryRun: false)
+        #expect(del.data == "del=\(d)/gone")
+        #expect(sys.mounts.map(\.data) == [add.data, del.data] && sys.locks == 2)
+        #expect(throws: AufsError.self) { try editor.edit(.del, target: d + "/mnt", branch: d + "/ro2", index: nil, dryRun: false) }
+        sys.mountError = EINVAL
+        do {
+            _ = try editor.edit(.mod, target: d + "/mnt", branch: d + "/ro1=rw", index: nil, dryRun: false)
+            Issue.record("expected the kernel's refusal")
+        } catch let e as AufsError {
+            #expect(e.message.hasPrefix("branch mod failed: EINVAL"), "\(e.message)")
+        }
+    }
+}
