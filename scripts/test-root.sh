@@ -1,7 +1,8 @@
 #!/bin/sh
 # The part of `make test` that needs root: the QEMU end-to-end suite (Tests/e2e/run.sh; a second
 # boot with Debian 11's libraries as the guest's userland), the release binary in a Debian 11 root
-# (Tests/glibc231/run.sh), the kernel-upgrade suite in a Debian 12 chroot (Tests/upgrade/run.sh) and
+# (Tests/glibc231/run.sh), the kernel-upgrade suite in a Debian 12 chroot (Tests/upgrade/run.sh), the
+# Swift-vs-emitted-sh equivalence of install (Tests/equivalence/run.sh) and
 # the SIGKILL crash-safety loop (Tests/stress/crash-safety.sh), all on the one glibc 2.31 release
 # build (scripts/build.sh) in .build/glibc231.
 set -eu
@@ -17,4 +18,5 @@ E2E_SCRATCH=$PWD/.build/glibc231 Tests/e2e/run.sh
 E2E_SCRATCH=$PWD/.build/glibc231 E2E_USERLAND=bullseye Tests/e2e/run.sh
 AUFSCTL=$BIN Tests/glibc231/run.sh
 AUFSCTL=$BIN Tests/upgrade/run.sh
+AUFSCTL=$BIN Tests/equivalence/run.sh
 AUFSCTL=$BIN Tests/stress/crash-safety.sh "${CRASH_ITERATIONS:-200}"

@@ -4,21 +4,9 @@ enum CommonSteps {
 
     /// `/etc/modules-load.d/aufs.conf`, so aufs loads at boot.
     static func persist() -> Step {
-        Step(
-            id: "persist", title: "Load aufs at boot (\(modulesLoad))",
-            isDone: { ctx in FileRead.string(ctx.path(modulesLoad)) == (try Template.render("modules-load-aufs.conf", [:])) },
-            apply: { ctx in
-                let undo: [UndoAction] = FileRead.exists(ctx.path(modulesLoad))
-                    ? [.restoreFile(path: modulesLoad, backup: try ctx.backup(modulesLoad))] : [.removeFile(path: modulesLoad)]
-                try ctx.willChange(undo)
-                try AtomicFile.makeDirectories(ctx.path("/etc/modules-load.d"))
-                try AtomicFile.write(ctx.path(modulesLoad), try Template.render("modules-load-aufs.conf", [:]))
-                return undo
-            },
-            shell: ShellStep(doneTest: "grep -qx aufs \"$ROOT\(modulesLoad)\" 2>/dev/null",
-                             commands: ["mkdir -p \"$ROOT/etc/modules-load.d\"", "cat > \"$ROOT\(modulesLoad)\" <<'EOF'",
-                                        ((try? Template.render("modules-load-aufs.conf", [:])) ?? "aufs\n") + "EOF"]),
-            uses: { _ in ["file:" + modulesLoad] })
+        let content = (try? Template.render("modules-load-aufs.conf", [:])) ?? "aufs\n"
+        return Step(id: "persist", title: "Load aufs at boot (\(modulesLoad))",
+                    actions: [.writeFile(path: modulesLoad, content: content)])
     }
 
     /// Loads aufs into the running kernel through libkmod and checks /proc/filesystems.

@@ -132,6 +132,8 @@ public final class InstallContext: @unchecked Sendable {
     public var journal: StateJournal?
     /// What was built: the repository, branch and commit, or the source directory and its digest.
     public var provenance: String?
+    /// The aufs source tree and its version once found (dkms method), so steps resolve it once.
+    var aufsSource: (dir: String, version: String)?
 
     /// Records `undo` in the state file now, before the change it undoes is made.
     public func willChange(_ undo: [UndoAction]) throws {

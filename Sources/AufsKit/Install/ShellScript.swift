@@ -28,15 +28,39 @@ public enum ShellScript {
                 LC_ALL=C sed -n -e "s/^[[:space:]]*\\(export[[:space:]][[:space:]]*\\)\\{0,1\\}$1=//p" "$2" 2>/dev/null | tail -n 1 |
                     LC_ALL=C sed -e 's/[[:space:]][[:space:]]*#.*$//' -e 's/\\r$//' -e 's/^"\\(.*\\)"$/\\1/' -e "s/^'\\(.*\\)'$/\\1/"
             }
-            # aufsctl_set KEY VALUE FILE: replace the last active KEY= line (or append one), keeping a
-            # backup (FILE.aufsctl.bak) and writing through a temporary file renamed into place. Bytes,
-            # not characters (LC_ALL=C): every other line stays as it was, whatever its encoding, with
-            # its CR, and a file without a final newline keeps lacking it.
+            # aufsctl_backup FILE: copy FILE (0600) to $ROOT/var/lib/aufsctl/backups/<path with / as _>.N,
+            # the first free N, as the aufsctl binary does; the directory is root's alone (0700).
+            aufsctl_backup() {
+                [ -f "$1" ] || return 0
+                b="$ROOT/var/lib/aufsctl/backups"
+                mkdir -p "$b"; chmod 700 "$ROOT/var/lib/aufsctl" "$b"
+                flat=$(printf '%s' "${1#"$ROOT"}" | sed -e 's|//*|/|g' -e 's|^/||' -e 's|/|_|g')
+                n=0; while [ -e "$b/$flat.$n" ]; do n=$((n + 1)); done
+                cp "$1" "$b/$flat.$n.tmp" && chmod 600 "$b/$flat.$n.tmp" && mv "$b/$flat.$n.tmp" "$b/$flat.$n"
+            }
+            # aufsctl_replace FILE TMP: TMP takes FILE's place (FILE's mode kept, else 0644), renamed in.
+            aufsctl_replace() {
+                if [ -f "$1" ]; then chmod "$(stat -c %a "$1")" "$2"; else chmod 644 "$2"; fi
+                mv "$2" "$1"
+            }
+            # aufsctl_write FILE: FILE gets stdin's bytes, after a backup, through a renamed temporary file.
+            aufsctl_write() {
+                mkdir -p "$(dirname "$1")"
+                aufsctl_backup "$1"
+                tmp=$(mktemp "$(dirname "$1")/.$(basename "$1").aufsctl-XXXXXX")
+                cat > "$tmp"
+                aufsctl_replace "$1" "$tmp"
+            }
+            # aufsctl_set KEY VALUE FILE: replace the last active KEY= line (or append one), after a
+            # backup, through a renamed temporary file. Bytes, not characters (LC_ALL=C): every other
+            # line stays as it was, whatever its encoding, with its CR, and a file without a final
+            # newline keeps lacking it.
             aufsctl_set() {
-                [ -f "$3" ] || : > "$3"
-                [ -f "$3.aufsctl.bak" ] || cp -p "$3" "$3.aufsctl.bak"
-                tmp=$(mktemp "$3.XXXXXX")
+                mkdir -p "$(dirname "$3")"
+                aufsctl_backup "$3"
+                tmp=$(mktemp "$(dirname "$3")/.$(basename "$3").aufsctl-XXXXXX")
                 nonl=0; [ -s "$3" ] && [ -n "$(tail -c 1 "$3")" ] && nonl=1
+                [ -f "$3" ] || : > "$tmp"
                 LC_ALL=C awk -v k="$1" -v v="$2" -v nonl="$nonl" '
                     BEGIN { re = "^[ \t]*(export[ \t]+)?" k "=" }
                     { line[NR] = $0; if ($0 ~ re) last = NR }
@@ -47,9 +71,9 @@ public enum ShellScript {
                             if (i == NR && nonl && last) printf "%s", out; else print out
                         }
                         if (!last) print k "=" v ((NR && line[NR] ~ /\\r$/) ? "\\r" : "")
-                    }' "$3" > "$tmp"
-                chmod --reference="$3" "$tmp" 2>/dev/null || true
-                mv "$tmp" "$3"
+                    }' "${3}" > "$tmp" 2>/dev/null || [ ! -f "$3" ]
+                [ -f "$3" ] || printf '%s=%s\n' "$1" "$2" > "$tmp"
+                aufsctl_replace "$3" "$tmp"
             }
 
             """

@@ -9,7 +9,8 @@ import Testing
         "yum": """
             #!/bin/sh
             case "$*" in
-            "install -y yum-utils") cp "$STUBS/.yum-config-manager" "$STUBS/yum-config-manager" ;;
+            "install -y yum-utils") cp "$STUBS/.yum-config-manager" "$STUBS/yum-config-manager"
+                mkdir -p "$ROOT/usr/bin"; cp "$STUBS/.yum-config-manager" "$ROOT/usr/bin/yum-config-manager" ;;
             "install -y kernel-ml-aufs")
                 mkdir -p "$ROOT/var/lib/fake-rpm"; : > "$ROOT/var/lib/fake-rpm/kernel-ml-aufs"
                 : > "$ROOT/boot/vmlinuz-5.13.1-1.el7.x86_64"; printf 'CONFIG_AUFS_FS=y\\n' > "$ROOT/boot/config-5.13.1-1.el7.x86_64" ;;
@@ -86,7 +87,9 @@ import Testing
         let parse = try await SubprocessRunner().run(["sh", "-n", root + "/etc/default/grub"])
         #expect(parse.status == 0, "\(parse.stderr)")
         #expect(ShellAssignments.find("GRUB_DEFAULT", in: FileRead.string(root + "/etc/default/grub") ?? "")?.value == grubDefault)
-        #expect(FileRead.string(root + "/etc/default/grub.aufsctl.bak") == grubBefore)
+        // Backed up where the binary backs up (so uninstall and a reader find the same files).
+        #expect(FileRead.string(root + "/var/lib/aufsctl/backups/etc_default_grub.0") == grubBefore)
+        #expect(!FileRead.exists(root + "/etc/default/grub.aufsctl.bak"))
         #expect(FileRead.string(root + "/etc/sysconfig/kernel")?.contains("DEFAULTKERNEL=kernel-ml-aufs\n") == true)
         #expect(FileRead.string(root + "/var/lib/grubby-default") == "/boot/vmlinuz-5.13.1-1.el7.x86_64\n")
         let callsAfterFirst = FileRead.string(root + "/calls") ?? ""

@@ -26,6 +26,7 @@ public enum DKMSMethod {
 
     /// The aufs source tree (`--source DIR` or our clone) and its version; nil while not there yet.
     static func source(_ ctx: InstallContext) throws -> (dir: String, version: String)? {
+        if let known = ctx.aufsSource { return known }
         let dir: String
         let inRoot: Bool
         if let s = ctx.options.source, !s.contains("://") {
@@ -50,6 +51,7 @@ public enum DKMSMethod {
         guard FileRead.isDirectory(real + "/fs/aufs") else {
             throw AufsError.usage("\(dir): no fs/aufs directory; expected an aufs-standalone checkout")
         }
+        ctx.aufsSource = (real, v)
         return (real, v)
     }
 
@@ -221,34 +223,116 @@ public enum DKMSMethod {
     }
 
     public static func plan(_ facts: HostFacts, options o: InstallOptions, root: HostRoot) throws -> Plan {
-        let k = o.kernel ?? KernelRelease(facts.kernel.release)!
-        let kver = k.string
-        let cloning = o.source == nil || o.source!.contains("://")
-        let url = o.source.flatMap { $0.contains("://") ? $0 : nil } ?? AufsBranch.repository(major: k.major)
-        let (branch, branchWhy) = DKMSMethod.branch(facts, o, k)
-        let meta = facts.distro.familyValue.flatMap { f -> String? in
-            if case .rhel = f { return nil }
-            return headersMetaPackage(k)
+        guard let k = o.kernel ?? KernelRelease(facts.kernel.release) else {
+            throw AufsError.usage("kernel release \(facts.kernel.release) does not parse; pass --kernel KVER")
         }
-        let running = kver == facts.kernel.release && facts.kernel.running
-        let build = "/lib/modules/\(kver)/build"
-        let secureBoot = facts.boot.secureBoot == .enabled
-        // The version shows in step titles when the source is already here (--source DIR).
-        let known = cloning ? nil : aufsVersion(header: FileRead.string(FilePath.absolute(o.source!) + "/include/uapi/linux/aufs_type.h") ?? "")
-        let V = known ?? "VERSION"
+        let d = DKMSSteps(facts: facts, o: o, k: k)
+        var steps = [try d.packagesStep(), try d.exportsStep(), try d.sourceStep(), try d.usrSrcStep(),
+                     try d.dkmsAddStep(), try d.dkmsBuildStep(), try d.dkmsInstallStep()]
+        steps.append(CommonSteps.persist())
+        if d.running && !o.noLoad && root.isHost { steps.append(CommonSteps.load()) }
+        var afterwards: [String] = []
+        if d.secureBoot {
+            afterwards.append("Secure Boot is enabled: the module must be signed by an enrolled key. dkms signs with /var/lib/dkms/mok.key; enroll it once with `mokutil --import /var/lib/dkms/mok.pub`, reboot, and confirm the enrolment in the MOK manager (aufsctl cannot do that step for you)")
+        }
+        if !d.running { afterwards.append("built for \(d.kver), which is not d.running: boot it, then `aufsctl load` (or let /etc/modules-load.d/aufs.conf load it)") }
+        return Plan(method: .dkms, kernel: d.kver, steps: steps, rebootRequired: false, afterwards: afterwards)
+    }
 
-        var steps: [Step] = []
-        steps.append(Step(
+
+    static func installedPackages(_ ctx: InstallContext) async throws -> Set<String> {
+        let r = try await ctx.run(["dpkg-query", "-W", "-f=${Package} ${Status}\\n"])
+        return Set(r.stdout.split(separator: "\n").compactMap { l in
+            l.hasSuffix(" installed") ? l.split(separator: " ").first.map(String.init) : nil
+        })
+    }
+
+    static func wantedPackages(cloning: Bool, meta: String?) -> [String] {
+        ["dkms", "build-essential"] + (cloning ? ["git"] : []) + (meta.map { [$0] } ?? [])
+    }
+
+    /// Packages the dkms method needs that are not installed (headers only when no build dir exists).
+    static func missingPackages(_ ctx: InstallContext, kver: String, cloning: Bool, meta: String?) async throws -> [String] {
+        var missing: [String] = []
+        for p in wantedPackages(cloning: cloning, meta: meta) {
+            let r = try await ctx.run(["dpkg-query", "-W", "-f=${Status}", p])
+            if !(r.succeeded && r.stdout.hasSuffix(" installed")) { missing.append(p) }
+        }
+        if !FileRead.isDirectory(ctx.path("/lib/modules/\(kver)/build")) { missing.append("linux-headers-\(kver)") }
+        return missing
+    }
+}
+
+extension String {
+    /// dkms.conf's `${kernel_source_dir}` must reach dkms literally from a heredoc.
+    var replacingDollarKernelSourceDir: String {
+        split(separator: "${kernel_source_dir}", omittingEmptySubsequences: false).joined(separator: "\\${kernel_source_dir}")
+    }
+}
+
+extension Substring {
+    /// The line with `prefix` removed wherever it starts a path (sha256sum prints `HASH  PATH`).
+    func replacingOccurrencesOfPrefix(_ prefix: String) -> String {
+        String(self).split(separator: prefix, omittingEmptySubsequences: false).joined()
+    }
+}
+
+/// The steps of the dkms method, one function each, over the inputs they share.
+struct DKMSSteps: Sendable {
+    let facts: HostFacts
+    let o: InstallOptions
+    let k: KernelRelease
+    let kver: String
+    let cloning: Bool
+    let url: String
+    let branch: String
+    let branchWhy: String
+    /// The flavour's headers meta package (not on RHEL-like hosts).
+    let meta: String?
+    let running: Bool
+    let build: String
+    let secureBoot: Bool
+    /// The version shows in step titles when the source is already here (--source DIR).
+    let V: String
+
+    init(facts: HostFacts, o: InstallOptions, k: KernelRelease) {
+        self.facts = facts
+        self.o = o
+        self.k = k
+        kver = k.string
+        cloning = o.source.map { $0.contains("://") } ?? true
+        url = o.source.flatMap { $0.contains("://") ? $0 : nil } ?? AufsBranch.repository(major: k.major)
+        (branch, branchWhy) = DKMSMethod.branch(facts, o, k)
+        if case .rhel? = facts.distro.familyValue { meta = nil } else { meta = DKMSMethod.headersMetaPackage(k) }
+        running = k.string == facts.kernel.release && facts.kernel.running
+        build = "/lib/modules/\(k.string)/build"
+        secureBoot = facts.boot.secureBoot == .enabled
+        let known = cloning ? nil : o.source.flatMap {
+            DKMSMethod.aufsVersion(header: FileRead.string(FilePath.absolute($0) + "/include/uapi/linux/aufs_type.h") ?? "")
+        }
+        V = known ?? "VERSION"
+    }
+
+    /// The source tree and version (resolved once per run; see `DKMSMethod.source`).
+    func source(_ ctx: InstallContext) throws -> (dir: String, version: String)? { try DKMSMethod.source(ctx) }
+    func status(_ ctx: InstallContext, version: String) async throws -> [DKMSStatusEntry] {
+        try await DKMSMethod.status(ctx, version: version)
+    }
+    var cloneDir: String { DKMSMethod.cloneDir }
+    var wantedPackages: [String] { DKMSMethod.wantedPackages(cloning: cloning, meta: meta) }
+
+    func packagesStep() throws -> Step {
+        Step(
             id: "packages", title: "Install dkms, build tools and linux-headers-\(kver)\(meta.map { " (and \($0), so later kernels get headers and aufs)" } ?? "") where missing",
-            isDone: { ctx in try await missingPackages(ctx, kver: kver, cloning: cloning, meta: meta).isEmpty },
+            isDone: { ctx in try await DKMSMethod.missingPackages(ctx, kver: kver, cloning: cloning, meta: meta).isEmpty },
             apply: { ctx in
-                let missing = try await missingPackages(ctx, kver: kver, cloning: cloning, meta: meta)
+                let missing = try await DKMSMethod.missingPackages(ctx, kver: kver, cloning: cloning, meta: meta)
                 guard FileRead.exists(ctx.path("/usr/bin/apt-get")) else {
                     throw AufsError("missing \(missing.joined(separator: " ")) and no apt-get here: install them with the distro's package manager, then run again")
                 }
                 let tree = "/lib/modules/\(kver)"
                 let treeExisted = FileRead.exists(ctx.path(tree))
-                let before = try await installedPackages(ctx)
+                let before = try await DKMSMethod.installedPackages(ctx)
                 // Journaled first: the tree. The package list is known only afterwards (apt-get remove
                 // of a package the archive does not know fails, so it is not guessed ahead).
                 if !treeExisted { try ctx.willChange([.removeModuleTree(path: tree)]) }
@@ -256,17 +340,21 @@ public enum DKMSMethod {
                                              environment: ["DEBIAN_FRONTEND": "noninteractive"])
                 // Undo removes exactly what this step brought in (dependencies included), and the
                 // module tree the headers created (dkms leaves depmod's indexes there).
-                let added = try await installedPackages(ctx).subtracting(before).sorted()
+                let added = try await DKMSMethod.installedPackages(ctx).subtracting(before).sorted()
                 var undo: [UndoAction] = treeExisted ? [] : [.removeModuleTree(path: tree)]
                 if !added.isEmpty { undo.append(.command(argv: ["apt-get", "remove", "-y"] + added)) }
                 return undo
             },
-            shell: ShellStep(doneTest: "command -v dkms >/dev/null 2>&1 && [ -d \"$ROOT\(build)\" ] && command -v make >/dev/null 2>&1" + (cloning ? " && command -v git >/dev/null 2>&1" : "")
-                                + (meta.map { " && dpkg-query -W -f='${Status}' \($0) 2>/dev/null | grep -q ' installed$'" } ?? ""),
-                             commands: ["DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dkms build-essential \(ShellScript.quote("linux-headers-" + kver))" + (meta.map { " " + $0 } ?? "") + (cloning ? " git" : "")]),
-            uses: { _ in ["packages:apt"] }))
+            // The same test as missingPackages: each wanted package installed, and the build tree.
+            shell: ShellStep(prelude: ["aufsctl_missing=", "for p in \(ShellScript.quote(wantedPackages)); do dpkg-query -W -f='${Status}' \"$p\" 2>/dev/null | grep -q ' installed$' || aufsctl_missing=\"$aufsctl_missing $p\"; done",
+                                       "[ -d \"$ROOT\(build)\" ] || aufsctl_missing=\"$aufsctl_missing linux-headers-\(kver)\""],
+                             doneTest: "[ -z \"$aufsctl_missing\" ]",
+                             commands: ["DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $aufsctl_missing"]),
+            uses: { _ in ["packages:apt"] })
+    }
 
-        steps.append(Step(
+    func exportsStep() throws -> Step {
+        Step(
             id: "exports", title: "Check that \(kver) exports the symbols \(branch) needs", preflight: true,
             isDone: { ctx in
                 if facts.module.moduleSupport == false && running {
@@ -282,13 +370,15 @@ public enum DKMSMethod {
                     }
                     return true
                 }
-                _ = try checkExports(ctx, k: k, branch: branch, symvers: text, symversPath: build + "/Module.symvers")
+                _ = try DKMSMethod.checkExports(ctx, k: k, branch: branch, symvers: text, symversPath: build + "/Module.symvers")
                 return true
             },
-            shell: ShellStep(doneTest: nil, commands: o.skipExportCheck ? [": # export check skipped (--skip-export-check)"] : exportShell(source: cloning ? nil : FilePath.absolute(o.source!), k: k, branch: branch, build: build))))
+            shell: ShellStep(doneTest: nil, commands: o.skipExportCheck ? [": # export check skipped (--skip-export-check)"] : DKMSMethod.exportShell(source: cloning ? nil : FilePath.absolute(o.source!), k: k, branch: branch, build: build)))
+    }
 
+    func sourceStep() throws -> Step {
         if cloning {
-            steps.append(Step(
+            return Step(
                 id: "source", title: "Clone \(url) branch \(branch) (\(branchWhy))",
                 isDone: { ctx in try source(ctx) != nil },
                 apply: { ctx in
@@ -328,7 +418,7 @@ public enum DKMSMethod {
                     // The clone carries its own standalone patch: check its exports (refused: the clone's
                     // undo is journaled, `aufsctl uninstall` removes it).
                     if !o.skipExportCheck, let text = FileRead.string(ctx.path(build + "/Module.symvers")) {
-                        _ = try checkExports(ctx, k: k, branch: chosen, symvers: text, symversPath: build + "/Module.symvers")
+                        _ = try DKMSMethod.checkExports(ctx, k: k, branch: chosen, symvers: text, symversPath: build + "/Module.symvers")
                     }
                     return [.removeTree(path: cloneDir)]
                 },
@@ -339,15 +429,16 @@ public enum DKMSMethod {
                                     "GIT_ALLOW_PROTOCOL=https:http git -C \"$ROOT\(cloneDir)\" fetch --depth 1 --no-recurse-submodules origin \(ShellScript.quote(ref))",
                                     "git -C \"$ROOT\(cloneDir)\" checkout -q --detach FETCH_HEAD"] }
                                     ?? ["GIT_ALLOW_PROTOCOL=https:http git clone --depth 1 --no-recurse-submodules --branch \(ShellScript.quote(branch)) \(ShellScript.quote(url)) \"$ROOT\(cloneDir)\""]),
-                uses: { _ in ["file:" + cloneDir] }))
-        } else {
-            steps.append(Step(
-                id: "source", title: "Use the aufs source in \(o.source!)", preflight: true,
-                isDone: { ctx in try source(ctx) != nil },
-                shell: ShellStep(doneTest: nil, commands: ["test -f \(ShellScript.quote(FilePath.absolute(o.source!) + "/include/uapi/linux/aufs_type.h"))"])))
+                uses: { _ in ["file:" + cloneDir] })
         }
+        return Step(
+            id: "source", title: "Use the aufs source in \(o.source!)", preflight: true,
+            isDone: { ctx in try source(ctx) != nil },
+            shell: ShellStep(doneTest: nil, commands: ["test -f \(ShellScript.quote(FilePath.absolute(o.source!) + "/include/uapi/linux/aufs_type.h"))"]))
+}
 
-        steps.append(Step(
+    func usrSrcStep() throws -> Step {
+        Step(
             id: "usr-src", title: "Lay out /usr/src/aufs-\(V) with fs/, include/, Makefile, config.mk and dkms.conf",
             isDone: { ctx in
                 guard let (_, v) = try source(ctx) else { return false }
@@ -369,7 +460,7 @@ public enum DKMSMethod {
                 try AtomicFile.write(dest + "/dkms.conf", try Template.render("dkms.conf", ["version": v, "buildExclusive": ""]))
                 if !cloning {
                     // The digest of the copy DKMS builds (the source may change after the copy).
-                    do { ctx.provenance = try await treeProvenance(ctx, dir: dest, named: src) } catch {
+                    do { ctx.provenance = try await DKMSMethod.treeProvenance(ctx, dir: dest, named: src) } catch {
                         ctx.provenance = "\(src) (no digest: \((error as? AufsError)?.message ?? "\(error)"))"
                     }
                 }
@@ -383,9 +474,11 @@ public enum DKMSMethod {
                 "for i in fs include Makefile config.mk; do [ -e \"$SRC/$i\" ] && cp -a \"$SRC/$i\" \"$ROOT/usr/src/aufs-$V/\"; done",
                 "cat > \"$ROOT/usr/src/aufs-$V/dkms.conf\" <<EOF",
                 try Template.render("dkms.conf", ["version": "$V", "buildExclusive": ""]).replacingDollarKernelSourceDir + "EOF"]),
-            uses: { ctx in try source(ctx).map { ["file:/usr/src/aufs-\($0.version)"] } ?? [] }))
+            uses: { ctx in try source(ctx).map { ["file:/usr/src/aufs-\($0.version)"] } ?? [] })
+    }
 
-        steps.append(Step(
+    func dkmsAddStep() throws -> Step {
+        Step(
             id: "dkms-add", title: "dkms add aufs/\(V)",
             isDone: { ctx in
                 guard let (_, v) = try source(ctx) else { return false }
@@ -398,9 +491,11 @@ public enum DKMSMethod {
                 return [.command(argv: ["dkms", "remove", "aufs/\(v)", "--all"])]
             },
             shell: ShellStep(doneTest: "dkms status -m aufs -v \"$V\" | grep -q .", commands: ["dkms add \"aufs/$V\""]),
-            uses: { ctx in try source(ctx).map { ["dkms:aufs/\($0.version)"] } ?? [] }))
+            uses: { ctx in try source(ctx).map { ["dkms:aufs/\($0.version)"] } ?? [] })
+    }
 
-        steps.append(Step(
+    func dkmsBuildStep() throws -> Step {
+        Step(
             id: "dkms-build", title: "dkms build aufs/\(V) -k \(kver)",
             isDone: { ctx in
                 guard let (_, v) = try source(ctx) else { return false }
@@ -427,9 +522,11 @@ public enum DKMSMethod {
                 return []
             },
             shell: ShellStep(doneTest: "dkms status -m aufs -v \"$V\" -k \(ShellScript.quote(kver)) | grep -Eq 'built|installed'",
-                             commands: ["dkms build \"aufs/$V\" -k \(ShellScript.quote(kver)) || { tail -n 30 \"/var/lib/dkms/aufs/$V/build/make.log\" >&2; exit 1; }"])))
+                             commands: ["dkms build \"aufs/$V\" -k \(ShellScript.quote(kver)) || { tail -n 30 \"/var/lib/dkms/aufs/$V/build/make.log\" >&2; exit 1; }"]))
+    }
 
-        steps.append(Step(
+    func dkmsInstallStep() throws -> Step {
+        Step(
             id: "dkms-install", title: "dkms install aufs/\(V) -k \(kver)",
             isDone: { ctx in
                 guard let (_, v) = try source(ctx) else { return false }
@@ -452,50 +549,6 @@ public enum DKMSMethod {
                 return undo
             },
             shell: ShellStep(doneTest: "dkms status -m aufs -v \"$V\" -k \(ShellScript.quote(kver)) | grep -q installed",
-                             commands: ["dkms install \"aufs/$V\" -k \(ShellScript.quote(kver))"])))
-
-        steps.append(CommonSteps.persist())
-        if running && !o.noLoad && root.isHost { steps.append(CommonSteps.load()) }
-        var afterwards: [String] = []
-        if secureBoot {
-            afterwards.append("Secure Boot is enabled: the module must be signed by an enrolled key. dkms signs with /var/lib/dkms/mok.key; enroll it once with `mokutil --import /var/lib/dkms/mok.pub`, reboot, and confirm the enrolment in the MOK manager (aufsctl cannot do that step for you)")
-        }
-        if !running { afterwards.append("built for \(kver), which is not running: boot it, then `aufsctl load` (or let /etc/modules-load.d/aufs.conf load it)") }
-        return Plan(method: .dkms, kernel: kver, steps: steps, rebootRequired: false, afterwards: afterwards)
-    }
-
-    static func installedPackages(_ ctx: InstallContext) async throws -> Set<String> {
-        let r = try await ctx.run(["dpkg-query", "-W", "-f=${Package} ${Status}\\n"])
-        return Set(r.stdout.split(separator: "\n").compactMap { l in
-            l.hasSuffix(" installed") ? l.split(separator: " ").first.map(String.init) : nil
-        })
-    }
-
-    /// Packages the dkms method needs that are not installed (headers only when no build dir exists).
-    static func missingPackages(_ ctx: InstallContext, kver: String, cloning: Bool, meta: String?) async throws -> [String] {
-        var wanted = ["dkms", "build-essential"]
-        if cloning { wanted.append("git") }
-        if let meta { wanted.append(meta) }
-        var missing: [String] = []
-        for p in wanted {
-            let r = try await ctx.run(["dpkg-query", "-W", "-f=${Status}", p])
-            if !(r.succeeded && r.stdout.hasSuffix(" installed")) { missing.append(p) }
-        }
-        if !FileRead.isDirectory(ctx.path("/lib/modules/\(kver)/build")) { missing.append("linux-headers-\(kver)") }
-        return missing
-    }
-}
-
-extension String {
-    /// dkms.conf's `${kernel_source_dir}` must reach dkms literally from a heredoc.
-    var replacingDollarKernelSourceDir: String {
-        split(separator: "${kernel_source_dir}", omittingEmptySubsequences: false).joined(separator: "\\${kernel_source_dir}")
-    }
-}
-
-extension Substring {
-    /// The line with `prefix` removed wherever it starts a path (sha256sum prints `HASH  PATH`).
-    func replacingOccurrencesOfPrefix(_ prefix: String) -> String {
-        String(self).split(separator: prefix, omittingEmptySubsequences: false).joined()
+                             commands: ["dkms install \"aufs/$V\" -k \(ShellScript.quote(kver))"]))
     }
 }

@@ -61,7 +61,9 @@ public enum KernelMLAufsMethod {
         guard let key = o.gpgKey else {
             return ["for f in \(files); do LC_ALL=C awk '/^[[:space:]]*\\[/ { s = /kernel-ml-aufs/ } s && /^[[:space:]]*gpgcheck[[:space:]]*=/ { v = $0; sub(/^[^=]*=[[:space:]]*/, \"\", v); sub(/[[:space:]\\r]*$/, \"\", v); if (v != \"1\") bad = 1 } s && /^[[:space:]]*\\[/ { seen = 1 } END { exit bad }' \"$f\" || { echo \"$f: a kernel-ml-aufs section does not check signatures; pass --gpgkey URL or --no-gpgcheck\" >&2; exit 4; }; done"]
         }
-        return ["for f in \(files); do grep -q 'kernel-ml-aufs' \"$f\" || continue; tmp=$(mktemp \"$f.XXXXXX\"); LC_ALL=C awk -v key=\(ShellScript.quote(key)) '/^[[:space:]]*\\[/ { s = /kernel-ml-aufs/; print; if (s) { print \"gpgcheck=1\"; print \"gpgkey=\" key }; next } s && /^[[:space:]]*(gpgcheck|gpgkey)[[:space:]]*=/ { next } { print }' \"$f\" > \"$tmp\" && mv \"$tmp\" \"$f\"; done"]
+        // Signed already (every kernel-ml-aufs section: gpgcheck=1, gpgkey=KEY), as YumRepo.signed says: untouched.
+        let signedCheck = "aufsctl_signed() { LC_ALL=C awk -v key=\(ShellScript.quote(key)) '/^[[:space:]]*\\[/ { s = /kernel-ml-aufs/; if (s) n++ } s && /^[[:space:]]*gpgcheck[[:space:]]*=/ { v = $0; sub(/^[^=]*=[[:space:]]*/, \"\", v); sub(/[[:space:]\\r]*$/, \"\", v); if (v == \"1\") c++; else bad = 1 } s && /^[[:space:]]*gpgkey[[:space:]]*=/ { v = $0; sub(/^[^=]*=[[:space:]]*/, \"\", v); sub(/[[:space:]\\r]*$/, \"\", v); if (v != key) bad = 1 } END { exit (bad || !c) }' \"$1\"; }"
+        return [signedCheck, "for f in \(files); do grep -q 'kernel-ml-aufs' \"$f\" || continue; tmp=$(mktemp \"$(dirname \"$f\")/.$(basename \"$f\").aufsctl-XXXXXX\"); LC_ALL=C awk -v key=\(ShellScript.quote(key)) '/^[[:space:]]*\\[/ { s = /kernel-ml-aufs/; print; if (s) { print \"gpgcheck=1\"; print \"gpgkey=\" key }; next } s && /^[[:space:]]*(gpgcheck|gpgkey)[[:space:]]*=/ { next } { print }' \"$f\" > \"$tmp\"; if aufsctl_signed \"$f\" || cmp -s \"$tmp\" \"$f\"; then rm -f \"$tmp\"; else aufsctl_backup \"$f\"; aufsctl_replace \"$f\" \"$tmp\"; fi; done"]
     }
 
     /// The GRUB config grub2-mkconfig must write: the live one, through /etc/grub2*.cfg links.
@@ -105,16 +107,11 @@ public enum KernelMLAufsMethod {
                 "[ \"$(uname -m)\" = x86_64 ] || { echo 'kernel-ml-aufs is built for x86_64 only' >&2; exit 4; }",
                 "command -v yum >/dev/null 2>&1 || { echo 'no yum: this plan is for CentOS/RHEL 7' >&2; exit 4; }"])))
 
+        // yum-config-manager adds a .repo URL; a baseurl is written by aufsctl itself.
         steps.append(Step(
             id: "yum-utils", title: "Install yum-utils (yum-config-manager)",
-            isDone: { ctx in !isRepoFile || FileRead.exists(ctx.path("/usr/bin/yum-config-manager")) },
-            apply: { ctx in
-                let undo: [UndoAction] = [.command(argv: ["yum", "remove", "-y", "yum-utils"])]
-                try ctx.willChange(undo)
-                try await ctx.check(["yum", "install", "-y", "yum-utils"], explain: explainYum)
-                return undo
-            },
-            shell: ShellStep(doneTest: "command -v yum-config-manager >/dev/null 2>&1", commands: ["yum install -y yum-utils"])))
+            actions: isRepoFile ? [.command(argv: ["yum", "install", "-y", "yum-utils"], done: .fileExists("/usr/bin/yum-config-manager"),
+                                            undo: ["yum", "remove", "-y", "yum-utils"])] : []))
 
         steps.append(Step(
             id: "repo", title: "Add the kernel-ml-aufs yum repo (\(o.repoURL); \(gpgTitle))",
@@ -176,15 +173,8 @@ public enum KernelMLAufsMethod {
 
         steps.append(Step(
             id: "defaultkernel", title: "Set DEFAULTKERNEL=kernel-ml-aufs and UPDATEDEFAULT=yes in /etc/sysconfig/kernel",
-            isDone: { ctx in ctx.isSet("DEFAULTKERNEL", to: package, in: "/etc/sysconfig/kernel") && ctx.isSet("UPDATEDEFAULT", to: "yes", in: "/etc/sysconfig/kernel") },
-            apply: { ctx in
-                let first = try ctx.setAssignment("DEFAULTKERNEL", to: package, in: "/etc/sysconfig/kernel")
-                let second = try ctx.setAssignment("UPDATEDEFAULT", to: "yes", in: "/etc/sysconfig/kernel")
-                // The first backup holds the original; undoing it alone restores the file.
-                return first.isEmpty ? second : first
-            },
-            shell: ShellStep(doneTest: "[ \"$(aufsctl_get DEFAULTKERNEL \"$ROOT/etc/sysconfig/kernel\")\" = kernel-ml-aufs ] && [ \"$(aufsctl_get UPDATEDEFAULT \"$ROOT/etc/sysconfig/kernel\")\" = yes ]",
-                             commands: ["aufsctl_set DEFAULTKERNEL kernel-ml-aufs \"$ROOT/etc/sysconfig/kernel\"", "aufsctl_set UPDATEDEFAULT yes \"$ROOT/etc/sysconfig/kernel\""])))
+            actions: [.setAssignments(file: "/etc/sysconfig/kernel", [.init("DEFAULTKERNEL", package), .init("UPDATEDEFAULT", "yes")])],
+            uses: []))
 
         steps.append(Step(
             id: "kernel", title: "yum install -y kernel-ml-aufs (never -headers)",
@@ -204,11 +194,9 @@ public enum KernelMLAufsMethod {
 
         steps.append(Step(
             id: "grub-default", title: "Set GRUB_DEFAULT=\(grubValue) in /etc/default/grub",
-            isDone: { ctx in ctx.isSet("GRUB_DEFAULT", to: grubValue, in: "/etc/default/grub") },
-            apply: { ctx in try ctx.setAssignment("GRUB_DEFAULT", to: grubValue, in: "/etc/default/grub") },
-            shell: ShellStep(prelude: ["KVER=$(rpm -q --qf '%{VERSION}-%{RELEASE}.%{ARCH}\\n' kernel-ml-aufs | tail -n 1)"],
-                             doneTest: "[ \"$(aufsctl_get GRUB_DEFAULT \"$ROOT/etc/default/grub\")\" = \(ShellScript.quote(grubValue)) ]",
-                             commands: ["aufsctl_set GRUB_DEFAULT \(ShellScript.quote(ShellAssignments.quote(grubValue))) \"$ROOT/etc/default/grub\""])))
+            actions: [.setAssignments(file: "/etc/default/grub", [.init("GRUB_DEFAULT", grubValue)])],
+            prelude: ["KVER=$(rpm -q --qf '%{VERSION}-%{RELEASE}.%{ARCH}\\n' kernel-ml-aufs | tail -n 1)"],
+            uses: []))
 
         steps.append(Step(
             id: "grub-mkconfig", title: "Regenerate the live GRUB config with grub2-mkconfig",
@@ -229,7 +217,7 @@ public enum KernelMLAufsMethod {
             shell: ShellStep(prelude: ["GRUBCFG=\"$ROOT\(uefi ? "/boot/efi/EFI/centos/grub.cfg" : "/boot/grub2/grub.cfg")\"",
                                        "[ -L \"$ROOT\(uefi ? "/etc/grub2-efi.cfg" : "/etc/grub2.cfg")\" ] && GRUBCFG=$(readlink -f \"$ROOT\(uefi ? "/etc/grub2-efi.cfg" : "/etc/grub2.cfg")\")"],
                              doneTest: "grep -qs \"vmlinuz-$KVER\" \"$GRUBCFG\" && [ ! \"$ROOT/etc/default/grub\" -nt \"$GRUBCFG\" ]",
-                             commands: ["grub2-mkconfig -o \"$GRUBCFG\""])))
+                             commands: ["aufsctl_backup \"$GRUBCFG\"", "grub2-mkconfig -o \"$GRUBCFG\""])))
 
         steps.append(Step(
             id: "grubby", title: "Make /boot/vmlinuz-KVER the default entry (grubby --set-default)",
