@@ -25,6 +25,6 @@ struct Check: AsyncParsableCommand {
             for w in report.warnings { Terminal.error("aufsctl: warning: " + w) }
             print(report.human(style: TextStyle(color: Terminal.colorOnStdout)), terminator: "")
         }
-        if report.exitCode != 0 { throw CommandExit(code: report.exitCode) }
+        if report.exitCode != .success { throw CommandExit(code: report.exitCode.rawValue) }
     }
 }

@@ -7,16 +7,18 @@ struct Install: AsyncParsableCommand {
         abstract: "Make aufs available: kernel-ml-aufs (CentOS 7), DKMS (Debian), or Ubuntu's extra modules.",
         discussion: "Exit codes: 0 done (or nothing to do), 1 failure, 2 usage, 4 not installable here, 5 reboot required, 6 partially applied (see the report; aufsctl uninstall undoes it).")
 
-    @Option(help: "auto, kernel-ml-aufs, dkms or ubuntu-extra.") var method: String = "auto"
+    @Option(help: "auto, kernel-ml-aufs, dkms or ubuntu-extra.") var method: MethodChoice = .auto
     @Flag(help: "Print the plan (with what is already done) and change nothing.") var dryRun = false
     @Flag(name: .customLong("emit-sh"), help: "Print the plan as a POSIX sh script and change nothing.") var emitSh = false
     @Flag(help: "Apply without asking.") var yes = false
     @Flag(help: "Print the report as JSON (schema aufsctl.install/1); progress goes to stderr.") var json = false
     @Option(help: ArgumentHelp("Install for this kernel release instead of the running one.", valueName: "KVER")) var kernel: String?
     @Option(help: ArgumentHelp("dkms: an aufs-standalone checkout, or a git URL to clone.", valueName: "DIR|GIT-URL")) var source: String?
-    @Option(name: .customLong("aufs-branch"), help: ArgumentHelp("dkms: the aufs-standalone branch to clone (default: from the kernel).", valueName: "NAME")) var aufsBranch: String?
     @Option(name: .customLong("repo-url"), help: ArgumentHelp("kernel-ml-aufs: a .repo file URL, or a baseurl.", valueName: "URL")) var repoURL: String?
-    @Option(name: .customLong("source-ref"), help: ArgumentHelp("dkms: build this commit of the cloned repository (hex id), not its branch head.", valueName: "COMMIT")) var sourceRef: String?
+    @Option(name: [.customLong("source-ref"), .customLong("aufs-branch")],
+            help: ArgumentHelp("dkms: the aufs-standalone branch to clone (default: chosen from the kernel), or a full commit id to build "
+                               + "instead of a branch head. --aufs-branch is the old name.", valueName: "BRANCH|COMMIT"))
+    var sourceRef: String?
     @Option(name: .customLong("gpgkey"), help: ArgumentHelp("kernel-ml-aufs: the URL of the key its packages are signed with (gpgcheck=1).", valueName: "URL")) var gpgKey: String?
     @Flag(name: .customLong("no-gpgcheck"), help: "kernel-ml-aufs: install the kernel without signature checks (said in the report).") var noGpgCheck = false
     @Option(name: .customLong("grub-default"), help: ArgumentHelp("kernel-ml-aufs: the GRUB_DEFAULT value.", valueName: "VALUE")) var grubDefault: String = "0"
@@ -27,14 +29,9 @@ struct Install: AsyncParsableCommand {
 
     func options() throws -> InstallOptions {
         var o = InstallOptions()
-        if method != "auto" {
-            guard let m = InstallMethod(rawValue: method) else {
-                throw AufsError.usage("--method \(method): expected auto, kernel-ml-aufs, dkms or ubuntu-extra")
-            }
-            o.method = m
-        }
+        o.method = method.method
         o.kernel = try parseKernel(kernel)
-        for (name, value) in [("--source", source), ("--aufs-branch", aufsBranch), ("--repo-url", repoURL), ("--gpgkey", gpgKey), ("--grub-default", grubDefault)] {
+        for (name, value) in [("--source", source), ("--source-ref", sourceRef), ("--repo-url", repoURL), ("--gpgkey", gpgKey), ("--grub-default", grubDefault)] {
             if let value, value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
                 throw AufsError.usage("\(name): contains a control character (newline, tab, ...); expected a plain value")
             }
@@ -46,15 +43,23 @@ struct Install: AsyncParsableCommand {
             }
         }
         if let sourceRef {
-            // git fetch takes a full commit id only (an abbreviation is looked up as a ref name).
-            guard [40, 64].contains(sourceRef.count), sourceRef.allSatisfy({ $0.isHexDigit }) else {
-                throw AufsError.usage("--source-ref \(sourceRef): expected a full commit id (40 hex digits; 64 for SHA-256 repositories)")
+            if [40, 64].contains(sourceRef.count), sourceRef.allSatisfy({ $0.isHexDigit }) {
+                if let source, !source.contains("://") {
+                    throw AufsError.usage("--source-ref \(sourceRef) pins a commit of a cloned repository; --source \(source) is a directory")
+                }
+                o.sourceCommit = sourceRef
+            } else if sourceRef.allSatisfy({ $0.isHexDigit }) && sourceRef.count >= 7 {
+                // git fetch takes a full commit id only (an abbreviation is looked up as a ref name).
+                throw AufsError.usage("--source-ref \(sourceRef): an abbreviated commit id; give the full id (40 hex digits; 64 for SHA-256 repositories), or a branch name")
+            } else {
+                guard sourceRef.first != "-", sourceRef.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && !"~^:?*[\\".unicodeScalars.contains($0) }),
+                      !sourceRef.contains(".."), !sourceRef.hasSuffix(".lock"), !sourceRef.hasSuffix("/") else {
+                    throw AufsError.usage("--source-ref \(sourceRef): not a git branch name (git check-ref-format) nor a full commit id")
+                }
+                o.sourceBranch = sourceRef
             }
-            if let source, !source.contains("://") { throw AufsError.usage("--source-ref pins a commit of a cloned repository; --source \(source) is a directory") }
         }
-        o.sourceRef = sourceRef
         o.source = source
-        o.aufsBranch = aufsBranch
         if let repoURL {
             guard repoURL.hasPrefix("https://") || repoURL.hasPrefix("http://") || repoURL.hasPrefix("file://") else {
                 throw AufsError.usage("--repo-url \(repoURL): expected an http(s):// or file:// URL")
@@ -94,7 +99,7 @@ struct Install: AsyncParsableCommand {
         switch try await installer.decide(o) {
         case .stop(let message, let waysOut, let code):
             if json {
-                print(try encodeJSON(InstallStop(message: message, waysOut: waysOut, exitCode: code.rawValue)))
+                print(try encodeJSON(InstallStop(message: message, waysOut: waysOut, exitCode: code)))
             } else {
                 print(message)
                 for w in waysOut { print("  - " + w) }
@@ -127,16 +132,16 @@ struct Install: AsyncParsableCommand {
             if json {
                 print(try encodeJSON(report))
             } else {
-                if let m = report.message, report.exitCode != AufsKit.ExitCode.blocked.rawValue { print(m) }
-                if report.exitCode == AufsKit.ExitCode.blocked.rawValue && report.changed {
+                if let m = report.message, report.exitCode != .blocked { print(m) }
+                if report.exitCode == .blocked && report.changed {
                     print("steps before the preflight changed the host (see above); `aufsctl uninstall` undoes them")
                 }
-                if report.exitCode == AufsKit.ExitCode.rebootRequired.rawValue { print("reboot required to finish") }
-                if report.exitCode == 0 || report.exitCode == AufsKit.ExitCode.rebootRequired.rawValue {
+                if report.exitCode == .rebootRequired { print("reboot required to finish") }
+                if report.exitCode == .success || report.exitCode == .rebootRequired {
                     for a in report.afterwards { print("next: " + a) }
                 }
             }
-            if report.exitCode != 0 { throw CommandExit(code: report.exitCode) }
+            if report.exitCode != .success { throw CommandExit(code: report.exitCode.rawValue) }
         }
     }
 }
@@ -188,5 +193,15 @@ struct InstallStop: Encodable {
     var schema = "aufsctl.install/1"
     var message: String
     var waysOut: [String]
-    var exitCode: Int32
+    var exitCode: AufsKit.ExitCode
+}
+
+/// `--method`: a method, or auto (the one `check` chooses).
+enum MethodChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto
+    case kernelMLAufs = "kernel-ml-aufs"
+    case dkms
+    case ubuntuExtra = "ubuntu-extra"
+
+    var method: InstallMethod? { self == .auto ? nil : InstallMethod(rawValue: rawValue) }
 }

@@ -26,7 +26,7 @@ struct Mount: AsyncParsableCommand {
     var mkdir = false
 
     @Option(help: "What to mount when aufs is not available: none (fail) or overlay.")
-    var fallback: String = "none"
+    var fallback: Fallback = .none
 
     @Flag(help: "Print the calls without making them.")
     var dryRun = false
@@ -40,9 +40,6 @@ struct Mount: AsyncParsableCommand {
     func run() async throws {
         if let type, type != "aufs" {
             throw AufsError.usage("-t \(type): aufsctl mounts aufs (or overlay through --fallback overlay); drop -t or use -t aufs")
-        }
-        guard let fb = Fallback(rawValue: fallback) else {
-            throw AufsError.usage("--fallback \(fallback): expected none or overlay")
         }
         guard positional.count == 1 || positional.count == 2 else {
             throw AufsError.usage("expected [dirs=BRANCHES|SOURCE] TARGET, got \(positional.count) arguments")
@@ -62,7 +59,7 @@ struct Mount: AsyncParsableCommand {
         if opts.branches.isEmpty {
             throw AufsError.usage("no branches: give dirs=RW:RO1=ro:... as an argument or in -o")
         }
-        let req = MountRequest(options: opts, target: positional.last!, mkdir: mkdir, fallback: fb, dryRun: dryRun, force: force)
+        let req = MountRequest(options: opts, target: positional.last!, mkdir: mkdir, fallback: fallback, dryRun: dryRun, force: force)
         var syscalls: any Syscalls = LinuxSyscalls()
         // Test-only (the QEMU suite): remove a branch between validation and the call, to prove the
         // kernel's own refusal and its log line reach the user. Named so nobody sets it by accident.
@@ -129,18 +126,18 @@ struct BranchCommand: AsyncParsableCommand {
         commandName: "branch",
         abstract: "Add, delete or change a branch of a live aufs mount (aufs remount add=/append=, del=, mod=).")
 
-    @Argument(help: "add, del or mod.") var action: String
+    @Argument(help: "add, del or mod.") var action: BranchEditor.Action
     @Argument(help: "The aufs mount point.") var target: String
     @Argument(help: "PATH[=PERM].") var branch: String
     @Option(help: "With add: the position of the new branch (0 = top); default: append at the bottom.") var index: Int?
     @Flag(help: "Print the call without making it.") var dryRun = false
 
     func run() async throws {
-        guard let a = BranchEditor.Action(rawValue: action) else {
-            throw AufsError.usage("branch \(action): expected add, del or mod")
-        }
-        if index != nil && a != .add { throw AufsError.usage("--index applies to branch add only") }
-        let call = try BranchEditor().edit(a, target: target, branch: branch, index: index, dryRun: dryRun)
+        if index != nil && action != .add { throw AufsError.usage("--index applies to branch add only") }
+        let call = try BranchEditor().edit(action, target: target, branch: branch, index: index, dryRun: dryRun)
         print((dryRun ? "would call: " : "done: ") + call.description)
     }
 }
+
+extension Fallback: ExpressibleByArgument {}
+extension BranchEditor.Action: ExpressibleByArgument {}

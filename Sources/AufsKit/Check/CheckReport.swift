@@ -5,7 +5,8 @@ public struct CheckReport: Sendable, Codable, Equatable {
     public var schema: String = "aufsctl.check/1"
     public var root: String
     public var verdict: Verdict
-    public var exitCode: Int32
+    /// Encoded as the number the process exits with.
+    public var exitCode: ExitCode
     public var warnings: [String]
     public var facts: HostFacts
 
@@ -13,7 +14,7 @@ public struct CheckReport: Sendable, Codable, Equatable {
         self.root = root.path
         self.facts = facts
         self.verdict = Verdict.decide(facts)
-        self.exitCode = verdict.exitCode.rawValue
+        self.exitCode = verdict.exitCode
         self.warnings = facts.distro.problems
         if verdict.state == .usable || verdict.state == .loadable, let w = CheckReport.nextBootWarning(facts) { warnings.append(w) }
     }

@@ -7,7 +7,7 @@ public struct HostFacts: Sendable, Codable, Equatable {
         public var versionId: String?
         public var prettyName: String?
         /// `rhel-like 7`, `debian 12`, `ubuntu 20.04`, `other (arch)`, or nil when unknown.
-        public var family: String?
+        public var family: DistroFamily?
         public var evidence: [Evidence]
         public var problems: [String]
     }
@@ -59,6 +59,9 @@ public struct HostFacts: Sendable, Codable, Equatable {
         public var sublevel: Int?
         /// The aufs-standalone branch that would be built, and why; nil with `branchProblem`.
         public var branch: AufsBranch?
+        /// The git ref `install` would build: `branch.name`, under the name of the option that
+        /// overrides it (`--source-ref`); `branch` stays for existing readers.
+        public var sourceRef: String?
         public var branchProblem: String?
         /// How many exports the branch needs on this kernel; `missing` nil: not checked.
         public var required: Int

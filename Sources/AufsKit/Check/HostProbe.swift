@@ -61,7 +61,7 @@ public struct HostProbe: Sendable {
             boot: await probeBoot(),
             xino: probeXino(),
             otherAufsKernels: otherAufsKernels(except: target.string),
-            nextBoot: await probeNextBoot(rhel: { if case .rhel? = distro.familyValue { return true }; return false }()),
+            nextBoot: await probeNextBoot(rhel: { if case .rhel? = distro.family { return true }; return false }()),
             user: HostFacts.User(euid: syscalls.geteuid(), root: syscalls.geteuid() == 0))
     }
 
@@ -79,7 +79,7 @@ public struct HostProbe: Sendable {
                 }
                 return HostFacts.Distro(
                     id: os.id, idLike: os.idLike, versionId: os.versionID, prettyName: os.prettyName,
-                    family: os.id == nil ? nil : DistroFamily.classify(os).description,
+                    family: os.id == nil ? nil : DistroFamily.classify(os),
                     evidence: ev, problems: os.problems.map { "\(p): \($0)" } + (os.id == nil ? ["\(p): no ID= line"] : []))
             case .missing:
                 continue
@@ -234,7 +234,7 @@ public struct HostProbe: Sendable {
         let (branch, problem) = AufsBranch.choose(for: k, sublevel: sub?.value, sublevelSource: sub?.source)
         ev.append(Evidence("aufs branch", branch.map { "\($0.name): \($0.reason)" } ?? problem))
         var out = HostFacts.Build(headers: headers, headersPath: build, symvers: nil, series: series,
-                                  sublevel: sub?.value, branch: branch, branchProblem: branch == nil ? problem : nil,
+                                  sublevel: sub?.value, branch: branch, sourceRef: branch?.name, branchProblem: branch == nil ? problem : nil,
                                   required: 0, missing: nil, notNeeded: [], undecided: [], lacksPatches: nil,
                                   kernelConfig: config?.source, evidence: ev)
         guard let branch, let exports = SymbolCheck.exports(branch: branch.name) else {

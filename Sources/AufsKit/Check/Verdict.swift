@@ -64,7 +64,7 @@ public struct Verdict: Sendable, Codable, Equatable {
                            reason: "aufs is built into \(k), which is installed but not running; reboot into it",
                            waysOut: [])
         }
-        let family = f.distro.familyValue
+        let family = f.distro.family
         if case .rhel(7)? = family {
             if let machine = f.kernel.machine, machine != "x86_64" {
                 return Verdict(state: .blocked, method: nil,
@@ -115,7 +115,7 @@ public struct Verdict: Sendable, Codable, Equatable {
         }
         if let problem = b.branchProblem, b.headers {
             return Verdict(state: .blocked, method: nil, reason: problem,
-                           waysOut: ["name a branch: `aufsctl install --method dkms --aufs-branch aufsX.Y`", overlayWay])
+                           waysOut: ["name a branch: `aufsctl install --method dkms --source-ref aufsX.Y`", overlayWay])
         }
         let headersWay = "install the headers (`linux-headers-\(k)`) and run `aufsctl check` again to test the exports"
         switch family {
@@ -123,9 +123,10 @@ public struct Verdict: Sendable, Codable, Equatable {
             return Verdict(state: .installable, method: .dkms,
                            reason: "Debian \(major) kernels export the symbols aufs needs; DKMS can build it once linux-headers-\(k) is installed",
                            waysOut: [])
-        case .debian(let major)?:
+        case .debian?, .debianTesting?:
+            let release = family.map { $0 == .debianTesting ? "testing" : String($0.description.dropFirst("debian ".count)) } ?? ""
             return Verdict(state: .blocked, method: nil,
-                           reason: "Debian \(major == 99 ? "testing" : String(major)) kernels do not export the symbols aufs needs (their aufs patches are disabled); headers for \(k) are not installed, so Module.symvers was not read",
+                           reason: "Debian \(release) kernels do not export the symbols aufs needs (their aufs patches are disabled); headers for \(k) are not installed, so Module.symvers was not read",
                            waysOut: [patchedKernel, headersWay, overlayWay])
         case .ubuntu?:
             return Verdict(state: .blocked, method: nil,
@@ -139,17 +140,3 @@ public struct Verdict: Sendable, Codable, Equatable {
     }
 }
 
-extension HostFacts.Distro {
-    /// The family parsed back from its description (facts keep the string for JSON).
-    public var familyValue: DistroFamily? {
-        guard let w = family?.split(separator: " "), w.count == 2 else { return nil }
-        switch w[0] {
-        case "rhel-like": return Int(w[1]).map { .rhel(major: $0) }
-        case "debian": return .debian(major: w[1] == "testing" ? 99 : Int(w[1]) ?? 0)
-        case "ubuntu":
-            let v = w[1].split(separator: ".").compactMap { Int($0) }
-            return v.count == 2 ? .ubuntu(major: v[0], minor: v[1]) : nil
-        default: return nil
-        }
-    }
-}

@@ -105,9 +105,11 @@ extension Unicode.Scalar {
 }
 
 /// The distro family aufsctl plans for.
-public enum DistroFamily: Sendable, Equatable, CustomStringConvertible {
+public enum DistroFamily: Sendable, Equatable, CustomStringConvertible, Codable {
     case rhel(major: Int)
     case debian(major: Int)
+    /// Debian testing or unstable (no VERSION_ID): newer than every release.
+    case debianTesting
     case ubuntu(major: Int, minor: Int)
     case other(id: String)
 
@@ -122,8 +124,8 @@ public enum DistroFamily: Sendable, Equatable, CustomStringConvertible {
         }
         if id == "debian", let major { return .debian(major: major) }
         if id == "debian", os.fields["VERSION_CODENAME"] != nil || version.isEmpty {
-            // testing/sid carry no VERSION_ID; treat as newer than any release.
-            return .debian(major: 99)
+            // testing/sid carry no VERSION_ID.
+            return .debianTesting
         }
         let rhelLike = ["rhel", "centos", "fedora"]
         if let major, id == "rhel" || id == "centos" || id == "rocky" || id == "almalinux" || id == "ol"
@@ -136,9 +138,42 @@ public enum DistroFamily: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .rhel(let m): return "rhel-like \(m)"
-        case .debian(let m): return m == 99 ? "debian testing" : "debian \(m)"
+        case .debian(let m): return "debian \(m)"
+        case .debianTesting: return "debian testing"
         case .ubuntu(let a, let b): return "ubuntu \(a).\(b < 10 ? "0" : "")\(b)"
         case .other(let id): return "other (\(id))"
         }
+    }
+
+    /// The inverse of `description`, which is how facts carry the family in JSON.
+    public init?(description d: String) {
+        let w = d.split(separator: " ", maxSplits: 1).map(String.init)
+        guard w.count == 2 else { return nil }
+        switch w[0] {
+        case "rhel-like": guard let m = Int(w[1]) else { return nil }; self = .rhel(major: m)
+        case "debian":
+            if w[1] == "testing" { self = .debianTesting } else if let m = Int(w[1]) { self = .debian(major: m) } else { return nil }
+        case "ubuntu":
+            let v = w[1].split(separator: ".").compactMap { Int($0) }
+            guard v.count == 2 else { return nil }
+            self = .ubuntu(major: v[0], minor: v[1])
+        case "other":
+            guard w[1].hasPrefix("("), w[1].hasSuffix(")") else { return nil }
+            self = .other(id: String(w[1].dropFirst().dropLast()))
+        default: return nil
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let s = try decoder.singleValueContainer().decode(String.self)
+        guard let f = DistroFamily(description: s) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown distro family \(s)"))
+        }
+        self = f
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
     }
 }

@@ -17,7 +17,8 @@ public struct InstallReport: Sendable, Codable, Equatable {
     public var changed: Bool
     public var rebootRequired: Bool
     public var afterwards: [String]
-    public var exitCode: Int32
+    /// Encoded as the number the process exits with.
+    public var exitCode: ExitCode
     public var message: String?
 }
 
@@ -109,7 +110,7 @@ public struct Executor {
 
     func finish(_ plan: Plan, _ steps: [StepReport], dryRun: Bool, changed: Bool, code: ExitCode, message: String?, notes: [String] = []) -> InstallReport {
         InstallReport(method: plan.method, kernel: plan.kernel, dryRun: dryRun, steps: steps, changed: changed,
-                      rebootRequired: plan.rebootRequired, afterwards: notes + plan.afterwards, exitCode: code.rawValue, message: message)
+                      rebootRequired: plan.rebootRequired, afterwards: notes + plan.afterwards, exitCode: code, message: message)
     }
 }
 

@@ -82,9 +82,25 @@ public struct Step: Sendable {
     }
 }
 
+/// What a plan installs for: a kernel release (dkms, ubuntu-extra), or a kernel package whose
+/// release is known only once it is installed (kernel-ml-aufs).
+public enum PlanTarget: Sendable, Equatable, CustomStringConvertible {
+    case kernel(String)
+    case package(String)
+
+    /// The release or the package name: what reports and install records carry as `kernel`.
+    public var description: String {
+        switch self {
+        case .kernel(let k), .package(let k): return k
+        }
+    }
+}
+
 public struct Plan: Sendable {
     public var method: InstallMethod
-    public var kernel: String
+    public var target: PlanTarget
+    /// The install record's key and the report's `kernel`.
+    public var kernel: String { target.description }
     public var steps: [Step]
     /// What the user must do after a successful run (reboot, MOK enrolment).
     public var rebootRequired: Bool
@@ -96,9 +112,10 @@ public struct InstallOptions: Sendable {
     public var method: InstallMethod?
     public var kernel: KernelRelease?
     public var source: String?
-    public var aufsBranch: String?
-    /// dkms: the commit to build (a hex commit id), instead of the branch's head.
-    public var sourceRef: String?
+    /// dkms: `--source-ref NAME`, the aufs-standalone branch to clone (default: from the kernel).
+    public var sourceBranch: String?
+    /// dkms: `--source-ref COMMIT`, the commit to build (a full hex id), instead of a branch head.
+    public var sourceCommit: String?
     public var repoURL = "https://yum.spaceduck.org/kernel-ml-aufs/kernel-ml-aufs.repo"
     /// kernel-ml-aufs: the key its packages are signed with (`gpgkey=` of the repo).
     public var gpgKey: String?

@@ -23,7 +23,7 @@ public struct BranchEditor {
         guard let m = status.mounts.first(where: { $0.target == t }) else {
             throw AufsError.usage("\(target): not an aufs mount (see aufsctl status)")
         }
-        if m.filesystem != "aufs" {
+        if m.filesystem != .aufs {
             throw AufsError.usage("\(t) is an overlay fallback mount: overlayfs cannot change layers on a live mount; unmount it and mount again with the new branch list")
         }
         let raw = try AufsOptions.parseBranchList(branch)

@@ -100,7 +100,7 @@ public struct MountPlanner: Sendable {
         }
         let mountCalls = try calls.plan(branches: branches, options: options, target: facts.target, readOnly: req.options.readOnly)
         let report = MountReport(
-            filesystem: "aufs", target: facts.target, branches: branches, xino: xino.path,
+            filesystem: .aufs, target: facts.target, branches: branches, xino: xino.path,
             calls: mountCalls.map(\.description), dryRun: req.dryRun, loadedModule: loadModule != nil && !req.dryRun,
             workdir: nil, notes: notes + geometry.notes, warnings: geometryWarnings + (xino.warning.map { [$0] } ?? []))
         return .aufs(AufsMountPlan(
@@ -157,7 +157,7 @@ public struct MountPlanner: Sendable {
             warnings.append("overlay has no equivalent of the aufs options \(ignored.joined(separator: ",")); they were ignored")
         }
         let report = MountReport(
-            filesystem: "overlay", target: facts.target, branches: branches, xino: nil,
+            filesystem: .overlay, target: facts.target, branches: branches, xino: nil,
             calls: req.dryRun ? [newAPI + " where the kernel has lowerdir+ (>= 6.8), else " + legacy.description] : [],
             dryRun: req.dryRun, loadedModule: false, workdir: workdir,
             notes: ["overlay, not aufs: \(reason); mounting the same layers with overlayfs because --fallback overlay was given"]

@@ -1,5 +1,11 @@
 public enum Fallback: String, Sendable, Codable, CaseIterable { case none, overlay }
 
+/// What a union is mounted with: aufs, or overlayfs as aufsctl's fallback. Encoded as its name.
+public enum UnionFilesystem: String, Sendable, Codable, CustomStringConvertible {
+    case aufs, overlay
+    public var description: String { rawValue }
+}
+
 public struct MountRequest: Sendable {
     public var options: AufsOptions
     public var target: String
@@ -22,8 +28,8 @@ public struct MountRequest: Sendable {
 /// What `aufsctl mount` did (or, with --dry-run, would do).
 public struct MountReport: Sendable, Codable, Equatable {
     public var schema = "aufsctl.mount/1"
-    /// `aufs` or `overlay`: what was (or would be) mounted.
-    public var filesystem: String
+    /// What was (or would be) mounted.
+    public var filesystem: UnionFilesystem
     public var target: String
     public var branches: [Branch]
     public var xino: String?

@@ -1,8 +1,8 @@
 /// One union mount as `aufsctl status` shows it.
 public struct UnionMount: Sendable, Codable, Equatable {
     public var target: String
-    /// `aufs`, or `overlay` for a fallback mount aufsctl made.
-    public var filesystem: String
+    /// aufs, or overlay for a fallback mount aufsctl made.
+    public var filesystem: UnionFilesystem
     /// Top first: `path=perm` as aufs reports them, or overlay's upper (rw) then lowers (ro).
     public var branches: [String]
     public var xino: String?
@@ -58,7 +58,7 @@ public struct StatusReader {
         if branches.isEmpty, let br = opts.first(where: { $0.hasPrefix("br:") || $0.hasPrefix("br=") }) {
             branches = br.dropFirst(3).split(separator: ":").map(String.init)
         }
-        return UnionMount(target: e.target, filesystem: "aufs", branches: branches, xino: xino, si: si, workdir: nil, options: e.fsOptions)
+        return UnionMount(target: e.target, filesystem: .aufs, branches: branches, xino: xino, si: si, workdir: nil, options: e.fsOptions)
     }
 
     func overlayMount(_ e: MountEntry) -> UnionMount {
@@ -75,7 +75,7 @@ public struct StatusReader {
         var branches: [String] = []
         if let u = Unmounter.option("upperdir", in: e.fsOptions) { branches.append(u + "=rw") }
         branches += lowers.map { $0 + "=ro" }
-        return UnionMount(target: e.target, filesystem: "overlay", branches: branches, xino: nil, si: nil,
+        return UnionMount(target: e.target, filesystem: .overlay, branches: branches, xino: nil, si: nil,
                           workdir: Unmounter.option("workdir", in: e.fsOptions), options: e.fsOptions)
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 public struct UnmountReport: Sendable, Codable, Equatable {
     public var schema = "aufsctl.umount/1"
     public var target: String
+    /// The unmounted mount's fstype as mountinfo names it (with --force, any filesystem).
     public var filesystem: String
     public var attempts: Int
     public var removedWorkdir: String?

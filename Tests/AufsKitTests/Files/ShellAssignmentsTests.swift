@@ -119,7 +119,7 @@ extension String {
         let t = TempDir()
         let path = t.path + "/grub"
         try AtomicFile.write(path, Self.latin1)
-        let script = ShellScript.render(Plan(method: .kernelMLAufs, kernel: "k", steps: [], rebootRequired: false, afterwards: []),
+        let script = ShellScript.render(Plan(method: .kernelMLAufs, target: .package("k"), steps: [], rebootRequired: false, afterwards: []),
                                         facts: try await Self.facts())
         let r = try await SubprocessRunner().run(["/bin/sh", "-c", script + "\naufsctl_set GRUB_DEFAULT 0 \"$1\"\naufsctl_get GRUB_DEFAULT \"$1\"\n", "sh", path])
         #expect(r.status == 0, "\(r.stderr)")

@@ -119,7 +119,7 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         let runner = FakeDebian(root: t.path, kver: Self.kver, symvers: Self.realSymvers)
         let report = try await apply(t, runner, options())
         #expect(runner.mutating == Self.fresh)
-        #expect(report.exitCode == 0)
+        #expect(report.exitCode.rawValue == 0)
         #expect(FileRead.string(t.path + "/usr/src/aufs-0.0-standin/dkms.conf")?.contains("PACKAGE_VERSION=\"0.0-standin\"") == true)
         #expect(FileRead.isDirectory(t.path + "/usr/src/aufs-0.0-standin/fs/aufs"))
         #expect(FileRead.string(t.path + "/etc/modules-load.d/aufs.conf")?.hasSuffix("\naufs\n") == true)
@@ -138,7 +138,7 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         let runner = FakeDebian(root: t.path, kver: Self.kver, symvers: Self.realSymvers)
         runner.failing = Self.fresh[i]
         let report = try await apply(t, runner, options())
-        #expect(report.exitCode == (i == 0 ? ExitCode.failure : ExitCode.partial).rawValue)
+        #expect(report.exitCode == (i == 0 ? ExitCode.failure : ExitCode.partial))
         #expect(report.steps.filter { $0.status == .failed }.count == 1)
         #expect(runner.mutating.last == Self.fresh[i])
         _ = try await Uninstaller(printer: { _ in }).run(root: HostRoot(t.path), runner: runner, dryRun: false)
@@ -153,7 +153,7 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         let t = copyFixture("debian12")
         let runner = FakeDebian(root: t.path, kver: Self.kver, symvers: Self.realSymvers)
         let report = try await apply(t, runner, options(skip: false))
-        #expect(report.exitCode == ExitCode.blocked.rawValue)
+        #expect(report.exitCode.rawValue == ExitCode.blocked.rawValue)
         #expect(runner.mutating == [Self.fresh[0]])
         let blocked = report.steps.first { $0.status == .blocked }
         #expect(blocked?.id == "exports")
@@ -167,7 +167,7 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         let installer = Installer(root: HostRoot(t.path), runner: runner, syscalls: FakeSyscalls())
         guard case .plan(let plan, let facts) = try await installer.decide(options()) else { throw AufsError("no plan") }
         let report = try await Executor(printer: { _ in }).run(plan, context: installer.context(facts, options()), dryRun: true)
-        #expect(report.exitCode == 0, "\(report)")
+        #expect(report.exitCode.rawValue == 0, "\(report)")
         for id in ["packages", "usr-src", "dkms-add", "dkms-build", "dkms-install"] {
             let st = report.steps.first(where: { $0.id == id })?.status
             #expect(st == .pending, "\(id): \(String(describing: st))")
@@ -220,7 +220,7 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         let installer = Installer(root: HostRoot(t.path), runner: runner, syscalls: FakeSyscalls())
         guard case .plan(let plan, let facts) = try await installer.decide(o) else { throw AufsError("no plan") }
         let report = try await Executor(printer: { _ in }).run(plan, context: installer.context(facts, o), dryRun: false)
-        #expect(report.exitCode == 0, "\(report)")
+        #expect(report.exitCode.rawValue == 0, "\(report)")
     }
 
     /// Every file of the tree with its bytes (state and backups excluded).
@@ -335,7 +335,7 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
         let t = copyFixture("debian12")
         let runner = FakeDebian(root: t.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers)
         let report = try await install(t, runner) { $0.source = packageRoot() + "/Kernel/standin" }
-        #expect(report.exitCode == 0, "\(report)")
+        #expect(report.exitCode.rawValue == 0, "\(report)")
         let source = try #require(try InstallState.load(root: HostRoot(t.path)).installs.first?.source)
         #expect(source.hasPrefix(packageRoot() + "/Kernel/standin sha256:") && source.contains(" files)"), "\(source)")
         #expect(report.afterwards.contains("built from \(source)"))
@@ -355,7 +355,7 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
         let t = copyFixture("debian12")
         let runner = FakeGitDebian(FakeDebian(root: t.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers))
         let report = try await install(t, runner) { _ in }
-        #expect(report.exitCode == 0, "\(report)")
+        #expect(report.exitCode.rawValue == 0, "\(report)")
         let source = try #require(try InstallState.load(root: HostRoot(t.path)).installs.first?.source)
         #expect(source == "https://github.com/sfjro/aufs-standalone.git branch aufs6.1 at \(runner.head)")
         let i = try #require(runner.gitCalls.firstIndex { $0.contains("clone") })
@@ -363,8 +363,8 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
 
         let t2 = copyFixture("debian12")
         let r2 = FakeGitDebian(FakeDebian(root: t2.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers))
-        let pinned = try await install(t2, r2) { $0.sourceRef = r2.head }
-        #expect(pinned.exitCode == 0, "\(pinned)")
+        let pinned = try await install(t2, r2) { $0.sourceCommit = r2.head }
+        #expect(pinned.exitCode.rawValue == 0, "\(pinned)")
         let f = try #require(r2.gitCalls.firstIndex { $0.contains("fetch") && $0.contains(r2.head) })
         #expect(r2.gitEnvironments[f]["GIT_ALLOW_PROTOCOL"] == "https:http")
         #expect(!r2.gitCalls.contains { $0.contains("ls-remote") }, "a pinned commit needs no branch choice")
@@ -373,8 +373,8 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
         let t3 = copyFixture("debian12")
         let r3 = FakeGitDebian(FakeDebian(root: t3.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers))
         let other = String(repeating: "f", count: 40)
-        let wrong = try await install(t3, r3) { $0.sourceRef = other }
-        #expect(wrong.exitCode != 0 && wrong.message?.contains("not the commit \(other)") == true, "\(String(describing: wrong.message))")
+        let wrong = try await install(t3, r3) { $0.sourceCommit = other }
+        #expect(wrong.exitCode.rawValue != 0 && wrong.message?.contains("not the commit \(other)") == true, "\(String(describing: wrong.message))")
     }
 
     @Test(arguments: ["file:///srv/aufs", "ext::sh -c touch% /tmp/pwned", "git://example.org/aufs", "ssh://git@example.org/aufs"])
@@ -384,11 +384,18 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
         #expect(r.stderr.contains("only https:// (or http://) repositories are cloned"), "\(r.stderr)")
     }
 
-    @Test func sourceRefMustBeACommit() async throws {
-        let r = try await aufsctl(["install", "--method", "dkms", "--source-ref", "main", "--dry-run"])
-        #expect(r.status == 2 && r.stderr.contains("expected a full commit id"), "\(r.stderr)")
+    /// --source-ref names a branch or a full commit (--aufs-branch is its old name).
+    @Test func sourceRefIsABranchOrAFullCommit() async throws {
+        let r = try await aufsctl(["install", "--method", "dkms", "--source-ref", "aufs6.1", "--dry-run"])
+        #expect(r.status != 2, "a branch name is accepted: \(r.stderr)")
+        let old = try await aufsctl(["install", "--method", "dkms", "--aufs-branch", "aufs6.1", "--dry-run"])
+        #expect(old.status == r.status, "the old option name still works: \(old.stderr)")
         let short = try await aufsctl(["install", "--method", "dkms", "--source-ref", "0123456789ab", "--dry-run"])
-        #expect(short.status == 2, "an abbreviated id cannot be fetched: \(short.stderr)")
+        #expect(short.status == 2 && short.stderr.contains("abbreviated commit id"), "an abbreviated id cannot be fetched: \(short.stderr)")
+        let bad = try await aufsctl(["install", "--method", "dkms", "--source-ref", "a..b", "--dry-run"])
+        #expect(bad.status == 2 && bad.stderr.contains("not a git branch name"), "\(bad.stderr)")
+        let method = try await aufsctl(["install", "--method", "yum", "--dry-run"])
+        #expect(method.status == 2 && method.stderr.contains("'kernel-ml-aufs'"), "\(method.stderr)")
     }
 
     /// A run that stops at a preflight leaves no record (the uses of done steps are kept only once
@@ -403,7 +410,7 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
         try AtomicFile.makeDirectories(t.path + "/lib/modules/\(k2)/build")
         try AtomicFile.write(t.path + "/lib/modules/\(k2)/build/Module.symvers", DKMSPlanTests.realSymvers)
         let refused = try await install(t, runner) { $0.source = packageRoot() + "/Kernel/standin"; $0.skipExportCheck = false; $0.kernel = KernelRelease(k2) }
-        #expect(refused.exitCode == ExitCode.blocked.rawValue, "\(refused)")
+        #expect(refused.exitCode == .blocked, "\(refused)")
         #expect(try InstallState.load(root: HostRoot(t.path)).installs == before)
     }
 }

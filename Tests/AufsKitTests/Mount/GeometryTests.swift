@@ -7,7 +7,7 @@ import Testing
     func b(_ p: String, _ perm: BranchPermission.Base = .ro) -> Branch {
         Branch(path: p, permission: BranchPermission(base: perm), filesystem: "ext4")
     }
-    let liveAufs = UnionMount(target: "/srv/mnt", filesystem: "aufs", branches: ["/srv/container1=rw", "/srv/image1=ro"],
+    let liveAufs = UnionMount(target: "/srv/mnt", filesystem: .aufs, branches: ["/srv/container1=rw", "/srv/image1=ro"],
                               xino: nil, si: "1", workdir: nil, options: "")
 
     @Test func sharedWritableBranchIsRefused() {

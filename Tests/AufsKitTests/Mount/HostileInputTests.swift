@@ -109,7 +109,7 @@ let hostileCases: [HostileCase] = [
                 fragments: ["-t ext4: aufsctl mounts aufs"]),
     HostileCase(name: "--fallback bogus",
                 args: ["mount", "--fallback", "bogus", "dirs=./a:./b=ro", "./mnt"],
-                fragments: ["--fallback bogus: expected none or overlay"]),
+                fragments: ["The value 'bogus' is invalid for '--fallback <fallback>'", "'none'", "'overlay'"]),
     HostileCase(name: "two rw branches with --fallback overlay",
                 args: ["mount", "--fallback", "overlay", "dirs=./a=rw:./b=rw:./c=ro", "./mnt"],
                 fragments: ["overlay fallback: 2 rw branches (@D/a, @D/b)", "make all but the first ro"]),

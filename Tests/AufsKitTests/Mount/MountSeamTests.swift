@@ -96,7 +96,7 @@ func fixtureRoot(_ t: TempDir, mounts: [(String, String, String, String)], files
         // Geometry is judged before a bad xino=: the first refusal the user sees is the same as before.
         facts.branchLimit = 127
         facts.xino = .failure(AufsError.usage("xino=bad"))
-        facts.live = [UnionMount(target: "/elsewhere", filesystem: "aufs", branches: ["\(d)/rw=rw"], xino: nil, si: nil,
+        facts.live = [UnionMount(target: "/elsewhere", filesystem: .aufs, branches: ["\(d)/rw=rw"], xino: nil, si: nil,
                                  workdir: nil, options: "")]
         do {
             _ = try MountPlanner().plan(req, facts: facts)
@@ -116,7 +116,7 @@ func fixtureRoot(_ t: TempDir, mounts: [(String, String, String, String)], files
         var m = Mounter(syscalls: sys, root: root)
         m.lockPath = d + "/lock"
         let r = try m.mount(try request(d))
-        #expect(r.filesystem == "overlay" && sys.fsMounts.count == 1 && sys.mounts.count == 1 && sys.locks == 1)
+        #expect(r.filesystem == .overlay && sys.fsMounts.count == 1 && sys.mounts.count == 1 && sys.locks == 1)
         #expect(r.calls == [sys.mounts[0].description])
         #expect(FileRead.isDirectory(d + "/.aufsctl-work.rw"))
         rmdir(d + "/.aufsctl-work.rw")

@@ -90,7 +90,7 @@ final class RecordingSyscalls: Syscalls, @unchecked Sendable {
         var m = Mounter(syscalls: sys)
         m.lockPath = t.path + "/lock"
         let report = try m.mount(req)
-        #expect(report.filesystem == "aufs")
+        #expect(report.filesystem == .aufs)
         #expect(sys.mounts.count == report.calls.count && sys.mounts.count > 1)
         #expect(sys.mounts.dropFirst().allSatisfy { $0.flags & UInt(MS_REMOUNT) != 0 && $0.data.hasPrefix("append=") })
         #expect(sys.umounts.isEmpty)

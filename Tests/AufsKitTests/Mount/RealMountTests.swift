@@ -61,7 +61,7 @@ struct RealMountTests {
         #expect(status.mounts.count == 1)
         let m = try #require(status.mounts.first)
         #expect(m.target == mnt)
-        #expect(m.filesystem == "overlay")
+        #expect(m.filesystem == .overlay)
         #expect(m.branches == ["container=rw", "image1=ro", "image2=ro", "image3=ro"].map { d + "/layers/" + $0 })
         let workdir = d + "/layers/.aufsctl-work.container"
         #expect(m.workdir == workdir)
@@ -180,7 +180,7 @@ struct RealMountTests {
         try #require(r.status == 0, "\(r.stderr)")
         let report = try JSONDecoder().decode(MountReport.self, from: Data(r.stdout.utf8))
         #expect(report.schema == "aufsctl.mount/1")
-        #expect(report.filesystem == "overlay")
+        #expect(report.filesystem == .overlay)
         #expect(!report.dryRun)
         #expect(report.target == d + "/mnt")
         #expect(report.branches.map(\.spec) == [d + "/a=rw", d + "/b=ro", d + "/c=ro"])
@@ -191,7 +191,7 @@ struct RealMountTests {
         #expect(isMountPoint(d + "/mnt"))
         let u = try await aufsctl(in: d, ["umount", "--json", "./mnt"])
         let ur = try JSONDecoder().decode(UnmountReport.self, from: Data(u.stdout.utf8))
-        #expect(ur.filesystem == "overlay")
+        #expect(ur.filesystem == "overlay" && ur.schema == "aufsctl.umount/1")
         #expect(ur.removedWorkdir == d + "/.aufsctl-work.a")
         #expect(!isMountPoint(d + "/mnt"))
     }

@@ -1,10 +1,10 @@
 import Glibc
 /// Method dkms: build aufs out of tree with DKMS for KVER (Debian; any distro with dkms).
 public enum DKMSMethod {
-    /// The branch to build: `--aufs-branch`, else the one `check` chose from the committed list
+    /// The branch to build: `--source-ref BRANCH`, else the one `check` chose from the committed list
     /// (highest point branch of the kernel's X.Y with a sublevel <= the kernel's), else `aufsX.Y`.
     static func branch(_ facts: HostFacts, _ o: InstallOptions, _ k: KernelRelease) -> (name: String, why: String) {
-        if let b = o.aufsBranch { return (b, "--aufs-branch") }
+        if let b = o.sourceBranch { return (b, "--source-ref") }
         if let b = facts.build.branch { return (b.name, b.reason) }
         if k.rc != nil { return ("aufs\(k.major).x-rcN", "release candidate") }
         return ("aufs\(k.series)", facts.build.branchProblem ?? "no known branch fits; the series name")
@@ -236,7 +236,7 @@ public enum DKMSMethod {
             afterwards.append("Secure Boot is enabled: the module must be signed by an enrolled key. dkms signs with /var/lib/dkms/mok.key; enroll it once with `mokutil --import /var/lib/dkms/mok.pub`, reboot, and confirm the enrolment in the MOK manager (aufsctl cannot do that step for you)")
         }
         if !d.running { afterwards.append("built for \(d.kver), which is not d.running: boot it, then `aufsctl load` (or let /etc/modules-load.d/aufs.conf load it)") }
-        return Plan(method: .dkms, kernel: d.kver, steps: steps, rebootRequired: false, afterwards: afterwards)
+        return Plan(method: .dkms, target: .kernel(d.kver), steps: steps, rebootRequired: false, afterwards: afterwards)
     }
 
 
@@ -303,7 +303,7 @@ struct DKMSSteps: Sendable {
         cloning = o.source.map { $0.contains("://") } ?? true
         url = o.source.flatMap { $0.contains("://") ? $0 : nil } ?? AufsBranch.repository(major: k.major)
         (branch, branchWhy) = DKMSMethod.branch(facts, o, k)
-        if case .rhel? = facts.distro.familyValue { meta = nil } else { meta = DKMSMethod.headersMetaPackage(k) }
+        if case .rhel? = facts.distro.family { meta = nil } else { meta = DKMSMethod.headersMetaPackage(k) }
         running = k.string == facts.kernel.release && facts.kernel.running
         build = "/lib/modules/\(k.string)/build"
         secureBoot = facts.boot.secureBoot == .enabled
@@ -384,12 +384,12 @@ struct DKMSSteps: Sendable {
                 apply: { ctx in
                     // The committed list may be behind the repository: its heads decide (by the same rule).
                     var chosen = branch
-                    if o.aufsBranch == nil && o.sourceRef == nil {
+                    if o.sourceBranch == nil && o.sourceCommit == nil {
                         let r = try? await ctx.run(["git", "ls-remote", "--heads", url])
                         if let r, r.succeeded {
                             let (b, why) = AufsBranch.choose(for: k, sublevel: facts.build.sublevel, sublevelSource: nil,
                                                              heads: AufsBranch.parseHeads(r.stdout))
-                            guard let b else { throw AufsError("\(url): \(why)", exitCode: .blocked, details: ["way out: --aufs-branch NAME"]) }
+                            guard let b else { throw AufsError("\(url): \(why)", exitCode: .blocked, details: ["way out: --source-ref BRANCH"]) }
                             if b.name != branch { ctx.notes.append("\(url) has \(b.name), newer than \(branch) of the committed list: cloned \(b.name)") }
                             chosen = b.name
                         } else {
@@ -401,7 +401,7 @@ struct DKMSSteps: Sendable {
                     // Only the https/http transports (GIT_ALLOW_PROTOCOL: no file://, ext::, ssh, git://),
                     // never submodules.
                     let safe = ["GIT_ALLOW_PROTOCOL": "https:http"]
-                    if let ref = o.sourceRef {
+                    if let ref = o.sourceCommit {
                         try await ctx.check(["git", "init", "-q", cloneDir])
                         try await ctx.check(["git", "-C", cloneDir, "remote", "add", "origin", url])
                         try await ctx.checkStreaming(["git", "-C", cloneDir, "fetch", "--depth", "1", "--no-recurse-submodules", "origin", ref], environment: safe)
@@ -410,10 +410,10 @@ struct DKMSSteps: Sendable {
                         try await ctx.checkStreaming(["git", "clone", "--depth", "1", "--no-recurse-submodules", "--branch", chosen, url, cloneDir], environment: safe)
                     }
                     let head = try await ctx.check(["git", "-C", cloneDir, "rev-parse", "HEAD"]).stdout.trimmingBlanks
-                    if let ref = o.sourceRef, !head.hasPrefix(ref.lowercased()) {
+                    if let ref = o.sourceCommit, !head.hasPrefix(ref.lowercased()) {
                         throw AufsError("\(url): fetched \(head), not the commit \(ref) --source-ref asked for", exitCode: .blocked)
                     }
-                    ctx.provenance = "\(url) " + (o.sourceRef.map { "commit \($0)" } ?? "branch \(chosen)") + " at \(head)"
+                    ctx.provenance = "\(url) " + (o.sourceCommit.map { "commit \($0)" } ?? "branch \(chosen)") + " at \(head)"
                     _ = try source(ctx)
                     // The clone carries its own standalone patch: check its exports (refused: the clone's
                     // undo is journaled, `aufsctl uninstall` removes it).
@@ -423,7 +423,7 @@ struct DKMSSteps: Sendable {
                     return [.removeTree(path: cloneDir)]
                 },
                 shell: ShellStep(doneTest: "[ -f \"$ROOT\(cloneDir)/include/uapi/linux/aufs_type.h\" ]",
-                                 commands: o.sourceRef.map { ref in [
+                                 commands: o.sourceCommit.map { ref in [
                                     "git init -q \"$ROOT\(cloneDir)\"",
                                     "git -C \"$ROOT\(cloneDir)\" remote add origin \(ShellScript.quote(url))",
                                     "GIT_ALLOW_PROTOCOL=https:http git -C \"$ROOT\(cloneDir)\" fetch --depth 1 --no-recurse-submodules origin \(ShellScript.quote(ref))",

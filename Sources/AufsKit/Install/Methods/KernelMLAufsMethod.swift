@@ -249,7 +249,7 @@ public enum KernelMLAufsMethod {
                 apply: { ctx in try await ctx.check(["systemctl", "reboot"]); return [] },
                 shell: ShellStep(doneTest: nil, commands: ["systemctl reboot"])))
         }
-        return Plan(method: .kernelMLAufs, kernel: "kernel-ml-aufs", steps: steps, rebootRequired: true,
+        return Plan(method: .kernelMLAufs, target: .package(package), steps: steps, rebootRequired: true,
                     afterwards: (o.noGpgCheck ? ["the kernel-ml-aufs packages were installed WITHOUT signature checks (--no-gpgcheck)"] : [])
                         + ["reboot; afterwards `uname -r` should print the kernel-ml-aufs release and `aufsctl check` should say usable"])
     }

@@ -6,7 +6,9 @@ public enum UbuntuExtraMethod {
     }
 
     public static func plan(_ facts: HostFacts, options o: InstallOptions, root: HostRoot) throws -> Plan {
-        let k = o.kernel ?? KernelRelease(facts.kernel.release)!
+        guard let k = o.kernel ?? KernelRelease(facts.kernel.release) else {
+            throw AufsError.usage("kernel release \(facts.kernel.release) does not parse; pass --kernel KVER")
+        }
         let pkg = package(for: k)
         let running = k.string == facts.kernel.release && facts.kernel.running
         var steps = [Step(
@@ -23,6 +25,6 @@ public enum UbuntuExtraMethod {
                              commands: ["DEBIAN_FRONTEND=noninteractive apt-get install -y \(ShellScript.quote(pkg))"]))]
         steps.append(CommonSteps.persist())
         if running && !o.noLoad && root.isHost { steps.append(CommonSteps.load()) }
-        return Plan(method: .ubuntuExtra, kernel: k.string, steps: steps, rebootRequired: false, afterwards: [])
+        return Plan(method: .ubuntuExtra, target: .kernel(k.string), steps: steps, rebootRequired: false, afterwards: [])
     }
 }
