@@ -344,7 +344,7 @@ public struct HostProbe: Sendable {
             return HostFacts.Xino(path: xino, filesystem: nil, accepted: nil, device: nil,
                                   evidence: [Evidence("/proc/self/mountinfo", "missing in the root tree")])
         }
-        let refused = XinoRules.refusedTypeName(m.fstype)
+        let refused = FilesystemKind.xinoRefusal(typeName: m.fstype)
         return HostFacts.Xino(path: xino, filesystem: m.fstype, accepted: refused == nil,
                               device: BackingDevice(device: m.source, type: m.fstype, note: "from \(source)"),
                               evidence: [Evidence(source, "\(m.target) \(m.fstype) \(m.source)")])
@@ -361,12 +361,3 @@ public struct HostProbe: Sendable {
     }
 }
 
-public enum XinoRules {
-    /// Filesystem type names (as in mountinfo) aufs refuses for xino.
-    public static func refusedTypeName(_ t: String) -> String? {
-        let refused = ["xfs", "btrfs", "ubifs", "hfsplus", "nilfs2", "ecryptfs", "aufs", "nfs", "nfs4", "cifs",
-                       "smb3", "ceph", "9p", "overlay", "proc", "sysfs"]
-        if refused.contains(t) || t.hasPrefix("fuse") { return "aufs refuses an xino file on \(t)" }
-        return nil
-    }
-}

@@ -42,17 +42,26 @@ public struct FilesystemKind: Sendable, Equatable, Codable, CustomStringConverti
         }
     }
 
-    /// Filesystems the xino file must not live on (au_xino_create checks).
+    /// The one list of filesystems the xino file must not live on (au_xino_create's checks): the
+    /// statfs magic, and the type names mountinfo gives them (`fuse` also stands for `fuse.*`).
+    static let xinoRefused: [(magic: Int64, types: [String])] = [
+        (AUFSCTL_MAGIC_XFS, ["xfs"]), (AUFSCTL_MAGIC_BTRFS, ["btrfs"]), (AUFSCTL_MAGIC_UBIFS, ["ubifs"]),
+        (AUFSCTL_MAGIC_HFSPLUS, ["hfsplus"]), (AUFSCTL_MAGIC_NILFS, ["nilfs2"]), (AUFSCTL_MAGIC_ECRYPTFS, ["ecryptfs"]),
+        (AUFSCTL_MAGIC_AUFS, ["aufs"]), (AUFSCTL_MAGIC_NFS, ["nfs", "nfs4"]), (AUFSCTL_MAGIC_SMB, ["smb3", "smbfs"]),
+        (AUFSCTL_MAGIC_CIFS, ["cifs"]), (AUFSCTL_MAGIC_FUSE, ["fuse"]), (AUFSCTL_MAGIC_CEPH, ["ceph"]),
+        (AUFSCTL_MAGIC_9P, ["9p"]), (AUFSCTL_MAGIC_PROC, ["proc"]), (AUFSCTL_MAGIC_SYSFS, ["sysfs"]),
+        (AUFSCTL_MAGIC_OVERLAYFS, ["overlay"]),
+    ]
+
+    /// Why aufs refuses an xino file on this filesystem, or nil.
     public var refusedForXino: String? {
-        switch magic {
-        case AUFSCTL_MAGIC_XFS, AUFSCTL_MAGIC_BTRFS, AUFSCTL_MAGIC_UBIFS, AUFSCTL_MAGIC_HFSPLUS,
-             AUFSCTL_MAGIC_NILFS, AUFSCTL_MAGIC_ECRYPTFS, AUFSCTL_MAGIC_AUFS, AUFSCTL_MAGIC_NFS,
-             AUFSCTL_MAGIC_SMB, AUFSCTL_MAGIC_CIFS, AUFSCTL_MAGIC_FUSE, AUFSCTL_MAGIC_CEPH, AUFSCTL_MAGIC_9P,
-             AUFSCTL_MAGIC_PROC, AUFSCTL_MAGIC_SYSFS, AUFSCTL_MAGIC_OVERLAYFS:
-            return "aufs refuses an xino file on \(name)"
-        default:
-            return nil
-        }
+        Self.xinoRefused.contains { $0.magic == magic } ? "aufs refuses an xino file on \(name)" : nil
+    }
+
+    /// The same rule for a filesystem type name as mountinfo shows it.
+    public static func xinoRefusal(typeName t: String) -> String? {
+        let base = t.hasPrefix("fuse.") || t == "fuseblk" ? "fuse" : t
+        return xinoRefused.contains { $0.types.contains(base) } ? "aufs refuses an xino file on \(t)" : nil
     }
 
     /// Read-only media whose branches default to `rr`.
