@@ -3,7 +3,7 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 PREFIX ?= /usr/local
 RELEASE_BIN := .build/glibc231/release/aufsctl
 
-.PHONY: all deps build test unit demo install exports fixtures clean e2e
+.PHONY: all deps build test unit demo install exports fixtures clean e2e lint
 
 all: build
 
@@ -33,6 +33,17 @@ demo: build
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/aufsctl
+
+# Style: swift-format (.swift-format: 120 columns) over Sources and Tests, shellcheck (warnings and
+# errors) over every shell script. `make lint-fix` applies swift-format's fixes.
+SH_SCRIPTS = $(shell find . -name '*.sh' -not -path './.build*' -not -path './fuzz/.build*')
+lint:
+	@scripts/deps.sh shellcheck
+	$(SWIFT) format lint --strict -r Sources Tests/AufsKitTests fuzz/Sources
+	shellcheck -S warning $(SH_SCRIPTS)
+
+lint-fix:
+	$(SWIFT) format -i -r Sources Tests/AufsKitTests fuzz/Sources
 
 # Regenerate the Swift table of required kernel exports from Kernel/exports/*.txt.
 exports:

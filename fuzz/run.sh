@@ -10,7 +10,7 @@
 #   fuzz/run.sh FuzzGrubEdit          # one target
 #   FUZZ_KEEP_GOING=1 fuzz/run.sh     # -fork=1 -ignore_crashes=1: keep fuzzing after a crash
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 SWIFT=${SWIFT:-$(command -v swift || echo /opt/swift/usr/bin/swift)}
 SECONDS_PER=${FUZZ_SECONDS:-30}
 SCRATCH=$PWD/.build-fuzz
@@ -39,7 +39,7 @@ for t in "${TARGETS[@]}"; do
     [ -n "$execs" ] || execs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     cov=$(ls "$work" | wc -l)
-    crashes=$(ls fuzz/crashes/ 2>/dev/null | grep -c "^$t-" || true)
+    crashes=$(find fuzz/crashes -maxdepth 1 -name "$t-*" 2>/dev/null | wc -l)
     printf '%-18s %10s %9s %7s %8s\n' "$t" "${execs:-?}" "${rate:-?}" "$cov" "$crashes"
     if [ $rc -ne 0 ] || [ "$crashes" -gt 0 ]; then
         fail=1

@@ -55,7 +55,7 @@ rm mnt/003.txt
 run ls mnt
 run cat image2/003.txt
 step "ls -la container   # the whiteout"
-ls -la container | grep -E '003|wh' || true
+find container -maxdepth 1 \( -name '*003*' -o -name '.wh*' \) -exec ls -ld {} + || true
 
 run "$bin" umount "$work/mnt"
 step "ls -a $work   # the overlay workdir is gone, the layers remain"

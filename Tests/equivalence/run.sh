@@ -8,7 +8,7 @@
 #
 #   Tests/equivalence/run.sh       (root: chroot; AUFSCTL=path to a built binary)
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 REPO=$PWD
 [ "$(id -u)" -eq 0 ] || { echo "skipped: Tests/equivalence/run.sh needs root (chroot)"; exit 0; }
 : "${AUFSCTL:?set AUFSCTL to the aufsctl binary}"

@@ -12,7 +12,7 @@
 #
 #   Tests/stress/crash-safety.sh [ITERATIONS=200]      (root; AUFSCTL=path to a built binary)
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 REPO=$PWD
 N=${1:-200}
 [ "$(id -u)" -eq 0 ] || { echo "skipped: crash-safety.sh needs root (chroot)"; exit 0; }

@@ -11,7 +11,6 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 AUFSCTL=${AUFSCTL:-$REPO/.build/glibc231/release/aufsctl}
 SCRATCH=${UPGRADE_SCRATCH:-$REPO/.build/upgrade}
-MIRROR=${AUFSCTL_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY=${AUFSCTL_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
 R=$SCRATCH/root
 log() { echo "upgrade: $*"; }
