@@ -122,12 +122,15 @@ public struct FileStatus: Sendable, Equatable {
     public var mode: UInt32
     public var device: UInt64
     public var uid: UInt32
+    /// Modification time, seconds since the epoch.
+    public var mtime: Int = 0
     public var isDirectory: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFDIR) }
     public var isRegular: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFREG) }
-    public init(mode: UInt32, device: UInt64, uid: UInt32) {
+    public init(mode: UInt32, device: UInt64, uid: UInt32, mtime: Int = 0) {
         self.mode = mode
         self.device = device
         self.uid = uid
+        self.mtime = mtime
     }
 }
 
@@ -188,7 +191,8 @@ enum RealFileSystem {
         var st = stat()
         let rc = follow ? stat(path, &st) : lstat(path, &st)
         if rc != 0 { return .failure(Errno(errno)) }
-        return .success(FileStatus(mode: UInt32(st.st_mode), device: UInt64(st.st_dev), uid: st.st_uid))
+        return .success(FileStatus(mode: UInt32(st.st_mode), device: UInt64(st.st_dev), uid: st.st_uid,
+                                  mtime: st.st_mtim.tv_sec))
     }
 
     /// mkdir -p by directory fd: existing components are followed as the user named them, but a

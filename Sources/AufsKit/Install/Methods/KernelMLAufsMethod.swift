@@ -75,9 +75,9 @@ public enum KernelMLAufsMethod {
         return uefi ? "/boot/efi/EFI/centos/grub.cfg" : "/boot/grub2/grub.cfg"
     }
 
-    static func mtime(_ path: String) -> Int? {
-        var st = stat()
-        return stat(path, &st) == 0 ? st.st_mtim.tv_sec : nil
+    static func mtime(_ ctx: InstallContext, _ path: String) -> Int? {
+        guard case .success(let st) = ctx.syscalls.fileStatus(path, followSymlinks: true) else { return nil }
+        return st.mtime
     }
 
     public static func plan(_ facts: HostFacts, options o: InstallOptions, root: HostRoot) throws -> Plan {
@@ -204,7 +204,7 @@ public enum KernelMLAufsMethod {
                 guard let k = try await installedKernel(ctx) else { return false }
                 let cfg = ctx.path(liveGrubConfig(ctx, uefi: uefi))
                 guard let text = FileRead.string(cfg), text.contains("vmlinuz-\(k)"),
-                      let c = mtime(cfg), let d = mtime(ctx.path("/etc/default/grub")) else { return false }
+                      let c = mtime(ctx, cfg), let d = mtime(ctx, ctx.path("/etc/default/grub")) else { return false }
                 return c >= d
             },
             apply: { ctx in
