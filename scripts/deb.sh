@@ -1,0 +1,136 @@
+#!/bin/bash
+# The Debian package: `make deb` -> .build/deb/aufsctl_VERSION_amd64.deb (DEB_OUT), built from the
+# glibc 2.31 release binary (scripts/build.sh), so it installs on Debian 11+ and Ubuntu 20.04+.
+# It holds the binary (stripped), a man page for aufsctl and one per subcommand from the command
+# definitions (swift-argument-parser's generate-manual plugin, multi-page: `man aufsctl.mount`),
+# bash/zsh/fish completions (`aufsctl --generate-completion-script`), the README and copyright,
+# and the mount.aufs/umount.aufs links when the binary has helper mode. Depends: is computed by
+# dpkg-shlibdeps from the libraries the binary links; Recommends: dkms. lintian must be clean
+# (packaging/deb/lintian-overrides says why for each override).
+#   scripts/deb.sh [BINARY]      -> prints the .deb's path
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+SWIFT=${SWIFT:-$(command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)}
+BIN=${1:-$REPO/.build/glibc231/release/aufsctl}
+OUT=${DEB_OUT:-$REPO/.build/deb}
+log() { echo "deb: $*" >&2; }
+[ -x "$BIN" ] || { log "no release binary at $BIN (make build)"; exit 1; }
+for tool in dpkg-deb dpkg-shlibdeps lintian; do
+    command -v "$tool" >/dev/null 2>&1 && continue
+    log "installing dpkg-dev and lintian"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dpkg-dev lintian >&2
+    break
+done
+
+VERSION=$("$BIN" --version | head -n 1)
+case $VERSION in [0-9]*) ;; *) log "'$BIN --version' printed '$VERSION', not a version"; exit 1 ;; esac
+# Reproducible: dates and mtimes from the last commit.
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+DATE=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)
+
+WORK=$OUT/work
+rm -rf "$WORK"
+P=$WORK/pkg
+install -d "$P/DEBIAN" "$P/usr/bin" "$P/usr/share/man/man1" "$P/usr/share/doc/aufsctl" \
+    "$P/usr/share/lintian/overrides" "$P/usr/share/bash-completion/completions" \
+    "$P/usr/share/zsh/vendor-completions" "$P/usr/share/fish/vendor_completions.d"
+install -m 0755 "$BIN" "$P/usr/bin/aufsctl"
+strip --strip-unneeded --remove-section=.comment --remove-section=.note "$P/usr/bin/aufsctl"
+"$P/usr/bin/aufsctl" --version >/dev/null || { log "the stripped binary does not run"; exit 1; }
+
+# Helper mode (the mount machinery issue): ship /sbin/mount.aufs and /sbin/umount.aufs, where
+# mount(8) looks for helpers, only when this binary has it.
+# (`aufsctl helper --help` cannot tell: an unknown subcommand with --help prints the top help.)
+if "$BIN" --help | grep -qE '^  helper( |$)'; then
+    HELPER=1
+    install -d "$P/sbin"
+    ln -s /usr/bin/aufsctl "$P/sbin/mount.aufs"
+    ln -s /usr/bin/aufsctl "$P/sbin/umount.aufs"
+    log "helper mode found: shipping /sbin/mount.aufs and /sbin/umount.aufs"
+else
+    HELPER=0
+    log "no helper mode in this binary (no 'helper' subcommand): no mount.aufs links"
+fi
+
+# Man pages: the generate-manual plugin reads the command definitions (--experimental-dump-help
+# of the debug build of the same sources); one page per command, aufsctl.SUBCOMMAND.1.
+"$SWIFT" package generate-manual --multi-page --configuration debug --date "$DATE" \
+    --authors "aufsctl maintainers" >&2
+MAN=$REPO/.build/plugins/GenerateManual/outputs/aufsctl
+pages=0
+for page in "$MAN"/*.1; do
+    gzip -9n <"$page" >"$P/usr/share/man/man1/$(basename "$page").gz"
+    pages=$((pages + 1))
+done
+[ "$pages" -ge 2 ] || { log "generate-manual made $pages pages in $MAN"; exit 1; }
+if [ "$HELPER" = 1 ]; then   # the helpers' pages: the helper subcommand's, else aufsctl's
+    install -d "$P/usr/share/man/man8"
+    page=aufsctl.helper.1.gz; [ -f "$P/usr/share/man/man1/$page" ] || page=aufsctl.1.gz
+    ln -s "../man1/$page" "$P/usr/share/man/man8/mount.aufs.8.gz"
+    ln -s "../man1/$page" "$P/usr/share/man/man8/umount.aufs.8.gz"
+fi
+
+# bash-completion sources the file: no #! line.
+"$BIN" --generate-completion-script bash | sed '1{/^#!/d}' >"$P/usr/share/bash-completion/completions/aufsctl"
+"$BIN" --generate-completion-script zsh >"$P/usr/share/zsh/vendor-completions/_aufsctl"
+"$BIN" --generate-completion-script fish >"$P/usr/share/fish/vendor_completions.d/aufsctl.fish"
+
+gzip -9n <README.md >"$P/usr/share/doc/aufsctl/README.md.gz"
+install -m 0644 packaging/deb/copyright "$P/usr/share/doc/aufsctl/copyright"
+install -m 0644 packaging/deb/lintian-overrides "$P/usr/share/lintian/overrides/aufsctl"
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+{
+    printf 'aufsctl (%s) unstable; urgency=medium\n\n' "$VERSION"
+    printf '  * Built from the aufsctl repository at commit %s.\n\n' "$COMMIT"
+    printf ' -- aufsctl maintainers <maintainers@users.noreply.r-seed-f80641ac.example>  %s\n' \
+        "$(date -u -R -d "@$SOURCE_DATE_EPOCH")"
+} | gzip -9n >"$P/usr/share/doc/aufsctl/changelog.gz"
+
+# Depends: dpkg-shlibdeps over the libraries the binary links, with the symbols and shlibs files
+# of the Debian 11 packages it was linked against (the sysroot's debs, in a dpkg database of
+# their own), so the versions are the oldest that provide the symbols it uses; the host's newer
+# symbols files would ask for the host's glibc (libpthread's symbols moved into libc6 2.34).
+DEBS=$(dirname "$(scripts/sysroot.sh)")/apt-bullseye/debs
+ADM=$WORK/dpkg
+install -d "$ADM/info" "$ADM/updates"
+echo 1 >"$ADM/info/format"   # the multiarch layout: info/PKG:ARCH.list
+: >"$ADM/status"
+for deb in "$DEBS"/*.deb; do
+    dpkg-deb -f "$deb" | sed '/^Package:/a Status: install ok installed' >>"$ADM/status"
+    echo >>"$ADM/status"
+    name=$(dpkg-deb -f "$deb" Package)
+    [ "$(dpkg-deb -f "$deb" Multi-Arch)" = same ] && name=$name:amd64
+    # Both /lib and /usr/lib names: the libraries are found through this host's merged /usr.
+    dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|; s|/$||; /^$/d' \
+        | sed 'p; s|^/usr/lib/|/lib/|p; s|^/lib/|/usr/lib/|' | LC_ALL=C sort -u >"$ADM/info/$name.list"
+    dpkg-deb -e "$deb" "$WORK/ctl"
+    for f in symbols shlibs; do [ ! -f "$WORK/ctl/$f" ] || cp "$WORK/ctl/$f" "$ADM/info/$name.$f"; done
+    rm -rf "$WORK/ctl"
+done
+install -d "$WORK/src/debian"
+printf 'Source: aufsctl\n\nPackage: aufsctl\nArchitecture: amd64\n' >"$WORK/src/debian/control"
+DEPENDS=$(cd "$WORK/src" && dpkg-shlibdeps --admindir="$ADM" -O "$P/usr/bin/aufsctl" 2>"$WORK/shlibdeps.log" \
+    | sed -n 's/^shlibs:Depends=//p') || { cat "$WORK/shlibdeps.log" >&2; exit 1; }
+[ -n "$DEPENDS" ] || { log "dpkg-shlibdeps computed no Depends"; exit 1; }
+SIZE=$(du -sk --apparent-size "$P" | cut -f1)
+sed -e "s/@VERSION@/$VERSION/" -e "s/@SIZE@/$SIZE/" -e "s/@DEPENDS@/$DEPENDS/" \
+    packaging/deb/control.in >"$P/DEBIAN/control"
+(cd "$P" && find . -path ./DEBIAN -prune -o -type f -printf '%P\n' | LC_ALL=C sort | xargs md5sum) >"$P/DEBIAN/md5sums"
+find "$P" -type d -exec chmod 0755 {} +
+find "$P/usr/share" -type f -exec chmod 0644 {} +
+
+DEB=$OUT/aufsctl_${VERSION}_amd64.deb
+dpkg-deb --root-owner-group -Zxz --build "$P" "$DEB" >&2
+log "Depends: $DEPENDS"
+# lintian: every tag it prints fails the build (overrides, each justified, are in the package).
+rc=0
+tags=$(lintian --fail-on error,warning,info,pedantic --info --display-level '>=pedantic' "$DEB" 2>&1) || rc=$?
+tags=$(printf '%s\n' "$tags" | grep -v '^running with root privileges' || true)
+if [ "$rc" != 0 ] || [ -n "$tags" ]; then
+    printf '%s\n' "$tags" >&2
+    log "lintian is not clean for $DEB"
+    exit 1
+fi
+log "lintian: clean"
+echo "$DEB"
