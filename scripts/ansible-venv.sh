@@ -8,19 +8,22 @@ venv=${AUFSCTL_VENV:-/var/cache/aufsctl/venv}
 reqs="ansible==12.3.0 pytest==8.3.4 pytest-xdist==3.6.1 pytest-mock==3.14.0 pytest-forked==1.6.0
 voluptuous==0.15.2 pyyaml==6.0.2 jinja2==3.1.6 antsibull-docs-parser==1.2.0 pycodestyle==2.12.1
 pylint==3.3.8 packaging==24.2"
+# Debian's python3 (what a fresh Debian 12 has), not whatever else is first on PATH.
+python=${AUFSCTL_VENV_PYTHON:-$(command -v /usr/bin/python3 || command -v python3 || true)}
 stamp=$venv/.aufsctl-requirements
-if [ -x "$venv/bin/ansible-test" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$reqs" ]; then
+if [ -x "$venv/bin/ansible-test" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$python $reqs" ]; then
     echo "$venv"; exit 0
 fi
-command -v python3 >/dev/null 2>&1 && python3 -c 'import venv, ensurepip' 2>/dev/null || {
+[ -n "$python" ] && "$python" -c 'import venv, ensurepip' 2>/dev/null || {
     echo "ansible-venv: installing python3-venv" >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >&2
+    python=/usr/bin/python3
 }
 echo "ansible-venv: building $venv (pip, PyPI)" >&2
 # Built in place (a venv's scripts name its path); the stamp, written last, marks it complete.
 rm -rf "$venv"
-python3 -m venv "$venv"
+"$python" -m venv "$venv"
 # shellcheck disable=SC2086 # one requirement per word
 "$venv/bin/pip" install --quiet --disable-pip-version-check $reqs >&2
-printf '%s' "$reqs" >"$stamp"
+printf '%s' "$python $reqs" >"$stamp"
 echo "$venv"

@@ -1,0 +1,376 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# aufs_mount: an aufs union (or its overlay fallback) with ansible.posix.mount's state words.
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: aufs_mount
+short_description: Mount an aufs union, or its overlayfs fallback, with aufsctl
+description:
+  - Makes the union at C(path) have the branches given, in order, through C(aufsctl mount),
+    C(aufsctl branch), C(aufsctl umount) and C(aufsctl status --json); aufsctl validates every
+    branch before the kernel sees it, and its refusals fail the task with its own one-line
+    message and exit code (C(rc)).
+  - A live aufs union whose branches differ is changed with branch operations (C(del), C(mod),
+    C(add) at an index), not remounted; a reordering of branches it keeps is not possible that
+    way, so it is unmounted and mounted again. An overlay fallback union cannot change its
+    layers live, so it is unmounted and mounted again; C(remounted) says so.
+  - The state words are those of M(ansible.posix.mount). C(ephemeral) and C(unmounted) need only
+    aufsctl's C(mount); C(mounted), C(present) and C(absent) also persist the union for the next
+    boot with C(aufsctl persist), and fail with a clear message on an aufsctl that lacks it.
+version_added: 0.1.0
+author:
+  - aufsctl maintainers (@aufsctl)
+requirements:
+  - aufsctl on the managed host (the aufsctl Debian package)
+attributes:
+  check_mode:
+    support: full
+    description: Validates a new union with C(aufsctl mount --dry-run) and changes nothing.
+  diff_mode:
+    support: full
+    description: Shows the branch list before and after, one C(PATH=PERM) line per branch.
+options:
+  path:
+    description:
+      - The mount point, an absolute path.
+    type: path
+    required: true
+  branches:
+    description:
+      - The branches, top first. Absolute paths; aufsctl refuses paths containing C(:), C(,) or
+        C(=), nested or repeated branches and filesystems aufs cannot use.
+      - Required unless C(state) is C(unmounted) or C(absent).
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: The branch directory.
+        type: path
+        required: true
+      perm:
+        description:
+          - The aufs permission (C(rw), C(ro), C(rr), with attributes such as C(ro+wh)).
+          - Default C(rw) for the first branch and C(ro) for the others, as aufs itself does.
+        type: str
+  xino:
+    description:
+      - The xino file; by default aufsctl picks a per-union name under C(/run/aufsctl/xino).
+    type: path
+  fallback:
+    description:
+      - What to mount when aufs is not available, C(none) (fail) or C(overlay). Any other value
+        fails with aufsctl's own message.
+    type: str
+    default: none
+  mkdir:
+    description:
+      - Create the mount point when it is missing.
+    type: bool
+    default: false
+  state:
+    description:
+      - C(ephemeral) mounts the union now without persisting it; C(unmounted) unmounts it.
+      - C(mounted) mounts it and persists it; C(present) persists it only; C(absent) unmounts it
+        and removes the persisted union. These three need C(aufsctl persist).
+    type: str
+    choices: [mounted, present, ephemeral, unmounted, absent]
+    default: ephemeral
+  executable:
+    description:
+      - The aufsctl binary; by default C(aufsctl) on the PATH, C(/usr/local/bin) or C(/usr/bin).
+    type: path
+seealso:
+  - module: aufsctl.aufs.aufs_facts
+  - module: aufsctl.aufs.aufs_install
+  - module: ansible.posix.mount
+'''
+
+EXAMPLES = r'''
+# The walk-through's union: a writable container over three read-only images.
+- name: Mount the walk-through union (overlay where aufs is missing)
+  aufsctl.aufs.aufs_mount:
+    path: /srv/walk/mnt
+    branches:
+      - {path: /srv/walk/container, perm: rw}
+      - {path: /srv/walk/image1, perm: ro}
+      - {path: /srv/walk/image2, perm: ro}
+      - {path: /srv/walk/image3, perm: ro}
+    xino: /dev/shm/aufs.xino
+    fallback: overlay
+    state: ephemeral
+
+- name: Drop image3 from the live union (aufs; overlay is mounted again)
+  aufsctl.aufs.aufs_mount:
+    path: /srv/walk/mnt
+    branches:
+      - {path: /srv/walk/container}
+      - {path: /srv/walk/image1}
+      - {path: /srv/walk/image2}
+    fallback: overlay
+
+- name: Unmount it
+  aufsctl.aufs.aufs_mount:
+    path: /srv/walk/mnt
+    state: unmounted
+'''
+
+RETURN = r'''
+filesystem:
+  description: What is mounted at C(path), C(aufs) or C(overlay) (the fallback).
+  returned: when the union is mounted
+  type: str
+  sample: overlay
+branches:
+  description: The union's branches after the task, C(PATH=PERM), top first.
+  returned: always
+  type: list
+  elements: str
+  sample: ["/srv/walk/container=rw", "/srv/walk/image1=ro"]
+operations:
+  description: The aufsctl command lines run (or, in check mode, that would run).
+  returned: always
+  type: list
+  elements: list
+remounted:
+  description: The union was unmounted and mounted again to change its branches (overlay, or a
+    reordering aufs cannot do live).
+  returned: always
+  type: bool
+  sample: false
+msg:
+  description: What was done, in words.
+  returned: always
+  type: str
+report:
+  description: The C(aufsctl mount --json) document of the mount made (schema C(aufsctl.mount/1)).
+  returned: when a mount was made
+  type: dict
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.aufsctl.aufs.plugins.module_utils.aufsctl import (
+    COMMON_ARGS, EXIT_OK, EXIT_USAGE, Aufsctl,
+)
+
+PERSISTING = ('mounted', 'present', 'absent')
+
+
+def desired_branches(branches):
+    """[(path, perm)] with aufs's default permissions (rw on top, ro below) and symlinks resolved
+    as aufsctl resolves them, so the list compares with `aufsctl status`."""
+    result = []
+    for index, branch in enumerate(branches):
+        perm = branch.get('perm') or ('rw' if index == 0 else 'ro')
+        result.append((os.path.realpath(branch['path']), perm))
+    return result
+
+
+def parse_status_branches(entries):
+    """aufsctl.status/1 branches ("PATH=PERM", top first) as [(path, perm)]."""
+    result = []
+    for entry in entries:
+        path, sep, perm = entry.rpartition('=')
+        result.append((path, perm) if sep else (entry, ''))
+    return result
+
+
+def branch_operations(current, desired):
+    """The `aufsctl branch` calls that turn CURRENT into DESIRED on a live aufs union: del the
+    branches that go, mod the permissions that differ, add the new ones at their index. None when
+    the branches both keep are in another order (a remount is needed)."""
+    desired_paths = [p for p, dummy in desired]
+    current_perm = dict(current)
+    kept_now = [p for p, dummy in current if p in desired_paths]
+    kept_then = [p for p in desired_paths if p in current_perm]
+    if kept_now != kept_then:
+        return None
+    ops = [['del', p] for p, dummy in current if p not in desired_paths]
+    ops += [['mod', '%s=%s' % (p, perm)] for p, perm in desired if p in current_perm and current_perm[p] != perm]
+    ops += [['add', '%s=%s' % (p, perm), '--index', str(i)]
+            for i, (p, perm) in enumerate(desired) if p not in current_perm]
+    return ops
+
+
+def same_branches(current, desired, filesystem):
+    """Equal lists; overlay keeps only rw (upper) and ro (lower), so compare it in those terms."""
+    if filesystem == 'overlay':
+        def flat(bs):
+            return [(p, 'rw' if perm.split('+')[0] == 'rw' else 'ro') for p, perm in bs]
+        return flat(current) == flat(desired)
+    return current == desired
+
+
+def lines(branches):
+    return ''.join('%s=%s\n' % b for b in branches)
+
+
+class Union(object):
+    def __init__(self, module):
+        self.module = module
+        self.aufsctl = Aufsctl(module)
+        self.params = module.params
+        self.target = os.path.realpath(self.params['path'])
+        self.operations = []
+        self.report = None
+
+    def live(self):
+        """The status/1 entry of the union at the target, or None."""
+        dummy, doc = self.aufsctl.run_json(['status', '--json'], ok_codes=(EXIT_OK,))
+        for mount in doc.get('mounts') or []:
+            if mount.get('target') == self.target:
+                return mount
+        return None
+
+    def act(self, args):
+        """Runs (outside check mode) one changing aufsctl call; fails with aufsctl's message."""
+        self.operations.append([self.aufsctl.path] + args)
+        if self.module.check_mode:
+            return None
+        rc, out, err = self.aufsctl.run(args)
+        if rc != EXIT_OK:
+            self.aufsctl.fail(rc, out, err, None, operations=self.operations)
+        return out
+
+    def mount_args(self, branches):
+        options = 'br=' + ':'.join('%s=%s' % b for b in branches)
+        if self.params['xino']:
+            options += ',xino=' + self.params['xino']
+        args = ['-t', 'aufs', '-o', options, 'none', self.target, '--fallback', self.params['fallback']]
+        if self.params['mkdir']:
+            args.append('--mkdir')
+        return args
+
+    def mount(self, branches):
+        args = ['mount', '--json'] + self.mount_args(branches)
+        if self.module.check_mode:
+            # Validated by aufsctl itself, so a refusal fails in check mode too.
+            dummy, self.report = self.aufsctl.run_json(args + ['--dry-run'], ok_codes=(EXIT_OK,))
+            self.operations.append([self.aufsctl.path] + args)
+            return
+        dummy, self.report = self.aufsctl.run_json(args, ok_codes=(EXIT_OK,))
+        self.operations.append([self.aufsctl.path] + args)
+
+    def umount(self):
+        self.act(['umount', '--json', self.target])
+
+    def persist(self, remove=False):
+        """The mount machinery issue's `aufsctl persist`: writes (or with --remove takes away) what
+        brings the union back at boot. Present only in an aufsctl that has the subcommand."""
+        if remove:
+            self.act(['persist', '--remove', self.target])
+        else:
+            self.act(['persist'] + self.mount_args(desired_branches(self.params['branches'])))
+
+
+def check_paths(module):
+    """Relative paths are refused here: the module's working directory is not the user's. So are
+    the characters of aufs's branch syntax, which the option string cannot carry (aufsctl would
+    see two branches where one was meant): the same rule and exit code as aufsctl's."""
+    paths = [('path', module.params['path'])]
+    paths += [('branches[%d].path' % i, b['path']) for i, b in enumerate(module.params['branches'] or [])]
+    if module.params['xino']:
+        paths.append(('xino', module.params['xino']))
+    for name, value in paths:
+        for char in (':', ',', '=') if name != 'path' else ():
+            if char in value:
+                module.fail_json(msg="%s '%s': contains '%s', which aufs's branch syntax cannot escape: rename "
+                                     "the directory, or bind-mount it at a path without it" % (name, value, char),
+                                 rc=EXIT_USAGE)
+        if not os.path.isabs(value):
+            module.fail_json(msg="%s '%s': a relative path; aufs_mount needs absolute paths (a module "
+                                 "does not run in your working directory): give it from /" % (name, value),
+                             rc=EXIT_USAGE)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            branches=dict(type='list', elements='dict', options=dict(
+                path=dict(type='path', required=True),
+                perm=dict(type='str'),
+            )),
+            xino=dict(type='path'),
+            fallback=dict(type='str', default='none'),
+            mkdir=dict(type='bool', default=False),
+            state=dict(type='str', choices=['mounted', 'present', 'ephemeral', 'unmounted', 'absent'],
+                       default='ephemeral'),
+            **COMMON_ARGS
+        ),
+        required_if=[
+            ('state', 'ephemeral', ['branches']),
+            ('state', 'mounted', ['branches']),
+            ('state', 'present', ['branches']),
+        ],
+        supports_check_mode=True,
+    )
+    check_paths(module)
+    union = Union(module)
+    state = module.params['state']
+    if state in PERSISTING and 'persist' not in union.aufsctl.subcommands():
+        module.fail_json(msg="state=%s persists the union with `aufsctl persist`, which this aufsctl (%s) "
+                             "lacks: use state=ephemeral or state=unmounted, or install an aufsctl with persist"
+                             % (state, union.aufsctl.path), rc=EXIT_USAGE)
+
+    live = union.live()
+    before = parse_status_branches(live.get('branches') or []) if live else []
+    after = before
+    remounted = False
+    words = []
+    if state in ('ephemeral', 'mounted'):
+        after = desired_branches(module.params['branches'])
+        if live is None:
+            union.mount(after)
+            words.append('mounted')
+        elif not same_branches(before, after, live.get('filesystem')):
+            ops = branch_operations(before, after) if live.get('filesystem') == 'aufs' else None
+            if ops is None:
+                why = ('an overlay union cannot change its layers live' if live.get('filesystem') == 'overlay'
+                       else 'aufs cannot reorder the branches it keeps')
+                union.umount()
+                union.mount(after)
+                remounted = True
+                words.append('unmounted and mounted again (%s)' % why)
+            else:
+                for op in ops:
+                    union.act(['branch', op[0], union.target] + op[1:])
+                words.append('changed %d branch(es) live' % len(ops))
+    elif state in ('unmounted', 'absent'):
+        after = []
+        if live is not None:
+            union.umount()
+            words.append('unmounted')
+    if state in ('mounted', 'present'):
+        union.persist()
+        words.append('persisted')
+    elif state == 'absent':
+        union.persist(remove=True)
+        words.append('no longer persisted')
+
+    result = dict(
+        changed=bool(union.operations),
+        branches=['%s=%s' % b for b in after],
+        operations=union.operations,
+        remounted=remounted,
+        msg='%s: %s' % (union.target, ', '.join(words) or 'as wanted, nothing to do'),
+    )
+    if union.report:
+        result['report'] = union.report
+        result['filesystem'] = union.report.get('filesystem')
+    elif live and after:
+        result['filesystem'] = live.get('filesystem')
+    if module._diff:
+        result['diff'] = dict(before=lines(before), after=lines(after),
+                              before_header='%s (branches)' % union.target, after_header='%s (branches)' % union.target)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

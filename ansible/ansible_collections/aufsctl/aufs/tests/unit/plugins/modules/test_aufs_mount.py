@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# The pure parts of aufs_mount: the branch list as status reports it, the branch operations that
+# change a live aufs union, and when a remount is needed.
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.aufsctl.aufs.plugins.modules.aufs_mount import (
+    branch_operations, desired_branches, parse_status_branches, same_branches,
+)
+
+C, I1, I2, I3 = '/w/container', '/w/image1', '/w/image2', '/w/image3'
+
+
+def test_status_branches_split_at_the_last_equals():
+    assert parse_status_branches(['/w/container=rw', '/w/image1=ro+wh', '/odd']) == [
+        (C, 'rw'), (I1, 'ro+wh'), ('/odd', '')]
+
+
+def test_default_permissions_are_aufs_own(tmp_path):
+    a, b = tmp_path / 'a', tmp_path / 'b'
+    a.mkdir()
+    b.symlink_to(a)
+    got = desired_branches([{'path': str(a)}, {'path': str(b), 'perm': 'rr'}, {'path': str(a) + '/../a'}])
+    assert got == [(str(a), 'rw'), (str(a), 'rr'), (str(a), 'ro')]
+
+
+@pytest.mark.parametrize('current, desired, ops', [
+    # nothing to do
+    ([(C, 'rw'), (I1, 'ro')], [(C, 'rw'), (I1, 'ro')], []),
+    # a new bottom branch is added at its index
+    ([(C, 'rw'), (I1, 'ro')], [(C, 'rw'), (I1, 'ro'), (I2, 'ro')], [['add', I2 + '=ro', '--index', '2']]),
+    # a new middle branch
+    ([(C, 'rw'), (I2, 'ro')], [(C, 'rw'), (I1, 'ro'), (I2, 'ro')], [['add', I1 + '=ro', '--index', '1']]),
+    # a branch goes
+    ([(C, 'rw'), (I1, 'ro'), (I2, 'ro')], [(C, 'rw'), (I2, 'ro')], [['del', I1]]),
+    # a permission changes
+    ([(C, 'rw'), (I1, 'ro')], [(C, 'rw'), (I1, 'rr')], [['mod', I1 + '=rr']]),
+    # all three, deletions first, then mods, then adds top down
+    ([(C, 'rw'), (I1, 'ro'), (I2, 'ro')], [(I3, 'rw'), (C, 'ro'), (I2, 'ro')],
+     [['del', I1], ['mod', C + '=ro'], ['add', I3 + '=rw', '--index', '0']]),
+])
+def test_branch_operations(current, desired, ops):
+    assert branch_operations(current, desired) == ops
+
+
+def test_a_reordering_needs_a_remount():
+    assert branch_operations([(C, 'rw'), (I1, 'ro'), (I2, 'ro')], [(C, 'rw'), (I2, 'ro'), (I1, 'ro')]) is None
+
+
+def test_operations_applied_give_the_desired_list():
+    current = [(C, 'rw'), (I1, 'ro'), (I2, 'ro')]
+    desired = [(I3, 'rw'), (C, 'ro'), (I2, 'rr')]
+    state = list(current)
+    for op in branch_operations(current, desired):
+        if op[0] == 'del':
+            state = [b for b in state if b[0] != op[1]]
+        elif op[0] == 'mod':
+            path, perm = op[1].split('=')
+            state = [(p, perm if p == path else q) for p, q in state]
+        else:
+            path, perm = op[1].split('=')
+            state.insert(int(op[3]), (path, perm))
+    assert state == desired
+
+
+def test_overlay_compares_upper_and_lower_only():
+    assert same_branches([(C, 'rw'), (I1, 'ro')], [(C, 'rw'), (I1, 'rr')], 'overlay')
+    assert not same_branches([(C, 'rw'), (I1, 'ro')], [(C, 'rw'), (I1, 'rr')], 'aufs')
+    assert not same_branches([(C, 'rw'), (I1, 'ro')], [(C, 'rw')], 'overlay')
