@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # The Python virtualenv the Ansible suites run in: `ansible` from PyPI (ansible-core plus the
 # community collections; the chroot connection lives in community.general) and what
 # ansible-test's units and sanity tests import. Built once under /var/cache/aufsctl/venv
@@ -11,6 +11,13 @@ pylint==3.3.8 packaging==24.2"
 # Debian's python3 (what a fresh Debian 12 has), not whatever else is first on PATH.
 python=${AUFSCTL_VENV_PYTHON:-$(command -v /usr/bin/python3 || command -v python3 || true)}
 stamp=$venv/.aufsctl-requirements
+# ansible-test's sanity venvs fetch get-pip.py from a host the test machines cannot reach.
+pipv=$(sed -n "s/^ *pip='\([0-9.]*\)',\$/\1/p" "$venv"/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py \
+       2>/dev/null | head -n 1 || true)
+if [ -n "$pipv" ] && [ ! -s "$HOME/.ansible/test/cache/get_pip_${pipv//./_}.py" ]; then
+    mkdir -p "$HOME/.ansible/test/cache"
+    cp "$(dirname "$0")/get-pip-offline.py" "$HOME/.ansible/test/cache/get_pip_${pipv//./_}.py"
+fi
 if [ -x "$venv/bin/ansible-test" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$python $reqs" ]; then
     echo "$venv"; exit 0
 fi
@@ -26,4 +33,4 @@ rm -rf "$venv"
 # shellcheck disable=SC2086 # one requirement per word
 "$venv/bin/pip" install --quiet --disable-pip-version-check $reqs >&2
 printf '%s' "$python $reqs" >"$stamp"
-echo "$venv"
+exec "$0"   # once more, for the get-pip stand-in (needs the venv's ansible-test)

@@ -271,7 +271,7 @@ def main():
             load=dict(type='bool', default=True),
             skip_export_check=dict(type='bool', default=False),
             repo_url=dict(type='str'),
-            gpgkey=dict(type='str'),
+            gpgkey=dict(type='str', no_log=False),  # a key's URL, not a secret
             no_gpgcheck=dict(type='bool', default=False),
             grub_default=dict(type='str'),
             root=dict(type='path', default='/'),
