@@ -85,7 +85,7 @@ export ANSIBLE_COLLECTIONS_PATH=$REPO/ansible ANSIBLE_HOST_KEY_CHECKING=False AN
 export ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 ANSIBLE_LOCALHOST_WARNING=False
 out=$(cd "$COLL" && "$VENV/bin/ansible-test" units --python "$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
       --local 2>&1) && rc=0 || rc=$?
-check units "$rc" "ansible-test units: $(grep -E '[0-9]+ passed|failed|error' <<<"$out" | tail -n 1)"
+check units "$rc" "ansible-test units: $(grep -oE '[0-9]+ (passed|failed|error)' <<<"$out" | awk '{ n[$2] += $1 } END { for (k in n) printf "%d %s ", n[k], k }')"
 [ "$rc" = 0 ] || tail -n 40 <<<"$out"
 pyver=$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 out=$(cd "$COLL" && "$VENV/bin/ansible-test" sanity --local --python "$pyver" \
@@ -111,7 +111,7 @@ play() {   # NAME PLAYBOOK [ARGS...]: JSON callback output in $SCRATCH/NAME.json
 summary() {   # per host: ok/changed/failed/ignored, and the failed asserts' messages
     jq -r '(.stats | to_entries[] | "\(.key): ok=\(.value.ok) changed=\(.value.changed) failures=\(.value.failures) ignored=\(.value.ignored)"),
            (.plays[].tasks[] | .task.name as $t | .hosts | to_entries[]
-            | select(.value.failed == true and (.value.ignored // false | not)) | "  failed: \(.key) \($t): \(.value.msg)")' \
+            | select(.value.failed == true and ($t | startswith("assert"))) | "  failed: \(.key) \($t): \(.value.msg)")' \
         "$SCRATCH/$1.json" 2>/dev/null | paste -sd';' || head -c 400 "$SCRATCH/$1.err"
 }
 asserts() { jq '[.plays[].tasks[] | select(.task.name | startswith("assert")) | .hosts[] | select(.failed != true)] | length' \
