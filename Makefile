@@ -27,6 +27,18 @@ test: deps
 e2e: deps
 	Tests/e2e/run.sh
 
+# The Debian package of the release binary: .build/deb/aufsctl_VERSION_amd64.deb (scripts/deb.sh:
+# generate-manual pages, completions, Depends from dpkg-shlibdeps, lintian clean).
+.PHONY: deb lint-ansible
+deb: build
+	SWIFT=$(SWIFT) scripts/deb.sh
+
+# The full ansible-test sanity run over the aufsctl.aufs collection (make test runs the units and the
+# sanity tests that matter: Tests/ansible/run.sh), in the cached virtualenv (scripts/ansible-venv.sh).
+lint-ansible:
+	cd ansible/ansible_collections/aufsctl/aufs && \
+	    "$$($(CURDIR)/scripts/ansible-venv.sh)/bin/ansible-test" sanity --local --python 3.11
+
 demo: build
 	scripts/demo.sh $(RELEASE_BIN)
 

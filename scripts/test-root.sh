@@ -2,9 +2,10 @@
 # The part of `make test` that needs root: the QEMU end-to-end suite (Tests/e2e/run.sh; a second
 # boot with Debian 11's libraries as the guest's userland), the release binary in a Debian 11 root
 # (Tests/glibc231/run.sh), the kernel-upgrade suite in a Debian 12 chroot (Tests/upgrade/run.sh), the
-# Swift-vs-emitted-sh equivalence of install (Tests/equivalence/run.sh) and
-# the SIGKILL crash-safety loop (Tests/stress/crash-safety.sh), all on the one glibc 2.31 release
-# build (scripts/build.sh) in .build/glibc231.
+# Swift-vs-emitted-sh equivalence of install (Tests/equivalence/run.sh),
+# the SIGKILL crash-safety loop (Tests/stress/crash-safety.sh), the Debian package (Tests/deb/run.sh)
+# and the Ansible collection (Tests/ansible/run.sh), all on the one glibc 2.31 release build
+# (scripts/build.sh) in .build/glibc231.
 set -eu
 if [ "$(id -u)" -ne 0 ]; then
     echo "skipped: the QEMU suite and the crash-safety loop need root (sudo make test)"
@@ -20,3 +21,8 @@ AUFSCTL=$BIN Tests/glibc231/run.sh
 AUFSCTL=$BIN Tests/upgrade/run.sh
 AUFSCTL=$BIN Tests/equivalence/run.sh
 AUFSCTL=$BIN Tests/stress/crash-safety.sh "${CRASH_ITERATIONS:-200}"
+# The Debian package of that binary in bullseye and bookworm roots, then the Ansible collection
+# against three bookworm roots (with the same package) and this host.
+DEB=$(SWIFT=$SWIFT scripts/deb.sh "$BIN")
+DEB=$DEB AUFSCTL=$BIN Tests/deb/run.sh
+DEB=$DEB AUFSCTL=$BIN Tests/ansible/run.sh
