@@ -21,11 +21,11 @@ fi
 if [ -x "$venv/bin/ansible-test" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$python $reqs" ]; then
     echo "$venv"; exit 0
 fi
-[ -n "$python" ] && "$python" -c 'import venv, ensurepip' 2>/dev/null || {
+if [ -z "$python" ] || ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
     echo "ansible-venv: installing python3-venv" >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >&2
     python=/usr/bin/python3
-}
+fi
 echo "ansible-venv: building $venv (pip, PyPI)" >&2
 # Built in place (a venv's scripts name its path); the stamp, written last, marks it complete.
 rm -rf "$venv"

@@ -60,6 +60,7 @@ fi
 MAN=$REPO/.build/plugins/GenerateManual/outputs/aufsctl
 pages=0
 for page in "$MAN"/*.1; do
+    # shellcheck disable=SC2094 # reads the plugin's page, writes into the package tree
     gzip -9n <"$page" >"$P/usr/share/man/man1/$(basename "$page").gz"
     pages=$((pages + 1))
 done

@@ -32,10 +32,8 @@ pass=0; fail=0
 check() { if [ "$2" = 0 ]; then pass=$((pass + 1)); echo "ANSIBLE: $1 PASS $3"; else fail=$((fail + 1)); echo "ANSIBLE: $1 FAIL $3"; fi; }
 
 unmount_under() {   # every mount at or below $1, deepest first
-    local m
-    for m in $(awk -v r="$1" '$5 == r || index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
-        umount -l "$m" 2>/dev/null || true
-    done
+    awk -v r="$1" '$5 == r || index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r \
+        | while read -r m; do umount -l "$m" 2>/dev/null || true; done
 }
 cleanup() { unmount_under "$SCRATCH"; rm -rf --one-file-system "$SCRATCH"; }   # never into a mount
 trap cleanup EXIT

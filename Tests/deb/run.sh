@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016 # ${Status} and the completion test's variables belong to dpkg-query and bash -c
 # The Debian package (scripts/deb.sh, from the glibc 2.31 release binary) in fresh Debian 11 and
 # Debian 12 roots, unpacked from the shared cached root builder (scripts/debian-root.sh; the same
 # tarballs as Tests/glibc231 and Tests/upgrade). In each: the test's own tools (man-db,
@@ -20,9 +21,8 @@ DEB=${DEB:-$("$REPO/scripts/deb.sh" "$AUFSCTL")}
 R=
 cleanup() {
     [ -n "$R" ] || return 0
-    for m in $(awk -v r="$R" '$5 == r || index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
-        umount -l "$m" 2>/dev/null || true
-    done
+    awk -v r="$R" '$5 == r || index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r \
+        | while read -r m; do umount -l "$m" 2>/dev/null || true; done
     rm -rf --one-file-system "$R"   # never into a mount left behind (/dev is bind-mounted)
 }
 trap cleanup EXIT
@@ -51,20 +51,20 @@ one_root() {   # SUITE EXPECTED-FAMILY TARBALL-PACKAGES...
     cp "$DEB" "$R/tmp/"
     out=$(in_root apt-get install -y -q --no-install-recommends "./tmp/$(basename "$DEB")" 2>&1) && rc=0 || rc=$?
     [ "$rc" = 0 ] && [ "$(in_root dpkg-query -W -f='${Status}' aufsctl)" = "install ok installed" ] && r=0 || r=1
-    check "$suite-install" $r "apt-get install ./$(basename "$DEB"): exit $rc; $(grep -E '^(Setting up|E: [^C])' <<<"$out" | paste -sd';' | cut -c1-300)"
+    check "$suite-install" "$r" "apt-get install ./$(basename "$DEB"): exit $rc; $(grep -E '^(Setting up|E: [^C])' <<<"$out" | paste -sd';' | cut -c1-300)"
 
     json=$(in_root aufsctl check --root / --json 2>/dev/null) && rc=0 || rc=$?
     want=$(jq -r '.exitCode' <<<"$json" 2>/dev/null || true)
     fam=$(jq -r '.facts.distro.family' <<<"$json" 2>/dev/null || true)
     out=$(in_root aufsctl check --root / 2>&1) || true
     [ "$rc" = "$want" ] && [ "$fam" = "$family" ] && grep -q '^verdict' <<<"$out" && r=0 || r=1
-    check "$suite-check" $r "aufsctl check --root /: exit $rc (report: $want), distro '$fam'; $(grep '^verdict' <<<"$out" | cut -c1-120)"
+    check "$suite-check" "$r" "aufsctl check --root /: exit $rc (report: $want), distro '$fam'; $(grep '^verdict' <<<"$out" | cut -c1-120)"
 
     page=$(in_root env MANPAGER=cat MANWIDTH=100 man aufsctl.mount 2>&1) && rc=0 || rc=$?
     top=$(in_root env MANPAGER=cat MANWIDTH=100 man aufsctl 2>&1) || true
     [ "$rc" = 0 ] && grep -q 'aufsctl mount' <<<"$page" && grep -q -- '--fallback' <<<"$page" \
         && grep -q 'aufsctl' <<<"$top" && r=0 || r=1
-    check "$suite-man" $r "man aufsctl.mount: exit $rc, $(wc -l <<<"$page") lines: $(sed -n '4,5p' <<<"$page" | tr -s ' ' | paste -sd' ')"
+    check "$suite-man" "$r" "man aufsctl.mount: exit $rc, $(wc -l <<<"$page") lines: $(sed -n '4,5p' <<<"$page" | tr -s ' ' | paste -sd' ')"
 
     # Interactive bash loads completions on demand through bash-completion's loader.
     comp=$(in_root bash -c '. /usr/share/bash-completion/bash_completion; _completion_loader aufsctl;
@@ -72,14 +72,14 @@ one_root() {   # SUITE EXPECTED-FAMILY TARBALL-PACKAGES...
         _aufsctl aufsctl mo aufsctl; echo "replies: ${COMPREPLY[*]}"' 2>&1) && rc=0 || rc=$?
     [ "$rc" = 0 ] && grep -qE '^complete( -o [a-z]+)* -F _aufsctl aufsctl$' <<<"$comp" && grep -q '^replies: .*mount' <<<"$comp" \
         && r=0 || r=1
-    check "$suite-completion" $r "exit $rc: $(paste -sd';' <<<"$comp")"
+    check "$suite-completion" "$r" "exit $rc: $(paste -sd';' <<<"$comp")"
 
     out=$(in_root apt-get remove -y -q --autoremove aufsctl 2>&1) && rc=0 || rc=$?
     after=$(files)
     diff=$(diff <(echo "$before") <(echo "$after") || true)
     status=$(in_root dpkg-query -W -f='${Status}' aufsctl 2>/dev/null || echo "unknown to dpkg")
     [ "$rc" = 0 ] && [ -z "$diff" ] && r=0 || r=1
-    check "$suite-remove" $r "apt-get remove --autoremove: exit $rc, dpkg: '$status', paths differing from before the install: $(grep -c '^[<>]' <<<"$diff" || true) $(head -n 5 <<<"$diff" | paste -sd' ')"
+    check "$suite-remove" "$r" "apt-get remove --autoremove: exit $rc, dpkg: '$status', paths differing from before the install: $(grep -c '^[<>]' <<<"$diff" || true) $(head -n 5 <<<"$diff" | paste -sd' ')"
     cleanup
 }
 
