@@ -10,7 +10,8 @@
 # one Tests/upgrade uses) plus python3, dkms and that kernel's headers, cached as a tarball under
 # /var/cache/aufsctl/roots, and aufsctl from the package (scripts/deb.sh) with apt-get install.
 # Tests/ansible/install.yml runs twice (the second run must report changed=0 on every root) and
-# Tests/ansible/mount.yml mounts the walk-through's union on this host through the overlay fallback.
+# Tests/ansible/mount.yml mounts the walk-through's union on this host through the overlay fallback;
+# Tests/ansible/persist.yml persists it in a root when the package's aufsctl has `persist`.
 # Also ansible-test units and the sanity tests that matter here (validate-modules, pep8, compile,
 # import) on this machine's Python. Root only; prints "ansible: N passed, M failed".
 set -euo pipefail
@@ -121,6 +122,14 @@ play install-2 install.yml -e run=2 && rc=0 || rc=$?
 changed=$(jq '[.stats[] | .changed] | add' "$SCRATCH/install-2.json" 2>/dev/null || echo '?')
 [ "$rc" = 0 ] && [ "$changed" = 0 ] && r=0 || r=1
 check install-second-run "$r" "exit $rc, changed=$changed over the roots, $(asserts install-2) asserts held; $(summary install-2)"
+
+# The persistent states need `aufsctl persist` (the mount machinery issue) in the package.
+if in_root "$SCRATCH/installed" aufsctl --help | grep -qE '^  persist( |$)'; then
+    play persist persist.yml --diff && rc=0 || rc=$?
+    check persist "$rc" "exit $rc, $(asserts persist) asserts held; $(summary persist)"
+else
+    log "persist: skipped: the packaged aufsctl has no persist subcommand (aufs_mount fails state=mounted/present/absent with a message)"
+fi
 
 W=$SCRATCH/walk
 mkdir -p "$W/container" "$W/image1" "$W/image2" "$W/image3" "$W/mnt"

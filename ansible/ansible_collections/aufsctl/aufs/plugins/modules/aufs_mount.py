@@ -21,7 +21,12 @@ description:
     layers live, so it is unmounted and mounted again; C(remounted) says so.
   - The state words are those of M(ansible.posix.mount). C(ephemeral) and C(unmounted) need only
     aufsctl's C(mount); C(mounted), C(present) and C(absent) also persist the union for the next
-    boot with C(aufsctl persist), and fail with a clear message on an aufsctl that lacks it.
+    boot with C(aufsctl persist) (a systemd C(.mount) unit, or an C(/etc/fstab) line where systemd
+    does not run the host), and fail with a clear message on an aufsctl that lacks it.
+  - Whether the union is persisted, and with which branches, is read from aufsctl's state file
+    (its C(persist) record) and the unit's C(Options=) or the fstab line it names; a different
+    branch list is persisted again. With C(state=present) the diff and C(branches) are the
+    persisted list.
 version_added: 0.1.0
 author:
   - aufsctl maintainers (@aufsctl)
@@ -152,7 +157,9 @@ report:
   type: dict
 '''
 
+import json
 import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aufsctl.aufs.plugins.module_utils.aufsctl import (
@@ -260,13 +267,82 @@ class Union(object):
     def umount(self):
         self.act(['umount', '--json', self.target])
 
-    def persist(self, remove=False):
-        """The mount machinery issue's `aufsctl persist`: writes (or with --remove takes away) what
-        brings the union back at boot. Present only in an aufsctl that has the subcommand."""
-        if remove:
-            self.act(['persist', '--remove', self.target])
-        else:
-            self.act(['persist'] + self.mount_args(desired_branches(self.params['branches'])))
+    def persist(self, branches):
+        """`aufsctl persist -o OPTS TARGET` (the mount machinery's subcommand): what brings the union
+        back at boot, a systemd unit or an fstab line; it replaces an earlier one for the target."""
+        options = 'br=' + ':'.join('%s=%s' % b for b in branches)
+        if self.params['xino']:
+            options += ',xino=' + self.params['xino']
+        self.act(['persist', '-o', options, self.target])
+
+    def unpersist(self):
+        self.act(['persist', '--remove', self.target])
+
+
+STATE_FILE = '/var/lib/aufsctl/state.json'
+UNIT_DIR = '/etc/systemd/system'
+
+
+def persist_record(state, target):
+    """The `persist` record of aufsctl's state file (schema aufsctl.state/1, `unions`) for TARGET."""
+    for record in (state or {}).get('unions') or []:
+        if record.get('kind') == 'persist' and record.get('target') == target:
+            return record
+    return None
+
+
+def fstab_unescape(field):
+    """fstab's octal escapes (\\040 for a space, ...)."""
+    return re.sub(r'\\([0-7]{3})', lambda m: chr(int(m.group(1), 8)), field)
+
+
+def persisted_options(record, read):
+    """The mount options the persisted union is written with: the unit's Options= (specifiers
+    unescaped) or the fstab line's fourth field. READ(path) returns a file's text or None."""
+    via = record.get('via') or ''
+    if via.startswith('systemd-unit '):
+        text = read(UNIT_DIR + '/' + via[len('systemd-unit '):]) or ''
+        for line in text.splitlines():
+            if line.startswith('Options='):
+                return line[len('Options='):].replace('%%', '%')
+    elif via == 'fstab':
+        for line in (read('/etc/fstab') or '').splitlines():
+            fields = line.split()
+            if len(fields) >= 4 and not fields[0].startswith('#') and fstab_unescape(fields[1]) == record.get('target'):
+                return fstab_unescape(fields[3])
+    return None
+
+
+def branches_from_options(options):
+    """[(path, perm)] from an aufs option string's br=/br:/dirs= list, with aufs's default
+    permissions; None when it has none."""
+    for option in (options or '').split(','):
+        for key in ('br=', 'br:', 'dirs='):
+            if option.startswith(key):
+                result = []
+                for index, entry in enumerate(option[len(key):].split(':')):
+                    path, sep, perm = entry.partition('=')
+                    result.append((path, perm if sep else ('rw' if index == 0 else 'ro')))
+                return result
+    return None
+
+
+def read_text(path):
+    try:
+        with open(path, 'rb') as f:
+            return f.read().decode('utf-8', 'replace')
+    except (IOError, OSError):
+        return None
+
+
+def read_state(module):
+    text = read_text(STATE_FILE)
+    if text is None:
+        return {}
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        module.fail_json(msg='%s: not aufsctl state JSON (%s); see `aufsctl uninstall --list`' % (STATE_FILE, e), rc=1)
 
 
 def check_paths(module):
@@ -347,13 +423,20 @@ def main():
         if live is not None:
             union.umount()
             words.append('unmounted')
-    if state in ('mounted', 'present'):
-        union.persist()
-        words.append('persisted')
-    elif state == 'absent':
-        union.persist(remove=True)
-        words.append('no longer persisted')
-
+    if state in PERSISTING:
+        record = persist_record(read_state(module), union.target)
+        if state == 'absent':
+            if record is not None:
+                union.unpersist()
+                words.append('no longer persisted')
+        else:
+            wanted = desired_branches(module.params['branches'])
+            have = branches_from_options(persisted_options(record, read_text)) if record else None
+            if have != wanted:
+                union.persist(wanted)
+                words.append('persisted' if record is None else 'persisted again (the branches differed)')
+            if state == 'present':   # the persisted list is what this state is about
+                before, after = have or [], wanted
     result = dict(
         changed=bool(union.operations),
         branches=['%s=%s' % b for b in after],

@@ -71,3 +71,31 @@ def test_overlay_compares_upper_and_lower_only():
     assert same_branches([(C, 'rw'), (I1, 'ro')], [(C, 'rw'), (I1, 'rr')], 'overlay')
     assert not same_branches([(C, 'rw'), (I1, 'ro')], [(C, 'rw'), (I1, 'rr')], 'aufs')
     assert not same_branches([(C, 'rw'), (I1, 'ro')], [(C, 'rw')], 'overlay')
+
+
+def test_persisted_union_from_a_systemd_unit():
+    from ansible_collections.aufsctl.aufs.plugins.modules.aufs_mount import (
+        branches_from_options, persist_record, persisted_options,
+    )
+    state = {'installs': [], 'unions': [
+        {'kind': 'helper', 'undo': []},
+        {'kind': 'persist', 'target': '/srv/a%b/mnt', 'via': 'systemd-unit srv-a\\x25b-mnt.mount', 'undo': []}]}
+    record = persist_record(state, '/srv/a%b/mnt')
+    assert record['via'].startswith('systemd-unit ')
+    assert persist_record(state, '/srv/other') is None
+    unit = '[Mount]\nWhat=none\nWhere=/srv/a%%b/mnt\nType=aufs\nOptions=br=/srv/a%%b/c=rw:/srv/a%%b/i1=ro,xino=/x\n'
+    files = {'/etc/systemd/system/srv-a\\x25b-mnt.mount': unit}
+    options = persisted_options(record, files.get)
+    assert options == 'br=/srv/a%b/c=rw:/srv/a%b/i1=ro,xino=/x'
+    assert branches_from_options(options) == [('/srv/a%b/c', 'rw'), ('/srv/a%b/i1', 'ro')]
+
+
+def test_persisted_union_from_fstab():
+    from ansible_collections.aufsctl.aufs.plugins.modules.aufs_mount import branches_from_options, persisted_options
+    fstab = ('# /srv/walk/mnt is not this line\n/dev/vda1 / ext4 defaults 0 1\n'
+             'none /srv/walk\\040x/mnt aufs br=/srv/walk\\040x/c:/srv/walk\\040x/i1=rr 0 0\n')
+    record = {'kind': 'persist', 'target': '/srv/walk x/mnt', 'via': 'fstab'}
+    options = persisted_options(record, {'/etc/fstab': fstab}.get)
+    assert branches_from_options(options) == [('/srv/walk x/c', 'rw'), ('/srv/walk x/i1', 'rr')]
+    assert persisted_options({'target': '/elsewhere', 'via': 'fstab'}, {'/etc/fstab': fstab}.get) is None
+    assert branches_from_options('noxino,udba=reval') is None
