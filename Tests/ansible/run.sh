@@ -9,7 +9,8 @@
 # The roots are copies of one root: the shared cached bookworm root (scripts/debian-root.sh, the
 # one Tests/upgrade uses) plus python3, dkms and that kernel's headers, cached as a tarball under
 # /var/cache/aufsctl/roots, and aufsctl from the package (scripts/deb.sh) with apt-get install.
-# Tests/ansible/install.yml runs twice (the second run must report changed=0 on every root) and
+# Tests/ansible/install.yml runs twice (the second run must report changed=0 on every root), then
+# Tests/ansible/uninstall.yml takes the installs away again (check mode, absent, absent again), and
 # Tests/ansible/mount.yml mounts the walk-through's union on this host through the overlay fallback;
 # Tests/ansible/persist.yml persists it in a root when the package's aufsctl has `persist`.
 # Also ansible-test units and the sanity tests that matter here (validate-modules, pep8, compile,
@@ -122,6 +123,9 @@ play install-2 install.yml -e run=2 && rc=0 || rc=$?
 changed=$(jq '[.stats[] | .changed] | add' "$SCRATCH/install-2.json" 2>/dev/null || echo '?')
 [ "$rc" = 0 ] && [ "$changed" = 0 ] && r=0 || r=1
 check install-second-run "$r" "exit $rc, changed=$changed over the roots, $(asserts install-2) asserts held; $(summary install-2)"
+
+play uninstall uninstall.yml && rc=0 || rc=$?
+check uninstall "$rc" "exit $rc, $(asserts uninstall) asserts held; $(summary uninstall)"
 
 # The persistent states need `aufsctl persist` (the mount machinery issue) in the package.
 if in_root "$SCRATCH/installed" aufsctl --help | grep -qE '^  persist( |$)'; then
