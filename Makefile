@@ -36,8 +36,9 @@ deb: build
 # The full ansible-test sanity run over the aufsctl.aufs collection (make test runs the units and the
 # sanity tests that matter: Tests/ansible/run.sh), in the cached virtualenv (scripts/ansible-venv.sh).
 lint-ansible:
-	cd ansible/ansible_collections/aufsctl/aufs && \
-	    "$$($(CURDIR)/scripts/ansible-venv.sh)/bin/ansible-test" sanity --local --python 3.11
+	venv=$$(scripts/ansible-venv.sh) && cd ansible/ansible_collections/aufsctl/aufs && \
+	    "$$venv/bin/ansible-test" sanity --local \
+	    --python "$$("$$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 
 demo: build
 	scripts/demo.sh $(RELEASE_BIN)
