@@ -3,7 +3,7 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 PREFIX ?= /usr/local
 RELEASE_BIN := .build/glibc231/release/aufsctl
 
-.PHONY: all deps build test unit demo install exports fixtures clean e2e lint
+.PHONY: all deps build test unit demo install exports fixtures clean e2e lint lint-swift lint-sh lint-ansible lint-fix
 
 all: build
 
@@ -48,11 +48,16 @@ install: build
 	install -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/aufsctl
 
 # Style: swift-format (.swift-format: 120 columns) over Sources and Tests, shellcheck (warnings and
-# errors) over every shell script. `make lint-fix` applies swift-format's fixes.
+# errors) over every shell script, and ansible-test's full sanity run over the collection.
+# `make lint-fix` applies swift-format's fixes.
 SH_SCRIPTS = $(shell find . -name '*.sh' -not -path './.build*' -not -path './fuzz/.build*')
-lint:
-	@scripts/deps.sh shellcheck
+lint: lint-swift lint-sh lint-ansible
+
+lint-swift:
 	$(SWIFT) format lint --strict -r Sources Tests/AufsKitTests fuzz/Sources
+
+lint-sh:
+	@scripts/deps.sh shellcheck
 	shellcheck -S warning $(SH_SCRIPTS)
 
 lint-fix:
