@@ -92,3 +92,8 @@ int aufsctl_move_mount_to(int mnt, const char *target) {
 #include <gnu/libc-version.h>
 
 const char *aufsctl_libc_version(void) { return gnu_get_libc_version(); }
+
+#include <sched.h>
+int aufsctl_setns_mnt(int fd) {
+    return (int)syscall(SYS_setns, fd, 0x00020000 /* CLONE_NEWNS */);
+}

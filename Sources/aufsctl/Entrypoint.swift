@@ -5,6 +5,11 @@ import Glibc
 @main
 struct Entrypoint {
     static func main() async {
+        // Started as /sbin/mount.aufs or /sbin/umount.aufs: util-linux's helper contract.
+        if let mode = MountHelper.mode(argv0: CommandLine.arguments.first ?? "") {
+            let log = getenv("AUFSCTL_HELPER_LOG").map { String(cString: $0) }
+            exit(MountHelper(logPath: log).main(mode: mode, args: Array(CommandLine.arguments.dropFirst())))
+        }
         let code = await Aufsctl.runToExitCode(Array(CommandLine.arguments.dropFirst()))
         exit(code)
     }
@@ -20,7 +25,8 @@ struct Aufsctl: AsyncParsableCommand {
             5 reboot required, 6 partially applied.
             """,
         version: BuildInfo.text,
-        subcommands: [Check.self, Load.self, Install.self, Uninstall.self, Mount.self, Umount.self, Status.self, BranchCommand.self]
+        subcommands: [Check.self, Load.self, Install.self, Uninstall.self, Mount.self, Umount.self, Status.self, BranchCommand.self,
+                      PlinkCommand.self, PersistCommand.self, HelperCommand.self]
     )
 
     /// Parses and runs; maps every error to a one-line message and a documented exit code.

@@ -163,6 +163,9 @@ struct Uninstall: AsyncParsableCommand {
             let state = try InstallState.load(root: root)
             let lines = Uninstaller.list(state)
             print(lines.isEmpty ? "no install records in \(InstallState.path)" : lines.joined(separator: "\n"))
+            for u in state.unions ?? [] {
+                print("-  \(u.summary): " + u.undo.map(\.description).joined(separator: "; ") + " (undone by --all)")
+            }
             return
         }
         if all && id != nil { throw AufsError.usage("give an install record ID or --all, not both") }
@@ -183,7 +186,10 @@ struct Uninstall: AsyncParsableCommand {
         }
         let lock = dryRun ? nil : try FileLock(path: root.resolve(RuntimeDir.installLock), what: "one install at a time", timeout: 10)
         defer { lock?.release() }
-        let n = try await Uninstaller().run(root: root, runner: SubprocessRunner(), dryRun: dryRun, selection: selection)
+        var n = try await Uninstaller().run(root: root, runner: SubprocessRunner(), dryRun: dryRun, selection: selection)
+        if all {  // persist's units and fstab lines, the helper links
+            n += try await UnionRecords(root: root).undo(where: { _ in true }, dryRun: dryRun, runner: SubprocessRunner())
+        }
         print(dryRun ? "\(n) step(s) would be undone" : "undid \(n) step(s)")
     }
 }

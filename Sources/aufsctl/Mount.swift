@@ -93,8 +93,10 @@ struct Umount: AsyncParsableCommand {
     @Flag(help: "Detach now, unmount when no longer busy (MNT_DETACH).") var lazy = false
     @Flag(help: "Unmount even if it is neither aufs nor an overlay aufsctl made.") var force = false
     @Flag(help: "Print the report as JSON.") var json = false
+    @Flag(help: "Do not flush aufs's pseudo-links first (aufsctl plink flush).") var noPlinkFlush = false
 
     func run() async throws {
+        if !noPlinkFlush { try flushPseudoLinks(target) }
         let r = try Unmounter().unmount(target, lazy: lazy, force: force)
         if json { print(try encodeJSON(r)); return }
         print("unmounted \(r.filesystem) from \(r.target)" + (r.attempts > 1 ? " after \(r.attempts) attempts" : "")
@@ -113,9 +115,12 @@ struct Status: AsyncParsableCommand {
         let r = try StatusReader().read(target: target)
         if json { print(try encodeJSON(r)); return }
         if r.mounts.isEmpty { print("no aufs mounts and no overlay mounts made by aufsctl"); return }
+        // Root's state file says which unions come back at boot (aufsctl persist).
+        let persisted = geteuid() == 0 ? ((try? UnionRecords().records()) ?? []) : []
         for m in r.mounts {
+            let p = persisted.first { $0.kind == .persist && $0.target == m.target }
             print("\(m.target)  \(m.filesystem)" + (m.si.map { "  si=\($0)" } ?? "") + (m.xino.map { "  xino=\($0)" } ?? "")
-                  + (m.workdir.map { "  workdir=\($0)" } ?? ""))
+                  + (m.workdir.map { "  workdir=\($0)" } ?? "") + (p.map { "  persisted (\($0.via ?? "?"))" } ?? ""))
             for (i, b) in m.branches.enumerated() { print("  [\(i)] \(b)") }
         }
     }
@@ -131,9 +136,11 @@ struct BranchCommand: AsyncParsableCommand {
     @Argument(help: "PATH[=PERM].") var branch: String
     @Option(help: "With add: the position of the new branch (0 = top); default: append at the bottom.") var index: Int?
     @Flag(help: "Print the call without making it.") var dryRun = false
+    @Flag(help: "Do not flush aufs's pseudo-links first (aufsctl plink flush).") var noPlinkFlush = false
 
     func run() async throws {
         if index != nil && action != .add { throw AufsError.usage("--index applies to branch add only") }
+        if !dryRun && !noPlinkFlush { try flushPseudoLinks(target) }
         let call = try BranchEditor().edit(action, target: target, branch: branch, index: index, dryRun: dryRun)
         print((dryRun ? "would call: " : "done: ") + call.description)
     }
@@ -141,3 +148,10 @@ struct BranchCommand: AsyncParsableCommand {
 
 extension Fallback: ExpressibleByArgument {}
 extension BranchEditor.Action: ExpressibleByArgument {}
+
+/// aufs asks for a pseudo-link flush before unmounting and before del/mod/add of a branch.
+func flushPseudoLinks(_ target: String) throws {
+    guard geteuid() == 0, let m = try? StatusReader().read(target: target).mounts.first, m.filesystem == "aufs" else { return }
+    let r = try PseudoLinks().flush(m)
+    if r.skipped == nil { print("flushed \(r.entries.count) pseudo-link(s) of \(m.target)") }
+}

@@ -35,6 +35,8 @@ public struct InstallState: Sendable, Codable, Equatable {
 
     public var schema = "aufsctl.state/1"
     public var installs: [Record] = []
+    /// What `aufsctl persist` and `aufsctl helper install` wrote (see UnionRecord); nil in older files.
+    public var unions: [UnionRecord]?
 
     public static let path = "/var/lib/aufsctl/state.json"
 

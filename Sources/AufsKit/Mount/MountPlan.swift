@@ -32,11 +32,13 @@ public struct AufsCallPlanner: Sendable {
 
     public var maxDataBytes = AufsCallPlanner.maxDataBytes
     public var maxEntries = AufsCallPlanner.maxEntries
+    /// VFS flags (MS_NOSUID, MS_NOATIME, ...) for every call, e.g. from mount.aufs's -o.
+    public var extraFlags: UInt = 0
 
     public init() {}
 
     public func plan(branches: [Branch], options: [String], target: String, readOnly: Bool) throws -> [MountCall] {
-        let baseFlags: UInt = readOnly ? UInt(MS_RDONLY) : 0
+        let baseFlags: UInt = (readOnly ? UInt(MS_RDONLY) : 0) | extraFlags
         let optionTail = options.map { "," + $0 }.joined()
         let fixedEntries = options.count
         guard fixedEntries + 1 <= maxEntries else {

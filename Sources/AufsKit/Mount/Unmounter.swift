@@ -53,7 +53,9 @@ public struct Unmounter {
             case .failure(let e) where e.code == EBUSY && attempts <= retries:
                 syscalls.pause(microseconds: retryDelayMicroseconds)
             case .failure(let e):
-                let hint = e.code == EBUSY ? "; something still uses it (fuser -vm \(resolved)); --lazy detaches it now and unmounts when it is free" : ""
+                let hint = e.code == EBUSY
+                    ? "; " + BusyHolders.sentence(BusyHolders().holders(of: resolved), target: resolved)
+                        + "; --lazy detaches it now and unmounts when it is free" : ""
                 throw AufsError("umount \(resolved) failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(e)\(hint)")
             }
         }

@@ -42,4 +42,7 @@ extern const unsigned int AUFSCTL_FSOPEN_CLOEXEC;
 /// gnu_get_libc_version(): the glibc this process runs with.
 const char *aufsctl_libc_version(void);
 
+/// setns(fd, CLONE_NEWNS) through syscall(2): 0, or -1 with errno.
+int aufsctl_setns_mnt(int fd);
+
 #endif

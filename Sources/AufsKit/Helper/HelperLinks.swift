@@ -1,0 +1,108 @@
+import Glibc
+
+/// `/sbin/mount.aufs` and `/sbin/umount.aufs` as links to aufsctl. A foreign helper (aufs-tools'
+/// binaries) is replaced only with --force, moved aside so that undoing puts it back.
+public struct HelperLinks {
+    public static let names = ["mount.aufs", "umount.aufs"]
+    public static let directory = "/sbin"
+
+    public enum State: Sendable, Equatable, CustomStringConvertible {
+        case missing
+        case ours(String)
+        case foreign(String)
+        public var description: String {
+            switch self {
+            case .missing: return "missing"
+            case .ours(let t): return "aufsctl (-> \(t))"
+            case .foreign(let what): return "foreign: \(what)"
+            }
+        }
+    }
+
+    public var root: HostRoot
+    public var runner: any CommandRunner
+    public var printer: @Sendable (String) -> Void
+
+    public init(root: HostRoot = HostRoot(), runner: any CommandRunner = SubprocessRunner(),
+                printer: @escaping @Sendable (String) -> Void = { print($0) }) {
+        self.root = root
+        self.runner = runner
+        self.printer = printer
+    }
+
+    public static func path(_ name: String) -> String { directory + "/" + name }
+
+    /// The running binary (/proc/self/exe).
+    public static func selfBinary() -> String {
+        FileRead.readLink("/proc/self/exe") ?? "/usr/local/bin/aufsctl"
+    }
+
+    public func state(_ name: String) -> State {
+        let p = root.resolve(HelperLinks.path(name))
+        var st = stat()
+        guard lstat(p, &st) == 0 else { return .missing }
+        if st.st_mode & S_IFMT == S_IFLNK, let t = FileRead.readLink(p) {
+            return t.split(separator: "/").last == "aufsctl" ? .ours(t) : .foreign("a link to \(t)")
+        }
+        return .foreign(st.st_mode & S_IFMT == S_IFREG ? "a regular file (aufs-tools' helper?)" : "not a link")
+    }
+
+    /// Links both names to `binary`; refuses a foreign one unless `force`.
+    public func install(binary: String, force: Bool) throws {
+        for name in HelperLinks.names {
+            if case .foreign(let what) = state(name), !force {
+                throw AufsError.usage("\(HelperLinks.path(name)) exists and is \(what), not aufsctl; "
+                                      + "`aufsctl helper install --force` moves it aside (helper remove puts it back)")
+            }
+        }
+        let records = UnionRecords(root: root, printer: printer)
+        var undo: [UndoAction] = []
+        var index: Int?
+        func note(_ u: UndoAction) throws {
+            undo.append(u)
+            if index == nil { index = try records.record(UnionRecord(kind: .helper, undo: undo)) } else {
+                try records.update(UnionRecord(kind: .helper, undo: undo)) { $0.kind == .helper }
+            }
+        }
+        try AtomicFile.makeDirectories(root.resolve(HelperLinks.directory))
+        for name in HelperLinks.names {
+            let p = HelperLinks.path(name)
+            switch state(name) {
+            case .ours(let t) where t == binary:
+                printer("\(p) -> \(binary): already there")
+                continue
+            case .ours:
+                try note(.command(argv: ["ln", "-sfn", FileRead.readLink(root.resolve(p)) ?? binary, p]))
+            case .foreign:
+                let saved = p + ".aufsctl-saved"
+                try note(.command(argv: ["mv", "-f", saved, p]))
+                if rename(root.resolve(p), root.resolve(saved)) != 0 {
+                    throw AufsError("cannot move \(p) aside: \(Errno(errno))")
+                }
+                printer("moved the foreign \(p) to \(saved)")
+            case .missing:
+                break
+            }
+            try note(.removeFile(path: p))
+            unlink(root.resolve(p))
+            if symlink(binary, root.resolve(p)) != 0 {
+                throw AufsError("cannot link \(p) -> \(binary): \(Errno(errno))")
+            }
+            printer("\(p) -> \(binary)")
+        }
+    }
+
+    /// Undoes what `install` recorded; links made otherwise (make install) that are aufsctl's
+    /// are removed too.
+    public func remove() async throws {
+        let n = try await UnionRecords(root: root, printer: printer)
+            .undo(where: { $0.kind == .helper }, dryRun: false, runner: runner)
+        for name in HelperLinks.names {
+            if case .ours = state(name) {
+                unlink(root.resolve(HelperLinks.path(name)))
+                printer("removed \(HelperLinks.path(name))")
+            }
+        }
+        if n == 0 && HelperLinks.names.allSatisfy({ state($0) == .missing }) { printer("no aufsctl helper links") }
+    }
+}

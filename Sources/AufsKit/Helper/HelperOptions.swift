@@ -1,0 +1,110 @@
+import Glibc
+
+/// A mount(8) `-o` string split the way a helper must treat it: VFS flags become MS_* bits,
+/// userspace options are never passed to the kernel, the rest are aufs's options.
+public struct HelperOptions: Sendable, Equatable {
+    /// MS_* bits to pass to mount(2) (MS_REMOUNT included for `remount`).
+    public var flags: UInt = 0
+    /// Userspace options seen (`nofail`, `_netdev`, `user`, `helper=`, ...): dropped.
+    public var userspace: [String] = []
+    /// aufs's own options, in order, including the branch list (`br=`/`br:`/`dirs=`).
+    public var aufs: [String] = []
+    /// Mount options the kernel shows in mountinfo but takes no part in a remount (`si=`).
+    public var ignored: [String] = []
+
+    public var remount: Bool { flags & UInt(MS_REMOUNT) != 0 }
+    public var readOnly: Bool { flags & UInt(MS_RDONLY) != 0 }
+
+    /// name -> (bits set, bits cleared).
+    static let vfs: [String: (set: UInt, clear: UInt)] = {
+        var t: [String: (UInt, UInt)] = [:]
+        func pair(_ on: String, _ off: String, _ bit: UInt) { t[on] = (bit, 0); t[off] = (0, bit) }
+        pair("ro", "rw", UInt(MS_RDONLY))
+        pair("nosuid", "suid", UInt(MS_NOSUID))
+        pair("nodev", "dev", UInt(MS_NODEV))
+        pair("noexec", "exec", UInt(MS_NOEXEC))
+        pair("sync", "async", UInt(MS_SYNCHRONOUS))
+        pair("dirsync", "nodirsync", UInt(MS_DIRSYNC))
+        pair("mand", "nomand", UInt(MS_MANDLOCK))
+        pair("noatime", "atime", UInt(MS_NOATIME))
+        pair("nodiratime", "diratime", UInt(MS_NODIRATIME))
+        pair("relatime", "norelatime", UInt(MS_RELATIME))
+        pair("strictatime", "nostrictatime", UInt(MS_STRICTATIME))
+        pair("lazytime", "nolazytime", UInt(MS_LAZYTIME))
+        pair("silent", "loud", UInt(MS_SILENT))
+        pair("iversion", "noiversion", UInt(MS_I_VERSION))
+        t["remount"] = (UInt(MS_REMOUNT), 0)
+        t["defaults"] = (0, 0)
+        return t
+    }()
+
+    /// Options mount(8) keeps to itself (it filters `x-*`, `comment=`, `auto`, loop options
+    /// before a helper runs; these reach a helper and must not reach the kernel).
+    static let userspaceNames: Set<String> = ["nofail", "_netdev", "user", "nouser", "users", "owner", "noowner",
+        "group", "nogroup", "auto", "noauto", "fail"]
+    static let userspacePrefixes = ["helper=", "user=", "x-", "X-", "comment=", "loop=", "offset=", "sizelimit=",
+        "encryption=", "X-mount.", "uhelper="]
+    /// Propagation and bind/move requests never reach a helper through mount(8).
+    static let refused: Set<String> = ["bind", "rbind", "move", "shared", "rshared", "private", "rprivate",
+        "slave", "rslave", "unbindable", "runbindable"]
+
+    /// Classifies `-o`. With `sloppy`, an option aufs does not know is dropped (and named in
+    /// `dropped`) instead of failing.
+    public static func classify(_ options: String) throws -> HelperOptions {
+        var out = HelperOptions()
+        guard !options.isEmpty else { return out }
+        for opt in options.split(separator: ",", omittingEmptySubsequences: true).map(String.init) {
+            if let (set, clear) = vfs[opt] {
+                out.flags = (out.flags | set) & ~clear
+            } else if userspaceNames.contains(opt) || userspacePrefixes.contains(where: { opt.hasPrefix($0) }) {
+                out.userspace.append(opt)
+            } else if refused.contains(opt) {
+                throw HelperError("mount.aufs: -o \(opt): bind, move and propagation changes are mount(8)'s own; "
+                                  + "run mount --\(opt.hasPrefix("r") && opt != "rbind" ? String(opt.dropFirst()) : opt) "
+                                  + "without -t aufs", exit: .usage)
+            } else if opt.hasPrefix("si=") {
+                out.ignored.append(opt)
+            } else {
+                out.aufs.append(opt)
+            }
+        }
+        return out
+    }
+
+    /// Checks the aufs options with aufsctl's parser. With `sloppy`, unknown ones are dropped
+    /// and returned; otherwise the first is refused with exit 32 (mount(8)'s "bad option").
+    public func parsedAufs(sloppy: Bool) throws -> (options: AufsOptions, dropped: [String]) {
+        var kept: [String] = []
+        var dropped: [String] = []
+        for opt in aufs {
+            if AufsOptions.branchListValue(opt) != nil { kept.append(opt); continue }
+            var probe = AufsOptions()
+            do {
+                try probe.add(option: opt)
+                kept.append(opt)
+            } catch let e as AufsError {
+                if sloppy { dropped.append(opt); continue }
+                throw HelperError("mount.aufs: " + e.message, exit: .mountFailure)
+            }
+        }
+        do {
+            var parsed = try AufsOptions.parse(options: kept.joined(separator: ","))
+            parsed.readOnly = readOnly
+            return (parsed, dropped)
+        } catch let e as AufsError {
+            throw HelperError("mount.aufs: " + e.message, exit: .mountFailure)
+        }
+    }
+
+    /// The MS_* names for a message (`MS_RDONLY|MS_NOSUID`).
+    public static func flagNames(_ flags: UInt) -> String {
+        let names: [(UInt, String)] = [(UInt(MS_RDONLY), "MS_RDONLY"), (UInt(MS_NOSUID), "MS_NOSUID"),
+            (UInt(MS_NODEV), "MS_NODEV"), (UInt(MS_NOEXEC), "MS_NOEXEC"), (UInt(MS_SYNCHRONOUS), "MS_SYNCHRONOUS"),
+            (UInt(MS_REMOUNT), "MS_REMOUNT"), (UInt(MS_MANDLOCK), "MS_MANDLOCK"), (UInt(MS_DIRSYNC), "MS_DIRSYNC"),
+            (UInt(MS_NOATIME), "MS_NOATIME"), (UInt(MS_NODIRATIME), "MS_NODIRATIME"), (UInt(MS_SILENT), "MS_SILENT"),
+            (UInt(MS_RELATIME), "MS_RELATIME"), (UInt(MS_I_VERSION), "MS_I_VERSION"),
+            (UInt(MS_STRICTATIME), "MS_STRICTATIME"), (UInt(MS_LAZYTIME), "MS_LAZYTIME")]
+        let set = names.filter { flags & $0.0 != 0 }.map(\.1)
+        return set.isEmpty ? "0" : set.joined(separator: "|")
+    }
+}

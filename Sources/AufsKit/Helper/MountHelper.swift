@@ -1,0 +1,289 @@
+import CLinuxShims
+import Glibc
+
+/// aufsctl as `/sbin/mount.aufs` and `/sbin/umount.aufs` (chosen by argv[0]): what mount(8),
+/// `mount -a`, fstab and systemd `.mount` units run for `-t aufs`. It makes the mount(2) calls
+/// itself, so util-linux >= 2.39's fsconfig path (no `br:`, 256-byte values) is never used.
+public struct MountHelper {
+    public var syscalls: any Syscalls
+    public var root: HostRoot
+    /// Every invocation's argv and outcome is appended here when set (AUFSCTL_HELPER_LOG).
+    public var logPath: String?
+    public var stderr: @Sendable (String) -> Void
+    public var stdout: @Sendable (String) -> Void
+
+    public init(syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot(), logPath: String? = nil,
+                stdout: @escaping @Sendable (String) -> Void = { print($0) },
+                stderr: @escaping @Sendable (String) -> Void = { MountHelper.writeStderr($0) }) {
+        self.syscalls = syscalls
+        self.root = root
+        self.logPath = logPath
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+
+    public static func writeStderr(_ s: String) {
+        let line = s + "\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+
+    /// The helper name for argv[0], if aufsctl was started as one.
+    public static func mode(argv0: String) -> String? {
+        let base = String(argv0.split(separator: "/").last ?? "")
+        return base == "mount.aufs" || base == "umount.aufs" ? base : nil
+    }
+
+    /// Runs the helper named `mode` with `args` (argv without argv[0]); returns the exit code.
+    public func main(mode: String, args: [String]) -> Int32 {
+        nameThisThreadAufsctl()
+        var outcome: [String] = []
+        let code: HelperExit
+        do {
+            outcome = mode == "umount.aufs" ? try umount(args) : try mount(args)
+            code = .ok
+        } catch let e as HelperError {
+            stderr(e.message)
+            outcome = ["exit \(e.exit.rawValue): \(e.message)"]
+            code = e.exit
+        } catch let e as AufsError {
+            let msg = "\(mode): " + e.message
+            stderr(msg)
+            for d in e.details { stderr("  " + d) }
+            outcome = ["exit 32: \(msg)"]
+            code = .mountFailure
+        } catch {
+            stderr("\(mode): internal error: \(error)")
+            outcome = ["exit 4: \(error)"]
+            code = .internalBug
+        }
+        log(([mode] + args).map { ShellScript.quote($0) }.joined(separator: " "), outcome)
+        return code.rawValue
+    }
+
+    func log(_ call: String, _ lines: [String]) {
+        guard let logPath else { return }
+        let fd = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let text = ([call] + lines.map { "  " + $0 }).joined(separator: "\n") + "\n"
+        flock(fd, LOCK_EX)
+        _ = text.withCString { write(fd, $0, strlen($0)) }
+    }
+
+    // MARK: mount.aufs
+
+    func mount(_ args: [String]) throws -> [String] {
+        let a = try MountHelperArguments.parse(args)
+        try enterNamespace(a.namespace, helper: "mount.aufs")
+        if !a.fake && syscalls.geteuid() != 0 {
+            throw HelperError("mount.aufs: mounting needs root (CAP_SYS_ADMIN)", exit: .usage)
+        }
+        let classified = try HelperOptions.classify(a.options)
+        if classified.remount { return try remount(a, classified) }
+        var (opts, dropped) = try classified.parsedAufs(sloppy: a.sloppy)
+        for d in dropped { stderr("mount.aufs: -s: ignored the unknown option \(d)") }
+        if let list = AufsOptions.branchListValue(a.spec) {
+            if !opts.branches.isEmpty {
+                throw HelperError("mount.aufs: branches given both as SPEC (\(a.spec.prefix(20))...) and in -o; give one "
+                                  + "list", exit: .mountFailure)
+            }
+            do { opts.branches = try AufsOptions.parseBranchList(list) } catch let e as AufsError {
+                throw HelperError("mount.aufs: " + e.message, exit: .mountFailure)
+            }
+        }
+        if opts.branches.isEmpty {
+            throw HelperError("mount.aufs: -o has no branch list; expected br=RW:RO1=ro:... (or dirs=)", exit: .mountFailure)
+        }
+        var mounter = Mounter(syscalls: syscalls, root: root)
+        mounter.planner.extraFlags = classified.flags & ~UInt(MS_RDONLY)
+        let report = try mounter.mount(MountRequest(options: opts, target: a.dir, dryRun: a.fake))
+        if a.verbose {
+            for n in report.notes { stdout("mount.aufs: " + n) }
+            for c in report.calls { stdout("mount.aufs: " + (a.fake ? "would call " : "called ") + c) }
+        }
+        for w in report.warnings { stderr("mount.aufs: warning: " + w) }
+        if !a.fake && !a.noMtab {
+            try Mtab(root: root).add("none \(FstabLine.escape(report.target)) aufs \(a.options.isEmpty ? "defaults" : FstabLine.escape(a.options)) 0 0")
+        }
+        return report.calls
+    }
+
+    func remount(_ a: MountHelperArguments, _ o: HelperOptions) throws -> [String] {
+        let target = FilePath.resolved(a.dir)
+        let status = try StatusReader(root: root).read()
+        guard let live = status.mounts.first(where: { $0.target == target && $0.filesystem == "aufs" }) else {
+            throw HelperError("mount.aufs: remount: \(target) is not an aufs mount (see aufsctl status)", exit: .mountFailure)
+        }
+        var wanted: [(path: String, permission: String?)]?
+        var options: [String] = []
+        let liveEntries = live.branches.compactMap(RemountPlanner.Entry.init(sysfs:))
+        for opt in o.aufs {
+            if let list = AufsOptions.branchListValue(opt) {
+                if wanted != nil {
+                    throw HelperError("mount.aufs: remount: the branch list is given twice", exit: .mountFailure)
+                }
+                wanted = try resolveWanted(list, live: liveEntries)
+            } else if opt.hasPrefix("xino="), String(opt.dropFirst(5)) == live.xino {
+                continue  // unchanged (mountinfo or fstab hands it back)
+            } else {
+                var probe = AufsOptions()
+                do { try probe.add(option: opt) } catch let e as AufsError {
+                    if a.sloppy { stderr("mount.aufs: -s: ignored \(opt)"); continue }
+                    throw HelperError("mount.aufs: remount: " + e.message, exit: .mountFailure)
+                }
+                if opt != "ro" && opt != "rw" { options.append(opt) }
+            }
+        }
+        let planner = RemountPlanner()
+        let ops = try planner.operations(live: liveEntries, wanted: wanted)
+        let calls = try planner.plan(target: target, flags: o.flags, options: options, operations: ops)
+        if a.fake {
+            if a.verbose { for c in calls { stdout("mount.aufs: would call \(c)") } }
+            return calls.map(\.description)
+        }
+        if ops.contains(where: { $0.hasPrefix("del=") || $0.hasPrefix("mod=") || $0.hasPrefix("add=") })
+            || options.contains("noplink") {
+            let r = try PseudoLinks(root: root).flush(live)
+            if a.verbose, r.skipped == nil { stdout("mount.aufs: flushed \(r.entries.count) pseudo-links") }
+        }
+        let lock = try FileLock(path: RuntimeDir.mountLock, what: "mounts are serialised (aufs xino)")
+        defer { lock.release() }
+        let log = KernelLog()
+        for (n, c) in calls.enumerated() {
+            if case .failure(let e) = syscalls.mount(source: c.source, target: c.target, fstype: c.fstype,
+                                                     flags: c.flags, data: c.data) {
+                let done = n == 0 ? "" : "; \(n) of \(calls.count) remount calls had been made"
+                throw AufsError("remount of \(target) failed: \(e)\(done)",
+                                details: ["call \(n + 1) of \(calls.count): \(c)"]
+                                    + (log?.newLines(containing: ["aufs"]) ?? []).map { "kernel: " + $0 })
+            }
+            if a.verbose { stdout("mount.aufs: called \(c)") }
+        }
+        return calls.map(\.description)
+    }
+
+    /// The wanted branch list with canonical paths: a live branch by its path as the kernel
+    /// knows it (even if its directory is gone), a new one validated like `aufsctl branch add`.
+    func resolveWanted(_ list: String, live: [RemountPlanner.Entry]) throws -> [(path: String, permission: String?)] {
+        let raw: [RawBranch]
+        do { raw = try AufsOptions.parseBranchList(list) } catch let e as AufsError {
+            throw HelperError("mount.aufs: remount: " + e.message, exit: .mountFailure)
+        }
+        let validator = BranchValidator(syscalls: syscalls)
+        var out: [(path: String, permission: String?)] = []
+        for r in raw {
+            if let p = r.permission, case .failure(let why) = BranchPermission.parse(p) {
+                throw HelperError("mount.aufs: remount: branch \(r.path): \(why)", exit: .mountFailure)
+            }
+            let lexical = FilePath.normalize(r.path.hasPrefix("/") ? r.path : FilePath.join(validator.cwd, r.path))
+            if live.contains(where: { $0.path == lexical }) {
+                out.append((lexical, r.permission))
+                continue
+            }
+            do {
+                let canonical = try validator.canonicalDirectory(r.path, what: "branch")
+                out.append((canonical, r.permission))
+            } catch let e as AufsError {
+                throw HelperError("mount.aufs: remount: " + e.message, exit: .mountFailure)
+            }
+        }
+        return out
+    }
+
+    // MARK: umount.aufs
+
+    func umount(_ args: [String]) throws -> [String] {
+        let a = try UmountHelperArguments.parse(args)
+        try enterNamespace(a.namespace, helper: "umount.aufs")
+        if syscalls.geteuid() != 0 {
+            throw HelperError("umount.aufs: unmounting needs root (CAP_SYS_ADMIN)", exit: .usage)
+        }
+        let target = FilePath.resolved(a.dir)
+        var lines: [String] = []
+        let union = (try? StatusReader(root: root).read())?.mounts.first { $0.target == target }
+        if let union, union.filesystem == "aufs", !a.noPlinkFlush {
+            do {
+                let r = try PseudoLinks(root: root).flush(union)
+                if r.skipped == nil { lines.append("flushed \(r.entries.count) pseudo-links") }
+            } catch let e as AufsError {
+                // A failed flush must not keep the union from unmounting (shutdown depends on it).
+                stderr("umount.aufs: warning: " + e.message)
+            }
+        }
+        var flags: Int32 = 0
+        if a.lazy { flags |= Int32(MNT_DETACH) }
+        if a.force { flags |= Int32(MNT_FORCE) }
+        switch syscalls.umount2(target, flags: flags) {
+        case .success:
+            lines.append("umount2(\"\(target)\", \(flags))")
+        case .failure(let e) where e.code == EBUSY:
+            let holders = BusyHolders().holders(of: target)
+            if a.readOnlyOnBusy,
+               case .success = syscalls.mount(source: "none", target: target, fstype: "aufs",
+                                              flags: UInt(MS_REMOUNT | MS_RDONLY), data: "") {
+                stderr("umount.aufs: \(target) is busy (\(BusyHolders.sentence(holders, target: target))); remounted read-only")
+                return lines + ["remounted read-only"]
+            }
+            throw HelperError("umount.aufs: \(target): target is busy: \(BusyHolders.sentence(holders, target: target)); "
+                              + "umount -l detaches it now", exit: .mountFailure)
+        case .failure(let e):
+            throw HelperError("umount.aufs: \(target): \(e)", exit: e.code == EINVAL ? .mountFailure : .mountFailure)
+        }
+        if !a.noMtab { try Mtab(root: root).remove(target: target) }
+        return lines
+    }
+
+    func enterNamespace(_ ns: String?, helper: String) throws {
+        guard let ns else { return }
+        let path = ns.allSatisfy(\.isNumber) ? "/proc/\(ns)/ns/mnt" : ns
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw HelperError("\(helper): -N \(ns): cannot open \(path): \(Errno(errno))", exit: .system) }
+        defer { close(fd) }
+        if aufsctl_setns_mnt(fd) != 0 {
+            throw HelperError("\(helper): -N \(ns): setns: \(Errno(errno))", exit: .system)
+        }
+    }
+}
+
+/// `/etc/mtab`, only where it is a regular file (elsewhere a link to /proc/self/mounts, and
+/// libmount keeps its own utab): lines added or removed under its lock.
+struct Mtab {
+    var root: HostRoot
+    var path: String { root.resolve("/etc/mtab") }
+
+    var isRegularFile: Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
+    }
+
+    func add(_ line: String) throws {
+        guard isRegularFile else { return }
+        try edit { $0 + [line] }
+    }
+
+    func remove(target: String) throws {
+        guard isRegularFile else { return }
+        try edit { lines in
+            guard let i = lines.lastIndex(where: { l in
+                let f = l.split(separator: " ")
+                return f.count >= 2 && FstabLine.unescape(f[1]) == target
+            }) else { return lines }
+            var out = lines
+            out.remove(at: i)
+            return out
+        }
+    }
+
+    private func edit(_ change: ([String]) -> [String]) throws {
+        let lockFD = open(path + "~", O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard lockFD >= 0 else { throw HelperError("cannot lock /etc/mtab: \(Errno(errno))", exit: .mtab) }
+        defer { close(lockFD); unlink(path + "~") }
+        flock(lockFD, LOCK_EX)
+        let lines = (FileRead.string(path) ?? "").split(separator: "\n").map(String.init)
+        do {
+            try AtomicFile.write(path, change(lines).map { $0 + "\n" }.joined())
+        } catch {
+            throw HelperError("cannot write /etc/mtab: \(error)", exit: .mtab)
+        }
+    }
+}

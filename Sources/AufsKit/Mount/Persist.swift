@@ -1,0 +1,169 @@
+import Glibc
+
+/// `aufsctl persist`: a union that comes back at boot, through the mount helper: a systemd
+/// `.mount` unit (`Type=aufs`, enabled for local-fs.target) or, without systemd, an fstab line.
+public struct PersistSpec: Sendable, Equatable, Codable {
+    public var target: String
+    /// `path=perm`, top first (canonical paths).
+    public var branches: [String]
+    /// The xino file when the user chose one; the default (a per-union name under /run) is left
+    /// to the helper at boot, when /run/aufsctl does not exist yet.
+    public var xino: String?
+    /// Other aufs options (`udba=reval`, `noxino`, ...) and VFS flags such as `ro`.
+    public var options: [String]
+
+    public init(target: String, branches: [String], xino: String? = nil, options: [String] = []) {
+        self.target = target
+        self.branches = branches
+        self.xino = xino
+        self.options = options
+    }
+
+    public var branchPaths: [String] { branches.map { String($0[..<($0.lastIndex(of: "=") ?? $0.endIndex)]) } }
+
+    /// The mount options as the helper receives them.
+    public var optionString: String {
+        (["br=" + branches.joined(separator: ":")] + (xino.map { ["xino=" + $0] } ?? []) + options)
+            .joined(separator: ",")
+    }
+
+    /// Paths that must be mounted before the union: every branch, the xino file's directory.
+    public var requiredPaths: [String] {
+        var out = branchPaths
+        if let xino { out.append(FilePath.dirname(xino)) }
+        return out
+    }
+}
+
+public enum SystemdUnit {
+    /// `systemd-escape --path --suffix=mount PATH`.
+    public static func name(forPath p: String) -> String {
+        let path = FilePath.normalize(p)
+        if path == "/" { return "-.mount" }
+        var out = ""
+        let body = Array(path.dropFirst().utf8)
+        for (i, b) in body.enumerated() {
+            let c = Unicode.Scalar(b)
+            if b == UInt8(ascii: "/") {
+                out.append("-")
+            } else if (i == 0 && b == UInt8(ascii: ".")) || !isPlain(b) {
+                out += "\\x" + (b < 16 ? "0" : "") + String(b, radix: 16)
+            } else {
+                out.unicodeScalars.append(c)
+            }
+        }
+        return out + ".mount"
+    }
+
+    private static func isPlain(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a)
+            || b == UInt8(ascii: ":") || b == UInt8(ascii: "_") || b == UInt8(ascii: ".")
+    }
+
+    /// A value for a unit file: `%` doubled (units expand specifiers).
+    public static func escapeSpecifiers(_ s: String) -> String { s.replacing("%", with: "%%") }
+
+    /// A path in a space-separated list: quoted when it holds a space or a quote.
+    static func listItem(_ p: String) -> String {
+        let e = escapeSpecifiers(p)
+        guard e.contains(where: { $0 == " " || $0 == "\t" || $0 == "\"" || $0 == "\\" }) else { return e }
+        return "\"" + e.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\""
+    }
+
+    public static func text(_ spec: PersistSpec) -> String {
+        """
+        # Written by aufsctl persist; `aufsctl persist --remove \(spec.target)` or `aufsctl uninstall` removes it.
+        [Unit]
+        Description=aufs union on \(escapeSpecifiers(spec.target))
+        Documentation=man:mount(8)
+        After=systemd-modules-load.service
+        RequiresMountsFor=\(spec.requiredPaths.map(listItem).joined(separator: " "))
+
+        [Mount]
+        What=none
+        Where=\(escapeSpecifiers(spec.target))
+        Type=aufs
+        Options=\(escapeSpecifiers(spec.optionString))
+
+        [Install]
+        WantedBy=local-fs.target
+
+        """
+    }
+}
+
+public enum FstabLine {
+    /// fstab's octal escapes for a field (space, tab, newline, backslash).
+    public static func escape(_ s: String) -> String {
+        var out = ""
+        for c in s.unicodeScalars {
+            switch c {
+            case " ": out += "\\040"
+            case "\t": out += "\\011"
+            case "\n": out += "\\012"
+            case "\\": out += "\\134"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    public static func unescape(_ s: Substring) -> String {
+        let u = Array(s.utf8)
+        var bytes: [UInt8] = []
+        var i = 0
+        while i < u.count {
+            if u[i] == UInt8(ascii: "\\"), i + 3 < u.count,
+               let v = UInt8(String(decoding: u[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+                bytes.append(v)
+                i += 4
+            } else {
+                bytes.append(u[i])
+                i += 1
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    public static func line(_ spec: PersistSpec) -> String {
+        "none \(escape(spec.target)) aufs \(escape(spec.optionString)) 0 0"
+    }
+
+    /// fstab with the union's line: replacing an aufs line for the same target, else placed
+    /// after the last line that mounts a directory the union needs (a branch's, the xino's or
+    /// the mount point's own filesystem), so `mount -a` mounts those first.
+    public static func insert(_ spec: PersistSpec, into fstab: String) throws -> String {
+        var lines = fstab.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        let new = line(spec)
+        let needed = spec.requiredPaths + [FilePath.dirname(spec.target)]
+        var after = -1
+        for (i, l) in lines.enumerated() {
+            let f = l.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard f.count >= 3, !f[0].hasPrefix("#") else { continue }
+            let mp = FilePath.normalize(unescape(f[1]))
+            if mp == FilePath.normalize(spec.target) {
+                guard f[2] == "aufs" else {
+                    throw AufsError.usage("/etc/fstab line \(i + 1) already mounts \(f[2]) on \(mp); remove it first")
+                }
+                lines[i] = new
+                return lines.joined(separator: "\n") + "\n"
+            }
+            if needed.contains(where: { $0 == mp || mp == "/" || $0.hasPrefix(mp + "/") }) { after = i }
+        }
+        lines.insert(new, at: after + 1 == 0 ? lines.count : after + 1)
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// fstab without the union's aufs line (nil when it has none).
+    public static func remove(target: String, from fstab: String) -> String? {
+        var lines = fstab.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let before = lines.count
+        lines.removeAll { l in
+            let f = l.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            return f.count >= 3 && !f[0].hasPrefix("#") && f[2] == "aufs"
+                && FilePath.normalize(unescape(f[1])) == FilePath.normalize(target)
+        }
+        return lines.count == before ? nil : lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,136 @@
+import Glibc
+
+/// aufs's pseudo-links: a hard-linked file copied up through one name is kept linked to its
+/// other names by an entry `<aufs-ino>.<branch-ino>` in `<rw branch>/.wh..wh.plnk`, until a
+/// flush makes the copy-up real. The flush follows aufs-util's `auplink MNT flush`: enter
+/// maintenance (`si=<id>` to /proc/fs/aufs/plink_maint; only this process and its children may
+/// touch the union while the file stays open), chown(-1, -1) each pseudo-linked inode found by
+/// walking the union (aufs copies it up as a real hard link), write `clean`, unlink the entries.
+public struct PseudoLinks {
+    public static let directoryName = ".wh..wh.plnk"
+    public static let maintenancePath = "/proc/fs/aufs/plink_maint"
+
+    public var root: HostRoot
+    public init(root: HostRoot = HostRoot()) { self.root = root }
+
+    /// One entry of a rw branch's `.wh..wh.plnk`.
+    public struct Entry: Sendable, Equatable, Codable {
+        public var branch: String
+        public var name: String
+        public var aufsInode: UInt64
+        public var branchInode: UInt64
+        public var path: String { branch + "/" + PseudoLinks.directoryName + "/" + name }
+    }
+
+    public struct Report: Sendable, Equatable, Codable {
+        public var schema = "aufsctl.plink/1"
+        public var target: String
+        public var entries: [Entry]
+        /// Union paths that are pseudo-linked (list) or were chowned (flush).
+        public var paths: [String]
+        /// flush: the entries unlinked.
+        public var removed: [String]
+        /// Why nothing was done (noplink, no entries).
+        public var skipped: String?
+    }
+
+    /// The entries of every writable branch (`path=perm` as status shows them), as aufs-util
+    /// reads them: rw branches only, names `N.M`.
+    public func entries(branches: [String]) -> [Entry] {
+        var out: [Entry] = []
+        for b in branches {
+            guard let e = RemountPlanner.Entry(sysfs: b), e.permission == "rw" || e.permission.hasPrefix("rw+") else { continue }
+            let dir = root.resolve(FilePath.join(e.path, PseudoLinks.directoryName))
+            for name in (FileRead.list(dir) ?? []).sorted() {
+                let parts = name.split(separator: ".", maxSplits: 1)
+                guard parts.count == 2, let a = UInt64(parts[0]), let h = UInt64(parts[1]) else { continue }
+                out.append(Entry(branch: e.path, name: name, aufsInode: a, branchInode: h))
+            }
+        }
+        return out
+    }
+
+    /// Paths under `union` (not crossing into other mounts, skipping `.wh..wh.plnk`) whose inode
+    /// number is one of `inodes`.
+    public func walk(_ union: String, inodes: Set<UInt64>) -> [String] {
+        var top = stat()
+        guard lstat(union, &top) == 0 else { return [] }
+        var found: [String] = []
+        var pending = [union]
+        while let dir = pending.popLast() {
+            guard let names = FileRead.list(dir) else { continue }
+            for name in names.sorted() where name != PseudoLinks.directoryName {
+                let p = dir == "/" ? "/" + name : dir + "/" + name
+                var st = stat()
+                guard lstat(p, &st) == 0, st.st_dev == top.st_dev else { continue }
+                if st.st_mode & S_IFMT == S_IFDIR {
+                    pending.append(p)
+                } else if inodes.contains(UInt64(st.st_ino)) {
+                    found.append(p)
+                }
+            }
+        }
+        return found.sorted()
+    }
+
+    /// `aufsctl plink list`: the entries and the union paths they stand for.
+    public func list(_ union: UnionMount) -> Report {
+        let e = entries(branches: union.branches)
+        let paths = e.isEmpty ? [] : walk(root.resolve(union.target), inodes: Set(e.map(\.aufsInode)))
+        return Report(target: union.target, entries: e, paths: paths, removed: [],
+                      skipped: skipReason(union, entries: e))
+    }
+
+    func skipReason(_ union: UnionMount, entries: [Entry]) -> String? {
+        if union.filesystem != "aufs" { return "\(union.target) is an overlay mount: overlayfs has no pseudo-links" }
+        if union.options.split(separator: ",").contains("noplink") { return "mounted with noplink" }
+        if entries.isEmpty { return "no pseudo-links (\(PseudoLinks.directoryName) is empty on every rw branch)" }
+        return nil
+    }
+
+    /// Flushes the union's pseudo-links (nothing when there are none). Synchronous on purpose:
+    /// aufs lets only the thread that entered maintenance (and its children) touch the union.
+    public func flush(_ union: UnionMount) throws -> Report {
+        let e = entries(branches: union.branches)
+        if let why = skipReason(union, entries: e) {
+            return Report(target: union.target, entries: e, paths: [], removed: [], skipped: why)
+        }
+        guard let si = union.si else {
+            throw AufsError("\(union.target): mountinfo shows no si= for this aufs mount, so its pseudo-links "
+                            + "cannot be flushed; unmount with --no-plink-flush to skip the flush")
+        }
+        let maint = root.resolve(PseudoLinks.maintenancePath)
+        let fd = open(maint, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw AufsError("cannot open \(PseudoLinks.maintenancePath) to flush the pseudo-links of "
+                            + "\(union.target): \(Errno(errno)); --no-plink-flush skips the flush")
+        }
+        defer { close(fd) }  // closing leaves maintenance mode
+        try write(fd, "si=" + si, what: "enter maintenance of si=\(si)")
+        var chowned: [String] = []
+        for p in walk(root.resolve(union.target), inodes: Set(e.map(\.aufsInode))) {
+            // Nothing changes but aufs copies the file up, which makes the pseudo-link a real link.
+            if lchown(p, UInt32.max, UInt32.max) != 0 {
+                throw AufsError("pseudo-link flush of \(union.target): chown(\(p), -1, -1) failed: \(Errno(errno))")
+            }
+            chowned.append(p)
+        }
+        try write(fd, "clean", what: "clean the pseudo-links of si=\(si)")
+        var removed: [String] = []
+        for entry in e {
+            if unlink(root.resolve(entry.path)) != 0 && errno != ENOENT {
+                throw AufsError("pseudo-link flush of \(union.target): cannot remove \(entry.path): \(Errno(errno))")
+            }
+            removed.append(entry.path)
+        }
+        return Report(target: union.target, entries: e, paths: chowned, removed: removed, skipped: nil)
+    }
+
+    private func write(_ fd: Int32, _ s: String, what: String) throws {
+        let n = s.withCString { Glibc.write(fd, $0, strlen($0)) }
+        if n != s.utf8.count {
+            throw AufsError("cannot \(what) through \(PseudoLinks.maintenancePath): "
+                            + (n < 0 ? "\(Errno(errno))" : "short write"))
+        }
+    }
+}
