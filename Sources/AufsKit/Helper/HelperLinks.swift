@@ -32,13 +32,15 @@ public struct HelperLinks {
 
     public static func path(_ name: String) -> String { directory + "/" + name }
 
+    func entry(_ abs: String) -> String { UnionRecords(root: root).entry(abs) }
+
     /// The running binary (/proc/self/exe).
     public static func selfBinary() -> String {
         FileRead.readLink("/proc/self/exe") ?? "/usr/local/bin/aufsctl"
     }
 
     public func state(_ name: String) -> State {
-        let p = root.resolve(HelperLinks.path(name))
+        let p = entry(HelperLinks.path(name))
         var st = stat()
         guard lstat(p, &st) == 0 else { return .missing }
         if st.st_mode & S_IFMT == S_IFLNK, let t = FileRead.readLink(p) {
@@ -72,11 +74,11 @@ public struct HelperLinks {
                 printer("\(p) -> \(binary): already there")
                 continue
             case .ours:
-                try note(.command(argv: ["ln", "-sfn", FileRead.readLink(root.resolve(p)) ?? binary, p]))
+                try note(.command(argv: ["ln", "-sfn", FileRead.readLink(entry(p)) ?? binary, p]))
             case .foreign:
                 let saved = p + ".aufsctl-saved"
                 try note(.command(argv: ["mv", "-f", saved, p]))
-                if rename(root.resolve(p), root.resolve(saved)) != 0 {
+                if rename(entry(p), entry(saved)) != 0 {
                     throw AufsError("cannot move \(p) aside: \(Errno(errno))")
                 }
                 printer("moved the foreign \(p) to \(saved)")
@@ -84,8 +86,8 @@ public struct HelperLinks {
                 break
             }
             try note(.removeFile(path: p))
-            unlink(root.resolve(p))
-            if symlink(binary, root.resolve(p)) != 0 {
+            unlink(entry(p))
+            if symlink(binary, entry(p)) != 0 {
                 throw AufsError("cannot link \(p) -> \(binary): \(Errno(errno))")
             }
             printer("\(p) -> \(binary)")
@@ -99,7 +101,7 @@ public struct HelperLinks {
             .undo(where: { $0.kind == .helper }, dryRun: false, runner: runner)
         for name in HelperLinks.names {
             if case .ours = state(name) {
-                unlink(root.resolve(HelperLinks.path(name)))
+                unlink(entry(HelperLinks.path(name)))
                 printer("removed \(HelperLinks.path(name))")
             }
         }

@@ -93,9 +93,9 @@ public struct Persister {
             try AtomicFile.write(root.resolve(unit), SystemdUnit.text(spec))
             printer("wrote \(unit)")
             try AtomicFile.makeDirectories(root.resolve(Persister.wantsDirectory))
-            if FileRead.readLink(root.resolve(link)) == nil {
+            if FileRead.readLink(records.entry(link)) == nil {
                 try note(.removeFile(path: link))
-                if symlink("../" + name, root.resolve(link)) != 0 && errno != EEXIST {
+                if symlink("../" + name, records.entry(link)) != 0 && errno != EEXIST {
                     throw AufsError("cannot enable \(name): symlink \(link): \(Errno(errno))")
                 }
                 printer("enabled \(name) for local-fs.target (\(link))")

@@ -52,11 +52,16 @@ public struct UnionRecords {
                 .filter { $0.offset != i }.flatMap { $0.element.uses ?? [] }
             for action in r.undo.reversed() {
                 if !Set(action.resources).isDisjoint(with: others), case .removeFile = action {
+                    // Handed to the newest other union record that uses it, so the last user removes it.
+                    if let heir = state.unions!.indices.last(where: { $0 != i && !Set(state.unions![$0].uses ?? [])
+                        .isDisjoint(with: action.resources) }) {
+                        state.unions![heir].undo.insert(action, at: 0)
+                    }
                     printer("  kept (another record still uses it): \(action.description)")
                     continue
                 }
                 printer("  " + (dryRun ? "would " : "") + action.description)
-                if !dryRun { try await Uninstaller().perform(action, root: root, runner: runner) }
+                if !dryRun { try await perform(action, runner: runner) }
             }
             state.unions!.remove(at: i)
             if state.unions!.isEmpty { state.unions = nil }
@@ -64,6 +69,26 @@ public struct UnionRecords {
             undone += 1
         }
         return undone
+    }
+
+    /// The path of `abs` under the root without following its last component (a link to remove).
+    func entry(_ abs: String) -> String {
+        root.isHost ? abs : root.resolve(FilePath.dirname(abs)) + "/" + (abs.split(separator: "/").last.map(String.init) ?? "")
+    }
+
+    /// Links and moves are done here, by path under the root (no chroot needed); the rest as install's undo.
+    func perform(_ action: UndoAction, runner: any CommandRunner) async throws {
+        switch action {
+        case .removeFile(let path):
+            if unlink(entry(path)) != 0 && errno != ENOENT { throw AufsError("cannot remove \(path): \(Errno(errno))") }
+        case .command(let argv) where argv.count == 4 && argv[0] == "mv" && argv[1] == "-f":
+            if rename(entry(argv[2]), entry(argv[3])) != 0 { throw AufsError("cannot move \(argv[2]) back to \(argv[3]): \(Errno(errno))") }
+        case .command(let argv) where argv.count == 4 && argv[0] == "ln" && argv[1] == "-sfn":
+            unlink(entry(argv[3]))
+            if symlink(argv[2], entry(argv[3])) != 0 { throw AufsError("cannot link \(argv[3]) -> \(argv[2]): \(Errno(errno))") }
+        default:
+            try await Uninstaller().perform(action, root: root, runner: runner)
+        }
     }
 
     /// Appends a record (written before the change is made, so a crash loses no undo).
