@@ -1,0 +1,61 @@
+import Glibc
+import Testing
+@testable import AufsKit
+
+/// The built binary started as mount.aufs / umount.aufs (a link named so), as mount(8) runs it.
+private func helper(_ name: String, _ args: [String], log: String? = nil) async throws -> CommandResult {
+    let bin = FilePath.dirname(FileRead.readLink("/proc/self/exe") ?? "") + "/aufsctl"
+    let dir = TempDir()
+    symlink(bin, dir.path + "/" + name)
+    var env: [String: String] = [:]
+    if let log { env["AUFSCTL_HELPER_LOG"] = log }
+    return try await SubprocessRunner().run([dir.path + "/" + name] + args, environment: env)
+}
+
+@Suite struct HelperCLITests {
+    @Test(arguments: [
+        (["none", "/mnt", "--frobnicate"], Int32(1), "unknown flag"),
+        (["none"], Int32(1), "DIR is missing"),
+        (["none", "/mnt", "-t", "ext4"], Int32(1), "aufs only"),
+    ])
+    func badInvocation(args: [String], code: Int32, reason: String) async throws {
+        let r = try await helper("mount.aufs", args)
+        #expect(r.status == code)
+        #expect(r.stderr.contains(reason), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1, "one line: \(r.stderr)")
+        #expect(!r.stderr.contains("Fatal error"))
+    }
+
+    @Test func unknownAufsOptionIs32() async throws {
+        let t = TempDir()
+        t.mkdirs(t.path + "/a")
+        t.mkdirs(t.path + "/mnt")
+        // -f (fake): everything is checked, nothing is mounted; root is not needed.
+        let r = try await helper("mount.aufs", ["none", t.path + "/mnt", "-f", "-o", "br=\(t.path)/a=rw,frobnicate"])
+        #expect(r.status == 32)
+        #expect(r.stderr.contains("frobnicate") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        let sloppy = try await helper("mount.aufs", ["none", t.path + "/mnt", "-f", "-s", "-v", "-o",
+                                                     "nosuid,nofail,br=\(t.path)/a=rw,frobnicate"])
+        #expect(sloppy.status == 0, "\(sloppy.stderr)")
+        #expect(sloppy.stderr.contains("ignored the unknown option frobnicate"))
+        #expect(sloppy.stdout.contains("mount(\"none\", \"\(t.path)/mnt\", \"aufs\", 0x2, \"br=\(t.path)/a=rw"), "\(sloppy.stdout)")
+    }
+
+    @Test func missingBranchIs32AndLogged() async throws {
+        let t = TempDir()
+        t.mkdirs(t.path + "/mnt")
+        let log = t.path + "/helper.log"
+        let r = try await helper("mount.aufs", ["none", t.path + "/mnt", "-f", "-o", "br=\(t.path)/nope=rw"], log: log)
+        #expect(r.status == 32)
+        #expect(r.stderr.contains("\(t.path)/nope"))
+        let logged = FileRead.string(log) ?? ""
+        #expect(logged.hasPrefix("mount.aufs none \(t.path)/mnt -f -o br=\(t.path)/nope=rw\n  exit 32: "), "\(logged)")
+    }
+
+    @Test func umountBadInvocation() async throws {
+        let r = try await helper("umount.aufs", [])
+        #expect(r.status == 1 && r.stderr.contains("DIR is missing"))
+        let r2 = try await helper("umount.aufs", ["/mnt", "-z"])
+        #expect(r2.status == 1 && r2.stderr.contains("unknown flag -z"))
+    }
+}
