@@ -96,8 +96,9 @@ struct Umount: AsyncParsableCommand {
     @Flag(help: "Do not flush aufs's pseudo-links first (aufsctl plink flush).") var noPlinkFlush = false
 
     func run() async throws {
-        if !noPlinkFlush { try flushPseudoLinks(target) }
-        let r = try Unmounter().unmount(target, lazy: lazy, force: force)
+        var unmounter = Unmounter()
+        unmounter.flushPseudoLinks = !noPlinkFlush
+        let r = try unmounter.unmount(target, lazy: lazy, force: force)
         if json { print(try encodeJSON(r)); return }
         print("unmounted \(r.filesystem) from \(r.target)" + (r.attempts > 1 ? " after \(r.attempts) attempts" : "")
               + (r.removedWorkdir.map { "; removed overlay workdir \($0)" } ?? ""))
@@ -140,18 +141,12 @@ struct BranchCommand: AsyncParsableCommand {
 
     func run() async throws {
         if index != nil && action != .add { throw AufsError.usage("--index applies to branch add only") }
-        if !dryRun && !noPlinkFlush { try flushPseudoLinks(target) }
-        let call = try BranchEditor().edit(action, target: target, branch: branch, index: index, dryRun: dryRun)
+        var editor = BranchEditor()
+        editor.flushPseudoLinks = !noPlinkFlush
+        let call = try editor.edit(action, target: target, branch: branch, index: index, dryRun: dryRun)
         print((dryRun ? "would call: " : "done: ") + call.description)
     }
 }
 
 extension Fallback: ExpressibleByArgument {}
 extension BranchEditor.Action: ExpressibleByArgument {}
-
-/// aufs asks for a pseudo-link flush before unmounting and before del/mod/add of a branch.
-func flushPseudoLinks(_ target: String) throws {
-    guard geteuid() == 0, let m = try? StatusReader().read(target: target).mounts.first, m.filesystem == "aufs" else { return }
-    let r = try PseudoLinks().flush(m)
-    if r.skipped == nil { print("flushed \(r.entries.count) pseudo-link(s) of \(m.target)") }
-}

@@ -95,7 +95,7 @@ public struct MountHelper {
             throw HelperError("mount.aufs: -o has no branch list; expected br=RW:RO1=ro:... (or dirs=)", exit: .mountFailure)
         }
         var mounter = Mounter(syscalls: syscalls, root: root)
-        mounter.planner.extraFlags = classified.flags & ~UInt(MS_RDONLY)
+        mounter.planner.calls.extraFlags = classified.flags & ~UInt(MS_RDONLY)
         let report = try mounter.mount(MountRequest(options: opts, target: a.dir, dryRun: a.fake))
         if a.verbose {
             for n in report.notes { stdout("mount.aufs: " + n) }
@@ -141,24 +141,10 @@ public struct MountHelper {
             if a.verbose { for c in calls { stdout("mount.aufs: would call \(c)") } }
             return calls.map(\.description)
         }
-        if ops.contains(where: { $0.hasPrefix("del=") || $0.hasPrefix("mod=") || $0.hasPrefix("add=") })
-            || options.contains("noplink") {
-            let r = try PseudoLinks(root: root).flush(live)
-            if a.verbose, r.skipped == nil { stdout("mount.aufs: flushed \(r.entries.count) pseudo-links") }
-        }
-        let lock = try FileLock(path: RuntimeDir.mountLock, what: "mounts are serialised (aufs xino)")
-        defer { lock.release() }
-        let log = KernelLog()
-        for (n, c) in calls.enumerated() {
-            if case .failure(let e) = syscalls.mount(source: c.source, target: c.target, fstype: c.fstype,
-                                                     flags: c.flags, data: c.data) {
-                let done = n == 0 ? "" : "; \(n) of \(calls.count) remount calls had been made"
-                throw AufsError("remount of \(target) failed: \(e)\(done)",
-                                details: ["call \(n + 1) of \(calls.count): \(c)"]
-                                    + (log?.newLines(containing: ["aufs"]) ?? []).map { "kernel: " + $0 })
-            }
-            if a.verbose { stdout("mount.aufs: called \(c)") }
-        }
+        // The executor holds the mount lock, flushes pseudo-links first when branches change, and
+        // reports the kernel's log lines.
+        try MountExecutor(syscalls: syscalls, root: root).remount(calls, failure: "mount.aufs: remount of \(target) failed")
+        if a.verbose { for c in calls { stdout("mount.aufs: called \(c)") } }
         return calls.map(\.description)
     }
 
@@ -199,38 +185,24 @@ public struct MountHelper {
             throw HelperError("umount.aufs: unmounting needs root (CAP_SYS_ADMIN)", exit: .usage)
         }
         let target = FilePath.resolved(a.dir)
-        var lines: [String] = []
-        let union = (try? StatusReader(root: root).read())?.mounts.first { $0.target == target }
-        if let union, union.filesystem == "aufs", !a.noPlinkFlush {
-            do {
-                let r = try PseudoLinks(root: root).flush(union)
-                if r.skipped == nil { lines.append("flushed \(r.entries.count) pseudo-links") }
-            } catch let e as AufsError {
-                // A failed flush must not keep the union from unmounting (shutdown depends on it).
-                stderr("umount.aufs: warning: " + e.message)
-            }
-        }
-        var flags: Int32 = 0
-        if a.lazy { flags |= Int32(MNT_DETACH) }
-        if a.force { flags |= Int32(MNT_FORCE) }
-        switch syscalls.umount2(target, flags: flags) {
-        case .success:
-            lines.append("umount2(\"\(target)\", \(flags))")
-        case .failure(let e) where e.code == EBUSY:
-            let holders = BusyHolders().holders(of: target)
-            if a.readOnlyOnBusy,
+        var unmounter = Unmounter(syscalls: syscalls, root: root)
+        unmounter.flushPseudoLinks = !a.noPlinkFlush
+        unmounter.extraFlags = a.force ? Int32(MNT_FORCE) : 0
+        do {
+            let r = try unmounter.unmount(target, lazy: a.lazy, force: false)
+            if a.verbose { stdout("umount.aufs: unmounted \(r.target)") }
+        } catch let e as AufsError {
+            // -r: a busy union is remounted read-only instead (umount(8)'s contract).
+            if a.readOnlyOnBusy, e.message.contains("EBUSY"),
                case .success = syscalls.mount(source: "none", target: target, fstype: "aufs",
                                               flags: UInt(MS_REMOUNT | MS_RDONLY), data: "") {
-                stderr("umount.aufs: \(target) is busy (\(BusyHolders.sentence(holders, target: target))); remounted read-only")
-                return lines + ["remounted read-only"]
+                stderr("umount.aufs: \(e.message); remounted read-only")
+                return ["remounted read-only"]
             }
-            throw HelperError("umount.aufs: \(target): target is busy: \(BusyHolders.sentence(holders, target: target)); "
-                              + "umount -l detaches it now", exit: .mountFailure)
-        case .failure(let e):
-            throw HelperError("umount.aufs: \(target): \(e)", exit: e.code == EINVAL ? .mountFailure : .mountFailure)
+            throw HelperError("umount.aufs: " + e.message, exit: e.exitCode == .usage ? .mountFailure : .mountFailure)
         }
         if !a.noMtab { try Mtab(root: root).remove(target: target) }
-        return lines
+        return ["unmounted"]
     }
 
     func enterNamespace(_ ns: String?, helper: String) throws {

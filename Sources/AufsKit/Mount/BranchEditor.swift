@@ -6,6 +6,8 @@ public struct BranchEditor {
     public var syscalls: any Syscalls
     public var root: HostRoot
     public var lockPath = RuntimeDir.mountLock
+    /// Flush pseudo-links before the remount (aufs's manual); `--no-plink-flush` turns it off.
+    public var flushPseudoLinks = true
 
     public init(syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot()) {
         self.syscalls = syscalls
@@ -78,7 +80,9 @@ public struct BranchEditor {
         }
         let call = MountCall(source: "none", target: t, fstype: "aufs", flags: UInt(MS_REMOUNT), data: data)
         if dryRun { return call }
-        try MountExecutor(syscalls: syscalls, root: root, lockPath: lockPath).remount(call, failure: "branch \(action.rawValue) failed")
+        var executor = MountExecutor(syscalls: syscalls, root: root, lockPath: lockPath)
+        executor.flushPseudoLinks = flushPseudoLinks
+        try executor.remount(call, failure: "branch \(action.rawValue) failed")
         return call
     }
 

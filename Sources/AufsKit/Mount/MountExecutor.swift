@@ -42,13 +42,30 @@ public struct MountExecutor {
         }
     }
 
+    /// Flush the union's pseudo-links before a remount that changes its branches or turns plink off.
+    public var flushPseudoLinks = true
+
     /// A remount of a live union (branch add/del/mod), under the mount lock.
     public func remount(_ call: MountCall, failure: String) throws {
+        try remount([call], failure: failure)
+    }
+
+    /// Remounts of one live union in order, under the mount lock; as aufs asks, its pseudo-links
+    /// are flushed first when the calls add, delete or change branches, or set noplink.
+    public func remount(_ calls: [MountCall], failure: String) throws {
+        guard let target = calls.first?.target else { return }
         let lock = try syscalls.lock(lockPath, what: "mounts and remounts are serialised")
         defer { lock.release() }
+        if flushPseudoLinks && calls.contains(where: { PseudoLinks.remountNeedsFlush($0.data) }),
+           let union = (try? StatusReader(root: root).read())?.mounts.first(where: { $0.target == target && $0.filesystem == "aufs" }) {
+            _ = try PseudoLinks(root: root).flush(union)
+        }
         let log = KernelLog()
-        if case .failure(let e) = syscalls.mount(source: call.source, target: call.target, fstype: call.fstype, flags: call.flags, data: call.data) {
-            throw AufsError("\(failure): \(e)", details: ["call: \(call)"] + kernelLines(log, "aufs"))
+        for (n, call) in calls.enumerated() {
+            if case .failure(let e) = syscalls.mount(source: call.source, target: call.target, fstype: call.fstype, flags: call.flags, data: call.data) {
+                throw AufsError("\(failure): \(e)", details: ["call\(calls.count > 1 ? " \(n + 1) of \(calls.count)" : ""): \(call)"]
+                    + (n > 0 ? ["\(n) earlier remount call\(n == 1 ? " was" : "s were") made and stay"] : []) + kernelLines(log, "aufs"))
+            }
         }
     }
 

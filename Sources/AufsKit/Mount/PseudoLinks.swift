@@ -13,6 +13,14 @@ public struct PseudoLinks {
     public var root: HostRoot
     public init(root: HostRoot = HostRoot()) { self.root = root }
 
+    /// Whether aufs asks for a flush before a remount with this data: branches added, deleted or
+    /// changed (`mod=`, e.g. the rw branch to ro), or pseudo-links turned off.
+    public static func remountNeedsFlush(_ data: String) -> Bool {
+        data.split(separator: ",").contains { o in
+            o == "noplink" || ["add", "ins", "append", "prepend", "del", "mod", "imod"].contains { o.hasPrefix($0 + "=") || o.hasPrefix($0 + ":") }
+        }
+    }
+
     /// One entry of a rw branch's `.wh..wh.plnk`.
     public struct Entry: Sendable, Equatable, Codable {
         public var branch: String

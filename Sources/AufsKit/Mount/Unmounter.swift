@@ -15,6 +15,10 @@ public struct Unmounter {
     public var root: HostRoot
     public var retries = 5
     public var retryDelayMicroseconds: UInt32 = 100_000
+    /// aufs: flush pseudo-links before unmounting (aufs's manual); `--no-plink-flush` turns it off.
+    public var flushPseudoLinks = true
+    /// More umount2 flags (umount.aufs -f: MNT_FORCE).
+    public var extraFlags: Int32 = 0
 
     public init(syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot()) {
         self.syscalls = syscalls
@@ -36,10 +40,14 @@ public struct Unmounter {
         if !ours && !force {
             throw AufsError.usage("\(resolved) is a \(entry.fstype) mount from \(entry.source), neither aufs nor an overlay aufsctl made; add --force to unmount it anyway")
         }
+        if entry.fstype == "aufs" && flushPseudoLinks,
+           let union = (try? StatusReader(root: root).read())?.mounts.first(where: { $0.target == resolved }) {
+            _ = try PseudoLinks(root: root).flush(union)
+        }
         var attempts = 0
         while true {
             attempts += 1
-            switch syscalls.umount2(resolved, flags: lazy ? Int32(MNT_DETACH) : 0) {
+            switch syscalls.umount2(resolved, flags: (lazy ? Int32(MNT_DETACH) : 0) | extraFlags) {
             case .success:
                 var removed: String?
                 // After a lazy detach the overlay may still be in use: its workdir stays.
