@@ -349,6 +349,9 @@ grep -qF "mount(\"none\", \"$K/mnt\", \"aufs\", " "$E" || bad "stderr lacks the 
 [ "$(aufs_mounts)" = 0 ] || bad "$(aufs_mounts) aufs mounts left"
 end "exit $RC; $(grep -oE 'aufs [a-z_]+:[0-9]+:.*lookup failed.*' "$E" | head -n 1)"
 
+# util-linux >= 2.39's mount(8) with aufsctl as its helper (E2E_USERLAND=trixie only)
+[ "${USERLAND:-host}" = trixie ] && . /e2e/helper.sh
+
 echo "E2E-END"
 dmesg | sed 's/^/KLOG: /'
 sync

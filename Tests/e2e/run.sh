@@ -33,6 +33,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 QEMU_TIMEOUT=${E2E_QEMU_TIMEOUT:-45}
+[ "${E2E_USERLAND:-host}" = trixie ] && QEMU_TIMEOUT=${E2E_QEMU_TIMEOUT:-120}
 NBR=${E2E_BRANCHES:-}
 SCRATCH=${E2E_SCRATCH:-$REPO/.build-e2e}
 LAST_SERIAL=/tmp/aufsctl-e2e.last-serial.txt
@@ -208,10 +209,19 @@ copy_with_libs() {  # copy_with_libs BINARY DEST-IN-INITRD: the binary, every li
 # E2E_USERLAND=bullseye: the guest's userland libraries (libc, libkmod, libblkid, libmount, jq's)
 # come from the shared cached Debian 11 root instead of this host, so aufsctl runs in the guest
 # with glibc 2.31 as it would on a Debian 11 host.
-if [ "${E2E_USERLAND:-host}" = bullseye ]; then
+# E2E_USERLAND=trixie: the same with Debian 13's libraries, plus its mount(8)/umount(8) and
+# libmount (util-linux >= 2.39, which passes options through fsconfig(2)) for the mount-helper
+# scenarios (guest-init-helper.sh).
+USERLAND=${E2E_USERLAND:-host}
+case $USERLAND in host|bullseye|trixie) ;; *) die "E2E_USERLAND must be host, bullseye or trixie, got '$USERLAND'" ;; esac
+if [ "$USERLAND" != host ]; then
     UL=$WORK/userland
     mkdir -p "$UL"
-    tar -C "$UL" -xf "$("$REPO/scripts/debian-root.sh" bullseye kmod jq)"
+    if [ "$USERLAND" = trixie ]; then
+        tar -C "$UL" -xf "$("$REPO/scripts/debian-root.sh" trixie kmod jq mount)"
+    else
+        tar -C "$UL" -xf "$("$REPO/scripts/debian-root.sh" bullseye kmod jq)"
+    fi
     cp "$AUFSCTL" "$UL/usr/local/bin/aufsctl"
     copy_from_root() {  # copy_from_root PATH-IN-ROOT: the file and every library ldd names there
         local bin=$1 lib
@@ -226,7 +236,12 @@ if [ "${E2E_USERLAND:-host}" = bullseye ]; then
     }
     copy_from_root /usr/local/bin/aufsctl
     copy_from_root /usr/bin/jq
-    log "guest userland: Debian 11 ($(chroot "$UL" ldd --version | head -n 1))"
+    if [ "$USERLAND" = trixie ]; then
+        copy_from_root /usr/bin/mount
+        copy_from_root /usr/bin/umount
+        cp "$HERE/guest-init-helper.sh" "$IR/e2e/helper.sh"
+    fi
+    log "guest userland: $USERLAND ($(chroot "$UL" ldd --version | head -n 1); $(chroot "$UL" mount --version))"
 else
     copy_with_libs "$AUFSCTL" /usr/local/bin/aufsctl
     copy_with_libs "$(command -v jq)" /usr/bin/jq
@@ -274,6 +289,7 @@ FLAVOR='$FLAVOR'
 NBR='$NBR'
 WRONG_EXPECTATION='$WRONG'
 USERLAND_GLIBC='$USERLAND_GLIBC'
+USERLAND='$USERLAND'
 EOF
 cp "$HERE/guest-init.sh" "$IR/init"
 chmod +x "$IR/init"
@@ -299,6 +315,8 @@ log "qemu exit $qrc after ${T_BOOT}s (serial log: $LAST_SERIAL)"
 expected=(libraries check-loadable blacklist overlay-fallback mount-on-demand status check-usable load-again
           umount geometry branch-limit "branches-$NBR" kernel-log)
 [ "$FLAVOR" = real ] && expected+=(aufs-semantics branch-ops)   # real aufs only (guest-init.sh)
+[ "$USERLAND" = trixie ] && expected+=(helper-control helper-mount helper-fstab-120 helper-remount helper-umount
+                                       helper-load-16 helper-bad-input)   # guest-init-helper.sh
 pass=0; fail=0; xfail=0
 declare -A got=()
 while IFS= read -r line; do

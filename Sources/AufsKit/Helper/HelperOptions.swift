@@ -65,6 +65,9 @@ public struct HelperOptions: Sendable, Equatable {
             } else if opt.hasPrefix("si=") {
                 out.ignored.append(opt)
             } else {
+                // mount(8) puts fstab's options first and the command line's after them: the last
+                // branch list given is the one meant.
+                if AufsOptions.branchListValue(opt) != nil { out.aufs.removeAll { AufsOptions.branchListValue($0) != nil } }
                 out.aufs.append(opt)
             }
         }

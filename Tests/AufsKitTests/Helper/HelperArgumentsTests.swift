@@ -98,6 +98,13 @@ import Testing
         #expect(parsed.branches == [RawBranch(path: "/a", permission: nil)])
     }
 
+    @Test func lastBranchListWins() throws {
+        // A remount: fstab's options first, then the command line's.
+        let o = try HelperOptions.classify("br=/a=rw:/b=ro,udba=none,remount,br=/a=rw:/b=ro:/c=ro")
+        #expect(o.aufs == ["udba=none", "br=/a=rw:/b=ro:/c=ro"])
+        #expect(o.remount)
+    }
+
     @Test func bindIsRefused() {
         #expect(throws: HelperError.self) { try HelperOptions.classify("bind") }
     }

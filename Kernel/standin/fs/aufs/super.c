@@ -115,6 +115,13 @@ static int au_parse_param(struct fs_context *fc, struct fs_parameter *param)
 
 	if (!strcmp(param->key, "source"))
 		return -ENOPARAM;	/* the VFS keeps it */
+	/*
+	 * Like aufs: fsconfig(2) keys are option names. util-linux >= 2.39
+	 * splits "br:/a=rw:/b" at its first '=', so the key is "br:/a", which
+	 * aufs refuses ("Unknown parameter"); the legacy mount(2) path accepts br:.
+	 */
+	if (strchr(param->key, '/') || strchr(param->key, ':'))
+		return invalf(fc, "aufs: Unknown parameter '%s'", param->key);
 	switch (param->type) {
 	case fs_value_is_flag:
 		opt = kstrdup(param->key, GFP_KERNEL);
