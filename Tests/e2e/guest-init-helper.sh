@@ -21,8 +21,8 @@ one_line() { [ "$(grep -c . "$E")" = 1 ] || bad "stderr is not one line: $(head 
 # --- helper-control: no helper, util-linux's own fsconfig(2) path ---------------------------------
 begin helper-control
 C=$H/control
-mkdir -p $C/a $C/b $C/mnt
-i=0; LONG=$C/a=rw
+mkdir -p $C/a $C/b $C/longrw $C/mnt
+i=0; LONG=$C/longrw=rw
 while [ $i -lt 12 ]; do mkdir -p $C/long-branch-name-$i; LONG="$LONG:$C/long-branch-name-$i=ro"; i=$((i + 1)); done
 [ -e /sbin/mount.aufs ] && bad "/sbin/mount.aufs exists before helper install"
 run $MOUNT -t aufs -o br:$C/a=rw:$C/b=ro none $C/mnt

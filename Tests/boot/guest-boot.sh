@@ -1,0 +1,69 @@
+#!/bin/sh
+# Runs in the systemd guest (aufsctl-e2e-boot.service, after local-fs.target) of Tests/boot/run.sh.
+# Boot 1: aufsctl helper install, aufsctl persist, start the unit, reboot. Boot 2: the union is
+# mounted with every branch in order, through mount.aufs, after systemd-modules-load loaded aufs.
+# Results as "E2E: <name> PASS|FAIL <detail>" lines on the serial console.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin NO_COLOR=1
+out() { echo "$*" >/dev/ttyS0; }
+L=/srv/layers
+BRANCHES="$L/rw=rw:$L/img1=ro:$L/50%off=ro:$L/img3=ro"
+UNIT=srv-union.mount
+MARK=/var/lib/aufsctl-e2e/boot1-done
+opts() { awk '$5 == "/srv/union" { i = index($0, " - "); split(substr($0, i + 3), r, " "); print r[1], r[3] }' /proc/self/mountinfo; }
+
+if [ ! -e $MARK ]; then
+    errs=""
+    mkdir -p $L/rw $L/img1 "$L/50%off" $L/img3 /srv/union
+    echo one >$L/img1/001.txt; echo three >$L/img3/003.txt
+    aufsctl helper install >/tmp/o 2>&1 || errs="$errs; helper install: $(tail -n 1 /tmp/o)"
+    aufsctl persist "dirs=$BRANCHES" /srv/union >/tmp/o 2>&1 || errs="$errs; persist: $(tail -n 2 /tmp/o | tr '\n' ' ')"
+    [ -f /etc/systemd/system/$UNIT ] || errs="$errs; no /etc/systemd/system/$UNIT"
+    [ -L /etc/systemd/system/local-fs.target.wants/$UNIT ] || errs="$errs; $UNIT not enabled"
+    grep -qx aufs /etc/modules-load.d/aufs.conf || errs="$errs; no aufs in /etc/modules-load.d/aufs.conf"
+    grep -qF 'Options=br=/srv/layers/rw=rw:/srv/layers/img1=ro:/srv/layers/50%%off=ro' /etc/systemd/system/$UNIT \
+        || errs="$errs; Options= without %%: $(grep Options= /etc/systemd/system/$UNIT)"
+    systemctl start $UNIT >/tmp/o 2>&1 || errs="$errs; systemctl start $UNIT: $(tail -n 3 /tmp/o | tr '\n' ' ')"
+    [ -n "$(opts)" ] || errs="$errs; not mounted after systemctl start"
+    while read -r l; do out "E2E-LOG: boot1: $l"; done </etc/systemd/system/$UNIT
+    if [ -z "$errs" ]; then out "E2E: boot1-persist PASS unit $UNIT written, enabled and started: $(opts)"
+    else out "E2E: boot1-persist FAIL ${errs#; }"; fi
+    mkdir -p "$(dirname $MARK)"; touch $MARK; sync
+    out "E2E-BOOT1-END"
+    systemctl reboot
+    exit 0
+fi
+
+errs=""
+o=$(opts)
+[ -n "$o" ] || errs="$errs; /srv/union is not mounted"
+set -- $o
+[ "${1:-}" = aufs ] || errs="$errs; fstype ${1:-none}"
+got=$(echo "${2:-}" | tr ',' '\n' | sed -n 's/^br=//p')
+[ "$got" = "$BRANCHES" ] || errs="$errs; branches '$got', want '$BRANCHES'"
+# Only aufsctl adds a per-union xino in /run/aufsctl/xino: proof the unit went through mount.aufs.
+echo "${2:-}" | tr ',' '\n' | grep -q '^xino=/run/aufsctl/xino/' || errs="$errs; no aufsctl xino= (mount.aufs not used?)"
+systemctl is-active -q $UNIT || errs="$errs; $UNIT is $(systemctl is-active $UNIT)"
+journalctl -b -u systemd-modules-load.service | grep -q "Inserted module 'aufs'" \
+    || errs="$errs; systemd-modules-load did not insert aufs: $(journalctl -b -u systemd-modules-load.service | tail -n 2 | tr '\n' ' ')"
+[ "$(cat /proc/sys/kernel/modprobe)" = /bin/false ] || errs="$errs; kernel.modprobe is $(cat /proc/sys/kernel/modprobe), kernel autoload possible"
+t_mod=$(journalctl -b -o short-monotonic -u systemd-modules-load.service | grep "Inserted module 'aufs'" | sed 's/^\[ *\([0-9.]*\)\].*/\1/')
+t_mnt=$(journalctl -b -o short-monotonic -u $UNIT | grep -m1 -E "Mount(ing|ed)" | sed 's/^\[ *\([0-9.]*\)\].*/\1/')
+[ "$(cat /srv/union/003.txt 2>/dev/null)" = three ] && errs="$errs; the stand-in unions nothing, yet 003.txt appeared?"
+aufsctl status /srv/union >/tmp/o 2>&1
+grep -q "persisted (systemd-unit $UNIT)" /tmp/o || errs="$errs; status does not mark it persisted: $(head -n 1 /tmp/o)"
+if [ -z "$errs" ]; then out "E2E: boot2-mounted PASS $1 $2; aufs inserted by systemd-modules-load at ${t_mod}s, $UNIT at ${t_mnt}s"
+else out "E2E: boot2-mounted FAIL ${errs#; }"; fi
+journalctl -b -u $UNIT --no-pager | tail -n 5 | while read -r l; do out "E2E-LOG: boot2: $l"; done
+
+errs=""
+umount /srv/union >/tmp/o 2>&1 || errs="$errs; umount: $(tail -n 1 /tmp/o)"
+aufsctl persist --remove /srv/union >/tmp/o 2>&1 || errs="$errs; persist --remove: $(tail -n 1 /tmp/o)"
+[ -e /etc/systemd/system/$UNIT ] && errs="$errs; $UNIT still there"
+[ -e /etc/systemd/system/local-fs.target.wants/$UNIT ] && errs="$errs; wants link still there"
+[ -e /etc/modules-load.d/aufs.conf ] && errs="$errs; aufs.conf still there"
+aufsctl uninstall --all --yes >/tmp/o 2>&1 || errs="$errs; uninstall --all: $(tail -n 1 /tmp/o)"
+[ -e /sbin/mount.aufs ] && errs="$errs; /sbin/mount.aufs still there after uninstall --all"
+if [ -z "$errs" ]; then out "E2E: boot2-remove PASS umount, persist --remove, uninstall --all left nothing"
+else out "E2E: boot2-remove FAIL ${errs#; }"; fi
+out "E2E-END"
+systemctl poweroff
