@@ -43,9 +43,15 @@ lint-ansible:
 demo: build
 	scripts/demo.sh $(RELEASE_BIN)
 
+# Also the mount helpers: /sbin/mount.aufs and /sbin/umount.aufs as links to aufsctl. On the live
+# system through `aufsctl helper install` (refuses a foreign helper, recorded for uninstall); into a
+# DESTDIR as plain links.
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/aufsctl
+	if [ -z "$(DESTDIR)" ]; then $(PREFIX)/bin/aufsctl helper install --binary $(PREFIX)/bin/aufsctl; \
+	else install -d $(DESTDIR)/sbin && ln -sfn $(PREFIX)/bin/aufsctl $(DESTDIR)/sbin/mount.aufs \
+	     && ln -sfn $(PREFIX)/bin/aufsctl $(DESTDIR)/sbin/umount.aufs; fi
 
 # Style: swift-format (.swift-format: 120 columns) over Sources and Tests, shellcheck (warnings and
 # errors) over every shell script, and ansible-test's full sanity run over the collection.

@@ -1,11 +1,12 @@
 #!/bin/sh
 # The part of `make test` that needs root: the QEMU end-to-end suite (Tests/e2e/run.sh; a second
-# boot with Debian 11's libraries as the guest's userland), the release binary in a Debian 11 root
-# (Tests/glibc231/run.sh), the kernel-upgrade suite in a Debian 12 chroot (Tests/upgrade/run.sh), the
-# Swift-vs-emitted-sh equivalence of install (Tests/equivalence/run.sh),
-# the SIGKILL crash-safety loop (Tests/stress/crash-safety.sh), the Debian package (Tests/deb/run.sh)
-# and the Ansible collection (Tests/ansible/run.sh), all on the one glibc 2.31 release build
-# (scripts/build.sh) in .build/glibc231.
+# boot with Debian 11's libraries as the guest's userland, a third with Debian 13's and its
+# mount(8) for the mount-helper scenarios), the systemd reboot test (Tests/boot/run.sh), the
+# release binary in a Debian 11 root (Tests/glibc231/run.sh), the kernel-upgrade suite in a Debian
+# 12 chroot (Tests/upgrade/run.sh), the Swift-vs-emitted-sh equivalence of install
+# (Tests/equivalence/run.sh), the SIGKILL crash-safety loop (Tests/stress/crash-safety.sh), the
+# Debian package (Tests/deb/run.sh) and the Ansible collection (Tests/ansible/run.sh), all on the
+# one glibc 2.31 release build (scripts/build.sh) in .build/glibc231.
 set -eu
 if [ "$(id -u)" -ne 0 ]; then
     echo "skipped: the QEMU suite and the crash-safety loop need root (sudo make test)"
@@ -17,6 +18,8 @@ SWIFT=$SWIFT scripts/build.sh "$PWD/.build/glibc231"
 BIN=$PWD/.build/glibc231/release/aufsctl
 E2E_SCRATCH=$PWD/.build/glibc231 Tests/e2e/run.sh
 E2E_SCRATCH=$PWD/.build/glibc231 E2E_USERLAND=bullseye Tests/e2e/run.sh
+E2E_SCRATCH=$PWD/.build/glibc231 E2E_USERLAND=trixie Tests/e2e/run.sh
+AUFSCTL=$BIN Tests/boot/run.sh
 AUFSCTL=$BIN Tests/glibc231/run.sh
 AUFSCTL=$BIN Tests/upgrade/run.sh
 AUFSCTL=$BIN Tests/equivalence/run.sh

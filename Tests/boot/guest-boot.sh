@@ -43,10 +43,11 @@ got=$(echo "${2:-}" | tr ',' '\n' | sed -n 's/^br=//p')
 # Only aufsctl adds a per-union xino in /run/aufsctl/xino: proof the unit went through mount.aufs.
 echo "${2:-}" | tr ',' '\n' | grep -q '^xino=/run/aufsctl/xino/' || errs="$errs; no aufsctl xino= (mount.aufs not used?)"
 systemctl is-active -q $UNIT || errs="$errs; $UNIT is $(systemctl is-active $UNIT)"
-journalctl -b -u systemd-modules-load.service | grep -q "Inserted module 'aufs'" \
-    || errs="$errs; systemd-modules-load did not insert aufs: $(journalctl -b -u systemd-modules-load.service | tail -n 2 | tr '\n' ' ')"
+# systemd-modules-load logs to the kernel log before journald runs: read both.
+modlog=$( { journalctl -b -o short-monotonic --no-pager; dmesg; } 2>/dev/null | grep "systemd-modules-load.*Inserted module 'aufs'" | head -n 1)
+[ -n "$modlog" ] || errs="$errs; systemd-modules-load did not insert aufs: $( { journalctl -b --no-pager; dmesg; } | grep -i 'modules-load' | tail -n 2 | tr '\n' ' ')"
 [ "$(cat /proc/sys/kernel/modprobe)" = /bin/false ] || errs="$errs; kernel.modprobe is $(cat /proc/sys/kernel/modprobe), kernel autoload possible"
-t_mod=$(journalctl -b -o short-monotonic -u systemd-modules-load.service | grep "Inserted module 'aufs'" | sed 's/^\[ *\([0-9.]*\)\].*/\1/')
+t_mod=$(echo "$modlog" | sed 's/^\[ *\([0-9.]*\)\].*/\1/')
 t_mnt=$(journalctl -b -o short-monotonic -u $UNIT | grep -m1 -E "Mount(ing|ed)" | sed 's/^\[ *\([0-9.]*\)\].*/\1/')
 [ "$(cat /srv/union/003.txt 2>/dev/null)" = three ] && errs="$errs; the stand-in unions nothing, yet 003.txt appeared?"
 aufsctl status /srv/union >/tmp/o 2>&1

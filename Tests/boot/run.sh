@@ -25,8 +25,15 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 [ "$(id -u)" = 0 ] || die "needs root"
 T_ALL=$(now)
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (Tests/e2e/run.sh installs it)"
-command -v mkfs.ext4 >/dev/null || die "mkfs.ext4 missing (e2fsprogs)"
+need=()
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
+command -v cpio >/dev/null || need+=(cpio)
+command -v modinfo >/dev/null || need+=(kmod)
+if [ ${#need[@]} -gt 0 ]; then
+    log "installing ${need[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >&2
+fi
 
 WORK=$(mktemp -d /tmp/aufsctl-boot.XXXXXX)
 cleanup() {

@@ -72,7 +72,7 @@ public enum SystemdUnit {
 
     public static func text(_ spec: PersistSpec) -> String {
         """
-        # Written by aufsctl persist; `aufsctl persist --remove \(spec.target)` or `aufsctl uninstall` removes it.
+        # Written by aufsctl persist; `aufsctl persist --remove \(spec.target)` or `aufsctl uninstall --all` removes it.
         [Unit]
         Description=aufs union on \(escapeSpecifiers(spec.target))
         Documentation=man:mount(8)

@@ -52,6 +52,16 @@ private func fakeUnion(_ t: TempDir, plinks: Bool = true, options: String = "rw,
         #expect(FileRead.string(t.path + "/mnt/dir/linked-b") == "x")
     }
 
+    @Test func whichRemountsNeedAFlush() {
+        #expect(PseudoLinks.remountNeedsFlush("del=/a"))
+        #expect(PseudoLinks.remountNeedsFlush("udba=none,mod=/rw=ro"))
+        #expect(PseudoLinks.remountNeedsFlush("add=1:/x=ro"))
+        #expect(PseudoLinks.remountNeedsFlush("append=/x=ro"))
+        #expect(PseudoLinks.remountNeedsFlush("noplink"))
+        #expect(!PseudoLinks.remountNeedsFlush(""))
+        #expect(!PseudoLinks.remountNeedsFlush("udba=notify,plink"))
+    }
+
     @Test func emptyPlinkDirectorySkipsEverything() throws {
         let t = TempDir()
         let m = fakeUnion(t, plinks: false)
