@@ -14,7 +14,9 @@
 #      command line keeps the kernel from autoloading it (the stand-in has an fs-aufs alias).
 # Prints the E2E: lines, then `N passed, M failed`; exits 1 on any failure. Needs root.
 # Environment: AUFSCTL (a built release binary; default: scripts/build.sh into .build/glibc231),
-# BOOT_QEMU_TIMEOUT (s per boot, default 150), BOOT_KEEP=1 (keep the work dir).
+# BOOT_QEMU_TIMEOUT (s per boot, default 150), BOOT_KEEP=1 (keep the work dir),
+# BOOT_SELFTEST_NO_MODULES_LOAD=1 (proof the suite can fail: boot 1 deletes aufs.conf after
+# persist, so the unit's mount.aufs loads aufs itself and boot2-mounted must FAIL).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -85,6 +87,7 @@ ln -sf /dev/null "$R/etc/systemd/system/serial-getty@ttyS0.service"
 ln -sf /dev/null "$R/etc/systemd/system/getty@tty1.service"
 echo aufsctl-boot >"$R/etc/hostname"
 : >"$R/etc/fstab"
+[ "${BOOT_SELFTEST_NO_MODULES_LOAD:-0}" = 1 ] && touch "$R/etc/aufsctl-e2e-selftest"
 rm -f "$R/etc/modules-load.d/aufs.conf"
 IMG=$WORK/disk.img
 mkfs.ext4 -q -F -L aufsctl-boot -d "$R" "$IMG" 1200M
