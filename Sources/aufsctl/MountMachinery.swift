@@ -1,5 +1,5 @@
-import AufsKit
 import ArgumentParser
+import AufsKit
 import Glibc
 
 struct HelperCommand: AsyncParsableCommand {
@@ -25,7 +25,9 @@ struct HelperCommand: AsyncParsableCommand {
         case "status":
             for n in HelperLinks.names { print("\(HelperLinks.path(n)): \(links.state(n))") }
         case "install":
-            guard geteuid() == 0 else { throw AufsError("helper install writes /sbin and needs root; run it with sudo") }
+            guard geteuid() == 0 else {
+                throw AufsError("helper install writes /sbin and needs root; run it with sudo")
+            }
             try links.install(binary: binary ?? HelperLinks.selfBinary(), force: force)
         case "remove":
             guard geteuid() == 0 else { throw AufsError("helper remove writes /sbin and needs root; run it with sudo") }
@@ -46,14 +48,22 @@ struct PlinkCommand: AsyncParsableCommand {
     @Flag(help: "Print the report as JSON (schema aufsctl.plink/1).") var json = false
 
     func run() async throws {
-        guard action == "list" || action == "flush" else { throw AufsError.usage("plink \(action): expected list or flush") }
+        guard action == "list" || action == "flush" else {
+            throw AufsError.usage("plink \(action): expected list or flush")
+        }
         let m = try StatusReader().read(target: target).mounts[0]
         if action == "flush" && geteuid() != 0 {
             throw AufsError("plink flush needs root (/proc/fs/aufs/plink_maint); run it with sudo")
         }
         let r = action == "list" ? PseudoLinks().list(m) : try PseudoLinks().flush(m)
-        if json { print(try encodeJSON(r)); return }
-        if let why = r.skipped { print("\(m.target): nothing to \(action): \(why)"); return }
+        if json {
+            print(try encodeJSON(r))
+            return
+        }
+        if let why = r.skipped {
+            print("\(m.target): nothing to \(action): \(why)")
+            return
+        }
         for e in r.entries { print("\(e.path)  aufs inode \(e.aufsInode)") }
         for p in r.paths { print((action == "list" ? "  pseudo-linked: " : "  copied up: ") + p) }
         if action == "flush" { print("flushed \(r.entries.count) pseudo-link(s) of \(m.target)") }
@@ -75,7 +85,8 @@ struct PersistCommand: AsyncParsableCommand {
             state file; `aufsctl uninstall --all` removes it too. Needs `aufsctl helper install`.
             """)
 
-    @Option(name: .customShort("o"), help: "mount(8)-style options: the branch list and aufs options.") var options: String?
+    @Option(name: .customShort("o"), help: "mount(8)-style options: the branch list and aufs options.") var options:
+        String?
     @Argument(help: ArgumentHelp("[dirs=BRANCHES] TARGET", valueName: "SPEC TARGET")) var positional: [String] = []
     @Flag(help: "Take the union's persistence away.") var remove = false
     @Option(help: "systemd or fstab (default: systemd when it runs the host).") var via: String?
@@ -90,28 +101,40 @@ struct PersistCommand: AsyncParsableCommand {
         }
         let persister = Persister(root: root)
         if remove {
-            guard geteuid() == 0 else { throw AufsError("persist --remove changes /etc and needs root; run it with sudo") }
+            guard geteuid() == 0 else {
+                throw AufsError("persist --remove changes /etc and needs root; run it with sudo")
+            }
             let t = FilePath.resolved(target)
-            if try await !persister.remove(target: t) { throw AufsError.usage("\(t): aufsctl persist recorded nothing for it") }
+            if try await !persister.remove(target: t) {
+                throw AufsError.usage("\(t): aufsctl persist recorded nothing for it")
+            }
             return
         }
         let how: Persister.Via
         if let via {
-            guard let v = Persister.Via(rawValue: via) else { throw AufsError.usage("--via \(via): expected systemd or fstab") }
+            guard let v = Persister.Via(rawValue: via) else {
+                throw AufsError.usage("--via \(via): expected systemd or fstab")
+            }
             how = v
         } else {
             how = persister.detectVia()
         }
         let spec = try specFromArguments(target: target)
-        if emitSh { print(try persister.shellScript(spec, via: how), terminator: ""); return }
+        if emitSh {
+            print(try persister.shellScript(spec, via: how), terminator: "")
+            return
+        }
         if dryRun {
             for (path, text) in try persister.preview(spec, via: how) { print("# \(path)\n\(text)") }
             return
         }
-        guard geteuid() == 0 else { throw AufsError("persist writes /etc and needs root; run it with sudo, or use --dry-run") }
+        guard geteuid() == 0 else {
+            throw AufsError("persist writes /etc and needs root; run it with sudo, or use --dry-run")
+        }
         try await persister.apply(spec, via: how)
         if case .missing = HelperLinks(root: root).state("mount.aufs") {
-            Terminal.error("aufsctl: warning: /sbin/mount.aufs is missing: run `aufsctl helper install`, or the union will not mount at boot")
+            Terminal.error("aufsctl: warning: /sbin/mount.aufs is missing: run `aufsctl helper install`, "
+                           + "or the union will not mount at boot")
         }
     }
 
@@ -121,13 +144,17 @@ struct PersistCommand: AsyncParsableCommand {
         }
         var opts = try options.map(AufsOptions.parse(options:)) ?? AufsOptions()
         if positional.count == 2, let list = positional[0].split(separator: "=", maxSplits: 1).last,
-           ["dirs", "br"].contains(positional[0].split(separator: "=").first ?? "") {
+            ["dirs", "br"].contains(positional[0].split(separator: "=").first ?? "")
+        {
             opts.branches = try AufsOptions.parseBranchList(String(list))
         }
-        guard !opts.branches.isEmpty else { throw AufsError.usage("no branches: give dirs=RW:RO1=ro:... or a live union's TARGET") }
+        guard !opts.branches.isEmpty else {
+            throw AufsError.usage("no branches: give dirs=RW:RO1=ro:... or a live union's TARGET")
+        }
         let branches = try BranchValidator().validate(opts.branches, readOnlyMount: opts.readOnly)
         let t = try BranchValidator().canonicalDirectory(target, what: "mount point")
-        return PersistSpec(target: t, branches: branches.map(\.spec), xino: opts.xino,
-                           options: opts.other + (opts.readOnly ? ["ro"] : []) + (opts.noxino ? ["noxino"] : []))
+        return PersistSpec(
+            target: t, branches: branches.map(\.spec), xino: opts.xino,
+            options: opts.other + (opts.readOnly ? ["ro"] : []) + (opts.noxino ? ["noxino"] : []))
     }
 }

@@ -70,9 +70,15 @@ public struct MountHelperArguments: Sendable, Equatable {
                     case "f": out.fake = true
                     case "n": out.noMtab = true
                     case "v": out.verbose = true
-                    case "o": opts.append(try value(f, rest: rest)); break flags
-                    case "t": out.type = try value(f, rest: rest); break flags
-                    case "N": out.namespace = try value(f, rest: rest); break flags
+                    case "o":
+                        opts.append(try value(f, rest: rest))
+                        break flags
+                    case "t":
+                        out.type = try value(f, rest: rest)
+                        break flags
+                    case "N":
+                        out.namespace = try value(f, rest: rest)
+                        break flags
                     default:
                         throw HelperError("mount.aufs: unknown flag -\(f) in \"\(a)\"; usage: \(usage)", exit: .usage)
                     }
@@ -83,8 +89,10 @@ public struct MountHelperArguments: Sendable, Equatable {
             i += 1
         }
         guard positionals.count == 2 else {
-            let what = positionals.count < 2 ? (positionals.isEmpty ? "SPEC and DIR are missing" : "DIR is missing")
-                                             : "too many operands (\(positionals.joined(separator: " ")))"
+            let what =
+                positionals.count < 2
+                ? (positionals.isEmpty ? "SPEC and DIR are missing" : "DIR is missing")
+                : "too many operands (\(positionals.joined(separator: " ")))"
             throw HelperError("mount.aufs: \(what); usage: \(usage)", exit: .usage)
         }
         out.spec = positionals[0]
@@ -119,8 +127,15 @@ public struct UmountHelperArguments: Sendable, Equatable {
         var i = 0
         while i < args.count {
             let a = args[i]
-            if a == "--no-plink-flush" { out.noPlinkFlush = true; i += 1; continue }
-            if a == "--" { positionals += args[(i + 1)...]; break }
+            if a == "--no-plink-flush" {
+                out.noPlinkFlush = true
+                i += 1
+                continue
+            }
+            if a == "--" {
+                positionals += args[(i + 1)...]
+                break
+            }
             if a.hasPrefix("-") && a.count > 1 {
                 var rest = a.dropFirst()
                 flags: while let f = rest.first {
@@ -152,7 +167,8 @@ public struct UmountHelperArguments: Sendable, Equatable {
             i += 1
         }
         guard positionals.count == 1, !positionals[0].isEmpty else {
-            let what = positionals.isEmpty ? "DIR is missing" : "one DIR expected, got \(positionals.joined(separator: " "))"
+            let what =
+                positionals.isEmpty ? "DIR is missing" : "one DIR expected, got \(positionals.joined(separator: " "))"
             throw HelperError("umount.aufs: \(what); usage: \(usage)", exit: .usage)
         }
         out.dir = positionals[0]

@@ -23,8 +23,10 @@ public struct HelperLinks {
     public var runner: any CommandRunner
     public var printer: @Sendable (String) -> Void
 
-    public init(root: HostRoot = HostRoot(), runner: any CommandRunner = SubprocessRunner(),
-                printer: @escaping @Sendable (String) -> Void = { print($0) }) {
+    public init(
+        root: HostRoot = HostRoot(), runner: any CommandRunner = SubprocessRunner(),
+        printer: @escaping @Sendable (String) -> Void = { print($0) }
+    ) {
         self.root = root
         self.runner = runner
         self.printer = printer
@@ -53,8 +55,9 @@ public struct HelperLinks {
     public func install(binary: String, force: Bool) throws {
         for name in HelperLinks.names {
             if case .foreign(let what) = state(name), !force {
-                throw AufsError.usage("\(HelperLinks.path(name)) exists and is \(what), not aufsctl; "
-                                      + "`aufsctl helper install --force` moves it aside (helper remove puts it back)")
+                throw AufsError.usage(
+                    "\(HelperLinks.path(name)) exists and is \(what), not aufsctl; "
+                        + "`aufsctl helper install --force` moves it aside (helper remove puts it back)")
             }
         }
         let records = UnionRecords(root: root, printer: printer)
@@ -62,7 +65,9 @@ public struct HelperLinks {
         var index: Int?
         func note(_ u: UndoAction) throws {
             undo.append(u)
-            if index == nil { index = try records.record(UnionRecord(kind: .helper, undo: undo)) } else {
+            if index == nil {
+                index = try records.record(UnionRecord(kind: .helper, undo: undo))
+            } else {
                 try records.update(UnionRecord(kind: .helper, undo: undo)) { $0.kind == .helper }
             }
         }

@@ -18,7 +18,10 @@ public struct HelperOptions: Sendable, Equatable {
     /// name -> (bits set, bits cleared).
     static let vfs: [String: (set: UInt, clear: UInt)] = {
         var t: [String: (UInt, UInt)] = [:]
-        func pair(_ on: String, _ off: String, _ bit: UInt) { t[on] = (bit, 0); t[off] = (0, bit) }
+        func pair(_ on: String, _ off: String, _ bit: UInt) {
+            t[on] = (bit, 0)
+            t[off] = (0, bit)
+        }
         pair("ro", "rw", UInt(MS_RDONLY))
         pair("nosuid", "suid", UInt(MS_NOSUID))
         pair("nodev", "dev", UInt(MS_NODEV))
@@ -40,13 +43,19 @@ public struct HelperOptions: Sendable, Equatable {
 
     /// Options mount(8) keeps to itself (it filters `x-*`, `comment=`, `auto`, loop options
     /// before a helper runs; these reach a helper and must not reach the kernel).
-    static let userspaceNames: Set<String> = ["nofail", "_netdev", "user", "nouser", "users", "owner", "noowner",
-        "group", "nogroup", "auto", "noauto", "fail"]
-    static let userspacePrefixes = ["helper=", "user=", "x-", "X-", "comment=", "loop=", "offset=", "sizelimit=",
-        "encryption=", "X-mount.", "uhelper="]
+    static let userspaceNames: Set<String> = [
+        "nofail", "_netdev", "user", "nouser", "users", "owner", "noowner",
+        "group", "nogroup", "auto", "noauto", "fail",
+    ]
+    static let userspacePrefixes = [
+        "helper=", "user=", "x-", "X-", "comment=", "loop=", "offset=", "sizelimit=",
+        "encryption=", "X-mount.", "uhelper=",
+    ]
     /// Propagation and bind/move requests never reach a helper through mount(8).
-    static let refused: Set<String> = ["bind", "rbind", "move", "shared", "rshared", "private", "rprivate",
-        "slave", "rslave", "unbindable", "runbindable"]
+    static let refused: Set<String> = [
+        "bind", "rbind", "move", "shared", "rshared", "private", "rprivate",
+        "slave", "rslave", "unbindable", "runbindable",
+    ]
 
     /// Classifies `-o`. With `sloppy`, an option aufs does not know is dropped (and named in
     /// `dropped`) instead of failing.
@@ -59,15 +68,18 @@ public struct HelperOptions: Sendable, Equatable {
             } else if userspaceNames.contains(opt) || userspacePrefixes.contains(where: { opt.hasPrefix($0) }) {
                 out.userspace.append(opt)
             } else if refused.contains(opt) {
-                throw HelperError("mount.aufs: -o \(opt): bind, move and propagation changes are mount(8)'s own; "
-                                  + "run mount --\(opt.hasPrefix("r") && opt != "rbind" ? String(opt.dropFirst()) : opt) "
-                                  + "without -t aufs", exit: .usage)
+                throw HelperError(
+                    "mount.aufs: -o \(opt): bind, move and propagation changes are mount(8)'s own; "
+                        + "run mount --\(opt.hasPrefix("r") && opt != "rbind" ? String(opt.dropFirst()) : opt) "
+                        + "without -t aufs", exit: .usage)
             } else if opt.hasPrefix("si=") {
                 out.ignored.append(opt)
             } else {
                 // mount(8) puts fstab's options first and the command line's after them: the last
                 // branch list given is the one meant.
-                if AufsOptions.branchListValue(opt) != nil { out.aufs.removeAll { AufsOptions.branchListValue($0) != nil } }
+                if AufsOptions.branchListValue(opt) != nil {
+                    out.aufs.removeAll { AufsOptions.branchListValue($0) != nil }
+                }
                 out.aufs.append(opt)
             }
         }
@@ -80,13 +92,19 @@ public struct HelperOptions: Sendable, Equatable {
         var kept: [String] = []
         var dropped: [String] = []
         for opt in aufs {
-            if AufsOptions.branchListValue(opt) != nil { kept.append(opt); continue }
+            if AufsOptions.branchListValue(opt) != nil {
+                kept.append(opt)
+                continue
+            }
             var probe = AufsOptions()
             do {
                 try probe.add(option: opt)
                 kept.append(opt)
             } catch let e as AufsError {
-                if sloppy { dropped.append(opt); continue }
+                if sloppy {
+                    dropped.append(opt)
+                    continue
+                }
                 throw HelperError("mount.aufs: " + e.message, exit: .mountFailure)
             }
         }
@@ -101,12 +119,14 @@ public struct HelperOptions: Sendable, Equatable {
 
     /// The MS_* names for a message (`MS_RDONLY|MS_NOSUID`).
     public static func flagNames(_ flags: UInt) -> String {
-        let names: [(UInt, String)] = [(UInt(MS_RDONLY), "MS_RDONLY"), (UInt(MS_NOSUID), "MS_NOSUID"),
+        let names: [(UInt, String)] = [
+            (UInt(MS_RDONLY), "MS_RDONLY"), (UInt(MS_NOSUID), "MS_NOSUID"),
             (UInt(MS_NODEV), "MS_NODEV"), (UInt(MS_NOEXEC), "MS_NOEXEC"), (UInt(MS_SYNCHRONOUS), "MS_SYNCHRONOUS"),
             (UInt(MS_REMOUNT), "MS_REMOUNT"), (UInt(MS_MANDLOCK), "MS_MANDLOCK"), (UInt(MS_DIRSYNC), "MS_DIRSYNC"),
             (UInt(MS_NOATIME), "MS_NOATIME"), (UInt(MS_NODIRATIME), "MS_NODIRATIME"), (UInt(MS_SILENT), "MS_SILENT"),
             (UInt(MS_RELATIME), "MS_RELATIME"), (UInt(MS_I_VERSION), "MS_I_VERSION"),
-            (UInt(MS_STRICTATIME), "MS_STRICTATIME"), (UInt(MS_LAZYTIME), "MS_LAZYTIME")]
+            (UInt(MS_STRICTATIME), "MS_STRICTATIME"), (UInt(MS_LAZYTIME), "MS_LAZYTIME"),
+        ]
         let set = names.filter { flags & $0.0 != 0 }.map(\.1)
         return set.isEmpty ? "0" : set.joined(separator: "|")
     }

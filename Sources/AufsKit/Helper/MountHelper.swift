@@ -12,9 +12,11 @@ public struct MountHelper {
     public var stderr: @Sendable (String) -> Void
     public var stdout: @Sendable (String) -> Void
 
-    public init(syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot(), logPath: String? = nil,
-                stdout: @escaping @Sendable (String) -> Void = { print($0) },
-                stderr: @escaping @Sendable (String) -> Void = { MountHelper.writeStderr($0) }) {
+    public init(
+        syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot(), logPath: String? = nil,
+        stdout: @escaping @Sendable (String) -> Void = { print($0) },
+        stderr: @escaping @Sendable (String) -> Void = { MountHelper.writeStderr($0) }
+    ) {
         self.syscalls = syscalls
         self.root = root
         self.logPath = logPath
@@ -84,15 +86,17 @@ public struct MountHelper {
         for d in dropped { stderr("mount.aufs: -s: ignored the unknown option \(d)") }
         if let list = AufsOptions.branchListValue(a.spec) {
             if !opts.branches.isEmpty {
-                throw HelperError("mount.aufs: branches given both as SPEC (\(a.spec.prefix(20))...) and in -o; give one "
-                                  + "list", exit: .mountFailure)
+                throw HelperError(
+                    "mount.aufs: branches given both as SPEC (\(a.spec.prefix(20))...) and in -o; give one "
+                        + "list", exit: .mountFailure)
             }
             do { opts.branches = try AufsOptions.parseBranchList(list) } catch let e as AufsError {
                 throw HelperError("mount.aufs: " + e.message, exit: .mountFailure)
             }
         }
         if opts.branches.isEmpty {
-            throw HelperError("mount.aufs: -o has no branch list; expected br=RW:RO1=ro:... (or dirs=)", exit: .mountFailure)
+            throw HelperError(
+                "mount.aufs: -o has no branch list; expected br=RW:RO1=ro:... (or dirs=)", exit: .mountFailure)
         }
         var mounter = Mounter(syscalls: syscalls, root: root)
         mounter.planner.calls.extraFlags = classified.flags & ~UInt(MS_RDONLY)
@@ -103,7 +107,8 @@ public struct MountHelper {
         }
         for w in report.warnings { stderr("mount.aufs: warning: " + w) }
         if !a.fake && !a.noMtab {
-            try Mtab(root: root).add("none \(FstabLine.escape(report.target)) aufs \(a.options.isEmpty ? "defaults" : FstabLine.escape(a.options)) 0 0")
+            let opts = a.options.isEmpty ? "defaults" : FstabLine.escape(a.options)
+            try Mtab(root: root).add("none \(FstabLine.escape(report.target)) aufs \(opts) 0 0")
         }
         return report.calls
     }
@@ -112,7 +117,8 @@ public struct MountHelper {
         let target = FilePath.resolved(a.dir)
         let status = try StatusReader(root: root).read()
         guard let live = status.mounts.first(where: { $0.target == target && $0.filesystem == "aufs" }) else {
-            throw HelperError("mount.aufs: remount: \(target) is not an aufs mount (see aufsctl status)", exit: .mountFailure)
+            throw HelperError(
+                "mount.aufs: remount: \(target) is not an aufs mount (see aufsctl status)", exit: .mountFailure)
         }
         var wanted: [(path: String, permission: String?)]?
         var options: [String] = []
@@ -128,7 +134,10 @@ public struct MountHelper {
             } else {
                 var probe = AufsOptions()
                 do { try probe.add(option: opt) } catch let e as AufsError {
-                    if a.sloppy { stderr("mount.aufs: -s: ignored \(opt)"); continue }
+                    if a.sloppy {
+                        stderr("mount.aufs: -s: ignored \(opt)")
+                        continue
+                    }
                     throw HelperError("mount.aufs: remount: " + e.message, exit: .mountFailure)
                 }
                 if opt != "ro" && opt != "rw" { options.append(opt) }
@@ -143,7 +152,8 @@ public struct MountHelper {
         }
         // The executor holds the mount lock, flushes pseudo-links first when branches change, and
         // reports the kernel's log lines.
-        try MountExecutor(syscalls: syscalls, root: root).remount(calls, failure: "mount.aufs: remount of \(target) failed")
+        try MountExecutor(syscalls: syscalls, root: root).remount(
+            calls, failure: "mount.aufs: remount of \(target) failed")
         if a.verbose { for c in calls { stdout("mount.aufs: called \(c)") } }
         return calls.map(\.description)
     }
@@ -194,8 +204,10 @@ public struct MountHelper {
         } catch let e as AufsError {
             // -r: a busy union is remounted read-only instead (umount(8)'s contract).
             if a.readOnlyOnBusy, e.message.contains("EBUSY"),
-               case .success = syscalls.mount(source: "none", target: target, fstype: "aufs",
-                                              flags: UInt(MS_REMOUNT | MS_RDONLY), data: "") {
+                case .success = syscalls.mount(
+                    source: "none", target: target, fstype: "aufs",
+                    flags: UInt(MS_REMOUNT | MS_RDONLY), data: "")
+            {
                 stderr("umount.aufs: \(e.message); remounted read-only")
                 return ["remounted read-only"]
             }
@@ -209,7 +221,9 @@ public struct MountHelper {
         guard let ns else { return }
         let path = ns.allSatisfy(\.isNumber) ? "/proc/\(ns)/ns/mnt" : ns
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw HelperError("\(helper): -N \(ns): cannot open \(path): \(Errno(errno))", exit: .system) }
+        guard fd >= 0 else {
+            throw HelperError("\(helper): -N \(ns): cannot open \(path): \(Errno(errno))", exit: .system)
+        }
         defer { close(fd) }
         if aufsctl_setns_mnt(fd) != 0 {
             throw HelperError("\(helper): -N \(ns): setns: \(Errno(errno))", exit: .system)
@@ -236,10 +250,12 @@ struct Mtab {
     func remove(target: String) throws {
         guard isRegularFile else { return }
         try edit { lines in
-            guard let i = lines.lastIndex(where: { l in
-                let f = l.split(separator: " ")
-                return f.count >= 2 && FstabLine.unescape(f[1]) == target
-            }) else { return lines }
+            guard
+                let i = lines.lastIndex(where: { l in
+                    let f = l.split(separator: " ")
+                    return f.count >= 2 && FstabLine.unescape(f[1]) == target
+                })
+            else { return lines }
             var out = lines
             out.remove(at: i)
             return out
@@ -249,7 +265,10 @@ struct Mtab {
     private func edit(_ change: ([String]) -> [String]) throws {
         let lockFD = open(path + "~", O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
         guard lockFD >= 0 else { throw HelperError("cannot lock /etc/mtab: \(Errno(errno))", exit: .mtab) }
-        defer { close(lockFD); unlink(path + "~") }
+        defer {
+            close(lockFD)
+            unlink(path + "~")
+        }
         flock(lockFD, LOCK_EX)
         let lines = (FileRead.string(path) ?? "").split(separator: "\n").map(String.init)
         do {

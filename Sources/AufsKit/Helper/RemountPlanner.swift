@@ -43,9 +43,10 @@ public struct RemountPlanner: Sendable {
         let keptWanted = wantedPaths.filter { livePaths.contains($0) }
         if kept != keptWanted {
             let i = kept.indices.first { kept[$0] != keptWanted[$0] } ?? 0
-            throw HelperError("mount.aufs: remount: the branch list changes the order of live branches (\(kept[i]) "
-                              + "and \(keptWanted[i])); aufs cannot move a branch of a mounted union: unmount and "
-                              + "mount again with the new order", exit: .mountFailure)
+            throw HelperError(
+                "mount.aufs: remount: the branch list changes the order of live branches (\(kept[i]) "
+                    + "and \(keptWanted[i])); aufs cannot move a branch of a mounted union: unmount and "
+                    + "mount again with the new order", exit: .mountFailure)
         }
         for w in wanted {
             guard let l = live.first(where: { $0.path == w.path }), let perm = w.permission, perm != l.permission
@@ -72,18 +73,22 @@ public struct RemountPlanner: Sendable {
         var batch = options
         var bytes = options.isEmpty ? 0 : options.joined(separator: ",").utf8.count
         if bytes > maxDataBytes || options.count > maxEntries {
-            throw HelperError("mount.aufs: remount options exceed \(maxDataBytes) bytes or \(maxEntries) entries",
-                              exit: .mountFailure)
+            throw HelperError(
+                "mount.aufs: remount options exceed \(maxDataBytes) bytes or \(maxEntries) entries",
+                exit: .mountFailure)
         }
         for op in operations {
             if op.utf8.count > maxDataBytes {
-                throw HelperError("mount.aufs: remount: \"\(op.prefix(40))...\" alone exceeds \(maxDataBytes) bytes "
-                                  + "of mount data; use a shorter path (a symlink)", exit: .mountFailure)
+                throw HelperError(
+                    "mount.aufs: remount: \"\(op.prefix(40))...\" alone exceeds \(maxDataBytes) bytes "
+                        + "of mount data; use a shorter path (a symlink)", exit: .mountFailure)
             }
             let add = op.utf8.count + (batch.isEmpty ? 0 : 1)
             if bytes + add > maxDataBytes || batch.count + 1 > maxEntries {
-                calls.append(MountCall(source: "none", target: target, fstype: "aufs", flags: base,
-                                       data: batch.joined(separator: ",")))
+                calls.append(
+                    MountCall(
+                        source: "none", target: target, fstype: "aufs", flags: base,
+                        data: batch.joined(separator: ",")))
                 batch = []
                 bytes = 0
             }
@@ -91,8 +96,10 @@ public struct RemountPlanner: Sendable {
             batch.append(op)
         }
         if !batch.isEmpty || calls.isEmpty {
-            calls.append(MountCall(source: "none", target: target, fstype: "aufs", flags: base,
-                                   data: batch.joined(separator: ",")))
+            calls.append(
+                MountCall(
+                    source: "none", target: target, fstype: "aufs", flags: base,
+                    data: batch.joined(separator: ",")))
         }
         return calls
     }

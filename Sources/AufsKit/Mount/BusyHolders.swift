@@ -1,5 +1,5 @@
-import Glibc
 import CLinuxShims
+import Glibc
 
 /// Who keeps a mount busy, read from /proc/PID/{cwd,root,fd/*,maps} like aufs-util's aubusy:
 /// a holder is a process whose working directory, root, an open file or a mapped file is on
@@ -59,7 +59,9 @@ public struct BusyHolders {
             let f = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
             guard f.count >= 5, f[4] != "0" else { continue }
             let mm = f[3].split(separator: ":")
-            guard mm.count == 2, let maj = UInt64(mm[0], radix: 16), let min = UInt64(mm[1], radix: 16) else { continue }
+            guard mm.count == 2, let maj = UInt64(mm[0], radix: 16), let min = UInt64(mm[1], radix: 16) else {
+                continue
+            }
             if (maj, min) == want { return true }
         }
         return false

@@ -17,7 +17,10 @@ public struct PseudoLinks {
     /// changed (`mod=`, e.g. the rw branch to ro), or pseudo-links turned off.
     public static func remountNeedsFlush(_ data: String) -> Bool {
         data.split(separator: ",").contains { o in
-            o == "noplink" || ["add", "ins", "append", "prepend", "del", "mod", "imod"].contains { o.hasPrefix($0 + "=") || o.hasPrefix($0 + ":") }
+            o == "noplink"
+                || ["add", "ins", "append", "prepend", "del", "mod", "imod"].contains {
+                    o.hasPrefix($0 + "=") || o.hasPrefix($0 + ":")
+                }
         }
     }
 
@@ -47,7 +50,9 @@ public struct PseudoLinks {
     public func entries(branches: [String]) -> [Entry] {
         var out: [Entry] = []
         for b in branches {
-            guard let e = RemountPlanner.Entry(sysfs: b), e.permission == "rw" || e.permission.hasPrefix("rw+") else { continue }
+            guard let e = RemountPlanner.Entry(sysfs: b), e.permission == "rw" || e.permission.hasPrefix("rw+") else {
+                continue
+            }
             let dir = root.resolve(FilePath.join(e.path, PseudoLinks.directoryName))
             for name in (FileRead.list(dir) ?? []).sorted() {
                 let parts = name.split(separator: ".", maxSplits: 1)
@@ -85,8 +90,9 @@ public struct PseudoLinks {
     public func list(_ union: UnionMount) -> Report {
         let e = entries(branches: union.branches)
         let paths = e.isEmpty ? [] : walk(root.resolve(union.target), inodes: Set(e.map(\.aufsInode)))
-        return Report(target: union.target, entries: e, paths: paths, removed: [],
-                      skipped: skipReason(union, entries: e))
+        return Report(
+            target: union.target, entries: e, paths: paths, removed: [],
+            skipped: skipReason(union, entries: e))
     }
 
     func skipReason(_ union: UnionMount, entries: [Entry]) -> String? {
@@ -104,14 +110,16 @@ public struct PseudoLinks {
             return Report(target: union.target, entries: e, paths: [], removed: [], skipped: why)
         }
         guard let si = union.si else {
-            throw AufsError("\(union.target): mountinfo shows no si= for this aufs mount, so its pseudo-links "
-                            + "cannot be flushed; unmount with --no-plink-flush to skip the flush")
+            throw AufsError(
+                "\(union.target): mountinfo shows no si= for this aufs mount, so its pseudo-links "
+                    + "cannot be flushed; unmount with --no-plink-flush to skip the flush")
         }
         let maint = root.resolve(PseudoLinks.maintenancePath)
         let fd = open(maint, O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw AufsError("cannot open \(PseudoLinks.maintenancePath) to flush the pseudo-links of "
-                            + "\(union.target): \(Errno(errno)); --no-plink-flush skips the flush")
+            throw AufsError(
+                "cannot open \(PseudoLinks.maintenancePath) to flush the pseudo-links of "
+                    + "\(union.target): \(Errno(errno)); --no-plink-flush skips the flush")
         }
         defer { close(fd) }  // closing leaves maintenance mode
         try write(fd, "si=" + si, what: "enter maintenance of si=\(si)")
@@ -137,8 +145,9 @@ public struct PseudoLinks {
     private func write(_ fd: Int32, _ s: String, what: String) throws {
         let n = s.withCString { Glibc.write(fd, $0, strlen($0)) }
         if n != s.utf8.count {
-            throw AufsError("cannot \(what) through \(PseudoLinks.maintenancePath): "
-                            + (n < 0 ? "\(Errno(errno))" : "short write"))
+            throw AufsError(
+                "cannot \(what) through \(PseudoLinks.maintenancePath): "
+                    + (n < 0 ? "\(Errno(errno))" : "short write"))
         }
     }
 }

@@ -48,13 +48,18 @@ public struct UnionRecords {
             let r = state.unions![i]
             printer((dryRun ? "would undo " : "undoing ") + r.summary)
             // What another record (install or union) still uses stays.
-            let others = state.installs.flatMap { $0.resources } + state.unions!.enumerated()
+            let others =
+                state.installs.flatMap { $0.resources }
+                + state.unions!.enumerated()
                 .filter { $0.offset != i }.flatMap { $0.element.uses ?? [] }
             for action in r.undo.reversed() {
                 if !Set(action.resources).isDisjoint(with: others), case .removeFile = action {
                     // Handed to the newest other union record that uses it, so the last user removes it.
-                    if let heir = state.unions!.indices.last(where: { $0 != i && !Set(state.unions![$0].uses ?? [])
-                        .isDisjoint(with: action.resources) }) {
+                    if let heir = state.unions!.indices.last(where: {
+                        $0 != i
+                            && !Set(state.unions![$0].uses ?? [])
+                                .isDisjoint(with: action.resources)
+                    }) {
                         state.unions![heir].undo.insert(action, at: 0)
                     }
                     printer("  kept (another record still uses it): \(action.description)")
@@ -73,7 +78,8 @@ public struct UnionRecords {
 
     /// The path of `abs` under the root without following its last component (a link to remove).
     func entry(_ abs: String) -> String {
-        root.isHost ? abs : root.resolve(FilePath.dirname(abs)) + "/" + (abs.split(separator: "/").last.map(String.init) ?? "")
+        root.isHost
+            ? abs : root.resolve(FilePath.dirname(abs)) + "/" + (abs.split(separator: "/").last.map(String.init) ?? "")
     }
 
     /// Links and moves are done here, by path under the root (no chroot needed); the rest as install's undo.
@@ -82,10 +88,14 @@ public struct UnionRecords {
         case .removeFile(let path):
             if unlink(entry(path)) != 0 && errno != ENOENT { throw AufsError("cannot remove \(path): \(Errno(errno))") }
         case .command(let argv) where argv.count == 4 && argv[0] == "mv" && argv[1] == "-f":
-            if rename(entry(argv[2]), entry(argv[3])) != 0 { throw AufsError("cannot move \(argv[2]) back to \(argv[3]): \(Errno(errno))") }
+            if rename(entry(argv[2]), entry(argv[3])) != 0 {
+                throw AufsError("cannot move \(argv[2]) back to \(argv[3]): \(Errno(errno))")
+            }
         case .command(let argv) where argv.count == 4 && argv[0] == "ln" && argv[1] == "-sfn":
             unlink(entry(argv[3]))
-            if symlink(argv[2], entry(argv[3])) != 0 { throw AufsError("cannot link \(argv[3]) -> \(argv[2]): \(Errno(errno))") }
+            if symlink(argv[2], entry(argv[3])) != 0 {
+                throw AufsError("cannot link \(argv[3]) -> \(argv[2]): \(Errno(errno))")
+            }
         default:
             try await Uninstaller().perform(action, root: root, runner: runner)
         }

@@ -1,11 +1,14 @@
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 @Suite struct HelperArgumentsTests {
     @Test func mountArgvAsUtilLinuxPassesIt() throws {
-        let a = try MountHelperArguments.parse(["none", "/mnt", "-s", "-f", "-n", "-v", "-o", "ro,br=/a=rw:/b=ro",
-                                                "-t", "aufs", "-N", "1234"])
+        let a = try MountHelperArguments.parse([
+            "none", "/mnt", "-s", "-f", "-n", "-v", "-o", "ro,br=/a=rw:/b=ro",
+            "-t", "aufs", "-N", "1234",
+        ])
         #expect(a.spec == "none" && a.dir == "/mnt")
         #expect(a.sloppy && a.fake && a.noMtab && a.verbose)
         #expect(a.options == "ro,br=/a=rw:/b=ro")
@@ -40,7 +43,9 @@ import Testing
     }
 
     @Test func umountArgv() throws {
-        let a = try UmountHelperArguments.parse(["/mnt", "-n", "-l", "-f", "-v", "-r", "-t", "aufs", "-N", "/proc/1/ns/mnt"])
+        let a = try UmountHelperArguments.parse([
+            "/mnt", "-n", "-l", "-f", "-v", "-r", "-t", "aufs", "-N", "/proc/1/ns/mnt",
+        ])
         #expect(a.dir == "/mnt" && a.noMtab && a.lazy && a.force && a.verbose && a.readOnlyOnBusy)
         #expect(a.namespace == "/proc/1/ns/mnt")
         #expect(throws: HelperError.self) { try UmountHelperArguments.parse([]) }
@@ -71,9 +76,13 @@ import Testing
     }
 
     @Test func userspaceOptionsNeverReachTheKernel() throws {
-        let o = try HelperOptions.classify("nofail,_netdev,user,users,owner,group,helper=aufs,x-systemd.requires=/a,comment=x,br=/a")
-        #expect(o.userspace == ["nofail", "_netdev", "user", "users", "owner", "group", "helper=aufs",
-                                "x-systemd.requires=/a", "comment=x"])
+        let o = try HelperOptions.classify(
+            "nofail,_netdev,user,users,owner,group,helper=aufs,x-systemd.requires=/a,comment=x,br=/a")
+        #expect(
+            o.userspace == [
+                "nofail", "_netdev", "user", "users", "owner", "group", "helper=aufs",
+                "x-systemd.requires=/a", "comment=x",
+            ])
         #expect(o.aufs == ["br=/a"])
         #expect(o.flags == 0)
     }
@@ -126,7 +135,8 @@ import Testing
     }
 
     @Test func changedListBecomesDelModAdd() throws {
-        let ops = try RemountPlanner().operations(live: live, wanted: [("/rw", "rw"), ("/new", "ro"), ("/a", "rr"), ("/c", nil)])
+        let ops = try RemountPlanner().operations(
+            live: live, wanted: [("/rw", "rw"), ("/new", "ro"), ("/a", "rr"), ("/c", nil)])
         #expect(ops == ["del=/b", "mod=/a=rr", "add=1:/new=ro", "add=3:/c=ro"])
     }
 
@@ -147,13 +157,15 @@ import Testing
     }
 
     @Test func replacingEveryBranchAppendsFirst() throws {
-        let ops = try RemountPlanner().operations(live: [E(path: "/x", permission: "rw")], wanted: [("/y", "rw"), ("/z", "ro")])
+        let ops = try RemountPlanner().operations(
+            live: [E(path: "/x", permission: "rw")], wanted: [("/y", "rw"), ("/z", "ro")])
         #expect(ops == ["append=/y=rw", "append=/z=ro", "del=/x"])
     }
 
     @Test func callsRespectThePageLimit() throws {
         let ops = (0..<300).map { "add=\($0):/srv/layers/\(String(repeating: "x", count: 40))/\($0)=ro" }
-        let calls = try RemountPlanner().plan(target: "/mnt", flags: UInt(MS_RDONLY), options: ["udba=none"], operations: ops)
+        let calls = try RemountPlanner().plan(
+            target: "/mnt", flags: UInt(MS_RDONLY), options: ["udba=none"], operations: ops)
         #expect(calls.allSatisfy { $0.data.utf8.count <= 4095 && $0.flags == UInt(MS_REMOUNT | MS_RDONLY) })
         #expect(calls.allSatisfy { $0.data.split(separator: ",").count <= 64 })
         #expect(calls[0].data.hasPrefix("udba=none,add=0:"))
@@ -164,6 +176,9 @@ import Testing
 
     @Test func flagOnlyRemountIsOneEmptyCall() throws {
         let calls = try RemountPlanner().plan(target: "/mnt", flags: UInt(MS_RDONLY), options: [], operations: [])
-        #expect(calls == [MountCall(source: "none", target: "/mnt", fstype: "aufs", flags: UInt(MS_REMOUNT | MS_RDONLY), data: "")])
+        #expect(
+            calls == [
+                MountCall(source: "none", target: "/mnt", fstype: "aufs", flags: UInt(MS_REMOUNT | MS_RDONLY), data: "")
+            ])
     }
 }

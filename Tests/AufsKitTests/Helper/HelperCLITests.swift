@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 /// The built binary started as mount.aufs / umount.aufs (a link named so), as mount(8) runs it.
@@ -34,11 +35,17 @@ private func helper(_ name: String, _ args: [String], log: String? = nil) async 
         let r = try await helper("mount.aufs", ["none", t.path + "/mnt", "-f", "-o", "br=\(t.path)/a=rw,frobnicate"])
         #expect(r.status == 32)
         #expect(r.stderr.contains("frobnicate") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
-        let sloppy = try await helper("mount.aufs", ["none", t.path + "/mnt", "-f", "-s", "-v", "-o",
-                                                     "nosuid,nofail,br=\(t.path)/a=rw,frobnicate"])
+        let sloppy = try await helper(
+            "mount.aufs",
+            [
+                "none", t.path + "/mnt", "-f", "-s", "-v", "-o",
+                "nosuid,nofail,br=\(t.path)/a=rw,frobnicate",
+            ])
         #expect(sloppy.status == 0, "\(sloppy.stderr)")
         #expect(sloppy.stderr.contains("ignored the unknown option frobnicate"))
-        #expect(sloppy.stdout.contains("mount(\"none\", \"\(t.path)/mnt\", \"aufs\", 0x2, \"br=\(t.path)/a=rw"), "\(sloppy.stdout)")
+        #expect(
+            sloppy.stdout.contains("mount(\"none\", \"\(t.path)/mnt\", \"aufs\", 0x2, \"br=\(t.path)/a=rw"),
+            "\(sloppy.stdout)")
     }
 
     @Test func missingBranchIs32AndLogged() async throws {

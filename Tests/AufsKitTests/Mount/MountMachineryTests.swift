@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 private func inode(_ p: String) -> UInt64 {
@@ -22,8 +23,9 @@ private func fakeUnion(_ t: TempDir, plinks: Bool = true, options: String = "rw,
         t.write("rw/.wh..wh.plnk/not-a-plink", "")
         t.write("ro/.wh..wh.plnk/\(inode(t.path + "/mnt/plain")).1", "")  // ro branch: ignored, as auplink does
     }
-    return UnionMount(target: "/mnt", filesystem: "aufs", branches: ["/rw=rw", "/ro=ro"], xino: nil, si: "1a2b",
-                      workdir: nil, options: options)
+    return UnionMount(
+        target: "/mnt", filesystem: "aufs", branches: ["/rw=rw", "/ro=ro"], xino: nil, si: "1a2b",
+        workdir: nil, options: options)
 }
 
 @Suite struct PseudoLinkTests {
@@ -101,7 +103,8 @@ private func fakeUnion(_ t: TempDir, plinks: Bool = true, options: String = "rw,
         var st = stat()
         stat(t.path + "/union", &st)
         let dev = UInt64(st.st_dev)
-        let maj = String(aufsctlMajor(dev), radix: 16), min = String(aufsctlMinor(dev), radix: 16)
+        let maj = String(aufsctlMajor(dev), radix: 16)
+        let min = String(aufsctlMinor(dev), radix: 16)
         // 100: cwd and fd 3 in the union; 200: root there and a mapping; 300: elsewhere (procfs).
         t.mkdirs(t.path + "/proc/100/fd")
         symlink(t.path + "/union/sub", t.path + "/proc/100/cwd")
@@ -112,7 +115,9 @@ private func fakeUnion(_ t: TempDir, plinks: Bool = true, options: String = "rw,
         t.mkdirs(t.path + "/proc/200/fd")
         symlink("/proc", t.path + "/proc/200/cwd")
         symlink(t.path + "/union", t.path + "/proc/200/root")
-        t.write("proc/200/maps", "7f00-7f10 r-xp 00000000 00:00 0 [vdso]\n"
+        t.write(
+            "proc/200/maps",
+            "7f00-7f10 r-xp 00000000 00:00 0 [vdso]\n"
                 + "7f10-7f20 r-xp 00001000 \(maj):\(min) 1234 /union/lib.so\n")
         t.write("proc/200/comm", "daemon\n")
         t.mkdirs(t.path + "/proc/300/fd")
@@ -121,8 +126,11 @@ private func fakeUnion(_ t: TempDir, plinks: Bool = true, options: String = "rw,
         t.write("proc/300/maps", "7f00-7f10 r-xp 00000000 00:00 0 [vdso]\n")
         t.mkdirs(t.path + "/proc/sys")  // not a pid
         let h = BusyHolders(proc: t.path + "/proc").holders(device: dev, excluding: -1)
-        #expect(h == [BusyHolders.Holder(pid: 100, command: "bash", uses: ["cwd", "fd 3"]),
-                      BusyHolders.Holder(pid: 200, command: "daemon", uses: ["root", "mmap"])])
+        #expect(
+            h == [
+                BusyHolders.Holder(pid: 100, command: "bash", uses: ["cwd", "fd 3"]),
+                BusyHolders.Holder(pid: 200, command: "daemon", uses: ["root", "mmap"]),
+            ])
         #expect(BusyHolders.sentence(h, target: "/u") == "held by 100 (bash): cwd, fd 3; 200 (daemon): root, mmap")
         #expect(BusyHolders.sentence([], target: "/u").contains("no process"))
     }
@@ -151,8 +159,9 @@ private func aufsctlMinor(_ d: UInt64) -> UInt32 { UInt32(d & 0xff) | UInt32((d 
     }
 
     @Test func unitText() {
-        let s = PersistSpec(target: "/srv/c1", branches: ["/srv/rw=rw", "/srv/50%/img=ro"], xino: "/var/x/c.xino",
-                            options: ["udba=none"])
+        let s = PersistSpec(
+            target: "/srv/c1", branches: ["/srv/rw=rw", "/srv/50%/img=ro"], xino: "/var/x/c.xino",
+            options: ["udba=none"])
         let u = SystemdUnit.text(s)
         #expect(u.contains("\nWhat=none\nWhere=/srv/c1\nType=aufs\n"))
         #expect(u.contains("\nOptions=br=/srv/rw=rw:/srv/50%%/img=ro,xino=/var/x/c.xino,udba=none\n"))
@@ -203,7 +212,9 @@ private func aufsctlMinor(_ d: UInt64) -> UInt32 { UInt32(d & 0xff) | UInt32((d 
         // fstab way for a second union; the first stays.
         let s2 = PersistSpec(target: "/srv/v", branches: ["/srv/rw2=rw"])
         try await p.apply(s2, via: .fstab)
-        #expect(FileRead.string(t.path + "/etc/fstab") == "UUID=1 / ext4 defaults 0 1\nnone /srv/v aufs br=/srv/rw2=rw 0 0\n")
+        #expect(
+            FileRead.string(t.path + "/etc/fstab")
+                == "UUID=1 / ext4 defaults 0 1\nnone /srv/v aufs br=/srv/rw2=rw 0 0\n")
         #expect(try await p.remove(target: "/srv/u"))
         #expect(!FileRead.exists(unit))
         #expect(FileRead.readLink(t.path + "/etc/systemd/system/local-fs.target.wants/srv-u.mount") == nil)
