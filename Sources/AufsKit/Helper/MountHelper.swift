@@ -116,7 +116,7 @@ public struct MountHelper {
     func remount(_ a: MountHelperArguments, _ o: HelperOptions) throws -> [String] {
         let target = FilePath.resolved(a.dir)
         let status = try StatusReader(root: root).read()
-        guard let live = status.mounts.first(where: { $0.target == target && $0.filesystem == "aufs" }) else {
+        guard let live = status.mounts.first(where: { $0.target == target && $0.filesystem == .aufs }) else {
             throw HelperError(
                 "mount.aufs: remount: \(target) is not an aufs mount (see aufsctl status)", exit: .mountFailure)
         }

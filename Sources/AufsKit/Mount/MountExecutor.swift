@@ -57,7 +57,7 @@ public struct MountExecutor {
         let lock = try syscalls.lock(lockPath, what: "mounts and remounts are serialised")
         defer { lock.release() }
         if flushPseudoLinks && calls.contains(where: { PseudoLinks.remountNeedsFlush($0.data) }),
-           let union = (try? StatusReader(root: root).read())?.mounts.first(where: { $0.target == target && $0.filesystem == "aufs" }) {
+           let union = (try? StatusReader(root: root).read())?.mounts.first(where: { $0.target == target && $0.filesystem == .aufs }) {
             _ = try PseudoLinks(root: root).flush(union)
         }
         let log = KernelLog()

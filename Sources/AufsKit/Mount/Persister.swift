@@ -33,7 +33,7 @@ public struct Persister {
     /// The spec of a live union (`aufsctl status`'s view): its branches, a xino the user chose
     /// (the default per-union one under /run is chosen again at boot) and its aufs options.
     public static func spec(live m: UnionMount) throws -> PersistSpec {
-        guard m.filesystem == "aufs" else {
+        guard m.filesystem == .aufs else {
             throw AufsError.usage(
                 "\(m.target) is an overlay fallback mount; persist writes aufs unions only (the unit "
                     + "would mount aufs at boot): install aufs first (aufsctl check)")

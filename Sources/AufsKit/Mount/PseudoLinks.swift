@@ -96,7 +96,7 @@ public struct PseudoLinks {
     }
 
     func skipReason(_ union: UnionMount, entries: [Entry]) -> String? {
-        if union.filesystem != "aufs" { return "\(union.target) is an overlay mount: overlayfs has no pseudo-links" }
+        if union.filesystem != .aufs { return "\(union.target) is an overlay mount: overlayfs has no pseudo-links" }
         if union.options.split(separator: ",").contains("noplink") { return "mounted with noplink" }
         if entries.isEmpty { return "no pseudo-links (\(PseudoLinks.directoryName) is empty on every rw branch)" }
         return nil

@@ -24,7 +24,7 @@ private func fakeUnion(_ t: TempDir, plinks: Bool = true, options: String = "rw,
         t.write("ro/.wh..wh.plnk/\(inode(t.path + "/mnt/plain")).1", "")  // ro branch: ignored, as auplink does
     }
     return UnionMount(
-        target: "/mnt", filesystem: "aufs", branches: ["/rw=rw", "/ro=ro"], xino: nil, si: "1a2b",
+        target: "/mnt", filesystem: .aufs, branches: ["/rw=rw", "/ro=ro"], xino: nil, si: "1a2b",
         workdir: nil, options: options)
 }
 
