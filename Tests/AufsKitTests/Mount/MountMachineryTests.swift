@@ -262,3 +262,55 @@ private func aufsctlMinor(_ d: UInt64) -> UInt32 { UInt32(d & 0xff) | UInt32((d 
         #expect(links.state("umount.aufs") == .missing)
     }
 }
+
+/// The executor and the unmounter flush pseudo-links before what aufs's manual names.
+@Suite struct PseudoLinkFlushPathsTests {
+    func union(_ t: TempDir) -> (HostRoot, String) {
+        let root = fixtureRoot(t, mounts: [("aufs", "none", "/mnt", "rw,si=ab12,br=/rw=rw:/ro=ro")], filesystems: ["aufs"])
+        let r = root.path
+        t.mkdirs(r + "/mnt")
+        t.mkdirs(r + "/ro")
+        t.mkdirs(r + "/rw/.wh..wh.plnk")
+        t.write("root/mnt/a", "x")
+        t.write("root/proc/fs/aufs/plink_maint", "")
+        let entry = "\(inode(r + "/mnt/a")).5"
+        t.write("root/rw/.wh..wh.plnk/" + entry, "")
+        return (root, r + "/rw/.wh..wh.plnk/" + entry)
+    }
+
+    @Test func branchRemountFlushesFirst() throws {
+        let t = TempDir()
+        let (root, entry) = union(t)
+        let sys = ScriptedSyscalls()
+        let del = MountCall(source: "none", target: "/mnt", fstype: "aufs", flags: UInt(MS_REMOUNT), data: "del=/ro")
+        try MountExecutor(syscalls: sys, root: root).remount([del], failure: "del failed")
+        #expect(FileRead.string(root.path + "/proc/fs/aufs/plink_maint") == "si=ab12clean")
+        #expect(!FileRead.exists(entry))
+        #expect(sys.mounts == [del])
+    }
+
+    @Test func noFlushWhenNotAsked() throws {
+        let t = TempDir()
+        let (root, entry) = union(t)
+        let sys = ScriptedSyscalls()
+        let udba = MountCall(source: "none", target: "/mnt", fstype: "aufs", flags: UInt(MS_REMOUNT), data: "udba=none")
+        try MountExecutor(syscalls: sys, root: root).remount([udba], failure: "x")
+        var off = MountExecutor(syscalls: sys, root: root)
+        off.flushPseudoLinks = false
+        try off.remount([MountCall(source: "none", target: "/mnt", fstype: "aufs", flags: UInt(MS_REMOUNT), data: "del=/ro")],
+                        failure: "x")
+        #expect(FileRead.string(root.path + "/proc/fs/aufs/plink_maint") == "")
+        #expect(FileRead.exists(entry))
+        #expect(sys.mounts.count == 2)
+    }
+
+    @Test func unmountFlushesFirst() throws {
+        let t = TempDir()
+        let (root, entry) = union(t)
+        let sys = ScriptedSyscalls()
+        _ = try Unmounter(syscalls: sys, root: root).unmount("/mnt", lazy: false, force: false)
+        #expect(FileRead.string(root.path + "/proc/fs/aufs/plink_maint") == "si=ab12clean")
+        #expect(!FileRead.exists(entry))
+        #expect(sys.umounts.map(\.0) == ["/mnt"])
+    }
+}
