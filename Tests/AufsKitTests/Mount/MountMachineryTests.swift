@@ -266,7 +266,8 @@ private func aufsctlMinor(_ d: UInt64) -> UInt32 { UInt32(d & 0xff) | UInt32((d 
 /// The executor and the unmounter flush pseudo-links before what aufs's manual names.
 @Suite struct PseudoLinkFlushPathsTests {
     func union(_ t: TempDir) -> (HostRoot, String) {
-        let root = fixtureRoot(t, mounts: [("aufs", "none", "/mnt", "rw,si=ab12,br=/rw=rw:/ro=ro")], filesystems: ["aufs"])
+        let root = fixtureRoot(t, mounts: [("aufs", "none", "/mnt", "rw,si=ab12,br=/rw=rw:/ro=ro")],
+                               filesystems: ["aufs"])
         let r = root.path
         t.mkdirs(r + "/mnt")
         t.mkdirs(r + "/ro")
@@ -297,8 +298,8 @@ private func aufsctlMinor(_ d: UInt64) -> UInt32 { UInt32(d & 0xff) | UInt32((d 
         try MountExecutor(syscalls: sys, root: root).remount([udba], failure: "x")
         var off = MountExecutor(syscalls: sys, root: root)
         off.flushPseudoLinks = false
-        try off.remount([MountCall(source: "none", target: "/mnt", fstype: "aufs", flags: UInt(MS_REMOUNT), data: "del=/ro")],
-                        failure: "x")
+        let del = MountCall(source: "none", target: "/mnt", fstype: "aufs", flags: UInt(MS_REMOUNT), data: "del=/ro")
+        try off.remount([del], failure: "x")
         #expect(FileRead.string(root.path + "/proc/fs/aufs/plink_maint") == "")
         #expect(FileRead.exists(entry))
         #expect(sys.mounts.count == 2)
