@@ -38,6 +38,7 @@ fi
 errs=""
 o=$(opts)
 [ -n "$o" ] || errs="$errs; /srv/union is not mounted"
+# shellcheck disable=SC2086 # split "fstype options" into $1 $2
 set -- $o
 [ "${1:-}" = aufs ] || errs="$errs; fstype ${1:-none}"
 got=$(echo "${2:-}" | tr ',' '\n' | sed -n 's/^br=//p')
