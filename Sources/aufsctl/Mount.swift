@@ -113,15 +113,17 @@ struct Status: AsyncParsableCommand {
     @Flag(help: "Print the report as JSON (schema aufsctl.status/1).") var json = false
 
     func run() async throws {
-        let r = try StatusReader().read(target: target)
-        if json { print(try encodeJSON(r)); return }
-        if r.mounts.isEmpty { print("no aufs mounts and no overlay mounts made by aufsctl"); return }
+        var r = try StatusReader().read(target: target)
         // Root's state file says which unions come back at boot (aufsctl persist).
         let persisted = geteuid() == 0 ? ((try? UnionRecords().records()) ?? []) : []
+        for i in r.mounts.indices {
+            r.mounts[i].persisted = persisted.last { $0.kind == .persist && $0.target == r.mounts[i].target }?.via
+        }
+        if json { print(try encodeJSON(r)); return }
+        if r.mounts.isEmpty { print("no aufs mounts and no overlay mounts made by aufsctl"); return }
         for m in r.mounts {
-            let p = persisted.first { $0.kind == .persist && $0.target == m.target }
             print("\(m.target)  \(m.filesystem)" + (m.si.map { "  si=\($0)" } ?? "") + (m.xino.map { "  xino=\($0)" } ?? "")
-                  + (m.workdir.map { "  workdir=\($0)" } ?? "") + (p.map { "  persisted (\($0.via ?? "?"))" } ?? ""))
+                  + (m.workdir.map { "  workdir=\($0)" } ?? "") + (m.persisted.map { "  persisted (\($0))" } ?? ""))
             for (i, b) in m.branches.enumerated() { print("  [\(i)] \(b)") }
         }
     }

@@ -55,6 +55,8 @@ t_mnt=$(journalctl -b -o short-monotonic -u $UNIT | grep -m1 -E "Mount(ing|ed)" 
 [ "$(cat /srv/union/003.txt 2>/dev/null)" = three ] && errs="$errs; the stand-in unions nothing, yet 003.txt appeared?"
 aufsctl status /srv/union >/tmp/o 2>&1
 grep -q "persisted (systemd-unit $UNIT)" /tmp/o || errs="$errs; status does not mark it persisted: $(head -n 1 /tmp/o)"
+aufsctl status --json /srv/union >/tmp/o 2>&1
+grep -q "\"persisted\" : \"systemd-unit $UNIT\"" /tmp/o || errs="$errs; status --json lacks persisted: $(tr -d '\n' </tmp/o | head -c 200)"
 if [ -z "$errs" ]; then out "E2E: boot2-mounted PASS $1 $2; aufs inserted by systemd-modules-load at ${t_mod}s, $UNIT at ${t_mnt}s"
 else out "E2E: boot2-mounted FAIL ${errs#; }"; fi
 journalctl -b -u $UNIT --no-pager | tail -n 5 | while read -r l; do out "E2E-LOG: boot2: $l"; done

@@ -10,6 +10,8 @@ public struct UnionMount: Sendable, Codable, Equatable {
     public var si: String?
     public var workdir: String?
     public var options: String
+    /// How it comes back at boot (`systemd-unit NAME` or `fstab`), when `aufsctl persist` recorded it.
+    public var persisted: String? = nil
 }
 
 public struct StatusReport: Sendable, Codable, Equatable {
