@@ -133,8 +133,9 @@ struct PersistCommand: AsyncParsableCommand {
         }
         try await persister.apply(spec, via: how)
         if case .missing = HelperLinks(root: root).state("mount.aufs") {
-            Terminal.error("aufsctl: warning: /sbin/mount.aufs is missing: run `aufsctl helper install`, "
-                           + "or the union will not mount at boot")
+            Terminal.error(
+                "aufsctl: warning: /sbin/mount.aufs is missing: run `aufsctl helper install`, "
+                    + "or the union will not mount at boot")
         }
     }
 

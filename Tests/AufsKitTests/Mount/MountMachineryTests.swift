@@ -266,8 +266,9 @@ private func aufsctlMinor(_ d: UInt64) -> UInt32 { UInt32(d & 0xff) | UInt32((d 
 /// The executor and the unmounter flush pseudo-links before what aufs's manual names.
 @Suite struct PseudoLinkFlushPathsTests {
     func union(_ t: TempDir) -> (HostRoot, String) {
-        let root = fixtureRoot(t, mounts: [("aufs", "none", "/mnt", "rw,si=ab12,br=/rw=rw:/ro=ro")],
-                               filesystems: ["aufs"])
+        let root = fixtureRoot(
+            t, mounts: [("aufs", "none", "/mnt", "rw,si=ab12,br=/rw=rw:/ro=ro")],
+            filesystems: ["aufs"])
         let r = root.path
         t.mkdirs(r + "/mnt")
         t.mkdirs(r + "/ro")
