@@ -151,7 +151,7 @@ struct Uninstall: AsyncParsableCommand {
         abstract: "Undo what aufsctl install recorded in /var/lib/aufsctl/state.json: the newest install, one by ID, or all.")
 
     @Argument(help: ArgumentHelp("The install record to undo (see --list); default: the newest.", valueName: "ID")) var id: Int?
-    @Flag(help: "Undo every install record, newest first.") var all = false
+    @Flag(help: "Undo every install record, newest first, then what persist and helper install recorded.") var all = false
     @Flag(help: "List the install records and what undoing each would do.") var list = false
     @Flag(help: "Print what would be undone.") var dryRun = false
     @Flag(help: "Apply without asking.") var yes = false
