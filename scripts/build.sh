@@ -4,9 +4,12 @@
 # result needs any GLIBC symbol version above 2.31.
 #   scripts/build.sh [SCRATCH]      -> SCRATCH/release/aufsctl (default .build/glibc231)
 # SWIFT names the swift driver (default: the one on PATH, else /opt/swift/usr/bin/swift).
+# PACKAGE_PATH and PRODUCT build another package the same way (bench/run.sh's floor program).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCRATCH=${1:-$PWD/.build/glibc231}
+PACKAGE_PATH=${PACKAGE_PATH:-$PWD}
+PRODUCT=${PRODUCT:-aufsctl}
 SWIFT=${SWIFT:-$(command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)}
 MAX_GLIBC=2.31
 SR=$(scripts/sysroot.sh)
@@ -25,10 +28,10 @@ mkdir -p "$SCRATCH"
 # GCC 10's libstdc++ lacks one function the Swift runtime calls (see the file).
 "$TOOLCHAIN/bin/clang++" -c -O2 -fPIC --sysroot="$SR" -o "$SCRATCH/gcc10-compat.o" scripts/gcc10-compat.cpp
 PKG_CONFIG_PATH="$SR/usr/lib/x86_64-linux-gnu/pkgconfig:$SR/usr/share/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$SR" \
-    "$SWIFT" build -c release --static-swift-stdlib --scratch-path "$SCRATCH" \
+    "$SWIFT" build -c release --static-swift-stdlib --package-path "$PACKAGE_PATH" --scratch-path "$SCRATCH" \
     -Xswiftc -sdk -Xswiftc "$SR" -Xcc --sysroot="$SR" -Xswiftc -DAUFSCTL_GLIBC231 \
     -Xlinker "$SCRATCH/gcc10-compat.o"
-BIN=$SCRATCH/release/aufsctl
+BIN=$SCRATCH/release/$PRODUCT
 needed=$(objdump -T "$BIN" | grep -oE 'GLIBC_[0-9]+\.[0-9]+(\.[0-9]+)?' | sed 's/GLIBC_//' | sort -Vu | tail -n 1)
 if [ "$(printf '%s\n%s\n' "$needed" "$MAX_GLIBC" | sort -V | tail -n 1)" != "$MAX_GLIBC" ]; then
     echo "build: $BIN needs GLIBC_$needed, above $MAX_GLIBC:" >&2
