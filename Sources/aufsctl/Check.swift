@@ -3,6 +3,7 @@ import ArgumentParser
 
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "check",
         abstract: "Tell whether aufs is usable here, and if not, what install would do or why it cannot.",
         discussion: "Exit codes: 0 usable, 3 loadable or installable, 4 blocked, 1 error, 2 usage error.")
 

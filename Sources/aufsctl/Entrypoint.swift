@@ -1,21 +1,59 @@
 import AufsKit
 import ArgumentParser
+import Dispatch
 import Glibc
 
 @main
 struct Entrypoint {
-    static func main() async {
+    /// Synchronous: only the commands that run other programs (swift-subprocess is async) start the
+    /// concurrency runtime; `--version`, `mount`, `umount` and `status` run on the main thread.
+    static func main() {
         // Started as /sbin/mount.aufs or /sbin/umount.aufs: util-linux's helper contract.
         if let mode = MountHelper.mode(argv0: CommandLine.arguments.first ?? "") {
             let log = getenv("AUFSCTL_HELPER_LOG").map { String(cString: $0) }
             exit(MountHelper(logPath: log).main(mode: mode, args: Array(CommandLine.arguments.dropFirst())))
         }
-        let code = await Aufsctl.runToExitCode(Array(CommandLine.arguments.dropFirst()))
-        exit(code)
+        let command: ParsableCommand
+        do {
+            command = try Aufsctl.parseAsRoot(Array(CommandLine.arguments.dropFirst()))
+        } catch {
+            exit(Aufsctl.exitStatus(for: error))
+        }
+        // Casts to concrete types: a cast to a protocol (`as? AsyncParsableCommand`) makes the
+        // runtime scan every protocol conformance record in the binary.
+        switch command {
+        case let c as Check: runAsync(c)
+        case let c as Install: runAsync(c)
+        case let c as Uninstall: runAsync(c)
+        case let c as PersistCommand: runAsync(c)
+        case let c as HelperCommand: runAsync(c)
+        case let c as PlinkCommand: runAsync(c)
+        default:
+            var c = command
+            do {
+                try c.run()
+                exit(0)
+            } catch {
+                exit(Aufsctl.exitStatus(for: error))
+            }
+        }
+    }
+
+    static func runAsync<C: AsyncParsableCommand>(_ command: sending C) -> Never {
+        Task {
+            var c = command
+            do {
+                try await c.run()
+                exit(0)
+            } catch {
+                exit(Aufsctl.exitStatus(for: error))
+            }
+        }
+        dispatchMain()
     }
 }
 
-struct Aufsctl: AsyncParsableCommand {
+struct Aufsctl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aufsctl",
         abstract: "Make the aufs union filesystem work on this host: check, install, mount.",
@@ -24,31 +62,27 @@ struct Aufsctl: AsyncParsableCommand {
             3 aufs not available but loadable or installable, 4 not installable here, \
             5 reboot required, 6 partially applied.
             """,
-        version: BuildInfo.text,
+        // `--version` prints BuildInfo.text (below); it names the libraries loaded, which only
+        // `--version` should load.
+        version: BuildInfo.version,
         subcommands: [Check.self, Load.self, Install.self, Uninstall.self, Mount.self, Umount.self, Status.self, BranchCommand.self,
                       PlinkCommand.self, PersistCommand.self, HelperCommand.self]
     )
 
-    /// Parses and runs; maps every error to a one-line message and a documented exit code.
-    static func runToExitCode(_ args: [String]) async -> Int32 {
-        do {
-            var command = try parseAsRoot(args)
-            if var async = command as? AsyncParsableCommand {
-                try await async.run()
-            } else {
-                try command.run()
-            }
-            return 0
-        } catch let e as AufsError {
+    /// Maps every error to a one-line message and a documented exit code.
+    static func exitStatus(for error: Error) -> Int32 {
+        switch error {
+        case let e as AufsError:
             Terminal.error("aufsctl: " + e.message)
             for d in e.details { Terminal.error("  " + d) }
             return e.exitCode.rawValue
-        } catch let e as CommandExit {
+        case let e as CommandExit:
             return e.code
-        } catch {
+        default:
             let code = exitCode(for: error)
             if code == ArgumentParser.ExitCode.success {
-                print(fullMessage(for: error))
+                let message = fullMessage(for: error)
+                print(message == BuildInfo.version ? BuildInfo.text : message)
                 return 0
             }
             Terminal.error(fullMessage(for: error))

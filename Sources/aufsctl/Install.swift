@@ -4,6 +4,7 @@ import Glibc
 
 struct Install: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "install",
         abstract: "Make aufs available: kernel-ml-aufs (CentOS 7), DKMS (Debian), or Ubuntu's extra modules.",
         discussion: "Exit codes: 0 done (or nothing to do), 1 failure, 2 usage, 4 not installable here, 5 reboot required, 6 partially applied (see the report; aufsctl uninstall undoes it).")
 
@@ -148,6 +149,7 @@ struct Install: AsyncParsableCommand {
 
 struct Uninstall: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "uninstall",
         abstract: "Undo what aufsctl install recorded in /var/lib/aufsctl/state.json: the newest install, one by ID, or all.")
 
     @Argument(help: ArgumentHelp("The install record to undo (see --list); default: the newest.", valueName: "ID")) var id: Int?

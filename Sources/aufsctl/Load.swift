@@ -1,14 +1,15 @@
 import AufsKit
 import ArgumentParser
 
-struct Load: AsyncParsableCommand {
+struct Load: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "load",
         abstract: "Load the aufs module through libkmod (like modprobe aufs), honouring blacklists.")
 
     @Option(name: .customLong("kernel-param"), help: ArgumentHelp("A module parameter, e.g. brs=1 (repeatable).", valueName: "K=V"))
     var kernelParams: [String] = []
 
-    func run() async throws {
+    func run() throws {
         let loader = ModuleLoader(root: HostRoot())
         let outcome = try loader.load(parameters: kernelParams)
         print(outcome.message)

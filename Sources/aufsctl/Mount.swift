@@ -3,8 +3,9 @@ import ArgumentParser
 import FoundationEssentials
 import Glibc
 
-struct Mount: AsyncParsableCommand {
+struct Mount: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "mount",
         abstract: "Mount an aufs union (validated first), or with --fallback overlay an overlayfs one.",
         discussion: """
             Forms:
@@ -37,7 +38,7 @@ struct Mount: AsyncParsableCommand {
     @Flag(help: "Print the report as JSON (schema aufsctl.mount/1).")
     var json = false
 
-    func run() async throws {
+    func run() throws {
         if let type, type != "aufs" {
             throw AufsError.usage("-t \(type): aufsctl mounts aufs (or overlay through --fallback overlay); drop -t or use -t aufs")
         }
@@ -85,8 +86,9 @@ func encodeJSON<T: Encodable>(_ v: T) throws -> String {
     return String(decoding: try enc.encode(v), as: UTF8.self)
 }
 
-struct Umount: AsyncParsableCommand {
+struct Umount: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "umount",
         abstract: "Unmount an aufs mount (or an overlay aufsctl made), retrying while busy.")
 
     @Argument(help: "The mount point.") var target: String
@@ -95,7 +97,7 @@ struct Umount: AsyncParsableCommand {
     @Flag(help: "Print the report as JSON.") var json = false
     @Flag(help: "Do not flush aufs's pseudo-links first (aufsctl plink flush).") var noPlinkFlush = false
 
-    func run() async throws {
+    func run() throws {
         var unmounter = Unmounter()
         unmounter.flushPseudoLinks = !noPlinkFlush
         let r = try unmounter.unmount(target, lazy: lazy, force: force)
@@ -105,14 +107,15 @@ struct Umount: AsyncParsableCommand {
     }
 }
 
-struct Status: AsyncParsableCommand {
+struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "status",
         abstract: "List aufs mounts and the overlay mounts aufsctl made, with their branches.")
 
     @Argument(help: "Only this mount point.") var target: String?
     @Flag(help: "Print the report as JSON (schema aufsctl.status/1).") var json = false
 
-    func run() async throws {
+    func run() throws {
         var r = try StatusReader().read(target: target)
         // Root's state file says which unions come back at boot (aufsctl persist).
         let persisted = geteuid() == 0 ? ((try? UnionRecords().records()) ?? []) : []
@@ -129,7 +132,7 @@ struct Status: AsyncParsableCommand {
     }
 }
 
-struct BranchCommand: AsyncParsableCommand {
+struct BranchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "branch",
         abstract: "Add, delete or change a branch of a live aufs mount (aufs remount add=/append=, del=, mod=).")
@@ -141,7 +144,7 @@ struct BranchCommand: AsyncParsableCommand {
     @Flag(help: "Print the call without making it.") var dryRun = false
     @Flag(help: "Do not flush aufs's pseudo-links first (aufsctl plink flush).") var noPlinkFlush = false
 
-    func run() async throws {
+    func run() throws {
         if index != nil && action != .add { throw AufsError.usage("--index applies to branch add only") }
         var editor = BranchEditor()
         editor.flushPseudoLinks = !noPlinkFlush
