@@ -14,9 +14,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
     ],
     targets: [
-        .systemLibrary(name: "CKmod", pkgConfig: "libkmod", providers: [.apt(["libkmod-dev"])]),
-        .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
-        .systemLibrary(name: "CMount", pkgConfig: "mount", providers: [.apt(["libmount-dev"])]),
+        // libkmod, libblkid and libmount: their headers, and their functions loaded with dlopen at
+        // first use (CLibLoad), so a command that does not use them does not load them. Packages of
+        // aufsctl must declare them as dependencies: dpkg-shlibdeps cannot see a dlopen.
+        .target(name: "CLibLoad", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "CKmod", dependencies: ["CLibLoad"]),
+        .target(name: "CBlkid", dependencies: ["CLibLoad"]),
+        .target(name: "CMount", dependencies: ["CLibLoad"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CLinuxShims"),
         .target(

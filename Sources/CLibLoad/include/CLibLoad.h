@@ -1,0 +1,33 @@
+#ifndef AUFSCTL_CLIBLOAD_H
+#define AUFSCTL_CLIBLOAD_H
+// libkmod, libblkid and libmount are loaded with dlopen at their first use (Sources/CKmod, CBlkid,
+// CMount define their functions as calls through pointers looked up here), so the commands that do
+// not use them (`--version` loads only libblkid and libmount, `status` only libmount) never map
+// libkmod and what it pulls in (libcrypto, liblzma, libzstd).
+
+/// A library loaded at first use. `soname` is what dlopen opens; `package` names it in the message.
+struct aufsctl_lib {
+    const char *soname;
+    const char *package;
+    void *handle;  // set once, atomically
+};
+
+/// The address of `symbol` in `lib`, loading the library first if needed. When the library or the
+/// symbol is missing, prints one line naming the library, the package and the reason, and exits 1:
+/// the calling command cannot do its work without it.
+void *aufsctl_lib_symbol(struct aufsctl_lib *lib, const char *symbol);
+
+/// Defines `ret name params` (hidden: libmount's own calls into libblkid must not land here) as a
+/// call through the pointer to `name` in `lib`, looked up once.
+#define AUFSCTL_LIB_CALL(lib, ret, name, params, args)                                              \
+    __attribute__((visibility("hidden"))) ret name params {                                          \
+        static void *fn;                                                                             \
+        void *f = __atomic_load_n(&fn, __ATOMIC_ACQUIRE);                                            \
+        if (!f) {                                                                                    \
+            f = aufsctl_lib_symbol(&(lib), #name);                                                   \
+            __atomic_store_n(&fn, f, __ATOMIC_RELEASE);                                              \
+        }                                                                                            \
+        return ((ret(*) params)f) args;                                                              \
+    }
+
+#endif

@@ -1,0 +1,25 @@
+#include "CLibLoad.h"
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+void *aufsctl_lib_symbol(struct aufsctl_lib *lib, const char *symbol) {
+    void *h = __atomic_load_n(&lib->handle, __ATOMIC_ACQUIRE);
+    if (!h) {
+        // Two threads may both open it: dlopen counts references, either handle is the library.
+        h = dlopen(lib->soname, RTLD_LAZY | RTLD_LOCAL);
+        if (!h) {
+            fprintf(stderr, "aufsctl: cannot load %s (%s); this command needs it: install %s\n",
+                    lib->soname, dlerror(), lib->package);
+            exit(1);
+        }
+        __atomic_store_n(&lib->handle, h, __ATOMIC_RELEASE);
+    }
+    void *f = dlsym(h, symbol);
+    if (!f) {
+        fprintf(stderr, "aufsctl: %s has no %s (too old?); this command needs it: install a newer %s\n",
+                lib->soname, symbol, lib->package);
+        exit(1);
+    }
+    return f;
+}

@@ -1,0 +1,2 @@
+// libmount's API; the functions aufsctl calls are defined in mount.c (loaded at first use).
+#include <libmount/libmount.h>
