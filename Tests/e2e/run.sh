@@ -197,10 +197,30 @@ fi
 mkdir -p "$IR"/{bin,sbin,proc,sys,dev,tmp,run,mnt,etc/modprobe.d,boot,e2e,usr/bin,usr/local/bin}
 cp "$BB" "$IR/bin/busybox"
 
-copy_with_libs() {  # copy_with_libs BINARY DEST-IN-INITRD: the binary, every library ldd names, the loader
-    local bin=$1 dest=$2 lib
+# aufsctl loads libkmod, libblkid and libmount with dlopen at first use (Sources/CLibLoad), which ldd
+# cannot see: the sonames a binary opens are the lib*.so.N strings in it that it does not NEED.
+dlopened() {  # dlopened BINARY -> sonames, one a line
+    comm -23 <(strings -a "$1" | grep -E '^lib[A-Za-z0-9_+-]+\.so\.[0-9]+$' | sort -u) \
+        <(objdump -p "$1" | awk '/NEEDED/ { print $2 }' | sort -u)
+}
+soname_path() {  # soname_path SONAME [CHROOT] -> the path the loader finds it at (x86-64)
+    local so=$1
+    if [ -n "${2:-}" ]; then chroot "$2" /sbin/ldconfig -p; else /sbin/ldconfig -p; fi |
+        awk -v s="$so" '$1 == s && /x86-64/ { print $NF; exit }'
+}
+copy_with_libs() {  # copy_with_libs BINARY DEST-IN-INITRD: the binary, every library ldd names or it dlopens, the loader
+    local bin=$1 dest=$2 lib so objs
     cp "$bin" "$IR$dest"
-    ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | while read -r lib; do
+    objs=("$bin")
+    for so in $(dlopened "$bin"); do
+        lib=$(soname_path "$so")
+        [ -n "$lib" ] || die "$bin opens $so, which this host does not have"
+        objs+=("$lib")
+    done
+    for o in "${objs[@]}"; do
+        [ "$o" = "$bin" ] || echo "$o"
+        ldd "$o" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
+    done | while read -r lib; do
         [ -e "$IR$lib" ] && continue
         mkdir -p "$IR$(dirname "$lib")"
         cp -L "$lib" "$IR$lib"
@@ -223,12 +243,21 @@ if [ "$USERLAND" != host ]; then
         tar -C "$UL" -xf "$("$REPO/scripts/debian-root.sh" bullseye kmod jq)"
     fi
     cp "$AUFSCTL" "$UL/usr/local/bin/aufsctl"
-    copy_from_root() {  # copy_from_root PATH-IN-ROOT: the file and every library ldd names there
-        local bin=$1 lib
+    copy_from_root() {  # copy_from_root PATH-IN-ROOT: the file and every library ldd names or it dlopens there
+        local bin=$1 lib so objs
         mkdir -p "$IR$(dirname "$bin")"
         cp -L "$UL$bin" "$IR$bin"
+        objs=("$bin")
+        for so in $(dlopened "$UL$bin"); do
+            lib=$(soname_path "$so" "$UL")
+            [ -n "$lib" ] || die "$bin opens $so, which the Debian 11 root does not have"
+            objs+=("$lib")
+        done
         # Symlinks are resolved inside the root (its absolute links must not reach this host).
-        chroot "$UL" ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | while read -r lib; do
+        for o in "${objs[@]}"; do
+            [ "$o" = "$bin" ] || echo "$o"
+            chroot "$UL" ldd "$o" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
+        done | while read -r lib; do
             [ -e "$IR$lib" ] && continue
             mkdir -p "$IR$(dirname "$lib")"
             cp "$UL$(chroot "$UL" readlink -f "$lib")" "$IR$lib"

@@ -106,12 +106,12 @@ public struct HostProbe: Sendable {
 
     static func kernelConfig(root: HostRoot, _ k: KernelRelease, running: Bool) -> (config: KernelConfig, source: String)? {
         let boot = "/boot/config-\(k.string)"
-        if case .ok(let t) = FileRead.text(root.resolve(boot)) { return (KernelConfig.parse(t, only: configKeys), boot) }
-        if running, case .ok(let t) = FileRead.gunzip(root.resolve("/proc/config.gz")) {
-            return (KernelConfig.parse(t, only: configKeys), "/proc/config.gz")
+        if let c = KernelConfig.read(root.resolve(boot), keys: configKeys) { return (c, boot) }
+        if running, let c = KernelConfig.read(root.resolve("/proc/config.gz"), keys: configKeys, gzip: true) {
+            return (c, "/proc/config.gz")
         }
         let headers = "/lib/modules/\(k.string)/build/.config"
-        if case .ok(let t) = FileRead.text(root.resolve(headers)) { return (KernelConfig.parse(t, only: configKeys), headers) }
+        if let c = KernelConfig.read(root.resolve(headers), keys: configKeys) { return (c, headers) }
         return nil
     }
 
@@ -354,8 +354,10 @@ public struct HostProbe: Sendable {
         (FileRead.list(root.resolve("/boot")) ?? []).compactMap { name in
             guard name.hasPrefix("config-") else { return nil }
             let kver = String(name.dropFirst("config-".count))
-            guard kver != k, let text = FileRead.string(root.resolve("/boot/" + name)) else { return nil }
-            let v = KernelConfig.parse(text, only: ["CONFIG_AUFS_FS"])["CONFIG_AUFS_FS"]
+            guard kver != k, let c = KernelConfig.read(root.resolve("/boot/" + name), keys: ["CONFIG_AUFS_FS"]) else {
+                return nil
+            }
+            let v = c["CONFIG_AUFS_FS"]
             return v == "y" || v == "m" ? kver : nil
         }
     }

@@ -89,7 +89,7 @@ extension HostProbe {
             return NextBoot(release: nil, aufs: nil, evidence: ev)
         }
         var aufs: Bool?
-        let config = FileRead.string(root.resolve("/boot/config-\(release)")).map { KernelConfig.parse($0, only: ["CONFIG_AUFS_FS"]) }
+        let config = KernelConfig.read(root.resolve("/boot/config-\(release)"), keys: ["CONFIG_AUFS_FS"])
         if config?["CONFIG_AUFS_FS"] == "y" {
             aufs = true
             ev.append(Evidence("/boot/config-\(release)", "CONFIG_AUFS_FS=y"))

@@ -64,7 +64,9 @@ public struct MountFacts: Sendable {
             euid: euid, target: target, createTarget: create,
             canonicalTarget: create ? canonicalPrefix(target, syscalls) : target,
             branches: branches, live: live, aufsRegistered: registered.has("aufs"), module: module,
-            branchLimit: aufsMayServe ? branchLimit(syscalls, root) : nil, xino: xino,
+            // Every CONFIG_AUFS_BRANCH_MAX_* is at least 127 (the default the planner assumes): fewer
+            // branches need no kernel config (a gunzip of /proc/config.gz; issue 14).
+            branchLimit: aufsMayServe && branches.count > 127 ? branchLimit(syscalls, root) : nil, xino: xino,
             overlay: overlayMayServe ? overlayFacts(branches, syscalls: syscalls, registered: registered.has("overlay")) : nil)
     }
 
@@ -91,10 +93,9 @@ public struct MountFacts: Sendable {
     /// CONFIG_AUFS_BRANCH_MAX_* of the running kernel, 127 when unknown.
     static func branchLimit(_ syscalls: any Syscalls, _ root: HostRoot) -> Int {
         let kver = syscalls.uname().release
-        var text = FileRead.string(root.resolve("/boot/config-\(kver)"))
-        if text == nil, case .ok(let t) = FileRead.gunzip(root.resolve("/proc/config.gz")) { text = t }
-        let keys = [32767, 1023, 511, 127].map { "CONFIG_AUFS_BRANCH_MAX_\($0)" }
-        let c = KernelConfig.parse(text ?? "", only: Set(keys))
+        let keys = Set([32767, 1023, 511, 127].map { "CONFIG_AUFS_BRANCH_MAX_\($0)" })
+        let c = KernelConfig.read(root.resolve("/boot/config-\(kver)"), keys: keys)
+            ?? KernelConfig.read(root.resolve("/proc/config.gz"), keys: keys, gzip: true) ?? KernelConfig(values: [:])
         for n in [32767, 1023, 511, 127] where c["CONFIG_AUFS_BRANCH_MAX_\(n)"] == "y" { return n }
         return 127
     }
