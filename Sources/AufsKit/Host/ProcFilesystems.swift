@@ -16,8 +16,12 @@ public struct ProcFilesystems: Sendable, Equatable {
 
     /// The line a user would see from `grep -w TYPE /proc/filesystems`.
     public func evidenceLine(_ type: String, in text: String) -> String? {
-        text.split(separator: "\n").first { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).last == Substring(type) }
-            .map { String($0).replacingTabs }
+        let t = Array(type.utf8)
+        for line in text.utf8.split(separator: UInt8(ascii: "\n")) {
+            let last = line.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }).last
+            if let last, last.elementsEqual(t) { return String(decoding: line, as: UTF8.self).replacingTabs }
+        }
+        return nil
     }
 }
 

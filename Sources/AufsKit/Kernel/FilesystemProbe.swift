@@ -9,23 +9,25 @@ public struct FilesystemKind: Sendable, Equatable, Codable, CustomStringConverti
 
     public init(magic: Int64) {
         self.magic = magic
-        self.name = FilesystemKind.names[magic] ?? String(format16: magic)
+        self.name = FilesystemKind.names.first { $0.0 == magic }?.1 ?? String(format16: magic)
     }
 
     public var description: String { name }
 
-    static let names: [Int64: String] = [
-        AUFSCTL_MAGIC_TMPFS: "tmpfs", AUFSCTL_MAGIC_RAMFS: "ramfs", AUFSCTL_MAGIC_PROC: "proc",
-        AUFSCTL_MAGIC_SYSFS: "sysfs", AUFSCTL_MAGIC_CONFIGFS: "configfs", AUFSCTL_MAGIC_DEBUGFS: "debugfs",
-        AUFSCTL_MAGIC_SECURITYFS: "securityfs", AUFSCTL_MAGIC_ECRYPTFS: "ecryptfs",
-        AUFSCTL_MAGIC_OVERLAYFS: "overlay", AUFSCTL_MAGIC_XFS: "xfs", AUFSCTL_MAGIC_BTRFS: "btrfs",
-        AUFSCTL_MAGIC_UBIFS: "ubifs", AUFSCTL_MAGIC_HFSPLUS: "hfsplus", AUFSCTL_MAGIC_NILFS: "nilfs2",
-        AUFSCTL_MAGIC_NFS: "nfs", AUFSCTL_MAGIC_SMB: "smb", AUFSCTL_MAGIC_CIFS: "cifs",
-        AUFSCTL_MAGIC_EXT4: "ext2/3/4", AUFSCTL_MAGIC_SQUASHFS: "squashfs", AUFSCTL_MAGIC_ISOFS: "iso9660",
-        AUFSCTL_MAGIC_CRAMFS: "cramfs", AUFSCTL_MAGIC_ROMFS: "romfs", AUFSCTL_MAGIC_AUFS: "aufs",
-        AUFSCTL_MAGIC_FUSE: "fuse", AUFSCTL_MAGIC_TRACEFS: "tracefs", AUFSCTL_MAGIC_CGROUP: "cgroup",
-        AUFSCTL_MAGIC_CGROUP2: "cgroup2", AUFSCTL_MAGIC_DEVPTS: "devpts", AUFSCTL_MAGIC_EROFS: "erofs",
-        AUFSCTL_MAGIC_F2FS: "f2fs", AUFSCTL_MAGIC_CEPH: "ceph", AUFSCTL_MAGIC_9P: "9p",
+    // Pairs, not a Dictionary: the first [Int64: String] in a process costs a scan of every
+    // protocol conformance record in the binary (issue 14); 32 entries are searched in no time.
+    static let names: [(Int64, String)] = [
+        (AUFSCTL_MAGIC_TMPFS, "tmpfs"), (AUFSCTL_MAGIC_RAMFS, "ramfs"), (AUFSCTL_MAGIC_PROC, "proc"),
+        (AUFSCTL_MAGIC_SYSFS, "sysfs"), (AUFSCTL_MAGIC_CONFIGFS, "configfs"), (AUFSCTL_MAGIC_DEBUGFS, "debugfs"),
+        (AUFSCTL_MAGIC_SECURITYFS, "securityfs"), (AUFSCTL_MAGIC_ECRYPTFS, "ecryptfs"),
+        (AUFSCTL_MAGIC_OVERLAYFS, "overlay"), (AUFSCTL_MAGIC_XFS, "xfs"), (AUFSCTL_MAGIC_BTRFS, "btrfs"),
+        (AUFSCTL_MAGIC_UBIFS, "ubifs"), (AUFSCTL_MAGIC_HFSPLUS, "hfsplus"), (AUFSCTL_MAGIC_NILFS, "nilfs2"),
+        (AUFSCTL_MAGIC_NFS, "nfs"), (AUFSCTL_MAGIC_SMB, "smb"), (AUFSCTL_MAGIC_CIFS, "cifs"),
+        (AUFSCTL_MAGIC_EXT4, "ext2/3/4"), (AUFSCTL_MAGIC_SQUASHFS, "squashfs"), (AUFSCTL_MAGIC_ISOFS, "iso9660"),
+        (AUFSCTL_MAGIC_CRAMFS, "cramfs"), (AUFSCTL_MAGIC_ROMFS, "romfs"), (AUFSCTL_MAGIC_AUFS, "aufs"),
+        (AUFSCTL_MAGIC_FUSE, "fuse"), (AUFSCTL_MAGIC_TRACEFS, "tracefs"), (AUFSCTL_MAGIC_CGROUP, "cgroup"),
+        (AUFSCTL_MAGIC_CGROUP2, "cgroup2"), (AUFSCTL_MAGIC_DEVPTS, "devpts"), (AUFSCTL_MAGIC_EROFS, "erofs"),
+        (AUFSCTL_MAGIC_F2FS, "f2fs"), (AUFSCTL_MAGIC_CEPH, "ceph"), (AUFSCTL_MAGIC_9P, "9p"),
     ]
 
     /// Filesystems aufs refuses as a branch (au_br_fs_unsupported / stacking rules).

@@ -84,23 +84,25 @@ public struct Errno: Error, Sendable, Equatable, CustomStringConvertible {
     public let code: Int32
     public init(_ code: Int32) { self.code = code }
 
-    public var name: String { Errno.names[code] ?? "E\(code)" }
+    public var name: String { Errno.names.first { $0.0 == code }?.1 ?? "E\(code)" }
     public var text: String { String(cString: strerror(code)) }
     public var description: String { "\(name) (\(text))" }
 
     public static func describe(_ code: Int32) -> String { Errno(code).description }
 
     // swift-system's Errno has no symbolic names; this table is the one hand-written piece.
-    static let names: [Int32: String] = [
-        EPERM: "EPERM", ENOENT: "ENOENT", ESRCH: "ESRCH", EINTR: "EINTR", EIO: "EIO", ENXIO: "ENXIO",
-        E2BIG: "E2BIG", ENOEXEC: "ENOEXEC", EBADF: "EBADF", ECHILD: "ECHILD", EAGAIN: "EAGAIN",
-        ENOMEM: "ENOMEM", EACCES: "EACCES", EFAULT: "EFAULT", ENOTBLK: "ENOTBLK", EBUSY: "EBUSY",
-        EEXIST: "EEXIST", EXDEV: "EXDEV", ENODEV: "ENODEV", ENOTDIR: "ENOTDIR", EISDIR: "EISDIR",
-        EINVAL: "EINVAL", ENFILE: "ENFILE", EMFILE: "EMFILE", ENOTTY: "ENOTTY", EFBIG: "EFBIG",
-        ENOSPC: "ENOSPC", ESPIPE: "ESPIPE", EROFS: "EROFS", EMLINK: "EMLINK", EPIPE: "EPIPE",
-        ERANGE: "ERANGE", ENAMETOOLONG: "ENAMETOOLONG", ENOSYS: "ENOSYS", ENOTEMPTY: "ENOTEMPTY",
-        ELOOP: "ELOOP", ENOTSUP: "EOPNOTSUPP", ETIMEDOUT: "ETIMEDOUT", ESTALE: "ESTALE",
-        ENOKEY: "ENOKEY", EKEYREJECTED: "EKEYREJECTED", ENOPKG: "ENOPKG",
+    // Pairs, not a Dictionary: the first [Int32: String] in a process costs a scan of every
+    // protocol conformance record in the binary (issue 14).
+    static let names: [(Int32, String)] = [
+        (EPERM, "EPERM"), (ENOENT, "ENOENT"), (ESRCH, "ESRCH"), (EINTR, "EINTR"), (EIO, "EIO"),
+        (ENXIO, "ENXIO"), (E2BIG, "E2BIG"), (ENOEXEC, "ENOEXEC"), (EBADF, "EBADF"), (ECHILD, "ECHILD"),
+        (EAGAIN, "EAGAIN"), (ENOMEM, "ENOMEM"), (EACCES, "EACCES"), (EFAULT, "EFAULT"), (ENOTBLK, "ENOTBLK"),
+        (EBUSY, "EBUSY"), (EEXIST, "EEXIST"), (EXDEV, "EXDEV"), (ENODEV, "ENODEV"), (ENOTDIR, "ENOTDIR"),
+        (EISDIR, "EISDIR"), (EINVAL, "EINVAL"), (ENFILE, "ENFILE"), (EMFILE, "EMFILE"), (ENOTTY, "ENOTTY"),
+        (EFBIG, "EFBIG"), (ENOSPC, "ENOSPC"), (ESPIPE, "ESPIPE"), (EROFS, "EROFS"), (EMLINK, "EMLINK"),
+        (EPIPE, "EPIPE"), (ERANGE, "ERANGE"), (ENAMETOOLONG, "ENAMETOOLONG"), (ENOSYS, "ENOSYS"),
+        (ENOTEMPTY, "ENOTEMPTY"), (ELOOP, "ELOOP"), (ENOTSUP, "EOPNOTSUPP"), (ETIMEDOUT, "ETIMEDOUT"),
+        (ESTALE, "ESTALE"), (ENOKEY, "ENOKEY"), (EKEYREJECTED, "EKEYREJECTED"), (ENOPKG, "ENOPKG"),
     ]
 }
 
