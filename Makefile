@@ -45,10 +45,11 @@ demo: build
 
 # Also the mount helpers: /sbin/mount.aufs and /sbin/umount.aufs as links to aufsctl. On the live
 # system through `aufsctl helper install` (refuses a foreign helper, recorded for uninstall); into a
-# DESTDIR as plain links.
+# DESTDIR as plain links. Installed without debug info (33 MB -> 26 MB; the symbols stay for backtraces).
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/aufsctl
+	strip --strip-debug $(DESTDIR)$(PREFIX)/bin/aufsctl
 	if [ -z "$(DESTDIR)" ]; then $(PREFIX)/bin/aufsctl helper install --binary $(PREFIX)/bin/aufsctl; \
 	else install -d $(DESTDIR)/sbin && ln -sfn $(PREFIX)/bin/aufsctl $(DESTDIR)/sbin/mount.aufs \
 	     && ln -sfn $(PREFIX)/bin/aufsctl $(DESTDIR)/sbin/umount.aufs; fi

@@ -291,7 +291,7 @@ if [ "$DKMS_SET_UP" = 1 ]; then rss "install re-run (dkms)" "$A" $IARGS; rss "un
     echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "- git commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Package.swift || echo ' (Sources modified)')"
     echo "- load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min load average at the end; other processes on the machine skew the times)"
-    echo "- binary: \`scripts/build.sh\` (as \`make build\`: glibc 2.31 sysroot, \`--static-swift-stdlib\`), $(stat -c %s "$A" | numfmt --to=iec) ($(strip -o "$W/size" "$A" && stat -c %s "$W/size" | numfmt --to=iec) stripped); libraries it loads before main: $(objdump -p "$A" | awk '/NEEDED/ { printf "%s ", $2 }')"
+    echo "- binary: \`scripts/build.sh\` (as \`make build\`: glibc 2.31 sysroot, \`--static-swift-stdlib\`), $(stat -c %s "$A" | numfmt --to=iec) ($(strip --strip-debug -o "$W/size" "$A" && stat -c %s "$W/size" | numfmt --to=iec) without debug info as \`make install\` installs it, $(strip -o "$W/size" "$A" && stat -c %s "$W/size" | numfmt --to=iec) stripped); libraries it loads before main: $(objdump -p "$A" | awk '/NEEDED/ { printf "%s ", $2 }')"
     echo "- the floor program: $(stat -c %s "$F" | numfmt --to=iec), built the same way"
     echo
     echo "## Instructions (callgrind, millions; issue 14)"
