@@ -206,7 +206,7 @@ dlopened() {  # dlopened BINARY -> sonames, one a line
 soname_path() {  # soname_path SONAME [CHROOT] -> the path the loader finds it at (x86-64)
     local so=$1
     if [ -n "${2:-}" ]; then chroot "$2" /sbin/ldconfig -p; else /sbin/ldconfig -p; fi |
-        awk -v s="$so" '$1 == s && /x86-64/ { print $NF; exit }'
+        awk -v s="$so" '$1 == s && /x86-64/ && !found { print $NF; found = 1 }'  # no early exit: SIGPIPE
 }
 copy_with_libs() {  # copy_with_libs BINARY DEST-IN-INITRD: the binary, every library ldd names or it dlopens, the loader
     local bin=$1 dest=$2 lib so objs
