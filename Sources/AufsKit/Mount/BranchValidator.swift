@@ -58,6 +58,7 @@ public struct BranchValidator {
             throw AufsError.usage("\(raw.count) branches given; this aufs allows at most \(maxBranches) (CONFIG_AUFS_BRANCH_MAX_*)")
         }
         var out: [Branch] = []
+        var dirs: [String] = []  // each earlier branch as a directory prefix ("/x/"), for the overlap check
         for (i, r) in raw.enumerated() {
             let label = "branch \(i) (\(r.path))"
             for (c, name) in Self.forbidden where r.path.contains(c) {
@@ -93,15 +94,17 @@ public struct BranchValidator {
             if perm.writable && kind.isReallyReadOnly {
                 throw AufsError.usage("\(label): \(kind.name) is read-only media; it cannot be a rw branch (use rr)")
             }
-            for prev in out {
+            let dir = path == "/" ? "/" : path + "/"
+            for (prev, prevDir) in zip(out, dirs) {
                 if prev.path == path {
                     throw AufsError.usage("\(label): duplicate of an earlier branch (\(path))")
                 }
-                if path.hasPrefix(prev.path == "/" ? "/" : prev.path + "/") || prev.path.hasPrefix(path == "/" ? "/" : path + "/") {
+                if path.hasPrefix(prevDir) || prev.path.hasPrefix(dir) {
                     throw AufsError.usage("\(label): \(path) and \(prev.path) overlap (one is inside the other); aufs refuses nested branches")
                 }
             }
             out.append(Branch(path: path, permission: perm, filesystem: kind.name))
+            dirs.append(dir)
         }
         return out
     }
