@@ -23,6 +23,11 @@ out=Sources/AufsKit/Kernel/RequiredExports.swift
     echo "        \"$s\": ([$kk], $aa),"
   done
   echo "    ]"
+  echo "    /// Every kernel option the conditions read, sorted (check reads these without building \`conditions\`)."
+  printf '    static let kernelOptions: [String] = ['
+  grep -v '^#' Kernel/exports/conditions.txt | grep -v '^$' | awk '$2 != "-" { print $2 }' | tr '|' '\n' | LC_ALL=C sort -u \
+    | sed 's/.*/"&"/' | paste -sd, - | sed 's/,/, /g' | tr -d '\n'
+  echo "]"
   echo "}"
 } > "$out.tmp"
 mv "$out.tmp" "$out"

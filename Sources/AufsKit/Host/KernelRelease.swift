@@ -89,6 +89,20 @@ public struct KernelRelease: Sendable, Equatable, CustomStringConvertible {
 
 extension StringProtocol {
     var trimmingBlanks: String {
+        // ASCII (nearly always): bytes, the same result without the generic scalar views (issue 14).
+        let whole = String(self), u = whole.utf8
+        if u.allSatisfy({ $0 < 0x80 }) {
+            func blank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0a || b == 0x0d }
+            var start = u.startIndex, end = u.endIndex
+            while start < end, blank(u[start]) { start = u.index(after: start) }
+            while start < end {
+                let last = u.index(before: end)
+                // "\r\n" is one Character, not a blank one: the Character-wise loop below keeps it.
+                guard blank(u[last]), !(u[last] == 0x0a && last > start && u[u.index(before: last)] == 0x0d) else { break }
+                end = last
+            }
+            return String(decoding: u[start..<end], as: UTF8.self)
+        }
         let scalars = unicodeScalars.drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
         var s = String(String.UnicodeScalarView(scalars))
         while let l = s.last, l == " " || l == "\t" || l == "\n" || l == "\r" { s.removeLast() }

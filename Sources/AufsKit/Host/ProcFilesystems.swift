@@ -4,10 +4,12 @@ public struct ProcFilesystems: Sendable, Equatable {
 
     public static func parse(_ text: String) -> ProcFilesystems {
         var types: [String] = []
-        for line in text.split(separator: "\n") {
-            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        for line in text.utf8.split(separator: UInt8(ascii: "\n")) {  // bytes: Characters cost 5x here
+            let words = line.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })
             guard let last = words.last else { continue }
-            if words.count == 1 || (words.count == 2 && words[0] == "nodev") { types.append(String(last)) }
+            if words.count == 1 || (words.count == 2 && words[0].elementsEqual("nodev".utf8)) {
+                types.append(String(decoding: last, as: UTF8.self))
+            }
         }
         return ProcFilesystems(types: types)
     }

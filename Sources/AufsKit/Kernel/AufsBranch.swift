@@ -26,17 +26,23 @@ public struct AufsBranch: Sendable, Codable, Equatable {
         var sublevel: Int      // 0 for the series branch
         var raw: String
 
+        /// Over UTF-8 bytes: `check` parses every known branch name, and Character-wise string
+        /// handling cost ~4k instructions a name (issue 14).
         init?(_ s: String) {
-            guard s.hasPrefix("aufs") else { return nil }
+            guard s.utf8.starts(with: "aufs".utf8) else { return nil }
             raw = s
-            var rest = s.dropFirst(4)
-            if rest.hasSuffix(".x-rcN") {  // (firstRange(of:) over Characters costs ~10k instructions a name)
-                guard let m = Int(rest.dropLast(6)) else { return nil }
+            func int(_ b: Substring.UTF8View.SubSequence) -> Int? { Int(String(decoding: b, as: UTF8.self)) }
+            func ends(_ b: Substring.UTF8View.SubSequence, _ tail: String) -> Bool {
+                b.count >= tail.utf8.count && b.suffix(tail.utf8.count).elementsEqual(tail.utf8)
+            }
+            var rest = s.utf8.dropFirst(4)
+            if ends(rest, ".x-rcN") {
+                guard let m = int(rest.dropLast(6)) else { return nil }
                 major = m; minor = nil; sublevel = 0
                 return
             }
-            for tail in ["+", "-untested"] where rest.hasSuffix(tail) { rest = rest.dropLast(tail.count) }
-            let parts = rest.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
+            for tail in ["+", "-untested"] where ends(rest, tail) { rest = rest.dropLast(tail.utf8.count) }
+            let parts = rest.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).map(int)
             guard (2...3).contains(parts.count), parts.allSatisfy({ $0 != nil }) else { return nil }
             major = parts[0]!; minor = parts[1]!; sublevel = parts.count == 3 ? parts[2]! : 0
         }

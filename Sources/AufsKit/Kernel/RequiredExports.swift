@@ -112,4 +112,6 @@ enum RequiredExportsData {
         "drop_collected_mounts": ([], "CONFIG_AUFS_EXPORT"),
         "vfs_getxattr_alloc": ([], "CONFIG_AUFS_XATTR"),
     ]
+    /// Every kernel option the conditions read, sorted (check reads these without building `conditions`).
+    static let kernelOptions: [String] = ["CONFIG_CGROUP_BPF", "CONFIG_CGROUP_DEVICE", "CONFIG_FSNOTIFY", "CONFIG_LOCKDEP", "CONFIG_SECURITY", "CONFIG_SECURITY_PATH"]
 }

@@ -117,6 +117,8 @@ import Testing
         }
         #expect(fromFile.count > 80)
         #expect(RequiredExportsData.branches == fromFile, "run make exports")
+        #expect(SymbolCheck.kernelOptions == Set(RequiredExportsData.conditions.values.flatMap(\.kernel)), "run make exports")
+        #expect(RequiredExportsData.kernelOptions == RequiredExportsData.kernelOptions.sorted())
         let conditions = try #require(FileRead.string("\(dir)/conditions.txt"))
         var n = 0
         for line in conditions.split(separator: "\n") where !line.hasPrefix("#") {
