@@ -25,6 +25,12 @@ public struct BranchValidator {
 
     static let forbidden: [(Character, String)] = [(":", "':'"), (",", "','"), ("=", "'='"), ("\n", "a newline"), ("\0", "a NUL byte")]
 
+    /// No byte of a forbidden character: then no forbidden Character either (a cheap first look; the
+    /// Character-wise check with its messages runs only when this is false).
+    static func clearOfForbiddenBytes(_ s: String) -> Bool {
+        !s.utf8.contains { $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "=") || $0 == 10 || $0 == 0 }
+    }
+
     /// Canonicalises `p` (relative to cwd, symlinks resolved) and checks it is an existing directory.
     public func canonicalDirectory(_ p: String, what: String) throws -> String {
         if p.isEmpty { throw AufsError.usage("\(what): empty path") }
@@ -61,11 +67,11 @@ public struct BranchValidator {
         var dirs: [String] = []  // each earlier branch as a directory prefix ("/x/"), for the overlap check
         for (i, r) in raw.enumerated() {
             let label = "branch \(i) (\(r.path))"
-            for (c, name) in Self.forbidden where r.path.contains(c) {
+            for (c, name) in Self.forbidden where !Self.clearOfForbiddenBytes(r.path) && r.path.contains(c) {
                 throw AufsError.usage("\(label): the path contains \(name), which aufs cannot escape in a branch list; use a symlink without it")
             }
             let path = try canonicalDirectory(r.path, what: "branch \(i)")
-            for (c, name) in Self.forbidden where path.contains(c) {
+            for (c, name) in Self.forbidden where !Self.clearOfForbiddenBytes(path) && path.contains(c) {
                 throw AufsError.usage("\(label): the resolved path \(path) contains \(name), which aufs cannot escape; use a path without it")
             }
             let kind: FilesystemKind
