@@ -111,10 +111,13 @@ public struct KernelConfig: Sendable, Equatable {
             if n >= Scanner.set.count && memcmp(p, Scanner.set, Scanner.set.count) == 0 {
                 guard let eq = memchr(p, Int32(UInt8(ascii: "=")), n) else { return }
                 let k = p.distance(to: UnsafeRawPointer(eq))
-                keep(UnsafeRawBufferPointer(start: p, count: k), UnsafeRawBufferPointer(start: p + k + 1, count: n - k - 1))
+                keep(
+                    UnsafeRawBufferPointer(start: p, count: k),
+                    UnsafeRawBufferPointer(start: p + k + 1, count: n - k - 1))
             } else if n >= Scanner.notSet.count + Scanner.isNotSet.count
-                        && memcmp(p, Scanner.notSet, Scanner.notSet.count) == 0
-                        && memcmp(p + n - Scanner.isNotSet.count, Scanner.isNotSet, Scanner.isNotSet.count) == 0 {
+                && memcmp(p, Scanner.notSet, Scanner.notSet.count) == 0
+                && memcmp(p + n - Scanner.isNotSet.count, Scanner.isNotSet, Scanner.isNotSet.count) == 0
+            {
                 keep(UnsafeRawBufferPointer(start: p + 2, count: n - 2 - Scanner.isNotSet.count), nil)
             }
         }
@@ -122,9 +125,12 @@ public struct KernelConfig: Sendable, Equatable {
         /// Records `key` (value nil: `n`) when it is wanted.
         private mutating func keep(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) {
             if let wanted {
-                guard wanted.contains(where: { w in
-                    w.count == key.count && w.withUnsafeBytes { memcmp($0.baseAddress!, key.baseAddress!, key.count) == 0 }
-                }) else { return }
+                guard
+                    wanted.contains(where: { w in
+                        w.count == key.count
+                            && w.withUnsafeBytes { memcmp($0.baseAddress!, key.baseAddress!, key.count) == 0 }
+                    })
+                else { return }
             }
             let v = value.map { String(decoding: $0, as: UTF8.self) } ?? "n"
             values[String(decoding: key, as: UTF8.self)] = v

@@ -1,6 +1,7 @@
 import CZlib
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 /// KernelConfig.read: the byte scanner over a file or a gzip stream, for the keys asked for only.
@@ -139,7 +140,8 @@ import Testing
             }
             #expect(KernelConfig.parse(text).values == Self.reference(text), "\(path)")
             let keys = HostProbe.configKeys
-            #expect(KernelConfig.read(path, keys: keys, gzip: gz)?.values == Self.reference(text, only: keys), "\(path)")
+            #expect(
+                KernelConfig.read(path, keys: keys, gzip: gz)?.values == Self.reference(text, only: keys), "\(path)")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import AufsKit
 
 /// trimmingBlanks has a byte path for ASCII (issue 14); it must give what the Character-wise one gives,

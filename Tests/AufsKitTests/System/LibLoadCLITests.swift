@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 /// libkmod, libblkid and libmount are loaded with dlopen at first use (Sources/CLibLoad): what each
@@ -27,7 +28,8 @@ import Testing
     @Test func statusAndUmountLoadNoLibkmod() async throws {
         for args in [["status", "--json"], ["umount", "/nonexistent/aufsctl-test-target"]] {
             let (libs, _) = try await Self.loaded(args)
-            #expect(!libs.contains { $0.hasPrefix("libkmod") || $0.hasPrefix("libcrypto") }, "\(args): \(libs.sorted())")
+            #expect(
+                !libs.contains { $0.hasPrefix("libkmod") || $0.hasPrefix("libcrypto") }, "\(args): \(libs.sorted())")
         }
     }
 
