@@ -29,6 +29,9 @@ struct Entrypoint {
         case let c as HelperCommand: runAsync(c)
         case let c as PlinkCommand: runAsync(c)
         default:
+            // A new AsyncParsableCommand must get its case above, or its sync run() would print help.
+            // Checked in debug builds only (the CLI tests run one): the cast scans the conformances.
+            assert(!(command is AsyncParsableCommand), "\(type(of: command)) is async: add it to Entrypoint.main")
             var c = command
             do {
                 try c.run()
