@@ -250,7 +250,7 @@ if [ "$USERLAND" != host ]; then
         objs=("$bin")
         for so in $(dlopened "$UL$bin"); do
             lib=$(soname_path "$so" "$UL")
-            [ -n "$lib" ] || die "$bin opens $so, which the Debian 11 root does not have"
+            [ -n "$lib" ] || die "$bin opens $so, which the $USERLAND root does not have"
             objs+=("$lib")
         done
         # Symlinks are resolved inside the root (its absolute links must not reach this host).
