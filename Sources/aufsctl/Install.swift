@@ -212,4 +212,9 @@ enum MethodChoice: String, ExpressibleByArgument, CaseIterable {
     case ubuntuExtra = "ubuntu-extra"
 
     var method: InstallMethod? { self == .auto ? nil : InstallMethod(rawValue: rawValue) }
+
+    // ArgumentParser's defaults, spelled out (see Fallback's in Mount.swift).
+    static var allValueStrings: [String] { allCases.map { $0.rawValue } }
+    static var allValueDescriptions: [String: String] { [:] }
+    var defaultValueDescription: String { rawValue }
 }

@@ -153,5 +153,15 @@ struct BranchCommand: ParsableCommand {
     }
 }
 
-extension Fallback: ExpressibleByArgument {}
-extension BranchEditor.Action: ExpressibleByArgument {}
+// The strings ArgumentParser's defaults give, spelled out: the defaults go through key paths and
+// generic descriptions, about 0.5 M instructions per type on every start (issue 14).
+extension Fallback: ExpressibleByArgument {
+    public static var allValueStrings: [String] { allCases.map { $0.rawValue } }
+    public static var allValueDescriptions: [String: String] { [:] }
+    public var defaultValueDescription: String { rawValue }
+}
+extension BranchEditor.Action: ExpressibleByArgument {
+    public static var allValueStrings: [String] { allCases.map { $0.rawValue } }
+    public static var allValueDescriptions: [String: String] { [:] }
+    public var defaultValueDescription: String { rawValue }
+}
