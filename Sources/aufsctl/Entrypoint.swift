@@ -90,7 +90,7 @@ struct Aufsctl: ParsableCommand {
             }
             Terminal.error(fullMessage(for: error))
             // ArgumentParser uses EX_USAGE (64) for bad arguments; ours is 2.
-            return code == ArgumentParser.ExitCode.validationFailure ? AufsKit.ExitCode.usage.rawValue : AufsKit.ExitCode.failure.rawValue
+            return code == ArgumentParser.ExitCode.validationFailure ? AufsExitCode.usage.rawValue : AufsExitCode.failure.rawValue
         }
     }
 }

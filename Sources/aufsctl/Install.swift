@@ -201,7 +201,7 @@ struct InstallStop: Encodable {
     var schema = "aufsctl.install/1"
     var message: String
     var waysOut: [String]
-    var exitCode: AufsKit.ExitCode
+    var exitCode: AufsExitCode
 }
 
 /// `--method`: a method, or auto (the one `check` chooses).

@@ -104,7 +104,7 @@ struct PersistCommand: AsyncParsableCommand {
             guard geteuid() == 0 else {
                 throw AufsError("persist --remove changes /etc and needs root; run it with sudo")
             }
-            let t = FilePath.resolved(target)
+            let t = Paths.resolved(target)
             if try await !persister.remove(target: t) {
                 throw AufsError.usage("\(t): aufsctl persist recorded nothing for it")
             }

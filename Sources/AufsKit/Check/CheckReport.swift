@@ -6,7 +6,7 @@ public struct CheckReport: Sendable, Codable, Equatable {
     public var root: String
     public var verdict: Verdict
     /// Encoded as the number the process exits with.
-    public var exitCode: ExitCode
+    public var exitCode: AufsExitCode
     public var warnings: [String]
     public var facts: HostFacts
 

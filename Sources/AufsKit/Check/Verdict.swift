@@ -15,7 +15,7 @@ public struct Verdict: Sendable, Codable, Equatable {
     public var reason: String
     public var waysOut: [String]
 
-    public var exitCode: ExitCode {
+    public var exitCode: AufsExitCode {
         switch state {
         case .usable: return .success
         case .loadable, .installable: return .installable

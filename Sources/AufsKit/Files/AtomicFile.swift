@@ -4,7 +4,7 @@ import Glibc
 /// a temporary file in the same directory, fsync, rename over the target, fsync the directory.
 public enum AtomicFile {
     public static func write(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
-        let dir = FilePath.dirname(path)
+        let dir = Paths.dirname(path)
         let name = path.split(separator: "/").last.map(String.init) ?? "file"
         // Temporary files a killed writer left behind (callers hold the install or mount lock).
         for stale in (FileRead.list(dir) ?? []) where stale.hasPrefix("." + name + ".aufsctl-") {
@@ -12,7 +12,7 @@ public enum AtomicFile {
         }
         var template = Array((dir + "/." + name + ".aufsctl-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        if fd < 0 { throw AufsError("cannot create a temporary file in \(dir): \(Errno(errno))") }
+        if fd < 0 { throw AufsError("cannot create a temporary file in \(dir): \(SysErrno(errno))") }
         let tmp = String(cString: template)
         var ok = false
         defer { if !ok { unlink(tmp) } }
@@ -23,16 +23,16 @@ public enum AtomicFile {
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, bytes.count - written) }
             if n < 0 {
                 if errno == EINTR { continue }
-                let e = Errno(errno)
+                let e = SysErrno(errno)
                 close(fd)
                 throw AufsError("cannot write \(tmp): \(e)")
             }
             written += n
         }
         fchmod(fd, keepMode)
-        if fsync(fd) != 0 { let e = Errno(errno); close(fd); throw AufsError("fsync \(tmp): \(e)") }
+        if fsync(fd) != 0 { let e = SysErrno(errno); close(fd); throw AufsError("fsync \(tmp): \(e)") }
         close(fd)
-        if rename(tmp, path) != 0 { throw AufsError("cannot rename \(tmp) to \(path): \(Errno(errno))") }
+        if rename(tmp, path) != 0 { throw AufsError("cannot rename \(tmp) to \(path): \(SysErrno(errno))") }
         ok = true
         let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 { fsync(dfd); close(dfd) }
@@ -45,9 +45,9 @@ public enum AtomicFile {
     /// Creates the directories of `path` (like mkdir -p).
     public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
         var cur = ""
-        for c in FilePath.normalize(path).split(separator: "/") {
+        for c in Paths.normalize(path).split(separator: "/") {
             cur += "/" + c
-            if mkdir(cur, mode) != 0 && errno != EEXIST { throw AufsError("cannot create \(cur): \(Errno(errno))") }
+            if mkdir(cur, mode) != 0 && errno != EEXIST { throw AufsError("cannot create \(cur): \(SysErrno(errno))") }
         }
     }
 }

@@ -84,7 +84,7 @@ public struct HelperLinks {
                 let saved = p + ".aufsctl-saved"
                 try note(.command(argv: ["mv", "-f", saved, p]))
                 if rename(entry(p), entry(saved)) != 0 {
-                    throw AufsError("cannot move \(p) aside: \(Errno(errno))")
+                    throw AufsError("cannot move \(p) aside: \(SysErrno(errno))")
                 }
                 printer("moved the foreign \(p) to \(saved)")
             case .missing:
@@ -93,7 +93,7 @@ public struct HelperLinks {
             try note(.removeFile(path: p))
             unlink(entry(p))
             if symlink(binary, entry(p)) != 0 {
-                throw AufsError("cannot link \(p) -> \(binary): \(Errno(errno))")
+                throw AufsError("cannot link \(p) -> \(binary): \(SysErrno(errno))")
             }
             printer("\(p) -> \(binary)")
         }

@@ -114,7 +114,7 @@ public struct MountHelper {
     }
 
     func remount(_ a: MountHelperArguments, _ o: HelperOptions) throws -> [String] {
-        let target = FilePath.resolved(a.dir)
+        let target = Paths.resolved(a.dir)
         let status = try StatusReader(root: root).read()
         guard let live = status.mounts.first(where: { $0.target == target && $0.filesystem == .aufs }) else {
             throw HelperError(
@@ -171,7 +171,7 @@ public struct MountHelper {
             if let p = r.permission, case .failure(let why) = BranchPermission.parse(p) {
                 throw HelperError("mount.aufs: remount: branch \(r.path): \(why)", exit: .mountFailure)
             }
-            let lexical = FilePath.normalize(r.path.hasPrefix("/") ? r.path : FilePath.join(validator.cwd, r.path))
+            let lexical = Paths.normalize(r.path.hasPrefix("/") ? r.path : Paths.join(validator.cwd, r.path))
             if live.contains(where: { $0.path == lexical }) {
                 out.append((lexical, r.permission))
                 continue
@@ -194,7 +194,7 @@ public struct MountHelper {
         if syscalls.geteuid() != 0 {
             throw HelperError("umount.aufs: unmounting needs root (CAP_SYS_ADMIN)", exit: .usage)
         }
-        let target = FilePath.resolved(a.dir)
+        let target = Paths.resolved(a.dir)
         var unmounter = Unmounter(syscalls: syscalls, root: root)
         unmounter.flushPseudoLinks = !a.noPlinkFlush
         unmounter.extraFlags = a.force ? Int32(MNT_FORCE) : 0
@@ -222,11 +222,11 @@ public struct MountHelper {
         let path = ns.allSatisfy(\.isNumber) ? "/proc/\(ns)/ns/mnt" : ns
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw HelperError("\(helper): -N \(ns): cannot open \(path): \(Errno(errno))", exit: .system)
+            throw HelperError("\(helper): -N \(ns): cannot open \(path): \(SysErrno(errno))", exit: .system)
         }
         defer { close(fd) }
         if aufsctl_setns_mnt(fd) != 0 {
-            throw HelperError("\(helper): -N \(ns): setns: \(Errno(errno))", exit: .system)
+            throw HelperError("\(helper): -N \(ns): setns: \(SysErrno(errno))", exit: .system)
         }
     }
 }
@@ -264,7 +264,7 @@ struct Mtab {
 
     private func edit(_ change: ([String]) -> [String]) throws {
         let lockFD = open(path + "~", O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        guard lockFD >= 0 else { throw HelperError("cannot lock /etc/mtab: \(Errno(errno))", exit: .mtab) }
+        guard lockFD >= 0 else { throw HelperError("cannot lock /etc/mtab: \(SysErrno(errno))", exit: .mtab) }
         defer {
             close(lockFD)
             unlink(path + "~")

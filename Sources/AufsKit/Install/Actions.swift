@@ -97,7 +97,7 @@ public enum StepAction: Sendable {
             let undo: [UndoAction] = FileRead.exists(ctx.path(path))
                 ? [.restoreFile(path: path, backup: try ctx.backup(path))] : [.removeFile(path: path)]
             try ctx.willChange(undo)
-            try AtomicFile.makeDirectories(FilePath.dirname(ctx.path(path)))
+            try AtomicFile.makeDirectories(Paths.dirname(ctx.path(path)))
             try AtomicFile.write(ctx.path(path), content)
             return undo
         case .installPackages(let manager, let names):

@@ -18,7 +18,7 @@ public struct InstallReport: Sendable, Codable, Equatable {
     public var rebootRequired: Bool
     public var afterwards: [String]
     /// Encoded as the number the process exits with.
-    public var exitCode: ExitCode
+    public var exitCode: AufsExitCode
     public var message: String?
 }
 
@@ -54,7 +54,7 @@ public struct Executor {
                 printer("\(label) ... \(status.rawValue)")
                 printer("      " + e.message)
                 e.details.forEach { printer("      " + $0) }
-                let code: ExitCode = e.exitCode == .blocked ? .blocked : (changedAny ? .partial : e.exitCode)
+                let code: AufsExitCode = e.exitCode == .blocked ? .blocked : (changedAny ? .partial : e.exitCode)
                 for (j, s) in plan.steps.enumerated().dropFirst(i + 1) { printer("[\(j + 1)/\(n)] \(s.title) ... not reached") }
                 return finish(plan, reports + pending(plan, after: i), dryRun: dryRun, changed: changedAny, code: code, message: e.message)
             }
@@ -97,7 +97,7 @@ public struct Executor {
         }
         if !dryRun { try journal.flushUses() }
         if !dryRun, let p = ctx.provenance { try journal.setSource(p) }
-        let code: ExitCode = plan.rebootRequired && !ctx.options.reboot ? .rebootRequired : .success
+        let code: AufsExitCode = plan.rebootRequired && !ctx.options.reboot ? .rebootRequired : .success
         var report = finish(plan, reports, dryRun: dryRun, changed: changedAny, code: dryRun ? .success : code, message: nil,
                             notes: ctx.notes + (ctx.provenance.map { ["built from \($0)"] } ?? []))
         if !dryRun && !changedAny { report.message = "nothing to do: every step was already done" }
@@ -108,7 +108,7 @@ public struct Executor {
         plan.steps.dropFirst(i + 1).map { StepReport(id: $0.id, title: $0.title, status: .pending, evidence: []) }
     }
 
-    func finish(_ plan: Plan, _ steps: [StepReport], dryRun: Bool, changed: Bool, code: ExitCode, message: String?, notes: [String] = []) -> InstallReport {
+    func finish(_ plan: Plan, _ steps: [StepReport], dryRun: Bool, changed: Bool, code: AufsExitCode, message: String?, notes: [String] = []) -> InstallReport {
         InstallReport(method: plan.method, kernel: plan.kernel, dryRun: dryRun, steps: steps, changed: changed,
                       rebootRequired: plan.rebootRequired, afterwards: notes + plan.afterwards, exitCode: code, message: message)
     }
@@ -228,7 +228,7 @@ public struct Uninstaller {
             guard case .success(let b) = FileRead.bytes(root.resolve(backup)) else { throw AufsError("backup \(backup) is missing") }
             try AtomicFile.write(root.resolve(path), b)
         case .removeFile(let path):
-            if unlink(root.resolve(path)) != 0 && errno != ENOENT { throw AufsError("cannot remove \(path): \(Errno(errno))") }
+            if unlink(root.resolve(path)) != 0 && errno != ENOENT { throw AufsError("cannot remove \(path): \(SysErrno(errno))") }
         case .removeTree(let path):
             RecursiveRemove.remove(root.resolve(path))
         case .removeModuleTree(let path):

@@ -13,7 +13,7 @@ public struct Installer {
     public enum Decision {
         case plan(Plan, HostFacts)
         /// Nothing to install (aufs usable or already loadable), or no method works here.
-        case stop(message: String, waysOut: [String], exitCode: ExitCode)
+        case stop(message: String, waysOut: [String], exitCode: AufsExitCode)
     }
 
     public func decide(_ o: InstallOptions) async throws -> Decision {

@@ -204,8 +204,8 @@ public final class InstallContext: @unchecked Sendable {
     /// Copies `abs` into the backup directory before a change; returns the backup's path.
     public func backup(_ abs: String) throws -> String {
         let dir = path("/var/lib/aufsctl/backups")
-        try AtomicFile.makeDirectories(FilePath.dirname(FilePath.dirname(dir)))
-        try RuntimeDir.ensurePrivate(FilePath.dirname(dir), what: "install backups")
+        try AtomicFile.makeDirectories(Paths.dirname(Paths.dirname(dir)))
+        try RuntimeDir.ensurePrivate(Paths.dirname(dir), what: "install backups")
         try RuntimeDir.ensurePrivate(dir, what: "install backups")
         let flat = abs.split(separator: "/").joined(separator: "_")
         var n = 0
@@ -233,7 +233,7 @@ public final class InstallContext: @unchecked Sendable {
         guard changed else { return [] }
         let undo: UndoAction = existed ? .restoreFile(path: abs, backup: try backup(abs)) : .removeFile(path: abs)
         try willChange([undo])
-        try AtomicFile.makeDirectories(FilePath.dirname(path(abs)))
+        try AtomicFile.makeDirectories(Paths.dirname(path(abs)))
         try AtomicFile.write(path(abs), new)
         return [undo]
     }

@@ -47,7 +47,7 @@ public struct InstallState: Sendable, Codable, Equatable {
         let p = root.resolve(path)
         var st = stat()
         if lstat(p, &st) == 0 {
-            try RuntimeDir.ensurePrivate(FilePath.dirname(p), what: "the install state")
+            try RuntimeDir.ensurePrivate(Paths.dirname(p), what: "the install state")
             if st.st_mode & S_IFMT != S_IFREG || st.st_uid != geteuid() || st.st_mode & 0o022 != 0 {
                 throw AufsError("\(path) is not a regular file of uid \(geteuid()) writable only by it; refusing to run undo commands from it: inspect it, then fix its owner and mode or move it aside")
             }
@@ -72,8 +72,8 @@ public struct InstallState: Sendable, Codable, Equatable {
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let p = root.resolve(InstallState.path)
         // Root's own, 0700: the undo commands in it run as root.
-        try AtomicFile.makeDirectories(FilePath.dirname(FilePath.dirname(p)))
-        try RuntimeDir.ensurePrivate(FilePath.dirname(p), what: "the install state")
+        try AtomicFile.makeDirectories(Paths.dirname(Paths.dirname(p)))
+        try RuntimeDir.ensurePrivate(Paths.dirname(p), what: "the install state")
         try AtomicFile.write(p, Array(try enc.encode(self)) + [10], mode: 0o600)
     }
 

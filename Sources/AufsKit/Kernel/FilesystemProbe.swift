@@ -95,7 +95,7 @@ public enum FilesystemProbe {
         let name = String(cString: cname)
         free(cname)
         guard let pr = blkid_new_probe_from_filename(name) else {
-            return BackingDevice(device: name, note: "cannot open \(name): \(Errno(errno).name)")
+            return BackingDevice(device: name, note: "cannot open \(name): \(SysErrno(errno).name)")
         }
         defer { blkid_free_probe(pr) }
         var result = BackingDevice(device: name)
@@ -116,7 +116,7 @@ public enum FilesystemProbe {
         } else if rc == -2 {
             result.note = "libblkid found ambivalent signatures on \(name)"
         } else {
-            result.note = "libblkid could not read \(name)" + (errno != 0 ? ": \(Errno(errno).name)" : "")
+            result.note = "libblkid could not read \(name)" + (errno != 0 ? ": \(SysErrno(errno).name)" : "")
         }
         return result
     }

@@ -122,7 +122,7 @@ public final class ModuleIndex {
         case blacklisted([String])
         case notFound
         /// -errno from the kernel's init_module (ENOENT: unknown symbol, see the kernel log).
-        case failed(Errno)
+        case failed(SysErrno)
     }
 
     /// `modprobe NAME` through libkmod: dependencies first, blacklist honoured, `options` appended
@@ -145,6 +145,6 @@ public final class ModuleIndex {
         if rc == 0 { return .inserted }
         if rc > 0 { return .blacklisted(blacklistEntries(modName)) }
         if rc == -EEXIST { return .alreadyLoaded }
-        return .failed(Errno(-rc))
+        return .failed(SysErrno(-rc))
     }
 }

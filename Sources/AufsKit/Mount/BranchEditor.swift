@@ -54,12 +54,12 @@ public struct BranchEditor {
         case .del, .mod:
             // The kernel's branch list is the authority: a branch whose directory has vanished
             // (or is no longer a directory) is still named by its path for del and mod.
-            let lexical = raw[0].path.hasPrefix("/") ? FilePath.normalize(raw[0].path) : FilePath.join(validator.cwd, raw[0].path)
+            let lexical = raw[0].path.hasPrefix("/") ? Paths.normalize(raw[0].path) : Paths.join(validator.cwd, raw[0].path)
             let path: String
             if let canonical = try? validator.canonicalDirectory(raw[0].path, what: "branch") {
                 path = canonical
-            } else if existing.contains(FilePath.normalize(lexical)) {
-                path = FilePath.normalize(lexical)
+            } else if existing.contains(Paths.normalize(lexical)) {
+                path = Paths.normalize(lexical)
             } else {
                 path = try validator.canonicalDirectory(raw[0].path, what: "branch")
             }
@@ -88,7 +88,7 @@ public struct BranchEditor {
 
     /// The path as the kernel names the mount: absolute, symlinks resolved where it exists.
     static func resolved(_ p: String, _ syscalls: any Syscalls) -> String {
-        let abs = p.hasPrefix("/") ? FilePath.normalize(p) : FilePath.absolute(p)
+        let abs = p.hasPrefix("/") ? Paths.normalize(p) : Paths.absolute(p)
         if case .success(let r) = syscalls.realpath(abs) { return r }
         return abs
     }

@@ -20,7 +20,7 @@ public struct BranchValidator {
     public init(syscalls: any Syscalls = LinuxSyscalls(), maxBranches: Int = 127, cwd: String? = nil) {
         self.syscalls = syscalls
         self.maxBranches = maxBranches
-        self.cwd = cwd ?? FilePath.absolute(".")
+        self.cwd = cwd ?? Paths.absolute(".")
     }
 
     static let forbidden: [(Character, String)] = [(":", "':'"), (",", "','"), ("=", "'='"), ("\n", "a newline"), ("\0", "a NUL byte")]
@@ -36,7 +36,7 @@ public struct BranchValidator {
         if p.isEmpty { throw AufsError.usage("\(what): empty path") }
         if p.contains("\0") { throw AufsError.usage("\(what) \"\(p.replacingOccurrencesOfNUL)\": contains a NUL byte") }
         if p.utf8.count >= Int(PATH_MAX) { throw AufsError.usage("\(what): path is \(p.utf8.count) bytes; the limit is \(PATH_MAX - 1)") }
-        let abs = p.hasPrefix("/") ? p : FilePath.join(cwd, p)
+        let abs = p.hasPrefix("/") ? p : Paths.join(cwd, p)
         let canonical: String
         switch syscalls.realpath(abs) {
         case .success(let c): canonical = c

@@ -155,7 +155,7 @@ public struct MountExecutor {
         (log?.newLines(containing: [word]) ?? []).map { "kernel: " + $0 }
     }
 
-    static func explain(_ e: Errno, target: String) -> String {
+    static func explain(_ e: SysErrno, target: String) -> String {
         switch e.code {
         case ENODEV:
             return "mount failed: ENODEV: aufs is not available in this kernel (the filesystem type is not registered); "
@@ -188,20 +188,20 @@ public final class BeforeFirstMountSyscalls: Syscalls, @unchecked Sendable {
 
     public func uname() -> Uname { base.uname() }
     public func geteuid() -> UInt32 { base.geteuid() }
-    public func statfs(_ path: String) -> Result<FSStat, Errno> { base.statfs(path) }
-    public func deviceID(_ path: String) -> Result<UInt64, Errno> { base.deviceID(path) }
-    public func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, Errno> {
+    public func statfs(_ path: String) -> Result<FSStat, SysErrno> { base.statfs(path) }
+    public func deviceID(_ path: String) -> Result<UInt64, SysErrno> { base.deviceID(path) }
+    public func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, SysErrno> {
         if let h = hook { hook = nil; h() }
         return base.mount(source: source, target: target, fstype: fstype, flags: flags, data: data)
     }
-    public func umount2(_ target: String, flags: Int32) -> Result<Void, Errno> { base.umount2(target, flags: flags) }
+    public func umount2(_ target: String, flags: Int32) -> Result<Void, SysErrno> { base.umount2(target, flags: flags) }
     public func fsMount(fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String) -> Result<Void, FsMountError> {
         if let h = hook { hook = nil; h() }
         return base.fsMount(fstype: fstype, source: source, strings: strings, readOnly: readOnly, target: target)
     }
-    public func realpath(_ path: String) -> Result<String, Errno> { base.realpath(path) }
-    public func fileStatus(_ path: String, followSymlinks: Bool) -> Result<FileStatus, Errno> { base.fileStatus(path, followSymlinks: followSymlinks) }
-    public func makeDirectory(_ path: String, mode: UInt32) -> Result<Void, Errno> { base.makeDirectory(path, mode: mode) }
+    public func realpath(_ path: String) -> Result<String, SysErrno> { base.realpath(path) }
+    public func fileStatus(_ path: String, followSymlinks: Bool) -> Result<FileStatus, SysErrno> { base.fileStatus(path, followSymlinks: followSymlinks) }
+    public func makeDirectory(_ path: String, mode: UInt32) -> Result<Void, SysErrno> { base.makeDirectory(path, mode: mode) }
     public func makeDirectories(_ path: String) throws -> CreatedDirectories { try base.makeDirectories(path) }
     public func removeTree(_ path: String, strictParents: Bool) -> Bool { base.removeTree(path, strictParents: strictParents) }
     public func lock(_ path: String, what: String) throws -> any HeldLock { try base.lock(path, what: what) }

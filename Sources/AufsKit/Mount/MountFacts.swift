@@ -77,8 +77,8 @@ public struct MountFacts: Sendable {
         for (c, name) in BranchValidator.forbidden where c == "\n" || c == "\0" {
             if t.contains(c) { throw AufsError.usage("mount point \(t.replacingOccurrencesOfNUL): contains \(name)") }
         }
-        let abs = t.hasPrefix("/") ? t : FilePath.join(validator.cwd, t)
-        if req.mkdir && !FileRead.exists(abs) { return (FilePath.normalize(abs), true) }
+        let abs = t.hasPrefix("/") ? t : Paths.join(validator.cwd, t)
+        if req.mkdir && !FileRead.exists(abs) { return (Paths.normalize(abs), true) }
         return (try validator.canonicalDirectory(t, what: "mount point"), false)
     }
 
@@ -103,7 +103,7 @@ public struct MountFacts: Sendable {
     static func overlayFacts(_ branches: [Branch], syscalls: any Syscalls, registered: Bool) -> OverlayFacts {
         var shares: Bool?
         if let upper = branches.first(where: { $0.permission.writable })?.path, upper != "/" {
-            if case .success(let u) = syscalls.deviceID(upper), case .success(let p) = syscalls.deviceID(FilePath.dirname(upper)) {
+            if case .success(let u) = syscalls.deviceID(upper), case .success(let p) = syscalls.deviceID(Paths.dirname(upper)) {
                 shares = u == p
             } else {
                 shares = false
@@ -125,7 +125,7 @@ public struct MountFacts: Sendable {
         while let d = stack.popLast(), visited < limit {
             visited += 1
             for name in FileRead.list(d) ?? [] {
-                let full = FilePath.join(d, name)
+                let full = Paths.join(d, name)
                 if name.hasPrefix(".wh.") && !(name.hasPrefix(".wh..wh.") && name != ".wh..wh..opq") {
                     count += 1
                     if first == nil { first = full }
@@ -148,9 +148,9 @@ public struct MountFacts: Sendable {
             for (c, name) in BranchValidator.forbidden where c == "," || c == "\n" || c == "\0" {
                 if given.contains(c) { throw AufsError.usage("xino=\(given): contains \(name)") }
             }
-            let abs = given.hasPrefix("/") ? FilePath.normalize(given) : FilePath.absolute(given)
-            let dir = try validator.canonicalDirectory(FilePath.dirname(abs), what: "xino=\(given): directory")
-            let path = FilePath.join(dir, String(abs.split(separator: "/").last ?? ""))
+            let abs = given.hasPrefix("/") ? Paths.normalize(given) : Paths.absolute(given)
+            let dir = try validator.canonicalDirectory(Paths.dirname(abs), what: "xino=\(given): directory")
+            let path = Paths.join(dir, String(abs.split(separator: "/").last ?? ""))
             if case .success(let st) = syscalls.statfs(dir), let why = FilesystemKind(magic: st.magic).refusedForXino {
                 throw AufsError.usage("xino=\(given): \(dir) is on \(FilesystemKind(magic: st.magic).name): \(why); "
                     + "use a file on tmpfs such as \(RuntimeDir.xinoDir)/NAME.xino")
@@ -175,25 +175,25 @@ public struct MountFacts: Sendable {
                     throw AufsError.usage("\(RuntimeDir.xinoDir) is on \(kind.name) (\(why)) and no branch is writable; "
                         + "pass xino=PATH on tmpfs or ext4 in a directory only root can write")
                 }
-                let path = FilePath.join(rw.path, ".aufs.xino")
+                let path = Paths.join(rw.path, ".aufs.xino")
                 return XinoChoice(path: path, note: "\(RuntimeDir.xinoDir) is on \(kind.name), which aufs refuses for xino; using \(path)")
             }
         }
-        return XinoChoice(path: FilePath.join(RuntimeDir.xinoDir, name))
+        return XinoChoice(path: Paths.join(RuntimeDir.xinoDir, name))
     }
 }
 
 /// The canonical form of a path that may not exist yet (--mkdir): its deepest existing ancestor
 /// with symlinks resolved, then the rest.
 func canonicalPrefix(_ path: String, _ syscalls: any Syscalls = LinuxSyscalls()) -> String {
-    var head = FilePath.normalize(path)
+    var head = Paths.normalize(path)
     var tail: [Substring] = []
     while head != "/" {
         if case .success(let c) = syscalls.realpath(head) {
-            return tail.isEmpty ? c : FilePath.join(c, tail.reversed().joined(separator: "/"))
+            return tail.isEmpty ? c : Paths.join(c, tail.reversed().joined(separator: "/"))
         }
         tail.append(head.split(separator: "/").last ?? "")
-        head = FilePath.dirname(head)
+        head = Paths.dirname(head)
     }
-    return FilePath.normalize(path)
+    return Paths.normalize(path)
 }

@@ -133,7 +133,7 @@ public struct MountPlanner: Sendable {
         var workdir: String?
         if let upper {
             guard upper != "/" else { throw AufsError.usage("overlay fallback: / cannot be the upper layer") }
-            let w = FilePath.join(FilePath.dirname(upper), OverlayMounter.workdirName(for: upper))
+            let w = Paths.join(Paths.dirname(upper), OverlayMounter.workdirName(for: upper))
             guard ofacts.upperSharesParentDevice == true else {
                 throw AufsError.usage("overlay fallback: \(upper) is a mount point of its own, so a workdir beside it (\(w)) "
                     + "would be on another filesystem; overlay needs workdir and upperdir on the same filesystem")

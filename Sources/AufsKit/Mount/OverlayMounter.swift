@@ -26,9 +26,9 @@ enum RecursiveRemove {
     /// component that is a symlink now was swapped, and nothing is removed. Returns whether it ran.
     @discardableResult
     static func remove(_ path: String, strictParents: Bool = false) -> Bool {
-        let normalized = FilePath.normalize(path)
+        let normalized = Paths.normalize(path)
         guard normalized != "/", let name = normalized.split(separator: "/").last.map(String.init) else { return false }
-        let parent = strictParents ? openNoFollow(FilePath.dirname(normalized)) : open(FilePath.dirname(normalized), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let parent = strictParents ? openNoFollow(Paths.dirname(normalized)) : open(Paths.dirname(normalized), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard parent >= 0 else { return false }
         defer { close(parent) }
         remove(at: parent, name)
@@ -38,7 +38,7 @@ enum RecursiveRemove {
     /// Opens a directory walking from `/` with O_NOFOLLOW at every component; -1 if one is a symlink.
     static func openNoFollow(_ dir: String) -> Int32 {
         var fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        for c in FilePath.normalize(dir).split(separator: "/").map(String.init) where fd >= 0 {
+        for c in Paths.normalize(dir).split(separator: "/").map(String.init) where fd >= 0 {
             let next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             close(fd)
             fd = next

@@ -30,7 +30,7 @@ public struct PersistSpec: Sendable, Equatable, Codable {
     /// Paths that must be mounted before the union: every branch, the xino file's directory.
     public var requiredPaths: [String] {
         var out = branchPaths
-        if let xino { out.append(FilePath.dirname(xino)) }
+        if let xino { out.append(Paths.dirname(xino)) }
         return out
     }
 }
@@ -38,7 +38,7 @@ public struct PersistSpec: Sendable, Equatable, Codable {
 public enum SystemdUnit {
     /// `systemd-escape --path --suffix=mount PATH`.
     public static func name(forPath p: String) -> String {
-        let path = FilePath.normalize(p)
+        let path = Paths.normalize(p)
         if path == "/" { return "-.mount" }
         var out = ""
         let body = Array(path.dropFirst().utf8)
@@ -137,13 +137,13 @@ public enum FstabLine {
         var lines = fstab.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
         let new = line(spec)
-        let needed = spec.requiredPaths + [FilePath.dirname(spec.target)]
+        let needed = spec.requiredPaths + [Paths.dirname(spec.target)]
         var after = -1
         for (i, l) in lines.enumerated() {
             let f = l.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard f.count >= 3, !f[0].hasPrefix("#") else { continue }
-            let mp = FilePath.normalize(unescape(f[1]))
-            if mp == FilePath.normalize(spec.target) {
+            let mp = Paths.normalize(unescape(f[1]))
+            if mp == Paths.normalize(spec.target) {
                 guard f[2] == "aufs" else {
                     throw AufsError.usage("/etc/fstab line \(i + 1) already mounts \(f[2]) on \(mp); remove it first")
                 }
@@ -163,7 +163,7 @@ public enum FstabLine {
         lines.removeAll { l in
             let f = l.split(whereSeparator: { $0 == " " || $0 == "\t" })
             return f.count >= 3 && !f[0].hasPrefix("#") && f[2] == "aufs"
-                && FilePath.normalize(unescape(f[1])) == FilePath.normalize(target)
+                && Paths.normalize(unescape(f[1])) == Paths.normalize(target)
         }
         return lines.count == before ? nil : lines.joined(separator: "\n")
     }

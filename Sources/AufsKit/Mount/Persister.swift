@@ -101,7 +101,7 @@ public struct Persister {
             if FileRead.readLink(records.entry(link)) == nil {
                 try note(.removeFile(path: link))
                 if symlink("../" + name, records.entry(link)) != 0 && errno != EEXIST {
-                    throw AufsError("cannot enable \(name): symlink \(link): \(Errno(errno))")
+                    throw AufsError("cannot enable \(name): symlink \(link): \(SysErrno(errno))")
                 }
                 printer("enabled \(name) for local-fs.target (\(link))")
             }
@@ -126,7 +126,7 @@ public struct Persister {
                 try AtomicFile.write(conf, (FileRead.string(conf) ?? "") + "aufs\n")
             } else {
                 try note(.removeFile(path: Persister.modulesLoad))
-                try AtomicFile.makeDirectories(FilePath.dirname(conf))
+                try AtomicFile.makeDirectories(Paths.dirname(conf))
                 try AtomicFile.write(conf, "aufs\n")
             }
             printer("aufs loads at boot: \(Persister.modulesLoad)")

@@ -53,7 +53,7 @@ public struct PseudoLinks {
             guard let e = RemountPlanner.Entry(sysfs: b), e.permission == "rw" || e.permission.hasPrefix("rw+") else {
                 continue
             }
-            let dir = root.resolve(FilePath.join(e.path, PseudoLinks.directoryName))
+            let dir = root.resolve(Paths.join(e.path, PseudoLinks.directoryName))
             for name in (FileRead.list(dir) ?? []).sorted() {
                 let parts = name.split(separator: ".", maxSplits: 1)
                 guard parts.count == 2, let a = UInt64(parts[0]), let h = UInt64(parts[1]) else { continue }
@@ -119,7 +119,7 @@ public struct PseudoLinks {
         guard fd >= 0 else {
             throw AufsError(
                 "cannot open \(PseudoLinks.maintenancePath) to flush the pseudo-links of "
-                    + "\(union.target): \(Errno(errno)); --no-plink-flush skips the flush")
+                    + "\(union.target): \(SysErrno(errno)); --no-plink-flush skips the flush")
         }
         defer { close(fd) }  // closing leaves maintenance mode
         try write(fd, "si=" + si, what: "enter maintenance of si=\(si)")
@@ -127,7 +127,7 @@ public struct PseudoLinks {
         for p in walk(root.resolve(union.target), inodes: Set(e.map(\.aufsInode))) {
             // Nothing changes but aufs copies the file up, which makes the pseudo-link a real link.
             if lchown(p, UInt32.max, UInt32.max) != 0 {
-                throw AufsError("pseudo-link flush of \(union.target): chown(\(p), -1, -1) failed: \(Errno(errno))")
+                throw AufsError("pseudo-link flush of \(union.target): chown(\(p), -1, -1) failed: \(SysErrno(errno))")
             }
             chowned.append(p)
         }
@@ -135,7 +135,7 @@ public struct PseudoLinks {
         var removed: [String] = []
         for entry in e {
             if unlink(root.resolve(entry.path)) != 0 && errno != ENOENT {
-                throw AufsError("pseudo-link flush of \(union.target): cannot remove \(entry.path): \(Errno(errno))")
+                throw AufsError("pseudo-link flush of \(union.target): cannot remove \(entry.path): \(SysErrno(errno))")
             }
             removed.append(entry.path)
         }
@@ -147,7 +147,7 @@ public struct PseudoLinks {
         if n != s.utf8.count {
             throw AufsError(
                 "cannot \(what) through \(PseudoLinks.maintenancePath): "
-                    + (n < 0 ? "\(Errno(errno))" : "short write"))
+                    + (n < 0 ? "\(SysErrno(errno))" : "short write"))
         }
     }
 }

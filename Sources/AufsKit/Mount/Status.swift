@@ -38,7 +38,7 @@ public struct StatusReader {
             }
         }
         if let target {
-            let t = FilePath.resolved(target)
+            let t = Paths.resolved(target)
             mounts = mounts.filter { $0.target == t }
             if mounts.isEmpty { throw AufsError.usage("\(target): no aufs or aufsctl overlay mount there") }
         }

@@ -79,22 +79,22 @@ public struct UnionRecords {
     /// The path of `abs` under the root without following its last component (a link to remove).
     func entry(_ abs: String) -> String {
         root.isHost
-            ? abs : root.resolve(FilePath.dirname(abs)) + "/" + (abs.split(separator: "/").last.map(String.init) ?? "")
+            ? abs : root.resolve(Paths.dirname(abs)) + "/" + (abs.split(separator: "/").last.map(String.init) ?? "")
     }
 
     /// Links and moves are done here, by path under the root (no chroot needed); the rest as install's undo.
     func perform(_ action: UndoAction, runner: any CommandRunner) async throws {
         switch action {
         case .removeFile(let path):
-            if unlink(entry(path)) != 0 && errno != ENOENT { throw AufsError("cannot remove \(path): \(Errno(errno))") }
+            if unlink(entry(path)) != 0 && errno != ENOENT { throw AufsError("cannot remove \(path): \(SysErrno(errno))") }
         case .command(let argv) where argv.count == 4 && argv[0] == "mv" && argv[1] == "-f":
             if rename(entry(argv[2]), entry(argv[3])) != 0 {
-                throw AufsError("cannot move \(argv[2]) back to \(argv[3]): \(Errno(errno))")
+                throw AufsError("cannot move \(argv[2]) back to \(argv[3]): \(SysErrno(errno))")
             }
         case .command(let argv) where argv.count == 4 && argv[0] == "ln" && argv[1] == "-sfn":
             unlink(entry(argv[3]))
             if symlink(argv[2], entry(argv[3])) != 0 {
-                throw AufsError("cannot link \(argv[3]) -> \(argv[2]): \(Errno(errno))")
+                throw AufsError("cannot link \(argv[3]) -> \(argv[2]): \(SysErrno(errno))")
             }
         default:
             try await Uninstaller().perform(action, root: root, runner: runner)
@@ -122,8 +122,8 @@ public struct UnionRecords {
     /// Copies `abs` to /var/lib/aufsctl/backups before a change; returns the backup's path.
     public func backup(_ abs: String) throws -> String {
         let dir = root.resolve("/var/lib/aufsctl/backups")
-        try AtomicFile.makeDirectories(FilePath.dirname(FilePath.dirname(dir)))
-        try RuntimeDir.ensurePrivate(FilePath.dirname(dir), what: "backups")
+        try AtomicFile.makeDirectories(Paths.dirname(Paths.dirname(dir)))
+        try RuntimeDir.ensurePrivate(Paths.dirname(dir), what: "backups")
         try RuntimeDir.ensurePrivate(dir, what: "backups")
         let flat = abs.split(separator: "/").joined(separator: "_")
         var n = 0

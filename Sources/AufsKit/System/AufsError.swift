@@ -1,5 +1,5 @@
 /// Exit codes, stable and documented in the README.
-public enum ExitCode: Int32, Sendable, Codable {
+public enum AufsExitCode: Int32, Sendable, Codable {
     case success = 0
     case failure = 1
     case usage = 2
@@ -12,11 +12,11 @@ public enum ExitCode: Int32, Sendable, Codable {
 /// An error a user can act on: what input, which rule, the way out, and the exit code.
 public struct AufsError: Error, CustomStringConvertible, Sendable {
     public var message: String
-    public var exitCode: ExitCode
+    public var exitCode: AufsExitCode
     /// Extra lines shown after the message (evidence: kernel log lines, the exact call).
     public var details: [String]
 
-    public init(_ message: String, exitCode: ExitCode = .failure, details: [String] = []) {
+    public init(_ message: String, exitCode: AufsExitCode = .failure, details: [String] = []) {
         self.message = message
         self.exitCode = exitCode
         self.details = details

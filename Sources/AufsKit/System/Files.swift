@@ -23,9 +23,9 @@ public enum FileRead {
         }
     }
 
-    public static func bytes(_ path: String, limit: Int = 16 << 20) -> Result<[UInt8], Errno> {
+    public static func bytes(_ path: String, limit: Int = 16 << 20) -> Result<[UInt8], SysErrno> {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { return .failure(Errno(errno)) }
+        if fd < 0 { return .failure(SysErrno(errno)) }
         defer { close(fd) }
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
@@ -33,7 +33,7 @@ public enum FileRead {
             let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                return .failure(Errno(errno))
+                return .failure(SysErrno(errno))
             }
             if n == 0 { break }
             out.append(contentsOf: buf[0..<n])
@@ -80,17 +80,17 @@ public enum FileRead {
 }
 
 /// An errno value with its symbolic name (`ENODEV`) and text.
-public struct Errno: Error, Sendable, Equatable, CustomStringConvertible {
+public struct SysErrno: Error, Sendable, Equatable, CustomStringConvertible {
     public let code: Int32
     public init(_ code: Int32) { self.code = code }
 
-    public var name: String { Errno.names.first { $0.0 == code }?.1 ?? "E\(code)" }
+    public var name: String { SysErrno.names.first { $0.0 == code }?.1 ?? "E\(code)" }
     public var text: String { String(cString: strerror(code)) }
     public var description: String { "\(name) (\(text))" }
 
-    public static func describe(_ code: Int32) -> String { Errno(code).description }
+    public static func describe(_ code: Int32) -> String { SysErrno(code).description }
 
-    // swift-system's Errno has no symbolic names; this table is the one hand-written piece.
+    // swift-system's SysErrno has no symbolic names; this table is the one hand-written piece.
     // Pairs, not a Dictionary: the first [Int32: String] in a process costs a scan of every
     // protocol conformance record in the binary (issue 14).
     static let names: [(Int32, String)] = [
@@ -106,7 +106,7 @@ public struct Errno: Error, Sendable, Equatable, CustomStringConvertible {
     ]
 }
 
-public enum FilePath {
+public enum Paths {
     /// Makes `p` absolute against the current directory and removes `.`/`..`/duplicate slashes
     /// lexically (no symlink resolution).
     public static func absolute(_ p: String) -> String {
@@ -154,7 +154,7 @@ extension FileRead {
     /// Reads a gzip file (`/proc/config.gz`, `/boot/symvers-KVER.gz`) through zlib.
     public static func gunzip(_ path: String, limit: Int = 64 << 20) -> Outcome {
         if access(path, F_OK) != 0 { return errno == EACCES ? .denied : .missing }
-        guard let gz = gzopen(path, "rb") else { return errno == EACCES ? .denied : .failed(Errno(errno).description) }
+        guard let gz = gzopen(path, "rb") else { return errno == EACCES ? .denied : .failed(SysErrno(errno).description) }
         defer { gzclose(gz) }
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)

@@ -17,12 +17,12 @@ public struct HostRoot: Sendable, Equatable {
     public static func validated(_ path: String) throws -> HostRoot {
         var st = stat()
         if stat(path, &st) != 0 {
-            throw AufsError.usage("--root \(path): \(Errno.describe(errno)); expected an existing directory holding a host tree (/etc, /proc, /lib/modules)")
+            throw AufsError.usage("--root \(path): \(SysErrno.describe(errno)); expected an existing directory holding a host tree (/etc, /proc, /lib/modules)")
         }
         if (st.st_mode & S_IFMT) != S_IFDIR {
             throw AufsError.usage("--root \(path): not a directory; expected a directory holding a host tree")
         }
-        return HostRoot(FilePath.absolute(path))
+        return HostRoot(Paths.absolute(path))
     }
 
     /// argv run inside the root: as is for `/`, through `chroot ROOT` otherwise.

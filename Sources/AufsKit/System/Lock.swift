@@ -13,14 +13,14 @@ public enum RuntimeDir {
     public static func ensurePrivate(_ dir: String, what: String) throws {
         if mkdir(dir, 0o700) != 0 && errno != EEXIST {
             if errno == ENOENT {
-                try ensurePrivate(FilePath.dirname(dir), what: what)
-                if mkdir(dir, 0o700) != 0 && errno != EEXIST { throw AufsError("cannot create \(dir) (\(what)): \(Errno(errno))") }
+                try ensurePrivate(Paths.dirname(dir), what: what)
+                if mkdir(dir, 0o700) != 0 && errno != EEXIST { throw AufsError("cannot create \(dir) (\(what)): \(SysErrno(errno))") }
             } else {
-                throw AufsError("cannot create \(dir) (\(what)): \(Errno(errno))")
+                throw AufsError("cannot create \(dir) (\(what)): \(SysErrno(errno))")
             }
         }
         var st = stat()
-        guard lstat(dir, &st) == 0 else { throw AufsError("cannot inspect \(dir) (\(what)): \(Errno(errno))") }
+        guard lstat(dir, &st) == 0 else { throw AufsError("cannot inspect \(dir) (\(what)): \(SysErrno(errno))") }
         if st.st_mode & S_IFMT != S_IFDIR {
             throw AufsError("\(dir) is not a directory (a symlink or file planted there?); \(what) needs it to be root's own directory: remove it and run again")
         }
@@ -43,10 +43,10 @@ public final class FileLock {
     /// The lock lives in a private directory (created 0700) and is opened with O_NOFOLLOW: another
     /// user can neither hold it nor redirect it with a symlink.
     public init(path: String, what: String, timeout: Double = 60) throws {
-        try RuntimeDir.ensurePrivate(FilePath.dirname(path), what: what)
+        try RuntimeDir.ensurePrivate(Paths.dirname(path), what: what)
         fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         if fd < 0 {
-            let e = Errno(errno)
+            let e = SysErrno(errno)
             throw AufsError(e.code == ELOOP
                 ? "lock file \(path) is a symlink; \(what) refuses to follow it: remove it and run again"
                 : "cannot open lock file \(path): \(e); \(what) needs root")
@@ -59,7 +59,7 @@ public final class FileLock {
         let deadline = Double(time(nil)) + timeout
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR else {
-                let e = Errno(errno)
+                let e = SysErrno(errno)
                 close(fd)
                 throw AufsError("cannot lock \(path): \(e)")
             }

@@ -25,20 +25,20 @@ public struct FSStat: Sendable, Equatable {
 public protocol Syscalls: Sendable {
     func uname() -> Uname
     func geteuid() -> UInt32
-    func statfs(_ path: String) -> Result<FSStat, Errno>
+    func statfs(_ path: String) -> Result<FSStat, SysErrno>
     /// st_dev of a path (follows symlinks).
-    func deviceID(_ path: String) -> Result<UInt64, Errno>
-    func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, Errno>
-    func umount2(_ target: String, flags: Int32) -> Result<Void, Errno>
+    func deviceID(_ path: String) -> Result<UInt64, SysErrno>
+    func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, SysErrno>
+    func umount2(_ target: String, flags: Int32) -> Result<Void, SysErrno>
     /// The new mount API (fsopen/fsconfig/fsmount/move_mount) for one filesystem: every
     /// `FSCONFIG_SET_STRING` in order, then create, mount and move to `target`.
     /// Fails with the step that failed, so callers can fall back when a key is unknown.
     func fsMount(fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String) -> Result<Void, FsMountError>
 
     // The file-system side (defaults below are the real calls).
-    func realpath(_ path: String) -> Result<String, Errno>
-    func fileStatus(_ path: String, followSymlinks: Bool) -> Result<FileStatus, Errno>
-    func makeDirectory(_ path: String, mode: UInt32) -> Result<Void, Errno>
+    func realpath(_ path: String) -> Result<String, SysErrno>
+    func fileStatus(_ path: String, followSymlinks: Bool) -> Result<FileStatus, SysErrno>
+    func makeDirectory(_ path: String, mode: UInt32) -> Result<Void, SysErrno>
     /// mkdir -p; what it created can be removed again.
     func makeDirectories(_ path: String) throws -> CreatedDirectories
     /// rm -rf that never follows a symlink; false when it did not run (see RecursiveRemove).
@@ -52,7 +52,7 @@ public protocol Syscalls: Sendable {
 
 public struct FsMountError: Error, Sendable, Equatable {
     public var step: String
-    public var errno: Errno
+    public var errno: SysErrno
 }
 
 public struct LinuxSyscalls: Syscalls {
@@ -72,46 +72,46 @@ public struct LinuxSyscalls: Syscalls {
 
     public func geteuid() -> UInt32 { Glibc.geteuid() }
 
-    public func statfs(_ path: String) -> Result<FSStat, Errno> {
+    public func statfs(_ path: String) -> Result<FSStat, SysErrno> {
         var out = aufsctl_statfs_t()
         let rc = aufsctl_statfs(path, &out)
-        if rc != 0 { return .failure(Errno(-rc)) }
+        if rc != 0 { return .failure(SysErrno(-rc)) }
         return .success(FSStat(magic: out.f_type, flags: out.f_flags))
     }
 
-    public func deviceID(_ path: String) -> Result<UInt64, Errno> {
+    public func deviceID(_ path: String) -> Result<UInt64, SysErrno> {
         var st = stat()
-        if stat(path, &st) != 0 { return .failure(Errno(errno)) }
+        if stat(path, &st) != 0 { return .failure(SysErrno(errno)) }
         return .success(UInt64(st.st_dev))
     }
 
-    public func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, Errno> {
-        if Glibc.mount(source, target, fstype, flags, data) != 0 { return .failure(Errno(errno)) }
+    public func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, SysErrno> {
+        if Glibc.mount(source, target, fstype, flags, data) != 0 { return .failure(SysErrno(errno)) }
         return .success(())
     }
 
-    public func umount2(_ target: String, flags: Int32) -> Result<Void, Errno> {
-        if Glibc.umount2(target, flags) != 0 { return .failure(Errno(errno)) }
+    public func umount2(_ target: String, flags: Int32) -> Result<Void, SysErrno> {
+        if Glibc.umount2(target, flags) != 0 { return .failure(SysErrno(errno)) }
         return .success(())
     }
 
     public func fsMount(fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String) -> Result<Void, FsMountError> {
         let fs = aufsctl_fsopen(fstype, AUFSCTL_FSOPEN_CLOEXEC)
-        if fs < 0 { return .failure(FsMountError(step: "fsopen(\"\(fstype)\")", errno: Errno(errno))) }
+        if fs < 0 { return .failure(FsMountError(step: "fsopen(\"\(fstype)\")", errno: SysErrno(errno))) }
         defer { close(fs) }
         for (key, value) in [("source", source)] + strings {
             if aufsctl_fsconfig_string(fs, key, value) != 0 {
-                return .failure(FsMountError(step: "fsconfig(FSCONFIG_SET_STRING, \"\(key)\", \"\(value)\")", errno: Errno(errno)))
+                return .failure(FsMountError(step: "fsconfig(FSCONFIG_SET_STRING, \"\(key)\", \"\(value)\")", errno: SysErrno(errno)))
             }
         }
         if aufsctl_fsconfig_create(fs) != 0 {
-            return .failure(FsMountError(step: "fsconfig(FSCONFIG_CMD_CREATE)", errno: Errno(errno)))
+            return .failure(FsMountError(step: "fsconfig(FSCONFIG_CMD_CREATE)", errno: SysErrno(errno)))
         }
         let mnt = aufsctl_fsmount(fs, readOnly ? 1 : 0)
-        if mnt < 0 { return .failure(FsMountError(step: "fsmount", errno: Errno(errno))) }
+        if mnt < 0 { return .failure(FsMountError(step: "fsmount", errno: SysErrno(errno))) }
         defer { close(mnt) }
         if aufsctl_move_mount_to(mnt, target) != 0 {
-            return .failure(FsMountError(step: "move_mount(\"\(target)\")", errno: Errno(errno)))
+            return .failure(FsMountError(step: "move_mount(\"\(target)\")", errno: SysErrno(errno)))
         }
         return .success(())
     }
@@ -161,12 +161,12 @@ public protocol HeldLock: AnyObject {
 /// unit tests without root. The defaults are the real calls (LinuxSyscalls uses them as they are;
 /// a test fake overrides what it records and inherits the rest, which then acts on its temp dirs).
 extension Syscalls {
-    public func realpath(_ path: String) -> Result<String, Errno> { RealFileSystem.realpath(path) }
-    public func fileStatus(_ path: String, followSymlinks: Bool) -> Result<FileStatus, Errno> {
+    public func realpath(_ path: String) -> Result<String, SysErrno> { RealFileSystem.realpath(path) }
+    public func fileStatus(_ path: String, followSymlinks: Bool) -> Result<FileStatus, SysErrno> {
         RealFileSystem.status(path, follow: followSymlinks)
     }
-    public func makeDirectory(_ path: String, mode: UInt32) -> Result<Void, Errno> {
-        Glibc.mkdir(path, mode_t(mode)) == 0 ? .success(()) : .failure(Errno(errno))
+    public func makeDirectory(_ path: String, mode: UInt32) -> Result<Void, SysErrno> {
+        Glibc.mkdir(path, mode_t(mode)) == 0 ? .success(()) : .failure(SysErrno(errno))
     }
     public func makeDirectories(_ path: String) throws -> CreatedDirectories {
         try RealFileSystem.makeDirectories(path)
@@ -181,16 +181,16 @@ extension Syscalls {
 
 /// The real calls behind the file-system defaults of `Syscalls`.
 enum RealFileSystem {
-    static func realpath(_ path: String) -> Result<String, Errno> {
-        guard let r = Glibc.realpath(path, nil) else { return .failure(Errno(errno)) }
+    static func realpath(_ path: String) -> Result<String, SysErrno> {
+        guard let r = Glibc.realpath(path, nil) else { return .failure(SysErrno(errno)) }
         defer { free(r) }
         return .success(String(cString: r))
     }
 
-    static func status(_ path: String, follow: Bool) -> Result<FileStatus, Errno> {
+    static func status(_ path: String, follow: Bool) -> Result<FileStatus, SysErrno> {
         var st = stat()
         let rc = follow ? stat(path, &st) : lstat(path, &st)
-        if rc != 0 { return .failure(Errno(errno)) }
+        if rc != 0 { return .failure(SysErrno(errno)) }
         return .success(FileStatus(mode: UInt32(st.st_mode), device: UInt64(st.st_dev), uid: st.st_uid,
                                   mtime: st.st_mtim.tv_sec))
     }
@@ -205,24 +205,24 @@ enum RealFileSystem {
             CreatedDirectories(undo: undo, cleanup: { [parents] in parents.forEach { close($0) } })
         }
         var fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw AufsError("--mkdir: cannot open /: \(Errno(errno))") }
+        guard fd >= 0 else { throw AufsError("--mkdir: cannot open /: \(SysErrno(errno))") }
         func fail(_ message: String) -> AufsError {
             close(fd)
             result().remove()
             return AufsError(message)
         }
         var cur = ""
-        for c in FilePath.normalize(p).split(separator: "/").map(String.init) {
+        for c in Paths.normalize(p).split(separator: "/").map(String.init) {
             cur += "/" + c
             var made = false
             if mkdirat(fd, c, 0o755) == 0 {
                 made = true
             } else if errno != EEXIST {
-                throw fail("--mkdir: cannot create \(cur): \(Errno(errno))")
+                throw fail("--mkdir: cannot create \(cur): \(SysErrno(errno))")
             }
             let next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (made ? O_NOFOLLOW : 0))
             if next < 0 {
-                let e = Errno(errno)
+                let e = SysErrno(errno)
                 if made { unlinkat(fd, c, AT_REMOVEDIR) }
                 throw fail(e.code == ELOOP
                     ? "--mkdir: \(cur), which aufsctl had just created, was replaced by a symlink; nothing more was created"

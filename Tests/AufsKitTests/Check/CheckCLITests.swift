@@ -5,7 +5,7 @@ import Testing
 
 /// Runs the built aufsctl binary (it sits beside the test bundle) by argv.
 func aufsctl(_ args: [String], env: [String: String] = [:], asUser uid: UInt32? = nil) async throws -> CommandResult {
-    let bin = FilePath.dirname(FileRead.readLink("/proc/self/exe") ?? "") + "/aufsctl"
+    let bin = Paths.dirname(FileRead.readLink("/proc/self/exe") ?? "") + "/aufsctl"
     var argv = [bin] + args
     if let uid { argv = ["setpriv", "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--"] + argv }
     return try await SubprocessRunner().run(argv, environment: env)

@@ -5,7 +5,7 @@ import Testing
 
 /// The built binary started as mount.aufs / umount.aufs (a link named so), as mount(8) runs it.
 private func helper(_ name: String, _ args: [String], log: String? = nil) async throws -> CommandResult {
-    let bin = FilePath.dirname(FileRead.readLink("/proc/self/exe") ?? "") + "/aufsctl"
+    let bin = Paths.dirname(FileRead.readLink("/proc/self/exe") ?? "") + "/aufsctl"
     let dir = TempDir()
     symlink(bin, dir.path + "/" + name)
     var env: [String: String] = [:]

@@ -138,7 +138,7 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         let runner = FakeDebian(root: t.path, kver: Self.kver, symvers: Self.realSymvers)
         runner.failing = Self.fresh[i]
         let report = try await apply(t, runner, options())
-        #expect(report.exitCode == (i == 0 ? ExitCode.failure : ExitCode.partial))
+        #expect(report.exitCode == (i == 0 ? AufsExitCode.failure : AufsExitCode.partial))
         #expect(report.steps.filter { $0.status == .failed }.count == 1)
         #expect(runner.mutating.last == Self.fresh[i])
         _ = try await Uninstaller(printer: { _ in }).run(root: HostRoot(t.path), runner: runner, dryRun: false)
@@ -153,7 +153,7 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         let t = copyFixture("debian12")
         let runner = FakeDebian(root: t.path, kver: Self.kver, symvers: Self.realSymvers)
         let report = try await apply(t, runner, options(skip: false))
-        #expect(report.exitCode.rawValue == ExitCode.blocked.rawValue)
+        #expect(report.exitCode.rawValue == AufsExitCode.blocked.rawValue)
         #expect(runner.mutating == [Self.fresh[0]])
         let blocked = report.steps.first { $0.status == .blocked }
         #expect(blocked?.id == "exports")

@@ -19,7 +19,7 @@ final class FakeCentOS: CommandRunner, @unchecked Sendable {
     func file(_ p: String) -> String { root + p }
 
     func write(_ p: String, _ s: String) {
-        mkdirs(FilePath.dirname(file(p)))
+        mkdirs(Paths.dirname(file(p)))
         try! AtomicFile.write(file(p), s)
     }
 

@@ -27,7 +27,7 @@ import Testing
         let runner = FakeCentOS(root: t.path)
         let report = try await apply(t, runner)
         #expect(runner.mutating == Self.freshSequence)
-        #expect(report.exitCode.rawValue == ExitCode.rebootRequired.rawValue)
+        #expect(report.exitCode.rawValue == AufsExitCode.rebootRequired.rawValue)
         #expect(report.steps.map(\.status) == [.ok, .changed, .changed, .changed, .changed, .changed, .changed, .changed])
         // GRUB: only the GRUB_DEFAULT line changed; the backup is the original byte for byte.
         let grubAfter = try #require(FileRead.string(t.path + "/etc/default/grub"))
@@ -61,7 +61,7 @@ import Testing
         runner.failing = (Self.freshSequence[i], "simulated failure")
         let report = try await apply(t, runner)
         #expect(report.steps.contains { $0.status == .failed })
-        #expect(report.exitCode == (i == 0 ? ExitCode.failure : ExitCode.partial))
+        #expect(report.exitCode == (i == 0 ? AufsExitCode.failure : AufsExitCode.partial))
         #expect(runner.mutating.last == Self.freshSequence[i])
         let state = try InstallState.load(root: HostRoot(t.path))
         // Every completed change is recorded, and so is the failed step's undo, journaled before it ran.
@@ -105,7 +105,7 @@ import Testing
         // A second run meets the same question: the unsigned repo file was taken away again.
         #expect(!FileRead.exists(t.path + "/etc/yum.repos.d/kernel-ml-aufs.repo"))
         let again = try await apply(t, runner)
-        #expect(again.exitCode.rawValue != 0 && again.exitCode.rawValue != ExitCode.rebootRequired.rawValue, "\(again)")
+        #expect(again.exitCode.rawValue != 0 && again.exitCode.rawValue != AufsExitCode.rebootRequired.rawValue, "\(again)")
         #expect(!runner.calls.contains { $0.contains("kernel-ml-aufs") && $0.first == "yum" && $0.contains("install") })
 
         let t2 = copyFixture("centos7")
@@ -124,7 +124,7 @@ import Testing
         var unsigned = InstallOptions()
         unsigned.noGpgCheck = true
         let r = try await apply(t3, r3, options: unsigned)
-        #expect(r.exitCode.rawValue == ExitCode.rebootRequired.rawValue)
+        #expect(r.exitCode.rawValue == AufsExitCode.rebootRequired.rawValue)
         #expect(r.afterwards.contains { $0.contains("WITHOUT signature checks") })
         #expect(r.steps.contains { $0.id == "repo" && $0.title.contains("gpgcheck=0: --no-gpgcheck") })
 

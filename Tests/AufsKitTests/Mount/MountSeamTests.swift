@@ -13,22 +13,22 @@ final class ScriptedSyscalls: Syscalls, @unchecked Sendable {
     /// Errors for the next umount2 calls, in order.
     var umountErrors: [Int32] = []
     var mountError: Int32?
-    var fsMountFailure: FsMountError? = FsMountError(step: "fsopen(\"overlay\")", errno: Errno(ENOSYS))
+    var fsMountFailure: FsMountError? = FsMountError(step: "fsopen(\"overlay\")", errno: SysErrno(ENOSYS))
     var registered: Set<String> = []
 
     final class NoLock: HeldLock { func release() {} }
 
     func uname() -> Uname { Uname(release: "6.1.0-99-amd64", version: "#1", machine: "x86_64") }
     func geteuid() -> UInt32 { 0 }
-    func statfs(_ path: String) -> Result<FSStat, Errno> { LinuxSyscalls().statfs(path) }
-    func deviceID(_ path: String) -> Result<UInt64, Errno> { LinuxSyscalls().deviceID(path) }
-    func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, Errno> {
+    func statfs(_ path: String) -> Result<FSStat, SysErrno> { LinuxSyscalls().statfs(path) }
+    func deviceID(_ path: String) -> Result<UInt64, SysErrno> { LinuxSyscalls().deviceID(path) }
+    func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, SysErrno> {
         mounts.append(MountCall(source: source, target: target, fstype: fstype, flags: flags, data: data))
-        return mountError.map { .failure(Errno($0)) } ?? .success(())
+        return mountError.map { .failure(SysErrno($0)) } ?? .success(())
     }
-    func umount2(_ target: String, flags: Int32) -> Result<Void, Errno> {
+    func umount2(_ target: String, flags: Int32) -> Result<Void, SysErrno> {
         umounts.append((target, flags))
-        return umountErrors.isEmpty ? .success(()) : .failure(Errno(umountErrors.removeFirst()))
+        return umountErrors.isEmpty ? .success(()) : .failure(SysErrno(umountErrors.removeFirst()))
     }
     func fsMount(fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String) -> Result<Void, FsMountError> {
         fsMounts.append(strings)

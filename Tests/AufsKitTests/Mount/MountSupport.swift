@@ -4,7 +4,7 @@ import Testing
 
 /// The built aufsctl binary (beside the test bundle).
 func aufsctlBinary() -> String {
-    FilePath.dirname(FileRead.readLink("/proc/self/exe") ?? "") + "/aufsctl"
+    Paths.dirname(FileRead.readLink("/proc/self/exe") ?? "") + "/aufsctl"
 }
 
 /// Runs aufsctl with `cwd` as its working directory (through `env -C`), so relative paths in

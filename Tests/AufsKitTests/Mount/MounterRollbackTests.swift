@@ -16,18 +16,18 @@ final class RecordingSyscalls: Syscalls, @unchecked Sendable {
 
     func uname() -> Uname { LinuxSyscalls().uname() }
     func geteuid() -> UInt32 { 0 }
-    func statfs(_ path: String) -> Result<FSStat, Errno> { LinuxSyscalls().statfs(path) }
-    func deviceID(_ path: String) -> Result<UInt64, Errno> { LinuxSyscalls().deviceID(path) }
-    func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, Errno> {
+    func statfs(_ path: String) -> Result<FSStat, SysErrno> { LinuxSyscalls().statfs(path) }
+    func deviceID(_ path: String) -> Result<UInt64, SysErrno> { LinuxSyscalls().deviceID(path) }
+    func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, SysErrno> {
         mounts.append(MountCall(source: source, target: target, fstype: fstype, flags: flags, data: data))
-        return mounts.count == failAt ? .failure(Errno(failWith)) : .success(())
+        return mounts.count == failAt ? .failure(SysErrno(failWith)) : .success(())
     }
-    func umount2(_ target: String, flags: Int32) -> Result<Void, Errno> {
+    func umount2(_ target: String, flags: Int32) -> Result<Void, SysErrno> {
         umounts.append((target, flags))
         return .success(())
     }
     func fsMount(fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String) -> Result<Void, FsMountError> {
-        .failure(FsMountError(step: "fsopen", errno: Errno(ENOSYS)))
+        .failure(FsMountError(step: "fsopen", errno: SysErrno(ENOSYS)))
     }
 }
 

@@ -3,8 +3,8 @@ import Glibc
 
 /// The package's top directory, found from this file's path.
 func packageRoot(_ file: String = #filePath) -> String {
-    var p = FilePath.dirname(file)
-    while p != "/" && !FileRead.exists(p + "/Package.swift") { p = FilePath.dirname(p) }
+    var p = Paths.dirname(file)
+    while p != "/" && !FileRead.exists(p + "/Package.swift") { p = Paths.dirname(p) }
     return p
 }
 
@@ -35,12 +35,12 @@ struct FakeSyscalls: Syscalls {
     var euid: UInt32 = 0
     func uname() -> Uname { unameValue }
     func geteuid() -> UInt32 { euid }
-    func statfs(_ path: String) -> Result<FSStat, Errno> { LinuxSyscalls().statfs(path) }
-    func deviceID(_ path: String) -> Result<UInt64, Errno> { LinuxSyscalls().deviceID(path) }
-    func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, Errno> { .failure(Errno(EPERM)) }
-    func umount2(_ target: String, flags: Int32) -> Result<Void, Errno> { .failure(Errno(EPERM)) }
+    func statfs(_ path: String) -> Result<FSStat, SysErrno> { LinuxSyscalls().statfs(path) }
+    func deviceID(_ path: String) -> Result<UInt64, SysErrno> { LinuxSyscalls().deviceID(path) }
+    func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, SysErrno> { .failure(SysErrno(EPERM)) }
+    func umount2(_ target: String, flags: Int32) -> Result<Void, SysErrno> { .failure(SysErrno(EPERM)) }
     func fsMount(fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String) -> Result<Void, FsMountError> {
-        .failure(FsMountError(step: "fsopen", errno: Errno(EPERM)))
+        .failure(FsMountError(step: "fsopen", errno: SysErrno(EPERM)))
     }
 }
 
@@ -53,7 +53,7 @@ final class TempDir {
     }
     func write(_ rel: String, _ text: String) {
         let full = path + "/" + rel
-        mkdirs(FilePath.dirname(full))
+        mkdirs(Paths.dirname(full))
         let fd = open(full, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }
         close(fd)

@@ -30,7 +30,7 @@ public enum DKMSMethod {
         let dir: String
         let inRoot: Bool
         if let s = ctx.options.source, !s.contains("://") {
-            dir = FilePath.absolute(s)
+            dir = Paths.absolute(s)
             inRoot = false
         } else {
             dir = cloneDir
@@ -131,7 +131,7 @@ public enum DKMSMethod {
     /// The source directory as this process sees it (--source DIR, or the clone in the root), if present.
     static func sourceDir(_ ctx: InstallContext) throws -> String? {
         guard try source(ctx) != nil else { return nil }
-        if let s = ctx.options.source, !s.contains("://") { return FilePath.absolute(s) }
+        if let s = ctx.options.source, !s.contains("://") { return Paths.absolute(s) }
         return ctx.path(cloneDir)
     }
 
@@ -160,7 +160,7 @@ public enum DKMSMethod {
         // mkstemp: a fresh name, created O_EXCL 0600 (in sticky /tmp nobody else can swap it).
         var template = Array("/tmp/aufsctl-digest-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw AufsError("cannot create a temporary file for the source digest: \(Errno(errno))") }
+        guard fd >= 0 else { throw AufsError("cannot create a temporary file for the source digest: \(SysErrno(errno))") }
         let tmp = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         defer { unlink(tmp) }
         let bytes = Array(listing.utf8)
@@ -308,7 +308,7 @@ struct DKMSSteps: Sendable {
         build = "/lib/modules/\(k.string)/build"
         secureBoot = facts.boot.secureBoot == .enabled
         let known = cloning ? nil : o.source.flatMap {
-            DKMSMethod.aufsVersion(header: FileRead.string(FilePath.absolute($0) + "/include/uapi/linux/aufs_type.h") ?? "")
+            DKMSMethod.aufsVersion(header: FileRead.string(Paths.absolute($0) + "/include/uapi/linux/aufs_type.h") ?? "")
         }
         V = known ?? "VERSION"
     }
@@ -373,7 +373,7 @@ struct DKMSSteps: Sendable {
                 _ = try DKMSMethod.checkExports(ctx, k: k, branch: branch, symvers: text, symversPath: build + "/Module.symvers")
                 return true
             },
-            shell: ShellStep(doneTest: nil, commands: o.skipExportCheck ? [": # export check skipped (--skip-export-check)"] : DKMSMethod.exportShell(source: cloning ? nil : FilePath.absolute(o.source!), k: k, branch: branch, build: build)))
+            shell: ShellStep(doneTest: nil, commands: o.skipExportCheck ? [": # export check skipped (--skip-export-check)"] : DKMSMethod.exportShell(source: cloning ? nil : Paths.absolute(o.source!), k: k, branch: branch, build: build)))
     }
 
     func sourceStep() throws -> Step {
@@ -396,7 +396,7 @@ struct DKMSSteps: Sendable {
                             ctx.notes.append("git ls-remote \(url) failed (offline?): cloning \(branch), chosen from the committed list")
                         }
                     }
-                    try AtomicFile.makeDirectories(FilePath.dirname(ctx.path(cloneDir)))
+                    try AtomicFile.makeDirectories(Paths.dirname(ctx.path(cloneDir)))
                     try ctx.willChange([.removeTree(path: cloneDir)])
                     // Only the https/http transports (GIT_ALLOW_PROTOCOL: no file://, ext::, ssh, git://),
                     // never submodules.
@@ -434,7 +434,7 @@ struct DKMSSteps: Sendable {
         return Step(
             id: "source", title: "Use the aufs source in \(o.source!)", preflight: true,
             isDone: { ctx in try source(ctx) != nil },
-            shell: ShellStep(doneTest: nil, commands: ["test -f \(ShellScript.quote(FilePath.absolute(o.source!) + "/include/uapi/linux/aufs_type.h"))"]))
+            shell: ShellStep(doneTest: nil, commands: ["test -f \(ShellScript.quote(Paths.absolute(o.source!) + "/include/uapi/linux/aufs_type.h"))"]))
 }
 
     func usrSrcStep() throws -> Step {
@@ -467,7 +467,7 @@ struct DKMSSteps: Sendable {
                 return existed ? [] : [.removeTree(path: destAbs)]
             },
             shell: ShellStep(prelude: [
-                "SRC=\(cloning ? "\"$ROOT\(cloneDir)\"" : ShellScript.quote(FilePath.absolute(o.source ?? ".")))",
+                "SRC=\(cloning ? "\"$ROOT\(cloneDir)\"" : ShellScript.quote(Paths.absolute(o.source ?? ".")))",
                 "V=$(sed -n 's/^#define AUFS_VERSION[[:space:]]*\"\\(.*\\)\"/\\1/p' \"$SRC/include/uapi/linux/aufs_type.h\")"],
                 doneTest: "[ -f \"$ROOT/usr/src/aufs-$V/dkms.conf\" ] && [ -d \"$ROOT/usr/src/aufs-$V/fs/aufs\" ]", commands: [
                 "mkdir -p \"$ROOT/usr/src/aufs-$V\"",

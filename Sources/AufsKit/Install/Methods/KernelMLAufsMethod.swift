@@ -70,7 +70,7 @@ public enum KernelMLAufsMethod {
     static func liveGrubConfig(_ ctx: InstallContext, uefi: Bool) -> String {
         let link = uefi ? "/etc/grub2-efi.cfg" : "/etc/grub2.cfg"
         if let target = FileRead.readLink(ctx.path(link)) {
-            return target.hasPrefix("/") ? FilePath.normalize(target) : FilePath.normalize(FilePath.dirname(link) + "/" + target)
+            return target.hasPrefix("/") ? Paths.normalize(target) : Paths.normalize(Paths.dirname(link) + "/" + target)
         }
         return uefi ? "/boot/efi/EFI/centos/grub.cfg" : "/boot/grub2/grub.cfg"
     }
