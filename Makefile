@@ -62,6 +62,8 @@ lint: lint-swift lint-sh lint-ansible
 
 lint-swift:
 	$(SWIFT) format lint --strict -r Sources Tests/AufsKitTests fuzz/Sources
+	@long=$$(find Sources -name '*.swift' -exec awk 'length > 120 { print FILENAME ":" FNR }' {} +); \
+	    if [ -n "$$long" ]; then echo "lines over 120 characters:"; echo "$$long"; exit 1; fi
 
 lint-sh:
 	@scripts/deps.sh shellcheck

@@ -181,8 +181,9 @@ for n in 4 120; do
     "$A" mount --fallback overlay "dirs=$dirs" "$W/mnt$n" >/dev/null && [ -f "$W/mnt$n/f0" ] && "$A" umount "$W/mnt$n" >/dev/null \
         || { echo "aufsctl mount/umount of $n layers failed"; exit 2; }
     [ ! -e "$d/.aufsctl-work.up" ] || { echo "aufsctl left its workdir $d/.aufsctl-work.up"; exit 2; }
-    judge "mount+umount $n layers" $RATIO 1.3
-    row "mount+umount, $n layers (overlay fallback)" "mount -t overlay + umount" "$(fmt $MED_A)" "$(fmt $MED_B)" "$(fmt $RATIO)" "<= 1.3x" "$JUDGE"
+    # Issue 14 sets 3x (the ArgumentParser floor alone is ~2.6 ms against a ~3 ms baseline).
+    judge "mount+umount $n layers" $RATIO 3
+    row "mount+umount, $n layers (overlay fallback)" "mount -t overlay + umount" "$(fmt $MED_A)" "$(fmt $MED_B)" "$(fmt $RATIO)" "<= 3x" "$JUDGE"
 done
 
 # ---- (c) number of mount calls -----------------------------------------------------------------
@@ -235,7 +236,6 @@ PY
 done
 
 # ---- (d) install re-run vs dkms status ---------------------------------------------------------
-DKMSROW=""
 if [ "${BENCH_SKIP_DKMS:-0}" != 1 ]; then
     KVER=$(Tests/e2e/fetch-kernel.sh 2>/dev/null | sed -n 's/^KVER=//p')
     [ -n "$KVER" ] || { echo "Tests/e2e/fetch-kernel.sh gave no KVER"; exit 2; }

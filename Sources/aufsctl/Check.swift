@@ -1,5 +1,5 @@
-import AufsKit
 import ArgumentParser
+import AufsKit
 
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,7 +15,9 @@ struct Check: AsyncParsableCommand {
 
     // HostOptions' --root declared here, not as an @OptionGroup: one type fewer for ArgumentParser
     // to reflect on (about 0.5 M instructions, issue 14); the help and the parsing are the same.
-    @Option(help: ArgumentHelp("Read every host file under DIR (a mounted image, chroot or fixture tree).", valueName: "DIR"))
+    @Option(
+        help: ArgumentHelp(
+            "Read every host file under DIR (a mounted image, chroot or fixture tree).", valueName: "DIR"))
     var root: String = "/"
 
     func run() async throws {

@@ -1,5 +1,5 @@
-import AufsKit
 import ArgumentParser
+import AufsKit
 import Dispatch
 import Glibc
 
@@ -68,8 +68,11 @@ struct Aufsctl: ParsableCommand {
         // `--version` prints BuildInfo.text (below); it names the libraries loaded, which only
         // `--version` should load.
         version: BuildInfo.version,
-        subcommands: [Check.self, Load.self, Install.self, Uninstall.self, Mount.self, Umount.self, Status.self, BranchCommand.self,
-                      PlinkCommand.self, PersistCommand.self, HelperCommand.self]
+        subcommands: [
+            Check.self, Load.self, Install.self, Uninstall.self, Mount.self, Umount.self, Status.self,
+            BranchCommand.self,
+            PlinkCommand.self, PersistCommand.self, HelperCommand.self,
+        ]
     )
 
     /// Maps every error to a one-line message and a documented exit code.
@@ -90,7 +93,8 @@ struct Aufsctl: ParsableCommand {
             }
             Terminal.error(fullMessage(for: error))
             // ArgumentParser uses EX_USAGE (64) for bad arguments; ours is 2.
-            return code == ArgumentParser.ExitCode.validationFailure ? AufsExitCode.usage.rawValue : AufsExitCode.failure.rawValue
+            return code == ArgumentParser.ExitCode.validationFailure
+                ? AufsExitCode.usage.rawValue : AufsExitCode.failure.rawValue
         }
     }
 }
@@ -112,7 +116,9 @@ enum Terminal {
 
 /// Options every host-reading command takes.
 struct HostOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Read every host file under DIR (a mounted image, chroot or fixture tree).", valueName: "DIR"))
+    @Option(
+        help: ArgumentHelp(
+            "Read every host file under DIR (a mounted image, chroot or fixture tree).", valueName: "DIR"))
     var root: String = "/"
 
     func hostRoot() throws -> HostRoot {
@@ -123,7 +129,8 @@ struct HostOptions: ParsableArguments {
 func parseKernel(_ s: String?) throws -> KernelRelease? {
     guard let s else { return nil }
     guard let k = KernelRelease(s) else {
-        throw AufsError.usage("--kernel \"\(s)\": not a kernel release; expected the form uname -r prints, e.g. 6.1.0-18-amd64")
+        throw AufsError.usage(
+            "--kernel \"\(s)\": not a kernel release; expected the form uname -r prints, e.g. 6.1.0-18-amd64")
     }
     return k
 }

@@ -1,61 +1,101 @@
-import AufsKit
 import ArgumentParser
+import AufsKit
 import Glibc
 
 struct Install: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "install",
         abstract: "Make aufs available: kernel-ml-aufs (CentOS 7), DKMS (Debian), or Ubuntu's extra modules.",
-        discussion: "Exit codes: 0 done (or nothing to do), 1 failure, 2 usage, 4 not installable here, 5 reboot required, 6 partially applied (see the report; aufsctl uninstall undoes it).")
+        discussion:
+            "Exit codes: 0 done (or nothing to do), 1 failure, 2 usage, 4 not installable here, 5 reboot required, 6 "
+            + "partially applied (see the report; aufsctl uninstall undoes it)."
+    )
 
     @Option(help: "auto, kernel-ml-aufs, dkms or ubuntu-extra.") var method: MethodChoice = .auto
     @Flag(help: "Print the plan (with what is already done) and change nothing.") var dryRun = false
-    @Flag(name: .customLong("emit-sh"), help: "Print the plan as a POSIX sh script and change nothing.") var emitSh = false
+    @Flag(name: .customLong("emit-sh"), help: "Print the plan as a POSIX sh script and change nothing.") var emitSh =
+        false
     @Flag(help: "Apply without asking.") var yes = false
     @Flag(help: "Print the report as JSON (schema aufsctl.install/1); progress goes to stderr.") var json = false
-    @Option(help: ArgumentHelp("Install for this kernel release instead of the running one.", valueName: "KVER")) var kernel: String?
-    @Option(help: ArgumentHelp("dkms: an aufs-standalone checkout, or a git URL to clone.", valueName: "DIR|GIT-URL")) var source: String?
-    @Option(name: .customLong("repo-url"), help: ArgumentHelp("kernel-ml-aufs: a .repo file URL, or a baseurl.", valueName: "URL")) var repoURL: String?
-    @Option(name: [.customLong("source-ref"), .customLong("aufs-branch")],
-            help: ArgumentHelp("dkms: the aufs-standalone branch to clone (default: chosen from the kernel), or a full commit id to build "
-                               + "instead of a branch head. --aufs-branch is the old name.", valueName: "BRANCH|COMMIT"))
+    @Option(help: ArgumentHelp("Install for this kernel release instead of the running one.", valueName: "KVER"))
+    var kernel: String?
+    @Option(help: ArgumentHelp("dkms: an aufs-standalone checkout, or a git URL to clone.", valueName: "DIR|GIT-URL"))
+    var source: String?
+    @Option(
+        name: .customLong("repo-url"),
+        help: ArgumentHelp("kernel-ml-aufs: a .repo file URL, or a baseurl.", valueName: "URL")) var repoURL: String?
+    @Option(
+        name: [.customLong("source-ref"), .customLong("aufs-branch")],
+        help: ArgumentHelp(
+            "dkms: the aufs-standalone branch to clone (default: chosen from the kernel), or a full commit id to build "
+                + "instead of a branch head. --aufs-branch is the old name.", valueName: "BRANCH|COMMIT"))
     var sourceRef: String?
-    @Option(name: .customLong("gpgkey"), help: ArgumentHelp("kernel-ml-aufs: the URL of the key its packages are signed with (gpgcheck=1).", valueName: "URL")) var gpgKey: String?
-    @Flag(name: .customLong("no-gpgcheck"), help: "kernel-ml-aufs: install the kernel without signature checks (said in the report).") var noGpgCheck = false
-    @Option(name: .customLong("grub-default"), help: ArgumentHelp("kernel-ml-aufs: the GRUB_DEFAULT value.", valueName: "VALUE")) var grubDefault: String = "0"
+    @Option(
+        name: .customLong("gpgkey"),
+        help: ArgumentHelp(
+            "kernel-ml-aufs: the URL of the key its packages are signed with (gpgcheck=1).", valueName: "URL"))
+    var gpgKey: String?
+    @Flag(
+        name: .customLong("no-gpgcheck"),
+        help: "kernel-ml-aufs: install the kernel without signature checks (said in the report).") var noGpgCheck =
+        false
+    @Option(
+        name: .customLong("grub-default"),
+        help: ArgumentHelp("kernel-ml-aufs: the GRUB_DEFAULT value.", valueName: "VALUE")) var grubDefault: String = "0"
     @Flag(help: "kernel-ml-aufs: reboot at the end.") var reboot = false
     @Flag(name: .customLong("no-load"), help: "dkms/ubuntu-extra: do not load the module now.") var noLoad = false
-    @Flag(name: .customLong("skip-export-check"), help: "dkms: build even if the kernel lacks the exports aufs needs (experts, tests).") var skipExportCheck = false
+    @Flag(
+        name: .customLong("skip-export-check"),
+        help: "dkms: build even if the kernel lacks the exports aufs needs (experts, tests).") var skipExportCheck =
+        false
     @OptionGroup var host: HostOptions
 
     func options() throws -> InstallOptions {
         var o = InstallOptions()
         o.method = method.method
         o.kernel = try parseKernel(kernel)
-        for (name, value) in [("--source", source), ("--source-ref", sourceRef), ("--repo-url", repoURL), ("--gpgkey", gpgKey), ("--grub-default", grubDefault)] {
+        for (name, value) in [
+            ("--source", source), ("--source-ref", sourceRef), ("--repo-url", repoURL), ("--gpgkey", gpgKey),
+            ("--grub-default", grubDefault),
+        ] {
             if let value, value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
-                throw AufsError.usage("\(name): contains a control character (newline, tab, ...); expected a plain value")
+                throw AufsError.usage(
+                    "\(name): contains a control character (newline, tab, ...); expected a plain value")
             }
         }
         if let source, source.contains(":") && !source.hasPrefix("/") && !source.hasPrefix(".") {
             // A URL: only https/http clones (no file://, ext::, ssh or git transports).
             guard source.hasPrefix("https://") || source.hasPrefix("http://") else {
-                throw AufsError.usage("--source \(source): only https:// (or http://) repositories are cloned; file://, ext::, git:// and ssh transports are refused; for a local checkout give its directory")
+                throw AufsError.usage(
+                    "--source \(source): only https:// (or http://) repositories are cloned; file://, ext::, git:// "
+                        + "and ssh transports are refused; for a local checkout give its directory"
+                )
             }
         }
         if let sourceRef {
             if [40, 64].contains(sourceRef.count), sourceRef.allSatisfy({ $0.isHexDigit }) {
                 if let source, !source.contains("://") {
-                    throw AufsError.usage("--source-ref \(sourceRef) pins a commit of a cloned repository; --source \(source) is a directory")
+                    throw AufsError.usage(
+                        "--source-ref \(sourceRef) pins a commit of a cloned repository; --source \(source) is a "
+                            + "directory"
+                    )
                 }
                 o.sourceCommit = sourceRef
             } else if sourceRef.allSatisfy({ $0.isHexDigit }) && sourceRef.count >= 7 {
                 // git fetch takes a full commit id only (an abbreviation is looked up as a ref name).
-                throw AufsError.usage("--source-ref \(sourceRef): an abbreviated commit id; give the full id (40 hex digits; 64 for SHA-256 repositories), or a branch name")
+                throw AufsError.usage(
+                    "--source-ref \(sourceRef): an abbreviated commit id; give the full id (40 hex digits; 64 for "
+                        + "SHA-256 repositories), or a branch name"
+                )
             } else {
-                guard sourceRef.first != "-", sourceRef.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && !"~^:?*[\\".unicodeScalars.contains($0) }),
-                      !sourceRef.contains(".."), !sourceRef.hasSuffix(".lock"), !sourceRef.hasSuffix("/") else {
-                    throw AufsError.usage("--source-ref \(sourceRef): not a git branch name (git check-ref-format) nor a full commit id")
+                guard sourceRef.first != "-",
+                    sourceRef.unicodeScalars.allSatisfy({
+                        $0.isASCII && $0.value > 0x20 && !"~^:?*[\\".unicodeScalars.contains($0)
+                    }),
+                    !sourceRef.contains(".."), !sourceRef.hasSuffix(".lock"), !sourceRef.hasSuffix("/")
+                else {
+                    throw AufsError.usage(
+                        "--source-ref \(sourceRef): not a git branch name (git check-ref-format) nor a full commit id")
                 }
                 o.sourceBranch = sourceRef
             }
@@ -91,7 +131,9 @@ struct Install: AsyncParsableCommand {
         let root = try host.hostRoot()
         let installer = Installer(root: root)
         // Held from the probe on, so a second install decides on what the first one left.
-        let lock = dryRun || emitSh || geteuid() != 0 ? nil : try FileLock(path: root.resolve(RuntimeDir.installLock), what: "one install at a time", timeout: 10)
+        let lock =
+            dryRun || emitSh || geteuid() != 0
+            ? nil : try FileLock(path: root.resolve(RuntimeDir.installLock), what: "one install at a time", timeout: 10)
         defer { lock?.release() }
         let toStderr = json
         let say: @Sendable (String) -> Void = { line in
@@ -113,11 +155,17 @@ struct Install: AsyncParsableCommand {
             }
             if !dryRun {
                 guard geteuid() == 0 else {
-                    throw AufsError("install changes the host (packages, /usr/src, /etc, GRUB) and needs root; run it with sudo, or use --dry-run or --emit-sh to see the plan")
+                    throw AufsError(
+                        "install changes the host (packages, /usr/src, /etc, GRUB) and needs root; run it with sudo, "
+                            + "or use --dry-run or --emit-sh to see the plan"
+                    )
                 }
                 if !yes {
                     guard isatty(0) != 0 else {
-                        throw AufsError.usage("stdin is not a terminal, so nothing can confirm the plan: pass --yes to apply it (or --dry-run to see it)")
+                        throw AufsError.usage(
+                            "stdin is not a terminal, so nothing can confirm the plan: pass --yes to apply it (or "
+                                + "--dry-run to see it)"
+                        )
                     }
                     print("plan (\(plan.method.rawValue) for \(plan.kernel)):")
                     for (i, s) in plan.steps.enumerated() { print("  [\(i + 1)/\(plan.steps.count)] \(s.title)") }
@@ -128,8 +176,12 @@ struct Install: AsyncParsableCommand {
                     }
                 }
             }
-            say("\(dryRun ? "plan" : "install") aufs with method \(plan.method.rawValue) for \(plan.kernel)\(dryRun ? " (dry run: nothing is changed)" : "")")
-            let report = try await Executor(printer: say).run(plan, context: installer.context(facts, o), dryRun: dryRun)
+            say(
+                "\(dryRun ? "plan" : "install") aufs with method \(plan.method.rawValue) for "
+                    + "\(plan.kernel)\(dryRun ? " (dry run: nothing is changed)" : "")"
+            )
+            let report = try await Executor(printer: say).run(
+                plan, context: installer.context(facts, o), dryRun: dryRun)
             if json {
                 print(try encodeJSON(report))
             } else {
@@ -150,10 +202,13 @@ struct Install: AsyncParsableCommand {
 struct Uninstall: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "uninstall",
-        abstract: "Undo what aufsctl install recorded in /var/lib/aufsctl/state.json: the newest install, one by ID, or all.")
+        abstract:
+            "Undo what aufsctl install recorded in /var/lib/aufsctl/state.json: the newest install, one by ID, or all.")
 
-    @Argument(help: ArgumentHelp("The install record to undo (see --list); default: the newest.", valueName: "ID")) var id: Int?
-    @Flag(help: "Undo every install record, newest first, then what persist and helper install recorded.") var all = false
+    @Argument(help: ArgumentHelp("The install record to undo (see --list); default: the newest.", valueName: "ID"))
+    var id: Int?
+    @Flag(help: "Undo every install record, newest first, then what persist and helper install recorded.") var all =
+        false
     @Flag(help: "List the install records and what undoing each would do.") var list = false
     @Flag(help: "Print what would be undone.") var dryRun = false
     @Flag(help: "Apply without asking.") var yes = false
@@ -173,12 +228,15 @@ struct Uninstall: AsyncParsableCommand {
         if all && id != nil { throw AufsError.usage("give an install record ID or --all, not both") }
         let selection: Uninstaller.Selection = all ? .all : id.map { .id($0) } ?? .newest
         if !dryRun {
-            guard geteuid() == 0 else { throw AufsError("uninstall changes the host and needs root; run it with sudo, or use --dry-run") }
+            guard geteuid() == 0 else {
+                throw AufsError("uninstall changes the host and needs root; run it with sudo, or use --dry-run")
+            }
             if !yes {
                 guard isatty(0) != 0 else {
                     throw AufsError.usage("stdin is not a terminal: pass --yes to undo without a prompt (or --dry-run)")
                 }
-                _ = try await Uninstaller().run(root: root, runner: SubprocessRunner(), dryRun: true, selection: selection)
+                _ = try await Uninstaller().run(
+                    root: root, runner: SubprocessRunner(), dryRun: true, selection: selection)
                 print("undo these? [y/N] ", terminator: "")
                 guard let answer = readLine(), answer.lowercased().hasPrefix("y") else {
                     print("nothing changed")
@@ -186,11 +244,15 @@ struct Uninstall: AsyncParsableCommand {
                 }
             }
         }
-        let lock = dryRun ? nil : try FileLock(path: root.resolve(RuntimeDir.installLock), what: "one install at a time", timeout: 10)
+        let lock =
+            dryRun
+            ? nil : try FileLock(path: root.resolve(RuntimeDir.installLock), what: "one install at a time", timeout: 10)
         defer { lock?.release() }
-        var n = try await Uninstaller().run(root: root, runner: SubprocessRunner(), dryRun: dryRun, selection: selection)
+        var n = try await Uninstaller().run(
+            root: root, runner: SubprocessRunner(), dryRun: dryRun, selection: selection)
         if all {  // persist's units and fstab lines, the helper links
-            n += try await UnionRecords(root: root).undo(where: { _ in true }, dryRun: dryRun, runner: SubprocessRunner())
+            n += try await UnionRecords(root: root).undo(
+                where: { _ in true }, dryRun: dryRun, runner: SubprocessRunner())
         }
         print(dryRun ? "\(n) step(s) would be undone" : "undid \(n) step(s)")
     }

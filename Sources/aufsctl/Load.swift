@@ -1,12 +1,14 @@
-import AufsKit
 import ArgumentParser
+import AufsKit
 
 struct Load: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "load",
         abstract: "Load the aufs module through libkmod (like modprobe aufs), honouring blacklists.")
 
-    @Option(name: .customLong("kernel-param"), help: ArgumentHelp("A module parameter, e.g. brs=1 (repeatable).", valueName: "K=V"))
+    @Option(
+        name: .customLong("kernel-param"),
+        help: ArgumentHelp("A module parameter, e.g. brs=1 (repeatable).", valueName: "K=V"))
     var kernelParams: [String] = []
 
     func run() throws {

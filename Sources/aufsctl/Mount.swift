@@ -1,5 +1,5 @@
-import AufsKit
 import ArgumentParser
+import AufsKit
 import FoundationEssentials
 import Glibc
 
@@ -20,7 +20,9 @@ struct Mount: ParsableCommand {
     @Option(name: .customShort("o"), help: "mount(8)-style options: the branch list and aufs options, comma separated.")
     var options: String?
 
-    @Argument(help: ArgumentHelp("dirs=BRANCHES (or a source such as none) then the mount point.", valueName: "SPEC|SOURCE TARGET"))
+    @Argument(
+        help: ArgumentHelp(
+            "dirs=BRANCHES (or a source such as none) then the mount point.", valueName: "SPEC|SOURCE TARGET"))
     var positional: [String] = []
 
     @Flag(help: "Create the mount point if missing.")
@@ -32,7 +34,11 @@ struct Mount: ParsableCommand {
     @Flag(help: "Print the calls without making them.")
     var dryRun = false
 
-    @Flag(help: "Mount even a refused geometry: a writable branch another union writes to, or a mount point inside one of its branches.")
+    @Flag(
+        help: ArgumentHelp(
+            "Mount even a refused geometry: a writable branch another union writes to, or a mount point inside one of "
+                + "its branches.")
+    )
     var force = false
 
     @Flag(help: "Print the report as JSON (schema aufsctl.mount/1).")
@@ -40,7 +46,8 @@ struct Mount: ParsableCommand {
 
     func run() throws {
         if let type, type != "aufs" {
-            throw AufsError.usage("-t \(type): aufsctl mounts aufs (or overlay through --fallback overlay); drop -t or use -t aufs")
+            throw AufsError.usage(
+                "-t \(type): aufsctl mounts aufs (or overlay through --fallback overlay); drop -t or use -t aufs")
         }
         guard positional.count == 1 || positional.count == 2 else {
             throw AufsError.usage("expected [dirs=BRANCHES|SOURCE] TARGET, got \(positional.count) arguments")
@@ -49,10 +56,15 @@ struct Mount: ParsableCommand {
         if positional.count == 2 {
             let spec = positional[0]
             for prefix in ["dirs=", "br=", "br:"] where spec.hasPrefix(prefix) {
-                if !opts.branches.isEmpty { throw AufsError.usage("branches given both in -o and as \(spec.prefix(5))...; give one list") }
+                if !opts.branches.isEmpty {
+                    throw AufsError.usage("branches given both in -o and as \(spec.prefix(5))...; give one list")
+                }
                 let list = String(spec.dropFirst(prefix.count))
                 if let comma = list.firstIndex(of: ",") {
-                    throw AufsError.usage("\(spec): ',' at \"\(list[comma...].prefix(30))\": the branch list argument holds branches only; aufs cannot escape ',' in a path, and options go in -o")
+                    throw AufsError.usage(
+                        "\(spec): ',' at \"\(list[comma...].prefix(30))\": the branch list argument holds branches "
+                            + "only; aufs cannot escape ',' in a path, and options go in -o"
+                    )
                 }
                 opts.branches = try AufsOptions.parseBranchList(list)
             }
@@ -60,7 +72,8 @@ struct Mount: ParsableCommand {
         if opts.branches.isEmpty {
             throw AufsError.usage("no branches: give dirs=RW:RO1=ro:... as an argument or in -o")
         }
-        let req = MountRequest(options: opts, target: positional.last!, mkdir: mkdir, fallback: fallback, dryRun: dryRun, force: force)
+        let req = MountRequest(
+            options: opts, target: positional.last!, mkdir: mkdir, fallback: fallback, dryRun: dryRun, force: force)
         var syscalls: any Syscalls = LinuxSyscalls()
         // Test-only (the QEMU suite): remove a branch between validation and the call, to prove the
         // kernel's own refusal and its log line reach the user. Named so nobody sets it by accident.
@@ -102,8 +115,9 @@ struct Umount: ParsableCommand {
         unmounter.flushPseudoLinks = !noPlinkFlush
         let r = try unmounter.unmount(target, lazy: lazy, force: force)
         if json { print(try encodeJSON(r)); return }
-        print("unmounted \(r.filesystem) from \(r.target)" + (r.attempts > 1 ? " after \(r.attempts) attempts" : "")
-              + (r.removedWorkdir.map { "; removed overlay workdir \($0)" } ?? ""))
+        print(
+            "unmounted \(r.filesystem) from \(r.target)" + (r.attempts > 1 ? " after \(r.attempts) attempts" : "")
+                + (r.removedWorkdir.map { "; removed overlay workdir \($0)" } ?? ""))
     }
 }
 
@@ -125,8 +139,10 @@ struct Status: ParsableCommand {
         if json { print(try encodeJSON(r)); return }
         if r.mounts.isEmpty { print("no aufs mounts and no overlay mounts made by aufsctl"); return }
         for m in r.mounts {
-            print("\(m.target)  \(m.filesystem)" + (m.si.map { "  si=\($0)" } ?? "") + (m.xino.map { "  xino=\($0)" } ?? "")
-                  + (m.workdir.map { "  workdir=\($0)" } ?? "") + (m.persisted.map { "  persisted (\($0))" } ?? ""))
+            print(
+                "\(m.target)  \(m.filesystem)" + (m.si.map { "  si=\($0)" } ?? "")
+                    + (m.xino.map { "  xino=\($0)" } ?? "")
+                    + (m.workdir.map { "  workdir=\($0)" } ?? "") + (m.persisted.map { "  persisted (\($0))" } ?? ""))
             for (i, b) in m.branches.enumerated() { print("  [\(i)] \(b)") }
         }
     }

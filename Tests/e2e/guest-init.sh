@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash
 # /init of the e2e initramfs (built by Tests/e2e/run.sh). Runs aufsctl against a real kernel
 # and prints one line per scenario on the serial console:
 #     E2E: <name> PASS|FAIL <detail>
@@ -88,7 +89,7 @@ end "exit $rc1, names $AUFS_KO and vermagic '$VERMAGIC', --json verdict $st"
 # --- blacklist ----------------------------------------------------------------------------
 begin blacklist
 echo "blacklist aufs" >$BL
-cd $S
+cd "$S" || bad "cd $S failed"
 run aufsctl mount $SEEDDIRS ./mnt; rcm=$RC
 [ "$RC" != 0 ] || bad "mount succeeded with aufs blacklisted"
 both | grep -qF "$BL" || bad "mount message does not name $BL"
@@ -103,7 +104,7 @@ end "mount exit $rcm and load exit $rcl, both name $BL"
 # --- overlay-fallback ---------------------------------------------------------------------
 begin overlay-fallback
 echo "blacklist aufs" >$BL
-cd $S
+cd "$S" || bad "cd $S failed"
 ov_before=no; { loaded overlay || registered overlay; } && ov_before=yes
 [ "$ov_before" = no ] || bad "overlay already loaded/registered before aufsctl ran"
 run aufsctl mount --fallback overlay $SEEDDIRS ./mnt
@@ -134,7 +135,7 @@ end "overlay.ko loaded by aufsctl (before: $ov_before), 002.txt='$want1', copy-u
 
 # --- mount-on-demand ----------------------------------------------------------------------
 begin mount-on-demand
-cd $S
+cd "$S" || bad "cd $S failed"
 loaded aufs && bad "aufs loaded before the mount"
 registered aufs && bad "aufs registered before the mount"
 run aufsctl mount --json $SEEDDIRS ./mnt; cp "$O" $J
@@ -179,7 +180,7 @@ mkdir -p $W/container $W/image1 $W/image2 $W/image3 $W/extra $W/mnt
 echo image1 >$W/image1/001.txt; echo image1 >$W/image1/002.txt
 echo image2 >$W/image2/002.txt; echo image2 >$W/image2/003.txt
 echo image3 >$W/image3/004.txt; echo extra >$W/extra/005.txt
-cd $W
+cd "$W" || bad "cd $W failed"
 begin aufs-semantics
 run aufsctl mount dirs=./container:./image1=ro:./image2=ro:./image3=ro ./mnt
 [ "$RC" = 0 ] || bad "mount exit $RC"
@@ -230,7 +231,7 @@ both | grep -qiE 'already|registered' || bad "load does not say already loaded/r
 end "exit $RC: $(both | head -n 1)"
 
 begin umount
-cd $S
+cd "$S" || bad "cd $S failed"
 run aufsctl umount ./mnt
 [ "$RC" = 0 ] || bad "umount exit $RC"
 [ -z "$(mi $S/mnt)" ] || bad "still mounted: $(mi $S/mnt)"
@@ -242,7 +243,7 @@ end "$(cat "$O")"
 begin geometry
 G=/tmp/e2e/geo
 mkdir -p $G/c1 $G/i1 $G/i2 $G/m1 $G/m2 $G/a/sub $G/b
-cd $G
+cd "$G" || bad "cd $G failed"
 run aufsctl mount dirs=./c1:./i1=ro ./m1
 [ "$RC" = 0 ] || bad "first union: exit $RC"
 run aufsctl mount dirs=./c1:./i2=ro ./m2
@@ -279,7 +280,7 @@ spec="dirs=${spec#:}"
 # The suite's own failure proof (run.sh E2E_SELFTEST_WRONG_EXPECTATION=1): expect one branch more.
 [ "$WRONG_EXPECTATION" = 1 ] && echo "$B/not-a-branch=ro" >>/tmp/e2e/want
 nwant=$(wc -l </tmp/e2e/want)
-cd $B
+cd "$B" || bad "cd $B failed"
 
 begin branch-limit
 # The stock kernel config says nothing about aufs: aufsctl assumes aufs's default of 127.

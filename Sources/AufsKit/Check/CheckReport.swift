@@ -16,13 +16,18 @@ public struct CheckReport: Sendable, Codable, Equatable {
         self.verdict = Verdict.decide(facts)
         self.exitCode = verdict.exitCode
         self.warnings = facts.distro.problems
-        if verdict.state == .usable || verdict.state == .loadable, let w = CheckReport.nextBootWarning(facts) { warnings.append(w) }
+        if verdict.state == .usable || verdict.state == .loadable, let w = CheckReport.nextBootWarning(facts) {
+            warnings.append(w)
+        }
     }
 
     /// Said when aufs is here now but the next boot starts a kernel without it.
     static func nextBootWarning(_ f: HostFacts) -> String? {
         guard let next = f.nextBoot.release, f.nextBoot.aufs == false, next != f.kernel.release else { return nil }
-        return "the next boot starts \(next), which has no aufs: after a reboot aufs will be missing; `aufsctl install --method dkms --kernel \(next)` builds it there (the dkms method's AUTOINSTALL builds it for kernels installed later)"
+        return
+            "the next boot starts \(next), which has no aufs: after a reboot aufs will be missing; `aufsctl install "
+            + "--method dkms --kernel \(next)` builds it there (the dkms method's AUTOINSTALL builds it for "
+            + "kernels installed later)"
     }
 
     public func json() throws -> String {
@@ -42,30 +47,55 @@ public struct CheckReport: Sendable, Codable, Equatable {
         if let p = f.kernel.debianPointRelease { kdesc += ", Debian \(p)" }
         rows.append(("kernel", kdesc, ev(f.kernel.evidence)))
         func yesNo(_ b: Bool?, _ y: String, _ n: String) -> String { b.map { $0 ? y : n } ?? "unknown" }
-        rows.append(("aufs registered", yesNo(f.filesystems.aufs, "yes", "no"), ev(f.filesystems.evidence.prefix(1).map { $0 })))
-        rows.append(("overlay registered", yesNo(f.filesystems.overlay, "yes", "no"), ev(f.filesystems.evidence.dropFirst().map { $0 })))
-        rows.append(("module support", yesNo(f.module.moduleSupport, "yes", "no (CONFIG_MODULES not set)"),
-                     ev(f.module.evidence.filter { $0.source.hasPrefix("/proc/modules") || $0.value.hasPrefix("CONFIG_MODULES") })))
+        rows.append(
+            ("aufs registered", yesNo(f.filesystems.aufs, "yes", "no"), ev(f.filesystems.evidence.prefix(1).map { $0 }))
+        )
+        rows.append(
+            (
+                "overlay registered", yesNo(f.filesystems.overlay, "yes", "no"),
+                ev(f.filesystems.evidence.dropFirst().map { $0 })
+            ))
+        rows.append(
+            (
+                "module support", yesNo(f.module.moduleSupport, "yes", "no (CONFIG_MODULES not set)"),
+                ev(
+                    f.module.evidence.filter {
+                        $0.source.hasPrefix("/proc/modules") || $0.value.hasPrefix("CONFIG_MODULES")
+                    })
+            ))
         var mod: String
         switch f.module.found {
         case true? where f.module.path != nil:
             mod = f.module.path! + (f.module.state.map { " (\($0.rawValue))" } ?? "")
             if let v = f.module.vermagic { mod += ", vermagic \(v)" }
             if let s = f.module.signer { mod += ", signed by \(s)" }
-            if !f.module.blacklistedBy.isEmpty { mod += ", BLACKLISTED in \(f.module.blacklistedBy.joined(separator: ", "))" }
+            if !f.module.blacklistedBy.isEmpty {
+                mod += ", BLACKLISTED in \(f.module.blacklistedBy.joined(separator: ", "))"
+            }
         case true?: mod = "built into the kernel"
         case false?: mod = "not found"
         case nil: mod = "unknown"
         }
-        rows.append(("aufs module", mod, ev(f.module.evidence.filter { !$0.source.hasPrefix("/proc/modules") && !$0.value.hasPrefix("CONFIG_MODULES") })))
+        rows.append(
+            (
+                "aufs module", mod,
+                ev(
+                    f.module.evidence.filter {
+                        !$0.source.hasPrefix("/proc/modules") && !$0.value.hasPrefix("CONFIG_MODULES")
+                    })
+            ))
         let b = f.build
         let build: String
         let bname = b.branch?.name ?? b.series
         if let missing = b.missing {
-            var t = missing.isEmpty ? "all \(b.required) exports \(bname) needs present"
+            var t =
+                missing.isEmpty
+                ? "all \(b.required) exports \(bname) needs present"
                 : "\(missing.count) of \(b.required) exports \(bname) needs missing: \(missing.joined(separator: " "))"
             if !b.notNeeded.isEmpty { t += "; not needed here: \(b.notNeeded.map(\.symbol).joined(separator: " "))" }
-            if !b.undecided.isEmpty { t += "; undecided (no kernel config): \(b.undecided.map(\.symbol).joined(separator: " "))" }
+            if !b.undecided.isEmpty {
+                t += "; undecided (no kernel config): \(b.undecided.map(\.symbol).joined(separator: " "))"
+            }
             build = t
         } else if b.branch != nil && !(b.branch!.known) {
             build = "no export list for \(bname)"
@@ -73,22 +103,46 @@ public struct CheckReport: Sendable, Codable, Equatable {
             build = b.headers ? "headers present, no Module.symvers" : "no headers for \(f.kernel.release)"
         }
         rows.append(("aufs branch", b.branch.map { "\($0.name): \($0.reason)" } ?? (b.branchProblem ?? "unknown"), ""))
-        rows.append(("out-of-tree build", build, ev(b.evidence.filter { $0.source != "aufs branch" && !$0.value.hasPrefix("sublevel ") })))
+        rows.append(
+            (
+                "out-of-tree build", build,
+                ev(b.evidence.filter { $0.source != "aufs branch" && !$0.value.hasPrefix("sublevel ") })
+            ))
         var dk = f.dkms.installed ? "installed" : "not installed"
-        if let e = f.dkms.entries { dk += e.isEmpty ? ", no aufs" : ", " + e.map { "aufs/\($0.version) \($0.kernel ?? "") \($0.state)" }.joined(separator: "; ") }
+        if let e = f.dkms.entries {
+            dk +=
+                e.isEmpty
+                ? ", no aufs"
+                : ", " + e.map { "aufs/\($0.version) \($0.kernel ?? "") \($0.state)" }.joined(separator: "; ")
+        }
         rows.append(("dkms", dk, ev(f.dkms.evidence)))
-        rows.append(("boot", (f.boot.uefi ? "UEFI" : "BIOS") + ", Secure Boot \(f.boot.secureBoot.rawValue)", ev(f.boot.evidence)))
+        rows.append(
+            (
+                "boot", (f.boot.uefi ? "UEFI" : "BIOS") + ", Secure Boot \(f.boot.secureBoot.rawValue)",
+                ev(f.boot.evidence)
+            ))
         var x = "\(f.xino.path) on \(f.xino.filesystem ?? "unknown")"
-        if let a = f.xino.accepted { x += a ? ": accepted" : ": REFUSED by aufs, mounts use the first writable branch's .aufs.xino" }
+        if let a = f.xino.accepted {
+            x += a ? ": accepted" : ": REFUSED by aufs, mounts use the first writable branch's .aufs.xino"
+        }
         if let dev = f.xino.device?.device { x += " (\(dev)\(f.xino.device?.type.map { " " + $0 } ?? ""))" }
         rows.append(("default xino", x, ev(f.xino.evidence)))
         if let next = f.nextBoot.release {
-            rows.append(("next boot", next + (next == f.kernel.release ? " (this kernel)" : "") + (f.nextBoot.aufs.map { $0 ? ", has aufs" : ", NO aufs" } ?? ""), ev(f.nextBoot.evidence)))
+            rows.append(
+                (
+                    "next boot",
+                    next + (next == f.kernel.release ? " (this kernel)" : "")
+                        + (f.nextBoot.aufs.map { $0 ? ", has aufs" : ", NO aufs" } ?? ""), ev(f.nextBoot.evidence)
+                ))
         } else {
             rows.append(("next boot", "unknown", ev(f.nextBoot.evidence)))
         }
-        if !f.otherAufsKernels.isEmpty { rows.append(("other aufs kernels", f.otherAufsKernels.joined(separator: ", "), "/boot/config-*: CONFIG_AUFS_FS")) }
-        rows.append(("user", f.user.root ? "root" : "uid \(f.user.euid) (not root: some facts may be unknown)", "geteuid()"))
+        if !f.otherAufsKernels.isEmpty {
+            rows.append(
+                ("other aufs kernels", f.otherAufsKernels.joined(separator: ", "), "/boot/config-*: CONFIG_AUFS_FS"))
+        }
+        rows.append(
+            ("user", f.user.root ? "root" : "uid \(f.user.euid) (not root: some facts may be unknown)", "geteuid()"))
 
         let width = rows.map { $0.0.count }.max() ?? 0
         var out = ""
@@ -105,7 +159,9 @@ public struct CheckReport: Sendable, Codable, Equatable {
         case .loadable, .installable: stateText = style.yellow(v.state.rawValue)
         case .blocked: stateText = style.red("blocked")
         }
-        out += style.bold("verdict".padding(width)) + "  " + stateText + (v.method.map { " (method: \($0.rawValue))" } ?? "") + "\n"
+        out +=
+            style.bold("verdict".padding(width)) + "  " + stateText
+            + (v.method.map { " (method: \($0.rawValue))" } ?? "") + "\n"
         out += style.bold("why".padding(width)) + "  " + v.reason + "\n"
         for (i, w) in v.waysOut.enumerated() {
             out += style.bold((i == 0 ? "ways out" : "").padding(width)) + "  - " + w + "\n"

@@ -4,7 +4,9 @@ public struct HostProbe: Sendable {
     public var syscalls: any Syscalls
     public var runner: any CommandRunner
 
-    public init(root: HostRoot, syscalls: any Syscalls = LinuxSyscalls(), runner: any CommandRunner = SubprocessRunner()) {
+    public init(
+        root: HostRoot, syscalls: any Syscalls = LinuxSyscalls(), runner: any CommandRunner = SubprocessRunner()
+    ) {
         self.root = root
         self.syscalls = syscalls
         self.runner = runner
@@ -12,7 +14,9 @@ public struct HostProbe: Sendable {
 
     /// The kernel running in the root: `uname` for the host, `/proc/sys/kernel/*` in a root tree.
     /// nil only for a root tree without `/proc/sys/kernel/osrelease`.
-    public func runningKernel() throws -> (release: KernelRelease, version: String, machine: String?, evidence: Evidence)? {
+    public func runningKernel() throws -> (
+        release: KernelRelease, version: String, machine: String?, evidence: Evidence
+    )? {
         if root.isHost {
             let u = syscalls.uname()
             guard let k = KernelRelease(u.release) else {
@@ -27,15 +31,20 @@ public struct HostProbe: Sendable {
         }
         let version = FileRead.string(root.resolve("/proc/sys/kernel/version"))?.trimmingBlanks ?? ""
         // /proc/sys/kernel/arch is recent; older trees tell the arch by the RPM release suffix.
-        let machine = FileRead.string(root.resolve("/proc/sys/kernel/arch"))?.trimmingBlanks
+        let machine =
+            FileRead.string(root.resolve("/proc/sys/kernel/arch"))?.trimmingBlanks
             ?? ["x86_64", "aarch64", "ppc64le", "s390x", "i686"].first { k.string.hasSuffix("." + $0) }
         return (k, version, machine, Evidence(p, k.string))
     }
 
     public func probe(kernel requested: KernelRelease? = nil) async throws -> HostFacts {
         let found = try runningKernel()
-        guard let running = found ?? requested.map({ ($0, "", nil, Evidence("/proc/sys/kernel/osrelease", "missing")) }) else {
-            throw AufsError.usage("--root \(root.path): /proc/sys/kernel/osrelease is missing, so the running kernel is unknown; add it or pass --kernel KVER")
+        guard let running = found ?? requested.map({ ($0, "", nil, Evidence("/proc/sys/kernel/osrelease", "missing")) })
+        else {
+            throw AufsError.usage(
+                "--root \(root.path): /proc/sys/kernel/osrelease is missing, so the running kernel is unknown; add it "
+                    + "or pass --kernel KVER"
+            )
         }
         let target = requested ?? running.0
         let isRunning = found != nil && target.string == running.0.string
@@ -61,7 +70,10 @@ public struct HostProbe: Sendable {
             boot: await probeBoot(),
             xino: probeXino(),
             otherAufsKernels: otherAufsKernels(except: target.string),
-            nextBoot: await probeNextBoot(rhel: { if case .rhel? = distro.family { return true }; return false }()),
+            nextBoot: await probeNextBoot(
+                rhel: {
+                    if case .rhel? = distro.family { return true }; return false
+                }()),
             user: HostFacts.User(euid: syscalls.geteuid(), root: syscalls.geteuid() == 0))
     }
 
@@ -70,7 +82,12 @@ public struct HostProbe: Sendable {
             switch FileRead.text(root.resolve(p)) {
             case .ok(let text):
                 let os = OSRelease.parse(text)
-                var ev = [Evidence(p, ["ID", "ID_LIKE", "VERSION_ID"].compactMap { k in os.fields[k].map { "\(k)=\($0)" } }.joined(separator: " "))]
+                var ev = [
+                    Evidence(
+                        p,
+                        ["ID", "ID_LIKE", "VERSION_ID"].compactMap { k in os.fields[k].map { "\(k)=\($0)" } }.joined(
+                            separator: " "))
+                ]
                 if os.id == "centos", let rel = FileRead.string(root.resolve("/etc/centos-release"))?.trimmingBlanks {
                     ev.append(Evidence("/etc/centos-release", rel))
                 }
@@ -80,15 +97,18 @@ public struct HostProbe: Sendable {
                 return HostFacts.Distro(
                     id: os.id, idLike: os.idLike, versionId: os.versionID, prettyName: os.prettyName,
                     family: os.id == nil ? nil : DistroFamily.classify(os),
-                    evidence: ev, problems: os.problems.map { "\(p): \($0)" } + (os.id == nil ? ["\(p): no ID= line"] : []))
+                    evidence: ev,
+                    problems: os.problems.map { "\(p): \($0)" } + (os.id == nil ? ["\(p): no ID= line"] : []))
             case .missing:
                 continue
             case .denied:
-                return HostFacts.Distro(id: nil, idLike: [], versionId: nil, prettyName: nil, family: nil,
-                                        evidence: [Evidence(p, "permission denied")], problems: ["\(p): permission denied"])
+                return HostFacts.Distro(
+                    id: nil, idLike: [], versionId: nil, prettyName: nil, family: nil,
+                    evidence: [Evidence(p, "permission denied")], problems: ["\(p): permission denied"])
             case .failed(let why):
-                return HostFacts.Distro(id: nil, idLike: [], versionId: nil, prettyName: nil, family: nil,
-                                        evidence: [Evidence(p, why)], problems: ["\(p): \(why)"])
+                return HostFacts.Distro(
+                    id: nil, idLike: [], versionId: nil, prettyName: nil, family: nil,
+                    evidence: [Evidence(p, why)], problems: ["\(p): \(why)"])
             }
         }
         return HostFacts.Distro(
@@ -104,7 +124,9 @@ public struct HostProbe: Sendable {
         HostProbe.kernelConfig(root: root, k, running: running)
     }
 
-    static func kernelConfig(root: HostRoot, _ k: KernelRelease, running: Bool) -> (config: KernelConfig, source: String)? {
+    static func kernelConfig(
+        root: HostRoot, _ k: KernelRelease, running: Bool
+    ) -> (config: KernelConfig, source: String)? {
         let boot = "/boot/config-\(k.string)"
         if let c = KernelConfig.read(root.resolve(boot), keys: configKeys) { return (c, boot) }
         if running, let c = KernelConfig.read(root.resolve("/proc/config.gz"), keys: configKeys, gzip: true) {
@@ -118,18 +140,22 @@ public struct HostProbe: Sendable {
     func probeFilesystems(running: Bool, kernel: KernelRelease) -> HostFacts.Filesystems {
         let p = "/proc/filesystems"
         guard running else {
-            return HostFacts.Filesystems(aufs: nil, overlay: nil,
-                                         evidence: [Evidence(p, "describes the running kernel, not \(kernel.string)")])
+            return HostFacts.Filesystems(
+                aufs: nil, overlay: nil,
+                evidence: [Evidence(p, "describes the running kernel, not \(kernel.string)")])
         }
         switch FileRead.text(root.resolve(p)) {
         case .ok(let text):
             let fs = ProcFilesystems.parse(text)
             return HostFacts.Filesystems(
                 aufs: fs.has("aufs"), overlay: fs.has("overlay"),
-                evidence: [Evidence(p, fs.evidenceLine("aufs", in: text) ?? "no aufs line"),
-                           Evidence(p, fs.evidenceLine("overlay", in: text) ?? "no overlay line")])
+                evidence: [
+                    Evidence(p, fs.evidenceLine("aufs", in: text) ?? "no aufs line"),
+                    Evidence(p, fs.evidenceLine("overlay", in: text) ?? "no overlay line"),
+                ])
         case .missing:
-            return HostFacts.Filesystems(aufs: nil, overlay: nil, evidence: [Evidence(p, "missing (is /proc mounted?)")])
+            return HostFacts.Filesystems(
+                aufs: nil, overlay: nil, evidence: [Evidence(p, "missing (is /proc mounted?)")])
         case .denied:
             return HostFacts.Filesystems(aufs: nil, overlay: nil, evidence: [Evidence(p, "permission denied")])
         case .failed(let why):
@@ -137,7 +163,9 @@ public struct HostProbe: Sendable {
         }
     }
 
-    func probeModule(_ k: KernelRelease, running: Bool, config: (config: KernelConfig, source: String)?) -> HostFacts.Module {
+    func probeModule(
+        _ k: KernelRelease, running: Bool, config: (config: KernelConfig, source: String)?
+    ) -> HostFacts.Module {
         var ev: [Evidence] = []
         var support: Bool?
         if running, FileRead.exists(root.resolve("/proc/modules")) {
@@ -181,7 +209,8 @@ public struct HostProbe: Sendable {
             module.vermagic = info.vermagic
             module.signer = info.signer
             module.blacklistedBy = info.blacklistedBy
-            module.evidence.append(Evidence("libkmod lookup aufs", info.path.map(unroot) ?? "builtin (modules.builtin)"))
+            module.evidence.append(
+                Evidence("libkmod lookup aufs", info.path.map(unroot) ?? "builtin (modules.builtin)"))
         } else {
             module.found = aufsConfig == "y"
             module.evidence.append(Evidence("libkmod lookup aufs", "not in \(tree)"))
@@ -208,12 +237,14 @@ public struct HostProbe: Sendable {
             makefile = unroot(next)  // an include already spelled inside the root tree
         }
         if running, let point = KernelRelease.debianPointRelease(fromVersion: version),
-           let p = KernelRelease(point), p.major == k.major, p.minor == k.minor, let n = p.patch {
+            let p = KernelRelease(point), p.major == k.major, p.minor == k.minor, let n = p.patch
+        {
             return (n, "uname -v: Debian \(point)")
         }
         if running, let sig = FileRead.string(root.resolve("/proc/version_signature"))?.trimmingBlanks,
-           let last = sig.split(separator: " ").last, let p = KernelRelease(String(last)),
-           p.major == k.major, p.minor == k.minor, let n = p.patch {
+            let last = sig.split(separator: " ").last, let p = KernelRelease(String(last)),
+            p.major == k.major, p.minor == k.minor, let n = p.patch
+        {
             return (n, "/proc/version_signature: \(sig)")
         }
         if k.flavor != .debian && k.flavor != .ubuntu, let n = k.patch {
@@ -222,8 +253,10 @@ public struct HostProbe: Sendable {
         return nil
     }
 
-    func probeBuild(_ k: KernelRelease, running: Bool, version: String,
-                    config: (config: KernelConfig, source: String)?) -> HostFacts.Build {
+    func probeBuild(
+        _ k: KernelRelease, running: Bool, version: String,
+        config: (config: KernelConfig, source: String)?
+    ) -> HostFacts.Build {
         let build = "/lib/modules/\(k.string)/build"
         let series = SymbolCheck.series(for: k)
         var ev: [Evidence] = []
@@ -233,26 +266,36 @@ public struct HostProbe: Sendable {
         if let sub { ev.append(Evidence(sub.source, "sublevel \(sub.value)")) }
         let (branch, problem) = AufsBranch.choose(for: k, sublevel: sub?.value, sublevelSource: sub?.source)
         ev.append(Evidence("aufs branch", branch.map { "\($0.name): \($0.reason)" } ?? problem))
-        var out = HostFacts.Build(headers: headers, headersPath: build, symvers: nil, series: series,
-                                  sublevel: sub?.value, branch: branch, sourceRef: branch?.name, branchProblem: branch == nil ? problem : nil,
-                                  required: 0, missing: nil, notNeeded: [], undecided: [], lacksPatches: nil,
-                                  kernelConfig: config?.source, evidence: ev)
+        var out = HostFacts.Build(
+            headers: headers, headersPath: build, symvers: nil, series: series,
+            sublevel: sub?.value, branch: branch, sourceRef: branch?.name, branchProblem: branch == nil ? problem : nil,
+            required: 0, missing: nil, notNeeded: [], undecided: [], lacksPatches: nil,
+            kernelConfig: config?.source, evidence: ev)
         guard let branch, let exports = SymbolCheck.exports(branch: branch.name) else {
-            out.evidence.append(Evidence("Kernel/exports/branches.txt", "no export list for \(branch?.name ?? "kernel \(k.series)"); not checked"))
+            out.evidence.append(
+                Evidence(
+                    "Kernel/exports/branches.txt",
+                    "no export list for \(branch?.name ?? "kernel \(k.series)"); not checked"))
             return out
         }
-        let candidates = [(build + "/Module.symvers", false), ("/usr/src/kernels/\(k.string)/Module.symvers", false),
-                          ("/boot/symvers-\(k.string).gz", true)]
+        let candidates = [
+            (build + "/Module.symvers", false), ("/usr/src/kernels/\(k.string)/Module.symvers", false),
+            ("/boot/symvers-\(k.string).gz", true),
+        ]
         for (path, gz) in candidates {
             let r = gz ? FileRead.gunzip(root.resolve(path)) : FileRead.text(root.resolve(path))
             switch r {
             case .ok(let text):
-                let c = SymbolCheck.check(branch: branch.name, exports: exports, listSource: "Kernel/exports/branches.txt",
-                                          moduleSymvers: text, source: path, kernelConfig: config,
-                                          aufsConfig: [], aufsConfigSource: "\(branch.name)'s config.mk")
-                out.evidence.append(Evidence(path, "\(c.present) of \(c.required.count) exports \(branch.name) needs present"
-                                             + (c.notNeeded.isEmpty ? "" : "; \(c.notNeeded.count) not needed here")
-                                             + (c.undecided.isEmpty ? "" : "; \(c.undecided.count) undecided")))
+                let c = SymbolCheck.check(
+                    branch: branch.name, exports: exports, listSource: "Kernel/exports/branches.txt",
+                    moduleSymvers: text, source: path, kernelConfig: config,
+                    aufsConfig: [], aufsConfigSource: "\(branch.name)'s config.mk")
+                out.evidence.append(
+                    Evidence(
+                        path,
+                        "\(c.present) of \(c.required.count) exports \(branch.name) needs present"
+                            + (c.notNeeded.isEmpty ? "" : "; \(c.notNeeded.count) not needed here")
+                            + (c.undecided.isEmpty ? "" : "; \(c.undecided.count) undecided")))
                 out.symvers = path
                 out.required = c.required.count
                 out.missing = c.missing
@@ -282,8 +325,13 @@ public struct HostProbe: Sendable {
     func probeDKMS() async -> HostFacts.DKMS {
         guard root.isHost else {
             let path = ["/usr/sbin/dkms", "/usr/bin/dkms", "/sbin/dkms"].first { FileRead.exists(root.resolve($0)) }
-            return HostFacts.DKMS(installed: path != nil, path: path, entries: nil,
-                                  evidence: [Evidence(path ?? "/usr/sbin/dkms", path == nil ? "absent" : "present; dkms status runs only for the host root")])
+            return HostFacts.DKMS(
+                installed: path != nil, path: path, entries: nil,
+                evidence: [
+                    Evidence(
+                        path ?? "/usr/sbin/dkms",
+                        path == nil ? "absent" : "present; dkms status runs only for the host root")
+                ])
         }
         guard let path = runner.which("dkms") else {
             return HostFacts.DKMS(installed: false, path: nil, entries: nil, evidence: [Evidence("PATH", "no dkms")])
@@ -292,22 +340,32 @@ public struct HostProbe: Sendable {
         // so skip the ~30 ms the dkms shell script takes to say so.
         let tree = "/var/lib/dkms/aufs"
         if !FileRead.exists(tree) {
-            return HostFacts.DKMS(installed: true, path: path, entries: [], evidence: [Evidence(tree, "absent: dkms knows no aufs")])
+            return HostFacts.DKMS(
+                installed: true, path: path, entries: [], evidence: [Evidence(tree, "absent: dkms knows no aufs")])
         }
         do {
             let r = try await runner.run([path, "status", "-m", "aufs"])
             let entries = DKMSStatusEntry.parse(r.stdout).filter { $0.module == "aufs" }
-            return HostFacts.DKMS(installed: true, path: path, entries: r.succeeded ? entries : nil,
-                                  evidence: [Evidence("dkms status -m aufs", r.succeeded ? (r.stdout.trimmingBlanks.isEmpty ? "(nothing)" : r.stdout.trimmingBlanks) : "exit \(r.status): \(r.stderr.trimmingBlanks)")])
+            return HostFacts.DKMS(
+                installed: true, path: path, entries: r.succeeded ? entries : nil,
+                evidence: [
+                    Evidence(
+                        "dkms status -m aufs",
+                        r.succeeded
+                            ? (r.stdout.trimmingBlanks.isEmpty ? "(nothing)" : r.stdout.trimmingBlanks)
+                            : "exit \(r.status): \(r.stderr.trimmingBlanks)")
+                ])
         } catch {
-            return HostFacts.DKMS(installed: true, path: path, entries: nil, evidence: [Evidence("dkms status -m aufs", "\(error)")])
+            return HostFacts.DKMS(
+                installed: true, path: path, entries: nil, evidence: [Evidence("dkms status -m aufs", "\(error)")])
         }
     }
 
     func probeBoot() async -> BootMode {
         var mode = BootMode.probe(root: root)
         if root.isHost, mode.uefi, mode.secureBoot == .unknown, let mok = runner.which("mokutil"),
-           let r = try? await runner.run([mok, "--sb-state"]) {
+            let r = try? await runner.run([mok, "--sb-state"])
+        {
             mode.secureBoot = BootMode.parseMokutil(r.stdout + r.stderr)
             mode.evidence.append(Evidence("mokutil --sb-state", (r.stdout + r.stderr).trimmingBlanks))
         }
@@ -328,26 +386,31 @@ public struct HostProbe: Sendable {
                 if case .success(let dev) = syscalls.deviceID(dir) {
                     device = FilesystemProbe.backingDevice(dev: dev)
                     if let d = device {
-                        ev.append(Evidence("libblkid", [d.device, d.type, d.note].compactMap { $0 }.joined(separator: " ")))
+                        ev.append(
+                            Evidence("libblkid", [d.device, d.type, d.note].compactMap { $0 }.joined(separator: " ")))
                     }
                 }
                 if let why = kind.refusedForXino { ev.append(Evidence("aufs", why)) }
-                return HostFacts.Xino(path: xino, filesystem: kind.name, accepted: kind.refusedForXino == nil,
-                                      device: device, evidence: ev)
+                return HostFacts.Xino(
+                    path: xino, filesystem: kind.name, accepted: kind.refusedForXino == nil,
+                    device: device, evidence: ev)
             case .failure(let e):
-                return HostFacts.Xino(path: xino, filesystem: nil, accepted: nil, device: nil,
-                                      evidence: [Evidence("statfs(\(dir))", e.description)])
+                return HostFacts.Xino(
+                    path: xino, filesystem: nil, accepted: nil, device: nil,
+                    evidence: [Evidence("statfs(\(dir))", e.description)])
             }
         }
         // A root tree: its recorded mount table names the filesystem under /tmp.
         guard let (table, source) = MountTable.read(root: root), let m = table.containing(dir) else {
-            return HostFacts.Xino(path: xino, filesystem: nil, accepted: nil, device: nil,
-                                  evidence: [Evidence("/proc/self/mountinfo", "missing in the root tree")])
+            return HostFacts.Xino(
+                path: xino, filesystem: nil, accepted: nil, device: nil,
+                evidence: [Evidence("/proc/self/mountinfo", "missing in the root tree")])
         }
         let refused = FilesystemKind.xinoRefusal(typeName: m.fstype)
-        return HostFacts.Xino(path: xino, filesystem: m.fstype, accepted: refused == nil,
-                              device: BackingDevice(device: m.source, type: m.fstype, note: "from \(source)"),
-                              evidence: [Evidence(source, "\(m.target) \(m.fstype) \(m.source)")])
+        return HostFacts.Xino(
+            path: xino, filesystem: m.fstype, accepted: refused == nil,
+            device: BackingDevice(device: m.source, type: m.fstype, note: "from \(source)"),
+            evidence: [Evidence(source, "\(m.target) \(m.fstype) \(m.source)")])
     }
 
     func otherAufsKernels(except k: String) -> [String] {
@@ -362,4 +425,3 @@ public struct HostProbe: Sendable {
         }
     }
 }
-

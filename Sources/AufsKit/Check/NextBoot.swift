@@ -40,7 +40,8 @@ public struct NextBoot: Sendable, Codable, Equatable {
         installed.filter { r in
             guard let range = entry.firstRange(of: r) else { return false }
             // not a prefix of a longer release (6.1.0-5 in 6.1.0-57-...)
-            return range.upperBound == entry.endIndex || !(entry[range.upperBound].isNumber || entry[range.upperBound] == ".")
+            return range.upperBound == entry.endIndex
+                || !(entry[range.upperBound].isNumber || entry[range.upperBound] == ".")
         }.max { $0.count < $1.count }
     }
 }
@@ -62,12 +63,15 @@ extension HostProbe {
         var ev: [Evidence] = []
         var release: String?
         if rhel, root.isHost, let grubby = runner.which("grubby"),
-           let r = try? await runner.run([grubby, "--default-kernel"]), r.succeeded {
+            let r = try? await runner.run([grubby, "--default-kernel"]), r.succeeded
+        {
             let path = r.stdout.trimmingBlanks
             ev.append(Evidence("grubby --default-kernel", path))
             release = NextBoot.release(in: path, among: installed)
         } else {
-            let def = FileRead.string(root.resolve("/etc/default/grub")).flatMap { ShellAssignments.find("GRUB_DEFAULT", in: $0) }
+            let def = FileRead.string(root.resolve("/etc/default/grub")).flatMap {
+                ShellAssignments.find("GRUB_DEFAULT", in: $0)
+            }
             let value = def.map { $0.value ?? "" } ?? "0"
             ev.append(Evidence("/etc/default/grub", def == nil ? "no GRUB_DEFAULT (0)" : "GRUB_DEFAULT=\(value)"))
             switch value {
@@ -77,9 +81,15 @@ extension HostProbe {
             case "saved":
                 let env = ["/boot/grub/grubenv", "/boot/grub2/grubenv"].first { FileRead.exists(root.resolve($0)) }
                 let text = env.flatMap { FileRead.string(root.resolve($0)) } ?? ""
-                let entry = text.split(separator: "\n").first { $0.hasPrefix("saved_entry=") }.map { String($0.dropFirst("saved_entry=".count)) }
-                ev.append(Evidence(env ?? "/boot/grub/grubenv", entry.map { "saved_entry=\($0)" } ?? "no saved_entry: GRUB starts the first (newest) entry"))
-                release = entry.map { NextBoot.release(in: $0, among: installed) } ?? NextBoot.newestFirst(installed).first
+                let entry = text.split(separator: "\n").first { $0.hasPrefix("saved_entry=") }.map {
+                    String($0.dropFirst("saved_entry=".count))
+                }
+                ev.append(
+                    Evidence(
+                        env ?? "/boot/grub/grubenv",
+                        entry.map { "saved_entry=\($0)" } ?? "no saved_entry: GRUB starts the first (newest) entry"))
+                release =
+                    entry.map { NextBoot.release(in: $0, among: installed) } ?? NextBoot.newestFirst(installed).first
             default:
                 release = NextBoot.release(in: value, among: installed)
             }
@@ -96,7 +106,10 @@ extension HostProbe {
         } else if let index = try? ModuleIndex(root: root, kernel: release) {
             let info = index.lookup("aufs")
             aufs = info != nil
-            ev.append(Evidence("libkmod lookup aufs (\(release))", info.map { $0.path ?? "builtin" } ?? "not in /lib/modules/\(release)"))
+            ev.append(
+                Evidence(
+                    "libkmod lookup aufs (\(release))",
+                    info.map { $0.path ?? "builtin" } ?? "not in /lib/modules/\(release)"))
         } else {
             aufs = false
             ev.append(Evidence("/lib/modules/\(release)", "no module tree"))

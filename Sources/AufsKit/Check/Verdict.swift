@@ -27,7 +27,11 @@ public struct Verdict: Sendable, Codable, Equatable {
         var v = decideIgnoringSecureBoot(f)
         // Secure Boot refuses unsigned modules: a DKMS build or an unsigned module needs an enrolled key.
         if f.boot.secureBoot == .enabled && (v.method == .dkms || (v.state == .loadable && f.module.signer == nil)) {
-            v.waysOut.append("Secure Boot is enabled: the module must be signed with an enrolled key; dkms signs with /var/lib/dkms/mok.key; enroll it with `mokutil --import /var/lib/dkms/mok.pub`, reboot and confirm in the MOK manager")
+            v.waysOut.append(
+                "Secure Boot is enabled: the module must be signed with an enrolled key; dkms signs with "
+                    + "/var/lib/dkms/mok.key; enroll it with `mokutil --import /var/lib/dkms/mok.pub`, reboot and "
+                    + "confirm in the MOK manager"
+            )
         }
         return v
     }
@@ -35,108 +39,160 @@ public struct Verdict: Sendable, Codable, Equatable {
     static func decideIgnoringSecureBoot(_ f: HostFacts) -> Verdict {
         let k = f.kernel.release
         let m = f.module
-        let overlayWay = f.filesystems.overlay == false
+        let overlayWay =
+            f.filesystems.overlay == false
             ? "use overlayfs instead: `aufsctl mount --fallback overlay ...` (the overlay module must be available)"
-            : "use overlayfs instead: `aufsctl mount --fallback overlay ...` mounts the same layers with overlay semantics"
+            : "use overlayfs instead: `aufsctl mount --fallback overlay ...` mounts the same layers with overlay "
+                + "semantics"
         if f.filesystems.aufs == true {
-            return Verdict(state: .usable, method: nil,
-                           reason: "aufs is registered in /proc/filesystems" + (m.builtin ? " (built into \(k))" : ""),
-                           waysOut: [])
+            return Verdict(
+                state: .usable, method: nil,
+                reason: "aufs is registered in /proc/filesystems" + (m.builtin ? " (built into \(k))" : ""),
+                waysOut: [])
         }
         if m.found == true, !m.builtin, m.path != nil {
             if !m.blacklistedBy.isEmpty {
-                return Verdict(state: .blocked, method: nil,
-                               reason: "the aufs module is at \(m.path!) but blacklisted by \(m.blacklistedBy.joined(separator: ", "))",
-                               waysOut: ["remove the `blacklist aufs` line(s), then `aufsctl load`", overlayWay])
+                return Verdict(
+                    state: .blocked, method: nil,
+                    reason:
+                        "the aufs module is at \(m.path!) but blacklisted by "
+                        + "\(m.blacklistedBy.joined(separator: ", "))",
+                    waysOut: ["remove the `blacklist aufs` line(s), then `aufsctl load`", overlayWay])
             }
             if m.moduleSupport == false {
-                return Verdict(state: .blocked, method: nil,
-                               reason: "the aufs module is at \(m.path!) but kernel \(k) cannot load modules (CONFIG_MODULES is not set)",
-                               waysOut: ["boot a kernel with module support or with aufs built in", overlayWay])
+                return Verdict(
+                    state: .blocked, method: nil,
+                    reason:
+                        "the aufs module is at \(m.path!) but kernel \(k) cannot load modules (CONFIG_MODULES is not "
+                        + "set)",
+                    waysOut: ["boot a kernel with module support or with aufs built in", overlayWay])
             }
             let when = f.kernel.running ? "" : " once \(k) is running"
-            return Verdict(state: .loadable, method: nil,
-                           reason: "the aufs module is at \(m.path!), not loaded\(when); `aufsctl load` loads it",
-                           waysOut: [])
+            return Verdict(
+                state: .loadable, method: nil,
+                reason: "the aufs module is at \(m.path!), not loaded\(when); `aufsctl load` loads it",
+                waysOut: [])
         }
         if m.builtin && !f.kernel.running {
-            return Verdict(state: .installable, method: nil,
-                           reason: "aufs is built into \(k), which is installed but not running; reboot into it",
-                           waysOut: [])
+            return Verdict(
+                state: .installable, method: nil,
+                reason: "aufs is built into \(k), which is installed but not running; reboot into it",
+                waysOut: [])
         }
         let family = f.distro.family
         if case .rhel(7)? = family {
             if let machine = f.kernel.machine, machine != "x86_64" {
-                return Verdict(state: .blocked, method: nil,
-                               reason: "kernel-ml-aufs is built for x86_64 only; this machine is \(machine)",
-                               waysOut: [overlayWay])
+                return Verdict(
+                    state: .blocked, method: nil,
+                    reason: "kernel-ml-aufs is built for x86_64 only; this machine is \(machine)",
+                    waysOut: [overlayWay])
             }
             if let other = f.otherAufsKernels.first {
-                return Verdict(state: .installable, method: .kernelMLAufs,
-                               reason: "kernel \(other) with aufs is installed but not running; `aufsctl install` makes it the GRUB default, then reboot",
-                               waysOut: [])
+                return Verdict(
+                    state: .installable, method: .kernelMLAufs,
+                    reason:
+                        "kernel \(other) with aufs is installed but not running; `aufsctl install` makes it the GRUB "
+                        + "default, then reboot",
+                    waysOut: [])
             }
-            return Verdict(state: .installable, method: .kernelMLAufs,
-                           reason: "CentOS/RHEL 7: the kernel-ml-aufs package (a mainline kernel with aufs built in) replaces \(k); needs a reboot",
-                           waysOut: ["note: CentOS 7 is end of life; yum needs the vault repos and the kernel-ml-aufs repo may be gone"])
+            return Verdict(
+                state: .installable, method: .kernelMLAufs,
+                reason:
+                    "CentOS/RHEL 7: the kernel-ml-aufs package (a mainline kernel with aufs built in) replaces \(k); "
+                    + "needs a reboot",
+                waysOut: [
+                    "note: CentOS 7 is end of life; yum needs the vault repos and the kernel-ml-aufs repo may be gone"
+                ])
         }
         if case .ubuntu(let major, let minor)? = family, (major, minor) <= (20, 10), f.kernel.flavor == .ubuntu {
-            return Verdict(state: .installable, method: .ubuntuExtra,
-                           reason: "Ubuntu \(major).\(minor < 10 ? "0" : "")\(minor) ships aufs in linux-modules-extra-\(k)",
-                           waysOut: [])
+            return Verdict(
+                state: .installable, method: .ubuntuExtra,
+                reason: "Ubuntu \(major).\(minor < 10 ? "0" : "")\(minor) ships aufs in linux-modules-extra-\(k)",
+                waysOut: [])
         }
         if m.moduleSupport == false {
-            return Verdict(state: .blocked, method: nil,
-                           reason: "kernel \(k) has no loadable module support (CONFIG_MODULES is not set), so aufs would have to be built in",
-                           waysOut: ["boot a kernel with aufs built in", overlayWay])
+            return Verdict(
+                state: .blocked, method: nil,
+                reason:
+                    "kernel \(k) has no loadable module support (CONFIG_MODULES is not set), so aufs would have to be "
+                    + "built in",
+                waysOut: ["boot a kernel with aufs built in", overlayWay])
         }
-        let patchedKernel = "boot a kernel that carries the aufs base, mmap and standalone patches, then `aufsctl install --method dkms`"
+        let patchedKernel =
+            "boot a kernel that carries the aufs base, mmap and standalone patches, then `aufsctl install --method "
+            + "dkms`"
         let b = f.build
         let branchName = b.branch?.name ?? b.series
         if let missing = b.missing {
             if missing.isEmpty {
-                var reason = "kernel \(k) exports all \(b.required) symbols \(branchName) needs; DKMS can build the module from branch \(branchName)"
+                var reason =
+                    "kernel \(k) exports all \(b.required) symbols \(branchName) needs; DKMS can build the module "
+                    + "from branch \(branchName)"
                 if let why = b.branch?.reason { reason += " (\(why))" }
                 if !b.undecided.isEmpty {
-                    reason += "; \(b.undecided.count) more exports could not be decided (\(b.undecided.map(\.symbol).joined(separator: ", "))): the kernel config is unreadable"
+                    reason +=
+                        "; \(b.undecided.count) more exports could not be decided "
+                        + "(\(b.undecided.map(\.symbol).joined(separator: ", "))): the kernel config is unreadable"
                 }
                 return Verdict(state: .installable, method: .dkms, reason: reason, waysOut: [])
             }
             if b.lacksPatches == true {
-                return Verdict(state: .blocked, method: nil,
-                               reason: "kernel \(k) does not carry aufs's patches: it exports \(b.required - missing.count) of the \(b.required) symbols \(branchName) needs (missing: \(missing.joined(separator: ", ")))",
-                               waysOut: [patchedKernel, overlayWay])
+                return Verdict(
+                    state: .blocked, method: nil,
+                    reason:
+                        "kernel \(k) does not carry aufs's patches: it exports \(b.required - missing.count) of the "
+                        + "\(b.required) symbols \(branchName) needs (missing: \(missing.joined(separator: ", ")))",
+                    waysOut: [patchedKernel, overlayWay])
             }
-            return Verdict(state: .blocked, method: nil,
-                           reason: "kernel \(k) carries aufs's patches but lacks \(missing.count) of the \(b.required) symbols \(branchName) needs: \(missing.joined(separator: ", "))",
-                           waysOut: ["rebuild \(k) with the complete aufs standalone patch of \(branchName) (these exports are missing from its Module.symvers)",
-                                     "experts: `aufsctl install --method dkms --skip-export-check` builds anyway; modpost names what is really missing",
-                                     overlayWay])
+            return Verdict(
+                state: .blocked, method: nil,
+                reason:
+                    "kernel \(k) carries aufs's patches but lacks \(missing.count) of the \(b.required) symbols "
+                    + "\(branchName) needs: \(missing.joined(separator: ", "))",
+                waysOut: [
+                    "rebuild \(k) with the complete aufs standalone patch of \(branchName) (these exports are missing "
+                        + "from its Module.symvers)",
+                    "experts: `aufsctl install --method dkms --skip-export-check` builds anyway; modpost names what "
+                        + "is really missing",
+                    overlayWay,
+                ])
         }
         if let problem = b.branchProblem, b.headers {
-            return Verdict(state: .blocked, method: nil, reason: problem,
-                           waysOut: ["name a branch: `aufsctl install --method dkms --source-ref aufsX.Y`", overlayWay])
+            return Verdict(
+                state: .blocked, method: nil, reason: problem,
+                waysOut: ["name a branch: `aufsctl install --method dkms --source-ref aufsX.Y`", overlayWay])
         }
         let headersWay = "install the headers (`linux-headers-\(k)`) and run `aufsctl check` again to test the exports"
         switch family {
         case .debian(let major)? where major <= 10:
-            return Verdict(state: .installable, method: .dkms,
-                           reason: "Debian \(major) kernels export the symbols aufs needs; DKMS can build it once linux-headers-\(k) is installed",
-                           waysOut: [])
+            return Verdict(
+                state: .installable, method: .dkms,
+                reason:
+                    "Debian \(major) kernels export the symbols aufs needs; DKMS can build it once linux-headers-\(k) "
+                    + "is installed",
+                waysOut: [])
         case .debian?, .debianTesting?:
-            let release = family.map { $0 == .debianTesting ? "testing" : String($0.description.dropFirst("debian ".count)) } ?? ""
-            return Verdict(state: .blocked, method: nil,
-                           reason: "Debian \(release) kernels do not export the symbols aufs needs (their aufs patches are disabled); headers for \(k) are not installed, so Module.symvers was not read",
-                           waysOut: [patchedKernel, headersWay, overlayWay])
+            let release =
+                family.map { $0 == .debianTesting ? "testing" : String($0.description.dropFirst("debian ".count)) }
+                ?? ""
+            return Verdict(
+                state: .blocked, method: nil,
+                reason:
+                    "Debian \(release) kernels do not export the symbols aufs needs (their aufs patches are "
+                    + "disabled); headers for \(k) are not installed, so Module.symvers was not read",
+                waysOut: [patchedKernel, headersWay, overlayWay])
         case .ubuntu?:
-            return Verdict(state: .blocked, method: nil,
-                           reason: "Ubuntu dropped aufs in 21.04 and its kernels do not export the symbols aufs needs; headers for \(k) are not installed",
-                           waysOut: [patchedKernel, headersWay, overlayWay])
+            return Verdict(
+                state: .blocked, method: nil,
+                reason:
+                    "Ubuntu dropped aufs in 21.04 and its kernels do not export the symbols aufs needs; headers for "
+                    + "\(k) are not installed",
+                waysOut: [patchedKernel, headersWay, overlayWay])
         default:
-            return Verdict(state: .blocked, method: nil,
-                           reason: "no aufs for kernel \(k) and no headers to test whether DKMS could build it",
-                           waysOut: [headersWay, patchedKernel, overlayWay])
+            return Verdict(
+                state: .blocked, method: nil,
+                reason: "no aufs for kernel \(k) and no headers to test whether DKMS could build it",
+                waysOut: [headersWay, patchedKernel, overlayWay])
         }
     }
 }
-

@@ -54,7 +54,8 @@ public enum ShellAssignments {
         skipBlanks()
         let export = Array("export".utf8)
         if line.count > i + export.count, Array(line[i..<i + export.count]) == export,
-           line[i + export.count] == space || line[i + export.count] == tab {
+            line[i + export.count] == space || line[i + export.count] == tab
+        {
             i += export.count
             skipBlanks()
         }
@@ -119,7 +120,10 @@ public enum ShellAssignments {
             if let end = wordEnd(line, from: vstart) {
                 let word = line[vstart..<end]
                 // The value is compared with what we would write; bytes that are not UTF-8 read as U+FFFD.
-                if !needsExpansion(word), case .success(let v) = OSRelease.unquote(scalars: Array(String(decoding: word, as: UTF8.self).unicodeScalars)[...]) {
+                if !needsExpansion(word),
+                    case .success(let v) = OSRelease.unquote(
+                        scalars: Array(String(decoding: word, as: UTF8.self).unicodeScalars)[...])
+                {
                     value = v
                 }
             }
@@ -130,7 +134,11 @@ public enum ShellAssignments {
 
     /// `value` written so the shell reads it back unchanged: bare when safe, else double-quoted.
     public static func quote(_ value: String) -> String {
-        let safe = !value.isEmpty && value.unicodeScalars.allSatisfy { $0.isASCIILetter || ("0"..."9").contains($0) || "_-.,/:+@%".unicodeScalars.contains($0) }
+        let safe =
+            !value.isEmpty
+            && value.unicodeScalars.allSatisfy {
+                $0.isASCIILetter || ("0"..."9").contains($0) || "_-.,/:+@%".unicodeScalars.contains($0)
+            }
         if safe { return value }
         // By scalar: a quote followed by a combining mark is one Character, and would go unescaped.
         var out = String.UnicodeScalarView(["\""])

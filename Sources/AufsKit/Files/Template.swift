@@ -20,7 +20,8 @@ public enum Template {
         for line in ShellAssignments.lines(of: text) {
             let body = line.trimmingBlanks
             // Standalone section and comment tags.
-            if body.hasPrefix("{{") && body.hasSuffix("}}") && body.dropFirst(2).dropLast(2).firstIndex(of: "}") == nil {
+            if body.hasPrefix("{{") && body.hasSuffix("}}") && body.dropFirst(2).dropLast(2).firstIndex(of: "}") == nil
+            {
                 let tag = String(body.dropFirst(2).dropLast(2))
                 if tag.hasPrefix("!") { continue }
                 if tag.hasPrefix("#") {

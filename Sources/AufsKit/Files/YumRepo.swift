@@ -14,7 +14,9 @@ public enum YumRepo {
 
     /// The header line indexes of the sections whose `[id]` contains `id`.
     static func sections(_ ls: [Line], containing id: String) -> [Int] {
-        ls.indices.filter { let t = text(ls[$0]).trimmingBlanks; return t.hasPrefix("[") && t.contains(id) }
+        ls.indices.filter {
+            let t = text(ls[$0]).trimmingBlanks; return t.hasPrefix("[") && t.contains(id)
+        }
     }
 
     /// The lines of the section starting at `header` (up to the next header or the end).
@@ -26,7 +28,9 @@ public enum YumRepo {
 
     static func keyValue(_ l: Line) -> (key: String, value: String)? {
         let t = text(l)
-        guard let eq = t.firstIndex(of: "="), !t.trimmingBlanks.hasPrefix("#"), !t.trimmingBlanks.hasPrefix(";") else { return nil }
+        guard let eq = t.firstIndex(of: "="), !t.trimmingBlanks.hasPrefix("#"), !t.trimmingBlanks.hasPrefix(";") else {
+            return nil
+        }
         return (t[..<eq].trimmingBlanks.lowercased(), t[t.index(after: eq)...].trimmingBlanks)
     }
 

@@ -1,6 +1,8 @@
 /// Firmware boot mode and Secure Boot state.
 public struct BootMode: Sendable, Equatable, Codable {
-    public enum SecureBoot: String, Sendable, Codable { case enabled, disabled, unknown, notApplicable = "not-applicable" }
+    public enum SecureBoot: String, Sendable, Codable {
+        case enabled, disabled, unknown, notApplicable = "not-applicable"
+    }
     public var uefi: Bool
     public var secureBoot: SecureBoot
     public var evidence: [Evidence]
@@ -11,8 +13,9 @@ public struct BootMode: Sendable, Equatable, Codable {
     public static func probe(root: HostRoot) -> BootMode {
         let efi = root.resolve("/sys/firmware/efi")
         guard FileRead.isDirectory(efi) else {
-            return BootMode(uefi: false, secureBoot: .notApplicable,
-                            evidence: [Evidence("/sys/firmware/efi", "absent (BIOS boot)")])
+            return BootMode(
+                uefi: false, secureBoot: .notApplicable,
+                evidence: [Evidence("/sys/firmware/efi", "absent (BIOS boot)")])
         }
         var ev = [Evidence("/sys/firmware/efi", "present (UEFI boot)")]
         switch FileRead.bytes(root.resolve(secureBootVar)) {

@@ -2,11 +2,11 @@
 /// with the flavour recognised where aufsctl plans differently.
 public struct KernelRelease: Sendable, Equatable, CustomStringConvertible {
     public enum Flavor: String, Sendable, Codable {
-        case el7          // 3.10.0-1160.el7.x86_64
-        case elRepo       // 5.13.1-1.el7.x86_64 (kernel-ml / kernel-ml-aufs)
-        case debian       // 6.1.0-18-amd64, 6.1.0-18-cloud-amd64
-        case ubuntu       // 5.4.0-42-generic
-        case rc           // 6.8.0-rc3
+        case el7  // 3.10.0-1160.el7.x86_64
+        case elRepo  // 5.13.1-1.el7.x86_64 (kernel-ml / kernel-ml-aufs)
+        case debian  // 6.1.0-18-amd64, 6.1.0-18-cloud-amd64
+        case ubuntu  // 5.4.0-42-generic
+        case rc  // 6.8.0-rc3
         case other
     }
 
@@ -27,7 +27,7 @@ public struct KernelRelease: Sendable, Equatable, CustomStringConvertible {
     public init?(_ s: String) {
         let trimmed = s.trimmingBlanks
         guard !trimmed.isEmpty, trimmed.count <= 64,
-              trimmed.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f && $0 != "/" })
+            trimmed.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f && $0 != "/" })
         else { return nil }
         var nums: [Int] = []
         var idx = trimmed.startIndex
@@ -70,8 +70,14 @@ public struct KernelRelease: Sendable, Equatable, CustomStringConvertible {
         // Debian ABI names: -N-amd64, -N-cloud-amd64, -N-rt-amd64, -N-arm64 ...
         if parts.count >= 2, Int(parts[0]) != nil {
             let last = parts.last!
-            let debianArch = ["amd64", "arm64", "686", "686-pae", "armmp", "ppc64el", "s390x", "i386", "powerpc64le", "mips64r2el", "riscv64"]
-            let ubuntuFlavors = ["generic", "lowlatency", "aws", "azure", "gcp", "kvm", "oracle", "raspi", "virtual", "oem", "ibm", "hwe", "generic-64k"]
+            let debianArch = [
+                "amd64", "arm64", "686", "686-pae", "armmp", "ppc64el", "s390x", "i386", "powerpc64le", "mips64r2el",
+                "riscv64",
+            ]
+            let ubuntuFlavors = [
+                "generic", "lowlatency", "aws", "azure", "gcp", "kvm", "oracle", "raspi", "virtual", "oem", "ibm",
+                "hwe", "generic-64k",
+            ]
             if ubuntuFlavors.contains(String(last)) || parts.contains(where: { $0 == "generic" }) { return .ubuntu }
             if debianArch.contains(String(last)) || parts.contains("cloud") { return .debian }
         }
@@ -98,7 +104,9 @@ extension StringProtocol {
             while start < end {
                 let last = u.index(before: end)
                 // "\r\n" is one Character, not a blank one: the Character-wise loop below keeps it.
-                guard blank(u[last]), !(u[last] == 0x0a && last > start && u[u.index(before: last)] == 0x0d) else { break }
+                guard blank(u[last]), !(u[last] == 0x0a && last > start && u[u.index(before: last)] == 0x0d) else {
+                    break
+                }
                 end = last
             }
             return String(decoding: u[start..<end], as: UTF8.self)

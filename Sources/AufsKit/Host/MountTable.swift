@@ -27,11 +27,12 @@ public struct MountTable: Sendable, Equatable {
         var fs: OpaquePointer? = nil
         while mnt_table_next_fs(tb, itr, &fs) == 0, let f = fs {
             func s(_ p: UnsafePointer<CChar>?) -> String { p.map { String(cString: $0) } ?? "" }
-            out.append(MountEntry(
-                id: Int(mnt_fs_get_id(f)), parentID: Int(mnt_fs_get_parent_id(f)),
-                source: s(mnt_fs_get_source(f)), target: s(mnt_fs_get_target(f)),
-                fstype: s(mnt_fs_get_fstype(f)), vfsOptions: s(mnt_fs_get_vfs_options(f)),
-                fsOptions: s(mnt_fs_get_fs_options(f))))
+            out.append(
+                MountEntry(
+                    id: Int(mnt_fs_get_id(f)), parentID: Int(mnt_fs_get_parent_id(f)),
+                    source: s(mnt_fs_get_source(f)), target: s(mnt_fs_get_target(f)),
+                    fstype: s(mnt_fs_get_fstype(f)), vfsOptions: s(mnt_fs_get_vfs_options(f)),
+                    fsOptions: s(mnt_fs_get_fs_options(f))))
         }
         return MountTable(entries: out)
     }

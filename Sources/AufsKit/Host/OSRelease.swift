@@ -18,7 +18,9 @@ public struct OSRelease: Sendable, Equatable, Codable {
     public static func parse(_ text: String) -> OSRelease {
         var fields: [String: String] = [:]
         var problems: [String] = []
-        for (n, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
+        for (n, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+            .enumerated()
+        {
             var line = Substring(rawLine)
             if line.hasSuffix("\r") { line.removeLast() }
             let trimmed = line.drop { $0 == " " || $0 == "\t" }
@@ -128,8 +130,10 @@ public enum DistroFamily: Sendable, Equatable, CustomStringConvertible, Codable 
             return .debianTesting
         }
         let rhelLike = ["rhel", "centos", "fedora"]
-        if let major, id == "rhel" || id == "centos" || id == "rocky" || id == "almalinux" || id == "ol"
-            || (like.contains { rhelLike.contains($0) } && id != "fedora") {
+        if let major,
+            id == "rhel" || id == "centos" || id == "rocky" || id == "almalinux" || id == "ol"
+                || (like.contains { rhelLike.contains($0) } && id != "fedora")
+        {
             return .rhel(major: major)
         }
         return .other(id: id)
@@ -152,7 +156,13 @@ public enum DistroFamily: Sendable, Equatable, CustomStringConvertible, Codable 
         switch w[0] {
         case "rhel-like": guard let m = Int(w[1]) else { return nil }; self = .rhel(major: m)
         case "debian":
-            if w[1] == "testing" { self = .debianTesting } else if let m = Int(w[1]) { self = .debian(major: m) } else { return nil }
+            if w[1] == "testing" {
+                self = .debianTesting
+            } else if let m = Int(w[1]) {
+                self = .debian(major: m)
+            } else {
+                return nil
+            }
         case "ubuntu":
             let v = w[1].split(separator: ".").compactMap { Int($0) }
             guard v.count == 2 else { return nil }
@@ -167,7 +177,8 @@ public enum DistroFamily: Sendable, Equatable, CustomStringConvertible, Codable 
     public init(from decoder: Decoder) throws {
         let s = try decoder.singleValueContainer().decode(String.self)
         guard let f = DistroFamily(description: s) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown distro family \(s)"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "unknown distro family \(s)"))
         }
         self = f
     }

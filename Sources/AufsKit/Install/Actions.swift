@@ -29,8 +29,10 @@ public enum Probe: Sendable {
         case .fileExists(let p):
             return "{ [ -e \"$ROOT\(p)\" ] || [ -L \"$ROOT\(p)\" ]; }"
         case .debPackagesInstalled(let names):
-            return names.map { "dpkg-query -W -f='${Status}' \(ShellScript.quote($0)) 2>/dev/null | grep -q ' installed$'" }
-                .joined(separator: " && ")
+            return names.map {
+                "dpkg-query -W -f='${Status}' \(ShellScript.quote($0)) 2>/dev/null | grep -q ' installed$'"
+            }
+            .joined(separator: " && ")
         case .rpmInstalled(let name):
             return "rpm -q \(ShellScript.quote(name)) >/dev/null 2>&1"
         }
@@ -94,7 +96,8 @@ public enum StepAction: Sendable {
             }
             return undo
         case .writeFile(let path, let content):
-            let undo: [UndoAction] = FileRead.exists(ctx.path(path))
+            let undo: [UndoAction] =
+                FileRead.exists(ctx.path(path))
                 ? [.restoreFile(path: path, backup: try ctx.backup(path))] : [.removeFile(path: path)]
             try ctx.willChange(undo)
             try AtomicFile.makeDirectories(Paths.dirname(ctx.path(path)))
@@ -111,10 +114,12 @@ public enum StepAction: Sendable {
             try ctx.willChange(undo)
             switch manager {
             case .apt:
-                try await ctx.checkStreaming(["apt-get", "install", "-y", "--no-install-recommends"] + missing,
-                                             environment: ["DEBIAN_FRONTEND": "noninteractive"])
+                try await ctx.checkStreaming(
+                    ["apt-get", "install", "-y", "--no-install-recommends"] + missing,
+                    environment: ["DEBIAN_FRONTEND": "noninteractive"])
             case .yum:
-                try await ctx.checkStreamingExplained(["yum", "install", "-y"] + missing, explain: KernelMLAufsMethod.explainYum)
+                try await ctx.checkStreamingExplained(
+                    ["yum", "install", "-y"] + missing, explain: KernelMLAufsMethod.explainYum)
             }
             return undo
         case .command(let argv, _, let undoArgv):
@@ -155,11 +160,15 @@ public enum StepAction: Sendable {
     public var shellCommands: [String] {
         switch self {
         case .setAssignments(let file, let list):
-            return list.map { "aufsctl_set \($0.key) \(ShellScript.quote(ShellAssignments.quote($0.value))) \"$ROOT\(file)\"" }
+            return list.map {
+                "aufsctl_set \($0.key) \(ShellScript.quote(ShellAssignments.quote($0.value))) \"$ROOT\(file)\""
+            }
         case .writeFile(let path, let content):
             return ["printf '%s' \(ShellScript.quote(content)) | aufsctl_write \"$ROOT\(path)\""]
         case .installPackages(.apt, let names):
-            return ["DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends " + ShellScript.quote(names)]
+            return [
+                "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends " + ShellScript.quote(names)
+            ]
         case .installPackages(.yum, let names):
             return ["yum install -y " + ShellScript.quote(names)]
         case .command(let argv, _, _):
@@ -193,12 +202,18 @@ extension Step {
                 for a in actions where !(try await a.isDone(ctx)) { undo += try await a.apply(ctx) }
                 return undo
             },
-            shell: ShellStep(prelude: prelude,
-                             doneTest: actions.isEmpty ? "true" : actions.map(\.shellDoneTest).joined(separator: " && "),
-                             commands: actions.isEmpty ? [":"] : actions.flatMap { a in
-                                 actions.count == 1 ? a.shellCommands
-                                     : ["    if ! { \(a.shellDoneTest); }; then"] + a.shellCommands.map { "        " + $0 } + ["    fi"]
-                             }),
+            shell: ShellStep(
+                prelude: prelude,
+                doneTest: actions.isEmpty ? "true" : actions.map(\.shellDoneTest).joined(separator: " && "),
+                commands: actions.isEmpty
+                    ? [":"]
+                    : actions.flatMap { a in
+                        actions.count == 1
+                            ? a.shellCommands
+                            : ["    if ! { \(a.shellDoneTest); }; then"] + a.shellCommands.map { "        " + $0 } + [
+                                "    fi"
+                            ]
+                    }),
             uses: resources.isEmpty ? nil : { @Sendable _ in resources })
     }
 }

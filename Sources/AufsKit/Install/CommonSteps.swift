@@ -5,8 +5,9 @@ enum CommonSteps {
     /// `/etc/modules-load.d/aufs.conf`, so aufs loads at boot.
     static func persist() -> Step {
         let content = (try? Template.render("modules-load-aufs.conf", [:])) ?? "aufs\n"
-        return Step(id: "persist", title: "Load aufs at boot (\(modulesLoad))",
-                    actions: [.writeFile(path: modulesLoad, content: content)])
+        return Step(
+            id: "persist", title: "Load aufs at boot (\(modulesLoad))",
+            actions: [.writeFile(path: modulesLoad, content: content)])
     }
 
     /// Loads aufs into the running kernel through libkmod and checks /proc/filesystems.
@@ -21,6 +22,8 @@ enum CommonSteps {
                 }
                 return []
             },
-            shell: ShellStep(doneTest: "grep -qw aufs /proc/filesystems", commands: ["modprobe aufs", "grep -qw aufs /proc/filesystems"]))
+            shell: ShellStep(
+                doneTest: "grep -qw aufs /proc/filesystems",
+                commands: ["modprobe aufs", "grep -qw aufs /proc/filesystems"]))
     }
 }

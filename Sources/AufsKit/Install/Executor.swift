@@ -34,8 +34,9 @@ public struct Executor {
 
     public func run(_ plan: Plan, context ctx: InstallContext, dryRun: Bool) async throws -> InstallReport {
         var reports: [StepReport] = []
-        let journal = StateJournal(state: dryRun ? InstallState() : try InstallState.load(root: ctx.root),
-                                   root: ctx.root, method: plan.method, kernel: plan.kernel)
+        let journal = StateJournal(
+            state: dryRun ? InstallState() : try InstallState.load(root: ctx.root),
+            root: ctx.root, method: plan.method, kernel: plan.kernel)
         ctx.journal = journal
         var recordedBefore = false
         var changedAny = false
@@ -50,13 +51,18 @@ public struct Executor {
                 done = try await step.isDone(ctx)
             } catch let e as AufsError {
                 let status: StepReport.Status = e.exitCode == .blocked ? .blocked : .failed
-                reports.append(StepReport(id: step.id, title: step.title, status: status, evidence: [e.message] + e.details))
+                reports.append(
+                    StepReport(id: step.id, title: step.title, status: status, evidence: [e.message] + e.details))
                 printer("\(label) ... \(status.rawValue)")
                 printer("      " + e.message)
                 e.details.forEach { printer("      " + $0) }
                 let code: AufsExitCode = e.exitCode == .blocked ? .blocked : (changedAny ? .partial : e.exitCode)
-                for (j, s) in plan.steps.enumerated().dropFirst(i + 1) { printer("[\(j + 1)/\(n)] \(s.title) ... not reached") }
-                return finish(plan, reports + pending(plan, after: i), dryRun: dryRun, changed: changedAny, code: code, message: e.message)
+                for (j, s) in plan.steps.enumerated().dropFirst(i + 1) {
+                    printer("[\(j + 1)/\(n)] \(s.title) ... not reached")
+                }
+                return finish(
+                    plan, reports + pending(plan, after: i), dryRun: dryRun, changed: changedAny, code: code,
+                    message: e.message)
             }
             if done {
                 reports.append(StepReport(id: step.id, title: step.title, status: .ok, evidence: []))
@@ -71,35 +77,47 @@ public struct Executor {
             }
             printer("\(label) ...")
             do {
-                recordedBefore = journal.state.installs.contains { $0.method == plan.method && $0.kernel == plan.kernel }
+                recordedBefore = journal.state.installs.contains {
+                    $0.method == plan.method && $0.kernel == plan.kernel
+                }
                 journal.step = (step.id, step.title)
                 let undo = try await step.apply(ctx)
                 changedAny = true
                 try journal.add(undo, uses: try? step.uses?(ctx))
                 journal.step = nil
-                reports.append(StepReport(id: step.id, title: step.title, status: .changed, evidence: undo.map { "undo: \($0.description)" }))
+                reports.append(
+                    StepReport(
+                        id: step.id, title: step.title, status: .changed,
+                        evidence: undo.map { "undo: \($0.description)" }))
                 printer("\(label) ... changed")
             } catch {
                 let e = error as? AufsError ?? AufsError("\(error)")
-                reports.append(StepReport(id: step.id, title: step.title, status: .failed, evidence: [e.message] + e.details))
+                reports.append(
+                    StepReport(id: step.id, title: step.title, status: .failed, evidence: [e.message] + e.details))
                 printer("\(label) ... failed")
                 printer("      " + e.message)
                 e.details.forEach { printer("      " + $0) }
-                for (j, s) in plan.steps.enumerated().dropFirst(i + 1) { printer("[\(j + 1)/\(n)] \(s.title) ... not reached") }
+                for (j, s) in plan.steps.enumerated().dropFirst(i + 1) {
+                    printer("[\(j + 1)/\(n)] \(s.title) ... not reached")
+                }
                 journal.step = nil
                 // The failed step's own journaled undo stays recorded (it may have changed something),
                 // but "partially applied" means an earlier change is in place.
                 let recorded = recordedBefore
-                return finish(plan, reports + pending(plan, after: i), dryRun: false, changed: changedAny,
-                              code: changedAny || recorded ? .partial : (e.exitCode == .blocked ? .blocked : .failure),
-                              message: "step \(step.id) failed: \(e.message)" + (changedAny || recorded ? "; earlier steps stay applied; `aufsctl uninstall` undoes them" : ""))
+                return finish(
+                    plan, reports + pending(plan, after: i), dryRun: false, changed: changedAny,
+                    code: changedAny || recorded ? .partial : (e.exitCode == .blocked ? .blocked : .failure),
+                    message: "step \(step.id) failed: \(e.message)"
+                        + (changedAny || recorded
+                            ? "; earlier steps stay applied; `aufsctl uninstall` undoes them" : ""))
             }
         }
         if !dryRun { try journal.flushUses() }
         if !dryRun, let p = ctx.provenance { try journal.setSource(p) }
         let code: AufsExitCode = plan.rebootRequired && !ctx.options.reboot ? .rebootRequired : .success
-        var report = finish(plan, reports, dryRun: dryRun, changed: changedAny, code: dryRun ? .success : code, message: nil,
-                            notes: ctx.notes + (ctx.provenance.map { ["built from \($0)"] } ?? []))
+        var report = finish(
+            plan, reports, dryRun: dryRun, changed: changedAny, code: dryRun ? .success : code, message: nil,
+            notes: ctx.notes + (ctx.provenance.map { ["built from \($0)"] } ?? []))
         if !dryRun && !changedAny { report.message = "nothing to do: every step was already done" }
         return report
     }
@@ -108,9 +126,13 @@ public struct Executor {
         plan.steps.dropFirst(i + 1).map { StepReport(id: $0.id, title: $0.title, status: .pending, evidence: []) }
     }
 
-    func finish(_ plan: Plan, _ steps: [StepReport], dryRun: Bool, changed: Bool, code: AufsExitCode, message: String?, notes: [String] = []) -> InstallReport {
-        InstallReport(method: plan.method, kernel: plan.kernel, dryRun: dryRun, steps: steps, changed: changed,
-                      rebootRequired: plan.rebootRequired, afterwards: notes + plan.afterwards, exitCode: code, message: message)
+    func finish(
+        _ plan: Plan, _ steps: [StepReport], dryRun: Bool, changed: Bool, code: AufsExitCode, message: String?,
+        notes: [String] = []
+    ) -> InstallReport {
+        InstallReport(
+            method: plan.method, kernel: plan.kernel, dryRun: dryRun, steps: steps, changed: changed,
+            rebootRequired: plan.rebootRequired, afterwards: notes + plan.afterwards, exitCode: code, message: message)
     }
 }
 
@@ -128,16 +150,23 @@ public struct Uninstaller {
     public static func list(_ state: InstallState) -> [String] {
         state.installs.map { r in
             let actions = r.steps.flatMap(\.undo)
-            return "\(r.id ?? 0)  \(r.method.rawValue)  \(r.kernel)  \(r.steps.count) step\(r.steps.count == 1 ? "" : "s"), \(actions.count) undo action\(actions.count == 1 ? "" : "s")"
+            return
+                "\(r.id ?? 0)  \(r.method.rawValue)  \(r.kernel)  \(r.steps.count) "
+                + "step\(r.steps.count == 1 ? "" : "s"), \(actions.count) undo "
+                + "action\(actions.count == 1 ? "" : "s")"
                 + (actions.isEmpty ? "" : ": " + actions.map(\.description).joined(separator: "; "))
         }
     }
 
     @discardableResult
-    public func run(root: HostRoot, runner: any CommandRunner, dryRun: Bool, selection: Selection = .newest) async throws -> Int {
+    public func run(
+        root: HostRoot, runner: any CommandRunner, dryRun: Bool, selection: Selection = .newest
+    ) async throws -> Int {
         var state = try InstallState.load(root: root)
         guard !state.installs.isEmpty else {
-            if case .id(let n) = selection { throw AufsError.usage("no install record \(n): \(InstallState.path) records no install") }
+            if case .id(let n) = selection {
+                throw AufsError.usage("no install record \(n): \(InstallState.path) records no install")
+            }
             printer("nothing to undo: \(InstallState.path) records no install")
             return 0
         }
@@ -147,7 +176,10 @@ public struct Uninstaller {
         case .all: ids = state.installs.reversed().map { $0.id! }
         case .id(let n):
             guard state.installs.contains(where: { $0.id == n }) else {
-                throw AufsError.usage("no install record \(n) in \(InstallState.path); `aufsctl uninstall --list` shows them (\(state.installs.compactMap(\.id).map(String.init).joined(separator: ", ")))")
+                throw AufsError.usage(
+                    "no install record \(n) in \(InstallState.path); `aufsctl uninstall --list` shows them "
+                        + "(\(state.installs.compactMap(\.id).map(String.init).joined(separator: ", ")))"
+                )
             }
             ids = [n]
         }
@@ -160,7 +192,9 @@ public struct Uninstaller {
 
     /// Undoes one record on `state` (a dry run changes only this in-memory copy, so a preview of
     /// `--all` shows what the real run would hand over and what it would finally do).
-    func undo(id: Int, state: inout InstallState, root: HostRoot, runner: any CommandRunner, dryRun: Bool) async throws -> Int {
+    func undo(
+        id: Int, state: inout InstallState, root: HostRoot, runner: any CommandRunner, dryRun: Bool
+    ) async throws -> Int {
         guard let r = state.installs.firstIndex(where: { $0.id == id }) else { return 0 }
         let record = state.installs[r]
         printer((dryRun ? "would undo" : "undoing") + " record \(id): \(record.method.rawValue) for \(record.kernel)")
@@ -177,15 +211,23 @@ public struct Uninstaller {
             // the packages that own its build link).
             let shared = Set(step.undo.flatMap(\.resources))
             if !shared.isEmpty,
-               let heir = state.installs.lastIndex(where: { $0.id != id && !$0.resources.isDisjoint(with: shared) }) {
+                let heir = state.installs.lastIndex(where: { $0.id != id && !$0.resources.isDisjoint(with: shared) })
+            {
                 let heirID = state.installs[heir].id ?? 0
                 for action in step.undo {
-                    printer((dryRun ? "would keep " : "kept ") + "for record \(heirID), which still uses it: \(action.description)")
+                    printer(
+                        (dryRun ? "would keep " : "kept ")
+                            + "for record \(heirID), which still uses it: \(action.description)")
                 }
-                let moved = InstallState.StepRecord(id: "from-\(id)-\(step.id)", title: "from record \(id): \(step.title)", undo: step.undo)
+                let moved = InstallState.StepRecord(
+                    id: "from-\(id)-\(step.id)", title: "from record \(id): \(step.title)", undo: step.undo)
                 // Changes are undone newest first: what this (newer) record did runs before the
                 // heir's own undo of the same thing, what an older record did runs after it.
-                if heirID < id { state.installs[heir].steps.append(moved) } else { state.installs[heir].steps.insert(moved, at: 0) }
+                if heirID < id {
+                    state.installs[heir].steps.append(moved)
+                } else {
+                    state.installs[heir].steps.insert(moved, at: 0)
+                }
                 remaining.removeLast()
                 undone += 1
                 try save()
@@ -199,7 +241,9 @@ public struct Uninstaller {
                 } catch {
                     let e = error as? AufsError ?? AufsError("\(error)")
                     try save()
-                    throw AufsError("undo of \(step.id) failed: \(e.message); what is not undone yet stays in \(InstallState.path)", exitCode: .partial, details: e.details)
+                    throw AufsError(
+                        "undo of \(step.id) failed: \(e.message); what is not undone yet stays in \(InstallState.path)",
+                        exitCode: .partial, details: e.details)
                 }
             }
             remaining.removeLast()
@@ -219,16 +263,22 @@ public struct Uninstaller {
         let kernel = argv.firstIndex(of: "-k").flatMap { $0 + 1 < argv.count ? argv[$0 + 1] : nil }
         let st = try await runner.run(root.command(["dkms", "status", "-m", mv[0]]))
         guard st.succeeded else { return false }
-        return !DKMSStatusEntry.parse(st.stdout).contains { $0.module == mv[0] && $0.version == mv[1] && (kernel == nil || $0.kernel == kernel) }
+        return !DKMSStatusEntry.parse(st.stdout).contains {
+            $0.module == mv[0] && $0.version == mv[1] && (kernel == nil || $0.kernel == kernel)
+        }
     }
 
     func perform(_ action: UndoAction, root: HostRoot, runner: any CommandRunner) async throws {
         switch action {
         case .restoreFile(let path, let backup):
-            guard case .success(let b) = FileRead.bytes(root.resolve(backup)) else { throw AufsError("backup \(backup) is missing") }
+            guard case .success(let b) = FileRead.bytes(root.resolve(backup)) else {
+                throw AufsError("backup \(backup) is missing")
+            }
             try AtomicFile.write(root.resolve(path), b)
         case .removeFile(let path):
-            if unlink(root.resolve(path)) != 0 && errno != ENOENT { throw AufsError("cannot remove \(path): \(SysErrno(errno))") }
+            if unlink(root.resolve(path)) != 0 && errno != ENOENT {
+                throw AufsError("cannot remove \(path): \(SysErrno(errno))")
+            }
         case .removeTree(let path):
             RecursiveRemove.remove(root.resolve(path))
         case .removeModuleTree(let path):
@@ -236,11 +286,14 @@ public struct Uninstaller {
         case .command(let argv):
             let r = try await runner.run(root.command(argv))
             if !r.succeeded, argv.count >= 3, argv[0] == "dkms", argv[1] == "remove",
-               try await dkmsHasNothingLeft(argv, root: root, runner: runner) {
+                try await dkmsHasNothingLeft(argv, root: root, runner: runner)
+            {
                 return  // already gone (`remove -k K` of the last kernel removes the module): the goal holds
             }
             if !r.succeeded {
-                throw AufsError("\(ShellScript.quote(argv)) exited \(r.status)", details: (r.stderr + r.stdout).split(separator: "\n").suffix(20).map(String.init))
+                throw AufsError(
+                    "\(ShellScript.quote(argv)) exited \(r.status)",
+                    details: (r.stderr + r.stdout).split(separator: "\n").suffix(20).map(String.init))
             }
         }
     }

@@ -4,7 +4,9 @@ public struct Installer {
     public var runner: any CommandRunner
     public var syscalls: any Syscalls
 
-    public init(root: HostRoot, runner: any CommandRunner = SubprocessRunner(), syscalls: any Syscalls = LinuxSyscalls()) {
+    public init(
+        root: HostRoot, runner: any CommandRunner = SubprocessRunner(), syscalls: any Syscalls = LinuxSyscalls()
+    ) {
         self.root = root
         self.runner = runner
         self.syscalls = syscalls
@@ -25,11 +27,17 @@ public struct Installer {
         } else {
             switch verdict.state {
             case .usable:
-                return .stop(message: "aufs is already usable here (\(verdict.reason)); nothing to install", waysOut: [], exitCode: .success)
+                return .stop(
+                    message: "aufs is already usable here (\(verdict.reason)); nothing to install", waysOut: [],
+                    exitCode: .success)
             case .loadable:
-                return .stop(message: "the aufs module is installed (\(verdict.reason)); nothing to install", waysOut: ["`aufsctl load` loads it now"], exitCode: .success)
+                return .stop(
+                    message: "the aufs module is installed (\(verdict.reason)); nothing to install",
+                    waysOut: ["`aufsctl load` loads it now"], exitCode: .success)
             case .blocked:
-                return .stop(message: "no install method works here: \(verdict.reason)", waysOut: verdict.waysOut, exitCode: .blocked)
+                return .stop(
+                    message: "no install method works here: \(verdict.reason)", waysOut: verdict.waysOut,
+                    exitCode: .blocked)
             case .installable:
                 guard let m = verdict.method else {
                     return .stop(message: verdict.reason, waysOut: verdict.waysOut, exitCode: .installable)

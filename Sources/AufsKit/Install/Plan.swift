@@ -33,7 +33,9 @@ public enum UndoAction: Sendable, Codable, Equatable {
             return ["file:" + p]
         case .command(let argv):
             if argv.starts(with: ["apt-get", "remove"]) { return ["packages:apt"] }
-            if argv.count >= 4, argv[0] == "dkms", argv[1] == "remove", argv.last == "--all" { return ["dkms:" + argv[2]] }
+            if argv.count >= 4, argv[0] == "dkms", argv[1] == "remove", argv.last == "--all" {
+                return ["dkms:" + argv[2]]
+            }
             return []
         }
     }
@@ -68,10 +70,12 @@ public struct Step: Sendable {
     /// record leaves what this one still needs (the shared packages, dkms module, aufs.conf).
     public var uses: (@Sendable (InstallContext) throws -> [String])?
 
-    public init(id: String, title: String, preflight: Bool = false,
-                isDone: @escaping @Sendable (InstallContext) async throws -> Bool,
-                apply: @escaping @Sendable (InstallContext) async throws -> [UndoAction] = { _ in [] },
-                shell: ShellStep, uses: (@Sendable (InstallContext) throws -> [String])? = nil) {
+    public init(
+        id: String, title: String, preflight: Bool = false,
+        isDone: @escaping @Sendable (InstallContext) async throws -> Bool,
+        apply: @escaping @Sendable (InstallContext) async throws -> [UndoAction] = { _ in [] },
+        shell: ShellStep, uses: (@Sendable (InstallContext) throws -> [String])? = nil
+    ) {
         self.id = id
         self.title = title
         self.preflight = preflight
@@ -157,7 +161,9 @@ public final class InstallContext: @unchecked Sendable {
         try journal?.add(undo)
     }
 
-    public init(root: HostRoot, runner: any CommandRunner, syscalls: any Syscalls, facts: HostFacts, options: InstallOptions) {
+    public init(
+        root: HostRoot, runner: any CommandRunner, syscalls: any Syscalls, facts: HostFacts, options: InstallOptions
+    ) {
         self.root = root
         self.runner = runner
         self.syscalls = syscalls
@@ -173,12 +179,15 @@ public final class InstallContext: @unchecked Sendable {
 
     /// Runs a command and fails the step with its output when it exits non-zero.
     @discardableResult
-    public func check(_ argv: [String], environment: [String: String] = [:], explain: ((CommandResult) -> String?)? = nil) async throws -> CommandResult {
+    public func check(
+        _ argv: [String], environment: [String: String] = [:], explain: ((CommandResult) -> String?)? = nil
+    ) async throws -> CommandResult {
         let r = try await run(argv, environment: environment)
         if !r.succeeded {
             let tail = (r.stderr + r.stdout).split(separator: "\n").suffix(30).map(String.init)
             let why = explain?(r) ?? ""
-            throw AufsError("\(ShellScript.quote(argv)) exited \(r.status)" + (why.isEmpty ? "" : ": " + why), details: tail)
+            throw AufsError(
+                "\(ShellScript.quote(argv)) exited \(r.status)" + (why.isEmpty ? "" : ": " + why), details: tail)
         }
         return r
     }
@@ -193,7 +202,9 @@ public final class InstallContext: @unchecked Sendable {
             progress("\(Int(Double(time(nil)) - start))s  \(line.prefix(100))")
         }
         if !r.succeeded {
-            throw AufsError("\(ShellScript.quote(argv)) exited \(r.status)", details: r.stdout.split(separator: "\n").suffix(30).map(String.init))
+            throw AufsError(
+                "\(ShellScript.quote(argv)) exited \(r.status)",
+                details: r.stdout.split(separator: "\n").suffix(30).map(String.init))
         }
         return r
     }

@@ -1,5 +1,5 @@
-import Glibc
 import FoundationEssentials
+import Glibc
 
 /// What install changed and how to undo it: `/var/lib/aufsctl/state.json`, written atomically
 /// after every changed step so a crash never loses an undo.
@@ -49,7 +49,10 @@ public struct InstallState: Sendable, Codable, Equatable {
         if lstat(p, &st) == 0 {
             try RuntimeDir.ensurePrivate(Paths.dirname(p), what: "the install state")
             if st.st_mode & S_IFMT != S_IFREG || st.st_uid != geteuid() || st.st_mode & 0o022 != 0 {
-                throw AufsError("\(path) is not a regular file of uid \(geteuid()) writable only by it; refusing to run undo commands from it: inspect it, then fix its owner and mode or move it aside")
+                throw AufsError(
+                    "\(path) is not a regular file of uid \(geteuid()) writable only by it; refusing to run undo "
+                        + "commands from it: inspect it, then fix its owner and mode or move it aside"
+                )
             }
         }
         switch FileRead.text(root.resolve(path)) {
@@ -57,10 +60,13 @@ public struct InstallState: Sendable, Codable, Equatable {
         case .ok(let t):
             do {
                 var state = try JSONDecoder().decode(InstallState.self, from: Data(t.utf8))
-                for i in state.installs.indices where state.installs[i].id == nil { state.installs[i].id = state.nextID }
+                for i in state.installs.indices where state.installs[i].id == nil {
+                    state.installs[i].id = state.nextID
+                }
                 return state
             } catch {
-                throw AufsError("\(path) is not a state file aufsctl can read (\(error)); move it aside to start afresh")
+                throw AufsError(
+                    "\(path) is not a state file aufsctl can read (\(error)); move it aside to start afresh")
             }
         case .denied: throw AufsError("\(path): permission denied (install and uninstall need root)")
         case .failed(let why): throw AufsError("\(path): \(why)")
@@ -85,13 +91,16 @@ public struct InstallState: Sendable, Codable, Equatable {
             return
         }
         if let last = installs[i].steps.indices.last, installs[i].steps[last].id == step.id {
-            for u in step.undo where !installs[i].steps[last].undo.contains(u) { installs[i].steps[last].undo.append(u) }
+            for u in step.undo where !installs[i].steps[last].undo.contains(u) {
+                installs[i].steps[last].undo.append(u)
+            }
             if let uses = step.uses {
                 let had = installs[i].steps[last].uses ?? []
                 installs[i].steps[last].uses = had + uses.filter { !had.contains($0) }
             }
         } else if let uses = step.uses, step.undo.isEmpty,
-                  installs[i].steps.contains(where: { $0.id == step.id && Set($0.uses ?? []).isSuperset(of: uses) }) {
+            installs[i].steps.contains(where: { $0.id == step.id && Set($0.uses ?? []).isSuperset(of: uses) })
+        {
             return  // a re-run of a done step: already recorded as used
         } else {
             installs[i].steps.append(step)
@@ -120,7 +129,8 @@ public final class StateJournal: @unchecked Sendable {
     func add(_ undo: [UndoAction], uses: [String]? = nil) throws {
         guard let step else { return }
         flushPending()
-        state.record(method: method, kernel: kernel, step: .init(id: step.id, title: step.title, undo: undo, uses: uses))
+        state.record(
+            method: method, kernel: kernel, step: .init(id: step.id, title: step.title, undo: undo, uses: uses))
         try state.save(root: root)
     }
 
@@ -142,7 +152,8 @@ public final class StateJournal: @unchecked Sendable {
     /// Records what the install built from (its provenance) on its record.
     func setSource(_ source: String) throws {
         guard let i = state.installs.lastIndex(where: { $0.method == method && $0.kernel == kernel }),
-              state.installs[i].source != source else { return }
+            state.installs[i].source != source
+        else { return }
         state.installs[i].source = source
         try state.save(root: root)
     }

@@ -22,8 +22,8 @@ public struct AufsBranch: Sendable, Codable, Equatable {
     /// A branch name's parts: `aufs5.10.140`, `aufs4.14.56+`, `aufs4.11.0-untested`, `aufs6.x-rcN`.
     struct Name: Equatable {
         var major: Int
-        var minor: Int?        // nil for aufsX.x-rcN
-        var sublevel: Int      // 0 for the series branch
+        var minor: Int?  // nil for aufsX.x-rcN
+        var sublevel: Int  // 0 for the series branch
         var raw: String
 
         /// Over UTF-8 bytes: `check` parses every known branch name, and Character-wise string
@@ -52,8 +52,10 @@ public struct AufsBranch: Sendable, Codable, Equatable {
 
     /// The branch for kernel `k` whose real sublevel is `sublevel` (nil: unknown), chosen from `heads`
     /// (default: the committed list). nil when no branch fits; `why` then says so.
-    public static func choose(for k: KernelRelease, sublevel: Int?, sublevelSource: String?,
-                              heads: [String]? = nil) -> (branch: AufsBranch?, why: String) {
+    public static func choose(
+        for k: KernelRelease, sublevel: Int?, sublevelSource: String?,
+        heads: [String]? = nil
+    ) -> (branch: AufsBranch?, why: String) {
         let names = (heads ?? knownBranches).compactMap(Name.init)
         let listName = heads == nil ? "the known branches (Kernel/exports/branches.txt)" : "the repository's branches"
         let repo = repository(major: k.major)
@@ -63,11 +65,17 @@ public struct AufsBranch: Sendable, Codable, Equatable {
             guard names.contains(where: { $0.raw == rc }) else {
                 return (nil, "kernel \(k) is a release candidate and \(listName) have no \(rc)")
             }
-            return (AufsBranch(name: rc, repository: repo, reason: "kernel \(k) is a release candidate: \(rc)", known: known.contains(rc)), "")
+            return (
+                AufsBranch(
+                    name: rc, repository: repo, reason: "kernel \(k) is a release candidate: \(rc)",
+                    known: known.contains(rc)), ""
+            )
         }
         let series = names.filter { $0.major == k.major && $0.minor == k.minor }
         guard !series.isEmpty else {
-            let newest = names.filter { $0.major == k.major && $0.minor != nil }.max { ($0.minor!, $0.sublevel) < ($1.minor!, $1.sublevel) }
+            let newest = names.filter { $0.major == k.major && $0.minor != nil }.max {
+                ($0.minor!, $0.sublevel) < ($1.minor!, $1.sublevel)
+            }
             let hint = newest.map { "; the newest aufs\(k.major) branch there is \($0.raw)" } ?? ""
             return (nil, "\(listName) have no aufs\(k.series) branch for kernel \(k)\(hint)")
         }
@@ -76,16 +84,28 @@ public struct AufsBranch: Sendable, Codable, Equatable {
             // Without the sublevel only the series branch is safe; say which point branches exist.
             let base = series.filter { $0.sublevel == 0 }.first ?? series.min { $0.sublevel < $1.sublevel }!
             let points = series.filter { $0.sublevel > 0 }.map(\.raw).sorted()
-            return (AufsBranch(name: base.raw, repository: repo,
-                               reason: "the sublevel of \(k) is unknown, so the series branch \(base.raw)" + (points.isEmpty ? "" : " (point branches \(points.joined(separator: ", ")) need the sublevel: the headers' Makefile or uname -v tells it)"),
-                               known: known.contains(base.raw)), "")
+            return (
+                AufsBranch(
+                    name: base.raw, repository: repo,
+                    reason: "the sublevel of \(k) is unknown, so the series branch \(base.raw)"
+                        + (points.isEmpty
+                            ? ""
+                            : " (point branches \(points.joined(separator: ", ")) need the sublevel: the headers' "
+                                + "Makefile or uname -v tells it)"),
+                    known: known.contains(base.raw)), ""
+            )
         }
         let fitting = series.filter { $0.sublevel <= sub }
         guard let best = fitting.max(by: { $0.sublevel < $1.sublevel }) else {
             let lowest = series.min { $0.sublevel < $1.sublevel }!
-            return (nil, "kernel \(k.major).\(k.minor).\(sub)\(from) is older than every aufs\(k.series) branch (the first is \(lowest.raw))")
+            return (
+                nil,
+                "kernel \(k.major).\(k.minor).\(sub)\(from) is older than every aufs\(k.series) branch (the first is "
+                    + "\(lowest.raw))"
+            )
         }
-        let reason = series.count == 1
+        let reason =
+            series.count == 1
             ? "\(best.raw) is the only aufs\(k.series) branch"
             : "\(best.raw) is the highest aufs\(k.series) branch with a sublevel <= \(sub)\(from)"
         return (AufsBranch(name: best.raw, repository: repo, reason: reason, known: known.contains(best.raw)), "")

@@ -34,8 +34,8 @@ public struct FilesystemKind: Sendable, Equatable, Codable, CustomStringConverti
     public var refusedAsBranch: String? {
         switch magic {
         case AUFSCTL_MAGIC_PROC, AUFSCTL_MAGIC_SYSFS, AUFSCTL_MAGIC_CONFIGFS, AUFSCTL_MAGIC_DEBUGFS,
-             AUFSCTL_MAGIC_SECURITYFS, AUFSCTL_MAGIC_ECRYPTFS, AUFSCTL_MAGIC_AUFS, AUFSCTL_MAGIC_RAMFS,
-             AUFSCTL_MAGIC_TRACEFS:
+            AUFSCTL_MAGIC_SECURITYFS, AUFSCTL_MAGIC_ECRYPTFS, AUFSCTL_MAGIC_AUFS, AUFSCTL_MAGIC_RAMFS,
+            AUFSCTL_MAGIC_TRACEFS:
             return "aufs does not support \(name) as a branch"
         case AUFSCTL_MAGIC_OVERLAYFS:
             return "overlay is already a stacked filesystem; aufs cannot stack on it"
@@ -68,7 +68,8 @@ public struct FilesystemKind: Sendable, Equatable, Codable, CustomStringConverti
 
     /// Read-only media whose branches default to `rr`.
     public var isReallyReadOnly: Bool {
-        [AUFSCTL_MAGIC_SQUASHFS, AUFSCTL_MAGIC_ISOFS, AUFSCTL_MAGIC_CRAMFS, AUFSCTL_MAGIC_ROMFS, AUFSCTL_MAGIC_EROFS].contains(magic)
+        [AUFSCTL_MAGIC_SQUASHFS, AUFSCTL_MAGIC_ISOFS, AUFSCTL_MAGIC_CRAMFS, AUFSCTL_MAGIC_ROMFS, AUFSCTL_MAGIC_EROFS]
+            .contains(magic)
     }
 }
 

@@ -30,7 +30,8 @@ public final class ModuleIndex {
         self.kernel = kernel
         let moduleDir = root.resolve("/lib/modules/\(kernel)")
         self.moduleDir = moduleDir
-        let configs = ["/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/lib/modprobe.d"].map(root.resolve)
+        let configs = ["/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/lib/modprobe.d"].map(
+            root.resolve)
         let cstrings = configs.map { strdup($0) } + [nil]
         defer { cstrings.forEach { free($0) } }
         let made: OpaquePointer? = cstrings.withUnsafeBufferPointer { buf in

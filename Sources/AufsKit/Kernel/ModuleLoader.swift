@@ -20,10 +20,13 @@ public struct ModuleLoader {
         guard !params.isEmpty else { return nil }
         for p in params {
             guard let eq = p.firstIndex(of: "="), eq != p.startIndex,
-                  p[..<eq].unicodeScalars.allSatisfy({ $0 == "_" || $0.isASCIILetter || ("0"..."9").contains($0) }),
-                  !p.contains(where: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\0" })
+                p[..<eq].unicodeScalars.allSatisfy({ $0 == "_" || $0.isASCIILetter || ("0"..."9").contains($0) }),
+                !p.contains(where: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\0" })
             else {
-                throw AufsError.usage("--kernel-param \"\(p)\": expected NAME=VALUE with a parameter name of letters, digits and _, and no blanks (e.g. brs=1)")
+                throw AufsError.usage(
+                    "--kernel-param \"\(p)\": expected NAME=VALUE with a parameter name of letters, digits and _, and "
+                        + "no blanks (e.g. brs=1)"
+                )
             }
         }
         return params.joined(separator: " ")
@@ -33,7 +36,9 @@ public struct ModuleLoader {
         nameThisThreadAufsctl()
         let options = try Self.optionString(parameters)
         if let fs = FileRead.string(root.resolve("/proc/filesystems")), ProcFilesystems.parse(fs).has(module) {
-            return Outcome(message: "\(module) is already registered in /proc/filesystems (loaded or built in); nothing to do", changed: false)
+            return Outcome(
+                message: "\(module) is already registered in /proc/filesystems (loaded or built in); nothing to do",
+                changed: false)
         }
         let kver: String
         if root.isHost {
@@ -41,38 +46,56 @@ public struct ModuleLoader {
         } else if let k = FileRead.string(root.resolve("/proc/sys/kernel/osrelease"))?.trimmingBlanks {
             kver = k
         } else {
-            throw AufsError.usage("--root \(root.path): /proc/sys/kernel/osrelease is missing, so the running kernel is unknown")
+            throw AufsError.usage(
+                "--root \(root.path): /proc/sys/kernel/osrelease is missing, so the running kernel is unknown")
         }
         let tree = "/lib/modules/\(kver)"
         guard FileRead.isDirectory(root.resolve(tree)) else {
-            throw AufsError("\(tree) does not exist: kernel \(kver) has no module tree, so there is no \(module) module to load; `aufsctl check` says what would make aufs available", exitCode: .blocked)
+            throw AufsError(
+                "\(tree) does not exist: kernel \(kver) has no module tree, so there is no \(module) module to load; "
+                    + "`aufsctl check` says what would make aufs available",
+                exitCode: .blocked)
         }
         let index = try ModuleIndex(root: root, kernel: kver)
         let log = KernelLog()
         switch index.load(module, options: options) {
         case .inserted:
-            return Outcome(message: "loaded \(module) into \(kver)" + (options.map { " with \($0)" } ?? ""), changed: true)
+            return Outcome(
+                message: "loaded \(module) into \(kver)" + (options.map { " with \($0)" } ?? ""), changed: true)
         case .alreadyLoaded:
             return Outcome(message: "\(module) is already loaded; nothing to do", changed: false)
         case .builtin:
             return Outcome(message: "\(module) is built into \(kver); nothing to load", changed: false)
         case .blacklisted(let where_):
-            throw AufsError("\(module) is blacklisted (\(where_.isEmpty ? "modprobe.d" : where_.joined(separator: ", "))); remove the blacklist line to load it", exitCode: .failure)
+            throw AufsError(
+                "\(module) is blacklisted (\(where_.isEmpty ? "modprobe.d" : where_.joined(separator: ", "))); remove "
+                    + "the blacklist line to load it",
+                exitCode: .failure)
         case .notFound:
-            throw AufsError("no \(module) module in \(tree); `aufsctl check` says how to install one (`aufsctl install`)", exitCode: .installable)
+            throw AufsError(
+                "no \(module) module in \(tree); `aufsctl check` says how to install one (`aufsctl install`)",
+                exitCode: .installable)
         case .failed(let e):
             let lines = log?.newLines(containing: [module, "Unknown symbol", "disagrees"]) ?? []
             let hint: String
             switch e.code {
-            case ENOENT: hint = "unknown symbol: the module needs exports this kernel does not have (see the kernel log)"
+            case ENOENT:
+                hint = "unknown symbol: the module needs exports this kernel does not have (see the kernel log)"
             case ENOEXEC: hint = "the module is not a valid module for this kernel (vermagic or format mismatch)"
-            case EPERM: hint = "not permitted (loading modules needs root, and Secure Boot or lockdown may refuse unsigned modules)"
+            case EPERM:
+                hint =
+                    "not permitted (loading modules needs root, and Secure Boot or lockdown may refuse unsigned "
+                    + "modules)"
             case ENOSYS: hint = "this kernel has no loadable module support (CONFIG_MODULES is not set)"
-            case ENOKEY, EKEYREJECTED: hint = "the module's signature was rejected (Secure Boot): enroll the DKMS key with mokutil"
+            case ENOKEY, EKEYREJECTED:
+                hint = "the module's signature was rejected (Secure Boot): enroll the DKMS key with mokutil"
             default: hint = e.text
             }
-            throw AufsError("loading \(module) failed: \(e.name): \(hint)", exitCode: .failure,
-                            details: lines.isEmpty ? ["(no kernel log lines\(log == nil ? ": /dev/kmsg not readable" : ""))"] : lines.map { "kernel: " + $0 })
+            throw AufsError(
+                "loading \(module) failed: \(e.name): \(hint)", exitCode: .failure,
+                details: lines.isEmpty
+                    ? ["(no kernel log lines\(log == nil ? ": /dev/kmsg not readable" : ""))"]
+                    : lines.map { "kernel: " + $0 })
         }
     }
 }

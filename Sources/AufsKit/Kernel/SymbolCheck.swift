@@ -41,7 +41,9 @@ public struct SymbolCheck: Sendable, Equatable, Codable {
         for line in text.split(separator: "\n") where line.hasPrefix("+EXPORT_SYMBOL") {
             guard let open = line.firstIndex(of: "("), let close = line[open...].firstIndex(of: ")") else { continue }
             let sym = line[line.index(after: open)..<close].trimmingBlanks
-            if !sym.isEmpty, sym.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }), !out.contains(sym) {
+            if !sym.isEmpty, sym.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }),
+                !out.contains(sym)
+            {
                 out.append(sym)
             }
         }
@@ -66,10 +68,12 @@ public struct SymbolCheck: Sendable, Equatable, Codable {
     /// Decides each export: needed, not needed (and why), or undecided.
     /// `kernelConfig` nil: the kernel's configuration is unknown. `aufsConfig`: the aufs options
     /// that are on (config.mk); `aufsConfigSource` names where they came from.
-    public static func check(branch: String, exports: [String], listSource: String,
-                             moduleSymvers text: String, source: String,
-                             kernelConfig: (config: KernelConfig, source: String)?,
-                             aufsConfig: Set<String>, aufsConfigSource: String) -> SymbolCheck {
+    public static func check(
+        branch: String, exports: [String], listSource: String,
+        moduleSymvers text: String, source: String,
+        kernelConfig: (config: KernelConfig, source: String)?,
+        aufsConfig: Set<String>, aufsConfigSource: String
+    ) -> SymbolCheck {
         let have = exportedSymbols(moduleSymvers: text)
         var required: [String] = []
         var notNeeded: [Excluded] = []
@@ -77,38 +81,61 @@ public struct SymbolCheck: Sendable, Equatable, Codable {
         for sym in exports {
             let cond = RequiredExportsData.conditions[sym]
             if let opt = cond?.aufs, !aufsConfig.contains(opt) {
-                notNeeded.append(Excluded(symbol: sym, why: "aufs calls it only with \(opt), which \(aufsConfigSource) leaves unset"))
+                notNeeded.append(
+                    Excluded(symbol: sym, why: "aufs calls it only with \(opt), which \(aufsConfigSource) leaves unset")
+                )
                 continue
             }
             if let opts = cond?.kernel, !opts.isEmpty {
                 guard let kc = kernelConfig else {
                     if !have.contains(sym) {
-                        undecided.append(Excluded(symbol: sym, why: "needed only with \(opts.joined(separator: " or ")), and the kernel config is unreadable"))
+                        undecided.append(
+                            Excluded(
+                                symbol: sym,
+                                why:
+                                    "needed only with \(opts.joined(separator: " or ")), and the kernel config is "
+                                    + "unreadable"
+                            ))
                     }
                     continue
                 }
                 if !opts.contains(where: { ["y", "m"].contains(kc.config[$0] ?? "n") }) {
-                    notNeeded.append(Excluded(symbol: sym, why: "\(opts.joined(separator: " or ")) is not set in \(kc.source), so the kernel has no such export to need"))
+                    notNeeded.append(
+                        Excluded(
+                            symbol: sym,
+                            why:
+                                "\(opts.joined(separator: " or ")) is not set in \(kc.source), so the kernel has no "
+                                + "such export to need"
+                        ))
                     continue
                 }
             }
             required.append(sym)
         }
-        return SymbolCheck(branch: branch, listSource: listSource, exports: exports, required: required,
-                           missing: required.filter { !have.contains($0) }, notNeeded: notNeeded,
-                           undecided: undecided, source: source)
+        return SymbolCheck(
+            branch: branch, listSource: listSource, exports: exports, required: required,
+            missing: required.filter { !have.contains($0) }, notNeeded: notNeeded,
+            undecided: undecided, source: source)
     }
 
     /// One sentence on the result, for check and install.
     public func summary(kernel k: String) -> String {
         if missing.isEmpty {
-            let und = undecided.isEmpty ? "" : "; \(undecided.count) more could not be decided (\(undecided.map(\.symbol).joined(separator: ", ")): \(undecided[0].why))"
+            let und =
+                undecided.isEmpty
+                ? ""
+                : "; \(undecided.count) more could not be decided "
+                    + "(\(undecided.map(\.symbol).joined(separator: ", ")): \(undecided[0].why))"
             return "kernel \(k) exports all \(required.count) symbols \(branch) needs\(und)"
         }
         if lacksPatches {
-            return "kernel \(k) does not carry aufs's standalone patch: it exports \(present) of the \(required.count) symbols \(branch) needs (missing: \(missing.joined(separator: ", ")))"
+            return
+                "kernel \(k) does not carry aufs's standalone patch: it exports \(present) of the \(required.count) "
+                + "symbols \(branch) needs (missing: \(missing.joined(separator: ", ")))"
         }
-        return "kernel \(k) carries aufs's patches but lacks \(missing.count) of the \(required.count) symbols \(branch) needs: \(missing.joined(separator: ", "))"
+        return
+            "kernel \(k) carries aufs's patches but lacks \(missing.count) of the \(required.count) symbols \(branch) "
+            + "needs: \(missing.joined(separator: ", "))"
     }
 
     /// The aufs options set to y/m in an aufs `config.mk` (`CONFIG_AUFS_EXPORT = y`).
@@ -129,7 +156,9 @@ public struct SymbolCheck: Sendable, Equatable, Codable {
         var out: [String] = []
         for raw in text.split(separator: "\n") {
             let line = raw.trimmingBlanks
-            guard line.hasSuffix("] undefined!"), line.hasPrefix("ERROR:") || line.hasPrefix("WARNING:") else { continue }
+            guard line.hasSuffix("] undefined!"), line.hasPrefix("ERROR:") || line.hasPrefix("WARNING:") else {
+                continue
+            }
             let q = line.split(separator: "\"", omittingEmptySubsequences: false)
             if q.count >= 3, !q[1].isEmpty, !out.contains(String(q[1])) { out.append(String(q[1])) }
         }

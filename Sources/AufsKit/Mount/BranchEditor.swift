@@ -26,17 +26,24 @@ public struct BranchEditor {
             throw AufsError.usage("\(target): not an aufs mount (see aufsctl status)")
         }
         if m.filesystem != .aufs {
-            throw AufsError.usage("\(t) is an overlay fallback mount: overlayfs cannot change layers on a live mount; unmount it and mount again with the new branch list")
+            throw AufsError.usage(
+                "\(t) is an overlay fallback mount: overlayfs cannot change layers on a live mount; unmount it and "
+                    + "mount again with the new branch list"
+            )
         }
         let raw = try AufsOptions.parseBranchList(branch)
-        guard raw.count == 1 else { throw AufsError.usage("branch \(action.rawValue): give one PATH[=PERM], not a list") }
+        guard raw.count == 1 else {
+            throw AufsError.usage("branch \(action.rawValue): give one PATH[=PERM], not a list")
+        }
         let validator = BranchValidator(syscalls: syscalls)
         let existing = m.branches.map { String($0.prefix { $0 != "=" }) }
         let data: String
         switch action {
         case .add:
             let b = try validator.validate(raw, readOnlyMount: false)[0]
-            let b2 = raw[0].permission == nil ? Branch(path: b.path, permission: BranchPermission(base: .ro), filesystem: b.filesystem) : b
+            let b2 =
+                raw[0].permission == nil
+                ? Branch(path: b.path, permission: BranchPermission(base: .ro), filesystem: b.filesystem) : b
             for e in existing {
                 if e == b2.path { throw AufsError.usage("\(b2.path) is already branch of \(t)") }
                 if b2.path.hasPrefix(e + "/") || e.hasPrefix(b2.path + "/") {
@@ -45,7 +52,8 @@ public struct BranchEditor {
             }
             if let index {
                 guard index >= 0 && index <= existing.count else {
-                    throw AufsError.usage("--index \(index): \(t) has \(existing.count) branches; expected 0...\(existing.count)")
+                    throw AufsError.usage(
+                        "--index \(index): \(t) has \(existing.count) branches; expected 0...\(existing.count)")
                 }
                 data = "add=\(index):\(b2.spec)"
             } else {
@@ -54,7 +62,8 @@ public struct BranchEditor {
         case .del, .mod:
             // The kernel's branch list is the authority: a branch whose directory has vanished
             // (or is no longer a directory) is still named by its path for del and mod.
-            let lexical = raw[0].path.hasPrefix("/") ? Paths.normalize(raw[0].path) : Paths.join(validator.cwd, raw[0].path)
+            let lexical =
+                raw[0].path.hasPrefix("/") ? Paths.normalize(raw[0].path) : Paths.join(validator.cwd, raw[0].path)
             let path: String
             if let canonical = try? validator.canonicalDirectory(raw[0].path, what: "branch") {
                 path = canonical
@@ -71,7 +80,9 @@ public struct BranchEditor {
                 if existing.count == 1 { throw AufsError.usage("\(path) is the only branch of \(t); unmount instead") }
                 data = "del=\(path)"
             } else {
-                guard let p = raw[0].permission else { throw AufsError.usage("branch mod needs PATH=PERM (e.g. \(path)=ro)") }
+                guard let p = raw[0].permission else {
+                    throw AufsError.usage("branch mod needs PATH=PERM (e.g. \(path)=ro)")
+                }
                 switch BranchPermission.parse(p) {
                 case .success(let perm): data = "mod=\(path)=\(perm)"
                 case .failure(let why): throw AufsError.usage("branch \(path): \(why)")

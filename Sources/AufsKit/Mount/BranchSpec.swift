@@ -20,19 +20,36 @@ public struct BranchPermission: Sendable, Equatable, Codable, CustomStringConver
     public static func parse(_ s: String) -> Result<BranchPermission, Refusal> {
         let parts = s.split(separator: "+", omittingEmptySubsequences: false).map(String.init)
         guard let base = Base(rawValue: parts[0]) else {
-            return .failure("unknown permission \"\(parts[0])\" (expected rw, ro or rr, optionally with +wh, +nolwh, +moo, +coo_reg, +coo_all, +unpin, +fhsm, +icex...)")
+            return .failure(
+                Refusal(
+                    stringLiteral:
+                        "unknown permission \"\(parts[0])\" (expected rw, ro or rr, optionally with +wh, +nolwh, +moo, "
+                        + "+coo_reg, +coo_all, +unpin, +fhsm, +icex...)")
+            )
         }
         var attrs: [String] = []
         for a in parts.dropFirst() {
             guard rwOnly.contains(a) || readOnly.contains(a) || any.contains(a) else {
-                return .failure("unknown attribute \"+\(a)\" (known: +wh, +nolwh, +moo, +coo_reg, +coo_all, +unpin, +fhsm, +icex, +icexsec, +icexsys, +icextr, +icexusr, +icexoth)")
+                return .failure(
+                    Refusal(
+                        stringLiteral:
+                            "unknown attribute \"+\(a)\" (known: +wh, +nolwh, +moo, +coo_reg, +coo_all, +unpin, "
+                            + "+fhsm, +icex, "
+                            + "+icexsec, +icexsys, +icextr, +icexusr, +icexoth)")
+                )
             }
-            if rwOnly.contains(a) && base != .rw { return .failure("\"+\(a)\" applies to rw branches only, not \(base.rawValue)") }
-            if readOnly.contains(a) && base == .rw { return .failure("\"+\(a)\" applies to ro and rr branches only (a rw branch always holds whiteouts)") }
+            if rwOnly.contains(a) && base != .rw {
+                return .failure("\"+\(a)\" applies to rw branches only, not \(base.rawValue)")
+            }
+            if readOnly.contains(a) && base == .rw {
+                return .failure("\"+\(a)\" applies to ro and rr branches only (a rw branch always holds whiteouts)")
+            }
             if attrs.contains(a) { return .failure("attribute \"+\(a)\" given twice") }
             attrs.append(a)
         }
-        if attrs.contains("coo_reg") && attrs.contains("coo_all") { return .failure("+coo_reg and +coo_all exclude each other") }
+        if attrs.contains("coo_reg") && attrs.contains("coo_all") {
+            return .failure("+coo_reg and +coo_all exclude each other")
+        }
         return .success(BranchPermission(base: base, attributes: attrs))
     }
 }
@@ -41,7 +58,9 @@ public struct BranchPermission: Sendable, Equatable, Codable, CustomStringConver
 public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible, ExpressibleByStringInterpolation {
     public var description: String
     public init(stringLiteral d: String) { description = d }
-    public init(stringInterpolation: DefaultStringInterpolation) { description = String(stringInterpolation: stringInterpolation) }
+    public init(stringInterpolation: DefaultStringInterpolation) {
+        description = String(stringInterpolation: stringInterpolation)
+    }
 }
 
 /// One branch as the user wrote it, before validation.
@@ -61,11 +80,14 @@ public struct AufsOptions: Sendable, Equatable {
 
     public init() {}
 
-    static let flagOptions: Set<String> = ["noxino", "trunc_xino", "notrunc_xino", "dio", "nodio", "plink", "noplink",
+    static let flagOptions: Set<String> = [
+        "noxino", "trunc_xino", "notrunc_xino", "dio", "nodio", "plink", "noplink",
         "dirperm1", "nodirperm1", "verbose", "noverbose", "v", "shwh", "noshwh", "sum", "nosum", "wsum",
-        "dirren", "nodirren", "acl", "noacl", "ro", "rw", "fhsm", "nofhsm", "warn_perm", "nowarn_perm"]
+        "dirren", "nodirren", "acl", "noacl", "ro", "rw", "fhsm", "nofhsm", "warn_perm", "nowarn_perm",
+    ]
     static let valueOptions: [String: Set<String>?] = [
-        "udba": ["none", "reval", "notify"], "create": nil, "cpup": ["tdp", "top_down_parent", "bup", "bottom_up_parent", "bu", "bottom_up"],
+        "udba": ["none", "reval", "notify"], "create": nil,
+        "cpup": ["tdp", "top_down_parent", "bup", "bottom_up_parent", "bu", "bottom_up"],
         "xino": nil, "trunc_xib": nil, "rdcache": nil, "rdblk": nil, "rdhash": nil, "dirwh": nil, "wbr_copyup": nil,
         "wbr_create": nil, "rendir": nil, "clean_plink": nil, "diropq": ["w", "whiteouted", "a", "always"], "brs": nil,
     ]
@@ -77,8 +99,12 @@ public struct AufsOptions: Sendable, Equatable {
         let elements = list.split(separator: ":", omittingEmptySubsequences: false)
         for (i, e) in elements.enumerated() {
             if e.isEmpty {
-                let where_ = i == 0 ? "at the start" : (i == elements.count - 1 ? "at the end (trailing ':')" : "after branch \(i) (\"::\")")
-                throw AufsError.usage("branch list \"\(list)\": empty element \(where_); aufs would silently drop every branch after it")
+                let where_ =
+                    i == 0
+                    ? "at the start"
+                    : (i == elements.count - 1 ? "at the end (trailing ':')" : "after branch \(i) (\"::\")")
+                throw AufsError.usage(
+                    "branch list \"\(list)\": empty element \(where_); aufs would silently drop every branch after it")
             }
             if let eq = e.firstIndex(of: "=") {
                 out.append(RawBranch(path: String(e[..<eq]), permission: String(e[e.index(after: eq)...])))
@@ -101,7 +127,9 @@ public struct AufsOptions: Sendable, Equatable {
         for opt in options.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
             if opt.isEmpty { throw AufsError.usage("-o \"\(options)\": empty option (\",,\" or a trailing comma)") }
             if let list = branchListValue(opt) {
-                if !o.branches.isEmpty { throw AufsError.usage("-o: the branch list is given twice; give one dirs=/br= list") }
+                if !o.branches.isEmpty {
+                    throw AufsError.usage("-o: the branch list is given twice; give one dirs=/br= list")
+                }
                 o.branches = try parseBranchList(list)
                 continue
             }

@@ -23,19 +23,25 @@ public struct BranchValidator {
         self.cwd = cwd ?? Paths.absolute(".")
     }
 
-    static let forbidden: [(Character, String)] = [(":", "':'"), (",", "','"), ("=", "'='"), ("\n", "a newline"), ("\0", "a NUL byte")]
+    static let forbidden: [(Character, String)] = [
+        (":", "':'"), (",", "','"), ("=", "'='"), ("\n", "a newline"), ("\0", "a NUL byte"),
+    ]
 
     /// No byte of a forbidden character: then no forbidden Character either (a cheap first look; the
     /// Character-wise check with its messages runs only when this is false).
     static func clearOfForbiddenBytes(_ s: String) -> Bool {
-        !s.utf8.contains { $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "=") || $0 == 10 || $0 == 0 }
+        !s.utf8.contains {
+            $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "=") || $0 == 10 || $0 == 0
+        }
     }
 
     /// Canonicalises `p` (relative to cwd, symlinks resolved) and checks it is an existing directory.
     public func canonicalDirectory(_ p: String, what: String) throws -> String {
         if p.isEmpty { throw AufsError.usage("\(what): empty path") }
         if p.contains("\0") { throw AufsError.usage("\(what) \"\(p.replacingOccurrencesOfNUL)\": contains a NUL byte") }
-        if p.utf8.count >= Int(PATH_MAX) { throw AufsError.usage("\(what): path is \(p.utf8.count) bytes; the limit is \(PATH_MAX - 1)") }
+        if p.utf8.count >= Int(PATH_MAX) {
+            throw AufsError.usage("\(what): path is \(p.utf8.count) bytes; the limit is \(PATH_MAX - 1)")
+        }
         let abs = p.hasPrefix("/") ? p : Paths.join(cwd, p)
         let canonical: String
         switch syscalls.realpath(abs) {
@@ -61,18 +67,25 @@ public struct BranchValidator {
     public func validate(_ raw: [RawBranch], readOnlyMount: Bool = false) throws -> [Branch] {
         if raw.isEmpty { throw AufsError.usage("no branches given; expected dirs=RW:RO1=ro:...") }
         if raw.count > maxBranches {
-            throw AufsError.usage("\(raw.count) branches given; this aufs allows at most \(maxBranches) (CONFIG_AUFS_BRANCH_MAX_*)")
+            throw AufsError.usage(
+                "\(raw.count) branches given; this aufs allows at most \(maxBranches) (CONFIG_AUFS_BRANCH_MAX_*)")
         }
         var out: [Branch] = []
         var dirs: [String] = []  // each earlier branch as a directory prefix ("/x/"), for the overlap check
         for (i, r) in raw.enumerated() {
             let label = "branch \(i) (\(r.path))"
             for (c, name) in Self.forbidden where !Self.clearOfForbiddenBytes(r.path) && r.path.contains(c) {
-                throw AufsError.usage("\(label): the path contains \(name), which aufs cannot escape in a branch list; use a symlink without it")
+                throw AufsError.usage(
+                    "\(label): the path contains \(name), which aufs cannot escape in a branch list; use a symlink "
+                        + "without it"
+                )
             }
             let path = try canonicalDirectory(r.path, what: "branch \(i)")
             for (c, name) in Self.forbidden where !Self.clearOfForbiddenBytes(path) && path.contains(c) {
-                throw AufsError.usage("\(label): the resolved path \(path) contains \(name), which aufs cannot escape; use a path without it")
+                throw AufsError.usage(
+                    "\(label): the resolved path \(path) contains \(name), which aufs cannot escape; use a path "
+                        + "without it"
+                )
             }
             let kind: FilesystemKind
             switch syscalls.statfs(path) {
@@ -87,7 +100,10 @@ public struct BranchValidator {
                 switch BranchPermission.parse(p) {
                 case .success(let v): perm = v
                 case .failure(let why):
-                    throw AufsError.usage("\(label): \(why)" + (p.contains("/") ? "; if '=' is part of the path, aufs cannot take it: use a symlink" : ""))
+                    throw AufsError.usage(
+                        "\(label): \(why)"
+                            + (p.contains("/")
+                                ? "; if '=' is part of the path, aufs cannot take it: use a symlink" : ""))
                 }
             } else if kind.isReallyReadOnly {
                 perm = BranchPermission(base: .rr)
@@ -106,7 +122,10 @@ public struct BranchValidator {
                     throw AufsError.usage("\(label): duplicate of an earlier branch (\(path))")
                 }
                 if path.hasPrefix(prevDir) || prev.path.hasPrefix(dir) {
-                    throw AufsError.usage("\(label): \(path) and \(prev.path) overlap (one is inside the other); aufs refuses nested branches")
+                    throw AufsError.usage(
+                        "\(label): \(path) and \(prev.path) overlap (one is inside the other); aufs refuses nested "
+                            + "branches"
+                    )
                 }
             }
             out.append(Branch(path: path, permission: perm, filesystem: kind.name))

@@ -9,7 +9,9 @@ public struct MountExecutor {
     public var root: HostRoot
     public var lockPath: String
 
-    public init(syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot(), lockPath: String = RuntimeDir.mountLock) {
+    public init(
+        syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot(), lockPath: String = RuntimeDir.mountLock
+    ) {
         self.syscalls = syscalls
         self.root = root
         self.lockPath = lockPath
@@ -28,16 +30,23 @@ public struct MountExecutor {
                     guard let fallback = p.ifLoadFails else { throw e }
                     var o = try fallback.get()
                     _ = module
-                    o.report.notes[0] = "overlay, not aufs: the aufs module could not be loaded (\(e.message)); "
+                    o.report.notes[0] =
+                        "overlay, not aufs: the aufs module could not be loaded (\(e.message)); "
                         + "mounting the same layers with overlayfs because --fallback overlay was given"
                     return try overlay(o)
                 }
             }
             if p.ensureXinoDir { try RuntimeDir.ensurePrivate(RuntimeDir.xinoDir, what: "the default xino directory") }
-            try exclusively(target: p.target, create: p.createTarget, what: "mounts are serialised because concurrent aufs mounts race on xino") {
+            try exclusively(
+                target: p.target, create: p.createTarget,
+                what: "mounts are serialised because concurrent aufs mounts race on xino"
+            ) {
                 try makeCalls(p.calls, target: p.target)
             }
-            p.report.notes.append("mounted aufs on \(p.target) with \(p.report.branches.count) branches in \(p.calls.count) call\(p.calls.count == 1 ? "" : "s")")
+            p.report.notes.append(
+                "mounted aufs on \(p.target) with \(p.report.branches.count) branches in \(p.calls.count) "
+                    + "call\(p.calls.count == 1 ? "" : "s")"
+            )
             return p.report
         }
     }
@@ -57,14 +66,22 @@ public struct MountExecutor {
         let lock = try syscalls.lock(lockPath, what: "mounts and remounts are serialised")
         defer { lock.release() }
         if flushPseudoLinks && calls.contains(where: { PseudoLinks.remountNeedsFlush($0.data) }),
-           let union = (try? StatusReader(root: root).read())?.mounts.first(where: { $0.target == target && $0.filesystem == .aufs }) {
+            let union = (try? StatusReader(root: root).read())?.mounts.first(where: {
+                $0.target == target && $0.filesystem == .aufs
+            })
+        {
             _ = try PseudoLinks(root: root).flush(union)
         }
         let log = KernelLog()
         for (n, call) in calls.enumerated() {
-            if case .failure(let e) = syscalls.mount(source: call.source, target: call.target, fstype: call.fstype, flags: call.flags, data: call.data) {
-                throw AufsError("\(failure): \(e)", details: ["call\(calls.count > 1 ? " \(n + 1) of \(calls.count)" : ""): \(call)"]
-                    + (n > 0 ? ["\(n) earlier remount call\(n == 1 ? " was" : "s were") made and stay"] : []) + kernelLines(log, "aufs"))
+            if case .failure(let e) = syscalls.mount(
+                source: call.source, target: call.target, fstype: call.fstype, flags: call.flags, data: call.data)
+            {
+                throw AufsError(
+                    "\(failure): \(e)",
+                    details: ["call\(calls.count > 1 ? " \(n + 1) of \(calls.count)" : ""): \(call)"]
+                        + (n > 0 ? ["\(n) earlier remount call\(n == 1 ? " was" : "s were") made and stay"] : [])
+                        + kernelLines(log, "aufs"))
             }
         }
     }
@@ -75,7 +92,10 @@ public struct MountExecutor {
         let lock = try syscalls.lock(lockPath, what: what)
         defer { lock.release() }
         if let existing = MountTable.read(root.resolve("/proc/self/mountinfo"))?.mount(at: target) {
-            throw AufsError.usage("\(target) is already a mount point (\(existing.fstype) from \(existing.source)); unmount it first (aufsctl umount \(target))")
+            throw AufsError.usage(
+                "\(target) is already a mount point (\(existing.fstype) from \(existing.source)); unmount it first "
+                    + "(aufsctl umount \(target))"
+            )
         }
         guard create else { return try body() }
         // --mkdir creates the mount point only now, everything validated, and removes it again if
@@ -90,11 +110,18 @@ public struct MountExecutor {
     func makeCalls(_ calls: [MountCall], target: String) throws {
         let log = KernelLog()
         for (n, call) in calls.enumerated() {
-            if case .failure(let e) = syscalls.mount(source: call.source, target: call.target, fstype: call.fstype, flags: call.flags, data: call.data) {
+            if case .failure(let e) = syscalls.mount(
+                source: call.source, target: call.target, fstype: call.fstype, flags: call.flags, data: call.data)
+            {
                 var details = ["call \(n + 1) of \(calls.count): \(call)"] + kernelLines(log, "aufs")
                 if n > 0 {
-                    if case .failure = syscalls.umount2(target, flags: 0) { _ = syscalls.umount2(target, flags: Int32(MNT_DETACH)) }
-                    details.append("rolled back: unmounted \(target) after \(n) of \(calls.count) calls had succeeded; nothing is left mounted")
+                    if case .failure = syscalls.umount2(target, flags: 0) {
+                        _ = syscalls.umount2(target, flags: Int32(MNT_DETACH))
+                    }
+                    details.append(
+                        "rolled back: unmounted \(target) after \(n) of \(calls.count) calls had succeeded; nothing "
+                            + "is left mounted"
+                    )
                 }
                 throw AufsError(Self.explain(e, target: target), exitCode: .failure, details: details)
             }
@@ -106,40 +133,61 @@ public struct MountExecutor {
         if p.loadOverlay { try? loadModule("overlay") }
         try exclusively(target: p.target, create: p.createTarget, what: "mounts are serialised") {
             if let workdir = p.workdir, case .failure(let e) = syscalls.makeDirectory(workdir, mode: 0o700) {
-                if e.code == EEXIST, let owner = (try? StatusReader(root: root).read())?.mounts.first(where: { $0.workdir == workdir }) {
-                    throw AufsError.usage("overlay workdir \(workdir) belongs to the live overlay union on \(owner.target) "
-                        + "(upper \(owner.branches.first.map(UnionGeometry.pathOf) ?? "?")); one upper directory cannot serve two unions: "
-                        + "unmount that one (aufsctl umount \(owner.target)) or give this union its own writable branch")
+                if e.code == EEXIST,
+                    let owner = (try? StatusReader(root: root).read())?.mounts.first(where: { $0.workdir == workdir })
+                {
+                    throw AufsError.usage(
+                        "overlay workdir \(workdir) belongs to the live overlay union on \(owner.target) "
+                            + "(upper \(owner.branches.first.map(UnionGeometry.pathOf) ?? "?")); one upper directory "
+                            + "cannot serve two unions: "
+                            + "unmount that one (aufsctl umount \(owner.target)) or give this union its own writable "
+                            + "branch"
+                    )
                 }
-                throw AufsError(e.code == EEXIST
-                    ? "overlay workdir \(workdir) already exists and no live union uses it (left by an earlier mount?); remove it"
-                    : "cannot create overlay workdir \(workdir): \(e)")
+                throw AufsError(
+                    e.code == EEXIST
+                        ? "overlay workdir \(workdir) already exists and no live union uses it (left by an earlier "
+                            + "mount?); remove it"
+                        : "cannot create overlay workdir \(workdir): \(e)")
             }
             let log = KernelLog()
             func fail(_ error: AufsError) -> AufsError {
                 if let w = p.workdir { syscalls.removeTree(w, strictParents: false) }
                 return error
             }
-            switch syscalls.fsMount(fstype: "overlay", source: OverlayMounter.source, strings: p.strings, readOnly: p.readOnly, target: p.target) {
+            switch syscalls.fsMount(
+                fstype: "overlay", source: OverlayMounter.source, strings: p.strings, readOnly: p.readOnly,
+                target: p.target)
+            {
             case .success:
                 report.calls = [OverlayMounter.newAPIDescription(p.strings.count, target: p.target)]
-            case .failure(let f) where f.step.hasPrefix("fsconfig(FSCONFIG_SET_STRING, \"lowerdir+\"") || f.step.hasPrefix("fsopen")
+            case .failure(let f)
+            where f.step.hasPrefix("fsconfig(FSCONFIG_SET_STRING, \"lowerdir+\"") || f.step.hasPrefix("fsopen")
                 || (f.step == "fsconfig(FSCONFIG_CMD_CREATE)" && f.errno.code == EINVAL):
                 // No lowerdir+ (kernel < 6.8) or no new mount API: one mount(2) within the page limit.
                 // Kernels whose overlay still parses options the legacy way (< 6.5) accept every
                 // fsconfig string and only refuse "lowerdir+" at FSCONFIG_CMD_CREATE, hence that case.
                 let legacy = p.legacy
                 if legacy.data.utf8.count > AufsCallPlanner.maxDataBytes {
-                    throw fail(AufsError("overlay fallback: this kernel lacks fsconfig lowerdir+ (\(f.errno.name)), and the "
-                        + "\(p.layerCount) layers need \(legacy.data.utf8.count) bytes of mount data; mount(2) takes at most "
-                        + "\(AufsCallPlanner.maxDataBytes); use shorter paths (symlinks) or fewer layers"))
+                    throw fail(
+                        AufsError(
+                            "overlay fallback: this kernel lacks fsconfig lowerdir+ (\(f.errno.name)), and the "
+                                + "\(p.layerCount) layers need \(legacy.data.utf8.count) bytes of mount data; "
+                                + "mount(2) takes at most "
+                                + "\(AufsCallPlanner.maxDataBytes); use shorter paths (symlinks) or fewer layers"))
                 }
-                if case .failure(let e) = syscalls.mount(source: legacy.source, target: legacy.target, fstype: "overlay", flags: legacy.flags, data: legacy.data) {
-                    throw fail(AufsError("overlay mount failed: \(e)", details: ["call: \(legacy)"] + kernelLines(log, "overlay")))
+                if case .failure(let e) = syscalls.mount(
+                    source: legacy.source, target: legacy.target, fstype: "overlay", flags: legacy.flags,
+                    data: legacy.data)
+                {
+                    throw fail(
+                        AufsError(
+                            "overlay mount failed: \(e)", details: ["call: \(legacy)"] + kernelLines(log, "overlay")))
                 }
                 report.calls = [legacy.description]
             case .failure(let f):
-                throw fail(AufsError("overlay mount failed at \(f.step): \(f.errno)", details: kernelLines(log, "overlay")))
+                throw fail(
+                    AufsError("overlay mount failed at \(f.step): \(f.errno)", details: kernelLines(log, "overlay")))
             }
         }
         return report
@@ -158,7 +206,8 @@ public struct MountExecutor {
     static func explain(_ e: SysErrno, target: String) -> String {
         switch e.code {
         case ENODEV:
-            return "mount failed: ENODEV: aufs is not available in this kernel (the filesystem type is not registered); "
+            return
+                "mount failed: ENODEV: aufs is not available in this kernel (the filesystem type is not registered); "
                 + "run `aufsctl check` to see why and what would fix it, or add --fallback overlay"
         case EINVAL:
             return "mount failed: EINVAL: aufs refused the options; the kernel log lines below say why"
@@ -190,20 +239,30 @@ public final class BeforeFirstMountSyscalls: Syscalls, @unchecked Sendable {
     public func geteuid() -> UInt32 { base.geteuid() }
     public func statfs(_ path: String) -> Result<FSStat, SysErrno> { base.statfs(path) }
     public func deviceID(_ path: String) -> Result<UInt64, SysErrno> { base.deviceID(path) }
-    public func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, SysErrno> {
+    public func mount(
+        source: String, target: String, fstype: String, flags: UInt, data: String
+    ) -> Result<Void, SysErrno> {
         if let h = hook { hook = nil; h() }
         return base.mount(source: source, target: target, fstype: fstype, flags: flags, data: data)
     }
     public func umount2(_ target: String, flags: Int32) -> Result<Void, SysErrno> { base.umount2(target, flags: flags) }
-    public func fsMount(fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String) -> Result<Void, FsMountError> {
+    public func fsMount(
+        fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String
+    ) -> Result<Void, FsMountError> {
         if let h = hook { hook = nil; h() }
         return base.fsMount(fstype: fstype, source: source, strings: strings, readOnly: readOnly, target: target)
     }
     public func realpath(_ path: String) -> Result<String, SysErrno> { base.realpath(path) }
-    public func fileStatus(_ path: String, followSymlinks: Bool) -> Result<FileStatus, SysErrno> { base.fileStatus(path, followSymlinks: followSymlinks) }
-    public func makeDirectory(_ path: String, mode: UInt32) -> Result<Void, SysErrno> { base.makeDirectory(path, mode: mode) }
+    public func fileStatus(_ path: String, followSymlinks: Bool) -> Result<FileStatus, SysErrno> {
+        base.fileStatus(path, followSymlinks: followSymlinks)
+    }
+    public func makeDirectory(_ path: String, mode: UInt32) -> Result<Void, SysErrno> {
+        base.makeDirectory(path, mode: mode)
+    }
     public func makeDirectories(_ path: String) throws -> CreatedDirectories { try base.makeDirectories(path) }
-    public func removeTree(_ path: String, strictParents: Bool) -> Bool { base.removeTree(path, strictParents: strictParents) }
+    public func removeTree(_ path: String, strictParents: Bool) -> Bool {
+        base.removeTree(path, strictParents: strictParents)
+    }
     public func lock(_ path: String, what: String) throws -> any HeldLock { try base.lock(path, what: what) }
     public func pause(microseconds: UInt32) { base.pause(microseconds: microseconds) }
 }

@@ -42,7 +42,9 @@ public struct MountFacts: Sendable {
     public var overlay: OverlayFacts?
 
     /// Reads the facts for `req` through the seams.
-    public static func gather(_ req: MountRequest, syscalls: any Syscalls, root: HostRoot, cwd: String? = nil) throws -> MountFacts {
+    public static func gather(
+        _ req: MountRequest, syscalls: any Syscalls, root: HostRoot, cwd: String? = nil
+    ) throws -> MountFacts {
         let euid = syscalls.geteuid()
         try MountPlanner.requireRoot(euid: euid, dryRun: req.dryRun)
         // aufs's branch limit applies to aufs only; the overlay fallback has its own (500 layers).
@@ -67,7 +69,8 @@ public struct MountFacts: Sendable {
             // Every CONFIG_AUFS_BRANCH_MAX_* is at least 127 (the default the planner assumes): fewer
             // branches need no kernel config (a gunzip of /proc/config.gz; issue 14).
             branchLimit: aufsMayServe && branches.count > 127 ? branchLimit(syscalls, root) : nil, xino: xino,
-            overlay: overlayMayServe ? overlayFacts(branches, syscalls: syscalls, registered: registered.has("overlay")) : nil)
+            overlay: overlayMayServe
+                ? overlayFacts(branches, syscalls: syscalls, registered: registered.has("overlay")) : nil)
     }
 
     /// The mount point, canonical; with --mkdir a missing one is returned (normalised) to be created later.
@@ -85,7 +88,8 @@ public struct MountFacts: Sendable {
     static func moduleAvailability(_ syscalls: any Syscalls, _ root: HostRoot) -> ModuleAvailability {
         let kver = syscalls.uname().release
         guard FileRead.isDirectory(root.resolve("/lib/modules/\(kver)")),
-              let index = try? ModuleIndex(root: root, kernel: kver), let info = index.lookup("aufs"), let path = info.path
+            let index = try? ModuleIndex(root: root, kernel: kver), let info = index.lookup("aufs"),
+            let path = info.path
         else { return .absent("no aufs module for \(kver)") }
         return .loadable(path)
     }
@@ -94,7 +98,8 @@ public struct MountFacts: Sendable {
     static func branchLimit(_ syscalls: any Syscalls, _ root: HostRoot) -> Int {
         let kver = syscalls.uname().release
         let keys = Set([32767, 1023, 511, 127].map { "CONFIG_AUFS_BRANCH_MAX_\($0)" })
-        let c = KernelConfig.read(root.resolve("/boot/config-\(kver)"), keys: keys)
+        let c =
+            KernelConfig.read(root.resolve("/boot/config-\(kver)"), keys: keys)
             ?? KernelConfig.read(root.resolve("/proc/config.gz"), keys: keys, gzip: true) ?? KernelConfig(values: [:])
         for n in [32767, 1023, 511, 127] where c["CONFIG_AUFS_BRANCH_MAX_\(n)"] == "y" { return n }
         return 127
@@ -103,7 +108,9 @@ public struct MountFacts: Sendable {
     static func overlayFacts(_ branches: [Branch], syscalls: any Syscalls, registered: Bool) -> OverlayFacts {
         var shares: Bool?
         if let upper = branches.first(where: { $0.permission.writable })?.path, upper != "/" {
-            if case .success(let u) = syscalls.deviceID(upper), case .success(let p) = syscalls.deviceID(Paths.dirname(upper)) {
+            if case .success(let u) = syscalls.deviceID(upper),
+                case .success(let p) = syscalls.deviceID(Paths.dirname(upper))
+            {
                 shares = u == p
             } else {
                 shares = false
@@ -111,13 +118,16 @@ public struct MountFacts: Sendable {
         }
         let lowers = branches.filter { !$0.permission.writable }.map(\.path)
         let wh = countWhiteouts(lowers, syscalls: syscalls)
-        return OverlayFacts(upperSharesParentDevice: shares, whiteouts: wh.count, firstWhiteout: wh.first,
-                            overlayRegistered: registered)
+        return OverlayFacts(
+            upperSharesParentDevice: shares, whiteouts: wh.count, firstWhiteout: wh.first,
+            overlayRegistered: registered)
     }
 
     /// aufs whiteouts (`.wh.NAME`, `.wh..wh..opq`) below the given directories, not aufs's own
     /// `.wh..wh.plnk`/`.wh..wh.orph` bookkeeping.
-    static func countWhiteouts(_ dirs: [String], syscalls: any Syscalls, limit: Int = 100_000) -> (count: Int, first: String?) {
+    static func countWhiteouts(
+        _ dirs: [String], syscalls: any Syscalls, limit: Int = 100_000
+    ) -> (count: Int, first: String?) {
         var count = 0
         var first: String?
         var stack = dirs
@@ -131,7 +141,9 @@ public struct MountFacts: Sendable {
                     if first == nil { first = full }
                     continue
                 }
-                if case .success(let st) = syscalls.fileStatus(full, followSymlinks: false), st.isDirectory { stack.append(full) }
+                if case .success(let st) = syscalls.fileStatus(full, followSymlinks: false), st.isDirectory {
+                    stack.append(full)
+                }
             }
         }
         return (count, first)
@@ -141,7 +153,9 @@ public struct MountFacts: Sendable {
     /// per-union name in root's private tmpfs directory /run/aufsctl/xino (never aufs's fixed
     /// `/tmp/.aufs.xino` or `<rw branch>/.aufs.xino`, names another user can create first: aufs
     /// creates the file with O_EXCL).
-    static func chooseXino(_ o: AufsOptions, branches: [Branch], target: String, syscalls: any Syscalls) throws -> XinoChoice {
+    static func chooseXino(
+        _ o: AufsOptions, branches: [Branch], target: String, syscalls: any Syscalls
+    ) throws -> XinoChoice {
         if o.noxino { return XinoChoice() }
         let validator = BranchValidator(syscalls: syscalls)
         if let given = o.xino {
@@ -152,31 +166,41 @@ public struct MountFacts: Sendable {
             let dir = try validator.canonicalDirectory(Paths.dirname(abs), what: "xino=\(given): directory")
             let path = Paths.join(dir, String(abs.split(separator: "/").last ?? ""))
             if case .success(let st) = syscalls.statfs(dir), let why = FilesystemKind(magic: st.magic).refusedForXino {
-                throw AufsError.usage("xino=\(given): \(dir) is on \(FilesystemKind(magic: st.magic).name): \(why); "
-                    + "use a file on tmpfs such as \(RuntimeDir.xinoDir)/NAME.xino")
+                throw AufsError.usage(
+                    "xino=\(given): \(dir) is on \(FilesystemKind(magic: st.magic).name): \(why); "
+                        + "use a file on tmpfs such as \(RuntimeDir.xinoDir)/NAME.xino")
             }
             if branches.contains(where: { path.hasPrefix($0.path + "/") && !$0.permission.writable }) {
-                throw AufsError.usage("xino=\(given): inside a read-only branch; put it on a writable filesystem such as \(RuntimeDir.xinoDir)")
+                throw AufsError.usage(
+                    "xino=\(given): inside a read-only branch; put it on a writable filesystem such as "
+                        + "\(RuntimeDir.xinoDir)"
+                )
             }
             var warning: String?
             if case .success(let st) = syscalls.fileStatus(dir, followSymlinks: true), st.mode & 0o002 != 0 {
-                warning = "xino=\(path) is in \(dir), which every user can write: another user can create that name first "
+                warning =
+                    "xino=\(path) is in \(dir), which every user can write: another user can create that name first "
                     + "and make the mount fail (aufs creates it with O_EXCL); the default, a per-union name in "
                     + "\(RuntimeDir.xinoDir), cannot be taken"
             }
             return XinoChoice(path: path, note: nil, warning: warning)
         }
         let name = Mounter.xinoName(target: target)
-        if case .success(let st) = syscalls.statfs(FileRead.isDirectory(RuntimeDir.xinoDir) ? RuntimeDir.xinoDir : "/run") {
+        if case .success(let st) = syscalls.statfs(
+            FileRead.isDirectory(RuntimeDir.xinoDir) ? RuntimeDir.xinoDir : "/run")
+        {
             let kind = FilesystemKind(magic: st.magic)
             if let why = kind.refusedForXino {
                 // No tmpfs /run (not a systemd host): the first writable branch, as aufs itself would.
                 guard let rw = branches.first(where: { $0.permission.writable }) else {
-                    throw AufsError.usage("\(RuntimeDir.xinoDir) is on \(kind.name) (\(why)) and no branch is writable; "
-                        + "pass xino=PATH on tmpfs or ext4 in a directory only root can write")
+                    throw AufsError.usage(
+                        "\(RuntimeDir.xinoDir) is on \(kind.name) (\(why)) and no branch is writable; "
+                            + "pass xino=PATH on tmpfs or ext4 in a directory only root can write")
                 }
                 let path = Paths.join(rw.path, ".aufs.xino")
-                return XinoChoice(path: path, note: "\(RuntimeDir.xinoDir) is on \(kind.name), which aufs refuses for xino; using \(path)")
+                return XinoChoice(
+                    path: path,
+                    note: "\(RuntimeDir.xinoDir) is on \(kind.name), which aufs refuses for xino; using \(path)")
             }
         }
         return XinoChoice(path: Paths.join(RuntimeDir.xinoDir, name))

@@ -57,26 +57,36 @@ public struct AufsCallPlanner: Sendable {
             i += 1
         }
         if first.isEmpty {
-            throw AufsError.usage("branch 0 (\(branches.first?.path ?? "")): with the other options the mount data would exceed \(maxDataBytes) bytes; use a shorter path (a symlink)")
+            throw AufsError.usage(
+                "branch 0 (\(branches.first?.path ?? "")): with the other options the mount data would exceed "
+                    + "\(maxDataBytes) bytes; use a shorter path (a symlink)"
+            )
         }
-        calls.append(MountCall(source: "none", target: target, fstype: "aufs", flags: baseFlags,
-                               data: "br=" + first.joined(separator: ":") + optionTail))
+        calls.append(
+            MountCall(
+                source: "none", target: target, fstype: "aufs", flags: baseFlags,
+                data: "br=" + first.joined(separator: ":") + optionTail))
         var batch: [String] = []
         var batchBytes = 0
         func flush() {
             if batch.isEmpty { return }
-            calls.append(MountCall(source: "none", target: target, fstype: "aufs", flags: baseFlags | UInt(MS_REMOUNT),
-                                   data: batch.joined(separator: ",")))
+            calls.append(
+                MountCall(
+                    source: "none", target: target, fstype: "aufs", flags: baseFlags | UInt(MS_REMOUNT),
+                    data: batch.joined(separator: ",")))
             batch = []
             batchBytes = 0
         }
         while i < branches.count {
             let opt = "append=" + branches[i].spec
             if opt.utf8.count > maxDataBytes {
-                throw AufsError.usage("branch \(i) (\(branches[i].path)): \"\(opt.prefix(40))...\" alone exceeds \(maxDataBytes) bytes of mount data; use a shorter path (a symlink)")
+                throw AufsError.usage(
+                    "branch \(i) (\(branches[i].path)): \"\(opt.prefix(40))...\" alone exceeds \(maxDataBytes) bytes "
+                        + "of mount data; use a shorter path (a symlink)"
+                )
             }
             let add = opt.utf8.count + (batch.isEmpty ? 0 : 1)
-            if batchBytes + add > maxDataBytes || batch.count + 1 > maxEntries { flush() ; continue }
+            if batchBytes + add > maxDataBytes || batch.count + 1 > maxEntries { flush(); continue }
             batch.append(opt)
             batchBytes += add
             i += 1

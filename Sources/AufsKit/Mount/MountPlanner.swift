@@ -47,8 +47,10 @@ public struct MountPlanner: Sendable {
 
     static func requireRoot(euid: UInt32, dryRun: Bool) throws {
         if !dryRun && euid != 0 {
-            throw AufsError("mounting needs root (mount(2) requires CAP_SYS_ADMIN); run it with sudo, or add --dry-run to see the calls",
-                            exitCode: .failure)
+            throw AufsError(
+                "mounting needs root (mount(2) requires CAP_SYS_ADMIN); run it with sudo, or add --dry-run to see the "
+                    + "calls",
+                exitCode: .failure)
         }
     }
 
@@ -73,12 +75,15 @@ public struct MountPlanner: Sendable {
             switch facts.module {
             case .loadable(let path):
                 loadModule = path
-                notes.append(req.dryRun ? "would load the aufs module (\(path)) through libkmod first"
-                                        : "loaded the aufs module (\(path)) through libkmod")
+                notes.append(
+                    req.dryRun
+                        ? "would load the aufs module (\(path)) through libkmod first"
+                        : "loaded the aufs module (\(path)) through libkmod")
                 if req.fallback == .overlay && !req.dryRun {
                     ifLoadFails = Result {
-                        try overlay(req, facts: facts, reason: "the aufs module could not be loaded",
-                                    geometry: geometry, warnings: geometryWarnings)
+                        try overlay(
+                            req, facts: facts, reason: "the aufs module could not be loaded",
+                            geometry: geometry, warnings: geometryWarnings)
                     }.mapError { $0 as? AufsError ?? AufsError("\($0)") }
                 }
             case .absent(let why):
@@ -86,9 +91,11 @@ public struct MountPlanner: Sendable {
             }
             if let why = unavailable {
                 if req.fallback == .overlay {
-                    return .overlay(try overlay(req, facts: facts, reason: why, geometry: geometry, warnings: geometryWarnings))
+                    return .overlay(
+                        try overlay(req, facts: facts, reason: why, geometry: geometry, warnings: geometryWarnings))
                 }
-                notes.append("aufs is not registered and \(why); trying the call anyway so the kernel has the last word")
+                notes.append(
+                    "aufs is not registered and \(why); trying the call anyway so the kernel has the last word")
             }
         }
         if let n = xino.note { notes.append(n) }
@@ -96,30 +103,39 @@ public struct MountPlanner: Sendable {
         if let x = xino.path { options.append("xino=" + x) } else if req.options.noxino { options.append("noxino") }
         let limit = facts.branchLimit ?? 127
         if branches.count > limit {
-            throw AufsError.usage("\(branches.count) branches given; this aufs allows at most \(limit) (CONFIG_AUFS_BRANCH_MAX_*)")
+            throw AufsError.usage(
+                "\(branches.count) branches given; this aufs allows at most \(limit) (CONFIG_AUFS_BRANCH_MAX_*)")
         }
-        let mountCalls = try calls.plan(branches: branches, options: options, target: facts.target, readOnly: req.options.readOnly)
+        let mountCalls = try calls.plan(
+            branches: branches, options: options, target: facts.target, readOnly: req.options.readOnly)
         let report = MountReport(
             filesystem: .aufs, target: facts.target, branches: branches, xino: xino.path,
             calls: mountCalls.map(\.description), dryRun: req.dryRun, loadedModule: loadModule != nil && !req.dryRun,
             workdir: nil, notes: notes + geometry.notes, warnings: geometryWarnings + (xino.warning.map { [$0] } ?? []))
-        return .aufs(AufsMountPlan(
-            target: facts.target, createTarget: facts.createTarget, loadModule: loadModule, calls: mountCalls,
-            ensureXinoDir: xino.path?.hasPrefix(RuntimeDir.xinoDir + "/") ?? false, ifLoadFails: ifLoadFails, report: report))
+        return .aufs(
+            AufsMountPlan(
+                target: facts.target, createTarget: facts.createTarget, loadModule: loadModule, calls: mountCalls,
+                ensureXinoDir: xino.path?.hasPrefix(RuntimeDir.xinoDir + "/") ?? false, ifLoadFails: ifLoadFails,
+                report: report))
     }
 
     /// The same layers for overlayfs: one upper (the rw branch, on top), the rest lower.
-    func overlay(_ req: MountRequest, facts: MountFacts, reason: String, geometry: UnionGeometry.Findings,
-                 warnings geometryWarnings: [String]) throws -> OverlayMountPlan {
+    func overlay(
+        _ req: MountRequest, facts: MountFacts, reason: String, geometry: UnionGeometry.Findings,
+        warnings geometryWarnings: [String]
+    ) throws -> OverlayMountPlan {
         let branches = facts.branches
         let writable = branches.enumerated().filter { $0.element.permission.writable }
         if writable.count > 1 {
-            throw AufsError.usage("overlay fallback: \(writable.count) rw branches (\(writable.map { $0.element.path }.joined(separator: ", "))); "
-                + "overlay has one upper layer: make all but the first ro")
+            throw AufsError.usage(
+                "overlay fallback: \(writable.count) rw branches "
+                    + "(\(writable.map { $0.element.path }.joined(separator: ", "))); "
+                    + "overlay has one upper layer: make all but the first ro")
         }
         if let w = writable.first, w.offset != 0 {
-            throw AufsError.usage("overlay fallback: the rw branch \(w.element.path) is branch \(w.offset); "
-                + "overlay's upper layer is always on top, so make it the first branch")
+            throw AufsError.usage(
+                "overlay fallback: the rw branch \(w.element.path) is branch \(w.offset); "
+                    + "overlay's upper layer is always on top, so make it the first branch")
         }
         let upper = writable.first?.element.path
         let lowers = (upper == nil ? branches : Array(branches.dropFirst())).map(\.path)
@@ -127,44 +143,59 @@ public struct MountPlanner: Sendable {
             throw AufsError.usage("overlay fallback: needs at least one ro branch below the rw one")
         }
         if lowers.count > OverlayMounter.maxLayers {
-            throw AufsError.usage("overlay fallback: \(lowers.count) lower layers; overlayfs allows at most \(OverlayMounter.maxLayers)")
+            throw AufsError.usage(
+                "overlay fallback: \(lowers.count) lower layers; overlayfs allows at most \(OverlayMounter.maxLayers)")
         }
-        let ofacts = facts.overlay ?? OverlayFacts(upperSharesParentDevice: nil, whiteouts: 0, firstWhiteout: nil, overlayRegistered: true)
+        let ofacts =
+            facts.overlay
+            ?? OverlayFacts(upperSharesParentDevice: nil, whiteouts: 0, firstWhiteout: nil, overlayRegistered: true)
         var workdir: String?
         if let upper {
             guard upper != "/" else { throw AufsError.usage("overlay fallback: / cannot be the upper layer") }
             let w = Paths.join(Paths.dirname(upper), OverlayMounter.workdirName(for: upper))
             guard ofacts.upperSharesParentDevice == true else {
-                throw AufsError.usage("overlay fallback: \(upper) is a mount point of its own, so a workdir beside it (\(w)) "
-                    + "would be on another filesystem; overlay needs workdir and upperdir on the same filesystem")
+                throw AufsError.usage(
+                    "overlay fallback: \(upper) is a mount point of its own, so a workdir beside it (\(w)) "
+                        + "would be on another filesystem; overlay needs workdir and upperdir on the same filesystem")
             }
             workdir = w
         }
         var warnings: [String] = []
         if ofacts.whiteouts > 0 {
-            warnings.append("\(ofacts.whiteouts) aufs whiteout\(ofacts.whiteouts == 1 ? "" : "s") (.wh.*) in the lower branches "
-                + "(first: \(ofacts.firstWhiteout ?? "")): overlay does not honour them, so the files they delete will show")
+            warnings.append(
+                "\(ofacts.whiteouts) aufs whiteout\(ofacts.whiteouts == 1 ? "" : "s") (.wh.*) in the lower branches "
+                    + "(first: \(ofacts.firstWhiteout ?? "")): overlay does not honour them, so the files they delete "
+                    + "will show"
+            )
         }
         var strings: [(String, String)] = lowers.map { ("lowerdir+", $0) }
         if let upper, let workdir { strings += [("upperdir", upper), ("workdir", workdir)] }
         var parts = ["lowerdir=" + lowers.map(overlayEscape).joined(separator: ":")]
-        if let upper, let workdir { parts += ["upperdir=" + overlayEscape(upper), "workdir=" + overlayEscape(workdir)] }
-        let legacy = MountCall(source: OverlayMounter.source, target: facts.target, fstype: "overlay",
-                               flags: req.options.readOnly ? UInt(MS_RDONLY) : 0, data: parts.joined(separator: ","))
+        if let upper, let workdir {
+            parts += ["upperdir=" + overlayEscape(upper), "workdir=" + overlayEscape(workdir)]
+        }
+        let legacy = MountCall(
+            source: OverlayMounter.source, target: facts.target, fstype: "overlay",
+            flags: req.options.readOnly ? UInt(MS_RDONLY) : 0, data: parts.joined(separator: ","))
         let newAPI = OverlayMounter.newAPIDescription(strings.count, target: facts.target)
         let ignored = req.options.other + (req.options.xino.map { ["xino=" + $0] } ?? [])
         if !ignored.isEmpty {
-            warnings.append("overlay has no equivalent of the aufs options \(ignored.joined(separator: ",")); they were ignored")
+            warnings.append(
+                "overlay has no equivalent of the aufs options \(ignored.joined(separator: ",")); they were ignored")
         }
         let report = MountReport(
             filesystem: .overlay, target: facts.target, branches: branches, xino: nil,
             calls: req.dryRun ? [newAPI + " where the kernel has lowerdir+ (>= 6.8), else " + legacy.description] : [],
             dryRun: req.dryRun, loadedModule: false, workdir: workdir,
-            notes: ["overlay, not aufs: \(reason); mounting the same layers with overlayfs because --fallback overlay was given"]
+            notes: [
+                "overlay, not aufs: \(reason); mounting the same layers with overlayfs because --fallback overlay was "
+                    + "given"
+            ]
                 + geometry.notes,
             warnings: warnings + geometryWarnings)
-        return OverlayMountPlan(target: facts.target, createTarget: facts.createTarget, workdir: workdir, strings: strings,
-                                legacy: legacy, readOnly: req.options.readOnly, loadOverlay: !ofacts.overlayRegistered,
-                                layerCount: lowers.count, report: report)
+        return OverlayMountPlan(
+            target: facts.target, createTarget: facts.createTarget, workdir: workdir, strings: strings,
+            legacy: legacy, readOnly: req.options.readOnly, loadOverlay: !ofacts.overlayRegistered,
+            layerCount: lowers.count, report: report)
     }
 }

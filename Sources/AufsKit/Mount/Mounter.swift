@@ -15,7 +15,10 @@ public struct MountRequest: Sendable {
     /// Mount even where the union's geometry is refused (shared writable branch, target inside a branch).
     public var force = false
 
-    public init(options: AufsOptions, target: String, mkdir: Bool = false, fallback: Fallback = .none, dryRun: Bool = false, force: Bool = false) {
+    public init(
+        options: AufsOptions, target: String, mkdir: Bool = false, fallback: Fallback = .none, dryRun: Bool = false,
+        force: Bool = false
+    ) {
         self.options = options
         self.target = target
         self.mkdir = mkdir
@@ -68,9 +71,14 @@ public struct Mounter {
     static func xinoName(target: String) -> String {
         var hash: UInt64 = 0xcbf29ce484222325  // FNV-1a 64
         for b in target.utf8 { hash = (hash ^ UInt64(b)) &* 0x100000001b3 }
-        let base = String((target.split(separator: "/").last ?? "root").unicodeScalars
-            .map { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)) ? Character($0) : "_" }
-            .prefix(40))
+        let base = String(
+            (target.split(separator: "/").last ?? "root").unicodeScalars
+                .map {
+                    $0.isASCII
+                        && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0))
+                        ? Character($0) : "_"
+                }
+                .prefix(40))
         let hex = String(hash & 0xffff_ffff, radix: 16)
         return "\(base)-\(String(repeating: "0", count: 8 - hex.count))\(hex).xino"
     }

@@ -28,7 +28,10 @@ enum RecursiveRemove {
     static func remove(_ path: String, strictParents: Bool = false) -> Bool {
         let normalized = Paths.normalize(path)
         guard normalized != "/", let name = normalized.split(separator: "/").last.map(String.init) else { return false }
-        let parent = strictParents ? openNoFollow(Paths.dirname(normalized)) : open(Paths.dirname(normalized), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let parent =
+            strictParents
+            ? openNoFollow(Paths.dirname(normalized))
+            : open(Paths.dirname(normalized), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard parent >= 0 else { return false }
         defer { close(parent) }
         remove(at: parent, name)

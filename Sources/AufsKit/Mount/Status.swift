@@ -60,7 +60,9 @@ public struct StatusReader {
         if branches.isEmpty, let br = opts.first(where: { $0.hasPrefix("br:") || $0.hasPrefix("br=") }) {
             branches = br.dropFirst(3).split(separator: ":").map(String.init)
         }
-        return UnionMount(target: e.target, filesystem: .aufs, branches: branches, xino: xino, si: si, workdir: nil, options: e.fsOptions)
+        return UnionMount(
+            target: e.target, filesystem: .aufs, branches: branches, xino: xino, si: si, workdir: nil,
+            options: e.fsOptions)
     }
 
     func overlayMount(_ e: MountEntry) -> UnionMount {
@@ -77,7 +79,8 @@ public struct StatusReader {
         var branches: [String] = []
         if let u = Unmounter.option("upperdir", in: e.fsOptions) { branches.append(u + "=rw") }
         branches += lowers.map { $0 + "=ro" }
-        return UnionMount(target: e.target, filesystem: .overlay, branches: branches, xino: nil, si: nil,
-                          workdir: Unmounter.option("workdir", in: e.fsOptions), options: e.fsOptions)
+        return UnionMount(
+            target: e.target, filesystem: .overlay, branches: branches, xino: nil, si: nil,
+            workdir: Unmounter.option("workdir", in: e.fsOptions), options: e.fsOptions)
     }
 }

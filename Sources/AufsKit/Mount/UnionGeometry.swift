@@ -16,23 +16,33 @@ public enum UnionGeometry {
         var f = Findings()
         for b in branches where b.permission.writable {
             for u in live where u.target != target {
-                guard let other = u.branches.first(where: { pathOf($0) == b.path }), permOf(other).hasPrefix("rw") else { continue }
-                f.refusals.append("\(b.path) is already the writable branch of the \(u.filesystem) union on \(u.target); "
-                    + "aufs's manual: \"A branch should not be shared as the writable branch between multiple aufs. A readonly branch can be shared.\" "
-                    + "Give this union its own writable branch (or mount \(b.path) =ro here), or pass --force")
+                guard let other = u.branches.first(where: { pathOf($0) == b.path }), permOf(other).hasPrefix("rw")
+                else { continue }
+                f.refusals.append(
+                    "\(b.path) is already the writable branch of the \(u.filesystem) union on \(u.target); "
+                        + "aufs's manual: \"A branch should not be shared as the writable branch between multiple "
+                        + "aufs. A readonly branch can be shared.\" "
+                        + "Give this union its own writable branch (or mount \(b.path) =ro here), or pass --force")
             }
         }
         for (i, b) in branches.enumerated() {
             if target.hasPrefix(b.path + "/") || (b.path == "/" && target != "/") {
-                f.refusals.append("the mount point \(target) is inside the branch \(b.path): the union would contain itself "
-                    + "(its root lists the directory its mount covers, its content shows up a second time under \(b.path), "
-                    + "and a backup or search of \(b.path) that crosses mounts copies it twice); mount it outside its branches, or pass --force")
+                f.refusals.append(
+                    "the mount point \(target) is inside the branch \(b.path): the union would contain itself "
+                        + "(its root lists the directory its mount covers, its content shows up a second time under "
+                        + "\(b.path), "
+                        + "and a backup or search of \(b.path) that crosses mounts copies it twice); mount it outside "
+                        + "its branches, or pass --force"
+                )
             } else if target == b.path {
-                f.notes.append("union over itself: the mount point \(target) is also branch \(i) (\(b.permission)); "
-                    + "after the mount the directory's own content is reachable only through the union")
+                f.notes.append(
+                    "union over itself: the mount point \(target) is also branch \(i) (\(b.permission)); "
+                        + "after the mount the directory's own content is reachable only through the union")
             } else if b.path.hasPrefix(target == "/" ? "/" : target + "/") {
-                f.warnings.append("branch \(b.path) is inside the mount point \(target): after the mount it is hidden under the union "
-                    + "(\(b.path) then shows the union, not the branch)")
+                f.warnings.append(
+                    "branch \(b.path) is inside the mount point \(target): after the mount it is hidden under the "
+                        + "union "
+                        + "(\(b.path) then shows the union, not the branch)")
             }
         }
         return f

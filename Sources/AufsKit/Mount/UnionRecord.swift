@@ -86,7 +86,9 @@ public struct UnionRecords {
     func perform(_ action: UndoAction, runner: any CommandRunner) async throws {
         switch action {
         case .removeFile(let path):
-            if unlink(entry(path)) != 0 && errno != ENOENT { throw AufsError("cannot remove \(path): \(SysErrno(errno))") }
+            if unlink(entry(path)) != 0 && errno != ENOENT {
+                throw AufsError("cannot remove \(path): \(SysErrno(errno))")
+            }
         case .command(let argv) where argv.count == 4 && argv[0] == "mv" && argv[1] == "-f":
             if rename(entry(argv[2]), entry(argv[3])) != 0 {
                 throw AufsError("cannot move \(argv[2]) back to \(argv[3]): \(SysErrno(errno))")

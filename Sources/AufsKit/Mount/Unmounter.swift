@@ -38,10 +38,14 @@ public struct Unmounter {
         }
         let ours = entry.fstype == "aufs" || (entry.fstype == "overlay" && entry.source == OverlayMounter.source)
         if !ours && !force {
-            throw AufsError.usage("\(resolved) is a \(entry.fstype) mount from \(entry.source), neither aufs nor an overlay aufsctl made; add --force to unmount it anyway")
+            throw AufsError.usage(
+                "\(resolved) is a \(entry.fstype) mount from \(entry.source), neither aufs nor an overlay aufsctl "
+                    + "made; add --force to unmount it anyway"
+            )
         }
         if entry.fstype == "aufs" && flushPseudoLinks,
-           let union = (try? StatusReader(root: root).read())?.mounts.first(where: { $0.target == resolved }) {
+            let union = (try? StatusReader(root: root).read())?.mounts.first(where: { $0.target == resolved })
+        {
             _ = try PseudoLinks(root: root).flush(union)
         }
         var attempts = 0
@@ -52,19 +56,23 @@ public struct Unmounter {
                 var removed: String?
                 // After a lazy detach the overlay may still be in use: its workdir stays.
                 if !lazy, entry.fstype == "overlay", entry.source == OverlayMounter.source,
-                   let w = Unmounter.option("workdir", in: entry.fsOptions),
-                   (w.split(separator: "/").last ?? "").hasPrefix(Mounter.workdirPrefix) {
+                    let w = Unmounter.option("workdir", in: entry.fsOptions),
+                    (w.split(separator: "/").last ?? "").hasPrefix(Mounter.workdirPrefix)
+                {
                     // The workdir was canonical at mount time: a symlink in its path now was planted.
                     if syscalls.removeTree(w, strictParents: true) { removed = w }
                 }
-                return UnmountReport(target: resolved, filesystem: entry.fstype, attempts: attempts, removedWorkdir: removed)
+                return UnmountReport(
+                    target: resolved, filesystem: entry.fstype, attempts: attempts, removedWorkdir: removed)
             case .failure(let e) where e.code == EBUSY && attempts <= retries:
                 syscalls.pause(microseconds: retryDelayMicroseconds)
             case .failure(let e):
-                let hint = e.code == EBUSY
+                let hint =
+                    e.code == EBUSY
                     ? "; " + BusyHolders.sentence(BusyHolders().holders(of: resolved), target: resolved)
                         + "; --lazy detaches it now and unmounts when it is free" : ""
-                throw AufsError("umount \(resolved) failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(e)\(hint)")
+                throw AufsError(
+                    "umount \(resolved) failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(e)\(hint)")
             }
         }
     }

@@ -10,9 +10,12 @@ public enum BuildInfo {
 
     #if AUFSCTL_GLIBC231
     /// scripts/build.sh links against Debian 11's packages (and checks their versions).
-    public static let builtAgainst = "glibc 2.31, libkmod 28, libblkid and libmount 2.36.1, zlib 1.2.11 (Debian 11): runs where these or newer are installed"
+    public static let builtAgainst =
+        "glibc 2.31, libkmod 28, libblkid and libmount 2.36.1, zlib 1.2.11 (Debian 11): runs where these or newer are "
+        + "installed"
     #else
-    public static let builtAgainst = "this build host's libraries (a development build; `make build` makes the glibc 2.31 release binary)"
+    public static let builtAgainst =
+        "this build host's libraries (a development build; `make build` makes the glibc 2.31 release binary)"
     #endif
 
     /// The versions loaded right now (libkmod has no version call).
@@ -22,7 +25,8 @@ public enum BuildInfo {
         var mount: UnsafePointer<CChar>?
         _ = mnt_get_library_version(&mount)
         func s(_ p: UnsafePointer<CChar>?) -> String { p.map { String(cString: $0) } ?? "?" }
-        return "glibc \(s(aufsctl_libc_version())), libblkid \(s(blkid)), libmount \(s(mount)), zlib \(s(zlibVersion()))"
+        return
+            "glibc \(s(aufsctl_libc_version())), libblkid \(s(blkid)), libmount \(s(mount)), zlib \(s(zlibVersion()))"
     }
 
     public static var text: String {

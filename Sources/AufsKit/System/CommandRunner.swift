@@ -1,6 +1,6 @@
+import Glibc
 import Subprocess
 import SystemPackage
-import Glibc
 
 public struct CommandResult: Sendable, Equatable {
     public var status: Int32
@@ -20,7 +20,9 @@ public protocol CommandRunner: Sendable {
     /// Throws when the program cannot be started; a non-zero exit is a normal result.
     func run(_ argv: [String], environment: [String: String]) async throws -> CommandResult
     /// Like `run`, calling `onLine` for each output line (stdout and stderr merged into stdout).
-    func runStreaming(_ argv: [String], environment: [String: String], onLine: @escaping @Sendable (String) -> Void) async throws -> CommandResult
+    func runStreaming(
+        _ argv: [String], environment: [String: String], onLine: @escaping @Sendable (String) -> Void
+    ) async throws -> CommandResult
     /// The absolute path of a program on PATH, or nil.
     func which(_ name: String) -> String?
 }
@@ -32,7 +34,9 @@ extension CommandRunner {
 
     /// The default (for test runners) runs to completion and replays the lines; SubprocessRunner
     /// streams them live.
-    public func runStreaming(_ argv: [String], environment: [String: String], onLine: @escaping @Sendable (String) -> Void) async throws -> CommandResult {
+    public func runStreaming(
+        _ argv: [String], environment: [String: String], onLine: @escaping @Sendable (String) -> Void
+    ) async throws -> CommandResult {
         let r = try await run(argv, environment: environment)
         for l in (r.stdout + r.stderr).split(separator: "\n") { onLine(String(l)) }
         return CommandResult(status: r.status, stdout: r.stdout + r.stderr)
@@ -59,7 +63,9 @@ public struct SubprocessRunner: CommandRunner {
         }
     }
 
-    public func runStreaming(_ argv: [String], environment: [String: String], onLine: @escaping @Sendable (String) -> Void) async throws -> CommandResult {
+    public func runStreaming(
+        _ argv: [String], environment: [String: String], onLine: @escaping @Sendable (String) -> Void
+    ) async throws -> CommandResult {
         let (first, exe, env) = try Self.prepare(argv, environment)
         do {
             let r = try await Subprocess.run(

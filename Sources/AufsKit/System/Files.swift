@@ -1,3 +1,4 @@
+import CZlib
 import Glibc
 
 /// Small file helpers over Glibc. Hand-written because FoundationEssentials' FileManager
@@ -148,13 +149,13 @@ public enum Paths {
     }
 }
 
-import CZlib
-
 extension FileRead {
     /// Reads a gzip file (`/proc/config.gz`, `/boot/symvers-KVER.gz`) through zlib.
     public static func gunzip(_ path: String, limit: Int = 64 << 20) -> Outcome {
         if access(path, F_OK) != 0 { return errno == EACCES ? .denied : .missing }
-        guard let gz = gzopen(path, "rb") else { return errno == EACCES ? .denied : .failed(SysErrno(errno).description) }
+        guard let gz = gzopen(path, "rb") else {
+            return errno == EACCES ? .denied : .failed(SysErrno(errno).description)
+        }
         defer { gzclose(gz) }
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)

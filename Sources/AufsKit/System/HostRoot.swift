@@ -17,7 +17,10 @@ public struct HostRoot: Sendable, Equatable {
     public static func validated(_ path: String) throws -> HostRoot {
         var st = stat()
         if stat(path, &st) != 0 {
-            throw AufsError.usage("--root \(path): \(SysErrno.describe(errno)); expected an existing directory holding a host tree (/etc, /proc, /lib/modules)")
+            throw AufsError.usage(
+                "--root \(path): \(SysErrno.describe(errno)); expected an existing directory holding a host tree "
+                    + "(/etc, /proc, /lib/modules)"
+            )
         }
         if (st.st_mode & S_IFMT) != S_IFDIR {
             throw AufsError.usage("--root \(path): not a directory; expected a directory holding a host tree")
@@ -47,7 +50,7 @@ public struct HostRoot: Sendable, Equatable {
                 continue
             }
             links += 1
-            if links > 40 { resolved.append(c); continue } // a loop: leave it for open() to report ELOOP
+            if links > 40 { resolved.append(c); continue }  // a loop: leave it for open() to report ELOOP
             if target.hasPrefix("/") { resolved = [] }
             pending += target.split(separator: "/").map(String.init).reversed()
         }

@@ -23,7 +23,7 @@ public final class KernelLog {
         while true {
             let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
-                if errno == EPIPE { continue } // a record was overwritten; go on with the next one
+                if errno == EPIPE { continue }  // a record was overwritten; go on with the next one
                 break
             }
             if n == 0 { break }

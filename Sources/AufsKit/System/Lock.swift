@@ -14,7 +14,9 @@ public enum RuntimeDir {
         if mkdir(dir, 0o700) != 0 && errno != EEXIST {
             if errno == ENOENT {
                 try ensurePrivate(Paths.dirname(dir), what: what)
-                if mkdir(dir, 0o700) != 0 && errno != EEXIST { throw AufsError("cannot create \(dir) (\(what)): \(SysErrno(errno))") }
+                if mkdir(dir, 0o700) != 0 && errno != EEXIST {
+                    throw AufsError("cannot create \(dir) (\(what)): \(SysErrno(errno))")
+                }
             } else {
                 throw AufsError("cannot create \(dir) (\(what)): \(SysErrno(errno))")
             }
@@ -22,13 +24,22 @@ public enum RuntimeDir {
         var st = stat()
         guard lstat(dir, &st) == 0 else { throw AufsError("cannot inspect \(dir) (\(what)): \(SysErrno(errno))") }
         if st.st_mode & S_IFMT != S_IFDIR {
-            throw AufsError("\(dir) is not a directory (a symlink or file planted there?); \(what) needs it to be root's own directory: remove it and run again")
+            throw AufsError(
+                "\(dir) is not a directory (a symlink or file planted there?); \(what) needs it to be root's own "
+                    + "directory: remove it and run again"
+            )
         }
         if st.st_uid != geteuid() {
-            throw AufsError("\(dir) belongs to uid \(st.st_uid), not to uid \(geteuid()); \(what) refuses a directory another user controls: remove it and run again")
+            throw AufsError(
+                "\(dir) belongs to uid \(st.st_uid), not to uid \(geteuid()); \(what) refuses a directory another "
+                    + "user controls: remove it and run again"
+            )
         }
         if st.st_mode & 0o022 != 0 {
-            throw AufsError("\(dir) is writable by group or others (mode \(String(st.st_mode & 0o7777, radix: 8))); \(what) refuses what others could have put there: inspect it, then chmod 700 \(dir)")
+            throw AufsError(
+                "\(dir) is writable by group or others (mode \(String(st.st_mode & 0o7777, radix: 8))); \(what) "
+                    + "refuses what others could have put there: inspect it, then chmod 700 \(dir)"
+            )
         }
         // Ours and not writable by others, but readable (made by an older aufsctl): make it 0700.
         if st.st_mode & 0o077 != 0 { chmod(dir, 0o700) }
@@ -47,14 +58,18 @@ public final class FileLock {
         fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         if fd < 0 {
             let e = SysErrno(errno)
-            throw AufsError(e.code == ELOOP
-                ? "lock file \(path) is a symlink; \(what) refuses to follow it: remove it and run again"
-                : "cannot open lock file \(path): \(e); \(what) needs root")
+            throw AufsError(
+                e.code == ELOOP
+                    ? "lock file \(path) is a symlink; \(what) refuses to follow it: remove it and run again"
+                    : "cannot open lock file \(path): \(e); \(what) needs root")
         }
         var st = stat()
         if fstat(fd, &st) != 0 || st.st_mode & S_IFMT != S_IFREG || st.st_uid != geteuid() {
             close(fd)
-            throw AufsError("lock file \(path) is not a regular file of uid \(geteuid()); \(what) refuses it: remove it and run again")
+            throw AufsError(
+                "lock file \(path) is not a regular file of uid \(geteuid()); \(what) refuses it: remove it and run "
+                    + "again"
+            )
         }
         let deadline = Double(time(nil)) + timeout
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
@@ -65,7 +80,8 @@ public final class FileLock {
             }
             if Double(time(nil)) >= deadline {
                 close(fd)
-                throw AufsError("another aufsctl holds \(path) (\(what)); waited \(Int(timeout)) s; try again when it has finished")
+                throw AufsError(
+                    "another aufsctl holds \(path) (\(what)); waited \(Int(timeout)) s; try again when it has finished")
             }
             usleep(20_000)
         }

@@ -33,7 +33,9 @@ public protocol Syscalls: Sendable {
     /// The new mount API (fsopen/fsconfig/fsmount/move_mount) for one filesystem: every
     /// `FSCONFIG_SET_STRING` in order, then create, mount and move to `target`.
     /// Fails with the step that failed, so callers can fall back when a key is unknown.
-    func fsMount(fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String) -> Result<Void, FsMountError>
+    func fsMount(
+        fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String
+    ) -> Result<Void, FsMountError>
 
     // The file-system side (defaults below are the real calls).
     func realpath(_ path: String) -> Result<String, SysErrno>
@@ -85,7 +87,9 @@ public struct LinuxSyscalls: Syscalls {
         return .success(UInt64(st.st_dev))
     }
 
-    public func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, SysErrno> {
+    public func mount(
+        source: String, target: String, fstype: String, flags: UInt, data: String
+    ) -> Result<Void, SysErrno> {
         if Glibc.mount(source, target, fstype, flags, data) != 0 { return .failure(SysErrno(errno)) }
         return .success(())
     }
@@ -95,13 +99,17 @@ public struct LinuxSyscalls: Syscalls {
         return .success(())
     }
 
-    public func fsMount(fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String) -> Result<Void, FsMountError> {
+    public func fsMount(
+        fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String
+    ) -> Result<Void, FsMountError> {
         let fs = aufsctl_fsopen(fstype, AUFSCTL_FSOPEN_CLOEXEC)
         if fs < 0 { return .failure(FsMountError(step: "fsopen(\"\(fstype)\")", errno: SysErrno(errno))) }
         defer { close(fs) }
         for (key, value) in [("source", source)] + strings {
             if aufsctl_fsconfig_string(fs, key, value) != 0 {
-                return .failure(FsMountError(step: "fsconfig(FSCONFIG_SET_STRING, \"\(key)\", \"\(value)\")", errno: SysErrno(errno)))
+                return .failure(
+                    FsMountError(
+                        step: "fsconfig(FSCONFIG_SET_STRING, \"\(key)\", \"\(value)\")", errno: SysErrno(errno)))
             }
         }
         if aufsctl_fsconfig_create(fs) != 0 {
@@ -191,8 +199,10 @@ enum RealFileSystem {
         var st = stat()
         let rc = follow ? stat(path, &st) : lstat(path, &st)
         if rc != 0 { return .failure(SysErrno(errno)) }
-        return .success(FileStatus(mode: UInt32(st.st_mode), device: UInt64(st.st_dev), uid: st.st_uid,
-                                  mtime: st.st_mtim.tv_sec))
+        return .success(
+            FileStatus(
+                mode: UInt32(st.st_mode), device: UInt64(st.st_dev), uid: st.st_uid,
+                mtime: st.st_mtim.tv_sec))
     }
 
     /// mkdir -p by directory fd: existing components are followed as the user named them, but a
@@ -224,9 +234,11 @@ enum RealFileSystem {
             if next < 0 {
                 let e = SysErrno(errno)
                 if made { unlinkat(fd, c, AT_REMOVEDIR) }
-                throw fail(e.code == ELOOP
-                    ? "--mkdir: \(cur), which aufsctl had just created, was replaced by a symlink; nothing more was created"
-                    : "--mkdir: cannot open \(cur): \(e)")
+                throw fail(
+                    e.code == ELOOP
+                        ? "--mkdir: \(cur), which aufsctl had just created, was replaced by a symlink; nothing more "
+                            + "was created"
+                        : "--mkdir: cannot open \(cur): \(e)")
             }
             if made {
                 let parent = dup(fd)

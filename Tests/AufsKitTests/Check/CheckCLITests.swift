@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 /// Runs the built aufsctl binary (it sits beside the test bundle) by argv.
@@ -12,7 +13,9 @@ func aufsctl(_ args: [String], env: [String: String] = [:], asUser uid: UInt32? 
 }
 
 /// A minimal root tree: a running kernel and /proc/filesystems, and whatever a test adds.
-func minimalRoot(osRelease: String? = "ID=debian\nVERSION_ID=\"12\"\n", filesystems: String? = "nodev\toverlay\n") -> TempDir {
+func minimalRoot(
+    osRelease: String? = "ID=debian\nVERSION_ID=\"12\"\n", filesystems: String? = "nodev\toverlay\n"
+) -> TempDir {
     let t = TempDir()
     t.write("proc/sys/kernel/osrelease", "6.1.0-18-amd64\n")
     if let osRelease { t.write("etc/os-release", osRelease) }

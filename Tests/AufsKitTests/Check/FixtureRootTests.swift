@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 /// `HostProbe` over the committed host trees in `Tests/Fixtures/roots/` (see the README there).
@@ -92,7 +93,10 @@ import Testing
         #expect(f.build.sublevel == 209)
         #expect(f.build.branch?.name == "aufs5.10.140")
         #expect(f.build.required == 21 && f.build.missing?.count == 21 && f.build.lacksPatches == true)
-        #expect(Set(f.build.notNeeded.map(\.symbol)) == ["iterate_mounts", "fsnotify_get_group", "vfs_getxattr_alloc", "lockdep_hlock_class"])
+        #expect(
+            Set(f.build.notNeeded.map(\.symbol)) == [
+                "iterate_mounts", "fsnotify_get_group", "vfs_getxattr_alloc", "lockdep_hlock_class",
+            ])
         #expect(v.reason.contains("does not carry aufs's patches: it exports 0 of the 21 symbols aufs5.10.140 needs"))
         for symbol in ["d_walk", "task_work_run", "security_path_chmod"] {
             #expect(v.reason.contains(symbol))
@@ -106,14 +110,18 @@ import Testing
     /// really has among 3000 real Module.symvers lines are all this kernel needs.
     @Test func patchedKernelWithoutSecurityPathIsInstallable() async throws {
         let root = HostRoot(packageRoot() + "/Tests/Fixtures/roots/debian11")
-        let f = try await HostProbe(root: root, syscalls: FakeSyscalls(), runner: ScriptedRunner()).probe(kernel: KernelRelease("5.10.218-aufstest"))
+        let f = try await HostProbe(root: root, syscalls: FakeSyscalls(), runner: ScriptedRunner()).probe(
+            kernel: KernelRelease("5.10.218-aufstest"))
         let v = Verdict.decide(f)
         #expect(v.state == .installable && v.method == .dkms, "\(v)")
         #expect(f.build.sublevel == 218)
         #expect(f.build.branch?.name == "aufs5.10.140")
         #expect(f.build.kernelConfig == "/boot/config-5.10.218-aufstest")
         #expect(f.build.missing == [] && f.build.required == 15)
-        #expect(f.build.notNeeded.contains { $0.symbol == "security_path_chmod" && $0.why.contains("CONFIG_SECURITY_PATH is not set") })
+        #expect(
+            f.build.notNeeded.contains {
+                $0.symbol == "security_path_chmod" && $0.why.contains("CONFIG_SECURITY_PATH is not set")
+            })
         #expect(v.reason.contains("branch aufs5.10.140"))
     }
 
@@ -192,7 +200,9 @@ import Testing
             let a = actual.split(separator: "\n", omittingEmptySubsequences: false)
             let e = expected.split(separator: "\n", omittingEmptySubsequences: false)
             if let i = (0..<max(a.count, e.count)).first(where: { $0 >= a.count || $0 >= e.count || a[$0] != e[$0] }) {
-                Issue.record("first difference at line \(i + 1): got \(i < a.count ? String(a[i]) : "<end>"), expected \(i < e.count ? String(e[i]) : "<end>")")
+                Issue.record(
+                    "first difference at line \(i + 1): got \(i < a.count ? String(a[i]) : "<end>"), expected \(i < e.count ? String(e[i]) : "<end>")"
+                )
             }
         }
     }

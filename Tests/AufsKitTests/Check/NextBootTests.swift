@@ -1,16 +1,22 @@
 import Testing
+
 @testable import AufsKit
 
 @Suite struct NextBootTests {
     @Test func versionOrderIsGrubs() {
-        #expect(NextBoot.newestFirst(["5.4.0-42-generic", "5.4.0-100-generic", "5.4.0-9-generic"])
+        #expect(
+            NextBoot.newestFirst(["5.4.0-42-generic", "5.4.0-100-generic", "5.4.0-9-generic"])
                 == ["5.4.0-100-generic", "5.4.0-42-generic", "5.4.0-9-generic"])
-        #expect(NextBoot.newestFirst(["5.10.0-28-amd64", "5.10.218-aufstest", "6.1.0-57-cloud-amd64"]).first == "6.1.0-57-cloud-amd64")
+        #expect(
+            NextBoot.newestFirst(["5.10.0-28-amd64", "5.10.218-aufstest", "6.1.0-57-cloud-amd64"]).first
+                == "6.1.0-57-cloud-amd64")
     }
 
     @Test func entryNamesAnInstalledRelease() {
         let installed = ["6.1.0-5-amd64", "6.1.0-57-cloud-amd64"]
-        #expect(NextBoot.release(in: "gnulinux-advanced-x>gnulinux-6.1.0-57-cloud-amd64-advanced-x", among: installed) == "6.1.0-57-cloud-amd64")
+        #expect(
+            NextBoot.release(in: "gnulinux-advanced-x>gnulinux-6.1.0-57-cloud-amd64-advanced-x", among: installed)
+                == "6.1.0-57-cloud-amd64")
         #expect(NextBoot.release(in: "Debian GNU/Linux, with Linux 6.1.0-5-amd64", among: installed) == "6.1.0-5-amd64")
         #expect(NextBoot.release(in: "/boot/vmlinuz-5.13.1-1.el7.x86_64", among: installed) == nil)
     }
@@ -34,7 +40,9 @@ import Testing
 
         // GRUB_DEFAULT=saved with the running kernel saved: no warning.
         t.write("etc/default/grub", "GRUB_DEFAULT=saved\n")
-        t.write("boot/grub/grubenv", "# GRUB Environment Block\nsaved_entry=gnulinux-advanced-1>gnulinux-5.4.0-42-generic-advanced-1\n")
+        t.write(
+            "boot/grub/grubenv",
+            "# GRUB Environment Block\nsaved_entry=gnulinux-advanced-1>gnulinux-5.4.0-42-generic-advanced-1\n")
         let (g, saved) = try await Self.probe(t)
         #expect(g.nextBoot.release == "5.4.0-42-generic" && g.nextBoot.aufs == true, "\(g.nextBoot)")
         #expect(!saved.warnings.contains { $0.contains("next boot") })

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import AufsKit
 
 @Suite struct TemplateTests {
@@ -26,9 +27,18 @@ import Testing
     }
 
     @Test func repoFile() throws {
-        let out = try Template.render("kernel-ml-aufs.repo", ["baseurl": "https://example.invalid/el7/x86_64/", "gpgcheck": "1", "gpgkey": "https://example.invalid/KEY"])
-        #expect(out == "[kernel-ml-aufs]\nname=kernel-ml-aufs (added by aufsctl)\nbaseurl=https://example.invalid/el7/x86_64/\nenabled=1\ngpgcheck=1\ngpgkey=https://example.invalid/KEY\n")
-        let unsigned = try Template.render("kernel-ml-aufs.repo", ["baseurl": "https://example.invalid/el7/x86_64/", "gpgcheck": "0", "gpgkey": ""])
+        let out = try Template.render(
+            "kernel-ml-aufs.repo",
+            [
+                "baseurl": "https://example.invalid/el7/x86_64/", "gpgcheck": "1",
+                "gpgkey": "https://example.invalid/KEY",
+            ])
+        #expect(
+            out
+                == "[kernel-ml-aufs]\nname=kernel-ml-aufs (added by aufsctl)\nbaseurl=https://example.invalid/el7/x86_64/\nenabled=1\ngpgcheck=1\ngpgkey=https://example.invalid/KEY\n"
+        )
+        let unsigned = try Template.render(
+            "kernel-ml-aufs.repo", ["baseurl": "https://example.invalid/el7/x86_64/", "gpgcheck": "0", "gpgkey": ""])
         #expect(unsigned.hasSuffix("enabled=1\ngpgcheck=0\n"))
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 @Suite struct HostRootTests {
@@ -15,7 +16,8 @@ import Testing
         symlink("usr/lib", t.path + "/lib")
         symlink("/usr/src/linux-headers-6.1", t.path + "/usr/lib/modules/6.1/build")
         let r = HostRoot(t.path)
-        #expect(r.resolve("/lib/modules/6.1/build/Module.symvers") == t.path + "/usr/src/linux-headers-6.1/Module.symvers")
+        #expect(
+            r.resolve("/lib/modules/6.1/build/Module.symvers") == t.path + "/usr/src/linux-headers-6.1/Module.symvers")
         #expect(FileRead.string(r.resolve("/lib/modules/6.1/build/Module.symvers")) == "x")
     }
 

@@ -1,9 +1,11 @@
 import Testing
+
 @testable import AufsKit
 
 @Suite struct OSReleaseTests {
     @Test func centos7() {
-        let os = OSRelease.parse("""
+        let os = OSRelease.parse(
+            """
             NAME="CentOS Linux"
             VERSION="7 (Core)"
             ID="centos"
@@ -19,7 +21,8 @@ import Testing
     }
 
     @Test func quotingEscapesAndComments() {
-        let os = OSRelease.parse("""
+        let os = OSRelease.parse(
+            """
             # a comment
               # indented comment
             A='single $HOME "kept"'
@@ -87,13 +90,18 @@ import Testing
         #expect(KernelRelease("4.19")?.patch == nil)
     }
 
-    @Test(arguments: ["", "garbage", "6", "6.", ".1", "6.x.1", "../../etc", "6.1.0 -18", "6.1.0-18\n-amd64", "999999.1", String(repeating: "1", count: 80)])
+    @Test(arguments: [
+        "", "garbage", "6", "6.", ".1", "6.x.1", "../../etc", "6.1.0 -18", "6.1.0-18\n-amd64", "999999.1",
+        String(repeating: "1", count: 80),
+    ])
     func garbage(_ s: String) {
         #expect(KernelRelease(s) == nil)
     }
 
     @Test func debianPointRelease() {
-        #expect(KernelRelease.debianPointRelease(fromVersion: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)") == "6.1.76-1")
+        #expect(
+            KernelRelease.debianPointRelease(fromVersion: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)")
+                == "6.1.76-1")
         #expect(KernelRelease.debianPointRelease(fromVersion: "#1 SMP PREEMPT_DYNAMIC @0") == nil)
         #expect(KernelRelease.debianPointRelease(fromVersion: "#42-Ubuntu SMP Mon Jul 20 2020") == nil)
     }
@@ -112,15 +120,22 @@ import Testing
 
 @Suite struct DKMSStatusTests {
     @Test func newFormat() throws {
-        let e = DKMSStatusEntry.parse("aufs/6.1, 6.1.0-18-cloud-amd64, x86_64: installed\nzfs/2.1.11, 6.1.0-18-amd64, x86_64: installed (WARNING! Diff between built and installed module!)\naufs/0.0-standin: added\n")
+        let e = DKMSStatusEntry.parse(
+            "aufs/6.1, 6.1.0-18-cloud-amd64, x86_64: installed\nzfs/2.1.11, 6.1.0-18-amd64, x86_64: installed (WARNING! Diff between built and installed module!)\naufs/0.0-standin: added\n"
+        )
         #expect(e.count == 3)
-        #expect(e[0] == DKMSStatusEntry(module: "aufs", version: "6.1", kernel: "6.1.0-18-cloud-amd64", arch: "x86_64", state: "installed", note: nil))
+        #expect(
+            e[0]
+                == DKMSStatusEntry(
+                    module: "aufs", version: "6.1", kernel: "6.1.0-18-cloud-amd64", arch: "x86_64", state: "installed",
+                    note: nil))
         #expect(e[1].note == "(WARNING! Diff between built and installed module!)")
         #expect(e[2].state == "added" && e[2].kernel == nil)
     }
 
     @Test func oldFormat() {
-        let e = DKMSStatusEntry.parse("aufs, 5.4, 5.4.0-42-generic, x86_64: installed\naufs, 5.4, 5.4.0-40-generic, x86_64: built\n")
+        let e = DKMSStatusEntry.parse(
+            "aufs, 5.4, 5.4.0-42-generic, x86_64: installed\naufs, 5.4, 5.4.0-40-generic, x86_64: built\n")
         #expect(e.map(\.version) == ["5.4", "5.4"])
         #expect(e.map(\.state) == ["installed", "built"])
         #expect(e[1].kernel == "5.4.0-40-generic")

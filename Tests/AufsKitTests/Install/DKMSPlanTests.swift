@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 /// A Debian host's dpkg-query, apt-get and dkms acting on a root tree (cp runs for real).
@@ -8,7 +9,7 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
     var calls: [[String]] = []
     var failing: String?
     var installed: Set<String> = ["libc6"]
-    var dkms: [String: String] = [:]   // "V" -> "added", "V/K" -> "built"/"installed"
+    var dkms: [String: String] = [:]  // "V" -> "added", "V/K" -> "built"/"installed"
     let kver: String
     let symvers: String
 
@@ -22,7 +23,9 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
 
     func run(_ full: [String], environment: [String: String]) async throws -> CommandResult {
         // cp, sha256sum and git run for real (on the host's paths: the source tree, the digest file).
-        if ["cp", "sha256sum", "git"].contains(full.first ?? "") { return try await SubprocessRunner().run(full, environment: environment) }
+        if ["cp", "sha256sum", "git"].contains(full.first ?? "") {
+            return try await SubprocessRunner().run(full, environment: environment)
+        }
         var argv = full
         if argv.first == "chroot" { argv.removeFirst(2) }
         calls.append(argv)
@@ -30,12 +33,18 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         if key == failing { return CommandResult(status: 1, stderr: "simulated failure") }
         switch (argv.first ?? "", argv.dropFirst().first ?? "") {
         case ("dpkg-query", _):
-            if argv.count == 4 { return installed.contains(argv[3]) ? CommandResult(status: 0, stdout: "install ok installed") : CommandResult(status: 1) }
+            if argv.count == 4 {
+                return installed.contains(argv[3])
+                    ? CommandResult(status: 0, stdout: "install ok installed") : CommandResult(status: 1)
+            }
             return CommandResult(status: 0, stdout: installed.sorted().map { "\($0) install ok installed\n" }.joined())
         case ("apt-get", "install"):
             for p in argv.dropFirst(2) where !p.hasPrefix("-") {
                 installed.insert(p)
-                if p == "dkms" { try AtomicFile.makeDirectories(root + "/usr/sbin"); try AtomicFile.write(root + "/usr/sbin/dkms", "#!/bin/sh\n") }
+                if p == "dkms" {
+                    try AtomicFile.makeDirectories(root + "/usr/sbin");
+                    try AtomicFile.write(root + "/usr/sbin/dkms", "#!/bin/sh\n")
+                }
                 if let k = Self.headersKernel(p) {
                     installed.insert("linux-kbuild-6.1")
                     try AtomicFile.makeDirectories(root + "/lib/modules/\(k)/build")
@@ -64,11 +73,15 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         case ("dkms", "remove"):
             let v = String(argv[2].dropFirst(5))
             if let i = argv.firstIndex(of: "-k") {
-                guard dkms.removeValue(forKey: "\(v)/\(argv[i + 1])") != nil else { return CommandResult(status: 3, stderr: "not installed") }
+                guard dkms.removeValue(forKey: "\(v)/\(argv[i + 1])") != nil else {
+                    return CommandResult(status: 3, stderr: "not installed")
+                }
                 // Like dkms 3.0: removing the last kernel's build removes the module.
                 if !dkms.keys.contains(where: { $0.hasPrefix(v + "/") }) { dkms.removeValue(forKey: v) }
             } else {
-                guard dkms.removeValue(forKey: v) != nil else { return CommandResult(status: 3, stderr: "no instances") }
+                guard dkms.removeValue(forKey: v) != nil else {
+                    return CommandResult(status: 3, stderr: "no instances")
+                }
                 for k in dkms.keys where k.hasPrefix(v + "/") { dkms.removeValue(forKey: k) }
             }
         default: return CommandResult(status: 127, stderr: "fake: \(key)")
@@ -120,7 +133,9 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         let report = try await apply(t, runner, options())
         #expect(runner.mutating == Self.fresh)
         #expect(report.exitCode.rawValue == 0)
-        #expect(FileRead.string(t.path + "/usr/src/aufs-0.0-standin/dkms.conf")?.contains("PACKAGE_VERSION=\"0.0-standin\"") == true)
+        #expect(
+            FileRead.string(t.path + "/usr/src/aufs-0.0-standin/dkms.conf")?.contains("PACKAGE_VERSION=\"0.0-standin\"")
+                == true)
         #expect(FileRead.isDirectory(t.path + "/usr/src/aufs-0.0-standin/fs/aufs"))
         #expect(FileRead.string(t.path + "/etc/modules-load.d/aufs.conf")?.hasSuffix("\naufs\n") == true)
 
@@ -157,7 +172,10 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         #expect(runner.mutating == [Self.fresh[0]])
         let blocked = report.steps.first { $0.status == .blocked }
         #expect(blocked?.id == "exports")
-        #expect(blocked?.evidence.first?.contains("does not carry aufs's standalone patch: it exports 0 of the 21 symbols aufs6.1 needs (missing: d_walk, d_exchange") == true, "\(String(describing: blocked))")
+        #expect(
+            blocked?.evidence.first?.contains(
+                "does not carry aufs's standalone patch: it exports 0 of the 21 symbols aufs6.1 needs (missing: d_walk, d_exchange"
+            ) == true, "\(String(describing: blocked))")
     }
 
     /// A dry run on a host without dkms reports every dkms step as a change, never "could not run dkms".
@@ -165,8 +183,11 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         let t = copyFixture("debian12")
         let runner = FakeDebian(root: t.path, kver: Self.kver, symvers: Self.realSymvers)
         let installer = Installer(root: HostRoot(t.path), runner: runner, syscalls: FakeSyscalls())
-        guard case .plan(let plan, let facts) = try await installer.decide(options()) else { throw AufsError("no plan") }
-        let report = try await Executor(printer: { _ in }).run(plan, context: installer.context(facts, options()), dryRun: true)
+        guard case .plan(let plan, let facts) = try await installer.decide(options()) else {
+            throw AufsError("no plan")
+        }
+        let report = try await Executor(printer: { _ in }).run(
+            plan, context: installer.context(facts, options()), dryRun: true)
         #expect(report.exitCode.rawValue == 0, "\(report)")
         for id in ["packages", "usr-src", "dkms-add", "dkms-build", "dkms-install"] {
             let st = report.steps.first(where: { $0.id == id })?.status
@@ -188,8 +209,11 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
 /// passes (CONFIG_SECURITY_PATH unset), the stock 5.10.0-28 kernel stops with exit 4.
 @Suite struct EmittedExportCheckTests {
     func run(_ kver: String) async throws -> CommandResult {
-        let lines = DKMSMethod.exportShell(source: nil, k: KernelRelease(kver)!, branch: "aufs5.10.140", build: "/lib/modules/\(kver)/build")
-        let script = "set -eu\nROOT=\(ShellScript.quote(packageRoot() + "/Tests/Fixtures/roots/debian11"))\n" + lines.joined(separator: "\n") + "\n"
+        let lines = DKMSMethod.exportShell(
+            source: nil, k: KernelRelease(kver)!, branch: "aufs5.10.140", build: "/lib/modules/\(kver)/build")
+        let script =
+            "set -eu\nROOT=\(ShellScript.quote(packageRoot() + "/Tests/Fixtures/roots/debian11"))\n"
+            + lines.joined(separator: "\n") + "\n"
         return try await SubprocessRunner().run(["/bin/sh", "-c", script])
     }
 
@@ -198,11 +222,11 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         #expect(patched.status == 0, "\(patched.stderr)")
         let stock = try await run("5.10.0-28-amd64")
         #expect(stock.status == 4)
-        #expect(stock.stderr.contains("kernel 5.10.0-28-amd64 lacks exports aufs5.10.140 needs: d_walk"), "\(stock.stderr)")
+        #expect(
+            stock.stderr.contains("kernel 5.10.0-28-amd64 lacks exports aufs5.10.140 needs: d_walk"), "\(stock.stderr)")
         #expect(stock.stderr.contains("security_path_chmod") && !stock.stderr.contains("iterate_mounts"))
     }
 }
-
 
 /// Several install records, one journal: two dkms installs (kernels A and B, sharing dkms, the
 /// packages, the module and aufs.conf) and a third record, undone in every order. Whatever the
@@ -219,7 +243,8 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         o.kernel = KernelRelease(kernel)
         let installer = Installer(root: HostRoot(t.path), runner: runner, syscalls: FakeSyscalls())
         guard case .plan(let plan, let facts) = try await installer.decide(o) else { throw AufsError("no plan") }
-        let report = try await Executor(printer: { _ in }).run(plan, context: installer.context(facts, o), dryRun: false)
+        let report = try await Executor(printer: { _ in }).run(
+            plan, context: installer.context(facts, o), dryRun: false)
         #expect(report.exitCode.rawValue == 0, "\(report)")
     }
 
@@ -232,7 +257,13 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
                 if p.hasPrefix("/var/lib/aufsctl") { continue }
                 var st = stat()
                 guard lstat(root + p, &st) == 0 else { continue }
-                if st.st_mode & S_IFMT == S_IFDIR { walk(p) } else if case .success(let b) = FileRead.bytes(root + p) { out[p] = b } else { out[p] = [] }
+                if st.st_mode & S_IFMT == S_IFDIR {
+                    walk(p)
+                } else if case .success(let b) = FileRead.bytes(root + p) {
+                    out[p] = b
+                } else {
+                    out[p] = []
+                }
             }
         }
         walk("")
@@ -246,19 +277,29 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         let runner = FakeDebian(root: t.path, kver: Self.a, symvers: DKMSPlanTests.realSymvers)
         try await install(t, runner, kernel: Self.a)
         try await install(t, runner, kernel: Self.b)
-        #expect(runner.dkms == ["0.0-standin": "added", "0.0-standin/\(Self.a)": "installed", "0.0-standin/\(Self.b)": "installed"])
+        #expect(
+            runner.dkms == [
+                "0.0-standin": "added", "0.0-standin/\(Self.a)": "installed", "0.0-standin/\(Self.b)": "installed",
+            ])
         // A third record (as a persisted union will be): its own file, and it relies on aufs.conf.
         var state = try InstallState.load(root: HostRoot(t.path))
         try AtomicFile.write(t.path + "/etc/aufsctl-third.conf", "third\n")
-        state.installs.append(.init(id: 3, method: .ubuntuExtra, kernel: "other", steps: [
-            .init(id: "third", title: "third", undo: [.removeFile(path: "/etc/aufsctl-third.conf")], uses: ["file:/etc/modules-load.d/aufs.conf"])]))
+        state.installs.append(
+            .init(
+                id: 3, method: .ubuntuExtra, kernel: "other",
+                steps: [
+                    .init(
+                        id: "third", title: "third", undo: [.removeFile(path: "/etc/aufsctl-third.conf")],
+                        uses: ["file:/etc/modules-load.d/aufs.conf"])
+                ]))
         try state.save(root: HostRoot(t.path))
         #expect(state.installs.map(\.id) == [1, 2, 3])
         #expect(Uninstaller.list(state).count == 3)
 
         var left = Set([1, 2, 3])
         for id in order {
-            try await Uninstaller(printer: { _ in }).run(root: HostRoot(t.path), runner: runner, dryRun: false, selection: .id(id))
+            try await Uninstaller(printer: { _ in }).run(
+                root: HostRoot(t.path), runner: runner, dryRun: false, selection: .id(id))
             left.remove(id)
             let aufsConf = FileRead.exists(t.path + "/etc/modules-load.d/aufs.conf")
             #expect(aufsConf == !left.isEmpty, "after undoing \(id) (left \(left.sorted())): aufs.conf \(aufsConf)")
@@ -272,7 +313,10 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         #expect(try InstallState.load(root: HostRoot(t.path)).installs.isEmpty)
         #expect(runner.installed == ["libc6"] && runner.dkms.isEmpty)
         let now = snapshot(t.path)
-        #expect(now == original, "changed: \(Set(now.keys).symmetricDifference(original.keys).sorted()) \(now.keys.filter { original[$0] != nil && original[$0] != now[$0] }.sorted())")
+        #expect(
+            now == original,
+            "changed: \(Set(now.keys).symmetricDifference(original.keys).sorted()) \(now.keys.filter { original[$0] != nil && original[$0] != now[$0] }.sorted())"
+        )
     }
 
     @Test func allUndoesEveryRecord() async throws {
@@ -281,12 +325,14 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         let runner = FakeDebian(root: t.path, kver: Self.a, symvers: DKMSPlanTests.realSymvers)
         try await install(t, runner, kernel: Self.a)
         try await install(t, runner, kernel: Self.b)
-        try await Uninstaller(printer: { _ in }).run(root: HostRoot(t.path), runner: runner, dryRun: false, selection: .all)
+        try await Uninstaller(printer: { _ in }).run(
+            root: HostRoot(t.path), runner: runner, dryRun: false, selection: .all)
         #expect(try InstallState.load(root: HostRoot(t.path)).installs.isEmpty)
         #expect(runner.installed == ["libc6"] && runner.dkms.isEmpty)
         #expect(snapshot(t.path) == original)
         await #expect(throws: AufsError.self) {
-            try await Uninstaller(printer: { _ in }).run(root: HostRoot(t.path), runner: runner, dryRun: false, selection: .id(7))
+            try await Uninstaller(printer: { _ in }).run(
+                root: HostRoot(t.path), runner: runner, dryRun: false, selection: .id(7))
         }
     }
 }
@@ -318,7 +364,9 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
 }
 
 @Suite struct SourceProvenanceTests {
-    func install(_ t: TempDir, _ runner: any CommandRunner, _ change: (inout InstallOptions) -> Void) async throws -> InstallReport {
+    func install(
+        _ t: TempDir, _ runner: any CommandRunner, _ change: (inout InstallOptions) -> Void
+    ) async throws -> InstallReport {
         var o = InstallOptions()
         o.method = .dkms
         o.skipExportCheck = true
@@ -344,22 +392,28 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
         let again = TempDir()
         _ = try await SubprocessRunner().run(["cp", "-a", packageRoot() + "/Kernel/standin/.", again.path + "/"])
         let t2 = copyFixture("debian12")
-        _ = try await install(t2, FakeDebian(root: t2.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers)) { $0.source = again.path }
+        _ = try await install(
+            t2, FakeDebian(root: t2.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers)
+        ) { $0.source = again.path }
         let source2 = try #require(try InstallState.load(root: HostRoot(t2.path)).installs.first?.source)
-        #expect(source2.split(separator: " ")[1] == source.split(separator: " ")[1], "the same files give the same digest")
+        #expect(
+            source2.split(separator: " ")[1] == source.split(separator: " ")[1], "the same files give the same digest")
     }
 
     /// A clone records the repository, branch and commit; --source-ref fetches that commit only,
     /// and every git call that reaches the network allows https/http only, without submodules.
     @Test func cloneRecordsTheCommit() async throws {
         let t = copyFixture("debian12")
-        let runner = FakeGitDebian(FakeDebian(root: t.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers))
+        let runner = FakeGitDebian(
+            FakeDebian(root: t.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers))
         let report = try await install(t, runner) { _ in }
         #expect(report.exitCode.rawValue == 0, "\(report)")
         let source = try #require(try InstallState.load(root: HostRoot(t.path)).installs.first?.source)
         #expect(source == "https://github.com/sfjro/aufs-standalone.git branch aufs6.1 at \(runner.head)")
         let i = try #require(runner.gitCalls.firstIndex { $0.contains("clone") })
-        #expect(runner.gitCalls[i].contains("--no-recurse-submodules") && runner.gitEnvironments[i]["GIT_ALLOW_PROTOCOL"] == "https:http")
+        #expect(
+            runner.gitCalls[i].contains("--no-recurse-submodules")
+                && runner.gitEnvironments[i]["GIT_ALLOW_PROTOCOL"] == "https:http")
 
         let t2 = copyFixture("debian12")
         let r2 = FakeGitDebian(FakeDebian(root: t2.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers))
@@ -368,16 +422,22 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
         let f = try #require(r2.gitCalls.firstIndex { $0.contains("fetch") && $0.contains(r2.head) })
         #expect(r2.gitEnvironments[f]["GIT_ALLOW_PROTOCOL"] == "https:http")
         #expect(!r2.gitCalls.contains { $0.contains("ls-remote") }, "a pinned commit needs no branch choice")
-        #expect(try InstallState.load(root: HostRoot(t2.path)).installs.first?.source == "https://github.com/sfjro/aufs-standalone.git commit \(r2.head) at \(r2.head)")
+        #expect(
+            try InstallState.load(root: HostRoot(t2.path)).installs.first?.source
+                == "https://github.com/sfjro/aufs-standalone.git commit \(r2.head) at \(r2.head)")
 
         let t3 = copyFixture("debian12")
         let r3 = FakeGitDebian(FakeDebian(root: t3.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers))
         let other = String(repeating: "f", count: 40)
         let wrong = try await install(t3, r3) { $0.sourceCommit = other }
-        #expect(wrong.exitCode.rawValue != 0 && wrong.message?.contains("not the commit \(other)") == true, "\(String(describing: wrong.message))")
+        #expect(
+            wrong.exitCode.rawValue != 0 && wrong.message?.contains("not the commit \(other)") == true,
+            "\(String(describing: wrong.message))")
     }
 
-    @Test(arguments: ["file:///srv/aufs", "ext::sh -c touch% /tmp/pwned", "git://example.org/aufs", "ssh://git@example.org/aufs"])
+    @Test(arguments: [
+        "file:///srv/aufs", "ext::sh -c touch% /tmp/pwned", "git://example.org/aufs", "ssh://git@example.org/aufs",
+    ])
     func refusedTransports(_ url: String) async throws {
         let r = try await aufsctl(["install", "--method", "dkms", "--source", url, "--dry-run"])
         #expect(r.status == 2, "\(r.stderr)")
@@ -391,7 +451,9 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
         let old = try await aufsctl(["install", "--method", "dkms", "--aufs-branch", "aufs6.1", "--dry-run"])
         #expect(old.status == r.status, "the old option name still works: \(old.stderr)")
         let short = try await aufsctl(["install", "--method", "dkms", "--source-ref", "0123456789ab", "--dry-run"])
-        #expect(short.status == 2 && short.stderr.contains("abbreviated commit id"), "an abbreviated id cannot be fetched: \(short.stderr)")
+        #expect(
+            short.status == 2 && short.stderr.contains("abbreviated commit id"),
+            "an abbreviated id cannot be fetched: \(short.stderr)")
         let bad = try await aufsctl(["install", "--method", "dkms", "--source-ref", "a..b", "--dry-run"])
         #expect(bad.status == 2 && bad.stderr.contains("not a git branch name"), "\(bad.stderr)")
         let method = try await aufsctl(["install", "--method", "yum", "--dry-run"])
@@ -409,12 +471,13 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
         let k2 = "6.1.0-20-amd64"
         try AtomicFile.makeDirectories(t.path + "/lib/modules/\(k2)/build")
         try AtomicFile.write(t.path + "/lib/modules/\(k2)/build/Module.symvers", DKMSPlanTests.realSymvers)
-        let refused = try await install(t, runner) { $0.source = packageRoot() + "/Kernel/standin"; $0.skipExportCheck = false; $0.kernel = KernelRelease(k2) }
+        let refused = try await install(t, runner) {
+            $0.source = packageRoot() + "/Kernel/standin"; $0.skipExportCheck = false; $0.kernel = KernelRelease(k2)
+        }
         #expect(refused.exitCode == .blocked, "\(refused)")
         #expect(try InstallState.load(root: HostRoot(t.path)).installs == before)
     }
 }
-
 
 @Suite struct UndoOrderTests {
     /// Record 1 created aufs.conf, record 2 changed it (restoreFile from a backup): whatever the
@@ -429,12 +492,23 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
         try AtomicFile.write(t.path + "/var/lib/aufsctl/backups/conf.0", "aufs # v1\n")
         var state = InstallState()
         state.installs = [
-            .init(id: 1, method: .dkms, kernel: "a", steps: [.init(id: "persist", title: "p", undo: [.removeFile(path: conf)], uses: ["file:" + conf])], source: nil),
-            .init(id: 2, method: .dkms, kernel: "b", steps: [.init(id: "persist", title: "p", undo: [.restoreFile(path: conf, backup: "/var/lib/aufsctl/backups/conf.0")], uses: ["file:" + conf])], source: nil),
+            .init(
+                id: 1, method: .dkms, kernel: "a",
+                steps: [.init(id: "persist", title: "p", undo: [.removeFile(path: conf)], uses: ["file:" + conf])],
+                source: nil),
+            .init(
+                id: 2, method: .dkms, kernel: "b",
+                steps: [
+                    .init(
+                        id: "persist", title: "p",
+                        undo: [.restoreFile(path: conf, backup: "/var/lib/aufsctl/backups/conf.0")],
+                        uses: ["file:" + conf])
+                ], source: nil),
         ]
         try state.save(root: HostRoot(t.path))
         for id in order {
-            try await Uninstaller(printer: { _ in }).run(root: HostRoot(t.path), runner: ScriptedRunner(), dryRun: false, selection: .id(id))
+            try await Uninstaller(printer: { _ in }).run(
+                root: HostRoot(t.path), runner: ScriptedRunner(), dryRun: false, selection: .id(id))
             if id == order[0] { #expect(FileRead.exists(t.path + conf), "still used by the other record") }
         }
         #expect(!FileRead.exists(t.path + conf), "\(FileRead.string(t.path + conf) ?? "")")
@@ -448,10 +522,13 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
         try await SeveralInstallsTests().install(t, runner, kernel: SeveralInstallsTests.a)
         try await SeveralInstallsTests().install(t, runner, kernel: SeveralInstallsTests.b)
         let lines = Lines()
-        try await Uninstaller(printer: { lines.add($0) }).run(root: HostRoot(t.path), runner: runner, dryRun: true, selection: .all)
+        try await Uninstaller(printer: { lines.add($0) }).run(
+            root: HostRoot(t.path), runner: runner, dryRun: true, selection: .all)
         let all = lines.all.joined(separator: "\n")
         #expect(all.contains("would undo dkms-add: dkms remove aufs/0.0-standin --all"), "\(all)")
-        #expect(all.contains("would undo persist: remove /etc/modules-load.d/aufs.conf") || all.contains("would undo from-"), "\(all)")
+        #expect(
+            all.contains("would undo persist: remove /etc/modules-load.d/aufs.conf")
+                || all.contains("would undo from-"), "\(all)")
         #expect(all.contains("apt-get remove -y") && all.contains("dkms"), "\(all)")
         #expect(try InstallState.load(root: HostRoot(t.path)).installs.count == 2, "a dry run changes nothing")
     }

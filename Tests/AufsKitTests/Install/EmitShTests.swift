@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 /// `--emit-sh` for a CentOS 7 fixture: the script parses, runs against the root with stub commands,
@@ -7,41 +8,41 @@ import Testing
 @Suite struct EmitShTests {
     static let stubs: [String: String] = [
         "yum": """
-            #!/bin/sh
-            case "$*" in
-            "install -y yum-utils") cp "$STUBS/.yum-config-manager" "$STUBS/yum-config-manager"
-                mkdir -p "$ROOT/usr/bin"; cp "$STUBS/.yum-config-manager" "$ROOT/usr/bin/yum-config-manager" ;;
-            "install -y kernel-ml-aufs")
-                mkdir -p "$ROOT/var/lib/fake-rpm"; : > "$ROOT/var/lib/fake-rpm/kernel-ml-aufs"
-                : > "$ROOT/boot/vmlinuz-5.13.1-1.el7.x86_64"; printf 'CONFIG_AUFS_FS=y\\n' > "$ROOT/boot/config-5.13.1-1.el7.x86_64" ;;
-            *) echo "stub yum: $*" >&2; exit 1 ;;
-            esac
-            echo "yum $*" >> "$ROOT/calls"
-            """,
+        #!/bin/sh
+        case "$*" in
+        "install -y yum-utils") cp "$STUBS/.yum-config-manager" "$STUBS/yum-config-manager"
+            mkdir -p "$ROOT/usr/bin"; cp "$STUBS/.yum-config-manager" "$ROOT/usr/bin/yum-config-manager" ;;
+        "install -y kernel-ml-aufs")
+            mkdir -p "$ROOT/var/lib/fake-rpm"; : > "$ROOT/var/lib/fake-rpm/kernel-ml-aufs"
+            : > "$ROOT/boot/vmlinuz-5.13.1-1.el7.x86_64"; printf 'CONFIG_AUFS_FS=y\\n' > "$ROOT/boot/config-5.13.1-1.el7.x86_64" ;;
+        *) echo "stub yum: $*" >&2; exit 1 ;;
+        esac
+        echo "yum $*" >> "$ROOT/calls"
+        """,
         "rpm": """
-            #!/bin/sh
-            [ -f "$ROOT/var/lib/fake-rpm/kernel-ml-aufs" ] || { echo 'package kernel-ml-aufs is not installed'; exit 1; }
-            echo 5.13.1-1.el7.x86_64
-            """,
+        #!/bin/sh
+        [ -f "$ROOT/var/lib/fake-rpm/kernel-ml-aufs" ] || { echo 'package kernel-ml-aufs is not installed'; exit 1; }
+        echo 5.13.1-1.el7.x86_64
+        """,
         // Installed by the yum stub's `install -y yum-utils`.
         ".yum-config-manager": """
-            #!/bin/sh
-            printf '[kernel-ml-aufs]\\nname=kernel-ml-aufs\\n' > "$ROOT/etc/yum.repos.d/kernel-ml-aufs.repo"
-            echo "yum-config-manager $*" >> "$ROOT/calls"
-            """,
+        #!/bin/sh
+        printf '[kernel-ml-aufs]\\nname=kernel-ml-aufs\\n' > "$ROOT/etc/yum.repos.d/kernel-ml-aufs.repo"
+        echo "yum-config-manager $*" >> "$ROOT/calls"
+        """,
         "grub2-mkconfig": """
-            #!/bin/sh
-            [ "$1" = -o ] || exit 1
-            for k in "$ROOT"/boot/vmlinuz-*; do echo "linux16 /$(basename "$k")"; done > "$2"
-            echo "grub2-mkconfig $*" >> "$ROOT/calls"
-            """,
+        #!/bin/sh
+        [ "$1" = -o ] || exit 1
+        for k in "$ROOT"/boot/vmlinuz-*; do echo "linux16 /$(basename "$k")"; done > "$2"
+        echo "grub2-mkconfig $*" >> "$ROOT/calls"
+        """,
         "grubby": """
-            #!/bin/sh
-            case "$1" in
-            --default-kernel) cat "$ROOT/var/lib/grubby-default" 2>/dev/null || echo /boot/vmlinuz-3.10.0-1160.el7.x86_64 ;;
-            --set-default) echo "$2" > "$ROOT/var/lib/grubby-default"; echo "grubby $*" >> "$ROOT/calls" ;;
-            esac
-            """,
+        #!/bin/sh
+        case "$1" in
+        --default-kernel) cat "$ROOT/var/lib/grubby-default" 2>/dev/null || echo /boot/vmlinuz-3.10.0-1160.el7.x86_64 ;;
+        --set-default) echo "$2" > "$ROOT/var/lib/grubby-default"; echo "grubby $*" >> "$ROOT/calls" ;;
+        esac
+        """,
     ]
 
     func script(grubDefault: String = "0") async throws -> (TempDir, String) {
@@ -75,18 +76,25 @@ import Testing
         t.write("plan.sh", text)
         let root = t.path + "/root"
         t.mkdirs(root)
-        _ = try await SubprocessRunner().run(["cp", "-a", packageRoot() + "/Tests/Fixtures/roots/centos7/.", root + "/"])
-        let env = ["ROOT": root, "STUBS": stubs, "PATH": stubs + ":" + (String(cString: getenv("PATH"))) ]
+        _ = try await SubprocessRunner().run([
+            "cp", "-a", packageRoot() + "/Tests/Fixtures/roots/centos7/.", root + "/",
+        ])
+        let env = ["ROOT": root, "STUBS": stubs, "PATH": stubs + ":" + (String(cString: getenv("PATH")))]
         let grubBefore = FileRead.string(root + "/etc/default/grub") ?? ""
 
         let first = try await SubprocessRunner().run(["sh", t.path + "/plan.sh"], environment: env)
         #expect(first.status == 0, "\(first.stdout)\n\(first.stderr)")
         #expect(first.stdout.contains("... changed"))
-        #expect(FileRead.string(root + "/etc/default/grub") == grubBefore.replacingFirst("GRUB_DEFAULT=saved\n", "GRUB_DEFAULT=\(ShellAssignments.quote(grubDefault))\n"))
+        #expect(
+            FileRead.string(root + "/etc/default/grub")
+                == grubBefore.replacingFirst(
+                    "GRUB_DEFAULT=saved\n", "GRUB_DEFAULT=\(ShellAssignments.quote(grubDefault))\n"))
         // The edited file still parses as shell, and reads back the value.
         let parse = try await SubprocessRunner().run(["sh", "-n", root + "/etc/default/grub"])
         #expect(parse.status == 0, "\(parse.stderr)")
-        #expect(ShellAssignments.find("GRUB_DEFAULT", in: FileRead.string(root + "/etc/default/grub") ?? "")?.value == grubDefault)
+        #expect(
+            ShellAssignments.find("GRUB_DEFAULT", in: FileRead.string(root + "/etc/default/grub") ?? "")?.value
+                == grubDefault)
         // Backed up where the binary backs up (so uninstall and a reader find the same files).
         #expect(FileRead.string(root + "/var/lib/aufsctl/backups/etc_default_grub.0") == grubBefore)
         #expect(!FileRead.exists(root + "/etc/default/grub.aufsctl.bak"))

@@ -1,4 +1,5 @@
 import Glibc
+
 @testable import AufsKit
 
 /// A CentOS 7 host's yum, rpm, yum-config-manager, grub2-mkconfig and grubby, acting on a root
@@ -33,7 +34,9 @@ final class FakeCentOS: CommandRunner, @unchecked Sendable {
         if let (f, err) = failing, key == f { return CommandResult(status: 1, stderr: err) }
         switch argv.first {
         case "rpm":
-            if FileRead.exists(file("/var/lib/fake-rpm/kernel-ml-aufs")) { return CommandResult(status: 0, stdout: FakeCentOS.kver + "\n") }
+            if FileRead.exists(file("/var/lib/fake-rpm/kernel-ml-aufs")) {
+                return CommandResult(status: 0, stdout: FakeCentOS.kver + "\n")
+            }
             return CommandResult(status: 1, stdout: "package kernel-ml-aufs is not installed\n")
         case "yum":
             switch argv.dropFirst().joined(separator: " ") {
@@ -44,12 +47,18 @@ final class FakeCentOS: CommandRunner, @unchecked Sendable {
                 write("/boot/config-\(FakeCentOS.kver)", "CONFIG_MODULES=y\nCONFIG_AUFS_FS=y\n")
             case "remove -y yum-utils": unlink(file("/usr/bin/yum-config-manager"))
             case "remove -y kernel-ml-aufs":
-                for p in ["/var/lib/fake-rpm/kernel-ml-aufs", "/boot/vmlinuz-\(FakeCentOS.kver)", "/boot/config-\(FakeCentOS.kver)"] { unlink(file(p)) }
+                for p in [
+                    "/var/lib/fake-rpm/kernel-ml-aufs", "/boot/vmlinuz-\(FakeCentOS.kver)",
+                    "/boot/config-\(FakeCentOS.kver)",
+                ] { unlink(file(p)) }
             default: return CommandResult(status: 1, stderr: "fake yum: unexpected \(key)")
             }
             return CommandResult(status: 0)
         case "yum-config-manager":
-            write("/etc/yum.repos.d/kernel-ml-aufs.repo", "[kernel-ml-aufs]\nname=kernel-ml-aufs\nbaseurl=https://yum.spaceduck.org/kernel-ml-aufs/el7/x86_64\ngpgcheck=\(upstreamGpgCheck)\n")
+            write(
+                "/etc/yum.repos.d/kernel-ml-aufs.repo",
+                "[kernel-ml-aufs]\nname=kernel-ml-aufs\nbaseurl=https://yum.spaceduck.org/kernel-ml-aufs/el7/x86_64\ngpgcheck=\(upstreamGpgCheck)\n"
+            )
             return CommandResult(status: 0)
         case "grub2-mkconfig":
             let kernels = (FileRead.list(file("/boot")) ?? []).filter { $0.hasPrefix("vmlinuz-") }.sorted().reversed()
@@ -58,7 +67,8 @@ final class FakeCentOS: CommandRunner, @unchecked Sendable {
         case "grubby":
             let state = "/var/lib/fake-grubby-default"
             if argv.count == 2 && argv[1] == "--default-kernel" {
-                return CommandResult(status: 0, stdout: (FileRead.string(file(state)) ?? "/boot/vmlinuz-3.10.0-1160.el7.x86_64") + "\n")
+                return CommandResult(
+                    status: 0, stdout: (FileRead.string(file(state)) ?? "/boot/vmlinuz-3.10.0-1160.el7.x86_64") + "\n")
             }
             if argv.count == 3 && argv[1] == "--set-default" { write(state, argv[2]); return CommandResult(status: 0) }
             return CommandResult(status: 1, stderr: "fake grubby: unexpected \(key)")

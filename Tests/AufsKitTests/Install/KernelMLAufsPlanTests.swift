@@ -1,4 +1,5 @@
 import Testing
+
 @testable import AufsKit
 
 @Suite struct KernelMLAufsPlanTests {
@@ -10,7 +11,9 @@ import Testing
         "grubby --set-default /boot/vmlinuz-5.13.1-1.el7.x86_64",
     ]
 
-    func apply(_ t: TempDir, _ runner: FakeCentOS, options: InstallOptions = InstallOptions()) async throws -> InstallReport {
+    func apply(
+        _ t: TempDir, _ runner: FakeCentOS, options: InstallOptions = InstallOptions()
+    ) async throws -> InstallReport {
         var o = options
         o.method = .kernelMLAufs
         let installer = Installer(root: HostRoot(t.path), runner: runner, syscalls: FakeSyscalls())
@@ -28,7 +31,8 @@ import Testing
         let report = try await apply(t, runner)
         #expect(runner.mutating == Self.freshSequence)
         #expect(report.exitCode.rawValue == AufsExitCode.rebootRequired.rawValue)
-        #expect(report.steps.map(\.status) == [.ok, .changed, .changed, .changed, .changed, .changed, .changed, .changed])
+        #expect(
+            report.steps.map(\.status) == [.ok, .changed, .changed, .changed, .changed, .changed, .changed, .changed])
         // GRUB: only the GRUB_DEFAULT line changed; the backup is the original byte for byte.
         let grubAfter = try #require(FileRead.string(t.path + "/etc/default/grub"))
         #expect(grubAfter == grubBefore.replacingFirst("GRUB_DEFAULT=saved\n", "GRUB_DEFAULT=0\n"))
@@ -76,16 +80,23 @@ import Testing
     @Test func endOfLifeMirrorsAreExplained() async throws {
         let t = copyFixture("centos7")
         let runner = FakeCentOS(root: t.path)
-        runner.failing = ("yum install -y yum-utils", "Loaded plugins: fastestmirror\nCould not retrieve mirrorlist http://mirrorlist.centos.org/?release=7&arch=x86_64&repo=os error was\n14: curl#6 - \"Could not resolve host: mirrorlist.centos.org; Unknown error\"\n")
+        runner.failing = (
+            "yum install -y yum-utils",
+            "Loaded plugins: fastestmirror\nCould not retrieve mirrorlist http://mirrorlist.centos.org/?release=7&arch=x86_64&repo=os error was\n14: curl#6 - \"Could not resolve host: mirrorlist.centos.org; Unknown error\"\n"
+        )
         let report = try await apply(t, runner)
         let evidence = report.steps.first { $0.status == .failed }?.evidence.joined(separator: "\n") ?? ""
-        #expect(evidence.contains("end of life") && evidence.contains("vault.centos.org") && evidence.contains("Could not retrieve mirrorlist"))
+        #expect(
+            evidence.contains("end of life") && evidence.contains("vault.centos.org")
+                && evidence.contains("Could not retrieve mirrorlist"))
     }
 
     @Test func repoAlreadyDefinedIsSkipped() async throws {
         let t = copyFixture("centos7")
         let runner = FakeCentOS(root: t.path)
-        runner.write("/etc/yum.repos.d/bnied-kernel-ml-aufs-epel-7.repo", "[copr:copr.fedorainfracloud.org:bnied:kernel-ml-aufs]\nname=Copr\n")
+        runner.write(
+            "/etc/yum.repos.d/bnied-kernel-ml-aufs-epel-7.repo",
+            "[copr:copr.fedorainfracloud.org:bnied:kernel-ml-aufs]\nname=Copr\n")
         _ = try await apply(t, runner)
         #expect(!runner.mutating.contains { $0.hasPrefix("yum-config-manager") })
     }
@@ -100,12 +111,14 @@ import Testing
         runner.upstreamGpgCheck = "0"
         let refused = try await apply(t, runner)
         #expect(refused.exitCode == .partial, "\(refused)")
-        #expect(refused.message?.contains("does not check signatures") == true, "\(String(describing: refused.message))")
+        #expect(
+            refused.message?.contains("does not check signatures") == true, "\(String(describing: refused.message))")
         #expect(!runner.calls.contains { $0.contains("kernel-ml-aufs") && $0.first == "yum" && $0.contains("install") })
         // A second run meets the same question: the unsigned repo file was taken away again.
         #expect(!FileRead.exists(t.path + "/etc/yum.repos.d/kernel-ml-aufs.repo"))
         let again = try await apply(t, runner)
-        #expect(again.exitCode.rawValue != 0 && again.exitCode.rawValue != AufsExitCode.rebootRequired.rawValue, "\(again)")
+        #expect(
+            again.exitCode.rawValue != 0 && again.exitCode.rawValue != AufsExitCode.rebootRequired.rawValue, "\(again)")
         #expect(!runner.calls.contains { $0.contains("kernel-ml-aufs") && $0.first == "yum" && $0.contains("install") })
 
         let t2 = copyFixture("centos7")
@@ -131,19 +144,25 @@ import Testing
         var baseurl = InstallOptions()
         baseurl.method = .kernelMLAufs
         baseurl.repoURL = "https://example.invalid/el7/x86_64"
-        let installer = Installer(root: HostRoot(copyFixture("centos7").path), runner: FakeCentOS(root: t3.path), syscalls: FakeSyscalls())
+        let installer = Installer(
+            root: HostRoot(copyFixture("centos7").path), runner: FakeCentOS(root: t3.path), syscalls: FakeSyscalls())
         await #expect(throws: AufsError.self) { _ = try await installer.decide(baseurl) }
     }
 
     /// Repo files are INI: signatures are set and checked in every [..kernel-ml-aufs..] section,
     /// `key = value` with blanks is read, values are written bare, other sections are untouched.
     @Test func repoSections() {
-        let repo = Array("[kernel-ml-aufs]\r\nname=x\r\ngpgcheck = 0\r\n\n[kernel-ml-aufs-source]\nenabled=0\n\n[other]\ngpgcheck=1\n".utf8)
+        let repo = Array(
+            "[kernel-ml-aufs]\r\nname=x\r\ngpgcheck = 0\r\n\n[kernel-ml-aufs-source]\nenabled=0\n\n[other]\ngpgcheck=1\n"
+                .utf8)
         #expect(!YumRepo.signed(repo, sectionsNaming: "kernel-ml-aufs", key: nil))
         var out = YumRepo.set("gpgcheck", to: "1", sectionsNaming: "kernel-ml-aufs", in: repo)
         out = YumRepo.set("gpgkey", to: "https://example.invalid/k?x=1", sectionsNaming: "kernel-ml-aufs", in: out)
         #expect(YumRepo.signed(out, sectionsNaming: "kernel-ml-aufs", key: "https://example.invalid/k?x=1"))
-        #expect(String(decoding: out, as: UTF8.self) == "[kernel-ml-aufs]\r\ngpgkey=https://example.invalid/k?x=1\r\nname=x\r\ngpgcheck=1\r\n\n[kernel-ml-aufs-source]\ngpgkey=https://example.invalid/k?x=1\ngpgcheck=1\nenabled=0\n\n[other]\ngpgcheck=1\n")
+        #expect(
+            String(decoding: out, as: UTF8.self)
+                == "[kernel-ml-aufs]\r\ngpgkey=https://example.invalid/k?x=1\r\nname=x\r\ngpgcheck=1\r\n\n[kernel-ml-aufs-source]\ngpgkey=https://example.invalid/k?x=1\ngpgcheck=1\nenabled=0\n\n[other]\ngpgcheck=1\n"
+        )
         // A signed trailing section does not vouch for an unsigned kernel-ml-aufs one.
         let mixed = Array("[kernel-ml-aufs]\ngpgcheck=0\n[kernel-ml-aufs-debuginfo]\ngpgcheck=1\n".utf8)
         #expect(!YumRepo.signed(mixed, sectionsNaming: "kernel-ml-aufs", key: nil))

@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 private let testKernel: String? = getenv("AUFSCTL_TEST_KVER").map { String(cString: $0) }
@@ -10,7 +11,10 @@ private let canRunDKMS = geteuid() == 0 && testKernel != nil
 /// override, and removed by `aufsctl uninstall`; then a stand-in that needs an export the kernel
 /// lacks, whose failed build is reported from modpost's lines. dkms itself may be absent before
 /// (a fresh machine): install brings it and uninstall removes it again.
-@Suite(.serialized, .enabled(if: canRunDKMS, "needs root and AUFSCTL_TEST_KVER (a real kernel's headers): run through `sudo make test`"))
+@Suite(
+    .serialized,
+    .enabled(if: canRunDKMS, "needs root and AUFSCTL_TEST_KVER (a real kernel's headers): run through `sudo make test`")
+)
 struct RealDKMSTests {
     /// What `dkms status -m aufs` says, or [] when dkms is not installed (uninstall removed it).
     func dkmsEntries() async throws -> [DKMSStatusEntry] {
@@ -30,7 +34,10 @@ struct RealDKMSTests {
         #expect(first.status == 0, "\(first.stdout)\n\(first.stderr)")
         #expect(first.stdout.contains("dkms build aufs/0.0-standin -k \(k) ... changed"), "\(first.stdout)")
         #expect(FileRead.exists(ko))
-        #expect(try await dkmsEntries().contains { $0.version == "0.0-standin" && $0.kernel == k && $0.state == "installed" })
+        #expect(
+            try await dkmsEntries().contains {
+                $0.version == "0.0-standin" && $0.kernel == k && $0.state == "installed"
+            })
         #expect(FileRead.string("/usr/src/aufs-0.0-standin/dkms.conf")?.contains("AUTOINSTALL=\"yes\"") == true)
         var st1 = stat()
         stat(ko, &st1)
@@ -46,7 +53,8 @@ struct RealDKMSTests {
         // Debian kernel does not carry aufs's patches.
         let blocked = try await aufsctl(args)
         #expect(blocked.status == 4, "\(blocked.stdout)\n\(blocked.stderr)")
-        #expect(blocked.stdout.contains("does not carry aufs's standalone patch") && blocked.stdout.contains("d_walk")
+        #expect(
+            blocked.stdout.contains("does not carry aufs's standalone patch") && blocked.stdout.contains("d_walk")
                 && blocked.stdout.contains("symbols aufs6.1 needs"), "\(blocked.stdout)")
         #expect(blocked.stdout.contains("dkms build aufs/0.0-standin -k \(k) ... not reached"))
 
@@ -76,14 +84,22 @@ struct RealDKMSTests {
         try AtomicFile.write(header, h.replacingOccurrences("\"0.0-standin\"", "\"0.0-needs-export\""))
         let module = src + "/fs/aufs/module.c"
         let m = try #require(FileRead.string(module))
-        try AtomicFile.write(module, m.replacingOccurrences(
-            "static int __init aufs_init(void)\n{\n\tint err;\n",
-            "extern void d_walk(void);\nstatic bool needs_export;\nmodule_param(needs_export, bool, 0);\n\nstatic int __init aufs_init(void)\n{\n\tint err;\n\n\tif (needs_export)\n\t\td_walk();\n"))
+        try AtomicFile.write(
+            module,
+            m.replacingOccurrences(
+                "static int __init aufs_init(void)\n{\n\tint err;\n",
+                "extern void d_walk(void);\nstatic bool needs_export;\nmodule_param(needs_export, bool, 0);\n\nstatic int __init aufs_init(void)\n{\n\tint err;\n\n\tif (needs_export)\n\t\td_walk();\n"
+            ))
 
-        let r = try await aufsctl(["install", "--method", "dkms", "--source", src, "--kernel", k, "--no-load", "--yes", "--skip-export-check"])
+        let r = try await aufsctl([
+            "install", "--method", "dkms", "--source", src, "--kernel", k, "--no-load", "--yes", "--skip-export-check",
+        ])
         #expect(r.status != 0)
-        #expect(r.stdout.contains("the kernel does not export 1 symbol this aufs needs: d_walk (modpost, /var/lib/dkms/aufs/0.0-needs-export/build/make.log)"),
-                "\(r.stdout)\n\(r.stderr)")
+        #expect(
+            r.stdout.contains(
+                "the kernel does not export 1 symbol this aufs needs: d_walk (modpost, /var/lib/dkms/aufs/0.0-needs-export/build/make.log)"
+            ),
+            "\(r.stdout)\n\(r.stderr)")
         let un = try await aufsctl(["uninstall", "--yes"])
         #expect(un.status == 0, "\(un.stdout)\n\(un.stderr)")
         #expect(!FileRead.exists("/usr/src/aufs-0.0-needs-export"))

@@ -1,10 +1,15 @@
 import Testing
+
 @testable import AufsKit
 
 @Suite struct UbuntuExtraPlanTests {
     @Test func packageNames() {
-        #expect(UbuntuExtraMethod.package(for: KernelRelease("5.4.0-42-generic")!) == "linux-modules-extra-5.4.0-42-generic")
-        #expect(UbuntuExtraMethod.package(for: KernelRelease("4.4.0-210-generic")!) == "linux-image-extra-4.4.0-210-generic")
+        #expect(
+            UbuntuExtraMethod.package(for: KernelRelease("5.4.0-42-generic")!) == "linux-modules-extra-5.4.0-42-generic"
+        )
+        #expect(
+            UbuntuExtraMethod.package(for: KernelRelease("4.4.0-210-generic")!) == "linux-image-extra-4.4.0-210-generic"
+        )
     }
 
     @Test func freshThenRerun() async throws {
@@ -15,7 +20,8 @@ import Testing
         let installer = Installer(root: HostRoot(t.path), runner: runner, syscalls: FakeSyscalls())
         guard case .plan(let plan, let facts) = try await installer.decide(o) else { throw AufsError("no plan") }
         #expect(plan.steps.map(\.id) == ["package", "persist"])  // a root tree: nothing is loaded into this kernel
-        let report = try await Executor(printer: { _ in }).run(plan, context: installer.context(facts, o), dryRun: false)
+        let report = try await Executor(printer: { _ in }).run(
+            plan, context: installer.context(facts, o), dryRun: false)
         #expect(runner.mutating == ["apt-get install -y linux-modules-extra-5.4.0-42-generic"])
         #expect(report.exitCode.rawValue == 0)
         let again = try await Executor(printer: { _ in }).run(plan, context: installer.context(facts, o), dryRun: false)

@@ -1,5 +1,6 @@
 import CLinuxShims
 import Testing
+
 @testable import AufsKit
 
 @Suite struct FilesystemKindTests {
@@ -10,7 +11,9 @@ import Testing
             for t in entry.types { #expect(FilesystemKind.xinoRefusal(typeName: t) != nil, "\(t)") }
         }
         #expect(FilesystemKind.xinoRefusal(typeName: "fuse.sshfs") != nil)
-        for t in ["tmpfs", "ext4", "ext3", "squashfs"] { #expect(FilesystemKind.xinoRefusal(typeName: t) == nil, "\(t)") }
+        for t in ["tmpfs", "ext4", "ext3", "squashfs"] {
+            #expect(FilesystemKind.xinoRefusal(typeName: t) == nil, "\(t)")
+        }
         for m in [AUFSCTL_MAGIC_TMPFS, AUFSCTL_MAGIC_EXT4] { #expect(FilesystemKind(magic: m).refusedForXino == nil) }
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 /// libkmod and the export check against a real Debian cloud kernel package (scripts/with-kernel.sh
@@ -9,7 +10,10 @@ private var realTree: (root: String, kver: String)? {
     return (String(cString: r), String(cString: k))
 }
 
-@Suite(.enabled(if: realTree != nil, "needs AUFSCTL_TEST_KROOT and AUFSCTL_TEST_KVER: a real Debian kernel tree, fetched by `sudo make test`"))
+@Suite(
+    .enabled(
+        if: realTree != nil,
+        "needs AUFSCTL_TEST_KROOT and AUFSCTL_TEST_KVER: a real Debian kernel tree, fetched by `sudo make test`"))
 struct RealKernelTreeTests {
     static var tree: (root: String, kver: String)? { realTree }
 
@@ -33,7 +37,9 @@ struct RealKernelTreeTests {
         #expect(facts.build.symvers == "/lib/modules/\(kver)/build/Module.symvers")
         let missing = try #require(facts.build.missing)
         // Debian 12 disables the aufs patches: the exports the standalone patch adds are absent...
-        #expect(missing.contains("d_walk") && missing.contains("is_current_mnt_ns") && missing.contains("security_path_chmod"))
+        #expect(
+            missing.contains("d_walk") && missing.contains("is_current_mnt_ns")
+                && missing.contains("security_path_chmod"))
         // ...while the file itself is the real thing, full of ordinary exports.
         let text = try #require(FileRead.string(HostRoot(root).resolve("/lib/modules/\(kver)/build/Module.symvers")))
         let exported = SymbolCheck.exportedSymbols(moduleSymvers: text)

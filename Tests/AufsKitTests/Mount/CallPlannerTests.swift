@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 /// A branch built directly (no filesystem) whose path is exactly `length` bytes.
@@ -88,9 +89,14 @@ private let rdonly = UInt(MS_RDONLY)
     /// Concrete numbers for the arithmetic above, so a wrong reference cannot hide a wrong planner:
     /// 200-byte paths give 203-byte specs; 20 fit in `br=` (4082 bytes), 19 in an append batch (4008).
     @Test func concreteCallCounts() throws {
-        #expect(try planner.plan(branches: branches(1, length: 200), options: [], target: "/m", readOnly: false).count == 1)
-        #expect(try planner.plan(branches: branches(20, length: 200), options: [], target: "/m", readOnly: false).count == 1)
-        #expect(try planner.plan(branches: branches(21, length: 200), options: [], target: "/m", readOnly: false).count == 2)
+        #expect(
+            try planner.plan(branches: branches(1, length: 200), options: [], target: "/m", readOnly: false).count == 1)
+        #expect(
+            try planner.plan(branches: branches(20, length: 200), options: [], target: "/m", readOnly: false).count == 1
+        )
+        #expect(
+            try planner.plan(branches: branches(21, length: 200), options: [], target: "/m", readOnly: false).count == 2
+        )
         let c127 = try planner.plan(branches: branches(127, length: 200), options: [], target: "/m", readOnly: false)
         #expect(c127.count == 7)  // 20 + 19*5 + 12
         #expect(c127.first?.data.utf8.count == 4082)
@@ -198,8 +204,11 @@ private let rdonly = UInt(MS_RDONLY)
 }
 
 @Suite struct BranchPermissionParseTests {
-    @Test(arguments: [("rw+nolwh", BranchPermission.Base.rw, ["nolwh"]), ("ro+wh", .ro, ["wh"]), ("rr+wh", .rr, ["wh"]),
-                      ("rw+moo", .rw, ["moo"]), ("rw", .rw, []), ("ro", .ro, []), ("rr", .rr, []), ("rw+coo_reg+unpin", .rw, ["coo_reg", "unpin"])])
+    @Test(arguments: [
+        ("rw+nolwh", BranchPermission.Base.rw, ["nolwh"]), ("ro+wh", .ro, ["wh"]), ("rr+wh", .rr, ["wh"]),
+        ("rw+moo", .rw, ["moo"]), ("rw", .rw, []), ("ro", .ro, []), ("rr", .rr, []),
+        ("rw+coo_reg+unpin", .rw, ["coo_reg", "unpin"]),
+    ])
     func valid(_ s: String, _ base: BranchPermission.Base, _ attrs: [String]) throws {
         let p = try BranchPermission.parse(s).get()
         #expect(p.base == base)
@@ -230,8 +239,11 @@ private let rdonly = UInt(MS_RDONLY)
     @Test(arguments: ["dirs=", "br=", "br:"])
     func branchListPrefixes(_ prefix: String) throws {
         let o = try AufsOptions.parse(options: prefix + "/a:/b=ro:/c=rr+wh")
-        #expect(o.branches == [RawBranch(path: "/a", permission: nil), RawBranch(path: "/b", permission: "ro"),
-                               RawBranch(path: "/c", permission: "rr+wh")])
+        #expect(
+            o.branches == [
+                RawBranch(path: "/a", permission: nil), RawBranch(path: "/b", permission: "ro"),
+                RawBranch(path: "/c", permission: "rr+wh"),
+            ])
         #expect(o.other.isEmpty)
     }
 

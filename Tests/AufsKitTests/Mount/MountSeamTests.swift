@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 /// Syscalls for unit tests without root: the kernel calls are recorded and scripted, the lock is
@@ -30,7 +31,9 @@ final class ScriptedSyscalls: Syscalls, @unchecked Sendable {
         umounts.append((target, flags))
         return umountErrors.isEmpty ? .success(()) : .failure(SysErrno(umountErrors.removeFirst()))
     }
-    func fsMount(fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String) -> Result<Void, FsMountError> {
+    func fsMount(
+        fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String
+    ) -> Result<Void, FsMountError> {
         fsMounts.append(strings)
         return fsMountFailure.map { .failure($0) } ?? .success(())
     }
@@ -42,7 +45,9 @@ final class ScriptedSyscalls: Syscalls, @unchecked Sendable {
 }
 
 /// A fixture root whose /proc/self/mountinfo lists the given mounts (fstype, source, target, options).
-func fixtureRoot(_ t: TempDir, mounts: [(String, String, String, String)], filesystems: [String] = ["overlay"]) -> HostRoot {
+func fixtureRoot(
+    _ t: TempDir, mounts: [(String, String, String, String)], filesystems: [String] = ["overlay"]
+) -> HostRoot {
     var lines: [String] = []
     for (i, m) in mounts.enumerated() {
         lines.append("\(100 + i) 1 0:\(50 + i) / \(m.2) rw,relatime shared:\(i + 1) - \(m.0) \(m.1) \(m.3)")
@@ -59,7 +64,9 @@ func fixtureRoot(_ t: TempDir, mounts: [(String, String, String, String)], files
         return d
     }
 
-    func request(_ d: String, fallback: Fallback = .overlay, dryRun: Bool = false, opts: String = "") throws -> MountRequest {
+    func request(
+        _ d: String, fallback: Fallback = .overlay, dryRun: Bool = false, opts: String = ""
+    ) throws -> MountRequest {
         let o = try AufsOptions.parse(options: "br=\(d)/rw:\(d)/ro1=ro:\(d)/ro2=ro" + opts)
         return MountRequest(options: o, target: d + "/mnt", fallback: fallback, dryRun: dryRun)
     }
@@ -88,7 +95,9 @@ func fixtureRoot(_ t: TempDir, mounts: [(String, String, String, String)], files
         var facts = try MountFacts.gather(req, syscalls: ScriptedSyscalls(), root: fixtureRoot(t, mounts: []))
         facts.aufsRegistered = true
         facts.branchLimit = 127
-        guard case .aufs(let p) = try MountPlanner().plan(req, facts: facts) else { Issue.record("expected aufs"); return }
+        guard case .aufs(let p) = try MountPlanner().plan(req, facts: facts) else {
+            Issue.record("expected aufs"); return
+        }
         #expect(p.calls.count == 1 && p.calls[0].data.hasPrefix("br=\(d)/rw=rw:\(d)/ro1=ro:\(d)/ro2=ro,xino="))
         #expect(p.loadModule == nil && p.ensureXinoDir)
         facts.branchLimit = 2
@@ -96,8 +105,11 @@ func fixtureRoot(_ t: TempDir, mounts: [(String, String, String, String)], files
         // Geometry is judged before a bad xino=: the first refusal the user sees is the same as before.
         facts.branchLimit = 127
         facts.xino = .failure(AufsError.usage("xino=bad"))
-        facts.live = [UnionMount(target: "/elsewhere", filesystem: .aufs, branches: ["\(d)/rw=rw"], xino: nil, si: nil,
-                                 workdir: nil, options: "")]
+        facts.live = [
+            UnionMount(
+                target: "/elsewhere", filesystem: .aufs, branches: ["\(d)/rw=rw"], xino: nil, si: nil,
+                workdir: nil, options: "")
+        ]
         do {
             _ = try MountPlanner().plan(req, facts: facts)
             Issue.record("expected the geometry refusal")
@@ -159,8 +171,14 @@ func fixtureRoot(_ t: TempDir, mounts: [(String, String, String, String)], files
         let d = layout(t)
         makeDir(d + "/.aufsctl-work.rw")
         makeDir(d + "/.aufsctl-work.rw/work")
-        let root = fixtureRoot(t, mounts: [("overlay", "aufsctl", d + "/mnt",
-                                            "rw,lowerdir=\(d)/ro1:\(d)/ro2,upperdir=\(d)/rw,workdir=\(d)/.aufsctl-work.rw")])
+        let root = fixtureRoot(
+            t,
+            mounts: [
+                (
+                    "overlay", "aufsctl", d + "/mnt",
+                    "rw,lowerdir=\(d)/ro1:\(d)/ro2,upperdir=\(d)/rw,workdir=\(d)/.aufsctl-work.rw"
+                )
+            ])
         let sys = ScriptedSyscalls()
         sys.umountErrors = [EBUSY, EBUSY]
         let r = try Unmounter(syscalls: sys, root: root).unmount(d + "/mnt", lazy: false, force: false)
@@ -180,7 +198,9 @@ func fixtureRoot(_ t: TempDir, mounts: [(String, String, String, String)], files
         let d = layout(t)
         let root = fixtureRoot(t, mounts: [("ext4", "/dev/sda1", d + "/mnt", "rw")])
         let sys = ScriptedSyscalls()
-        #expect(throws: AufsError.self) { try Unmounter(syscalls: sys, root: root).unmount(d + "/mnt", lazy: false, force: false) }
+        #expect(throws: AufsError.self) {
+            try Unmounter(syscalls: sys, root: root).unmount(d + "/mnt", lazy: false, force: false)
+        }
         #expect(sys.umounts.isEmpty)
         _ = try Unmounter(syscalls: sys, root: root).unmount(d + "/mnt", lazy: true, force: true)
         #expect(sys.umounts.count == 1 && sys.umounts[0].1 == Int32(MNT_DETACH))
@@ -189,8 +209,12 @@ func fixtureRoot(_ t: TempDir, mounts: [(String, String, String, String)], files
     @Test func statusReadsBranchesFromSysfs() throws {
         let t = TempDir()
         let d = layout(t)
-        let root = fixtureRoot(t, mounts: [("aufs", "none", d + "/mnt", "rw,si=1f2e,xino=/run/x.xino"),
-                                           ("overlay", "overlay", "/var/lib/docker/x", "rw,lowerdir=/a,upperdir=/b,workdir=/c")])
+        let root = fixtureRoot(
+            t,
+            mounts: [
+                ("aufs", "none", d + "/mnt", "rw,si=1f2e,xino=/run/x.xino"),
+                ("overlay", "overlay", "/var/lib/docker/x", "rw,lowerdir=/a,upperdir=/b,workdir=/c"),
+            ])
         t.write("root/sys/fs/aufs/si_1f2e/br0", "\(d)/rw=rw\n")
         t.write("root/sys/fs/aufs/si_1f2e/br1", "\(d)/ro1=ro\n")
         t.write("root/sys/fs/aufs/si_1f2e/br10", "\(d)/ro2=ro\n")
@@ -205,7 +229,8 @@ func fixtureRoot(_ t: TempDir, mounts: [(String, String, String, String)], files
         let t = TempDir()
         let d = layout(t)
         makeDir(d + "/ro3")
-        let root = fixtureRoot(t, mounts: [("aufs", "none", d + "/mnt", "rw,si=7,br:\(d)/rw=rw:\(d)/ro1=ro:\(d)/gone=ro")])
+        let root = fixtureRoot(
+            t, mounts: [("aufs", "none", d + "/mnt", "rw,si=7,br:\(d)/rw=rw:\(d)/ro1=ro:\(d)/gone=ro")])
         let sys = ScriptedSyscalls()
         var editor = BranchEditor(syscalls: sys, root: root)
         editor.lockPath = d + "/lock"
@@ -215,7 +240,9 @@ func fixtureRoot(_ t: TempDir, mounts: [(String, String, String, String)], files
         let del = try editor.edit(.del, target: d + "/mnt", branch: d + "/gone", index: nil, dryRun: false)
         #expect(del.data == "del=\(d)/gone")
         #expect(sys.mounts.map(\.data) == [add.data, del.data] && sys.locks == 2)
-        #expect(throws: AufsError.self) { try editor.edit(.del, target: d + "/mnt", branch: d + "/ro2", index: nil, dryRun: false) }
+        #expect(throws: AufsError.self) {
+            try editor.edit(.del, target: d + "/mnt", branch: d + "/ro2", index: nil, dryRun: false)
+        }
         sys.mountError = EINVAL
         do {
             _ = try editor.edit(.mod, target: d + "/mnt", branch: d + "/ro1=rw", index: nil, dryRun: false)

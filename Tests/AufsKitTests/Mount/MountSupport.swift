@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 /// The built aufsctl binary (beside the test bundle).
@@ -46,8 +47,10 @@ func unmountAll(under dir: String) {
 /// mountinfo must be unchanged by a refused command. Byte-identical is expected; other processes on
 /// the host (or other tests in this run) may mount elsewhere meanwhile, so a difference only fails
 /// when a changed line concerns `dir`, the test's own directory, where every target and branch lives.
-func expectMountinfoUnchanged(_ before: String, _ after: String, concerning dir: String,
-                              sourceLocation: SourceLocation = #_sourceLocation) {
+func expectMountinfoUnchanged(
+    _ before: String, _ after: String, concerning dir: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     if before == after { return }
     let b = Set(before.split(separator: "\n")), a = Set(after.split(separator: "\n"))
     let changed = a.symmetricDifference(b)

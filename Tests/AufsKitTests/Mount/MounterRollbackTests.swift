@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 /// Syscalls that record every mount/umount2 and fail the Nth mount(2) with a chosen errno.
@@ -26,7 +27,9 @@ final class RecordingSyscalls: Syscalls, @unchecked Sendable {
         umounts.append((target, flags))
         return .success(())
     }
-    func fsMount(fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String) -> Result<Void, FsMountError> {
+    func fsMount(
+        fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String
+    ) -> Result<Void, FsMountError> {
         .failure(FsMountError(step: "fsopen", errno: SysErrno(ENOSYS)))
     }
 }
@@ -47,8 +50,9 @@ final class RecordingSyscalls: Syscalls, @unchecked Sendable {
         return (t, MountRequest(options: opts, target: d + "/mnt"))
     }
 
-    @Test(.enabled(if: isRoot, "needs root: takes the mount lock in /run/lock"),
-          .enabled(if: !aufsRegistered, "aufs is registered; the test fakes the kernel"))
+    @Test(
+        .enabled(if: isRoot, "needs root: takes the mount lock in /run/lock"),
+        .enabled(if: !aufsRegistered, "aufs is registered; the test fakes the kernel"))
     func failingRemountRollsBack() throws {
         let (t, req) = layout(120)
         let sys = RecordingSyscalls(failAt: 2)
@@ -58,7 +62,8 @@ final class RecordingSyscalls: Syscalls, @unchecked Sendable {
             _ = try m.mount(req)
         } throws: { e in
             guard let e = e as? AufsError else { return false }
-            return e.message.contains("EINVAL") && e.details.contains { $0.hasPrefix("call 2 of ") && $0.contains("MS_REMOUNT") }
+            return e.message.contains("EINVAL")
+                && e.details.contains { $0.hasPrefix("call 2 of ") && $0.contains("MS_REMOUNT") }
                 && e.details.contains { $0.contains("rolled back: unmounted") && $0.contains("after 1 of") }
         }
         #expect(sys.mounts.count == 2)
@@ -66,8 +71,9 @@ final class RecordingSyscalls: Syscalls, @unchecked Sendable {
         #expect(sys.umounts.count == 1 && sys.umounts[0].0 == req.target && sys.umounts[0].1 == 0)
     }
 
-    @Test(.enabled(if: isRoot, "needs root: takes the mount lock in /run/lock"),
-          .enabled(if: !aufsRegistered, "aufs is registered; the test fakes the kernel"))
+    @Test(
+        .enabled(if: isRoot, "needs root: takes the mount lock in /run/lock"),
+        .enabled(if: !aufsRegistered, "aufs is registered; the test fakes the kernel"))
     func failingFirstCallNeedsNoRollback() throws {
         let (t, req) = layout(3)
         let sys = RecordingSyscalls(failAt: 1, failWith: ENODEV)
@@ -82,8 +88,9 @@ final class RecordingSyscalls: Syscalls, @unchecked Sendable {
         #expect(sys.umounts.isEmpty)
     }
 
-    @Test(.enabled(if: isRoot, "needs root: takes the mount lock in /run/lock"),
-          .enabled(if: !aufsRegistered, "aufs is registered; the test fakes the kernel"))
+    @Test(
+        .enabled(if: isRoot, "needs root: takes the mount lock in /run/lock"),
+        .enabled(if: !aufsRegistered, "aufs is registered; the test fakes the kernel"))
     func allCallsSucceedInOrder() throws {
         let (t, req) = layout(120)
         let sys = RecordingSyscalls(failAt: -1)

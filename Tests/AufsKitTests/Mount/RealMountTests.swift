@@ -1,11 +1,14 @@
 import FoundationEssentials
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 /// The user walk-through: container (rw) over image1..3 (ro).
 private func seedLayers(_ d: String) {
-    for n in ["layers", "layers/container", "layers/image1", "layers/image2", "layers/image3", "work"] { makeDir(d + "/" + n) }
+    for n in ["layers", "layers/container", "layers/image1", "layers/image2", "layers/image3", "work"] {
+        makeDir(d + "/" + n)
+    }
     writeFile(d + "/layers/image1/001.txt", "image1-001\n")
     writeFile(d + "/layers/image1/002.txt", "image1-002\n")
     writeFile(d + "/layers/image2/002.txt", "image2-002\n")
@@ -27,8 +30,13 @@ struct RealMountTests {
         seedLayers(d)
         let cwd = d + "/work"
         let mnt = d + "/mnt"
-        let r = try await aufsctl(in: cwd, ["mount", "--fallback", "overlay", "--mkdir",
-            "dirs=../layers/container=rw:../layers/image1=ro:../layers/image2=ro:" + d + "/layers/image3=ro", "../mnt"])
+        let r = try await aufsctl(
+            in: cwd,
+            [
+                "mount", "--fallback", "overlay", "--mkdir",
+                "dirs=../layers/container=rw:../layers/image1=ro:../layers/image2=ro:" + d + "/layers/image3=ro",
+                "../mnt",
+            ])
         try #require(r.status == 0, "mount failed: \(r.stderr)")
         #expect(r.stdout.contains("overlay, not aufs"))
         #expect(isMountPoint(mnt))
@@ -91,7 +99,9 @@ struct RealMountTests {
             writeFile(d + "/l/layer-\(i)-abcdefghij/same.txt", "\(i)\n")
         }
         let lowers = (0..<count).map { d + "/l/layer-\($0)-abcdefghij" }
-        #expect(("lowerdir=" + lowers.joined(separator: ":")).utf8.count > 4095, "the layers must not fit one mount(2) page")
+        #expect(
+            ("lowerdir=" + lowers.joined(separator: ":")).utf8.count > 4095, "the layers must not fit one mount(2) page"
+        )
         let list = "dirs=./up:" + (0..<count).map { "./l/layer-\($0)-abcdefghij=ro" }.joined(separator: ":")
         let r = try await aufsctl(in: d, ["mount", "--fallback", "overlay", list, "./mnt"])
         try #require(r.status == 0, "mount failed: \(r.stderr)")
@@ -116,7 +126,10 @@ struct RealMountTests {
         #expect(!FileRead.exists(d + "/.aufsctl-work.up"))
     }
 
-    @Test(.enabled(if: !aufsRegistered, "aufs is registered in /proc/filesystems, so a real aufs mount would not fail with ENODEV"))
+    @Test(
+        .enabled(
+            if: !aufsRegistered,
+            "aufs is registered in /proc/filesystems, so a real aufs mount would not fail with ENODEV"))
     func aufsWithoutFallbackFailsWithENODEV() async throws {
         let t = TempDir()
         let d = canonical(t.path)
@@ -128,8 +141,11 @@ struct RealMountTests {
         #expect(r.stderr.contains("ENODEV"))
         #expect(r.stderr.contains("aufsctl check"))
         #expect(r.stderr.contains("--fallback overlay"))
-        #expect(r.stderr.contains("call 1 of 1: mount(\"none\", \"\(d)/mnt\", \"aufs\", 0, \"br=\(d)/a=rw:\(d)/b=ro,xino=/run/aufsctl/xino/\(Mounter.xinoName(target: d + "/mnt"))\")"),
-                "\(r.stderr)")
+        #expect(
+            r.stderr.contains(
+                "call 1 of 1: mount(\"none\", \"\(d)/mnt\", \"aufs\", 0, \"br=\(d)/a=rw:\(d)/b=ro,xino=/run/aufsctl/xino/\(Mounter.xinoName(target: d + "/mnt"))\")"
+            ),
+            "\(r.stderr)")
         #expect(!isMountPoint(d + "/mnt"))
         expectMountinfoUnchanged(before, mountinfo(), concerning: d)
     }
@@ -143,7 +159,10 @@ struct RealMountTests {
         try #require(rc == 0, "could not mount a tmpfs: errno \(rc)")
         let r = try await aufsctl(in: d, ["umount", "./mnt"])
         #expect(r.status == 2)
-        #expect(r.stderr.contains("\(d)/mnt is a tmpfs mount from testtmpfs, neither aufs nor an overlay aufsctl made; add --force"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains(
+                "\(d)/mnt is a tmpfs mount from testtmpfs, neither aufs nor an overlay aufsctl made; add --force"),
+            "\(r.stderr)")
         #expect(isMountPoint(d + "/mnt"))
         let f = try await aufsctl(in: d, ["umount", "--force", "--json", "./mnt"])
         #expect(f.status == 0, "\(f.stderr)")
@@ -165,7 +184,8 @@ struct RealMountTests {
         #expect(!isMountPoint(d + "/mnt"))
         #expect(!FileRead.exists(d + "/.aufsctl-work.a"), "a dry run creates no workdir")
         // --mkdir with --dry-run does not create the target either.
-        let m = try await aufsctl(in: d, ["mount", "--dry-run", "--mkdir", "--fallback", "overlay", "dirs=./a:./b=ro", "./new/mnt"])
+        let m = try await aufsctl(
+            in: d, ["mount", "--dry-run", "--mkdir", "--fallback", "overlay", "dirs=./a:./b=ro", "./new/mnt"])
         #expect(m.status == 0, "\(m.stderr)")
         #expect(!FileRead.exists(d + "/new"))
         expectMountinfoUnchanged(before, mountinfo(), concerning: d)
@@ -176,7 +196,8 @@ struct RealMountTests {
         let d = canonical(t.path)
         defer { withExtendedLifetime(t) { unmountAll(under: d) } }
         for n in ["a", "b", "c", "mnt"] { makeDir(d + "/" + n) }
-        let r = try await aufsctl(in: d, ["mount", "--json", "--fallback", "overlay", "dirs=./a:./b=ro:./c=ro", "./mnt"])
+        let r = try await aufsctl(
+            in: d, ["mount", "--json", "--fallback", "overlay", "dirs=./a:./b=ro:./c=ro", "./mnt"])
         try #require(r.status == 0, "\(r.stderr)")
         let report = try JSONDecoder().decode(MountReport.self, from: Data(r.stdout.utf8))
         #expect(report.schema == "aufsctl.mount/1")
@@ -186,8 +207,11 @@ struct RealMountTests {
         #expect(report.branches.map(\.spec) == [d + "/a=rw", d + "/b=ro", d + "/c=ro"])
         #expect(report.workdir == d + "/.aufsctl-work.a")
         #expect(report.calls.count == 1)
-        #expect(report.calls.first.map { $0.hasPrefix("fsopen(\"overlay\") + 4 fsconfig") || $0.hasPrefix("mount(\"aufsctl\"") } == true,
-                "\(report.calls)")
+        #expect(
+            report.calls.first.map {
+                $0.hasPrefix("fsopen(\"overlay\") + 4 fsconfig") || $0.hasPrefix("mount(\"aufsctl\"")
+            } == true,
+            "\(report.calls)")
         #expect(isMountPoint(d + "/mnt"))
         let u = try await aufsctl(in: d, ["umount", "--json", "./mnt"])
         let ur = try JSONDecoder().decode(UnmountReport.self, from: Data(u.stdout.utf8))
@@ -201,14 +225,18 @@ struct RealMountTests {
         let d = canonical(t.path)
         defer { withExtendedLifetime(t) { unmountAll(under: d) } }
         seedLayers(d)
-        writeFile(d + "/layers/image1/.wh.foo", "")          // hides image2/foo under aufs
+        writeFile(d + "/layers/image1/.wh.foo", "")  // hides image2/foo under aufs
         writeFile(d + "/layers/image2/foo", "image2-foo\n")
         makeDir(d + "/layers/image2/sub")
         writeFile(d + "/layers/image2/sub/.wh.bar", "")
-        writeFile(d + "/layers/image3/.wh..wh..opq", "")      // an opaque-dir marker counts
-        makeDir(d + "/layers/image3/.wh..wh.plnk")            // aufs bookkeeping does not
-        let r = try await aufsctl(in: d + "/work", ["mount", "--fallback", "overlay", "--mkdir",
-            "dirs=../layers/container:../layers/image1=ro:../layers/image2=ro:../layers/image3=ro", "../mnt"])
+        writeFile(d + "/layers/image3/.wh..wh..opq", "")  // an opaque-dir marker counts
+        makeDir(d + "/layers/image3/.wh..wh.plnk")  // aufs bookkeeping does not
+        let r = try await aufsctl(
+            in: d + "/work",
+            [
+                "mount", "--fallback", "overlay", "--mkdir",
+                "dirs=../layers/container:../layers/image1=ro:../layers/image2=ro:../layers/image3=ro", "../mnt",
+            ])
         try #require(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("aufsctl: warning: 3 aufs whiteouts (.wh.*) in the lower branches"), "\(r.stderr)")
         #expect(r.stderr.contains("overlay does not honour them"))
@@ -225,8 +253,12 @@ struct RealMountTests {
         defer { withExtendedLifetime(t) { unmountAll(under: d) } }
         seedLayers(d)
         makeDir(d + "/mnt")
-        let r = try await aufsctl(in: d, ["mount", "--dry-run", "--fallback", "overlay",
-            "dirs=./layers/container:./layers/image1=ro:./layers/image2=ro", "./mnt"])
+        let r = try await aufsctl(
+            in: d,
+            [
+                "mount", "--dry-run", "--fallback", "overlay",
+                "dirs=./layers/container:./layers/image1=ro:./layers/image2=ro", "./mnt",
+            ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(!r.stderr.contains("whiteout"))
     }
@@ -237,11 +269,13 @@ struct RealMountTests {
         let t = TempDir()
         let d = canonical(t.path)
         makeDir(d + "/rw")
-        let r = try await aufsctl(in: d, ["mount", "--fallback", "overlay", "--mkdir", "dirs=./rw:./missing=ro", "./new/mnt"])
+        let r = try await aufsctl(
+            in: d, ["mount", "--fallback", "overlay", "--mkdir", "dirs=./rw:./missing=ro", "./new/mnt"])
         #expect(r.status == 2, "\(r.stderr)")
         #expect(!FileRead.exists(d + "/new"), "a refused mount created its mount point")
         makeDir(d + "/ro")
-        let ok = try await aufsctl(in: d, ["mount", "--fallback", "overlay", "--mkdir", "dirs=./rw:./ro=ro", "./new/mnt"])
+        let ok = try await aufsctl(
+            in: d, ["mount", "--fallback", "overlay", "--mkdir", "dirs=./rw:./ro=ro", "./new/mnt"])
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(isMountPoint(d + "/new/mnt"))
         unmountAll(under: d)

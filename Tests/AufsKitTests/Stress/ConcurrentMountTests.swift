@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 /// 16 `aufsctl mount --fallback overlay` processes started at once on distinct targets, sharing
@@ -22,7 +23,14 @@ struct ConcurrentMountTests {
 
         let mounts = try await withThrowingTaskGroup(of: (Int, CommandResult).self) { g in
             for i in 0..<n {
-                g.addTask { (i, try await aufsctl(["mount", "--fallback", "overlay", "dirs=\(d)/up\(i)=rw:\(lowers)", "\(d)/mnt\(i)"])) }
+                g.addTask {
+                    (
+                        i,
+                        try await aufsctl([
+                            "mount", "--fallback", "overlay", "dirs=\(d)/up\(i)=rw:\(lowers)", "\(d)/mnt\(i)",
+                        ])
+                    )
+                }
             }
             return try await g.reduce(into: [:]) { $0[$1.0] = $1.1 }
         }

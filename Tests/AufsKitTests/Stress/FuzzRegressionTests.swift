@@ -1,4 +1,5 @@
 import Testing
+
 @testable import AufsKit
 
 /// Inputs found by fuzz/ (FuzzGrubEdit), kept as regression tests.
@@ -12,7 +13,9 @@ import Testing
         let (out, changed) = ShellAssignments.set("GRUB_DEFAULT", to: "0", in: text)
         #expect(changed)
         #expect(ShellAssignments.find("GRUB_DEFAULT", in: out)?.value == "0", "\(String(reflecting: out))")
-        #expect(ShellAssignments.lines(of: out).count == ShellAssignments.lines(of: text).count, "\(String(reflecting: out))")
+        #expect(
+            ShellAssignments.lines(of: out).count == ShellAssignments.lines(of: text).count,
+            "\(String(reflecting: out))")
     }
 
     /// A value starting with a combining mark (U+0301): `quote` writes `"\u{301}x"`, and the opening

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 /// Runs a command as nobody (setpriv), for the attacker's side of a test.
@@ -60,7 +61,10 @@ struct HostileUserTests {
     /// A state file another user could have written is never read (its undo commands run as root).
     @Test func foreignStateFileIsRefused() async throws {
         let t = minimalRoot()
-        t.write("var/lib/aufsctl/state.json", "{\"schema\":\"aufsctl.state/1\",\"installs\":[{\"method\":\"dkms\",\"kernel\":\"k\",\"steps\":[{\"id\":\"x\",\"title\":\"x\",\"undo\":[{\"command\":{\"argv\":[\"touch\",\"/tmp/aufsctl-pwned\"]}}]}]}]}\n")
+        t.write(
+            "var/lib/aufsctl/state.json",
+            "{\"schema\":\"aufsctl.state/1\",\"installs\":[{\"method\":\"dkms\",\"kernel\":\"k\",\"steps\":[{\"id\":\"x\",\"title\":\"x\",\"undo\":[{\"command\":{\"argv\":[\"touch\",\"/tmp/aufsctl-pwned\"]}}]}]}]}\n"
+        )
         chown(t.path + "/var/lib/aufsctl/state.json", 65534, 65534)
         let r = try await aufsctl(["uninstall", "--yes", "--root", t.path])
         #expect(r.status != 0)
@@ -80,9 +84,12 @@ struct HostileUserTests {
         let r2 = try JSONDecoder().decode(MountReport.self, from: Data(two.stdout.utf8))
         #expect(r1.xino == "/run/aufsctl/xino/" + Mounter.xinoName(target: d + "/m1"), "\(one.stdout)\(one.stderr)")
         #expect(r1.xino != r2.xino && r2.xino?.hasPrefix("/run/aufsctl/xino/m2-") == true)
-        let open = try await aufsctl(in: d, ["mount", "--dry-run", "--json", "-o", "xino=/tmp/mine.xino", "dirs=./a:./b=ro", "./m1"])
+        let open = try await aufsctl(
+            in: d, ["mount", "--dry-run", "--json", "-o", "xino=/tmp/mine.xino", "dirs=./a:./b=ro", "./m1"])
         let r3 = try JSONDecoder().decode(MountReport.self, from: Data(open.stdout.utf8))
-        #expect(r3.warnings.contains { $0.contains("xino=/tmp/mine.xino is in /tmp, which every user can write") }, "\(r3.warnings)")
+        #expect(
+            r3.warnings.contains { $0.contains("xino=/tmp/mine.xino is in /tmp, which every user can write") },
+            "\(r3.warnings)")
     }
 
     /// nobody renames the overlay workdir away (its parent is theirs to write) and puts a symlink
@@ -92,13 +99,14 @@ struct HostileUserTests {
         let d = canonical(t.path)
         chmod(d, 0o755)
         let layers = d + "/layers"
-        mkdir(layers, 0o777); chmod(layers, 0o1777)   // a shared directory
+        mkdir(layers, 0o777); chmod(layers, 0o1777)  // a shared directory
         for n in ["c", "i"] { makeDir(layers + "/" + n) }
         makeDir(d + "/m")
         makeDir(d + "/victim"); writeFile(d + "/victim/keep", "precious\n")
         chmod(d + "/victim", 0o777)
         defer { withExtendedLifetime(t) { unmountAll(under: d) } }
-        let m = try await aufsctl(in: d, ["mount", "--fallback", "overlay", "--json", "dirs=./layers/c:./layers/i=ro", "./m"])
+        let m = try await aufsctl(
+            in: d, ["mount", "--fallback", "overlay", "--json", "dirs=./layers/c:./layers/i=ro", "./m"])
         try #require(m.status == 0, "\(m.stderr)")
         let work = try #require(try JSONDecoder().decode(MountReport.self, from: Data(m.stdout.utf8)).workdir)
         // The sticky bit stops nobody from renaming root's workdir; root-owned layers dir without it does not.
@@ -136,7 +144,9 @@ struct HostileUserTests {
         mkdir(t.path + "/var/lib/aufsctl", 0o700)
         symlink(elsewhere.path, t.path + "/var/lib/aufsctl/backups")
         let facts = try await HostProbe(root: HostRoot(t.path), runner: ScriptedRunner()).probe()
-        let ctx = InstallContext(root: HostRoot(t.path), runner: ScriptedRunner(), syscalls: FakeSyscalls(), facts: facts, options: InstallOptions())
+        let ctx = InstallContext(
+            root: HostRoot(t.path), runner: ScriptedRunner(), syscalls: FakeSyscalls(), facts: facts,
+            options: InstallOptions())
         // In a root tree the planted absolute link resolves inside the tree, like chroot would.
         _ = try? ctx.setAssignment("GRUB_DEFAULT", to: "0", in: "/etc/default/grub")
         #expect(FileRead.list(elsewhere.path) == [])
@@ -182,7 +192,8 @@ struct HostileUserTests {
         makeDir(d + "/victim"); writeFile(d + "/victim/keep", "precious\n"); chmod(d + "/victim", 0o777)
         defer { withExtendedLifetime(t) { unmountAll(under: d) } }
         let work = layers + "/" + Mounter.workdirPrefix + "c"
-        let script = "end=$(($(date +%s) + 12)); while [ $(date +%s) -lt $end ]; do mv \(work) \(layers)/away.$$ 2>/dev/null && ln -s \(d)/victim \(work) 2>/dev/null; rm -f \(work) 2>/dev/null; rm -rf \(layers)/away.$$ 2>/dev/null; done"
+        let script =
+            "end=$(($(date +%s) + 12)); while [ $(date +%s) -lt $end ]; do mv \(work) \(layers)/away.$$ 2>/dev/null && ln -s \(d)/victim \(work) 2>/dev/null; rm -f \(work) 2>/dev/null; rm -rf \(layers)/away.$$ 2>/dev/null; done"
         async let attacker = asNobody(["sh", "-c", script])
         for _ in 0..<20 {
             _ = try await aufsctl(in: d, ["mount", "--fallback", "overlay", "dirs=./layers/c:./layers/i=ro", "./m"])

@@ -1,13 +1,15 @@
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 /// A CentOS 7 fixture copy where install's commands really run (chroot + busybox + sh stubs, see
 /// Tests/stress/centos-stub-root.sh); `yumDelay` makes `yum install` take that long.
 func stubCentOSRoot(yumDelay: Int = 0) async throws -> TempDir {
     let t = TempDir()
-    let r = try await SubprocessRunner().run([packageRoot() + "/Tests/stress/centos-stub-root.sh", t.path],
-                                             environment: ["YUM_DELAY": "\(yumDelay)"])
+    let r = try await SubprocessRunner().run(
+        [packageRoot() + "/Tests/stress/centos-stub-root.sh", t.path],
+        environment: ["YUM_DELAY": "\(yumDelay)"])
     try #require(r.status == 0, "centos-stub-root.sh: \(r.stderr)")
     return t
 }
@@ -18,8 +20,10 @@ func monotonicSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
-let installArgs = ["install", "--method", "kernel-ml-aufs", "--repo-url", "https://example.invalid/kernel-ml-aufs/el7/x86_64",
-                   "--gpgkey", "https://example.invalid/RPM-GPG-KEY-kernel-ml-aufs", "--yes"]
+let installArgs = [
+    "install", "--method", "kernel-ml-aufs", "--repo-url", "https://example.invalid/kernel-ml-aufs/el7/x86_64",
+    "--gpgkey", "https://example.invalid/RPM-GPG-KEY-kernel-ml-aufs", "--yes",
+]
 
 /// Two `aufsctl install` on the same root contend for `<root>/run/aufsctl/install.lock`.
 @Suite(.serialized, .enabled(if: isRoot, "needs root: install --root runs its commands through chroot"))
@@ -67,7 +71,8 @@ struct InstallLockTests {
         let took = monotonicSeconds() - start
         lock.release()
         #expect(r.status != 0 && r.status != 5, "\(r.stdout)\n\(r.stderr)")
-        #expect(r.stderr.contains("another aufsctl holds") && r.stderr.contains("/run/aufsctl/install.lock"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains("another aufsctl holds") && r.stderr.contains("/run/aufsctl/install.lock"), "\(r.stderr)")
         #expect(took >= 9, "refused after \(took) s, not after waiting")
         #expect(FileRead.string(root + "/etc/default/grub") == grubBefore)
         #expect(!FileRead.exists(root + "/var/lib/aufsctl/state.json"))

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import Testing
+
 @testable import AufsKit
 
 /// As nobody (setpriv --reuid=65534 --regid=65534 --clear-groups): check works; mount and install
@@ -13,7 +14,8 @@ struct PrivilegeTests {
         let report = try JSONDecoder().decode(CheckReport.self, from: Data(r.stdout.utf8))
         #expect(report.facts.user.root == false)
         let plain = try await aufsctl(["check"], asUser: 65534)
-        #expect([0, 3, 4].contains(plain.status) && plain.stdout.contains("verdict"), "\(plain.stdout)\n\(plain.stderr)")
+        #expect(
+            [0, 3, 4].contains(plain.status) && plain.stdout.contains("verdict"), "\(plain.stdout)\n\(plain.stderr)")
     }
 
     @Test func mountRefusesAsNobody() async throws {
@@ -22,7 +24,8 @@ struct PrivilegeTests {
         chmod(d, 0o755)
         for n in ["up", "lo", "mnt"] { makeDir(d + "/" + n) }
         let before = mountinfo()
-        let r = try await aufsctl(["mount", "--fallback", "overlay", "dirs=\(d)/up=rw:\(d)/lo=ro", d + "/mnt"], asUser: 65534)
+        let r = try await aufsctl(
+            ["mount", "--fallback", "overlay", "dirs=\(d)/up=rw:\(d)/lo=ro", d + "/mnt"], asUser: 65534)
         #expect(r.status != 0)
         #expect(r.stderr.contains("needs root"), "\(r.stderr)")
         expectMountinfoUnchanged(before, mountinfo(), concerning: d)

@@ -1,4 +1,5 @@
 import Glibc
+
 @testable import AufsKit
 
 /// The package's top directory, found from this file's path.
@@ -31,15 +32,20 @@ final class ScriptedRunner: CommandRunner, @unchecked Sendable {
 
 /// Syscalls whose answers a test sets.
 struct FakeSyscalls: Syscalls {
-    var unameValue = Uname(release: "6.1.0-18-amd64", version: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)", machine: "x86_64")
+    var unameValue = Uname(
+        release: "6.1.0-18-amd64", version: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)", machine: "x86_64")
     var euid: UInt32 = 0
     func uname() -> Uname { unameValue }
     func geteuid() -> UInt32 { euid }
     func statfs(_ path: String) -> Result<FSStat, SysErrno> { LinuxSyscalls().statfs(path) }
     func deviceID(_ path: String) -> Result<UInt64, SysErrno> { LinuxSyscalls().deviceID(path) }
-    func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, SysErrno> { .failure(SysErrno(EPERM)) }
+    func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, SysErrno> {
+        .failure(SysErrno(EPERM))
+    }
     func umount2(_ target: String, flags: Int32) -> Result<Void, SysErrno> { .failure(SysErrno(EPERM)) }
-    func fsMount(fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String) -> Result<Void, FsMountError> {
+    func fsMount(
+        fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String
+    ) -> Result<Void, FsMountError> {
         .failure(FsMountError(step: "fsopen", errno: SysErrno(EPERM)))
     }
 }

@@ -15,28 +15,40 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let key = "GRUB_DEFAULT"
     let (out, changed) = ShellAssignments.set(key, to: value, inBytes: input)
     let found = ShellAssignments.find(key, inBytes: out)
-    precondition(found?.value == value, "after set, find returns \(String(reflecting: found?.value)) not \(String(reflecting: value)); in: \(input) out: \(out)")
+    precondition(
+        found?.value == value,
+        "after set, find returns \(String(reflecting: found?.value)) not \(String(reflecting: value)); in: \(input) out: \(out)"
+    )
     if !changed { precondition(out == input); return 0 }
     let old = ShellAssignments.lines(ofBytes: input).map(Array.init)
     let new = ShellAssignments.lines(ofBytes: out).map(Array.init)
     if new.count == old.count, let line = found?.line {
         let before = old[..<line].flatMap { $0 }, after = old[(line + 1)...].flatMap { $0 }
-        precondition(Array(out.prefix(before.count)) == before, "bytes before the changed line differ; in: \(input) out: \(out)")
-        precondition(Array(out.suffix(after.count)) == after, "bytes after the changed line differ; in: \(input) out: \(out)")
-        precondition(Array(new[line].prefix(ShellAssignments.assignmentPrefix(old[line], key: key) ?? 0))
-                     == Array(old[line].prefix(ShellAssignments.assignmentPrefix(old[line], key: key) ?? 0)), "the KEY= prefix changed")
+        precondition(
+            Array(out.prefix(before.count)) == before, "bytes before the changed line differ; in: \(input) out: \(out)")
+        precondition(
+            Array(out.suffix(after.count)) == after, "bytes after the changed line differ; in: \(input) out: \(out)")
+        precondition(
+            Array(new[line].prefix(ShellAssignments.assignmentPrefix(old[line], key: key) ?? 0))
+                == Array(old[line].prefix(ShellAssignments.assignmentPrefix(old[line], key: key) ?? 0)),
+            "the KEY= prefix changed")
     } else {
-        let grown = input.last == 10 || input.isEmpty ? input : input + (out.count > input.count + 1 && out[input.count] == 13 ? [13, 10] : [10])
-        precondition(Array(out.prefix(grown.count)) == grown, "append touched the input's bytes; in: \(input) out: \(out)")
+        let grown =
+            input.last == 10 || input.isEmpty
+            ? input : input + (out.count > input.count + 1 && out[input.count] == 13 ? [13, 10] : [10])
+        precondition(
+            Array(out.prefix(grown.count)) == grown, "append touched the input's bytes; in: \(input) out: \(out)")
         precondition(found?.line == new.count - 1, "the appended line is not the last")
     }
     return 0
 }
 
 @_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ cb: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ cb: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt
 
 @_cdecl("FuzzGrubEditBytes_main")
 public func fuzzEntry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {

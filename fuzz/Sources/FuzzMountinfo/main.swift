@@ -13,7 +13,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     // A value escaped the way the kernel shows it in mountinfo comes back unchanged.
     // (Paths there are absolute: the value starts with "/", so no combining mark can fuse with "=".)
-    if !s.unicodeScalars.contains("\\") {   // by scalar: a backslash before a combining mark is one Character
+    if !s.unicodeScalars.contains("\\") {  // by scalar: a backslash before a combining mark is one Character
         let esc = s.replacingOccurrences(",", with: "\\,")
         precondition(Unmounter.option("upperdir", in: "lowerdir=/a,upperdir=/\(esc),workdir=/w") == "/" + s)
     }
@@ -37,9 +37,11 @@ extension String {
 // tests can link them); with -parse-as-library there is no such symbol, so provide it and hand over
 // to libFuzzer's driver (the public LLVMFuzzerRunDriver API) with the callback above.
 @_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ cb: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ cb: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt
 
 @_cdecl("FuzzMountinfo_main")
 public func fuzzEntry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {

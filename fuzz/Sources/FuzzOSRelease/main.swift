@@ -10,7 +10,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         // A value without a line break, written back with our own quoting, reads back the same.
         if !v.contains(where: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
             let again = OSRelease.parse("\(k)=\(ShellAssignments.quote(v))\n")
-            precondition(again.fields[k] == v, "os-release round trip of \(k): \(String(reflecting: again.fields[k])) != \(String(reflecting: v))")
+            precondition(
+                again.fields[k] == v,
+                "os-release round trip of \(k): \(String(reflecting: again.fields[k])) != \(String(reflecting: v))")
         }
     }
     _ = r.id; _ = r.idLike; _ = r.versionID
@@ -21,9 +23,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 // tests can link them); with -parse-as-library there is no such symbol, so provide it and hand over
 // to libFuzzer's driver (the public LLVMFuzzerRunDriver API) with the callback above.
 @_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ cb: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ cb: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt
 
 @_cdecl("FuzzOSRelease_main")
 public func fuzzEntry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {

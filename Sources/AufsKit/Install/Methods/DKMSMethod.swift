@@ -1,4 +1,5 @@
 import Glibc
+
 /// Method dkms: build aufs out of tree with DKMS for KVER (Debian; any distro with dkms).
 public enum DKMSMethod {
     /// The branch to build: `--source-ref BRANCH`, else the one `check` chose from the committed list
@@ -39,11 +40,16 @@ public enum DKMSMethod {
         let real = inRoot ? ctx.path(dir) : dir
         let header = real + "/include/uapi/linux/aufs_type.h"
         guard FileRead.exists(real) else {
-            if !inRoot { throw AufsError.usage("--source \(dir): no such directory; expected an aufs-standalone checkout") }
+            if !inRoot {
+                throw AufsError.usage("--source \(dir): no such directory; expected an aufs-standalone checkout")
+            }
             return nil
         }
         guard let text = FileRead.string(header) else {
-            throw AufsError.usage("\(dir): no include/uapi/linux/aufs_type.h; expected an aufs-standalone checkout (fs/, include/, Makefile)")
+            throw AufsError.usage(
+                "\(dir): no include/uapi/linux/aufs_type.h; expected an aufs-standalone checkout (fs/, include/, "
+                    + "Makefile)"
+            )
         }
         guard let v = aufsVersion(header: text) else {
             throw AufsError.usage("\(header): no #define AUFS_VERSION \"...\" line")
@@ -68,14 +74,17 @@ public enum DKMSMethod {
     }
 
     static func dkmsInstalled(_ ctx: InstallContext) -> Bool {
-        ctx.root.isHost ? ctx.runner.which("dkms") != nil
+        ctx.root.isHost
+            ? ctx.runner.which("dkms") != nil
             : ["/usr/sbin/dkms", "/usr/bin/dkms", "/sbin/dkms"].contains { FileRead.exists(ctx.path($0)) }
     }
 
     /// The export preflight: the branch's exports (from the source's aufsN-standalone.patch when
     /// the source is here, else the committed list), decided against the kernel's config and
     /// aufs's config.mk. Throws (exit 4) when exports are missing or nothing can be decided.
-    static func checkExports(_ ctx: InstallContext, k: KernelRelease, branch: String, symvers text: String, symversPath: String) throws -> SymbolCheck {
+    static func checkExports(
+        _ ctx: InstallContext, k: KernelRelease, branch: String, symvers text: String, symversPath: String
+    ) throws -> SymbolCheck {
         var exports: [String]?
         var listSource = "Kernel/exports/branches.txt (\(branch))"
         var aufsConfig = Set<String>()
@@ -87,7 +96,10 @@ public enum DKMSMethod {
                 exports = list
                 listSource = ctx.root.isHost ? dir + "/" + p : p
             } else {
-                notes.append("the source has no aufsN-standalone.patch, so its own export list is unknown; checked against the committed list for \(branch)")
+                notes.append(
+                    "the source has no aufsN-standalone.patch, so its own export list is unknown; checked against the "
+                        + "committed list for \(branch)"
+                )
             }
             if let options = info.aufsOptions {
                 aufsConfig = options
@@ -95,26 +107,40 @@ public enum DKMSMethod {
             }
         }
         guard let list = exports ?? SymbolCheck.exports(branch: branch) else {
-            throw AufsError("cannot check the exports \(branch) needs: the source has no aufsN-standalone.patch and Kernel/exports/branches.txt has no \(branch)",
-                            exitCode: .blocked,
-                            details: ["way out: pass --source DIR with an aufs-standalone checkout (it carries the patch)",
-                                      "experts: --skip-export-check builds anyway; modpost then names any missing export"])
+            throw AufsError(
+                "cannot check the exports \(branch) needs: the source has no aufsN-standalone.patch and "
+                    + "Kernel/exports/branches.txt has no \(branch)",
+                exitCode: .blocked,
+                details: [
+                    "way out: pass --source DIR with an aufs-standalone checkout (it carries the patch)",
+                    "experts: --skip-export-check builds anyway; modpost then names any missing export",
+                ])
         }
-        let config = HostProbe.kernelConfig(root: ctx.root, k, running: k.string == ctx.facts.kernel.release && ctx.facts.kernel.running)
-        let c = SymbolCheck.check(branch: branch, exports: list, listSource: listSource, moduleSymvers: text, source: symversPath,
-                                  kernelConfig: config, aufsConfig: aufsConfig, aufsConfigSource: aufsConfigSource)
+        let config = HostProbe.kernelConfig(
+            root: ctx.root, k, running: k.string == ctx.facts.kernel.release && ctx.facts.kernel.running)
+        let c = SymbolCheck.check(
+            branch: branch, exports: list, listSource: listSource, moduleSymvers: text, source: symversPath,
+            kernelConfig: config, aufsConfig: aufsConfig, aufsConfigSource: aufsConfigSource)
         ctx.notes.append(contentsOf: notes)
         if !c.undecided.isEmpty {
-            ctx.notes.append("export check: \(c.undecided.count) exports undecided (\(c.undecided.map(\.symbol).joined(separator: ", "))): \(c.undecided[0].why); modpost will tell if one is really missing")
+            ctx.notes.append(
+                "export check: \(c.undecided.count) exports undecided "
+                    + "(\(c.undecided.map(\.symbol).joined(separator: ", "))): \(c.undecided[0].why); modpost will "
+                    + "tell if one is really missing"
+            )
         }
         if !c.complete {
-            let ways = c.lacksPatches
+            let ways =
+                c.lacksPatches
                 ? ["way out: boot a kernel that carries the aufs base, mmap and standalone patches"]
                 : ["way out: rebuild \(k) with \(branch)'s complete standalone patch"]
-            throw AufsError(c.summary(kernel: k.string) + " (list: \(c.listSource); exports: \(symversPath))",
-                            exitCode: .blocked,
-                            details: ways + ["way out: `aufsctl mount --fallback overlay ...`",
-                                             "experts: --skip-export-check builds anyway"])
+            throw AufsError(
+                c.summary(kernel: k.string) + " (list: \(c.listSource); exports: \(symversPath))",
+                exitCode: .blocked,
+                details: ways + [
+                    "way out: `aufsctl mount --fallback overlay ...`",
+                    "experts: --skip-export-check builds anyway",
+                ])
         }
         return c
     }
@@ -122,7 +148,8 @@ public enum DKMSMethod {
     /// What an aufs source tree says about its exports: the list its aufsN-standalone.patch adds
     /// (nil without one) and the aufs options its config.mk turns on (nil without one).
     static func sourceExportInfo(_ dir: String) -> (patch: String?, exports: [String]?, aufsOptions: Set<String>?) {
-        let patch = (FileRead.list(dir) ?? []).filter { $0.hasPrefix("aufs") && $0.hasSuffix("-standalone.patch") }.sorted().first
+        let patch = (FileRead.list(dir) ?? []).filter { $0.hasPrefix("aufs") && $0.hasSuffix("-standalone.patch") }
+            .sorted().first
         let exports = patch.flatMap { FileRead.string(dir + "/" + $0) }.map(SymbolCheck.exports(standalonePatch:))
         let options = FileRead.string(dir + "/config.mk").map(SymbolCheck.aufsOptions(configMk:))
         return (exports == nil ? nil : patch, exports, options)
@@ -154,13 +181,16 @@ public enum DKMSMethod {
         // sha256sum by argv (no shell): one digest per file, then one over that listing.
         let perFile = try await ctx.runner.run(["sha256sum", "--"] + files.map { dir + "/" + $0 })
         guard perFile.succeeded else { throw AufsError("sha256sum of \(dir) failed: \(perFile.stderr.trimmingBlanks)") }
-        let listing = perFile.stdout.split(separator: "\n").map { line in
-            line.replacingOccurrencesOfPrefix(dir + "/")
-        }.joined(separator: "\n") + "\n"
+        let listing =
+            perFile.stdout.split(separator: "\n").map { line in
+                line.replacingOccurrencesOfPrefix(dir + "/")
+            }.joined(separator: "\n") + "\n"
         // mkstemp: a fresh name, created O_EXCL 0600 (in sticky /tmp nobody else can swap it).
         var template = Array("/tmp/aufsctl-digest-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw AufsError("cannot create a temporary file for the source digest: \(SysErrno(errno))") }
+        guard fd >= 0 else {
+            throw AufsError("cannot create a temporary file for the source digest: \(SysErrno(errno))")
+        }
         let tmp = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         defer { unlink(tmp) }
         let bytes = Array(listing.utf8)
@@ -173,7 +203,9 @@ public enum DKMSMethod {
         let head = try? await ctx.runner.run(["git", "-C", name, "rev-parse", "HEAD"])
         if let head, head.succeeded {
             let dirty = try? await ctx.runner.run(["git", "-C", name, "status", "--porcelain", "--", "."])
-            out += ", git \(head.stdout.trimmingBlanks)" + ((dirty?.stdout.trimmingBlanks.isEmpty ?? true) ? "" : " + local changes")
+            out +=
+                ", git \(head.stdout.trimmingBlanks)"
+                + ((dirty?.stdout.trimmingBlanks.isEmpty ?? true) ? "" : " + local changes")
         }
         return out
     }
@@ -219,7 +251,9 @@ public enum DKMSMethod {
             "    fi",
             "    grep -Eq \"[[:space:]]$sym[[:space:]]\" \"$ROOT\(build)/Module.symvers\" || missing=\"$missing $sym\"",
             "done",
-            "[ -z \"$missing\" ] || { echo \"kernel \(k.string) lacks exports \(branch) needs:$missing\" >&2; exit 4; }"]
+            "[ -z \"$missing\" ] || { echo \"kernel \(k.string) lacks exports \(branch) needs:$missing\" >&2; exit 4; "
+                + "}",
+        ]
     }
 
     public static func plan(_ facts: HostFacts, options o: InstallOptions, root: HostRoot) throws -> Plan {
@@ -227,24 +261,35 @@ public enum DKMSMethod {
             throw AufsError.usage("kernel release \(facts.kernel.release) does not parse; pass --kernel KVER")
         }
         let d = DKMSSteps(facts: facts, o: o, k: k)
-        var steps = [try d.packagesStep(), try d.exportsStep(), try d.sourceStep(), try d.usrSrcStep(),
-                     try d.dkmsAddStep(), try d.dkmsBuildStep(), try d.dkmsInstallStep()]
+        var steps = [
+            try d.packagesStep(), try d.exportsStep(), try d.sourceStep(), try d.usrSrcStep(),
+            try d.dkmsAddStep(), try d.dkmsBuildStep(), try d.dkmsInstallStep(),
+        ]
         steps.append(CommonSteps.persist())
         if d.running && !o.noLoad && root.isHost { steps.append(CommonSteps.load()) }
         var afterwards: [String] = []
         if d.secureBoot {
-            afterwards.append("Secure Boot is enabled: the module must be signed by an enrolled key. dkms signs with /var/lib/dkms/mok.key; enroll it once with `mokutil --import /var/lib/dkms/mok.pub`, reboot, and confirm the enrolment in the MOK manager (aufsctl cannot do that step for you)")
+            afterwards.append(
+                "Secure Boot is enabled: the module must be signed by an enrolled key. dkms signs with "
+                    + "/var/lib/dkms/mok.key; enroll it once with `mokutil --import /var/lib/dkms/mok.pub`, reboot, "
+                    + "and confirm the enrolment in the MOK manager (aufsctl cannot do that step for you)"
+            )
         }
-        if !d.running { afterwards.append("built for \(d.kver), which is not d.running: boot it, then `aufsctl load` (or let /etc/modules-load.d/aufs.conf load it)") }
+        if !d.running {
+            afterwards.append(
+                "built for \(d.kver), which is not d.running: boot it, then `aufsctl load` (or let "
+                    + "/etc/modules-load.d/aufs.conf load it)"
+            )
+        }
         return Plan(method: .dkms, target: .kernel(d.kver), steps: steps, rebootRequired: false, afterwards: afterwards)
     }
 
-
     static func installedPackages(_ ctx: InstallContext) async throws -> Set<String> {
         let r = try await ctx.run(["dpkg-query", "-W", "-f=${Package} ${Status}\\n"])
-        return Set(r.stdout.split(separator: "\n").compactMap { l in
-            l.hasSuffix(" installed") ? l.split(separator: " ").first.map(String.init) : nil
-        })
+        return Set(
+            r.stdout.split(separator: "\n").compactMap { l in
+                l.hasSuffix(" installed") ? l.split(separator: " ").first.map(String.init) : nil
+            })
     }
 
     static func wantedPackages(cloning: Bool, meta: String?) -> [String] {
@@ -252,7 +297,9 @@ public enum DKMSMethod {
     }
 
     /// Packages the dkms method needs that are not installed (headers only when no build dir exists).
-    static func missingPackages(_ ctx: InstallContext, kver: String, cloning: Bool, meta: String?) async throws -> [String] {
+    static func missingPackages(
+        _ ctx: InstallContext, kver: String, cloning: Bool, meta: String?
+    ) async throws -> [String] {
         var missing: [String] = []
         for p in wantedPackages(cloning: cloning, meta: meta) {
             let r = try await ctx.run(["dpkg-query", "-W", "-f=${Status}", p])
@@ -266,7 +313,8 @@ public enum DKMSMethod {
 extension String {
     /// dkms.conf's `${kernel_source_dir}` must reach dkms literally from a heredoc.
     var replacingDollarKernelSourceDir: String {
-        split(separator: "${kernel_source_dir}", omittingEmptySubsequences: false).joined(separator: "\\${kernel_source_dir}")
+        split(separator: "${kernel_source_dir}", omittingEmptySubsequences: false).joined(
+            separator: "\\${kernel_source_dir}")
     }
 }
 
@@ -307,9 +355,13 @@ struct DKMSSteps: Sendable {
         running = k.string == facts.kernel.release && facts.kernel.running
         build = "/lib/modules/\(k.string)/build"
         secureBoot = facts.boot.secureBoot == .enabled
-        let known = cloning ? nil : o.source.flatMap {
-            DKMSMethod.aufsVersion(header: FileRead.string(Paths.absolute($0) + "/include/uapi/linux/aufs_type.h") ?? "")
-        }
+        let known =
+            cloning
+            ? nil
+            : o.source.flatMap {
+                DKMSMethod.aufsVersion(
+                    header: FileRead.string(Paths.absolute($0) + "/include/uapi/linux/aufs_type.h") ?? "")
+            }
         V = known ?? "VERSION"
     }
 
@@ -323,12 +375,19 @@ struct DKMSSteps: Sendable {
 
     func packagesStep() throws -> Step {
         Step(
-            id: "packages", title: "Install dkms, build tools and linux-headers-\(kver)\(meta.map { " (and \($0), so later kernels get headers and aufs)" } ?? "") where missing",
-            isDone: { ctx in try await DKMSMethod.missingPackages(ctx, kver: kver, cloning: cloning, meta: meta).isEmpty },
+            id: "packages",
+            title:
+                "Install dkms, build tools and linux-headers-\(kver)"
+                + (meta.map { " (and \($0), so later kernels get headers and aufs)" } ?? "") + " where missing",
+            isDone: { ctx in try await DKMSMethod.missingPackages(ctx, kver: kver, cloning: cloning, meta: meta).isEmpty
+            },
             apply: { ctx in
                 let missing = try await DKMSMethod.missingPackages(ctx, kver: kver, cloning: cloning, meta: meta)
                 guard FileRead.exists(ctx.path("/usr/bin/apt-get")) else {
-                    throw AufsError("missing \(missing.joined(separator: " ")) and no apt-get here: install them with the distro's package manager, then run again")
+                    throw AufsError(
+                        "missing \(missing.joined(separator: " ")) and no apt-get here: install them with the "
+                            + "distro's package manager, then run again"
+                    )
                 }
                 let tree = "/lib/modules/\(kver)"
                 let treeExisted = FileRead.exists(ctx.path(tree))
@@ -336,8 +395,9 @@ struct DKMSSteps: Sendable {
                 // Journaled first: the tree. The package list is known only afterwards (apt-get remove
                 // of a package the archive does not know fails, so it is not guessed ahead).
                 if !treeExisted { try ctx.willChange([.removeModuleTree(path: tree)]) }
-                try await ctx.checkStreaming(["apt-get", "install", "-y", "--no-install-recommends"] + missing,
-                                             environment: ["DEBIAN_FRONTEND": "noninteractive"])
+                try await ctx.checkStreaming(
+                    ["apt-get", "install", "-y", "--no-install-recommends"] + missing,
+                    environment: ["DEBIAN_FRONTEND": "noninteractive"])
                 // Undo removes exactly what this step brought in (dependencies included), and the
                 // module tree the headers created (dkms leaves depmod's indexes there).
                 let added = try await DKMSMethod.installedPackages(ctx).subtracting(before).sorted()
@@ -346,10 +406,16 @@ struct DKMSSteps: Sendable {
                 return undo
             },
             // The same test as missingPackages: each wanted package installed, and the build tree.
-            shell: ShellStep(prelude: ["aufsctl_missing=", "for p in \(ShellScript.quote(wantedPackages)); do dpkg-query -W -f='${Status}' \"$p\" 2>/dev/null | grep -q ' installed$' || aufsctl_missing=\"$aufsctl_missing $p\"; done",
-                                       "[ -d \"$ROOT\(build)\" ] || aufsctl_missing=\"$aufsctl_missing linux-headers-\(kver)\""],
-                             doneTest: "[ -z \"$aufsctl_missing\" ]",
-                             commands: ["DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $aufsctl_missing"]),
+            shell: ShellStep(
+                prelude: [
+                    "aufsctl_missing=",
+                    "for p in \(ShellScript.quote(wantedPackages)); do dpkg-query -W -f='${Status}' \"$p\" "
+                        + "2>/dev/null | grep -q ' installed$' || aufsctl_missing=\"$aufsctl_missing $p\"; done",
+                    "[ -d \"$ROOT\(build)\" ] || aufsctl_missing=\"$aufsctl_missing linux-headers-\(kver)\"",
+                ],
+                doneTest: "[ -z \"$aufsctl_missing\" ]",
+                commands: ["DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $aufsctl_missing"]
+            ),
             uses: { _ in ["packages:apt"] })
     }
 
@@ -358,7 +424,9 @@ struct DKMSSteps: Sendable {
             id: "exports", title: "Check that \(kver) exports the symbols \(branch) needs", preflight: true,
             isDone: { ctx in
                 if facts.module.moduleSupport == false && running {
-                    throw AufsError("kernel \(kver) has no loadable module support (CONFIG_MODULES is not set); DKMS cannot help", exitCode: .blocked)
+                    throw AufsError(
+                        "kernel \(kver) has no loadable module support (CONFIG_MODULES is not set); DKMS cannot help",
+                        exitCode: .blocked)
                 }
                 if o.skipExportCheck { return true }
                 let symvers = ctx.path(build + "/Module.symvers")
@@ -370,10 +438,16 @@ struct DKMSSteps: Sendable {
                     }
                     return true
                 }
-                _ = try DKMSMethod.checkExports(ctx, k: k, branch: branch, symvers: text, symversPath: build + "/Module.symvers")
+                _ = try DKMSMethod.checkExports(
+                    ctx, k: k, branch: branch, symvers: text, symversPath: build + "/Module.symvers")
                 return true
             },
-            shell: ShellStep(doneTest: nil, commands: o.skipExportCheck ? [": # export check skipped (--skip-export-check)"] : DKMSMethod.exportShell(source: cloning ? nil : Paths.absolute(o.source!), k: k, branch: branch, build: build)))
+            shell: ShellStep(
+                doneTest: nil,
+                commands: o.skipExportCheck
+                    ? [": # export check skipped (--skip-export-check)"]
+                    : DKMSMethod.exportShell(
+                        source: cloning ? nil : Paths.absolute(o.source!), k: k, branch: branch, build: build)))
     }
 
     func sourceStep() throws -> Step {
@@ -387,13 +461,24 @@ struct DKMSSteps: Sendable {
                     if o.sourceBranch == nil && o.sourceCommit == nil {
                         let r = try? await ctx.run(["git", "ls-remote", "--heads", url])
                         if let r, r.succeeded {
-                            let (b, why) = AufsBranch.choose(for: k, sublevel: facts.build.sublevel, sublevelSource: nil,
-                                                             heads: AufsBranch.parseHeads(r.stdout))
-                            guard let b else { throw AufsError("\(url): \(why)", exitCode: .blocked, details: ["way out: --source-ref BRANCH"]) }
-                            if b.name != branch { ctx.notes.append("\(url) has \(b.name), newer than \(branch) of the committed list: cloned \(b.name)") }
+                            let (b, why) = AufsBranch.choose(
+                                for: k, sublevel: facts.build.sublevel, sublevelSource: nil,
+                                heads: AufsBranch.parseHeads(r.stdout))
+                            guard let b else {
+                                throw AufsError(
+                                    "\(url): \(why)", exitCode: .blocked, details: ["way out: --source-ref BRANCH"])
+                            }
+                            if b.name != branch {
+                                ctx.notes.append(
+                                    "\(url) has \(b.name), newer than \(branch) of the committed list: cloned \(b.name)"
+                                )
+                            }
                             chosen = b.name
                         } else {
-                            ctx.notes.append("git ls-remote \(url) failed (offline?): cloning \(branch), chosen from the committed list")
+                            ctx.notes.append(
+                                "git ls-remote \(url) failed (offline?): cloning \(branch), chosen from the committed "
+                                    + "list"
+                            )
                         }
                     }
                     try AtomicFile.makeDirectories(Paths.dirname(ctx.path(cloneDir)))
@@ -404,38 +489,59 @@ struct DKMSSteps: Sendable {
                     if let ref = o.sourceCommit {
                         try await ctx.check(["git", "init", "-q", cloneDir])
                         try await ctx.check(["git", "-C", cloneDir, "remote", "add", "origin", url])
-                        try await ctx.checkStreaming(["git", "-C", cloneDir, "fetch", "--depth", "1", "--no-recurse-submodules", "origin", ref], environment: safe)
+                        try await ctx.checkStreaming(
+                            ["git", "-C", cloneDir, "fetch", "--depth", "1", "--no-recurse-submodules", "origin", ref],
+                            environment: safe)
                         try await ctx.check(["git", "-C", cloneDir, "checkout", "-q", "--detach", "FETCH_HEAD"])
                     } else {
-                        try await ctx.checkStreaming(["git", "clone", "--depth", "1", "--no-recurse-submodules", "--branch", chosen, url, cloneDir], environment: safe)
+                        try await ctx.checkStreaming(
+                            [
+                                "git", "clone", "--depth", "1", "--no-recurse-submodules", "--branch", chosen, url,
+                                cloneDir,
+                            ], environment: safe)
                     }
                     let head = try await ctx.check(["git", "-C", cloneDir, "rev-parse", "HEAD"]).stdout.trimmingBlanks
                     if let ref = o.sourceCommit, !head.hasPrefix(ref.lowercased()) {
-                        throw AufsError("\(url): fetched \(head), not the commit \(ref) --source-ref asked for", exitCode: .blocked)
+                        throw AufsError(
+                            "\(url): fetched \(head), not the commit \(ref) --source-ref asked for", exitCode: .blocked)
                     }
-                    ctx.provenance = "\(url) " + (o.sourceCommit.map { "commit \($0)" } ?? "branch \(chosen)") + " at \(head)"
+                    ctx.provenance =
+                        "\(url) " + (o.sourceCommit.map { "commit \($0)" } ?? "branch \(chosen)") + " at \(head)"
                     _ = try source(ctx)
                     // The clone carries its own standalone patch: check its exports (refused: the clone's
                     // undo is journaled, `aufsctl uninstall` removes it).
                     if !o.skipExportCheck, let text = FileRead.string(ctx.path(build + "/Module.symvers")) {
-                        _ = try DKMSMethod.checkExports(ctx, k: k, branch: chosen, symvers: text, symversPath: build + "/Module.symvers")
+                        _ = try DKMSMethod.checkExports(
+                            ctx, k: k, branch: chosen, symvers: text, symversPath: build + "/Module.symvers")
                     }
                     return [.removeTree(path: cloneDir)]
                 },
-                shell: ShellStep(doneTest: "[ -f \"$ROOT\(cloneDir)/include/uapi/linux/aufs_type.h\" ]",
-                                 commands: o.sourceCommit.map { ref in [
-                                    "git init -q \"$ROOT\(cloneDir)\"",
-                                    "git -C \"$ROOT\(cloneDir)\" remote add origin \(ShellScript.quote(url))",
-                                    "GIT_ALLOW_PROTOCOL=https:http git -C \"$ROOT\(cloneDir)\" fetch --depth 1 --no-recurse-submodules origin \(ShellScript.quote(ref))",
-                                    "git -C \"$ROOT\(cloneDir)\" checkout -q --detach FETCH_HEAD"] }
-                                    ?? ["GIT_ALLOW_PROTOCOL=https:http git clone --depth 1 --no-recurse-submodules --branch \(ShellScript.quote(branch)) \(ShellScript.quote(url)) \"$ROOT\(cloneDir)\""]),
+                shell: ShellStep(
+                    doneTest: "[ -f \"$ROOT\(cloneDir)/include/uapi/linux/aufs_type.h\" ]",
+                    commands: o.sourceCommit.map { ref in
+                        [
+                            "git init -q \"$ROOT\(cloneDir)\"",
+                            "git -C \"$ROOT\(cloneDir)\" remote add origin \(ShellScript.quote(url))",
+                            "GIT_ALLOW_PROTOCOL=https:http git -C \"$ROOT\(cloneDir)\" fetch --depth 1 "
+                                + "--no-recurse-submodules origin \(ShellScript.quote(ref))",
+                            "git -C \"$ROOT\(cloneDir)\" checkout -q --detach FETCH_HEAD",
+                        ]
+                    }
+                        ?? [
+                            "GIT_ALLOW_PROTOCOL=https:http git clone --depth 1 --no-recurse-submodules --branch "
+                                + "\(ShellScript.quote(branch)) \(ShellScript.quote(url)) \"$ROOT\(cloneDir)\""
+                        ]),
                 uses: { _ in ["file:" + cloneDir] })
         }
         return Step(
             id: "source", title: "Use the aufs source in \(o.source!)", preflight: true,
             isDone: { ctx in try source(ctx) != nil },
-            shell: ShellStep(doneTest: nil, commands: ["test -f \(ShellScript.quote(Paths.absolute(o.source!) + "/include/uapi/linux/aufs_type.h"))"]))
-}
+            shell: ShellStep(
+                doneTest: nil,
+                commands: [
+                    "test -f \(ShellScript.quote(Paths.absolute(o.source!) + "/include/uapi/linux/aufs_type.h"))"
+                ]))
+    }
 
     func usrSrcStep() throws -> Step {
         Step(
@@ -443,7 +549,8 @@ struct DKMSSteps: Sendable {
             isDone: { ctx in
                 guard let (_, v) = try source(ctx) else { return false }
                 let dest = ctx.path("/usr/src/aufs-\(v)")
-                return FileRead.string(dest + "/dkms.conf") == (try Template.render("dkms.conf", ["version": v, "buildExclusive": ""]))
+                return FileRead.string(dest + "/dkms.conf")
+                    == (try Template.render("dkms.conf", ["version": v, "buildExclusive": ""]))
                     && FileRead.isDirectory(dest + "/fs/aufs")
             },
             apply: { ctx in
@@ -455,9 +562,12 @@ struct DKMSSteps: Sendable {
                 try AtomicFile.makeDirectories(dest)
                 for item in ["fs", "include", "Makefile", "config.mk"] where FileRead.exists(src + "/" + item) {
                     let r = try await ctx.runner.run(["cp", "-a", "--", src + "/" + item, dest + "/"])
-                    if !r.succeeded { throw AufsError("cp \(src)/\(item) to \(destAbs) failed: \(r.stderr.trimmingBlanks)") }
+                    if !r.succeeded {
+                        throw AufsError("cp \(src)/\(item) to \(destAbs) failed: \(r.stderr.trimmingBlanks)")
+                    }
                 }
-                try AtomicFile.write(dest + "/dkms.conf", try Template.render("dkms.conf", ["version": v, "buildExclusive": ""]))
+                try AtomicFile.write(
+                    dest + "/dkms.conf", try Template.render("dkms.conf", ["version": v, "buildExclusive": ""]))
                 if !cloning {
                     // The digest of the copy DKMS builds (the source may change after the copy).
                     do { ctx.provenance = try await DKMSMethod.treeProvenance(ctx, dir: dest, named: src) } catch {
@@ -466,14 +576,21 @@ struct DKMSSteps: Sendable {
                 }
                 return existed ? [] : [.removeTree(path: destAbs)]
             },
-            shell: ShellStep(prelude: [
-                "SRC=\(cloning ? "\"$ROOT\(cloneDir)\"" : ShellScript.quote(Paths.absolute(o.source ?? ".")))",
-                "V=$(sed -n 's/^#define AUFS_VERSION[[:space:]]*\"\\(.*\\)\"/\\1/p' \"$SRC/include/uapi/linux/aufs_type.h\")"],
-                doneTest: "[ -f \"$ROOT/usr/src/aufs-$V/dkms.conf\" ] && [ -d \"$ROOT/usr/src/aufs-$V/fs/aufs\" ]", commands: [
-                "mkdir -p \"$ROOT/usr/src/aufs-$V\"",
-                "for i in fs include Makefile config.mk; do [ -e \"$SRC/$i\" ] && cp -a \"$SRC/$i\" \"$ROOT/usr/src/aufs-$V/\"; done",
-                "cat > \"$ROOT/usr/src/aufs-$V/dkms.conf\" <<EOF",
-                try Template.render("dkms.conf", ["version": "$V", "buildExclusive": ""]).replacingDollarKernelSourceDir + "EOF"]),
+            shell: ShellStep(
+                prelude: [
+                    "SRC=\(cloning ? "\"$ROOT\(cloneDir)\"" : ShellScript.quote(Paths.absolute(o.source ?? ".")))",
+                    "V=$(sed -n 's/^#define AUFS_VERSION[[:space:]]*\"\\(.*\\)\"/\\1/p' "
+                        + "\"$SRC/include/uapi/linux/aufs_type.h\")",
+                ],
+                doneTest: "[ -f \"$ROOT/usr/src/aufs-$V/dkms.conf\" ] && [ -d \"$ROOT/usr/src/aufs-$V/fs/aufs\" ]",
+                commands: [
+                    "mkdir -p \"$ROOT/usr/src/aufs-$V\"",
+                    "for i in fs include Makefile config.mk; do [ -e \"$SRC/$i\" ] && cp -a \"$SRC/$i\" "
+                        + "\"$ROOT/usr/src/aufs-$V/\"; done",
+                    "cat > \"$ROOT/usr/src/aufs-$V/dkms.conf\" <<EOF",
+                    try Template.render("dkms.conf", ["version": "$V", "buildExclusive": ""])
+                        .replacingDollarKernelSourceDir + "EOF",
+                ]),
             uses: { ctx in try source(ctx).map { ["file:/usr/src/aufs-\($0.version)"] } ?? [] })
     }
 
@@ -499,7 +616,9 @@ struct DKMSSteps: Sendable {
             id: "dkms-build", title: "dkms build aufs/\(V) -k \(kver)",
             isDone: { ctx in
                 guard let (_, v) = try source(ctx) else { return false }
-                return try await status(ctx, version: v).contains { $0.kernel == kver && ($0.state == "built" || $0.state == "installed") }
+                return try await status(ctx, version: v).contains {
+                    $0.kernel == kver && ($0.state == "built" || $0.state == "installed")
+                }
             },
             apply: { ctx in
                 guard let (_, v) = try source(ctx) else { throw AufsError("the aufs source is not there") }
@@ -512,17 +631,26 @@ struct DKMSSteps: Sendable {
                     // modpost's "undefined!" lines are the truth about missing exports.
                     let undefined = text.map { SymbolCheck.undefinedByModpost(makeLog: $0) } ?? []
                     if !undefined.isEmpty {
-                        throw AufsError("the build of aufs/\(v) for \(kver) failed: the kernel does not export \(undefined.count) symbol\(undefined.count == 1 ? "" : "s") this aufs needs: \(undefined.joined(separator: ", ")) (modpost, \(log))",
-                                        details: ["way out: boot a kernel that carries \(branch)'s base, mmap and standalone patches",
-                                                  "way out: `aufsctl mount --fallback overlay ...`"])
+                        throw AufsError(
+                            "the build of aufs/\(v) for \(kver) failed: the kernel does not export \(undefined.count) "
+                                + "symbol\(undefined.count == 1 ? "" : "s") this aufs needs: "
+                                + "\(undefined.joined(separator: ", ")) (modpost, \(log))",
+                            details: [
+                                "way out: boot a kernel that carries \(branch)'s base, mmap and standalone patches",
+                                "way out: `aufsctl mount --fallback overlay ...`",
+                            ])
                     }
                     let tail = text.map { $0.split(separator: "\n").suffix(30).map(String.init) } ?? []
                     throw AufsError(e.message + "; the build log is \(log)", details: tail.isEmpty ? e.details : tail)
                 }
                 return []
             },
-            shell: ShellStep(doneTest: "dkms status -m aufs -v \"$V\" -k \(ShellScript.quote(kver)) | grep -Eq 'built|installed'",
-                             commands: ["dkms build \"aufs/$V\" -k \(ShellScript.quote(kver)) || { tail -n 30 \"/var/lib/dkms/aufs/$V/build/make.log\" >&2; exit 1; }"]))
+            shell: ShellStep(
+                doneTest: "dkms status -m aufs -v \"$V\" -k \(ShellScript.quote(kver)) | grep -Eq 'built|installed'",
+                commands: [
+                    "dkms build \"aufs/$V\" -k \(ShellScript.quote(kver)) || { tail -n 30 "
+                        + "\"/var/lib/dkms/aufs/$V/build/make.log\" >&2; exit 1; }"
+                ]))
     }
 
     func dkmsInstallStep() throws -> Step {
@@ -543,12 +671,14 @@ struct DKMSSteps: Sendable {
                 if secureBoot {
                     // Say whether the installed module is signed (libkmod reads the signature).
                     let signer = (try? ModuleIndex(root: ctx.root, kernel: kver))?.lookup("aufs")?.signer
-                    ctx.notes.append(signer.map { "Secure Boot: the installed aufs.ko is signed by \($0)" }
-                                     ?? "Secure Boot: the installed aufs.ko is NOT signed, so the kernel will refuse it")
+                    ctx.notes.append(
+                        signer.map { "Secure Boot: the installed aufs.ko is signed by \($0)" }
+                            ?? "Secure Boot: the installed aufs.ko is NOT signed, so the kernel will refuse it")
                 }
                 return undo
             },
-            shell: ShellStep(doneTest: "dkms status -m aufs -v \"$V\" -k \(ShellScript.quote(kver)) | grep -q installed",
-                             commands: ["dkms install \"aufs/$V\" -k \(ShellScript.quote(kver))"]))
+            shell: ShellStep(
+                doneTest: "dkms status -m aufs -v \"$V\" -k \(ShellScript.quote(kver)) | grep -q installed",
+                commands: ["dkms install \"aufs/$V\" -k \(ShellScript.quote(kver))"]))
     }
 }

@@ -11,20 +11,26 @@ public enum UbuntuExtraMethod {
         }
         let pkg = package(for: k)
         let running = k.string == facts.kernel.release && facts.kernel.running
-        var steps = [Step(
-            id: "package", title: "apt-get install \(pkg)",
-            isDone: { ctx in
-                let r = try await ctx.run(["dpkg-query", "-W", "-f=${Status}", pkg])
-                return r.succeeded && r.stdout.hasSuffix(" installed")
-            },
-            apply: { ctx in
-                try await ctx.checkStreaming(["apt-get", "install", "-y", pkg], environment: ["DEBIAN_FRONTEND": "noninteractive"])
-                return [.command(argv: ["apt-get", "remove", "-y", pkg])]
-            },
-            shell: ShellStep(doneTest: "dpkg-query -W -f='${Status}' \(ShellScript.quote(pkg)) 2>/dev/null | grep -q ' installed$'",
-                             commands: ["DEBIAN_FRONTEND=noninteractive apt-get install -y \(ShellScript.quote(pkg))"]))]
+        var steps = [
+            Step(
+                id: "package", title: "apt-get install \(pkg)",
+                isDone: { ctx in
+                    let r = try await ctx.run(["dpkg-query", "-W", "-f=${Status}", pkg])
+                    return r.succeeded && r.stdout.hasSuffix(" installed")
+                },
+                apply: { ctx in
+                    try await ctx.checkStreaming(
+                        ["apt-get", "install", "-y", pkg], environment: ["DEBIAN_FRONTEND": "noninteractive"])
+                    return [.command(argv: ["apt-get", "remove", "-y", pkg])]
+                },
+                shell: ShellStep(
+                    doneTest:
+                        "dpkg-query -W -f='${Status}' \(ShellScript.quote(pkg)) 2>/dev/null | grep -q ' installed$'",
+                    commands: ["DEBIAN_FRONTEND=noninteractive apt-get install -y \(ShellScript.quote(pkg))"]))
+        ]
         steps.append(CommonSteps.persist())
         if running && !o.noLoad && root.isHost { steps.append(CommonSteps.load()) }
-        return Plan(method: .ubuntuExtra, target: .kernel(k.string), steps: steps, rebootRequired: false, afterwards: [])
+        return Plan(
+            method: .ubuntuExtra, target: .kernel(k.string), steps: steps, rebootRequired: false, afterwards: [])
     }
 }
