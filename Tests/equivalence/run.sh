@@ -68,7 +68,9 @@ for variant in repo-file baseurl; do
         ARGS=(--method kernel-ml-aufs --repo-url https://example.invalid/kernel-ml-aufs/el7/x86_64 --gpgkey https://example.invalid/KEY)
     else
         # yum-config-manager adds the .repo: the stub writes a signed one, as the real host's would be.
-        ARGS=(--method kernel-ml-aufs --repo-url https://example.invalid/kernel-ml-aufs.repo)
+        # A GRUB_DEFAULT that needs quoting: ", \, $ and a backtick must reach the file escaped.
+        ARGS=(--method kernel-ml-aufs --repo-url https://example.invalid/kernel-ml-aufs.repo
+              --grub-default 'CentOS "7" \ $(x) `y`')
         for r in "$A" "$B"; do
             printf '#!/bin/sh\nPATH=/bin:/usr/bin\necho "yum-config-manager $*" >> /var/log/stub-calls\nprintf "[kernel-ml-aufs]\\nname=kernel-ml-aufs\\nbaseurl=https://example.invalid/el7\\ngpgcheck=1\\n" > /etc/yum.repos.d/kernel-ml-aufs.repo\n' >"$r/usr/bin/.ycm"
             chmod 755 "$r/usr/bin/.ycm"
@@ -84,7 +86,8 @@ for variant in repo-file baseurl; do
         bad "centos7 $variant: the emitted script failed"; sed 's/^/    /' "$W/sh.out" | tail -20; continue
     fi
     compare "$A" "$B" "centos7 kernel-ml-aufs ($variant)"
-    if LC_ALL=C grep -q "$(printf 'S\xe9lection')" "$A/etc/default/grub" && grep -q "$(printf 'GRUB_DEFAULT=0\r')" "$A/etc/default/grub" \
+    want='GRUB_DEFAULT=0'; [ $variant = repo-file ] && want='GRUB_DEFAULT="CentOS \"7\" \\ \$(x) \`y\`"'
+    if LC_ALL=C grep -q "$(printf 'S\xe9lection')" "$A/etc/default/grub" && grep -qF "$want$(printf '\r')" "$A/etc/default/grub" \
         && [ -n "$(tail -c 1 "$A/etc/default/grub")" ]; then
         ok "centos7 $variant: the Latin-1 byte, the CRLF ends and the missing final newline survive the edit"
     else

@@ -197,6 +197,7 @@ public struct MountHelper {
         let target = Paths.resolved(a.dir)
         var unmounter = Unmounter(syscalls: syscalls, root: root)
         unmounter.flushPseudoLinks = !a.noPlinkFlush
+        unmounter.flushFailureWarns = { e in stderr("umount.aufs: warning: pseudo-links not flushed: \(e.message)") }
         unmounter.extraFlags = a.force ? Int32(MNT_FORCE) : 0
         do {
             let r = try unmounter.unmount(target, lazy: a.lazy, force: false)
@@ -211,7 +212,7 @@ public struct MountHelper {
                 stderr("umount.aufs: \(e.message); remounted read-only")
                 return ["remounted read-only"]
             }
-            throw HelperError("umount.aufs: " + e.message, exit: e.exitCode == .usage ? .mountFailure : .mountFailure)
+            throw HelperError("umount.aufs: " + e.message, exit: .mountFailure)
         }
         if !a.noMtab { try Mtab(root: root).remove(target: target) }
         return ["unmounted"]

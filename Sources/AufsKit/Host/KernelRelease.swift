@@ -27,7 +27,11 @@ public struct KernelRelease: Sendable, Equatable, CustomStringConvertible {
     public init?(_ s: String) {
         let trimmed = s.trimmingBlanks
         guard !trimmed.isEmpty, trimmed.count <= 64,
-            trimmed.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f && $0 != "/" })
+            // The characters kernel releases use (uname -r, package names): letters, digits and
+            // `._+~-`. Nothing a shell or a path would read (the release reaches --emit-sh scripts).
+            trimmed.unicodeScalars.allSatisfy({
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._+~-".unicodeScalars.contains($0))
+            })
         else { return nil }
         var nums: [Int] = []
         var idx = trimmed.startIndex

@@ -283,6 +283,11 @@ public struct Uninstaller {
             RecursiveRemove.remove(root.resolve(path))
         case .removeModuleTree(let path):
             if !FileRead.exists(root.resolve(path + "/kernel")) { RecursiveRemove.remove(root.resolve(path)) }
+        case .removeFstabEntry(let target):
+            let fstab = root.resolve("/etc/fstab")
+            if let text = FileRead.string(fstab), let without = FstabLine.remove(target: target, from: text) {
+                try AtomicFile.write(fstab, without)
+            }
         case .command(let argv):
             let r = try await runner.run(root.command(argv))
             if !r.succeeded, argv.count >= 3, argv[0] == "dkms", argv[1] == "remove",

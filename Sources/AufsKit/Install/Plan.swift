@@ -13,6 +13,9 @@ public enum UndoAction: Sendable, Codable, Equatable {
     case removeModuleTree(path: String)
     /// Run a command (argv), e.g. `dkms remove aufs/V --all`, `yum remove -y kernel-ml-aufs`.
     case command(argv: [String])
+    /// `persist` added an aufs line for this mount point to /etc/fstab: remove that line only
+    /// (other lines, other unions' and the administrator's later edits, stay).
+    case removeFstabEntry(target: String)
 
     public var description: String {
         switch self {
@@ -21,6 +24,7 @@ public enum UndoAction: Sendable, Codable, Equatable {
         case .removeTree(let p): return "remove \(p)/"
         case .removeModuleTree(let p): return "remove \(p)/ unless a kernel's modules are there"
         case .command(let argv): return ShellScript.quote(argv)
+        case .removeFstabEntry(let t): return "remove the aufs line for \(t) from /etc/fstab"
         }
     }
 
@@ -37,6 +41,8 @@ public enum UndoAction: Sendable, Codable, Equatable {
                 return ["dkms:" + argv[2]]
             }
             return []
+        case .removeFstabEntry(let t):
+            return ["fstab:" + t]
         }
     }
 }

@@ -29,12 +29,14 @@ public enum ShellScript {
             set -eu
             ROOT=${ROOT:-}
 
-            # aufsctl_get KEY FILE: the value of the last active KEY= line, quotes removed, never evaluated.
+            # aufsctl_get KEY FILE: the value of the last active KEY= line, quotes removed (and in double
+            # quotes the \\", \\\\, \\$ and \\` escapes undone), never evaluated.
             aufsctl_get() {
                 LC_ALL=C sed -n -e "s/^[[:space:]]*\\(export[[:space:]][[:space:]]*\\)\\{0,1\\}$1=//p" "$2" \\
                     2>/dev/null | tail -n 1 |
                     LC_ALL=C sed -e 's/[[:space:]][[:space:]]*#.*$//' -e 's/\\r$//' \\
-                        -e 's/^"\\(.*\\)"$/\\1/' -e "s/^'\\(.*\\)'$/\\1/"
+                        -e 's/^"\\(.*\\)"$/\\1/;t dq' -e "s/^'\\(.*\\)'$/\\1/" -e b -e ':dq' \\
+                        -e 's/\\\\\\(["\\\\$`]\\)/\\1/g'
             }
             # aufsctl_backup FILE: copy FILE (0600) to $ROOT/var/lib/aufsctl/backups/<path with / as _>.N,
             # the first free N, as the aufsctl binary does; the directory is root's alone (0700).
@@ -69,8 +71,12 @@ public enum ShellScript {
                 tmp=$(mktemp "$(dirname "$3")/.$(basename "$3").aufsctl-XXXXXX")
                 nonl=0; [ -s "$3" ] && [ -n "$(tail -c 1 "$3")" ] && nonl=1
                 [ -f "$3" ] || : > "$tmp"
-                LC_ALL=C awk -v k="$1" -v v="$2" -v nonl="$nonl" '
-                    BEGIN { re = "^[ \t]*(export[ \t]+)?" k "=" }
+                # Values reach awk through the environment (-v would undo a quoted value's backslashes).
+                k="$1" v="$2" nonl="$nonl" LC_ALL=C awk '
+                    BEGIN {
+                        k = ENVIRON["k"]; v = ENVIRON["v"]; nonl = ENVIRON["nonl"]
+                        re = "^[ \t]*(export[ \t]+)?" k "="
+                    }
                     { line[NR] = $0; if ($0 ~ re) last = NR }
                     END {
                         for (i = 1; i <= NR; i++) {

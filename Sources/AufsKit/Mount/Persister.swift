@@ -110,11 +110,11 @@ public struct Persister {
             _ = try records.record(UnionRecord(kind: .persist, target: spec.target, via: viaText, undo: []))
             let current = FileRead.string(root.resolve("/etc/fstab"))
             let text = try FstabLine.insert(spec, into: current ?? "")
-            if current != nil {
-                try note(.restoreFile(path: "/etc/fstab", backup: try records.backup("/etc/fstab")))
-            } else {
-                try note(.removeFile(path: "/etc/fstab"))
-            }
+            // Undone by removing this line only: a whole-file restore would also take away
+            // other unions' lines and whatever the administrator changed since. The backup stays
+            // for a manual rollback.
+            if current != nil { _ = try records.backup("/etc/fstab") }
+            try note(.removeFstabEntry(target: spec.target))
             try AtomicFile.write(root.resolve("/etc/fstab"), text)
             printer("added to /etc/fstab: \(FstabLine.line(spec))")
         }

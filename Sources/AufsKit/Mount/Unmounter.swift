@@ -17,6 +17,9 @@ public struct Unmounter {
     public var retryDelayMicroseconds: UInt32 = 100_000
     /// aufs: flush pseudo-links before unmounting (aufs's manual); `--no-plink-flush` turns it off.
     public var flushPseudoLinks = true
+    /// umount.aufs: a failed flush is reported here and the unmount goes on (shutdown must be able
+    /// to unmount); `aufsctl umount` stops instead.
+    public var flushFailureWarns: ((AufsError) -> Void)?
     /// More umount2 flags (umount.aufs -f: MNT_FORCE).
     public var extraFlags: Int32 = 0
 
@@ -46,7 +49,11 @@ public struct Unmounter {
         if entry.fstype == "aufs" && flushPseudoLinks,
             let union = (try? StatusReader(root: root).read())?.mounts.first(where: { $0.target == resolved })
         {
-            _ = try PseudoLinks(root: root).flush(union)
+            do {
+                _ = try PseudoLinks(root: root).flush(union)
+            } catch let e as AufsError where flushFailureWarns != nil {
+                flushFailureWarns?(e)
+            }
         }
         var attempts = 0
         while true {

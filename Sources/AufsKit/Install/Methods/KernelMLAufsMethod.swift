@@ -81,7 +81,8 @@ public enum KernelMLAufsMethod {
         }
         // Signed already (every kernel-ml-aufs section: gpgcheck=1, gpgkey=KEY), as YumRepo.signed says: untouched.
         let signedCheck =
-            "aufsctl_signed() { LC_ALL=C awk -v key=\(ShellScript.quote(key)) '/^[[:space:]]*\\[/ { s = "
+            "aufsctl_signed() { key=\(ShellScript.quote(key)) LC_ALL=C awk 'BEGIN { key = ENVIRON[\"key\"] } "
+            + "/^[[:space:]]*\\[/ { s = "
             + "/kernel-ml-aufs/; if (s) n++ } s && /^[[:space:]]*gpgcheck[[:space:]]*=/ { v = $0; "
             + "sub(/^[^=]*=[[:space:]]*/, \"\", v); sub(/[[:space:]\\r]*$/, \"\", v); if (v == \"1\") c++; else "
             + "bad = 1 } s && /^[[:space:]]*gpgkey[[:space:]]*=/ { v = $0; sub(/^[^=]*=[[:space:]]*/, \"\", v); "
@@ -89,8 +90,9 @@ public enum KernelMLAufsMethod {
         return [
             signedCheck,
             "for f in \(files); do grep -q 'kernel-ml-aufs' \"$f\" || continue; tmp=$(mktemp \"$(dirname "
-                + "\"$f\")/.$(basename \"$f\").aufsctl-XXXXXX\"); LC_ALL=C awk -v key=\(ShellScript.quote(key)) "
-                + "'/^[[:space:]]*\\[/ { s = /kernel-ml-aufs/; print; if (s) { print \"gpgcheck=1\"; print "
+                + "\"$f\")/.$(basename \"$f\").aufsctl-XXXXXX\"); key=\(ShellScript.quote(key)) LC_ALL=C awk "
+                + "'BEGIN { key = ENVIRON[\"key\"] } /^[[:space:]]*\\[/ { s = /kernel-ml-aufs/; "
+                + " print; if (s) { print \"gpgcheck=1\"; print "
                 + "\"gpgkey=\" key }; next } s && /^[[:space:]]*(gpgcheck|gpgkey)[[:space:]]*=/ { next } { print }' "
                 + "\"$f\" > \"$tmp\"; if aufsctl_signed \"$f\" || cmp -s \"$tmp\" \"$f\"; then rm -f \"$tmp\"; else "
                 + "aufsctl_backup \"$f\"; aufsctl_replace \"$f\" \"$tmp\"; fi; done",
