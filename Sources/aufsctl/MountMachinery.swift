@@ -144,10 +144,12 @@ struct PersistCommand: AsyncParsableCommand {
             return try Persister.spec(live: try StatusReader().read(target: target).mounts[0])
         }
         var opts = try options.map(AufsOptions.parse(options:)) ?? AufsOptions()
-        if positional.count == 2, let list = positional[0].split(separator: "=", maxSplits: 1).last,
-            ["dirs", "br"].contains(positional[0].split(separator: "=").first ?? "")
-        {
-            opts.branches = try AufsOptions.parseBranchList(String(list))
+        if positional.count == 2 {
+            // The forms `mount` takes: dirs=LIST, br=LIST, br:LIST.
+            guard let prefix = ["dirs=", "br=", "br:"].first(where: { positional[0].hasPrefix($0) }) else {
+                throw AufsError.usage("\(positional[0]): expected dirs=RW:RO1=ro:... (or br=, br:)")
+            }
+            opts.branches = try AufsOptions.parseBranchList(String(positional[0].dropFirst(prefix.count)))
         }
         guard !opts.branches.isEmpty else {
             throw AufsError.usage("no branches: give dirs=RW:RO1=ro:... or a live union's TARGET")

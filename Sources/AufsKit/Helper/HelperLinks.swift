@@ -101,11 +101,22 @@ public struct HelperLinks {
 
     /// Undoes what `install` recorded; links made otherwise (make install) that are aufsctl's
     /// are removed too.
+    /// Whether dpkg lists `path` among the aufsctl package's files.
+    func ownedByPackage(_ path: String) -> Bool {
+        guard let list = FileRead.string(root.resolve("/var/lib/dpkg/info/aufsctl.list")) else { return false }
+        return list.split(separator: "\n").contains { $0 == path || $0 == "/usr" + path }
+    }
+
     public func remove() async throws {
         let n = try await UnionRecords(root: root, printer: printer)
             .undo(where: { $0.kind == .helper }, dryRun: false, runner: runner)
         for name in HelperLinks.names {
             if case .ours = state(name) {
+                // Links the aufsctl package ships are dpkg's: `apt-get remove aufsctl` takes them.
+                if ownedByPackage(HelperLinks.path(name)) {
+                    printer("kept \(HelperLinks.path(name)) (installed by the aufsctl package)")
+                    continue
+                }
                 unlink(entry(HelperLinks.path(name)))
                 printer("removed \(HelperLinks.path(name))")
             }

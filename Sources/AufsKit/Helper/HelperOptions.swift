@@ -13,6 +13,18 @@ public struct HelperOptions: Sendable, Equatable {
     public var ignored: [String] = []
 
     public var remount: Bool { flags & UInt(MS_REMOUNT) != 0 }
+
+    /// The MS_* bits a live mount has, from mountinfo's per-mount options (`rw,nosuid,relatime`)
+    /// and superblock options (`ro` there too): a remount must pass them again, or the kernel
+    /// resets them (a `ro,nosuid` union would come back `rw,suid`).
+    public static func currentFlags(vfsOptions: String, superOptions: String) -> UInt {
+        var f: UInt = 0
+        for o in vfsOptions.split(separator: ",") {
+            if let v = vfs[String(o)], o != "remount" { f = (f | v.set) & ~v.clear }
+        }
+        if superOptions.split(separator: ",").contains("ro") { f |= UInt(MS_RDONLY) }
+        return f
+    }
     public var readOnly: Bool { flags & UInt(MS_RDONLY) != 0 }
 
     /// name -> (bits set, bits cleared).

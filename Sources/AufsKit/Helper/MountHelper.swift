@@ -64,7 +64,7 @@ public struct MountHelper {
 
     func log(_ call: String, _ lines: [String]) {
         guard let logPath else { return }
-        let fd = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        let fd = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { return }
         defer { close(fd) }
         let text = ([call] + lines.map { "  " + $0 }).joined(separator: "\n") + "\n"
@@ -264,13 +264,15 @@ struct Mtab {
     }
 
     private func edit(_ change: ([String]) -> [String]) throws {
-        let lockFD = open(path + "~", O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        guard lockFD >= 0 else { throw HelperError("cannot lock /etc/mtab: \(SysErrno(errno))", exit: .mtab) }
-        defer {
-            close(lockFD)
-            unlink(path + "~")
+        // A lock file that stays (never unlinked, so two writers cannot hold two inodes), in root's
+        // private /run/aufsctl, opened without following symlinks (FileLock).
+        let lock: FileLock
+        do {
+            lock = try FileLock(path: RuntimeDir.path + "/mtab.lock", what: "/etc/mtab updates are serialised")
+        } catch let e as AufsError {
+            throw HelperError("cannot lock /etc/mtab: \(e.message)", exit: .mtab)
         }
-        flock(lockFD, LOCK_EX)
+        defer { lock.release() }
         let lines = (FileRead.string(path) ?? "").split(separator: "\n").map(String.init)
         do {
             try AtomicFile.write(path, change(lines).map { $0 + "\n" }.joined())

@@ -30,7 +30,8 @@ public struct KernelRelease: Sendable, Equatable, CustomStringConvertible {
             // The characters kernel releases use (uname -r, package names): letters, digits and
             // `._+~-`. Nothing a shell or a path would read (the release reaches --emit-sh scripts).
             trimmed.unicodeScalars.allSatisfy({
-                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._+~-".unicodeScalars.contains($0))
+                $0.isASCII
+                    && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._+~-".unicodeScalars.contains($0))
             })
         else { return nil }
         var nums: [Int] = []

@@ -89,7 +89,11 @@ public struct BranchEditor {
                 }
             }
         }
-        let call = MountCall(source: "none", target: t, fstype: "aufs", flags: UInt(MS_REMOUNT), data: data)
+        let current =
+            MountTable.read(root.resolve("/proc/self/mountinfo"))?.mount(at: t).map {
+                HelperOptions.currentFlags(vfsOptions: $0.vfsOptions, superOptions: $0.fsOptions)
+            } ?? 0
+        let call = MountCall(source: "none", target: t, fstype: "aufs", flags: UInt(MS_REMOUNT) | current, data: data)
         if dryRun { return call }
         var executor = MountExecutor(syscalls: syscalls, root: root, lockPath: lockPath)
         executor.flushPseudoLinks = flushPseudoLinks

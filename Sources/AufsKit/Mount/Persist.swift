@@ -19,6 +19,35 @@ public struct PersistSpec: Sendable, Equatable, Codable {
         self.options = options
     }
 
+    /// Refuses what would break out of a unit file, an fstab field or the emitted script: control
+    /// characters anywhere, a trailing backslash (systemd's line continuation), a relative xino,
+    /// and an option with `,` inside a value. Everything persist writes passes through here.
+    public func validated() throws -> PersistSpec {
+        let fields =
+            [("mount point", target)] + branches.map { ("branch", $0) } + (xino.map { [("xino=", $0)] } ?? [])
+            + options.map { ("option", $0) }
+        for (what, v) in fields {
+            if v.isEmpty { throw AufsError.usage("persist: an empty \(what)") }
+            if v.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+                throw AufsError.usage(
+                    "persist: the \(what) \(v.debugDescription) contains a control character (newline, tab, ...); "
+                        + "a unit file or fstab line cannot carry it")
+            }
+            if v.hasSuffix("\\") {
+                throw AufsError.usage(
+                    "persist: the \(what) \(v) ends with a backslash, which systemd reads as a line continuation")
+            }
+        }
+        if let x = xino, !x.hasPrefix("/") {
+            throw AufsError.usage(
+                "persist: xino=\(x) is relative; at boot it would resolve against /: give an absolute path")
+        }
+        if let bad = options.first(where: { $0.contains(",") }) {
+            throw AufsError.usage("persist: the option \(bad) contains ','; options are separated by ','")
+        }
+        return self
+    }
+
     public var branchPaths: [String] { branches.map { String($0[..<($0.lastIndex(of: "=") ?? $0.endIndex)]) } }
 
     /// The mount options as the helper receives them.

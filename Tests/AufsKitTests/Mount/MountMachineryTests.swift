@@ -227,6 +227,40 @@ private func aufsctlMinor(_ d: UInt64) -> UInt32 { UInt32(d & 0xff) | UInt32((d 
         #expect(runner.calls.isEmpty)  // no systemctl for a --root tree
     }
 
+    /// Two unions in fstab: removing one takes its line only; the other's line and an edit the
+    /// administrator made meanwhile stay.
+    @Test func fstabRemoveTakesOnlyItsLine() async throws {
+        let t = TempDir()
+        t.write("etc/fstab", "UUID=1 / ext4 defaults 0 1\n")
+        let p = Persister(root: HostRoot(t.path), runner: ScriptedRunner(), printer: { _ in })
+        try await p.apply(PersistSpec(target: "/srv/a", branches: ["/srv/ra=rw"]), via: .fstab)
+        try await p.apply(PersistSpec(target: "/srv/b", branches: ["/srv/rb=rw"]), via: .fstab)
+        let edited = (FileRead.string(t.path + "/etc/fstab") ?? "") + "tmpfs /tmp tmpfs defaults 0 0\n"
+        t.write("etc/fstab", edited)
+        #expect(try await p.remove(target: "/srv/a"))
+        #expect(
+            FileRead.string(t.path + "/etc/fstab")
+                == "UUID=1 / ext4 defaults 0 1\nnone /srv/b aufs br=/srv/rb=rw 0 0\ntmpfs /tmp tmpfs defaults 0 0\n")
+        #expect(try await p.remove(target: "/srv/b"))
+        #expect(FileRead.string(t.path + "/etc/fstab") == "UUID=1 / ext4 defaults 0 1\ntmpfs /tmp tmpfs defaults 0 0\n")
+    }
+
+    /// What would break out of a unit file, an fstab field or the emitted heredoc is refused.
+    @Test(arguments: [
+        PersistSpec(target: "/srv/u", branches: ["/srv/rw=rw"], options: ["udba=reval\nExecStart=/bin/sh"]),
+        PersistSpec(target: "/srv/u", branches: ["/srv/rw=rw"], xino: "/run/x\nAUFSCTL_EOF\nid"),
+        PersistSpec(target: "/srv/u", branches: ["/srv/rw=rw"], options: ["create=rr\\"]),
+        PersistSpec(target: "/srv/u", branches: ["/srv/rw=rw"], xino: "relative.xino"),
+    ])
+    func unsafeSpecsAreRefused(_ s: PersistSpec) async throws {
+        let t = TempDir()
+        let p = Persister(root: HostRoot(t.path), printer: { _ in })
+        #expect(throws: AufsError.self) { try p.shellScript(s, via: .systemd) }
+        #expect(throws: AufsError.self) { try p.preview(s, via: .systemd) }
+        await #expect(throws: AufsError.self) { try await p.apply(s, via: .systemd) }
+        #expect(!FileRead.exists(t.path + "/etc/systemd/system/srv-u.mount"))
+    }
+
     @Test func emitShWritesTheSameUnit() async throws {
         let t = TempDir()
         let s = PersistSpec(target: "/srv/it's", branches: ["/srv/rw=rw"])

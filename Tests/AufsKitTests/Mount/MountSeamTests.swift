@@ -235,7 +235,7 @@ func fixtureRoot(
         var editor = BranchEditor(syscalls: sys, root: root)
         editor.lockPath = d + "/lock"
         let add = try editor.edit(.add, target: d + "/mnt", branch: d + "/ro3", index: nil, dryRun: false)
-        #expect(add.data == "append=\(d)/ro3=ro" && add.flags == UInt(MS_REMOUNT))
+        #expect(add.data == "append=\(d)/ro3=ro" && add.flags == UInt(MS_REMOUNT | MS_RELATIME))
         // A branch whose directory vanished is still named by its path for del.
         let del = try editor.edit(.del, target: d + "/mnt", branch: d + "/gone", index: nil, dryRun: false)
         #expect(del.data == "del=\(d)/gone")
@@ -250,5 +250,22 @@ func fixtureRoot(
         } catch let e as AufsError {
             #expect(e.message.hasPrefix("branch mod failed: EINVAL"), "\(e.message)")
         }
+    }
+
+    /// A branch remount passes the union's current flags again (the kernel resets what a remount
+    /// leaves out): a ro,nosuid,nodev union stays so.
+    @Test func branchRemountKeepsTheMountFlags() throws {
+        let t = TempDir()
+        let d = layout(t)
+        makeDir(d + "/ro3")
+        t.write(
+            "root/proc/self/mountinfo",
+            "100 1 0:50 / \(d)/mnt ro,nosuid,nodev,noatime shared:1 - aufs none ro,si=7,br:\(d)/rw=ro:\(d)/ro1=ro\n")
+        t.write("root/proc/filesystems", "nodev\taufs\n")
+        let sys = ScriptedSyscalls()
+        var editor = BranchEditor(syscalls: sys, root: HostRoot(t.path + "/root"))
+        editor.lockPath = d + "/lock"
+        let call = try editor.edit(.add, target: d + "/mnt", branch: d + "/ro3", index: nil, dryRun: false)
+        #expect(call.flags == UInt(MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOATIME), "\(call.flags)")
     }
 }

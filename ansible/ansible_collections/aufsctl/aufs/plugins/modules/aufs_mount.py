@@ -191,12 +191,16 @@ def parse_status_branches(entries):
 def branch_operations(current, desired):
     """The `aufsctl branch` calls that turn CURRENT into DESIRED on a live aufs union: del the
     branches that go, mod the permissions that differ, add the new ones at their index. None when
-    the branches both keep are in another order (a remount is needed)."""
+    the branches both keep are in another order, or none is kept (a remount is needed)."""
     desired_paths = [p for p, dummy in desired]
     current_perm = dict(current)
     kept_now = [p for p, dummy in current if p in desired_paths]
     kept_then = [p for p in desired_paths if p in current_perm]
     if kept_now != kept_then:
+        return None
+    if not kept_now:
+        # Every branch goes: deleting them one by one would reach the last one, which aufs cannot
+        # lose (aufsctl branch del refuses it), so the union is mounted again instead.
         return None
     ops = [['del', p] for p, dummy in current if p not in desired_paths]
     ops += [['mod', '%s=%s' % (p, perm)] for p, perm in desired if p in current_perm and current_perm[p] != perm]

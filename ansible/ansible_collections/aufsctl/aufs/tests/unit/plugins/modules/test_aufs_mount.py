@@ -49,6 +49,8 @@ def test_branch_operations(current, desired, ops):
 
 def test_a_reordering_needs_a_remount():
     assert branch_operations([(C, 'rw'), (I1, 'ro'), (I2, 'ro')], [(C, 'rw'), (I2, 'ro'), (I1, 'ro')]) is None
+    # Nothing kept: a remount, never a del of the last branch.
+    assert branch_operations([(C, 'rw'), (I1, 'ro')], [(I2, 'rw'), ('/srv/other', 'ro')]) is None
 
 
 def test_operations_applied_give_the_desired_list():
