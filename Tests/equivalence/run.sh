@@ -2,7 +2,8 @@
 # One description, two renderings: `aufsctl install` (Swift) and the script of `install --emit-sh`
 # must leave the same files, byte for byte and mode for mode, on the same fixture root. Each
 # method runs twice on identical copies of a stub root (Tests/stress/centos-stub-root.sh for
-# CentOS 7; a Debian 12 root with stub dpkg-query, apt-get and dkms for the dkms method): once as
+# CentOS 7; a Debian 12 root with stub dpkg-query, apt-get and dkms for the dkms method; Ubuntu
+# 20.04 with stub dpkg-query and apt-get for ubuntu-extra): once as
 # `aufsctl install --root A`, once as `chroot B /bin/sh plan.sh`; then the trees are compared.
 # The edited files carry Latin-1 bytes, CRLF line ends and a missing final newline.
 #
@@ -140,6 +141,30 @@ else
         compare "$A" "$B" "debian12 dkms"
     else
         bad "debian12 dkms: the emitted script failed"; sed 's/^/    /' "$W/sh.out" | tail -20
+    fi
+fi
+
+# --- Ubuntu 20.04, ubuntu-extra (stub dpkg-query and apt-get) ----------------------------------------
+U=$W/ubuntu
+UK=5.4.0-42-generic
+mkdir -p "$U"
+cp -a "$REPO/Tests/Fixtures/roots/ubuntu2004/." "$U/"
+cp -a "$W/bb-bin" "$U/bin"
+applets "$U"
+mkdir -p "$U/usr/bin" "$U/var/log" "$U/var/lib" "$U/tmp"
+D=$U
+stub dpkg-query usr/bin 'for a; do p=$a; done; if [ -e "/var/lib/fake-dpkg/$p" ]; then printf "install ok installed"; else printf "unknown ok not-installed"; exit 1; fi'
+stub apt-get usr/bin 'case "$*" in "install -y linux-modules-extra-'"$UK"'") mkdir -p /var/lib/fake-dpkg; : > /var/lib/fake-dpkg/linux-modules-extra-'"$UK"';; *) echo "stub apt-get: $*" >&2; exit 1;; esac'
+A=$W/u-swift; B=$W/u-sh; rm -rf "$A" "$B"; cp -a "$U" "$A"; cp -a "$U" "$B"
+ARGS=(--method ubuntu-extra --kernel "$UK")
+"$AUFSCTL" install "${ARGS[@]}" --root "$A" --yes >"$W/swift.out" 2>&1; rc=$?
+if [ $rc -ne 0 ]; then bad "ubuntu2004 ubuntu-extra: aufsctl install exited $rc"; sed 's/^/    /' "$W/swift.out"
+else
+    "$AUFSCTL" install "${ARGS[@]}" --root "$B" --emit-sh >"$B/plan.sh" 2>"$W/emit.err" || { bad "ubuntu2004: --emit-sh failed"; cat "$W/emit.err"; }
+    if env -i PATH=/bin:/usr/bin /usr/sbin/chroot "$B" /bin/sh /plan.sh >"$W/sh.out" 2>&1; then
+        compare "$A" "$B" "ubuntu2004 ubuntu-extra"
+    else
+        bad "ubuntu2004 ubuntu-extra: the emitted script failed"; sed 's/^/    /' "$W/sh.out" | tail -20
     fi
 fi
 echo "equivalence: $pass passed, $fail failed"

@@ -51,8 +51,11 @@ public enum StepAction: Sendable {
     case writeFile(path: String, content: String)
     /// Packages through the distro's package manager, undone by removing them.
     case installPackages(manager: PackageManager, [String])
-    /// A command run when `done` does not hold; `undo` (argv) takes it back.
-    case command(argv: [String], done: Probe, undo: [String]?)
+    /// A command run when `done` does not hold; `undo` (argv) takes it back; `environment` is
+    /// set for it (and prefixed to it in sh).
+    case command(argv: [String], done: Probe, undo: [String]?, environment: [String: String] = [:])
+    /// dkms add, build or install of the aufs source's version (see DKMSAction).
+    case dkms(DKMSAction)
 
     public struct Assignment: Sendable, Equatable {
         public var key: String
@@ -79,8 +82,10 @@ public enum StepAction: Sendable {
                 for n in names where !(try await Probe.rpmInstalled(n).holds(ctx)) { return false }
                 return true
             }
-        case .command(_, let done, _):
+        case .command(_, let done, _, _):
             return try await done.holds(ctx)
+        case .dkms(let d):
+            return try await d.isDone(ctx)
         }
     }
 
@@ -122,11 +127,13 @@ public enum StepAction: Sendable {
                     ["yum", "install", "-y"] + missing, explain: KernelMLAufsMethod.explainYum)
             }
             return undo
-        case .command(let argv, _, let undoArgv):
+        case .command(let argv, _, let undoArgv, let environment):
             let undo: [UndoAction] = undoArgv.map { [.command(argv: $0)] } ?? []
             try ctx.willChange(undo)
-            try await ctx.check(argv, explain: Self.explainers[argv.first ?? ""])
+            try await ctx.check(argv, environment: environment, explain: Self.explainers[argv.first ?? ""])
             return undo
+        case .dkms(let d):
+            return try await d.apply(ctx)
         }
     }
 
@@ -151,8 +158,10 @@ public enum StepAction: Sendable {
         case .installPackages(let manager, let names):
             return names.map { (manager == .apt ? Probe.debPackagesInstalled([$0]) : Probe.rpmInstalled($0)).shell }
                 .joined(separator: " && ")
-        case .command(_, let done, _):
+        case .command(_, let done, _, _):
             return done.shell
+        case .dkms(let d):
+            return d.shellDoneTest
         }
     }
 
@@ -171,8 +180,12 @@ public enum StepAction: Sendable {
             ]
         case .installPackages(.yum, let names):
             return ["yum install -y " + ShellScript.quote(names)]
-        case .command(let argv, _, _):
-            return [ShellScript.quote(argv)]
+        case .command(let argv, _, _, let environment):
+            let env = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\(ShellScript.quote($0.value)) " }
+                .joined()
+            return [env + ShellScript.quote(argv)]
+        case .dkms(let d):
+            return d.shellCommands
         }
     }
 
@@ -181,7 +194,7 @@ public enum StepAction: Sendable {
         switch self {
         case .setAssignments(let file, _), .writeFile(let file, _): return ["file:" + file]
         case .installPackages(.apt, _): return ["packages:apt"]
-        case .installPackages(.yum, _), .command: return []
+        case .installPackages(.yum, _), .command, .dkms: return []
         }
     }
 }
@@ -191,6 +204,7 @@ extension Step {
     /// are not; the sh form is derived from the same actions.
     public init(id: String, title: String, actions: [StepAction], prelude: [String] = [], uses: [String]? = nil) {
         let resources = uses ?? actions.flatMap(\.resources)
+        let dkms = actions.compactMap { if case .dkms(let d) = $0 { return d } else { return nil } }
         self.init(
             id: id, title: title,
             isDone: { ctx in
@@ -214,6 +228,9 @@ extension Step {
                                 "    fi"
                             ]
                     }),
-            uses: resources.isEmpty ? nil : { @Sendable _ in resources })
+            // dkms's resource (the module version) is known only once the source is there.
+            uses: dkms.isEmpty
+                ? (resources.isEmpty ? nil : { @Sendable _ in resources })
+                : { @Sendable ctx in try resources + dkms.flatMap { try $0.resources(ctx) } })
     }
 }

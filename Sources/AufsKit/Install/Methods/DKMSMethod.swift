@@ -263,7 +263,7 @@ public enum DKMSMethod {
         let d = DKMSSteps(facts: facts, o: o, k: k)
         var steps = [
             try d.packagesStep(), try d.exportsStep(), try d.sourceStep(), try d.usrSrcStep(),
-            try d.dkmsAddStep(), try d.dkmsBuildStep(), try d.dkmsInstallStep(),
+            d.dkmsStep(.add), d.dkmsStep(.build), d.dkmsStep(.install),
         ]
         steps.append(CommonSteps.persist())
         if d.running && !o.noLoad && root.isHost { steps.append(CommonSteps.load()) }
@@ -594,91 +594,10 @@ struct DKMSSteps: Sendable {
             uses: { ctx in try source(ctx).map { ["file:/usr/src/aufs-\($0.version)"] } ?? [] })
     }
 
-    func dkmsAddStep() throws -> Step {
-        Step(
-            id: "dkms-add", title: "dkms add aufs/\(V)",
-            isDone: { ctx in
-                guard let (_, v) = try source(ctx) else { return false }
-                return try await !status(ctx, version: v).isEmpty
-            },
-            apply: { ctx in
-                guard let (_, v) = try source(ctx) else { throw AufsError("the aufs source is not there") }
-                ctx.dkmsStatus = nil
-                try await ctx.check(["dkms", "add", "aufs/\(v)"])
-                return [.command(argv: ["dkms", "remove", "aufs/\(v)", "--all"])]
-            },
-            shell: ShellStep(doneTest: "dkms status -m aufs -v \"$V\" | grep -q .", commands: ["dkms add \"aufs/$V\""]),
-            uses: { ctx in try source(ctx).map { ["dkms:aufs/\($0.version)"] } ?? [] })
-    }
-
-    func dkmsBuildStep() throws -> Step {
-        Step(
-            id: "dkms-build", title: "dkms build aufs/\(V) -k \(kver)",
-            isDone: { ctx in
-                guard let (_, v) = try source(ctx) else { return false }
-                return try await status(ctx, version: v).contains {
-                    $0.kernel == kver && ($0.state == "built" || $0.state == "installed")
-                }
-            },
-            apply: { ctx in
-                guard let (_, v) = try source(ctx) else { throw AufsError("the aufs source is not there") }
-                do {
-                    ctx.dkmsStatus = nil
-                    try await ctx.checkStreaming(["dkms", "build", "aufs/\(v)", "-k", kver, "-j", String(o.jobs)])
-                } catch let e as AufsError {
-                    let log = "/var/lib/dkms/aufs/\(v)/build/make.log"
-                    let text = FileRead.string(ctx.path(log))
-                    // modpost's "undefined!" lines are the truth about missing exports.
-                    let undefined = text.map { SymbolCheck.undefinedByModpost(makeLog: $0) } ?? []
-                    if !undefined.isEmpty {
-                        throw AufsError(
-                            "the build of aufs/\(v) for \(kver) failed: the kernel does not export \(undefined.count) "
-                                + "symbol\(undefined.count == 1 ? "" : "s") this aufs needs: "
-                                + "\(undefined.joined(separator: ", ")) (modpost, \(log))",
-                            details: [
-                                "way out: boot a kernel that carries \(branch)'s base, mmap and standalone patches",
-                                "way out: `aufsctl mount --fallback overlay ...`",
-                            ])
-                    }
-                    let tail = text.map { $0.split(separator: "\n").suffix(30).map(String.init) } ?? []
-                    throw AufsError(e.message + "; the build log is \(log)", details: tail.isEmpty ? e.details : tail)
-                }
-                return []
-            },
-            shell: ShellStep(
-                doneTest: "dkms status -m aufs -v \"$V\" -k \(ShellScript.quote(kver)) | grep -Eq 'built|installed'",
-                commands: [
-                    "dkms build \"aufs/$V\" -k \(ShellScript.quote(kver)) || { tail -n 30 "
-                        + "\"/var/lib/dkms/aufs/$V/build/make.log\" >&2; exit 1; }"
-                ]))
-    }
-
-    func dkmsInstallStep() throws -> Step {
-        Step(
-            id: "dkms-install", title: "dkms install aufs/\(V) -k \(kver)",
-            isDone: { ctx in
-                guard let (_, v) = try source(ctx) else { return false }
-                return try await status(ctx, version: v).contains { $0.kernel == kver && $0.state == "installed" }
-            },
-            apply: { ctx in
-                guard let (_, v) = try source(ctx) else { throw AufsError("the aufs source is not there") }
-                ctx.dkmsStatus = nil
-                // This kernel's build goes with this install record; `dkms remove --all` (the add
-                // step's undo) goes with the last record that uses the module.
-                let undo: [UndoAction] = [.command(argv: ["dkms", "remove", "aufs/\(v)", "-k", kver])]
-                try ctx.willChange(undo)
-                try await ctx.checkStreaming(["dkms", "install", "aufs/\(v)", "-k", kver])
-                if secureBoot {
-                    // Say whether the installed module is signed (libkmod reads the signature).
-                    let signer = (try? ModuleIndex(root: ctx.root, kernel: kver))?.lookup("aufs")?.signer
-                    ctx.notes.append(
-                        signer.map { "Secure Boot: the installed aufs.ko is signed by \($0)" }
-                            ?? "Secure Boot: the installed aufs.ko is NOT signed, so the kernel will refuse it")
-                }
-                return undo
-            },
-            shell: ShellStep(
-                doneTest: "dkms status -m aufs -v \"$V\" -k \(ShellScript.quote(kver)) | grep -q installed",
-                commands: ["dkms install \"aufs/$V\" -k \(ShellScript.quote(kver))"]))
+    func dkmsStep(_ op: DKMSAction.Operation) -> Step {
+        let action = DKMSAction(operation: op, kernel: kver, jobs: o.jobs, branch: branch, reportSigner: secureBoot)
+        return Step(
+            id: "dkms-" + op.rawValue, title: "dkms \(op.rawValue) aufs/\(V)" + (op == .add ? "" : " -k \(kver)"),
+            actions: [.dkms(action)])
     }
 }

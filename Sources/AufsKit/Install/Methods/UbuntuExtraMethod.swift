@@ -14,19 +14,11 @@ public enum UbuntuExtraMethod {
         var steps = [
             Step(
                 id: "package", title: "apt-get install \(pkg)",
-                isDone: { ctx in
-                    let r = try await ctx.run(["dpkg-query", "-W", "-f=${Status}", pkg])
-                    return r.succeeded && r.stdout.hasSuffix(" installed")
-                },
-                apply: { ctx in
-                    try await ctx.checkStreaming(
-                        ["apt-get", "install", "-y", pkg], environment: ["DEBIAN_FRONTEND": "noninteractive"])
-                    return [.command(argv: ["apt-get", "remove", "-y", pkg])]
-                },
-                shell: ShellStep(
-                    doneTest:
-                        "dpkg-query -W -f='${Status}' \(ShellScript.quote(pkg)) 2>/dev/null | grep -q ' installed$'",
-                    commands: ["DEBIAN_FRONTEND=noninteractive apt-get install -y \(ShellScript.quote(pkg))"]))
+                actions: [
+                    .command(
+                        argv: ["apt-get", "install", "-y", pkg], done: .debPackagesInstalled([pkg]),
+                        undo: ["apt-get", "remove", "-y", pkg], environment: ["DEBIAN_FRONTEND": "noninteractive"])
+                ])
         ]
         steps.append(CommonSteps.persist())
         if running && !o.noLoad && root.isHost { steps.append(CommonSteps.load()) }

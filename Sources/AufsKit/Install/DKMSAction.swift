@@ -1,0 +1,107 @@
+/// `dkms add|build|install` of the aufs source's version, as a typed step action: the version is
+/// the source tree's (`AUFS_VERSION`, known only once the source is there: in Swift from
+/// `DKMSMethod.source`, in sh from `$V`, which the layout step sets), the state comes from
+/// `dkms status -m aufs` (one answer per run, refreshed after every dkms command).
+public struct DKMSAction: Sendable {
+    public enum Operation: String, Sendable { case add, build, install }
+    public var operation: Operation
+    /// The kernel release to build or install for (not used by add).
+    public var kernel: String
+    public var jobs: Int
+    /// The aufs-standalone branch, named in a failed build's way out.
+    public var branch: String
+    /// Report whether the installed module is signed (Secure Boot hosts).
+    public var reportSigner: Bool
+
+    func version(_ ctx: InstallContext) throws -> String? { try DKMSMethod.source(ctx)?.version }
+
+    func isDone(_ ctx: InstallContext) async throws -> Bool {
+        guard let v = try version(ctx) else { return false }
+        let entries = try await DKMSMethod.status(ctx, version: v)
+        switch operation {
+        case .add: return !entries.isEmpty
+        case .build: return entries.contains { $0.kernel == kernel && ($0.state == "built" || $0.state == "installed") }
+        case .install: return entries.contains { $0.kernel == kernel && $0.state == "installed" }
+        }
+    }
+
+    func apply(_ ctx: InstallContext) async throws -> [UndoAction] {
+        guard let v = try version(ctx) else { throw AufsError("the aufs source is not there") }
+        ctx.dkmsStatus = nil
+        switch operation {
+        case .add:
+            let undo: [UndoAction] = [.command(argv: ["dkms", "remove", "aufs/\(v)", "--all"])]
+            try ctx.willChange(undo)
+            try await ctx.check(["dkms", "add", "aufs/\(v)"])
+            return undo
+        case .build:
+            do {
+                try await ctx.checkStreaming(["dkms", "build", "aufs/\(v)", "-k", kernel, "-j", String(jobs)])
+            } catch let e as AufsError {
+                throw explainBuildFailure(e, ctx: ctx, version: v)
+            }
+            return []
+        case .install:
+            // This kernel's build goes with this install record; `dkms remove --all` (the add
+            // step's undo) goes with the last record that uses the module.
+            let undo: [UndoAction] = [.command(argv: ["dkms", "remove", "aufs/\(v)", "-k", kernel])]
+            try ctx.willChange(undo)
+            try await ctx.checkStreaming(["dkms", "install", "aufs/\(v)", "-k", kernel])
+            if reportSigner {
+                // Say whether the installed module is signed (libkmod reads the signature).
+                let signer = (try? ModuleIndex(root: ctx.root, kernel: kernel))?.lookup("aufs")?.signer
+                ctx.notes.append(
+                    signer.map { "Secure Boot: the installed aufs.ko is signed by \($0)" }
+                        ?? "Secure Boot: the installed aufs.ko is NOT signed, so the kernel will refuse it")
+            }
+            return undo
+        }
+    }
+
+    /// modpost's "undefined!" lines are the truth about missing exports; else the log's tail.
+    func explainBuildFailure(_ e: AufsError, ctx: InstallContext, version v: String) -> AufsError {
+        let log = "/var/lib/dkms/aufs/\(v)/build/make.log"
+        let text = FileRead.string(ctx.path(log))
+        let undefined = text.map { SymbolCheck.undefinedByModpost(makeLog: $0) } ?? []
+        if !undefined.isEmpty {
+            return AufsError(
+                "the build of aufs/\(v) for \(kernel) failed: the kernel does not export \(undefined.count) "
+                    + "symbol\(undefined.count == 1 ? "" : "s") this aufs needs: "
+                    + "\(undefined.joined(separator: ", ")) (modpost, \(log))",
+                details: [
+                    "way out: boot a kernel that carries \(branch)'s base, mmap and standalone patches",
+                    "way out: `aufsctl mount --fallback overlay ...`",
+                ])
+        }
+        let tail = text.map { $0.split(separator: "\n").suffix(30).map(String.init) } ?? []
+        return AufsError(e.message + "; the build log is \(log)", details: tail.isEmpty ? e.details : tail)
+    }
+
+    var shellDoneTest: String {
+        let k = ShellScript.quote(kernel)
+        switch operation {
+        case .add: return "dkms status -m aufs -v \"$V\" | grep -q ."
+        case .build: return "dkms status -m aufs -v \"$V\" -k \(k) | grep -Eq 'built|installed'"
+        case .install: return "dkms status -m aufs -v \"$V\" -k \(k) | grep -q installed"
+        }
+    }
+
+    var shellCommands: [String] {
+        let k = ShellScript.quote(kernel)
+        switch operation {
+        case .add: return ["dkms add \"aufs/$V\""]
+        case .build:
+            return [
+                "dkms build \"aufs/$V\" -k \(k) -j \(jobs) || { tail -n 30 \"/var/lib/dkms/aufs/$V/build/make.log\" >&2; "
+                    + "exit 1; }"
+            ]
+        case .install: return ["dkms install \"aufs/$V\" -k \(k)"]
+        }
+    }
+
+    /// What the install relies on: the module version in dkms (add), known once the source is.
+    func resources(_ ctx: InstallContext) throws -> [String] {
+        guard operation == .add, let v = try version(ctx) else { return [] }
+        return ["dkms:aufs/\(v)"]
+    }
+}
