@@ -92,8 +92,8 @@ public struct DKMSAction: Sendable {
         case .add: return ["dkms add \"aufs/$V\""]
         case .build:
             return [
-                "dkms build \"aufs/$V\" -k \(k) -j \(jobs) || { tail -n 30 \"/var/lib/dkms/aufs/$V/build/make.log\" >&2; "
-                    + "exit 1; }"
+                "dkms build \"aufs/$V\" -k \(k) -j \(jobs) || "
+                    + "{ tail -n 30 \"/var/lib/dkms/aufs/$V/build/make.log\" >&2; exit 1; }"
             ]
         case .install: return ["dkms install \"aufs/$V\" -k \(k)"]
         }
