@@ -101,10 +101,10 @@ public struct HelperLinks {
 
     /// Undoes what `install` recorded; links made otherwise (make install) that are aufsctl's
     /// are removed too.
-    /// Whether dpkg lists `path` among the aufsctl package's files.
-    func ownedByPackage(_ path: String) -> Bool {
-        guard let list = FileRead.string(root.resolve("/var/lib/dpkg/info/aufsctl.list")) else { return false }
-        return list.split(separator: "\n").contains { $0 == path || $0 == "/usr" + path }
+    /// Whether the aufsctl package ships `path` (dpkg-query -S, dpkg's interface to its database).
+    func ownedByPackage(_ path: String) async -> Bool {
+        guard let r = try? await runner.run(root.command(["dpkg-query", "-S", path])), r.succeeded else { return false }
+        return r.stdout.split(separator: "\n").contains { $0.hasPrefix("aufsctl: ") || $0.hasPrefix("aufsctl:amd64: ") }
     }
 
     public func remove() async throws {
@@ -113,7 +113,7 @@ public struct HelperLinks {
         for name in HelperLinks.names {
             if case .ours = state(name) {
                 // Links the aufsctl package ships are dpkg's: `apt-get remove aufsctl` takes them.
-                if ownedByPackage(HelperLinks.path(name)) {
+                if await ownedByPackage(HelperLinks.path(name)) {
                     printer("kept \(HelperLinks.path(name)) (installed by the aufsctl package)")
                     continue
                 }
