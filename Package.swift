@@ -26,7 +26,7 @@ let package = Package(
         .target(
             name: "AufsKit",
             dependencies: [
-                "CKmod", "CBlkid", "CMount", "CZlib", "CLinuxShims",
+                "CKmod", "CBlkid", "CMount", "CZlib", "CLinuxShims", "CLibLoad",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]

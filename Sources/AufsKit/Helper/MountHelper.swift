@@ -1,3 +1,4 @@
+import CLibLoad
 import CLinuxShims
 import Glibc
 
@@ -37,6 +38,8 @@ public struct MountHelper {
 
     /// Runs the helper named `mode` with `args` (argv without argv[0]); returns the exit code.
     public func main(mode: String, args: [String]) -> Int32 {
+        // A library that cannot be loaded is a system error here (mount(8)'s exit 2), not a usage one.
+        aufsctl_lib_set_missing_exit(2)
         nameThisThreadAufsctl()
         var outcome: [String] = []
         let code: HelperExit

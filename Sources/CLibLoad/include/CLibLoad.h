@@ -12,8 +12,13 @@ struct aufsctl_lib {
     void *handle;  // set once, atomically
 };
 
+/// The exit status when a library or symbol is missing: 1, or 2 ("system error") in the mount
+/// helper, as mount(8) documents for helpers.
+void aufsctl_lib_set_missing_exit(int status);
+
 /// The address of `symbol` in `lib`, loading the library first if needed. When the library or the
-/// symbol is missing, prints one line naming the library, the package and the reason, and exits 1:
+/// symbol is missing, prints one line naming the library, the package and the reason, and exits
+/// with the status `aufsctl_lib_set_missing_exit` set (1 unless changed):
 /// the calling command cannot do its work without it.
 void *aufsctl_lib_symbol(struct aufsctl_lib *lib, const char *symbol);
 

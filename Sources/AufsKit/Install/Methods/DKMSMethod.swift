@@ -240,7 +240,7 @@ public enum DKMSMethod {
         }
         let kq = ShellScript.quote(k.string)
         return [
-            "CFG=\"$ROOT/boot/config-\"\(kq); [ -f \"$CFG\" ] || CFG=\"$ROOT\(build)/.config\"",
+            "CFG=\"$ROOT/boot/config-\"\(kq); [ -f \"$CFG\" ] || CFG=\"$ROOT\"\(ShellScript.quote(build + "/.config"))",
             "missing=",
             "for spec in \(specs.joined(separator: " ")); do",
             "    sym=${spec%%:*}; conds=${spec#\"$sym\"}",
@@ -249,9 +249,11 @@ public enum DKMSMethod {
             "        on=; for c in $(echo \"$conds\" | tr ':' ' '); do grep -Eq \"^$c=[ym]\" \"$CFG\" && on=1; done",
             "        [ -n \"$on\" ] || continue",
             "    fi",
-            "    grep -Eq \"[[:space:]]$sym[[:space:]]\" \"$ROOT\(build)/Module.symvers\" || missing=\"$missing $sym\"",
+            "    grep -Eq \"[[:space:]]$sym[[:space:]]\" \"$ROOT\"\(ShellScript.quote(build + "/Module.symvers")) || "
+                + "missing=\"$missing $sym\"",
             "done",
-            "[ -z \"$missing\" ] || { echo \"kernel \(k.string) lacks exports \(branch) needs:$missing\" >&2; exit 4; "
+            "[ -z \"$missing\" ] || { echo \"kernel \"\(kq)\" lacks exports \"\(ShellScript.quote(branch))\" "
+                + "needs:$missing\" >&2; exit 4; "
                 + "}",
         ]
     }
@@ -411,7 +413,8 @@ struct DKMSSteps: Sendable {
                     "aufsctl_missing=",
                     "for p in \(ShellScript.quote(wantedPackages)); do dpkg-query -W -f='${Status}' \"$p\" "
                         + "2>/dev/null | grep -q ' installed$' || aufsctl_missing=\"$aufsctl_missing $p\"; done",
-                    "[ -d \"$ROOT\(build)\" ] || aufsctl_missing=\"$aufsctl_missing linux-headers-\(kver)\"",
+                    "[ -d \"$ROOT\"\(ShellScript.quote(build)) ] || aufsctl_missing=\"$aufsctl_missing "
+                        + "\"\(ShellScript.quote("linux-headers-" + kver))",
                 ],
                 doneTest: "[ -z \"$aufsctl_missing\" ]",
                 commands: ["DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $aufsctl_missing"]
