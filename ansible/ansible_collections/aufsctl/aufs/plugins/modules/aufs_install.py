@@ -15,7 +15,9 @@ description:
     task is C(changed) when a step changed something (in check mode, when a step would).
   - C(state=absent) runs C(aufsctl uninstall --all --yes), which undoes every install recorded
     in C(/var/lib/aufsctl/state.json) (under C(root)), newest first; C(changed) when there was
-    a record.
+    a record. C(--all) also takes away what C(aufsctl persist) and C(aufsctl helper install)
+    recorded (the unions persisted with M(aufsctl.aufs.aufs_mount), the helper links), since without
+    aufs they could not mount anyway.
   - An install that needs a reboot to finish (aufsctl exit 5) succeeds with
     C(reboot_required=true), so a playbook can follow it with M(ansible.builtin.reboot).
   - A host where aufs cannot be installed (exit 4, blocked) fails the task with aufsctl's reason
