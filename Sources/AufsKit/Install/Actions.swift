@@ -6,8 +6,6 @@ public enum Probe: Sendable {
     case fileExists(String)
     /// Every listed Debian package is installed (`dpkg-query -W -f='${Status}' P` says installed).
     case debPackagesInstalled([String])
-    /// `rpm -q NAME` succeeds.
-    case rpmInstalled(String)
 
     func holds(_ ctx: InstallContext) async throws -> Bool {
         switch self {
@@ -19,8 +17,6 @@ public enum Probe: Sendable {
                 if !(r.succeeded && r.stdout.hasSuffix(" installed")) { return false }
             }
             return true
-        case .rpmInstalled(let name):
-            return try await ctx.run(["rpm", "-q", name]).succeeded
         }
     }
 
@@ -33,8 +29,6 @@ public enum Probe: Sendable {
                 "dpkg-query -W -f='${Status}' \(ShellScript.quote($0)) 2>/dev/null | grep -q ' installed$'"
             }
             .joined(separator: " && ")
-        case .rpmInstalled(let name):
-            return "rpm -q \(ShellScript.quote(name)) >/dev/null 2>&1"
         }
     }
 }
@@ -49,8 +43,6 @@ public enum StepAction: Sendable {
     case setAssignments(file: String, [Assignment])
     /// A whole file with this content (from a template); replaced atomically when it differs.
     case writeFile(path: String, content: String)
-    /// Packages through the distro's package manager, undone by removing them.
-    case installPackages(manager: PackageManager, [String])
     /// A command run when `done` does not hold; `undo` (argv) takes it back; `environment` is
     /// set for it (and prefixed to it in sh).
     case command(argv: [String], done: Probe, undo: [String]?, environment: [String: String] = [:])
@@ -66,8 +58,6 @@ public enum StepAction: Sendable {
         }
     }
 
-    public enum PackageManager: String, Sendable { case apt, yum }
-
     public func isDone(_ ctx: InstallContext) async throws -> Bool {
         switch self {
         case .setAssignments(let file, let list):
@@ -75,13 +65,6 @@ public enum StepAction: Sendable {
         case .writeFile(let path, let content):
             guard case .success(let b) = FileRead.bytes(ctx.path(path)) else { return false }
             return b == Array(content.utf8)
-        case .installPackages(let manager, let names):
-            switch manager {
-            case .apt: return try await Probe.debPackagesInstalled(names).holds(ctx)
-            case .yum:
-                for n in names where !(try await Probe.rpmInstalled(n).holds(ctx)) { return false }
-                return true
-            }
         case .command(_, let done, _, _):
             return try await done.holds(ctx)
         case .dkms(let d):
@@ -108,25 +91,6 @@ public enum StepAction: Sendable {
             try AtomicFile.makeDirectories(Paths.dirname(ctx.path(path)))
             try AtomicFile.write(ctx.path(path), content)
             return undo
-        case .installPackages(let manager, let names):
-            var missing: [String] = []
-            for n in names {
-                let probe: Probe = manager == .apt ? .debPackagesInstalled([n]) : .rpmInstalled(n)
-                if !(try await probe.holds(ctx)) { missing.append(n) }
-            }
-            guard !missing.isEmpty else { return [] }
-            let undo: [UndoAction] = [.command(argv: Self.removeArgv(manager, missing))]
-            try ctx.willChange(undo)
-            switch manager {
-            case .apt:
-                try await ctx.checkStreaming(
-                    ["apt-get", "install", "-y", "--no-install-recommends"] + missing,
-                    environment: ["DEBIAN_FRONTEND": "noninteractive"])
-            case .yum:
-                try await ctx.checkStreamingExplained(
-                    ["yum", "install", "-y"] + missing, explain: KernelMLAufsMethod.explainYum)
-            }
-            return undo
         case .command(let argv, _, let undoArgv, let environment):
             let undo: [UndoAction] = undoArgv.map { [.command(argv: $0)] } ?? []
             try ctx.willChange(undo)
@@ -140,13 +104,6 @@ public enum StepAction: Sendable {
     /// Readings of a failed command's output that name the cause (CentOS 7's vanished mirrors).
     static let explainers: [String: @Sendable (CommandResult) -> String?] = ["yum": KernelMLAufsMethod.explainYum]
 
-    static func removeArgv(_ manager: PackageManager, _ names: [String]) -> [String] {
-        switch manager {
-        case .apt: return ["apt-get", "remove", "-y"] + names
-        case .yum: return ["yum", "remove", "-y"] + names
-        }
-    }
-
     /// The sh that tells whether this action is done.
     public var shellDoneTest: String {
         switch self {
@@ -155,9 +112,6 @@ public enum StepAction: Sendable {
                 .joined(separator: " && ")
         case .writeFile(let path, let content):
             return "printf '%s' \(ShellScript.quote(content)) | cmp -s - \"$ROOT\(path)\""
-        case .installPackages(let manager, let names):
-            return names.map { (manager == .apt ? Probe.debPackagesInstalled([$0]) : Probe.rpmInstalled($0)).shell }
-                .joined(separator: " && ")
         case .command(_, let done, _, _):
             return done.shell
         case .dkms(let d):
@@ -174,12 +128,6 @@ public enum StepAction: Sendable {
             }
         case .writeFile(let path, let content):
             return ["printf '%s' \(ShellScript.quote(content)) | aufsctl_write \"$ROOT\(path)\""]
-        case .installPackages(.apt, let names):
-            return [
-                "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends " + ShellScript.quote(names)
-            ]
-        case .installPackages(.yum, let names):
-            return ["yum install -y " + ShellScript.quote(names)]
         case .command(let argv, _, _, let environment):
             let env = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\(ShellScript.quote($0.value)) " }
                 .joined()
@@ -193,8 +141,7 @@ public enum StepAction: Sendable {
     public var resources: [String] {
         switch self {
         case .setAssignments(let file, _), .writeFile(let file, _): return ["file:" + file]
-        case .installPackages(.apt, _): return ["packages:apt"]
-        case .installPackages(.yum, _), .command, .dkms: return []
+        case .command, .dkms: return []
         }
     }
 }

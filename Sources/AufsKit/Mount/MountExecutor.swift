@@ -23,13 +23,12 @@ public struct MountExecutor {
         case .overlay(let p):
             return try overlay(p)
         case .aufs(var p):
-            if let module = p.loadModule {
+            if p.loadModule != nil {
                 do {
                     _ = try ModuleLoader(root: root, syscalls: syscalls).load()
                 } catch let e as AufsError {
                     guard let fallback = p.ifLoadFails else { throw e }
                     var o = try fallback.get()
-                    _ = module
                     o.report.notes[0] =
                         "overlay, not aufs: the aufs module could not be loaded (\(e.message)); "
                         + "mounting the same layers with overlayfs because --fallback overlay was given"

@@ -101,7 +101,10 @@ public struct Persister {
             printer("wrote \(unit)")
             try AtomicFile.makeDirectories(root.resolve(Persister.wantsDirectory))
             let existing = FileRead.readLink(records.entry(link))
-            if existing == nil && isNonLinkEntry(records.entry(link)) {
+            if existing == nil,
+                case .success(let st) = LinuxSyscalls().fileStatus(records.entry(link), followSymlinks: false),
+                st.mode & UInt32(S_IFMT) != UInt32(S_IFLNK)
+            {
                 throw AufsError(
                     "\(link) exists and is not a symlink; persist does not replace what it did not make: "
                         + "look at it, remove it, and run again")
@@ -186,10 +189,4 @@ public struct Persister {
         s += "grep -qx aufs \(conf) 2>/dev/null || echo aufs >> \(conf)\n"
         return s
     }
-}
-
-/// Whether something other than a symlink is at `path` (lstat, so a dangling link is not one).
-private func isNonLinkEntry(_ path: String) -> Bool {
-    var st = stat()
-    return lstat(path, &st) == 0 && st.st_mode & S_IFMT != S_IFLNK
 }
