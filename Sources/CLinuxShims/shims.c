@@ -97,3 +97,5 @@ const char *aufsctl_libc_version(void) { return gnu_get_libc_version(); }
 int aufsctl_setns_mnt(int fd) {
     return (int)syscall(SYS_setns, fd, 0x00020000 /* CLONE_NEWNS */);
 }
+
+long aufsctl_getdents64(int fd, void *buf, unsigned long count) { return syscall(SYS_getdents64, fd, buf, count); }

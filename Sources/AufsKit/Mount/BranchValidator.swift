@@ -71,7 +71,8 @@ public struct BranchValidator {
                 "\(raw.count) branches given; this aufs allows at most \(maxBranches) (CONFIG_AUFS_BRANCH_MAX_*)")
         }
         var out: [Branch] = []
-        var dirs: [String] = []  // each earlier branch as a directory prefix ("/x/"), for the overlap check
+        var seen: [[UInt8]: Int] = [:]  // each earlier branch's path, to its index
+        var ancestorOf: [[UInt8]: Int] = [:]  // each directory above an earlier branch, to that branch
         for (i, r) in raw.enumerated() {
             let label = "branch \(i) (\(r.path))"
             for (c, name) in Self.forbidden where !Self.clearOfForbiddenBytes(r.path) && r.path.contains(c) {
@@ -116,21 +117,34 @@ public struct BranchValidator {
             if perm.writable && kind.isReallyReadOnly {
                 throw AufsError.usage("\(label): \(kind.name) is read-only media; it cannot be a rw branch (use rr)")
             }
-            let dir = path == "/" ? "/" : path + "/"
-            for (prev, prevDir) in zip(out, dirs) {
-                if prev.path == path {
-                    throw AufsError.usage("\(label): duplicate of an earlier branch (\(path))")
-                }
-                if path.hasPrefix(prevDir) || prev.path.hasPrefix(dir) {
-                    throw AufsError.usage(
-                        "\(label): \(path) and \(prev.path) overlap (one is inside the other); aufs refuses nested "
-                            + "branches"
-                    )
-                }
+            // Paths are bytes: compared as UTF-8, not as Unicode text (where "é" and "e\u{301}" are
+            // equal, though they name two directories). Each branch is looked up with its ancestors,
+            // not against every earlier branch, so 120 branches cost 120 lookups, not 7,000 comparisons.
+            let bytes = Array(path.utf8)
+            if let j = seen[bytes] {
+                throw AufsError.usage("\(label): duplicate of an earlier branch (\(out[j].path))")
             }
+            let ancestors = Self.ancestors(bytes)
+            if let j = ancestorOf[bytes] ?? ancestors.lazy.compactMap({ seen[$0] }).first {
+                throw AufsError.usage(
+                    "\(label): \(path) and \(out[j].path) overlap (one is inside the other); aufs refuses nested "
+                        + "branches"
+                )
+            }
+            seen[bytes] = out.count
+            for a in ancestors where ancestorOf[a] == nil { ancestorOf[a] = out.count }
             out.append(Branch(path: path, permission: perm, filesystem: kind.name))
-            dirs.append(dir)
         }
+        return out
+    }
+}
+
+extension BranchValidator {
+    /// The directories above a canonical path: "/a/b/c" gives "/", "/a" and "/a/b"; "/" gives none.
+    static func ancestors(_ path: [UInt8]) -> [[UInt8]] {
+        guard path.count > 1 else { return [] }
+        var out: [[UInt8]] = [[UInt8(ascii: "/")]]
+        for i in 1..<path.count where path[i] == UInt8(ascii: "/") { out.append(Array(path[..<i])) }
         return out
     }
 }

@@ -1,3 +1,4 @@
+import CLinuxShims
 import Glibc
 
 /// Whether the running kernel has an aufs module on disk to load.
@@ -117,33 +118,73 @@ public struct MountFacts: Sendable {
             }
         }
         let lowers = branches.filter { !$0.permission.writable }.map(\.path)
-        let wh = countWhiteouts(lowers, syscalls: syscalls)
+        let wh = countWhiteouts(lowers)
         return OverlayFacts(
             upperSharesParentDevice: shares, whiteouts: wh.count, firstWhiteout: wh.first,
             overlayRegistered: registered)
     }
 
     /// aufs whiteouts (`.wh.NAME`, `.wh..wh..opq`) below the given directories, not aufs's own
-    /// `.wh..wh.plnk`/`.wh..wh.orph` bookkeeping.
-    static func countWhiteouts(
-        _ dirs: [String], syscalls: any Syscalls, limit: Int = 100_000
-    ) -> (count: Int, first: String?) {
+    /// `.wh..wh.plnk`/`.wh..wh.orph` bookkeeping; at most `limit` directories are read. `first` is
+    /// the smallest whiteout name in the first directory (in the order given, depth first) that has one.
+    /// Hand-written over getdents64: each entry's d_type tells a directory from a file, where
+    /// readdir's names plus an lstat of every entry cost a 120-branch mount ~1 ms (issue 14).
+    static func countWhiteouts(_ dirs: [String], limit: Int = 100_000) -> (count: Int, first: String?) {
         var count = 0
         var first: String?
-        var stack = dirs
         var visited = 0
-        while let d = stack.popLast(), visited < limit {
-            visited += 1
-            for name in FileRead.list(d) ?? [] {
-                let full = Paths.join(d, name)
-                if name.hasPrefix(".wh.") && !(name.hasPrefix(".wh..wh.") && name != ".wh..wh..opq") {
-                    count += 1
-                    if first == nil { first = full }
-                    continue
+        var buf = [UInt8](repeating: 0, count: 32768)
+        for top in dirs {
+            var stack = [top]
+            while let d = stack.popLast(), visited < limit {
+                visited += 1
+                let fd = open(d, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                if fd < 0 { continue }
+                defer { close(fd) }
+                var found: [String] = []
+                var subdirs: [String] = []
+                while true {
+                    let n = buf.withUnsafeMutableBytes { aufsctl_getdents64(fd, $0.baseAddress, UInt($0.count)) }
+                    if n <= 0 { break }
+                    buf.withUnsafeBytes { raw in
+                        var off = 0
+                        // linux_dirent64: d_ino (8 bytes), d_off (8), d_reclen (2), d_type (1), d_name (NUL-terminated)
+                        while off + 19 < n {
+                            let reclen = Int(raw.loadUnaligned(fromByteOffset: off + 16, as: UInt16.self))
+                            if reclen == 0 { break }
+                            let type = raw[off + 18]
+                            let nameStart = off + 19
+                            var nameEnd = nameStart
+                            while nameEnd < off + reclen && raw[nameEnd] != 0 { nameEnd += 1 }
+                            let name = UnsafeRawBufferPointer(rebasing: raw[nameStart..<nameEnd])
+                            off += reclen
+                            if name.elementsEqual(".".utf8) || name.elementsEqual("..".utf8) { continue }
+                            if name.starts(with: ".wh.".utf8)
+                                && !(name.starts(with: ".wh..wh.".utf8) && !name.elementsEqual(".wh..wh..opq".utf8))
+                            {
+                                found.append(String(decoding: name, as: UTF8.self))
+                                continue
+                            }
+                            var isDir = type == UInt8(DT_DIR)
+                            if type == UInt8(DT_UNKNOWN) {  // filesystems that do not fill d_type
+                                var st = stat()
+                                let r = String(decoding: name, as: UTF8.self).withCString {
+                                    fstatat(fd, $0, &st, AT_SYMLINK_NOFOLLOW)
+                                }
+                                isDir = r == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+                            }
+                            if isDir { subdirs.append(Paths.join(d, String(decoding: name, as: UTF8.self))) }
+                        }
+                    }
                 }
-                if case .success(let st) = syscalls.fileStatus(full, followSymlinks: false), st.isDirectory {
-                    stack.append(full)
+                if !found.isEmpty {
+                    count += found.count
+                    if first == nil, let least = found.min(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+                        first = Paths.join(d, least)
+                    }
                 }
+                // Depth first, in name order, as the listing used to be.
+                stack.append(contentsOf: subdirs.sorted { $1.utf8.lexicographicallyPrecedes($0.utf8) })
             }
         }
         return (count, first)

@@ -268,4 +268,48 @@ func fixtureRoot(
         let call = try editor.edit(.add, target: d + "/mnt", branch: d + "/ro3", index: nil, dryRun: false)
         #expect(call.flags == UInt(MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOATIME), "\(call.flags)")
     }
+
+    /// The whiteout scan reads d_type from getdents64: it counts `.wh.*` and `.wh..wh..opq` at any
+    /// depth, skips aufs's bookkeeping names, does not follow symlinks, and names the smallest
+    /// whiteout of the first directory (in the order given) that has one.
+    @Test func whiteoutScanCountsAtEveryDepth() throws {
+        let t = TempDir()
+        let d = canonical(t.path)
+        t.write("a/plain", "")
+        t.write("b/sub/deeper/.wh.zz", "")
+        t.write("b/sub/deeper/.wh.aa", "")
+        t.write("b/.wh..wh..opq", "")
+        t.write("b/.wh..wh.plnk/12.3", "")  // aufs bookkeeping: neither counted nor a whiteout
+        t.write("c/.wh.x", "")
+        t.write("target/.wh.behind-a-link", "")
+        makeDir(d + "/c/empty")
+        #expect(symlink(d + "/target", d + "/c/link") == 0)
+        #expect(MountFacts.countWhiteouts([d + "/a"]) == (0, nil))
+        let r = MountFacts.countWhiteouts([d + "/a", d + "/b", d + "/c"])
+        #expect(r.count == 4 && r.first == d + "/b/.wh..wh..opq", "\(r)")
+        let deep = MountFacts.countWhiteouts([d + "/b/sub"])
+        #expect(deep.count == 2 && deep.first == d + "/b/sub/deeper/.wh.aa", "\(deep)")
+        #expect(MountFacts.countWhiteouts([d + "/missing"]) == (0, nil))
+        #expect(MountFacts.countWhiteouts([d + "/b"], limit: 1).count == 1, "the limit stops the walk")
+    }
+
+    /// Branch paths are compared as bytes: "\u{e9}" and "e\u{301}" are equal as Swift Strings but
+    /// name two directories, and neither is a duplicate of the other.
+    @Test func branchPathsAreComparedAsBytes() throws {
+        let t = TempDir()
+        let d = canonical(t.path)
+        makeDir(d + "/\u{e9}")
+        makeDir(d + "/e\u{301}")
+        let v = BranchValidator(syscalls: LinuxSyscalls(), cwd: d)
+        let b = try v.validate([RawBranch(path: d + "/\u{e9}"), RawBranch(path: d + "/e\u{301}")])
+        #expect(b.map { Array($0.path.utf8) } == [Array((d + "/\u{e9}").utf8), Array((d + "/e\u{301}").utf8)])
+        #expect(throws: AufsError.self) {
+            try v.validate([RawBranch(path: d + "/\u{e9}"), RawBranch(path: d + "/\u{e9}/../\u{e9}")])
+        }
+        // A name that merely starts like an earlier branch is not inside it.
+        makeDir(d + "/\u{e9}x")
+        #expect(try v.validate([RawBranch(path: d + "/\u{e9}"), RawBranch(path: d + "/\u{e9}x")]).count == 2)
+        #expect(BranchValidator.ancestors(Array("/a/b".utf8)) == [Array("/".utf8), Array("/a".utf8)])
+        #expect(BranchValidator.ancestors(Array("/".utf8)).isEmpty)
+    }
 }
