@@ -14,9 +14,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
     ],
     targets: [
-        // libkmod, libblkid and libmount: their headers, and their functions loaded with dlopen at
-        // first use (CLibLoad), so a command that does not use them does not load them. Packages of
-        // aufsctl must declare them as dependencies: dpkg-shlibdeps cannot see a dlopen.
+        // libkmod and libblkid: their headers, and their functions loaded with dlopen at first use
+        // (CLibLoad), so a command that does not use them does not load them. Packages of aufsctl
+        // must declare them as dependencies: dpkg-shlibdeps cannot see a dlopen. libmount (CMount)
+        // is only the tests' reference for MountTable's mountinfo parser.
         .target(name: "CLibLoad", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CKmod", dependencies: ["CLibLoad"]),
         .target(name: "CBlkid", dependencies: ["CLibLoad"]),
@@ -26,7 +27,7 @@ let package = Package(
         .target(
             name: "AufsKit",
             dependencies: [
-                "CKmod", "CBlkid", "CMount", "CZlib", "CLinuxShims", "CLibLoad",
+                "CKmod", "CBlkid", "CZlib", "CLinuxShims", "CLibLoad",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -40,7 +41,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AufsKitTests",
-            dependencies: ["AufsKit"],
+            dependencies: ["AufsKit", "CMount"],
             resources: []
         ),
     ],

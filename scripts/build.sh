@@ -15,7 +15,7 @@ MAX_GLIBC=2.31
 SR=$(scripts/sysroot.sh)
 # `aufsctl --version` names these as the oldest libraries it runs with (BuildInfo.swift): check the
 # sysroot really holds them.
-for pv in libc6:2.31 libkmod2:28 libmount1:2.36.1 libblkid1:2.36.1 zlib1g:1:1.2.11; do
+for pv in libc6:2.31 libkmod2:28 libblkid1:2.36.1 zlib1g:1:1.2.11; do
     p=${pv%%:*}; want=${pv#*:}
     have=$(dpkg-deb -f "$(ls "$(dirname "$SR")"/apt-bullseye/debs/${p}_*.deb | head -n 1)" Version)
     case $have in "$want"*) ;; *) echo "build: the sysroot's $p is $have, not $want (update BuildInfo.swift)" >&2; exit 1 ;; esac
@@ -39,7 +39,7 @@ mkdir -p "$SCRATCH"
 # - no $ORIGIN rpath: the Swift libraries are static, and the loader would otherwise search the
 #   binary's directory (and its glibc-hwcaps subdirectories) for every library first.
 # ORDER_FILE= (empty) links without an order.
-ORDER_FILE=${ORDER_FILE-$([ "$PRODUCT" = aufsctl ] && echo "$PWD/scripts/aufsctl.order")}
+if [ "$PRODUCT" = aufsctl ]; then ORDER_FILE=${ORDER_FILE-$PWD/scripts/aufsctl.order}; else ORDER_FILE=${ORDER_FILE-}; fi
 order=()
 [ -n "$ORDER_FILE" ] && order=(-Xlinker --symbol-ordering-file="$ORDER_FILE" -Xlinker --no-warn-symbol-ordering)
 mkdir -p "$SCRATCH/static-libstdc++"
@@ -50,6 +50,7 @@ PKG_CONFIG_PATH="$SR/usr/lib/x86_64-linux-gnu/pkgconfig:$SR/usr/share/pkgconfig"
     -Xswiftc -sdk -Xswiftc "$SR" -Xcc --sysroot="$SR" -Xswiftc -DAUFSCTL_GLIBC231 \
     -Xswiftc -use-ld=lld -Xswiftc -Xfrontend -Xswiftc -function-sections "${order[@]}" \
     -Xswiftc -L"$SCRATCH/static-libstdc++" -Xlinker --as-needed -Xlinker --no-export-dynamic \
+    -Xlinker --compress-debug-sections=zlib \
     -Xlinker "$SCRATCH/gcc10-compat.o"
 BIN=$SCRATCH/release/$PRODUCT
 needed=$(objdump -T "$BIN" | grep -oE 'GLIBC_[0-9]+\.[0-9]+(\.[0-9]+)?' | sed 's/GLIBC_//' | sort -Vu | tail -n 1)

@@ -115,12 +115,12 @@ printf 'Source: aufsctl\n\nPackage: aufsctl\nArchitecture: amd64\n' >"$WORK/src/
 DEPENDS=$(cd "$WORK/src" && dpkg-shlibdeps --admindir="$ADM" -O "$P/usr/bin/aufsctl" 2>"$WORK/shlibdeps.log" \
     | sed -n 's/^shlibs:Depends=//p') || { cat "$WORK/shlibdeps.log" >&2; exit 1; }
 [ -n "$DEPENDS" ] || { log "dpkg-shlibdeps computed no Depends"; exit 1; }
-# aufsctl opens libkmod, libblkid and libmount with dlopen at first use (Sources/CLibLoad), which
+# aufsctl opens libkmod and libblkid with dlopen at first use (Sources/CLibLoad), which
 # dpkg-shlibdeps cannot see: they are declared here, at the Debian 11 versions the binary is built
 # against (scripts/build.sh checks the sysroot holds these; BuildInfo.swift names them).
 DEPENDS=$(printf '%s\n' "$DEPENDS" | tr ',' '\n' | sed 's/^ *//' | grep -vE '^(libkmod2|libblkid1|libmount1)( |$)' \
     | paste -sd, - | sed 's/,/, /g')
-DEPENDS="$DEPENDS, libkmod2 (>= 28), libblkid1 (>= 2.36.1), libmount1 (>= 2.36.1)"
+DEPENDS="$DEPENDS, libkmod2 (>= 28), libblkid1 (>= 2.36.1)"
 SIZE=$(du -sk --apparent-size "$P" | cut -f1)
 sed -e "s/@VERSION@/$VERSION/" -e "s/@SIZE@/$SIZE/" -e "s/@DEPENDS@/$DEPENDS/" \
     packaging/deb/control.in >"$P/DEBIAN/control"

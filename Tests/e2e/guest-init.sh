@@ -63,7 +63,7 @@ SEEDBR="$S/container=rw:$S/image1=ro:$S/image2=ro:$S/image3=ro"
 BL=/etc/modprobe.d/aufs-blacklist.conf
 echo "E2E-INFO: kernel $(uname -r), aufs module $AUFS_KO, flavor $FLAVOR"
 
-# --- libraries: which glibc, libkmod, libblkid, libmount the guest's aufsctl runs with ------------
+# --- libraries: which glibc, libkmod, libblkid the guest's aufsctl runs with ---------------------
 begin libraries
 run aufsctl --version
 [ "$RC" = 0 ] || bad "--version exit $RC"

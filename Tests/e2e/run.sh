@@ -197,7 +197,7 @@ fi
 mkdir -p "$IR"/{bin,sbin,proc,sys,dev,tmp,run,mnt,etc/modprobe.d,boot,e2e,usr/bin,usr/local/bin}
 cp "$BB" "$IR/bin/busybox"
 
-# aufsctl loads libkmod, libblkid and libmount with dlopen at first use (Sources/CLibLoad), which ldd
+# aufsctl loads libkmod and libblkid with dlopen at first use (Sources/CLibLoad), which ldd
 # cannot see: the sonames a binary opens are the lib*.so.N strings in it that it does not NEED.
 dlopened() {  # dlopened BINARY -> sonames, one a line
     comm -23 <(strings -a "$1" | grep -E '^lib[A-Za-z0-9_+-]+\.so\.[0-9]+$' | sort -u) \

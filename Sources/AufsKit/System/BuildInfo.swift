@@ -1,6 +1,5 @@
 import CBlkid
 import CLinuxShims
-import CMount
 import CZlib
 
 /// What `aufsctl --version` says: the version, the library versions the binary was linked
@@ -11,8 +10,7 @@ public enum BuildInfo {
     #if AUFSCTL_GLIBC231
     /// scripts/build.sh links against Debian 11's packages (and checks their versions).
     public static let builtAgainst =
-        "glibc 2.31, libkmod 28, libblkid and libmount 2.36.1, zlib 1.2.11 (Debian 11): runs where these or newer are "
-        + "installed"
+        "glibc 2.31, libkmod 28, libblkid 2.36.1, zlib 1.2.11 (Debian 11): runs where these or newer are installed"
     #else
     public static let builtAgainst =
         "this build host's libraries (a development build; `make build` makes the glibc 2.31 release binary)"
@@ -22,11 +20,9 @@ public enum BuildInfo {
     public static var running: String {
         var blkid: UnsafePointer<CChar>?
         _ = blkid_get_library_version(&blkid, nil)
-        var mount: UnsafePointer<CChar>?
-        _ = mnt_get_library_version(&mount)
         func s(_ p: UnsafePointer<CChar>?) -> String { p.map { String(cString: $0) } ?? "?" }
         return
-            "glibc \(s(aufsctl_libc_version())), libblkid \(s(blkid)), libmount \(s(mount)), zlib \(s(zlibVersion()))"
+            "glibc \(s(aufsctl_libc_version())), libblkid \(s(blkid)), zlib \(s(zlibVersion()))"
     }
 
     public static var text: String {

@@ -1,9 +1,10 @@
 #ifndef AUFSCTL_CLIBLOAD_H
 #define AUFSCTL_CLIBLOAD_H
-// libkmod, libblkid and libmount are loaded with dlopen at their first use (Sources/CKmod, CBlkid,
-// CMount define their functions as calls through pointers looked up here), so the commands that do
-// not use them (`--version` loads only libblkid and libmount, `status` only libmount) never map
-// libkmod and what it pulls in (libcrypto, liblzma, libzstd).
+// libkmod and libblkid are loaded with dlopen at their first use (Sources/CKmod and CBlkid define
+// their functions as calls through pointers looked up here; CMount does the same for libmount, which
+// only the tests use), so the commands that do not use them (`--version` loads only libblkid,
+// `status`, `mount` and `umount` neither) never map libkmod and what it pulls in (libcrypto,
+// liblzma, libzstd).
 
 /// A library loaded at first use. `soname` is what dlopen opens; `package` names it in the message.
 struct aufsctl_lib {
