@@ -38,6 +38,9 @@ run "$W/aufsctl" --version
 run "$W/aufsctl" check
 run "$W/aufsctl" check --json
 run "$W/aufsctl" install --dry-run
+# The DKMS method's facts (dkms status, dpkg-query, libkmod) as an install re-run gathers them.
+run "$W/aufsctl" install --dry-run --method dkms --source "$REPO/Kernel/standin" --skip-export-check
+run "$W/aufsctl" uninstall --list
 run "$W/aufsctl" uninstall --dry-run
 run "$W/aufsctl" mount --dry-run "$dirs" "$W/mnt"
 run "$W/aufsctl" mount --fallback overlay "$dirs" "$W/mnt"

@@ -99,3 +99,9 @@ int aufsctl_setns_mnt(int fd) {
 }
 
 long aufsctl_getdents64(int fd, void *buf, unsigned long count) { return syscall(SYS_getdents64, fd, buf, count); }
+
+#include <malloc.h>
+void aufsctl_malloc_tune(int mmap_threshold) {
+    mallopt(M_ARENA_MAX, 1);
+    mallopt(M_MMAP_THRESHOLD, mmap_threshold);
+}

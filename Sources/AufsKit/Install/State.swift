@@ -73,10 +73,16 @@ public struct InstallState: Sendable, Codable, Equatable {
         }
     }
 
+    /// Writes the state; with nothing left to undo, removes the file instead (a host aufsctl has
+    /// fully uninstalled from looks like one it never touched, and `check` decodes no JSON).
     public func save(root: HostRoot) throws {
+        let p = root.resolve(InstallState.path)
+        if installs.isEmpty && (unions ?? []).isEmpty {
+            if unlink(p) != 0 && errno != ENOENT { throw AufsError("\(InstallState.path): \(SysErrno(errno))") }
+            return
+        }
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let p = root.resolve(InstallState.path)
         // Root's own, 0700: the undo commands in it run as root.
         try AtomicFile.makeDirectories(Paths.dirname(Paths.dirname(p)))
         try RuntimeDir.ensurePrivate(Paths.dirname(p), what: "the install state")

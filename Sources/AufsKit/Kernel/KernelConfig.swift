@@ -25,9 +25,32 @@ public struct KernelConfig: Sendable, Equatable {
         var scanner = Scanner(keys)
         let ok: Bool
         if gzip {
-            guard access(path, R_OK) == 0, let gz = gzopen(path, "rb") else { return nil }
-            defer { gzclose(gz) }
-            ok = scanner.run { Int(gzread(gz, $0.baseAddress, UInt32($0.count))) }
+            // inflate over the whole compressed file (/proc/config.gz is ~25 KB) rather than gzread,
+            // without the CRC-32 of the output (inflateValidate: ~0.4 M instructions of a `check`):
+            // the file is the kernel's own, and a damaged stream still fails to inflate.
+            guard case .success(var compressed) = FileRead.bytes(path) else { return nil }
+            var strm = z_stream()
+            guard inflateInit2_(&strm, 15 + 16, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                return nil
+            }
+            defer { inflateEnd(&strm) }
+            _ = inflateValidate(&strm, 0)
+            ok = compressed.withUnsafeMutableBufferPointer { input in
+                strm.next_in = input.baseAddress
+                strm.avail_in = UInt32(input.count)
+                var ended = false
+                return scanner.run { out in
+                    if ended { return 0 }
+                    strm.next_out = out.baseAddress?.assumingMemoryBound(to: UInt8.self)
+                    strm.avail_out = UInt32(out.count)
+                    let r = inflate(&strm, Z_NO_FLUSH)
+                    let produced = out.count - Int(strm.avail_out)
+                    if r == Z_STREAM_END { ended = true }
+                    if r != Z_OK && r != Z_STREAM_END && !(r == Z_BUF_ERROR && produced > 0) { return -1 }
+                    if produced == 0 && !ended { return -1 }  // truncated: no more input, no end
+                    return produced
+                }
+            }
         } else {
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { return nil }

@@ -29,15 +29,17 @@ public enum FileRead {
         if fd < 0 { return .failure(SysErrno(errno)) }
         defer { close(fd) }
         var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
+        // Uninitialized: a zero-filled 64 KB array cost each small /proc read a 64 KB memset.
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 1)
+        defer { buf.deallocate() }
         while out.count < limit {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let n = read(fd, buf.baseAddress, buf.count)
             if n < 0 {
                 if errno == EINTR { continue }
                 return .failure(SysErrno(errno))
             }
             if n == 0 { break }
-            out.append(contentsOf: buf[0..<n])
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[0..<n]))
         }
         return .success(out)
     }

@@ -45,6 +45,10 @@ const char *aufsctl_libc_version(void);
 /// setns(fd, CLONE_NEWNS) through syscall(2): 0, or -1 with errno.
 int aufsctl_setns_mnt(int fd);
 
+/// mallopt(3) is declared in <malloc.h>, which Glibc does not hand to Swift: one arena and a fixed
+/// mmap threshold (bytes) for a short-lived process.
+void aufsctl_malloc_tune(int mmap_threshold);
+
 /// getdents64(2) through syscall(2) (glibc's wrapper is hidden behind _GNU_SOURCE): the bytes of
 /// linux_dirent64 records written to buf, 0 at the end, or -1 with errno.
 long aufsctl_getdents64(int fd, void *buf, unsigned long count);

@@ -510,8 +510,11 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
             try await Uninstaller(printer: { _ in }).run(
                 root: HostRoot(t.path), runner: ScriptedRunner(), dryRun: false, selection: .id(id))
             if id == order[0] { #expect(FileRead.exists(t.path + conf), "still used by the other record") }
+            if id == order[0] { #expect(FileRead.exists(t.path + InstallState.path), "one record is left") }
         }
         #expect(!FileRead.exists(t.path + conf), "\(FileRead.string(t.path + conf) ?? "")")
+        #expect(!FileRead.exists(t.path + InstallState.path), "no record left: no state file")
+        #expect(try InstallState.load(root: HostRoot(t.path)).installs.isEmpty)
     }
 
     /// A dry run of --all previews what the real run does: the shared undos appear as actions,

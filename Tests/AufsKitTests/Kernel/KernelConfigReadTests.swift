@@ -78,6 +78,13 @@ import Testing
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
         #expect(KernelConfig.read(d.path + "/bad.gz", keys: ["CONFIG_NOPE"], gzip: true) == nil)
+        // A stream cut short: no end, so no answer (rather than the keys of half a config).
+        let good = try FileRead.bytes(d.path + "/good.gz").get()
+        let cut = open(d.path + "/cut.gz", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        _ = good.withUnsafeBytes { write(cut, $0.baseAddress, $0.count / 2) }
+        close(cut)
+        #expect(KernelConfig.read(d.path + "/cut.gz", keys: ["CONFIG_NOPE"], gzip: true) == nil)
+        #expect(KernelConfig.read(d.path + "/good.gz", keys: ["CONFIG_NOPE"], gzip: true) == KernelConfig(values: [:]))
     }
 
     /// Lines cut anywhere by the reads, a last line without a newline, and a line longer than the
