@@ -82,9 +82,14 @@ clean:
 # Not part of `make test`: whole-process benchmarks (root; writes bench/RESULTS.md, exits
 # non-zero when a target is missed) and libFuzzer targets (FUZZ_SECONDS per target, default 30).
 # `make stress` runs the SIGKILL crash-safety loop alone (make test runs it too, as root).
-.PHONY: bench fuzz stress
+.PHONY: bench fuzz stress order-file
 bench: deps
 	bench/run.sh
+
+# Regenerates scripts/aufsctl.order (the start-up layout scripts/build.sh links with) from
+# callgrind runs of the common commands; root (it mounts an overlay in a temporary directory).
+order-file: build
+	scripts/order-file.sh $(RELEASE_BIN)
 
 fuzz: deps
 	fuzz/run.sh

@@ -1,9 +1,15 @@
-// The mountinfo option reader (Unmounter.splitEscaped/option), ProcFilesystems.parse and
-// KernelConfig.parse: never crash; splitting is lossless.
+// The mountinfo reader (MountTable.parse: lines, fields, octal escapes), its option reader
+// (Unmounter.splitEscaped/option), ProcFilesystems.parse and KernelConfig.parse: never crash;
+// splitting is lossless.
 @testable import AufsKit
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    let entries = MountTable.parse(bytes)
+    precondition(entries.count <= bytes.count(where: { $0 == 10 }) + 1, "more entries than lines")
+    // Invalid UTF-8 becomes U+FFFD (3 bytes for 1): no field is longer than that.
+    for e in entries { precondition(e.target.utf8.count <= size * 3 && e.fsOptions.utf8.count <= size * 3) }
     let s = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     let parts = Unmounter.splitEscaped(s, by: ",")
     precondition(parts.joined(separator: ",") == s, "splitEscaped is not lossless")
