@@ -6,7 +6,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "aufsctl", targets: ["aufsctl"]),
-        .library(name: "AufsKit", targets: ["AufsKit"]),
+        .executable(name: "aufsctl-helper", targets: ["aufsctl-helper"]),
+        .library(name: "AufsKit", targets: ["AufsKit", "AufsMount"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -24,10 +25,15 @@ let package = Package(
         .target(name: "CMount", dependencies: ["CLibLoad"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CLinuxShims"),
+        // What the mount helper needs (mount, umount, remount, status, module loading), with the
+        // standard library only: no Foundation, Dispatch or swift-subprocess, so that
+        // mount.aufs (aufsctl-helper) starts as quickly as a small Swift program.
+        .target(name: "AufsMount", dependencies: ["CKmod", "CBlkid", "CZlib", "CLinuxShims", "CLibLoad"]),
+        .executableTarget(name: "aufsctl-helper", dependencies: ["AufsMount"]),
         .target(
             name: "AufsKit",
             dependencies: [
-                "CKmod", "CBlkid", "CZlib", "CLinuxShims", "CLibLoad",
+                "AufsMount", "CKmod", "CBlkid", "CZlib", "CLinuxShims", "CLibLoad",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -41,7 +47,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AufsKitTests",
-            dependencies: ["AufsKit", "CMount"],
+            dependencies: ["AufsKit", "AufsMount", "CMount"],
             resources: []
         ),
     ],

@@ -194,14 +194,15 @@ for n in 4 120; do
 done
 
 # ---- (b2) the mount helper ---------------------------------------------------------------------
-# mount.aufs (aufsctl by argv[0]: no subcommand parser) against `mount -t overlay` alone. aufs is
+# mount.aufs (aufsctl-helper, what `aufsctl helper install` links: the helper alone, without the
+# subcommand parser, Foundation or Dispatch) against `mount -t overlay` alone. aufs is
 # not in this kernel, so the helper runs its whole path up to mount(2), which fails with ENODEV,
 # and reports that: a lower bound of what it costs where aufs mounts (the aufs mount itself is not
 # counted; the baseline's overlay mount is). Judged all the same: if the lower bound misses, so
 # does the real thing.
 echo "(b2) mount.aufs ..."
 mkdir -p "$W/h/rw" "$W/h/ro" "$W/h/work" "$W/h/mnt" "$W/h/mnto"
-ln -sf "$A" "$W/mount.aufs"
+ln -sf "$A-helper" "$W/mount.aufs"
 printf '#!/bin/sh\numount %s 2>/dev/null\nexit 0\n' "$W/h/mnto" >"$W/unmount-baseline"
 chmod +x "$W/unmount-baseline"
 out=$("$W/mount.aufs" -n none "$W/h/mnt" -o "br=$W/h/rw=rw:$W/h/ro=ro" 2>&1) && rc=0 || rc=$?
@@ -323,6 +324,7 @@ if [ "$SIZE" -ge $((32 << 20)) ]; then MISSED+=("binary size: $(numfmt --to=iec 
     echo "- git commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Package.swift || echo ' (Sources modified)')"
     echo "- load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min load average at the end; other processes on the machine skew the times)"
     echo "- binary: \`scripts/build.sh\` (as \`make build\`: glibc 2.31 sysroot, \`--static-swift-stdlib\`), $(numfmt --to=iec "$SIZE") (target < 32M: $SIZEJ; $(strip --strip-debug -o "$W/size" "$A" && stat -c %s "$W/size" | numfmt --to=iec) without debug info as \`make install\` installs it, $(strip -o "$W/size" "$A" && stat -c %s "$W/size" | numfmt --to=iec) stripped); libraries it loads before main: $(objdump -p "$A" | awk '/NEEDED/ { printf "%s ", $2 }')"
+    echo "- aufsctl-helper (mount.aufs): $(stat -c %s "$A-helper" | numfmt --to=iec); libraries it loads before main: $(objdump -p "$A-helper" | awk '/NEEDED/ { printf "%s ", $2 }')"
     echo "- the floor program: $(stat -c %s "$F" | numfmt --to=iec), built the same way"
     echo
     echo "## Instructions (callgrind, millions; issue 14)"

@@ -52,15 +52,17 @@ PKG_CONFIG_PATH="$SR/usr/lib/x86_64-linux-gnu/pkgconfig:$SR/usr/share/pkgconfig"
     -Xswiftc -L"$SCRATCH/static-libstdc++" -Xlinker --as-needed -Xlinker --no-export-dynamic \
     -Xlinker --compress-debug-sections=zlib \
     -Xlinker "$SCRATCH/gcc10-compat.o"
-BIN=$SCRATCH/release/$PRODUCT
-needed=$(objdump -T "$BIN" | grep -oE 'GLIBC_[0-9]+\.[0-9]+(\.[0-9]+)?' | sed 's/GLIBC_//' | sort -Vu | tail -n 1)
-if [ "$(printf '%s\n%s\n' "$needed" "$MAX_GLIBC" | sort -V | tail -n 1)" != "$MAX_GLIBC" ]; then
-    echo "build: $BIN needs GLIBC_$needed, above $MAX_GLIBC:" >&2
-    objdump -T "$BIN" | grep -E "GLIBC_($needed)" | head -n 20 >&2
-    exit 1
-fi
-if objdump -p "$BIN" | grep -q 'NEEDED.*libstdc++'; then
-    echo "build: $BIN still loads libstdc++.so (the static libstdc++.a was not linked)" >&2
-    exit 1
-fi
-echo "build: $BIN (needs at most GLIBC_$needed; libraries: $(objdump -p "$BIN" | awk '/NEEDED/ { printf "%s ", $2 }'))"
+# Every product of the package is checked (aufsctl and aufsctl-helper; the floor program alone).
+for BIN in "$SCRATCH/release/$PRODUCT" $([ "$PRODUCT" = aufsctl ] && echo "$SCRATCH/release/aufsctl-helper"); do
+    needed=$(objdump -T "$BIN" | grep -oE 'GLIBC_[0-9]+\.[0-9]+(\.[0-9]+)?' | sed 's/GLIBC_//' | sort -Vu | tail -n 1)
+    if [ "$(printf '%s\n%s\n' "$needed" "$MAX_GLIBC" | sort -V | tail -n 1)" != "$MAX_GLIBC" ]; then
+        echo "build: $BIN needs GLIBC_$needed, above $MAX_GLIBC:" >&2
+        objdump -T "$BIN" | grep -E "GLIBC_($needed)" | head -n 20 >&2
+        exit 1
+    fi
+    if objdump -p "$BIN" | grep -q 'NEEDED.*libstdc++'; then
+        echo "build: $BIN still loads libstdc++.so (the static libstdc++.a was not linked)" >&2
+        exit 1
+    fi
+    echo "build: $BIN (needs at most GLIBC_$needed; libraries: $(objdump -p "$BIN" | awk '/NEEDED/ { printf "%s ", $2 }'))"
+done

@@ -4,7 +4,8 @@
 # It holds the binary (stripped), a man page for aufsctl and one per subcommand from the command
 # definitions (swift-argument-parser's generate-manual plugin, multi-page: `man aufsctl.mount`),
 # bash/zsh/fish completions (`aufsctl --generate-completion-script`), the README and copyright,
-# and the mount.aufs/umount.aufs links when the binary has helper mode. Depends: is computed by
+# and, when the binary has helper mode, aufsctl-helper (/usr/libexec/aufsctl) with the
+# mount.aufs/umount.aufs links to it. Depends: is computed by
 # dpkg-shlibdeps from the libraries the binary links, plus the three it dlopens (libkmod, libblkid,
 # libmount); Recommends: dkms. lintian must be clean
 # (packaging/deb/lintian-overrides says why for each override).
@@ -41,14 +42,23 @@ strip --strip-unneeded --remove-section=.comment --remove-section=.note "$P/usr/
 "$P/usr/bin/aufsctl" --version >/dev/null || { log "the stripped binary does not run"; exit 1; }
 
 # Helper mode (the mount machinery issue): ship /sbin/mount.aufs and /sbin/umount.aufs, where
-# mount(8) looks for helpers, only when this binary has it.
+# mount(8) looks for helpers, only when this binary has it; they link to aufsctl-helper (built
+# beside aufsctl: the helper alone, which starts faster), else to aufsctl.
 # (`aufsctl helper --help` cannot tell: an unknown subcommand with --help prints the top help.)
+HELPER_BIN=$(dirname "$BIN")/aufsctl-helper
 if "$BIN" --help | grep -qE '^  helper( |$)'; then
     HELPER=1
     install -d "$P/sbin"
-    ln -s /usr/bin/aufsctl "$P/sbin/mount.aufs"
-    ln -s /usr/bin/aufsctl "$P/sbin/umount.aufs"
-    log "helper mode found: shipping /sbin/mount.aufs and /sbin/umount.aufs"
+    target=/usr/bin/aufsctl
+    if [ -x "$HELPER_BIN" ]; then
+        install -d "$P/usr/libexec/aufsctl"
+        install -m 0755 "$HELPER_BIN" "$P/usr/libexec/aufsctl/aufsctl-helper"
+        strip --strip-unneeded --remove-section=.comment --remove-section=.note "$P/usr/libexec/aufsctl/aufsctl-helper"
+        target=/usr/libexec/aufsctl/aufsctl-helper
+    fi
+    ln -s "$target" "$P/sbin/mount.aufs"
+    ln -s "$target" "$P/sbin/umount.aufs"
+    log "helper mode found: shipping /sbin/mount.aufs and /sbin/umount.aufs -> $target"
 else
     HELPER=0
     log "no helper mode in this binary (no 'helper' subcommand): no mount.aufs links"
@@ -112,7 +122,9 @@ for deb in "$DEBS"/*.deb; do
 done
 install -d "$WORK/src/debian"
 printf 'Source: aufsctl\n\nPackage: aufsctl\nArchitecture: amd64\n' >"$WORK/src/debian/control"
-DEPENDS=$(cd "$WORK/src" && dpkg-shlibdeps --admindir="$ADM" -O "$P/usr/bin/aufsctl" 2>"$WORK/shlibdeps.log" \
+BINS=("$P/usr/bin/aufsctl")
+[ -f "$P/usr/libexec/aufsctl/aufsctl-helper" ] && BINS+=("$P/usr/libexec/aufsctl/aufsctl-helper")
+DEPENDS=$(cd "$WORK/src" && dpkg-shlibdeps --admindir="$ADM" -O "${BINS[@]}" 2>"$WORK/shlibdeps.log" \
     | sed -n 's/^shlibs:Depends=//p') || { cat "$WORK/shlibdeps.log" >&2; exit 1; }
 [ -n "$DEPENDS" ] || { log "dpkg-shlibdeps computed no Depends"; exit 1; }
 # aufsctl opens libkmod and libblkid with dlopen at first use (Sources/CLibLoad), which

@@ -5,16 +5,21 @@ import Glibc
 struct HelperCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "helper",
-        abstract: "Install, remove or show /sbin/mount.aufs and /sbin/umount.aufs (links to aufsctl).",
+        abstract: "Install, remove or show /sbin/mount.aufs and /sbin/umount.aufs (links to aufsctl-helper).",
         discussion: """
-            mount(8), mount -a, /etc/fstab and systemd .mount units run /sbin/mount.aufs for -t aufs; \
-            aufsctl started under that name is the helper. A foreign helper (aufs-tools') is replaced only \
-            with --force and comes back with `helper remove` or `uninstall`.
+            mount(8), mount -a, /etc/fstab and systemd .mount units run /sbin/mount.aufs for -t aufs. The \
+            links go to aufsctl-helper, installed beside aufsctl (or in ../libexec/aufsctl), a small binary \
+            that is only the helper and starts faster; without it, to aufsctl, which is the helper too when \
+            started under those names. A foreign helper (aufs-tools') is replaced only with --force and \
+            comes back with `helper remove` or `uninstall`.
             """)
 
     @Argument(help: "install, remove or status.") var action: String
     @Flag(help: "install: replace a foreign mount.aufs/umount.aufs (moved aside).") var force = false
-    @Option(help: ArgumentHelp("install: the aufsctl binary to link to (default: this one).", valueName: "PATH"))
+    @Option(
+        help: ArgumentHelp(
+            "install: the binary to link to (default: aufsctl-helper beside this aufsctl, else this aufsctl).",
+            valueName: "PATH"))
     var binary: String?
     @OptionGroup var host: HostOptions
 
@@ -28,7 +33,7 @@ struct HelperCommand: AsyncParsableCommand {
             guard geteuid() == 0 else {
                 throw AufsError("helper install writes /sbin and needs root; run it with sudo")
             }
-            try links.install(binary: binary ?? HelperLinks.selfBinary(), force: force)
+            try links.install(binary: binary ?? HelperLinks.helperBinary(for: HelperLinks.selfBinary()), force: force)
         case "remove":
             guard geteuid() == 0 else { throw AufsError("helper remove writes /sbin and needs root; run it with sudo") }
             try await links.remove()

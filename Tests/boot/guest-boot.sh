@@ -16,6 +16,7 @@ if [ ! -e $MARK ]; then
     mkdir -p $L/rw $L/img1 "$L/50%off" $L/img3 /srv/union
     echo one >$L/img1/001.txt; echo three >$L/img3/003.txt
     aufsctl helper install >/tmp/o 2>&1 || errs="$errs; helper install: $(tail -n 1 /tmp/o)"
+    [ "$(readlink /sbin/mount.aufs)" = /usr/local/bin/aufsctl-helper ] || errs="$errs; /sbin/mount.aufs -> $(readlink /sbin/mount.aufs)"
     aufsctl persist "dirs=$BRANCHES" /srv/union >/tmp/o 2>&1 || errs="$errs; persist: $(tail -n 2 /tmp/o | tr '\n' ' ')"
     [ -f /etc/systemd/system/$UNIT ] || errs="$errs; no /etc/systemd/system/$UNIT"
     [ -L /etc/systemd/system/local-fs.target.wants/$UNIT ] || errs="$errs; $UNIT not enabled"

@@ -63,6 +63,7 @@ R=$WORK/root
 mkdir -p "$R"
 tar -C "$R" -xf "$("$REPO/scripts/debian-root.sh" bookworm systemd systemd-sysv kmod)"
 install -m 0755 "$AUFSCTL" "$R/usr/local/bin/aufsctl"
+install -m 0755 "$AUFSCTL-helper" "$R/usr/local/bin/aufsctl-helper"  # what `aufsctl helper install` links
 mkdir -p "$R/lib/modules/$KVER/updates" "$R/usr/local/sbin"
 cp "$WORK/standin/aufs.ko" "$R/lib/modules/$KVER/updates/aufs.ko"
 for f in modules.order modules.builtin modules.builtin.modinfo; do

@@ -74,6 +74,13 @@ one_root() {   # SUITE EXPECTED-FAMILY TARBALL-PACKAGES...
         && r=0 || r=1
     check "$suite-completion" "$r" "exit $rc: $(paste -sd';' <<<"$comp")"
 
+    # The packaged mount helper: /sbin/mount.aufs is aufsctl-helper, and it answers as the helper
+    # (a bad invocation: exit 1 and one line naming the missing DIR).
+    link=$(in_root readlink /sbin/mount.aufs)
+    out=$(in_root /sbin/mount.aufs none 2>&1) && rc=0 || rc=$?
+    [ "$link" = /usr/libexec/aufsctl/aufsctl-helper ] && [ "$rc" = 1 ] && grep -q "DIR is missing" <<<"$out" && r=0 || r=1
+    check "$suite-helper" "$r" "/sbin/mount.aufs -> $link; 'mount.aufs none': exit $rc: $(head -n 1 <<<"$out")"
+
     out=$(in_root apt-get remove -y -q --autoremove aufsctl 2>&1) && rc=0 || rc=$?
     after=$(files)
     diff=$(diff <(echo "$before") <(echo "$after") || true)

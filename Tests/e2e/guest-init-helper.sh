@@ -40,8 +40,8 @@ end "$($MOUNT --version); br: exit $rc_colon, br= of ${#LONG} bytes exit $rc_lon
 begin helper-mount
 run aufsctl helper install
 [ "$RC" = 0 ] || bad "helper install exit $RC"
-[ "$(readlink /sbin/mount.aufs)" = /usr/local/bin/aufsctl ] || bad "/sbin/mount.aufs -> $(readlink /sbin/mount.aufs)"
-[ "$(readlink /sbin/umount.aufs)" = /usr/local/bin/aufsctl ] || bad "/sbin/umount.aufs -> $(readlink /sbin/umount.aufs)"
+[ "$(readlink /sbin/mount.aufs)" = /usr/local/bin/aufsctl-helper ] || bad "/sbin/mount.aufs -> $(readlink /sbin/mount.aufs)"
+[ "$(readlink /sbin/umount.aufs)" = /usr/local/bin/aufsctl-helper ] || bad "/sbin/umount.aufs -> $(readlink /sbin/umount.aufs)"
 run $MOUNT -t aufs -o br:$C/a=rw:$C/b=ro none $C/mnt
 [ "$RC" = 0 ] || bad "mount -o br:... through the helper exit $RC: $(head -c 300 "$E")"
 mi_opts $C/mnt | grep -qF "br=$C/a=rw:$C/b=ro" || bad "mountinfo: $(mi_opts $C/mnt), want br=$C/a=rw:$C/b=ro"

@@ -243,6 +243,7 @@ if [ "$USERLAND" != host ]; then
         tar -C "$UL" -xf "$("$REPO/scripts/debian-root.sh" bullseye kmod jq)"
     fi
     cp "$AUFSCTL" "$UL/usr/local/bin/aufsctl"
+    cp "$AUFSCTL-helper" "$UL/usr/local/bin/aufsctl-helper"
     copy_from_root() {  # copy_from_root PATH-IN-ROOT: the file and every library ldd names or it dlopens there
         local bin=$1 lib so objs
         mkdir -p "$IR$(dirname "$bin")"
@@ -264,6 +265,7 @@ if [ "$USERLAND" != host ]; then
         done
     }
     copy_from_root /usr/local/bin/aufsctl
+    copy_from_root /usr/local/bin/aufsctl-helper
     copy_from_root /usr/bin/jq
     if [ "$USERLAND" = trixie ]; then
         copy_from_root /usr/bin/mount
@@ -273,6 +275,7 @@ if [ "$USERLAND" != host ]; then
     log "guest userland: $USERLAND ($(chroot "$UL" ldd --version | head -n 1); $(chroot "$UL" mount --version))"
 else
     copy_with_libs "$AUFSCTL" /usr/local/bin/aufsctl
+    copy_with_libs "$AUFSCTL-helper" /usr/local/bin/aufsctl-helper
     copy_with_libs "$(command -v jq)" /usr/bin/jq
 fi
 

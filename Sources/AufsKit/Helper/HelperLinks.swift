@@ -1,7 +1,9 @@
 import Glibc
 
-/// `/sbin/mount.aufs` and `/sbin/umount.aufs` as links to aufsctl. A foreign helper (aufs-tools'
-/// binaries) is replaced only with --force, moved aside so that undoing puts it back.
+/// `/sbin/mount.aufs` and `/sbin/umount.aufs` as links to aufsctl-helper (the helper alone, without
+/// the subcommand parser, Foundation or Dispatch: it starts faster), else to aufsctl itself, which is
+/// the helper too when started under those names. A foreign helper (aufs-tools' binaries) is
+/// replaced only with --force, moved aside so that undoing puts it back.
 public struct HelperLinks {
     public static let names = ["mount.aufs", "umount.aufs"]
     public static let directory = "/sbin"
@@ -41,12 +43,29 @@ public struct HelperLinks {
         FileRead.readLink("/proc/self/exe") ?? "/usr/local/bin/aufsctl"
     }
 
+    /// What the links should point to for the aufsctl at `aufsctl`: aufsctl-helper beside it (make
+    /// install, a build directory) or in ../libexec/aufsctl (the Debian package), else aufsctl.
+    public static func helperBinary(for aufsctl: String) -> String {
+        let dir = Paths.dirname(aufsctl)
+        for candidate in [dir + "/aufsctl-helper", Paths.normalize(dir + "/../libexec/aufsctl/aufsctl-helper")]
+        where access(candidate, X_OK) == 0 {
+            return candidate
+        }
+        return aufsctl
+    }
+
+    /// A link target that is aufsctl's (either binary).
+    static func isOurs(_ target: String) -> Bool {
+        let name = target.split(separator: "/").last
+        return name == "aufsctl" || name == "aufsctl-helper"
+    }
+
     public func state(_ name: String) -> State {
         let p = entry(HelperLinks.path(name))
         var st = stat()
         guard lstat(p, &st) == 0 else { return .missing }
         if st.st_mode & S_IFMT == S_IFLNK, let t = FileRead.readLink(p) {
-            return t.split(separator: "/").last == "aufsctl" ? .ours(t) : .foreign("a link to \(t)")
+            return HelperLinks.isOurs(t) ? .ours(t) : .foreign("a link to \(t)")
         }
         return .foreign(st.st_mode & S_IFMT == S_IFREG ? "a regular file (aufs-tools' helper?)" : "not a link")
     }

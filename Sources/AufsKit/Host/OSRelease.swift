@@ -102,10 +102,6 @@ public struct OSRelease: Sendable, Equatable, Codable {
     }
 }
 
-extension Unicode.Scalar {
-    var isASCIILetter: Bool { ("a"..."z").contains(self) || ("A"..."Z").contains(self) }
-}
-
 /// The distro family aufsctl plans for.
 public enum DistroFamily: Sendable, Equatable, CustomStringConvertible, Codable {
     case rhel(major: Int)

@@ -2,16 +2,7 @@
 /// a re-run is safe. For hosts the binary cannot run on (CentOS 7 has glibc 2.17) and for review.
 public enum ShellScript {
     /// Single-quotes a word for sh unless it is plainly safe.
-    public static func quote(_ word: String) -> String {
-        if !word.isEmpty,
-            word.unicodeScalars.allSatisfy({
-                $0.isASCIILetter || ("0"..."9").contains($0) || "_-./=:,+@%".unicodeScalars.contains($0)
-            })
-        {
-            return word
-        }
-        return "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
-    }
+    public static func quote(_ word: String) -> String { ShellQuote.quote(word) }
 
     public static func quote(_ argv: [String]) -> String { argv.map(quote).joined(separator: " ") }
 

@@ -3,6 +3,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// Runs the built aufsctl binary (it sits beside the test bundle) by argv.
 func aufsctl(_ args: [String], env: [String: String] = [:], asUser uid: UInt32? = nil) async throws -> CommandResult {

@@ -3,6 +3,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// `HostProbe` over the committed host trees in `Tests/Fixtures/roots/` (see the README there).
 /// A root-tree probe must read files only: the runner stub fails the test when the probe tries

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 @Suite struct NextBootTests {
     @Test func versionOrderIsGrubs() {

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 @Suite struct TemplateTests {
     /// The binary's copy of every template equals the file under Templates/.

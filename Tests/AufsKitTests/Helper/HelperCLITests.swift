@@ -2,10 +2,14 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
-/// The built binary started as mount.aufs / umount.aufs (a link named so), as mount(8) runs it.
-private func helper(_ name: String, _ args: [String], log: String? = nil) async throws -> CommandResult {
-    let bin = Paths.dirname(FileRead.readLink("/proc/self/exe") ?? "") + "/aufsctl"
+/// The built helper started as mount.aufs / umount.aufs (a link named so), as mount(8) runs it:
+/// aufsctl-helper, which `aufsctl helper install` links, or aufsctl itself (`binary: "aufsctl"`).
+private func helper(
+    _ name: String, _ args: [String], log: String? = nil, binary: String = "aufsctl-helper"
+) async throws -> CommandResult {
+    let bin = Paths.dirname(FileRead.readLink("/proc/self/exe") ?? "") + "/" + binary
     let dir = TempDir()
     symlink(bin, dir.path + "/" + name)
     var env: [String: String] = [:]
@@ -25,6 +29,16 @@ private func helper(_ name: String, _ args: [String], log: String? = nil) async 
         #expect(r.stderr.contains(reason), "\(r.stderr)")
         #expect(r.stderr.split(separator: "\n").count == 1, "one line: \(r.stderr)")
         #expect(!r.stderr.contains("Fatal error"))
+        // aufsctl itself under the same name (links made before aufsctl-helper existed) answers alike.
+        let same = try await helper("mount.aufs", args, binary: "aufsctl")
+        #expect(same.status == r.status && same.stderr == r.stderr, "\(same.stderr)")
+    }
+
+    /// aufsctl-helper under any other name says what it is for: exit 1, one line.
+    @Test func helperBinaryUnderItsOwnName() async throws {
+        let r = try await helper("aufsctl-helper", ["none", "/mnt"])
+        #expect(r.status == 1 && r.stderr.contains("run as mount.aufs or umount.aufs"), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1)
     }
 
     @Test func unknownAufsOptionIs32() async throws {

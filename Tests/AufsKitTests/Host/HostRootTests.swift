@@ -2,6 +2,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 @Suite struct HostRootTests {
     @Test func hostRootIsIdentity() {

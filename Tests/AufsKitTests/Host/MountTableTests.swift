@@ -3,6 +3,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// MountTable parses mountinfo itself (loading libmount cost every mount, umount and status ~0.3
 /// ms); util-linux's libmount is the reference it must agree with, field by field.

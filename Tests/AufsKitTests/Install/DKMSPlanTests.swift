@@ -2,6 +2,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// A Debian host's dpkg-query, apt-get and dkms acting on a root tree (cp runs for real).
 final class FakeDebian: CommandRunner, @unchecked Sendable {

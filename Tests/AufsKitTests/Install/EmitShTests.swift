@@ -2,6 +2,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// `--emit-sh` for a CentOS 7 fixture: the script parses, runs against the root with stub commands,
 /// and a second run changes nothing.

@@ -1,6 +1,7 @@
 import Glibc
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// A CentOS 7 host's yum, rpm, yum-config-manager, grub2-mkconfig and grubby, acting on a root
 /// tree the way the real ones would (enough for the plan's checks), recording every argv.

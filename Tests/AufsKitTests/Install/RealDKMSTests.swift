@@ -2,6 +2,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 private let testKernel: String? = getenv("AUFSCTL_TEST_KVER").map { String(cString: $0) }
 private let canRunDKMS = geteuid() == 0 && testKernel != nil

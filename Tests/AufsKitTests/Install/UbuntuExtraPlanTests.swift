@@ -1,6 +1,7 @@
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 @Suite struct UbuntuExtraPlanTests {
     @Test func packageNames() {

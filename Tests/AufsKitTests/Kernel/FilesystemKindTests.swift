@@ -2,6 +2,7 @@ import CLinuxShims
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 @Suite struct FilesystemKindTests {
     /// One list decides both ways of asking (statfs magic for mount, mountinfo type for check).

@@ -3,6 +3,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// KernelConfig.read: the byte scanner over a file or a gzip stream, for the keys asked for only.
 @Suite struct KernelConfigReadTests {

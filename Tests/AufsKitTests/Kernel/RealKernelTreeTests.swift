@@ -2,6 +2,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// libkmod and the export check against a real Debian cloud kernel package (scripts/with-kernel.sh
 /// fetches it and sets AUFSCTL_TEST_KROOT / AUFSCTL_TEST_KVER).

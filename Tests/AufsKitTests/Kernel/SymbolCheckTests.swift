@@ -1,6 +1,7 @@
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 @Suite struct SymbolCheckTests {
     /// The 25 exports aufs5.10.140's aufs5-standalone.patch adds (read from the patch).

@@ -2,6 +2,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// A branch built directly (no filesystem) whose path is exactly `length` bytes.
 private func branch(_ i: Int, length: Int, perm: BranchPermission.Base = .ro) -> Branch {

@@ -3,6 +3,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 @Suite struct UnionGeometryTests {
     func b(_ p: String, _ perm: BranchPermission.Base = .ro) -> Branch {

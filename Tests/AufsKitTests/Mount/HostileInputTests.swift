@@ -3,6 +3,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// One hostile `aufsctl mount` invocation. `D` in args and fragments is the test's canonical temp
 /// directory, which is also aufsctl's cwd; it holds directories a, b, c and mnt.

@@ -2,6 +2,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 private func inode(_ p: String) -> UInt64 {
     var st = stat()
@@ -294,6 +295,25 @@ private func aufsctlMinor(_ d: UInt64) -> UInt32 { UInt32(d & 0xff) | UInt32((d 
         stat(t.path + "/sbin/mount.aufs", &st)
         #expect(st.st_mode & 0o777 == 0o755)
         #expect(links.state("umount.aufs") == .missing)
+    }
+
+    /// The links go to aufsctl-helper beside aufsctl, else in ../libexec/aufsctl (the package's
+    /// layout), else to aufsctl itself; a link to either is aufsctl's.
+    @Test func theHelperBinaryIsFoundBesideOrInLibexec() throws {
+        let t = TempDir()
+        t.write("usr/bin/aufsctl", "")
+        t.write("usr/libexec/aufsctl/aufsctl-helper", "")
+        #expect(HelperLinks.helperBinary(for: t.path + "/usr/bin/aufsctl") == t.path + "/usr/bin/aufsctl")
+        chmod(t.path + "/usr/libexec/aufsctl/aufsctl-helper", 0o755)
+        #expect(
+            HelperLinks.helperBinary(for: t.path + "/usr/bin/aufsctl")
+                == t.path + "/usr/libexec/aufsctl/aufsctl-helper")
+        t.write("usr/bin/aufsctl-helper", "")
+        chmod(t.path + "/usr/bin/aufsctl-helper", 0o755)
+        #expect(HelperLinks.helperBinary(for: t.path + "/usr/bin/aufsctl") == t.path + "/usr/bin/aufsctl-helper")
+        let links = HelperLinks(root: HostRoot(t.path), runner: SubprocessRunner(), printer: { _ in })
+        try links.install(binary: "/usr/libexec/aufsctl/aufsctl-helper", force: false)
+        #expect(links.state("mount.aufs") == .ours("/usr/libexec/aufsctl/aufsctl-helper"))
     }
 }
 

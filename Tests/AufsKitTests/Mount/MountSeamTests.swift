@@ -2,6 +2,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// Syscalls for unit tests without root: the kernel calls are recorded and scripted, the lock is
 /// an in-process no-op, and directories are made for real (in the test's temp dirs).

@@ -2,6 +2,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// The built aufsctl binary (beside the test bundle).
 func aufsctlBinary() -> String {

@@ -2,6 +2,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// Syscalls that record every mount/umount2 and fail the Nth mount(2) with a chosen errno.
 final class RecordingSyscalls: Syscalls, @unchecked Sendable {

@@ -3,6 +3,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// The user walk-through: container (rw) over image1..3 (ro).
 private func seedLayers(_ d: String) {

@@ -2,6 +2,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// 16 `aufsctl mount --fallback overlay` processes started at once on distinct targets, sharing
 /// their lower branches (each its own upper): all succeed, each union is its own, all unmount

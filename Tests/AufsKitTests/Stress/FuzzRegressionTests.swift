@@ -1,6 +1,7 @@
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// Inputs found by fuzz/ (FuzzGrubEdit), kept as regression tests.
 @Suite struct FuzzRegressionTests {

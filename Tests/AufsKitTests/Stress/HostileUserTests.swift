@@ -3,6 +3,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// Runs a command as nobody (setpriv), for the attacker's side of a test.
 func asNobody(_ argv: [String]) async throws -> CommandResult {

@@ -2,6 +2,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// A CentOS 7 fixture copy where install's commands really run (chroot + busybox + sh stubs, see
 /// Tests/stress/centos-stub-root.sh); `yumDelay` makes `yum install` take that long.

@@ -3,6 +3,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// As nobody (setpriv --reuid=65534 --regid=65534 --clear-groups): check works; mount and install
 /// refuse saying root is needed, and nothing changes.

@@ -1,6 +1,7 @@
 import Glibc
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// The package's top directory, found from this file's path.
 func packageRoot(_ file: String = #filePath) -> String {

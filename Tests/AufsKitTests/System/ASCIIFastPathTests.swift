@@ -1,6 +1,7 @@
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// trimmingBlanks has a byte path for ASCII (issue 14); it must give what the Character-wise one gives,
 /// including keeping a trailing "\r\n" (one Character, not a blank one).

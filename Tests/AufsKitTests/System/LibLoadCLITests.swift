@@ -2,6 +2,7 @@ import Glibc
 import Testing
 
 @testable import AufsKit
+@testable import AufsMount
 
 /// libkmod and libblkid are loaded with dlopen at first use (Sources/CLibLoad), and libmount not at
 /// all (MountTable parses mountinfo itself): what each

@@ -1,6 +1,7 @@
 // Branch-spec and option parser: AufsOptions.parse(options:), AufsOptions.parseBranchList,
 // BranchPermission.parse. Never crash; what parses must be self-consistent.
 @testable import AufsKit
+@testable import AufsMount
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

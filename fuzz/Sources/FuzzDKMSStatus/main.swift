@@ -1,5 +1,6 @@
 // dkms status parser: never crashes; entries are well formed.
 @testable import AufsKit
+@testable import AufsMount
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -3,6 +3,7 @@
 // (find returns the new value) and differ from the old text in exactly the one assignment line,
 // or by one appended line (plus a line terminator added to a last line that had none).
 @testable import AufsKit
+@testable import AufsMount
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

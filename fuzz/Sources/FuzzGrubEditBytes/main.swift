@@ -4,6 +4,7 @@
 // it match the input exactly; an append leaves the whole input as a prefix (plus one line
 // terminator where the input had no final newline). find must then read the value back.
 @testable import AufsKit
+@testable import AufsMount
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -1,5 +1,6 @@
 // Kernel release parser: never crashes; what parses is the trimmed input and starts with N.N.
 @testable import AufsKit
+@testable import AufsMount
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

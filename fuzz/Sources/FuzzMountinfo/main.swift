@@ -2,6 +2,7 @@
 // (Unmounter.splitEscaped/option), ProcFilesystems.parse and KernelConfig.parse: never crash;
 // splitting is lossless.
 @testable import AufsKit
+@testable import AufsMount
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

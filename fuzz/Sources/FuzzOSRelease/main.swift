@@ -1,5 +1,6 @@
 // os-release parser: never crashes; every value it reports re-quotes and re-parses to itself.
 @testable import AufsKit
+@testable import AufsMount
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

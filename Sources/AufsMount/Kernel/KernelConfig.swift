@@ -68,7 +68,7 @@ public struct KernelConfig: Sendable, Equatable {
     public subscript(_ key: String) -> String? { values[key] }
 
     /// A line scanner over bytes (memchr for the line ends); a String is made only for the keys kept.
-    struct Scanner {
+    package struct Scanner {
         /// The keys to keep, as bytes; nil keeps every key.
         let wanted: [[UInt8]]?
         var values: [String: String] = [:]

@@ -61,7 +61,7 @@ public struct MountHelper {
             outcome = ["exit 4: \(error)"]
             code = .internalBug
         }
-        log(([mode] + args).map { ShellScript.quote($0) }.joined(separator: " "), outcome)
+        log(([mode] + args).map { ShellQuote.quote($0) }.joined(separator: " "), outcome)
         return code.rawValue
     }
 
@@ -251,7 +251,7 @@ struct Mtab {
         try edit { $0 + [line] }
     }
 
-    func remove(target: String) throws {
+    package func remove(target: String) throws {
         guard isRegularFile else { return }
         try edit { lines in
             guard

@@ -46,7 +46,7 @@ public struct FilesystemKind: Sendable, Equatable, Codable, CustomStringConverti
 
     /// The one list of filesystems the xino file must not live on (au_xino_create's checks): the
     /// statfs magic, and the type names mountinfo gives them (`fuse` also stands for `fuse.*`).
-    static let xinoRefused: [(magic: Int64, types: [String])] = [
+    package static let xinoRefused: [(magic: Int64, types: [String])] = [
         (AUFSCTL_MAGIC_XFS, ["xfs"]), (AUFSCTL_MAGIC_BTRFS, ["btrfs"]), (AUFSCTL_MAGIC_UBIFS, ["ubifs"]),
         (AUFSCTL_MAGIC_HFSPLUS, ["hfsplus"]), (AUFSCTL_MAGIC_NILFS, ["nilfs2"]), (AUFSCTL_MAGIC_ECRYPTFS, ["ecryptfs"]),
         (AUFSCTL_MAGIC_AUFS, ["aufs"]), (AUFSCTL_MAGIC_NFS, ["nfs", "nfs4"]), (AUFSCTL_MAGIC_SMB, ["smb3", "smbfs"]),
@@ -74,7 +74,7 @@ public struct FilesystemKind: Sendable, Equatable, Codable, CustomStringConverti
 }
 
 extension String {
-    init(format16 v: Int64) { self = "0x" + String(v, radix: 16) }
+    package init(format16 v: Int64) { self = "0x" + String(v, radix: 16) }
 }
 
 /// The block device behind a path, named by libblkid.
@@ -85,6 +85,16 @@ public struct BackingDevice: Sendable, Equatable, Codable {
     public var label: String?
     /// Why nothing more is known (no block device, not readable as this user).
     public var note: String?
+
+    package init(
+        device: String? = nil, type: String? = nil, uuid: String? = nil, label: String? = nil, note: String? = nil
+    ) {
+        self.device = device
+        self.type = type
+        self.uuid = uuid
+        self.label = label
+        self.note = note
+    }
 }
 
 public enum FilesystemProbe {

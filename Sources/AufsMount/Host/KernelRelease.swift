@@ -99,7 +99,7 @@ public struct KernelRelease: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension StringProtocol {
-    var trimmingBlanks: String {
+    package var trimmingBlanks: String {
         // ASCII (nearly always): bytes, the same result without the generic scalar views (issue 14).
         let whole = String(self), u = whole.utf8
         if u.allSatisfy({ $0 < 0x80 }) {

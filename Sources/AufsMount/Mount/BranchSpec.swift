@@ -80,12 +80,12 @@ public struct AufsOptions: Sendable, Equatable {
 
     public init() {}
 
-    static let flagOptions: Set<String> = [
+    package static let flagOptions: Set<String> = [
         "noxino", "trunc_xino", "notrunc_xino", "dio", "nodio", "plink", "noplink",
         "dirperm1", "nodirperm1", "verbose", "noverbose", "v", "shwh", "noshwh", "sum", "nosum", "wsum",
         "dirren", "nodirren", "acl", "noacl", "ro", "rw", "fhsm", "nofhsm", "warn_perm", "nowarn_perm",
     ]
-    static let valueOptions: [String: Set<String>?] = [
+    package static let valueOptions: [String: Set<String>?] = [
         "udba": ["none", "reval", "notify"], "create": nil,
         "cpup": ["tdp", "top_down_parent", "bup", "bottom_up_parent", "bu", "bottom_up"],
         "xino": nil, "trunc_xib": nil, "rdcache": nil, "rdblk": nil, "rdhash": nil, "dirwh": nil, "wbr_copyup": nil,

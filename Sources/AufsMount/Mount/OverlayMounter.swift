@@ -20,12 +20,12 @@ public enum OverlayMounter {
 /// rm -rf that never follows a symlink and never re-resolves a path: each directory is opened
 /// relative to its parent's fd with O_NOFOLLOW and its entries are removed relative to it, so a
 /// name another user swaps for a symlink (in a directory they can write) loses only that symlink.
-enum RecursiveRemove {
+package enum RecursiveRemove {
     /// With `strictParents`, every component of the parent path is opened with O_NOFOLLOW from
     /// `/` too: for a path recorded earlier as canonical (the overlay workdir in mountinfo), a
     /// component that is a symlink now was swapped, and nothing is removed. Returns whether it ran.
     @discardableResult
-    static func remove(_ path: String, strictParents: Bool = false) -> Bool {
+    package static func remove(_ path: String, strictParents: Bool = false) -> Bool {
         let normalized = Paths.normalize(path)
         guard normalized != "/", let name = normalized.split(separator: "/").last.map(String.init) else { return false }
         let parent =
@@ -49,7 +49,7 @@ enum RecursiveRemove {
         return fd
     }
 
-    static func remove(at dirfd: Int32, _ name: String) {
+    package static func remove(at dirfd: Int32, _ name: String) {
         var st = stat()
         guard fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return }
         guard st.st_mode & S_IFMT == S_IFDIR else {

@@ -1,0 +1,22 @@
+import AufsMount
+import Glibc
+
+/// /sbin/mount.aufs and /sbin/umount.aufs (links to this binary, chosen by argv[0]): util-linux's
+/// helper contract, without aufsctl's subcommand parser, Foundation or Dispatch, so that a mount
+/// from fstab or a systemd unit pays a small program's start-up. `nonisolated`: a main-actor entry
+/// point would link the concurrency runtime and libdispatch, whose start-up this binary avoids.
+@main
+enum HelperEntry {
+    nonisolated static func main() {
+        let argv = CommandLine.arguments
+        guard let mode = MountHelper.mode(argv0: argv.first ?? "") else {
+            MountHelper.writeStderr(
+                "aufsctl-helper: run as mount.aufs or umount.aufs (a link of that name to this file); "
+                    + "`aufsctl helper install` makes them")
+            exit(1)
+        }
+        var log: String?  // no closure: Swift 6 checks a closure's isolation at run time, a call into
+        if let p = getenv("AUFSCTL_HELPER_LOG") { log = String(cString: p) }  // the concurrency runtime
+        exit(MountHelper(logPath: log).main(mode: mode, args: Array(argv.dropFirst())))
+    }
+}
