@@ -43,18 +43,19 @@ lint-ansible:
 demo: build
 	scripts/demo.sh $(RELEASE_BIN)
 
-# Also the mount helpers: aufsctl-helper beside aufsctl, and /sbin/mount.aufs and /sbin/umount.aufs
-# as links to it. On the live system through `aufsctl helper install` (refuses a foreign helper,
-# recorded for uninstall); into a DESTDIR as plain links. Installed without debug info (the symbols
-# stay for backtraces).
+# Also the mount helpers: aufsctl-helper in $(PREFIX)/libexec/aufsctl (as the package has it), and
+# /sbin/mount.aufs and /sbin/umount.aufs as links to it. On the live system through `aufsctl helper
+# install` (refuses a foreign helper, recorded for uninstall); into a DESTDIR as plain links.
+# Installed without debug info (the symbols stay for backtraces).
+HELPER_DIR = $(PREFIX)/libexec/aufsctl
 install: build
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(HELPER_DIR)
 	install -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/aufsctl
-	install -m 0755 $(RELEASE_BIN)-helper $(DESTDIR)$(PREFIX)/bin/aufsctl-helper
-	strip --strip-debug $(DESTDIR)$(PREFIX)/bin/aufsctl $(DESTDIR)$(PREFIX)/bin/aufsctl-helper
-	if [ -z "$(DESTDIR)" ]; then $(PREFIX)/bin/aufsctl helper install --binary $(PREFIX)/bin/aufsctl-helper; \
-	else install -d $(DESTDIR)/sbin && ln -sfn $(PREFIX)/bin/aufsctl-helper $(DESTDIR)/sbin/mount.aufs \
-	     && ln -sfn $(PREFIX)/bin/aufsctl-helper $(DESTDIR)/sbin/umount.aufs; fi
+	install -m 0755 $(RELEASE_BIN)-helper $(DESTDIR)$(HELPER_DIR)/aufsctl-helper
+	strip --strip-debug $(DESTDIR)$(PREFIX)/bin/aufsctl $(DESTDIR)$(HELPER_DIR)/aufsctl-helper
+	if [ -z "$(DESTDIR)" ]; then $(PREFIX)/bin/aufsctl helper install --binary $(HELPER_DIR)/aufsctl-helper; \
+	else install -d $(DESTDIR)/sbin && ln -sfn $(HELPER_DIR)/aufsctl-helper $(DESTDIR)/sbin/mount.aufs \
+	     && ln -sfn $(HELPER_DIR)/aufsctl-helper $(DESTDIR)/sbin/umount.aufs; fi
 
 # Style: swift-format (.swift-format: 120 columns) over Sources and Tests, shellcheck (warnings and
 # errors) over every shell script, and ansible-test's full sanity run over the collection.

@@ -49,11 +49,13 @@ PKG_CONFIG_PATH="$SR/usr/lib/x86_64-linux-gnu/pkgconfig:$SR/usr/share/pkgconfig"
     --package-path "$PACKAGE_PATH" --scratch-path "$SCRATCH" \
     -Xswiftc -sdk -Xswiftc "$SR" -Xcc --sysroot="$SR" -Xswiftc -DAUFSCTL_GLIBC231 \
     -Xswiftc -use-ld=lld -Xswiftc -Xfrontend -Xswiftc -function-sections "${order[@]}" \
-    -Xswiftc -L"$SCRATCH/static-libstdc++" -Xlinker --as-needed -Xlinker --no-export-dynamic \
+    -Xswiftc -L"$SCRATCH/static-libstdc++" -Xlinker --no-export-dynamic \
     -Xlinker --compress-debug-sections=zlib \
     -Xlinker "$SCRATCH/gcc10-compat.o"
 # Every product of the package is checked (aufsctl and aufsctl-helper; the floor program alone).
-for BIN in "$SCRATCH/release/$PRODUCT" $([ "$PRODUCT" = aufsctl ] && echo "$SCRATCH/release/aufsctl-helper"); do
+bins=("$SCRATCH/release/$PRODUCT")
+[ "$PRODUCT" = aufsctl ] && bins+=("$SCRATCH/release/aufsctl-helper")
+for BIN in "${bins[@]}"; do
     needed=$(objdump -T "$BIN" | grep -oE 'GLIBC_[0-9]+\.[0-9]+(\.[0-9]+)?' | sed 's/GLIBC_//' | sort -Vu | tail -n 1)
     if [ "$(printf '%s\n%s\n' "$needed" "$MAX_GLIBC" | sort -V | tail -n 1)" != "$MAX_GLIBC" ]; then
         echo "build: $BIN needs GLIBC_$needed, above $MAX_GLIBC:" >&2

@@ -6,8 +6,8 @@
 # bash/zsh/fish completions (`aufsctl --generate-completion-script`), the README and copyright,
 # and, when the binary has helper mode, aufsctl-helper (/usr/libexec/aufsctl) with the
 # mount.aufs/umount.aufs links to it. Depends: is computed by
-# dpkg-shlibdeps from the libraries the binary links, plus the three it dlopens (libkmod, libblkid,
-# libmount); Recommends: dkms. lintian must be clean
+# dpkg-shlibdeps from the libraries the binaries link, plus the two aufsctl dlopens (libkmod,
+# libblkid); Recommends: dkms. lintian must be clean
 # (packaging/deb/lintian-overrides says why for each override).
 #   scripts/deb.sh [BINARY]      -> prints the .deb's path
 set -euo pipefail
@@ -50,10 +50,16 @@ if "$BIN" --help | grep -qE '^  helper( |$)'; then
     HELPER=1
     install -d "$P/sbin"
     target=/usr/bin/aufsctl
+    # The release build makes both binaries: without aufsctl-helper beside it, only a binary given
+    # by hand (an older build) may link the helpers to aufsctl itself.
+    [ -x "$HELPER_BIN" ] || [ -n "${1:-}" ] || { log "no aufsctl-helper beside $BIN (make build makes it)"; exit 1; }
     if [ -x "$HELPER_BIN" ]; then
         install -d "$P/usr/libexec/aufsctl"
         install -m 0755 "$HELPER_BIN" "$P/usr/libexec/aufsctl/aufsctl-helper"
         strip --strip-unneeded --remove-section=.comment --remove-section=.note "$P/usr/libexec/aufsctl/aufsctl-helper"
+        # Under its own name it says what it is for and exits 1: proof the stripped binary runs.
+        rc=0; "$P/usr/libexec/aufsctl/aufsctl-helper" >/dev/null 2>&1 || rc=$?
+        [ "$rc" = 1 ] || { log "the stripped aufsctl-helper does not run (exit $rc)"; exit 1; }
         target=/usr/libexec/aufsctl/aufsctl-helper
     fi
     ln -s "$target" "$P/sbin/mount.aufs"

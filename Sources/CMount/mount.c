@@ -1,5 +1,6 @@
-// The libmount functions AufsKit calls, loaded with dlopen at first use (see CLibLoad.h). A function
-// AufsKit starts to call must be added here, else the link fails.
+// The libmount functions the tests call (MountTableTests: libmount is the reference for aufsctl's own
+// mountinfo parser), loaded with dlopen at first use (see CLibLoad.h). A function the tests start
+// to call must be added here, else the link fails.
 #include "CMount.h"
 #include <CLibLoad.h>
 

@@ -18,7 +18,8 @@ struct HelperCommand: AsyncParsableCommand {
     @Flag(help: "install: replace a foreign mount.aufs/umount.aufs (moved aside).") var force = false
     @Option(
         help: ArgumentHelp(
-            "install: the binary to link to (default: aufsctl-helper beside this aufsctl, else this aufsctl).",
+            "install: the binary to link to (default: aufsctl-helper beside this aufsctl or in "
+                + "../libexec/aufsctl, else this aufsctl).",
             valueName: "PATH"))
     var binary: String?
     @OptionGroup var host: HostOptions

@@ -14,6 +14,7 @@
 #      command line keeps the kernel from autoloading it (the stand-in has an fs-aufs alias).
 # Prints the E2E: lines, then `N passed, M failed`; exits 1 on any failure. Needs root.
 # Environment: AUFSCTL (a built release binary; default: scripts/build.sh into .build/glibc231),
+# AUFSCTL_HELPER (default: aufsctl-helper beside AUFSCTL),
 # BOOT_QEMU_TIMEOUT (s per boot, default 150), BOOT_KEEP=1 (keep the work dir),
 # BOOT_SELFTEST_NO_MODULES_LOAD=1 (proof the suite can fail: boot 1 deletes aufs.conf after
 # persist, so the unit's mount.aufs loads aufs itself and boot2-mounted must FAIL).
@@ -53,6 +54,9 @@ if [ -z "${AUFSCTL:-}" ]; then
     AUFSCTL=$REPO/.build/glibc231/release/aufsctl
 fi
 [ -x "$AUFSCTL" ] || die "no aufsctl binary at $AUFSCTL"
+# aufsctl-helper: built beside aufsctl by scripts/build.sh (AUFSCTL_HELPER names another).
+HELPER=${AUFSCTL_HELPER:-$(dirname "$(readlink -f "$AUFSCTL")")/aufsctl-helper}
+[ -x "$HELPER" ] || die "no aufsctl-helper at $HELPER (set AUFSCTL_HELPER)"
 
 t=$(now)
 cp -r "$REPO/Kernel/standin" "$WORK/standin"
@@ -63,7 +67,7 @@ R=$WORK/root
 mkdir -p "$R"
 tar -C "$R" -xf "$("$REPO/scripts/debian-root.sh" bookworm systemd systemd-sysv kmod)"
 install -m 0755 "$AUFSCTL" "$R/usr/local/bin/aufsctl"
-install -m 0755 "$AUFSCTL-helper" "$R/usr/local/bin/aufsctl-helper"  # what `aufsctl helper install` links
+install -m 0755 "$HELPER" "$R/usr/local/bin/aufsctl-helper"  # what `aufsctl helper install` links
 mkdir -p "$R/lib/modules/$KVER/updates" "$R/usr/local/sbin"
 cp "$WORK/standin/aufs.ko" "$R/lib/modules/$KVER/updates/aufs.ko"
 for f in modules.order modules.builtin modules.builtin.modinfo; do

@@ -1,7 +1,7 @@
 # shellcheck shell=sh
 # Sourced by guest-init.sh (/e2e/helper.sh) when the guest's userland is Debian 13's
-# (E2E_USERLAND=trixie): util-linux >= 2.39's mount(8)/umount(8) with aufsctl as /sbin/mount.aufs
-# and /sbin/umount.aufs. Uses guest-init.sh's begin/bad/end/run/mi helpers.
+# (E2E_USERLAND=trixie): util-linux >= 2.39's mount(8)/umount(8) with aufsctl-helper as
+# /sbin/mount.aufs and /sbin/umount.aufs. Uses guest-init.sh's begin/bad/end/run/mi helpers.
 MOUNT=/usr/bin/mount
 UMOUNT=/usr/bin/umount
 export AUFSCTL_HELPER_LOG=/tmp/h/helper.log

@@ -143,6 +143,7 @@ log "building aufsctl (release, static Swift stdlib, scratch $SCRATCH)"
 (cd "$REPO" && SWIFT="$SWIFT" scripts/build.sh "$SCRATCH") >"$WORK/swift-build.log" 2>&1 \
     || { tail -n 40 "$WORK/swift-build.log" >&2; die "swift build failed"; }
 [ -x "$AUFSCTL" ] || die "no $AUFSCTL after the build"
+[ -x "$AUFSCTL-helper" ] || die "no $AUFSCTL-helper after the build (scripts/build.sh makes both)"
 T_SWIFT=$(since "$t")
 log "aufsctl built (${T_SWIFT}s)"
 
@@ -226,7 +227,7 @@ copy_with_libs() {  # copy_with_libs BINARY DEST-IN-INITRD: the binary, every li
         cp -L "$lib" "$IR$lib"
     done
 }
-# E2E_USERLAND=bullseye: the guest's userland libraries (libc, libkmod, libblkid, libmount, jq's)
+# E2E_USERLAND=bullseye: the guest's userland libraries (libc, libkmod, libblkid, jq's)
 # come from the shared cached Debian 11 root instead of this host, so aufsctl runs in the guest
 # with glibc 2.31 as it would on a Debian 11 host.
 # E2E_USERLAND=trixie: the same with Debian 13's libraries, plus its mount(8)/umount(8) and

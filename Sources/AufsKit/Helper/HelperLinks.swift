@@ -43,8 +43,8 @@ public struct HelperLinks {
         FileRead.readLink("/proc/self/exe") ?? "/usr/local/bin/aufsctl"
     }
 
-    /// What the links should point to for the aufsctl at `aufsctl`: aufsctl-helper beside it (make
-    /// install, a build directory) or in ../libexec/aufsctl (the Debian package), else aufsctl.
+    /// What the links should point to for the aufsctl at `aufsctl`: aufsctl-helper beside it (a
+    /// build directory) or in ../libexec/aufsctl (make install, the Debian package), else aufsctl.
     public static func helperBinary(for aufsctl: String) -> String {
         let dir = Paths.dirname(aufsctl)
         for candidate in [dir + "/aufsctl-helper", Paths.normalize(dir + "/../libexec/aufsctl/aufsctl-helper")]

@@ -251,7 +251,7 @@ struct Mtab {
         try edit { $0 + [line] }
     }
 
-    package func remove(target: String) throws {
+    func remove(target: String) throws {
         guard isRegularFile else { return }
         try edit { lines in
             guard

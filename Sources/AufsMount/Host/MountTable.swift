@@ -19,7 +19,7 @@ public struct MountTable: Sendable, Equatable {
     /// Parses a mountinfo file (or, without its " - " separator, a /proc/mounts-style one); nil
     /// when it cannot be read.
     public static func read(_ path: String) -> MountTable? {
-        guard case .success(let bytes) = FileRead.bytes(path) else { return nil }
+        guard case .success(let bytes) = FileRead.bytes(path, limit: .max) else { return nil }
         return MountTable(entries: parse(bytes))
     }
 
@@ -29,7 +29,9 @@ public struct MountTable: Sendable, Equatable {
     /// loading libmount (with libblkid, libselinux and pcre2) cost every mount, umount and status
     /// ~0.3 ms, more than the reading itself; MountTableTests checks this parser against libmount.
     /// A line in the /proc/mounts format (`SOURCE TARGET FSTYPE OPTIONS 0 0`) gets id 0 and its
-    /// options in both option fields; a line that is neither is skipped.
+    /// options in both option fields; a line that is neither is skipped. A mount point whose
+    /// directory was removed keeps the kernel's ` (deleted)` suffix, as libmount >= 2.37.3 keeps it
+    /// (stripping it let a directory really named `x (deleted)` pass for `x`: CVE-2021-3996).
     public static func parse(_ text: [UInt8]) -> [MountEntry] {
         var out: [MountEntry] = []
         text.withUnsafeBufferPointer { all in
@@ -44,7 +46,8 @@ public struct MountTable: Sendable, Equatable {
                 {
                     out.append(
                         MountEntry(
-                            id: id, parentID: parent, source: unmangle(fields[sep + 2]), target: unmangle(fields[4]),
+                            id: id, parentID: parent, source: unmangle(fields[sep + 2]),
+                            target: unmangle(fields[4]),
                             fstype: unmangle(fields[sep + 1]), vfsOptions: unmangle(fields[5]),
                             fsOptions: fields.count > sep + 3 ? unmangle(fields[sep + 3]) : ""))
                 } else if fields.count >= 4 && !fields.contains(where: { $0.elementsEqual("-".utf8) }) {

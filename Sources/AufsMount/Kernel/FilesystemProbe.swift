@@ -46,7 +46,7 @@ public struct FilesystemKind: Sendable, Equatable, Codable, CustomStringConverti
 
     /// The one list of filesystems the xino file must not live on (au_xino_create's checks): the
     /// statfs magic, and the type names mountinfo gives them (`fuse` also stands for `fuse.*`).
-    package static let xinoRefused: [(magic: Int64, types: [String])] = [
+    static let xinoRefused: [(magic: Int64, types: [String])] = [
         (AUFSCTL_MAGIC_XFS, ["xfs"]), (AUFSCTL_MAGIC_BTRFS, ["btrfs"]), (AUFSCTL_MAGIC_UBIFS, ["ubifs"]),
         (AUFSCTL_MAGIC_HFSPLUS, ["hfsplus"]), (AUFSCTL_MAGIC_NILFS, ["nilfs2"]), (AUFSCTL_MAGIC_ECRYPTFS, ["ecryptfs"]),
         (AUFSCTL_MAGIC_AUFS, ["aufs"]), (AUFSCTL_MAGIC_NFS, ["nfs", "nfs4"]), (AUFSCTL_MAGIC_SMB, ["smb3", "smbfs"]),

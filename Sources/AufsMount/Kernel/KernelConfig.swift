@@ -30,7 +30,7 @@ public struct KernelConfig: Sendable, Equatable {
             // the file is the kernel's own, and a damaged stream still fails to inflate.
             guard case .success(var compressed) = FileRead.bytes(path) else { return nil }
             var strm = z_stream()
-            guard inflateInit2_(&strm, 15 + 16, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            guard inflateInit2_(&strm, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
                 return nil
             }
             defer { inflateEnd(&strm) }
@@ -41,7 +41,7 @@ public struct KernelConfig: Sendable, Equatable {
                 var ended = false
                 return scanner.run { out in
                     if ended { return 0 }
-                    strm.next_out = out.baseAddress?.assumingMemoryBound(to: UInt8.self)
+                    strm.next_out = out.baseAddress?.bindMemory(to: UInt8.self, capacity: out.count)
                     strm.avail_out = UInt32(out.count)
                     let r = inflate(&strm, Z_NO_FLUSH)
                     let produced = out.count - Int(strm.avail_out)
@@ -68,7 +68,7 @@ public struct KernelConfig: Sendable, Equatable {
     public subscript(_ key: String) -> String? { values[key] }
 
     /// A line scanner over bytes (memchr for the line ends); a String is made only for the keys kept.
-    package struct Scanner {
+    struct Scanner {
         /// The keys to keep, as bytes; nil keeps every key.
         let wanted: [[UInt8]]?
         var values: [String: String] = [:]

@@ -141,7 +141,7 @@ public struct BranchValidator {
 
 extension BranchValidator {
     /// The directories above a canonical path: "/a/b/c" gives "/", "/a" and "/a/b"; "/" gives none.
-    package static func ancestors(_ path: [UInt8]) -> [[UInt8]] {
+    static func ancestors(_ path: [UInt8]) -> [[UInt8]] {
         guard path.count > 1 else { return [] }
         var out: [[UInt8]] = [[UInt8(ascii: "/")]]
         for i in 1..<path.count where path[i] == UInt8(ascii: "/") { out.append(Array(path[..<i])) }

@@ -129,7 +129,7 @@ public struct MountFacts: Sendable {
     /// the smallest whiteout name in the first directory (in the order given, depth first) that has one.
     /// Hand-written over getdents64: each entry's d_type tells a directory from a file, where
     /// readdir's names plus an lstat of every entry cost a 120-branch mount ~1 ms (issue 14).
-    package static func countWhiteouts(_ dirs: [String], limit: Int = 100_000) -> (count: Int, first: String?) {
+    static func countWhiteouts(_ dirs: [String], limit: Int = 100_000) -> (count: Int, first: String?) {
         var count = 0
         var first: String?
         var visited = 0
@@ -183,7 +183,8 @@ public struct MountFacts: Sendable {
                         first = Paths.join(d, least)
                     }
                 }
-                // Depth first, in name order, as the listing used to be.
+                // Depth first, subdirectories in name order (the first whiteout named in the warning
+                // may differ from before 2026-12-01, which walked the last branch first).
                 stack.append(contentsOf: subdirs.sorted { $1.utf8.lexicographicallyPrecedes($0.utf8) })
             }
         }
@@ -250,7 +251,7 @@ public struct MountFacts: Sendable {
 
 /// The canonical form of a path that may not exist yet (--mkdir): its deepest existing ancestor
 /// with symlinks resolved, then the rest.
-package func canonicalPrefix(_ path: String, _ syscalls: any Syscalls = LinuxSyscalls()) -> String {
+func canonicalPrefix(_ path: String, _ syscalls: any Syscalls = LinuxSyscalls()) -> String {
     var head = Paths.normalize(path)
     var tail: [Substring] = []
     while head != "/" {

@@ -68,7 +68,7 @@ public struct Mounter {
 
     /// A per-union xino name: the mount point's last component (safe characters only) and a hash
     /// of its whole path, e.g. `mnt-3f2a1b4c.xino`.
-    package static func xinoName(target: String) -> String {
+    static func xinoName(target: String) -> String {
         var hash: UInt64 = 0xcbf29ce484222325  // FNV-1a 64
         for b in target.utf8 { hash = (hash ^ UInt64(b)) &* 0x100000001b3 }
         let base = String(

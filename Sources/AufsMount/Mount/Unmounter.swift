@@ -85,7 +85,7 @@ public struct Unmounter {
     }
 
     /// A `key=value` from a comma-separated option string, honouring overlay's `\,` escapes.
-    package static func option(_ key: String, in options: String) -> String? {
+    static func option(_ key: String, in options: String) -> String? {
         for part in splitEscaped(options, by: ",") where part.hasPrefix(key + "=") {
             return unescape(String(part.dropFirst(key.count + 1)))
         }
@@ -94,7 +94,7 @@ public struct Unmounter {
 
     /// Splits at unescaped `sep`, by Unicode scalar: a prepend mark (U+0600...) fuses with the
     /// comma after it into one Character, so a Character split would miss that comma.
-    package static func splitEscaped(_ s: String, by sep: Unicode.Scalar) -> [String] {
+    static func splitEscaped(_ s: String, by sep: Unicode.Scalar) -> [String] {
         var out: [String] = []
         var cur = String.UnicodeScalarView()
         var escaped = false

@@ -1,7 +1,7 @@
 /// A word for sh: as it is when it needs no quoting, else in single quotes (the helper's log and
 /// aufsctl's --emit-sh scripts both use it).
-public enum ShellQuote {
-    public static func quote(_ word: String) -> String {
+package enum ShellQuote {
+    package static func quote(_ word: String) -> String {
         if !word.isEmpty,
             word.unicodeScalars.allSatisfy({
                 $0.isASCIILetter || ("0"..."9").contains($0) || "_-./=:,+@%".unicodeScalars.contains($0)

@@ -3,8 +3,8 @@
 // libkmod and libblkid are loaded with dlopen at their first use (Sources/CKmod and CBlkid define
 // their functions as calls through pointers looked up here; CMount does the same for libmount, which
 // only the tests use), so the commands that do not use them (`--version` loads only libblkid,
-// `status`, `mount` and `umount` neither) never map libkmod and what it pulls in (libcrypto,
-// liblzma, libzstd).
+// `status` and `umount` neither, `mount` libkmod only while aufs is not registered) never map
+// libkmod and what it pulls in (libcrypto, liblzma, libzstd).
 
 /// A library loaded at first use. `soname` is what dlopen opens; `package` names it in the message.
 struct aufsctl_lib {
