@@ -34,36 +34,31 @@ public struct MountTable: Sendable, Equatable {
     /// (stripping it let a directory really named `x (deleted)` pass for `x`: CVE-2021-3996).
     public static func parse(_ text: [UInt8]) -> [MountEntry] {
         var out: [MountEntry] = []
-        text.withUnsafeBufferPointer { all in
-            var start = 0
-            while start < all.count {
-                var end = start
-                while end < all.count && all[end] != UInt8(ascii: "\n") { end += 1 }
-                let fields = all[start..<end].split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
-                start = end + 1
-                if let sep = fields.firstIndex(where: { $0.elementsEqual("-".utf8) }), sep >= 6, fields.count > sep + 2,
-                    let id = Int(decimal: fields[0]), let parent = Int(decimal: fields[1])
-                {
-                    out.append(
-                        MountEntry(
-                            id: id, parentID: parent, source: unmangle(fields[sep + 2]),
-                            target: unmangle(fields[4]),
-                            fstype: unmangle(fields[sep + 1]), vfsOptions: unmangle(fields[5]),
-                            fsOptions: fields.count > sep + 3 ? unmangle(fields[sep + 3]) : ""))
-                } else if fields.count >= 4 && !fields.contains(where: { $0.elementsEqual("-".utf8) }) {
-                    let options = unmangle(fields[3])
-                    out.append(
-                        MountEntry(
-                            id: 0, parentID: 0, source: unmangle(fields[0]), target: unmangle(fields[1]),
-                            fstype: unmangle(fields[2]), vfsOptions: options, fsOptions: options))
-                }
+        for line in text.split(separator: UInt8(ascii: "\n")) {
+            let fields = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+            let sep = fields.firstIndex { $0.elementsEqual("-".utf8) }
+            if let sep, sep >= 6, fields.count > sep + 2,
+                let id = Int(String(decoding: fields[0], as: UTF8.self)),
+                let parent = Int(String(decoding: fields[1], as: UTF8.self))
+            {
+                out.append(
+                    MountEntry(
+                        id: id, parentID: parent, source: unmangle(fields[sep + 2]), target: unmangle(fields[4]),
+                        fstype: unmangle(fields[sep + 1]), vfsOptions: unmangle(fields[5]),
+                        fsOptions: fields.count > sep + 3 ? unmangle(fields[sep + 3]) : ""))
+            } else if sep == nil, fields.count >= 4 {
+                let options = unmangle(fields[3])
+                out.append(
+                    MountEntry(
+                        id: 0, parentID: 0, source: unmangle(fields[0]), target: unmangle(fields[1]),
+                        fstype: unmangle(fields[2]), vfsOptions: options, fsOptions: options))
             }
         }
         return out
     }
 
     /// Undoes the kernel's mangling: a backslash and exactly three octal digits is that byte.
-    static func unmangle(_ field: Slice<UnsafeBufferPointer<UInt8>>) -> String {
+    static func unmangle(_ field: ArraySlice<UInt8>) -> String {
         guard field.contains(UInt8(ascii: "\\")) else { return String(decoding: field, as: UTF8.self) }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(field.count)
@@ -105,18 +100,5 @@ public struct MountTable: Sendable, Equatable {
 
     public func mount(at target: String) -> MountEntry? {
         entries.last { $0.target == target }
-    }
-}
-
-extension Int {
-    /// A non-negative decimal number from ASCII digits.
-    init?(decimal field: Slice<UnsafeBufferPointer<UInt8>>) {
-        guard !field.isEmpty, field.count < 19 else { return nil }
-        var v = 0
-        for b in field {
-            guard b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") else { return nil }
-            v = v * 10 + Int(b - UInt8(ascii: "0"))
-        }
-        self = v
     }
 }

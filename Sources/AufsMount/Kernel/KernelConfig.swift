@@ -46,7 +46,7 @@ public struct KernelConfig: Sendable, Equatable {
                     let r = inflate(&strm, Z_NO_FLUSH)
                     let produced = out.count - Int(strm.avail_out)
                     if r == Z_STREAM_END { ended = true }
-                    if r != Z_OK && r != Z_STREAM_END && !(r == Z_BUF_ERROR && produced > 0) { return -1 }
+                    if r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR { return -1 }
                     if produced == 0 && !ended { return -1 }  // truncated: no more input, no end
                     return produced
                 }
