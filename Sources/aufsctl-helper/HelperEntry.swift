@@ -8,15 +8,10 @@ import Glibc
 @main
 enum HelperEntry {
     nonisolated static func main() {
-        let argv = CommandLine.arguments
-        guard let mode = MountHelper.mode(argv0: argv.first ?? "") else {
-            MountHelper.writeStderr(
-                "aufsctl-helper: run as mount.aufs or umount.aufs (a link of that name to this file); "
-                    + "`aufsctl helper install` makes them")
-            exit(1)
-        }
-        var log: String?  // no closure: Swift 6 checks a closure's isolation at run time, a call into
-        if let p = getenv("AUFSCTL_HELPER_LOG") { log = String(cString: p) }  // the concurrency runtime
-        exit(MountHelper(logPath: log).main(mode: mode, args: Array(argv.dropFirst())))
+        MountHelper.runIfInvokedAsHelper(CommandLine.arguments)
+        MountHelper.writeStderr(
+            "aufsctl-helper: run as mount.aufs or umount.aufs (a link of that name to this file); "
+                + "`aufsctl helper install` makes them")
+        exit(1)
     }
 }

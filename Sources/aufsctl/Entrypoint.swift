@@ -10,10 +10,7 @@ struct Entrypoint {
     /// concurrency runtime; `--version`, `mount`, `umount` and `status` run on the main thread.
     static func main() {
         // Started as /sbin/mount.aufs or /sbin/umount.aufs: util-linux's helper contract.
-        if let mode = MountHelper.mode(argv0: CommandLine.arguments.first ?? "") {
-            let log = getenv("AUFSCTL_HELPER_LOG").map { String(cString: $0) }
-            exit(MountHelper(logPath: log).main(mode: mode, args: Array(CommandLine.arguments.dropFirst())))
-        }
+        MountHelper.runIfInvokedAsHelper(CommandLine.arguments)
         let command: ParsableCommand
         do {
             command = try Aufsctl.parseAsRoot(Array(CommandLine.arguments.dropFirst()))

@@ -36,6 +36,16 @@ public struct MountHelper {
         return base == "mount.aufs" || base == "umount.aufs" ? base : nil
     }
 
+    /// When `argv[0]` names a helper, runs it with the rest of `argv` (logging to
+    /// AUFSCTL_HELPER_LOG when set) and exits with its code; otherwise returns. The one entry for
+    /// both binaries that can be the helper (aufsctl and aufsctl-helper).
+    public static func runIfInvokedAsHelper(_ argv: [String]) {
+        guard let mode = mode(argv0: argv.first ?? "") else { return }
+        var log: String?  // no closure: in Swift 6 a closure here is checked for its isolation at run
+        if let p = getenv("AUFSCTL_HELPER_LOG") { log = String(cString: p) }  // time, a concurrency call
+        exit(MountHelper(logPath: log).main(mode: mode, args: Array(argv.dropFirst())))
+    }
+
     /// Runs the helper named `mode` with `args` (argv without argv[0]); returns the exit code.
     public func main(mode: String, args: [String]) -> Int32 {
         // A library that cannot be loaded is a system error here (mount(8)'s exit 2), not a usage one.
