@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # aufsctl: build, test, demo. `sudo make demo` and `sudo make test` work on a fresh Debian/Ubuntu.
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 PREFIX ?= /usr/local
@@ -19,6 +21,7 @@ build: deps
 # root, the QEMU suite and the crash-safety loop. Root-only parts skip with a printed reason.
 test: deps
 	$(SWIFT) build --build-tests
+	scripts/check-pins.sh
 	scripts/with-kernel.sh $(SWIFT) test --skip-build
 	SWIFT=$(SWIFT) scripts/test-root.sh
 

@@ -1,18 +1,20 @@
 // swift-tools-version: 6.2
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 import PackageDescription
 
 let package = Package(
     name: "aufsctl",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "aufsctl", targets: ["aufsctl"]),
         .executable(name: "aufsctl-helper", targets: ["aufsctl-helper"]),
         .library(name: "AufsKit", targets: ["AufsKit", "AufsMount"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
-        .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
+        // Exact versions, no committed Package.resolved: its revisions would be a local mirror's.
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", exact: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
     ],
     targets: [
         // libkmod and libblkid: their headers, and their functions loaded with dlopen at first use
@@ -47,8 +49,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AufsKitTests",
-            dependencies: ["AufsKit", "AufsMount", "CMount"],
-            resources: []
+            dependencies: ["AufsKit", "AufsMount", "CMount"]
         ),
     ],
     swiftLanguageModes: [.v6]

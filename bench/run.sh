@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # Whole-process benchmarks of aufsctl against the plain tools it replaces (issue "Benchmarks,
 # fuzzing, crash safety and concurrency"). Root only (it mounts, and installs the DKMS stand-in).
 #

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # libFuzzer targets for AufsKit's parsers (see fuzz/Package.swift). Builds them with
 # -sanitize=fuzzer into .build-fuzz, runs each for FUZZ_SECONDS (default 30) starting from the
 # seed corpus in fuzz/corpus/<target>/ (new inputs go to .build-fuzz/corpus/<target>/, the repo

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # The Python virtualenv the Ansible suites run in: `ansible` from PyPI (ansible-core plus the
 # community collections; the chroot connection lives in community.general) and what
 # ansible-test's units and sanity tests import. Built once under /var/cache/aufsctl/venv

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # The release binary, linked against Debian 11's glibc 2.31 and libraries (scripts/sysroot.sh), so
 # that it runs on every host with glibc >= 2.31: Debian 11, Ubuntu 20.04 and newer. Fails when the
 # result needs any GLIBC symbol version above 2.31.

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # The Debian package: `make deb` -> .build/deb/aufsctl_VERSION_amd64.deb (DEB_OUT), built from the
 # glibc 2.31 release binary (scripts/build.sh), so it installs on Debian 11+ and Ubuntu 20.04+.
 # It holds the binary (stripped), a man page for aufsctl and one per subcommand from the command

@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # The one cached Debian root builder the suites share: a minbase root of SUITE (main only) with
 # the named packages, built once with mmdebstrap and kept as a tarball under
 # /var/cache/aufsctl/roots (AUFSCTL_ROOT_CACHE); later calls print the cached path at once.

@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # `make demo`: replays the user's walk-through (shared/seed) with aufsctl in a temporary directory:
 # check the host, build container + image1..3, mount the union (aufs where the kernel has it,
 # else the overlay fallback, and the output says which), show precedence, copy-on-write and a

@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # Installs the Debian/Ubuntu packages aufsctl's build, tests and demo need, only those missing.
 # Usage: scripts/deps.sh [extra packages...]
 set -eu

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # Stand-in for pypa's get-pip.py that ansible-test downloads from ci-files.testing.ansible.com (not
 # reachable from the test machines) to put pip into the virtualenvs of its sanity tests: installs
 # the pip bundled with Python (ensurepip), then runs that pip with the arguments get-pip.py was

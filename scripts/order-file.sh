@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # Regenerates scripts/aufsctl.order, the symbol order scripts/build.sh hands to lld (issue 14).
 #
 #   sudo scripts/order-file.sh [BINARY]    # default: builds with scripts/build.sh first

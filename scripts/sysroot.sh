@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # A glibc 2.31 sysroot (Debian 11 "bullseye") to link aufsctl against, so that one binary runs on
 # every host with glibc >= 2.31 (Debian 11, Ubuntu 20.04, and newer). Downloads the -dev packages
 # aufsctl links with and the runtime libraries they name (apt-get download from the bullseye suite,

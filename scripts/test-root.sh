@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # The part of `make test` that needs root: the QEMU end-to-end suite (Tests/e2e/run.sh; a second
 # boot with Debian 11's libraries as the guest's userland, a third with Debian 13's and its
 # mount(8) for the mount-helper scenarios), the systemd reboot test (Tests/boot/run.sh), the

@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # Runs a command with a real Debian cloud kernel's module tree and headers available to the tests:
 # fetches them (Tests/e2e/fetch-kernel.sh, cached) and exports AUFSCTL_TEST_KVER,
 # AUFSCTL_TEST_KROOT and AUFSCTL_TEST_HEADERS. When that is impossible (not root, no apt mirror)

@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # Rewrites Kernel/exports/branches.txt from local git clones of sfjro's aufs4-standalone and
 # aufs-standalone (aufs5.x and aufs6.x): for every aufsX.Y[.Z] branch, the symbols its
 # aufsN-standalone.patch exports (the `+EXPORT_SYMBOL*(...)` lines it adds, in patch order).

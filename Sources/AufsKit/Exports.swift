@@ -1,1 +1,3 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 @_exported import AufsMount

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 // The libkmod functions AufsKit calls, loaded with dlopen at first use (see CLibLoad.h). A function
 // AufsKit starts to call must be added here, else the link fails.
 #include "CKmod.h"

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 #include "CLibLoad.h"
 #include <dlfcn.h>
 #include <stdio.h>

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 // The libmount functions the tests call (MountTableTests: libmount is the reference for aufsctl's own
 // mountinfo parser), loaded with dlopen at first use (see CLibLoad.h). A function the tests start
 // to call must be added here, else the link fails.

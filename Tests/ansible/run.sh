@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # The aufsctl.aufs Ansible collection against real hosts: ansible-playbook from the cached virtualenv
 # (scripts/ansible-venv.sh: `ansible` from PyPI, whose community.general has the chroot connection)
 # drives three Debian 12 roots reached through that connection and the local host.

@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # Runs in the systemd guest (aufsctl-e2e-boot.service, after local-fs.target) of Tests/boot/run.sh.
 # Boot 1: aufsctl helper install, aufsctl persist, start the unit, reboot. Boot 2: the union is
 # mounted with every branch in order, through mount.aufs, after systemd-modules-load loaded aufs.

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # Boot test: a union persisted by `aufsctl persist` comes back after a reboot (systemd .mount unit
 # through /sbin/mount.aufs, aufs loaded by systemd-modules-load and by nothing else).
 #

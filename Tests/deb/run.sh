@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # shellcheck disable=SC2016 # ${Status} and the completion test's variables belong to dpkg-query and bash -c
 # The Debian package (scripts/deb.sh, from the glibc 2.31 release binary) in fresh Debian 11 and
 # Debian 12 roots, unpacked from the shared cached root builder (scripts/debian-root.sh; the same

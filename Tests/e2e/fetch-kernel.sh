@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # Fetch a real Debian cloud kernel (image + headers + kbuild) into a cache dir,
 # for end-to-end tests that build a module for it and boot it under QEMU.
 #

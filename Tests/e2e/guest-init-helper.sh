@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # shellcheck shell=sh
 # Sourced by guest-init.sh (/e2e/helper.sh) when the guest's userland is Debian 13's
 # (E2E_USERLAND=trixie): util-linux >= 2.39's mount(8)/umount(8) with aufsctl-helper as

@@ -1,4 +1,6 @@
 #!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # shellcheck shell=dash
 # /init of the e2e initramfs (built by Tests/e2e/run.sh). Runs aufsctl against a real kernel
 # and prints one line per scenario on the serial console:

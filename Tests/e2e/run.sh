@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # End-to-end suite: aufsctl inside a QEMU guest running a real Debian kernel (`make e2e`).
 #
 #   1. kernel: Tests/e2e/fetch-kernel.sh (current bookworm cloud kernel + headers, cached), or the

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # End-to-end proof for Kernel/standin (the aufs TEST STAND-IN, not aufs):
 #   1. fetch the current Debian bookworm cloud kernel + headers (fetch-kernel.sh);
 #   2. build + install the stand-in with DKMS for that kernel (not the running

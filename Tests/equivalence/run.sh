@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # One description, two renderings: `aufsctl install` (Swift) and the script of `install --emit-sh`
 # must leave the same files, byte for byte and mode for mode, on the same fixture root. Each
 # method runs twice on identical copies of a stub root (Tests/stress/centos-stub-root.sh for

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # The release binary (scripts/build.sh, linked against glibc 2.31) inside a real Debian 11 root:
 # a chroot unpacked from the shared cached root builder (scripts/debian-root.sh bullseye), where
 # aufsctl runs with bullseye's glibc 2.31, libkmod 28, libblkid 2.36.1. --version, check,

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # Makes DIR a copy of the CentOS 7 fixture root in which `aufsctl install --method kernel-ml-aufs
 # --root DIR` can really run its commands (as `chroot DIR cmd`): a static busybox as /bin/sh and
 # its applets, and sh stubs for rpm, yum, yum-config-manager, grub2-mkconfig and grubby that act

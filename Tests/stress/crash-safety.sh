@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # Crash safety of `aufsctl install`: SIGKILL it at a random moment, many times, while it rewrites
 # /etc/default/grub, /etc/sysconfig/kernel, a yum repo file and its state file, in a throwaway copy
 # of the CentOS 7 fixture root (`install --method kernel-ml-aufs --root DIR --yes`). aufsctl runs

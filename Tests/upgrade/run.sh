@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # Kernel upgrades keep aufs: in a chroot made from the shared cached Debian 12 root
 # (scripts/debian-root.sh), `aufsctl install --method dkms` builds the stand-in for the kernel
 # ABI of bookworm's main suite (kernel A; the root's only apt source), which also installs the

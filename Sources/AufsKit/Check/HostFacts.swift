@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 /// Everything `check` (and later `install`/`mount`) learns about a host, each with its evidence.
 /// Encoded as the `facts` object of `aufsctl check --json` (schema in README).
 public struct HostFacts: Sendable, Codable, Equatable {

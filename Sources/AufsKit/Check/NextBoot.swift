@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 /// The kernel the next boot will start, and whether aufs will be there: aufs built by DKMS for
 /// one kernel is silently missing after an upgrade unless the new kernel gets it too.
 public struct NextBoot: Sendable, Codable, Equatable {

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 /// The ways aufs can be installed.
 public enum InstallMethod: String, Sendable, Codable, CaseIterable {
     case kernelMLAufs = "kernel-ml-aufs"

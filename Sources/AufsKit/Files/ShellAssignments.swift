@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 /// Edits `KEY=value` lines in shell-sourced files (`/etc/default/grub`, `/etc/sysconfig/kernel`)
 /// without evaluating them: the last active assignment wins and is the one replaced; every other
 /// byte (comments, `$(...)`, CRLF endings, a missing final newline) is kept.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 /// Renders the files under `Templates/` (carried in the binary as `TemplatesData`).
 ///
 /// Hand-written rather than swift-mustache: that package imports all of Foundation (with ICU) into

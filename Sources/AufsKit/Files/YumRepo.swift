@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 /// yum `.repo` files (INI): reads and sets keys inside the sections whose header names a repo id,
 /// byte for byte outside the lines it changes. `key = value` with or without blanks; values are
 /// written bare (yum does not unquote).

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 import Glibc
 
 /// `/sbin/mount.aufs` and `/sbin/umount.aufs` as links to aufsctl-helper (the helper alone, without

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 /// Firmware boot mode and Secure Boot state.
 public struct BootMode: Sendable, Equatable, Codable {
     public enum SecureBoot: String, Sendable, Codable {

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 /// One line of `dkms status`: `aufs/V, KVER, ARCH: installed` (dkms >= 2.8.6) or
 /// `aufs, V, KVER, ARCH: installed` (older).
 public struct DKMSStatusEntry: Sendable, Equatable, Codable {

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 /// `/etc/os-release` as os-release(5) defines it: `KEY=value` lines, shell-style quoting
 /// without expansion, `#` comments.
 public struct OSRelease: Sendable, Equatable, Codable {

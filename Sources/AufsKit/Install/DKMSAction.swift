@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 /// `dkms add|build|install` of the aufs source's version, as a typed step action: the version is
 /// the source tree's (`AUFS_VERSION`, known only once the source is there: in Swift from
 /// `DKMSMethod.source`, in sh from `$V`, which the layout step sets), the state comes from

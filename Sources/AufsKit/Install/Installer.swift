@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 /// `aufsctl install`: facts -> the method's plan -> apply (or print it, or render it as sh).
 public struct Installer {
     public var root: HostRoot

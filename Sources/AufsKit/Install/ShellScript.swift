@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 /// `aufsctl install --emit-sh`: the plan as a POSIX sh script, each step guarded by its check so
 /// a re-run is safe. For hosts the binary cannot run on (CentOS 7 has glibc 2.17) and for review.
 public enum ShellScript {

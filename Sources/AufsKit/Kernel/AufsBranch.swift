@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 /// Which aufs-standalone branch builds aufs for a kernel, and why.
 ///
 /// The maintainer keeps a branch per kernel series (`aufs5.10`) and point branches for later

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 /// Can this kernel build one aufs branch out of tree: are the exports that branch's
 /// aufsN-standalone.patch adds, and that this kernel's and aufs's configuration make necessary,
 /// in the kernel's `Module.symvers`?

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 import Glibc
 
 /// Exit codes of mount(8) helpers, as mount(8) documents them (never 126).

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 /// A kernel release string (`uname -r`): a leading `major.minor[.patch]`, the rest kept opaque,
 /// with the flavour recognised where aufsctl plans differently.
 public struct KernelRelease: Sendable, Equatable, CustomStringConvertible {

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 /// `/proc/filesystems`: one registered filesystem type per line, `nodev` marking virtual ones.
 public struct ProcFilesystems: Sendable, Equatable {
     public var types: [String]

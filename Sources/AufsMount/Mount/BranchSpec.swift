@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 /// A branch permission as aufs spells it: `rw`, `ro`, `rr`, plus `+attr` attributes.
 public struct BranchPermission: Sendable, Equatable, Codable, CustomStringConvertible {
     public enum Base: String, Sendable, Codable { case rw, ro, rr }

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 import Glibc
 
 /// Carries out mount plans and remounts: the one place that holds the mount lock, refuses a busy

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 public enum Fallback: String, Sendable, Codable, CaseIterable { case none, overlay }
 
 /// What a union is mounted with: aufs, or overlayfs as aufsctl's fallback. Encoded as its name.

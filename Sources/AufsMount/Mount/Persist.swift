@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 import Glibc
 
 /// `aufsctl persist`: a union that comes back at boot, through the mount helper: a systemd

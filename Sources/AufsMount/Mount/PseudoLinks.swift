@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 import Glibc
 
 /// aufs's pseudo-links: a hard-linked file copied up through one name is kept linked to its

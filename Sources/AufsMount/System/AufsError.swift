@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 /// Exit codes, stable and documented in the README.
 public enum AufsExitCode: Int32, Sendable, Codable {
     case success = 0

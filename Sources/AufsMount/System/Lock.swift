@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 import Glibc
 
 /// aufsctl's runtime directory: locks and default xino files, in a directory only root can write

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 /// A word for sh: as it is when it needs no quoting, else in single quotes (the helper's log and
 /// aufsctl's --emit-sh scripts both use it).
 package enum ShellQuote {

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 #ifndef AUFSCTL_CLIBLOAD_H
 #define AUFSCTL_CLIBLOAD_H
 // libkmod and libblkid are loaded with dlopen at their first use (Sources/CKmod and CBlkid define

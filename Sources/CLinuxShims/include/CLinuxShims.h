@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 #ifndef AUFSCTL_CLINUXSHIMS_H
 #define AUFSCTL_CLINUXSHIMS_H
 // What Glibc does not hand to Swift: statfs (the struct and call are hidden behind macros),

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 // Branch-spec and option parser: AufsOptions.parse(options:), AufsOptions.parseBranchList,
 // BranchPermission.parse. Never crash; what parses must be self-consistent.
 @testable import AufsKit

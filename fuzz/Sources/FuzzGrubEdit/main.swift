@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 // The /etc/default/grub editor: ShellAssignments.set. Input: first line = the value to set
 // (CLI-reachable values: no line break), the rest = the file. The result must stay parseable
 // (find returns the new value) and differ from the old text in exactly the one assignment line,

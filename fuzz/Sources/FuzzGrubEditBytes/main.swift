@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 // The editor on raw bytes: ShellAssignments.set(inBytes:). Input: first line = the value to set
 // (no line break), the rest = the file's bytes in any encoding (Latin-1, invalid UTF-8, CR, NUL).
 // Every byte outside the one changed line must be identical: the bytes before that line and after

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 // Kernel release parser: never crashes; what parses is the trimmed input and starts with N.N.
 @testable import AufsKit
 @testable import AufsMount

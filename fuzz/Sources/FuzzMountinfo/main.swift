@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 // The mountinfo reader (MountTable.parse: lines, fields, octal escapes), its option reader
 // (Unmounter.splitEscaped/option), ProcFilesystems.parse and KernelConfig.parse: never crash;
 // splitting is lossless.

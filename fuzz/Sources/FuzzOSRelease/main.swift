@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 // os-release parser: never crashes; every value it reports re-quotes and re-parses to itself.
 @testable import AufsKit
 @testable import AufsMount

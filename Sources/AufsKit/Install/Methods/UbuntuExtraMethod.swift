@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Copyright (C) 2025-2026 the aufsctl authors
 /// Method ubuntu-extra (Ubuntu <= 20.10): aufs ships in the kernel's extra-modules package.
 public enum UbuntuExtraMethod {
     /// `linux-modules-extra-KVER` since 4.15-era packaging, `linux-image-extra-KVER` before.

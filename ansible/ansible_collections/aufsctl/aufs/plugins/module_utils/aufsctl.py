@@ -1,4 +1,7 @@
 # -*- coding: utf-8 -*-
+# Copyright: (c) 2025-2026, the aufsctl authors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Shared by the aufsctl.aufs modules: find aufsctl on the target, run it by argv, read its --json
 # reports and pass its failures through with its own message and exit code. Never parses the
 # human output.

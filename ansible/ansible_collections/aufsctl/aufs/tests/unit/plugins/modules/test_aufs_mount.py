@@ -1,4 +1,7 @@
 # -*- coding: utf-8 -*-
+# Copyright: (c) 2025-2026, the aufsctl authors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The pure parts of aufs_mount: the branch list as status reports it, the branch operations that
 # change a live aufs union, and when a remount is needed.
 
