@@ -107,3 +107,7 @@ void aufsctl_malloc_tune(int mmap_threshold) {
     mallopt(M_ARENA_MAX, 1);
     mallopt(M_MMAP_THRESHOLD, mmap_threshold);
 }
+
+long aufsctl_keyctl_read(int32_t keyring, void *buf, unsigned long len) {
+    return syscall(SYS_keyctl, 11 /* KEYCTL_READ, <linux/keyctl.h> */, keyring, buf, len);
+}

@@ -55,4 +55,8 @@ void aufsctl_malloc_tune(int mmap_threshold);
 /// linux_dirent64 records written to buf, 0 at the end, or -1 with errno.
 long aufsctl_getdents64(int fd, void *buf, unsigned long count);
 
+/// keyctl(KEYCTL_READ) through syscall(2) (no libkeyutils): a keyring's key serials, 4 bytes each,
+/// written to buf; returns the size the whole list needs, or -1 with errno.
+long aufsctl_keyctl_read(int32_t keyring, void *buf, unsigned long len);
+
 #endif
