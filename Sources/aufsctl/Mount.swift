@@ -82,7 +82,8 @@ struct Mount: ParsableCommand {
         if let victim = getenv("AUFSCTL_TEST_RMDIR_AFTER_VALIDATION").map({ String(cString: $0) }) {
             syscalls = BeforeFirstMountSyscalls(syscalls) { _ = rmdir(victim) }
         }
-        let mounter = Mounter(syscalls: syscalls)
+        var mounter = Mounter(syscalls: syscalls)
+        mounter.signingKey = { SigningProbe.keyHint(root: HostRoot(), kernel: $0) }
         let report = try mounter.mount(req)
         if json {
             print(try encodeJSON(report))

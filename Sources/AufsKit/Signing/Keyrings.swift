@@ -71,7 +71,15 @@ public struct KeyringTrust: Sendable, Equatable, Codable {
     public static let moduleKeyrings = [".builtin_trusted_keys", ".secondary_trusted_keys", ".machine"]
     public static let named = [".builtin_trusted_keys", ".secondary_trusted_keys", ".machine", ".platform"]
 
-    public var trustedForModules: Bool { keyrings.contains { Self.moduleKeyrings.contains($0) } }
+    /// Whether module signatures by this key verify. `.platform` (the firmware's db) verifies modules
+    /// only on kernels patched for it ("KEYS: Make use of platform keyring for module signature
+    /// verify"): Debian's do (a db-signed stand-in loaded under Secure Boot, Tests/secureboot), so
+    /// `platformVerifiesModules` is true for Debian kernels and nil (unknown) for others.
+    public func trustedForModules(platformVerifiesModules: Bool?) -> Bool? {
+        if keyrings.contains(where: { Self.moduleKeyrings.contains($0) }) { return true }
+        if keyrings.contains(".platform") { return platformVerifiesModules }
+        return false
+    }
 }
 
 public enum KeyringLookup {

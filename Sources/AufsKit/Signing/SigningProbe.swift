@@ -43,7 +43,7 @@ public struct SigningProbe: Sendable {
         var dkms = dkmsKey(kernel: kernel, distro: distro)
         let cert = certificate(&dkms)
         let enrolment = await self.enrolment(dkms)
-        let trust = kernelTrust(cert, running: running)
+        let trust = kernelTrust(cert, running: running, kernel: kernel)
         return SigningFacts(
             secureBoot: await secureBoot(),
             lockdown: lockdown(running: running),
@@ -380,7 +380,7 @@ public struct SigningProbe: Sendable {
         return out
     }
 
-    func kernelTrust(_ cert: CertificateInfo?, running: Bool) -> SigningFacts.KernelTrust {
+    func kernelTrust(_ cert: CertificateInfo?, running: Bool, kernel: String) -> SigningFacts.KernelTrust {
         guard running else {
             return SigningFacts.KernelTrust(
                 keyrings: nil, trustedForModules: nil,
@@ -392,8 +392,10 @@ public struct SigningProbe: Sendable {
         }
         switch KeyringLookup.find(description: cert.kernelDescription, keyID: cert.subjectKeyID, in: keyrings) {
         case .found(let t):
+            let debian = KernelRelease(kernel)?.flavor == .debian
             return SigningFacts.KernelTrust(
-                keyrings: t.keyrings, trustedForModules: t.trustedForModules,
+                keyrings: t.keyrings,
+                trustedForModules: t.trustedForModules(platformVerifiesModules: debian ? true : nil),
                 evidence: [
                     Evidence(
                         "/proc/keys + keyctl",
@@ -433,5 +435,18 @@ public struct SigningProbe: Sendable {
             out.signerKeysInKernel = KeyringLookup.keys(named: signer, in: keyrings)
         }
         return out
+    }
+}
+
+extension SigningProbe {
+    /// DKMS's pair for `kernel`, from files only (no commands): what a refused load's way out names.
+    public static func keyHint(root: HostRoot, kernel: String) -> SigningKeyHint {
+        let os = ["/etc/os-release", "/usr/lib/os-release"].lazy.compactMap { FileRead.string(root.resolve($0)) }.first
+            .map(OSRelease.parse)
+        let probe = SigningProbe(root: root)
+        var key = probe.dkmsKey(kernel: kernel, distro: Distro(id: os?.id, idLike: os?.idLike ?? []))
+        _ = probe.certificate(&key)
+        return SigningKeyHint(
+            signFile: key.signFile, key: key.key, certificate: key.certificate, certificateSerial: key.serial)
     }
 }

@@ -307,8 +307,9 @@ public struct LoadFailure: Sendable, Equatable {
         switch kind {
         case .unsigned:
             return (
-                "\(file) carries no signature and this kernel loads only signed modules (module.sig_enforce=1 "
-                    + "or CONFIG_MODULE_SIG_FORCE)", signWay(a, file)
+                "\(file) carries no signature and this kernel loads only signed modules (module.sig_enforce=1, "
+                    + "CONFIG_MODULE_SIG_FORCE, or Secure Boot: Debian's kernels enforce signatures under it)",
+                signWay(a, file)
             )
         case .untrustedKey:
             return (

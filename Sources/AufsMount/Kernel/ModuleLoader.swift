@@ -8,10 +8,11 @@ public struct ModuleLoader {
     public var syscalls: any Syscalls
     /// Where DKMS's signing key is, asked only when a load is refused (AufsKit reads it; the mount
     /// helper goes without and points at `aufsctl check`).
-    public var signingKey: (@Sendable () -> SigningKeyHint?)?
+    public var signingKey: (@Sendable (_ kernel: String) -> SigningKeyHint?)?
 
     public init(
-        root: HostRoot, syscalls: any Syscalls = LinuxSyscalls(), signingKey: (@Sendable () -> SigningKeyHint?)? = nil
+        root: HostRoot, syscalls: any Syscalls = LinuxSyscalls(),
+        signingKey: (@Sendable (_ kernel: String) -> SigningKeyHint?)? = nil
     ) {
         self.root = root
         self.syscalls = syscalls
@@ -92,7 +93,7 @@ public struct ModuleLoader {
                 module: module, path: info?.path, kernel: kver, errno: e, kernelLines: log?.newLines() ?? [],
                 kernelLogReadable: log != nil, signatureID: info?.signatureID, signer: info?.signer,
                 signatureKey: info?.signatureKey, policy: ModulePolicy.read(root: root), euid: syscalls.geteuid(),
-                signingKey: signingKey?())
+                signingKey: signingKey?(kver))
             throw LoadFailure.diagnose(attempt).error
         }
     }

@@ -10,6 +10,8 @@ public struct MountExecutor {
     public var syscalls: any Syscalls
     public var root: HostRoot
     public var lockPath: String
+    /// Where DKMS's key is, for the message of a refused module load (see ModuleLoader).
+    public var signingKey: (@Sendable (_ kernel: String) -> SigningKeyHint?)?
 
     public init(
         syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot(), lockPath: String = RuntimeDir.mountLock
@@ -27,7 +29,7 @@ public struct MountExecutor {
         case .aufs(var p):
             if p.loadModule != nil {
                 do {
-                    _ = try ModuleLoader(root: root, syscalls: syscalls).load()
+                    _ = try ModuleLoader(root: root, syscalls: syscalls, signingKey: signingKey).load()
                 } catch let e as AufsError {
                     guard let fallback = p.ifLoadFails else { throw e }
                     var o = try fallback.get()

@@ -53,6 +53,8 @@ public struct Mounter {
     public var root: HostRoot
     public var lockPath = RuntimeDir.mountLock
     public var planner = MountPlanner()
+    /// Where DKMS's key is, for the message of a refused module load (see ModuleLoader).
+    public var signingKey: (@Sendable (_ kernel: String) -> SigningKeyHint?)?
 
     public init(syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot()) {
         self.syscalls = syscalls
@@ -65,7 +67,9 @@ public struct Mounter {
         nameThisThreadAufsctl()
         let facts = try MountFacts.gather(req, syscalls: syscalls, root: root)
         let plan = try planner.plan(req, facts: facts)
-        return try MountExecutor(syscalls: syscalls, root: root, lockPath: lockPath).run(plan)
+        var executor = MountExecutor(syscalls: syscalls, root: root, lockPath: lockPath)
+        executor.signingKey = signingKey
+        return try executor.run(plan)
     }
 
     /// A per-union xino name: the mount point's last component (safe characters only) and a hash
