@@ -313,7 +313,7 @@ public struct LoadFailure: Sendable, Equatable {
             )
         case .untrustedKey:
             return (
-                "\(file) is signed by \(signerText(a)), a key this kernel does not trust, and it loads only modules "
+                "\(file) is signed by \(signerText(a)), which this kernel does not trust, and it loads only modules "
                     + "with a trusted signature", enrolWay(a)
             )
         case .badSignature:
@@ -324,7 +324,7 @@ public struct LoadFailure: Sendable, Equatable {
         case .lockdown:
             let why =
                 a.signatureID == nil
-                ? "\(file) carries no signature" : "\(file) is signed by \(signerText(a)), a key it does not trust"
+                ? "\(file) carries no signature" : "\(file) is signed by \(signerText(a)), which it does not trust"
             return (
                 "the kernel is locked down (\(a.policy.lockdown.map { "lockdown=\($0)" } ?? "lockdown"), which Secure "
                     + "Boot or the lockdown= parameter turns on) and refuses modules without a trusted signature; "
@@ -366,8 +366,11 @@ public struct LoadFailure: Sendable, Equatable {
                     + "differs", rebuild
             )
         case .otherKernel:
-            let magic = lines.first { $0.contains("version magic") }.map { ": " + $0 } ?? ""
-            return ("\(file) was built for another kernel than \(a.kernel)\(magic)", rebuild)
+            let why =
+                lines.contains { $0.contains("version magic") }
+                ? " (its version magic differs)"
+                : lines.contains { $0.contains("module_layout") } ? " (its module_layout differs)" : ""
+            return ("\(file) was built for another kernel than \(a.kernel)\(why)", rebuild)
         case .notAModule:
             return ("\(file) is not a loadable module for this kernel", rebuild)
         case .badParameter:
@@ -384,8 +387,9 @@ public struct LoadFailure: Sendable, Equatable {
 
     static func signerText(_ a: LoadAttempt) -> String {
         var s = a.signer.map { "'\($0)'" } ?? "an unnamed signer"
-        if let k = a.signatureKey { s += " (key \(k))" }
-        if isDKMSKey(a), let c = a.signingKey?.certificate { s += ", DKMS's key \(c)" }
+        var about = a.signatureKey.map { ["key \($0)"] } ?? []
+        if isDKMSKey(a), let c = a.signingKey?.certificate { about.append("DKMS's key \(c)") }
+        if !about.isEmpty { s += " (\(about.joined(separator: ", ")))" }
         return s
     }
 
