@@ -266,3 +266,66 @@ import Testing
         #expect(n.kernelTrust.keyrings == [] && n.kernelTrust.trustedForModules == false)
     }
 }
+
+/// The load the facts predict, in the words issue 24 asks for.
+@Suite struct SigningVerdictTests {
+    func facts(secureBoot: Bool = true) async -> SigningFacts {
+        let t = SigningProbeTests().debianRoot()
+        var f = await SigningProbeTests().probe(t, distro: SigningProbeTests.debian)
+        f.secureBoot.state = secureBoot ? .enabled : .disabled
+        f.secureBoot.shimValidation = secureBoot ? true : nil
+        f.enforcement.sigEnforce = secureBoot
+        f.lockdown.mode = secureBoot ? "integrity" : "none"
+        f.kernelTrust = SigningFacts.KernelTrust(keyrings: [], trustedForModules: false, evidence: [])
+        return f
+    }
+
+    @Test func noEnforcementLoads() async {
+        #expect(SigningVerdict.predict(await facts(secureBoot: false)).outcome == .loads)
+    }
+
+    @Test func untrustedDKMSKey() async {
+        let v = SigningVerdict.predict(await facts())
+        #expect(v.outcome == .refused)
+        #expect(
+            v.reason
+                == "will be refused: signed by DKMS's key CN=DKMS module signing key (/var/lib/dkms/mok.pub), which this "
+                + "kernel does not trust (Secure Boot (sig_enforce=Y))")
+        #expect(v.wayOut == "`mokutil --import /var/lib/dkms/mok.pub`, then reboot and confirm the key in MokManager")
+    }
+
+    @Test func pendingMeansAfterEnrolmentAndAReboot() async {
+        var f = await facts()
+        f.enrolment.state = .pending
+        let v = SigningVerdict.predict(f)
+        #expect(v.outcome == .afterEnrolment)
+        #expect(v.reason.hasPrefix("usable after enrolment and a reboot"))
+    }
+
+    @Test func trustedThroughTheMachineKeyring() async {
+        var f = await facts()
+        f.kernelTrust = SigningFacts.KernelTrust(
+            keyrings: [".secondary_trusted_keys", ".machine"], trustedForModules: true, evidence: [])
+        #expect(SigningVerdict.predict(f).outcome == .trusted)
+    }
+
+    @Test func anUnsignedModuleUnderLockdown() async {
+        var f = await facts()
+        f.enforcement.sigEnforce = false
+        f.module = SigningFacts.ModuleSignature(
+            path: "/lib/modules/6.1.0-57-cloud-amd64/updates/dkms/aufs.ko", signed: false, signer: nil, keyID: nil,
+            hashAlgorithm: nil, byDKMSKey: nil, signerKeysInKernel: nil, evidence: [])
+        let v = SigningVerdict.predict(f)
+        #expect(v.outcome == .refused)
+        #expect(
+            v.reason == "lockdown=integrity: unsigned modules are refused, and "
+                + "/lib/modules/6.1.0-57-cloud-amd64/updates/dkms/aufs.ko is unsigned")
+    }
+
+    @Test func dkmsWithoutSignFileBuildsUnsigned() async {
+        var f = await facts()
+        f.dkmsKey.signs = false
+        f.dkmsKey.whyNot = "/usr/lib/linux-kbuild-6.1/scripts/sign-file is not there"
+        #expect(SigningVerdict.predict(f).outcome == .refused)
+    }
+}
