@@ -304,33 +304,8 @@ public struct LoadFailure: Sendable, Equatable {
         let rebuild =
             "rebuild it against \(a.kernel)'s headers: `dkms install --force \(a.module)/VERSION -k \(a.kernel)` "
             + "(`dkms status \(a.module)` names VERSION)"
+        if let signing = signingExplanation(kind, a, file: file) { return signing }
         switch kind {
-        case .unsigned:
-            return (
-                "\(file) carries no signature and this kernel loads only signed modules (module.sig_enforce=1, "
-                    + "CONFIG_MODULE_SIG_FORCE, or Secure Boot: Debian's kernels enforce signatures under it)",
-                signWay(a, file)
-            )
-        case .untrustedKey:
-            return (
-                "\(file) is signed by \(signerText(a)), which this kernel does not trust, and it loads only modules "
-                    + "with a trusted signature", enrolWay(a)
-            )
-        case .badSignature:
-            return (
-                "\(file)'s signature cannot be checked (unsupported hash or key type, or a damaged module)",
-                signWay(a, file)
-            )
-        case .lockdown:
-            let why =
-                a.signatureID == nil
-                ? "\(file) carries no signature" : "\(file) is signed by \(signerText(a)), which it does not trust"
-            return (
-                "the kernel is locked down (\(a.policy.lockdown.map { "lockdown=\($0)" } ?? "lockdown"), which Secure "
-                    + "Boot or the lockdown= parameter turns on) and refuses modules without a trusted signature; "
-                    + why,
-                a.signatureID == nil ? signWay(a, file) : enrolWay(a)
-            )
         case .commandLineBlacklist:
             let list = a.policy.commandLine?.split(separator: " ").first { $0.hasPrefix("module_blacklist=") }
             return (
@@ -380,8 +355,42 @@ public struct LoadFailure: Sendable, Equatable {
                 "kernel \(a.kernel) has no loadable module support (CONFIG_MODULES is not set)",
                 "boot a kernel with aufs built in (`aufsctl check`)"
             )
-        case .other:
+        case .other, .unsigned, .untrustedKey, .badSignature, .lockdown:
             return ("the kernel refused it: \(a.errno.text)", "`dmesg | tail` shows what the kernel said")
+        }
+    }
+
+    /// The cases a signature decides: what is wrong with it and how to get one the kernel trusts.
+    static func signingExplanation(_ kind: Kind, _ a: LoadAttempt, file: String) -> (String, String)? {
+        switch kind {
+        case .unsigned:
+            return (
+                "\(file) carries no signature and this kernel loads only signed modules (module.sig_enforce=1, "
+                    + "CONFIG_MODULE_SIG_FORCE, or Secure Boot: Debian's kernels enforce signatures under it)",
+                signWay(a, file)
+            )
+        case .untrustedKey:
+            return (
+                "\(file) is signed by \(signerText(a)), which this kernel does not trust, and it loads only modules "
+                    + "with a trusted signature", enrolWay(a)
+            )
+        case .badSignature:
+            return (
+                "\(file)'s signature cannot be checked (unsupported hash or key type, or a damaged module)",
+                signWay(a, file)
+            )
+        case .lockdown:
+            let why =
+                a.signatureID == nil
+                ? "\(file) carries no signature" : "\(file) is signed by \(signerText(a)), which it does not trust"
+            return (
+                "the kernel is locked down (\(a.policy.lockdown.map { "lockdown=\($0)" } ?? "lockdown"), which Secure "
+                    + "Boot or the lockdown= parameter turns on) and refuses modules without a trusted signature; "
+                    + why,
+                a.signatureID == nil ? signWay(a, file) : enrolWay(a)
+            )
+        default:
+            return nil
         }
     }
 
