@@ -227,7 +227,8 @@ if [ "${SB_MOKMANAGER:-0}" = 1 ]; then
     boot after
     report after
 fi
-grep -E '^SB-(INFO|OUT): ' "$LAST_SERIAL" >&2 || true
+# What the guests saw (keyrings, mokutil, aufsctl's output): on failure here, always in the serial log.
+[ "$fail" = 0 ] || grep -E '^SB-(INFO|OUT): ' "$LAST_SERIAL" >&2 || true
 log "serial logs: $LAST_SERIAL; total $(( $(date +%s) - T_ALL ))s"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
