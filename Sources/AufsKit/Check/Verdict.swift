@@ -1,12 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Copyright (C) 2025-2026 the aufsctl authors
-/// The ways aufs can be installed.
-public enum InstallMethod: String, Sendable, Codable, CaseIterable {
-    case kernelMLAufs = "kernel-ml-aufs"
-    case dkms
-    case ubuntuExtra = "ubuntu-extra"
-}
-
 /// `check`'s answer: can aufs be used here, and if not, what would make it usable.
 public struct Verdict: Sendable, Codable, Equatable {
     public enum State: String, Sendable, Codable {

@@ -140,9 +140,9 @@ public enum StepAction: Sendable {
     }
 
     /// What the install relies on once the action is done.
-    public var resources: [String] {
+    public var resources: [Resource] {
         switch self {
-        case .setAssignments(let file, _), .writeFile(let file, _): return ["file:" + file]
+        case .setAssignments(let file, _), .writeFile(let file, _): return [.file(file)]
         case .command, .dkms: return []
         }
     }
@@ -151,7 +151,7 @@ public enum StepAction: Sendable {
 extension Step {
     /// A step made of typed actions: done when every action is done; applying runs the ones that
     /// are not; the sh form is derived from the same actions.
-    public init(id: String, title: String, actions: [StepAction], prelude: [String] = [], uses: [String]? = nil) {
+    public init(id: String, title: String, actions: [StepAction], prelude: [String] = [], uses: [Resource]? = nil) {
         let resources = uses ?? actions.flatMap(\.resources)
         let dkms = actions.compactMap { if case .dkms(let d) = $0 { return d } else { return nil } }
         self.init(

@@ -32,7 +32,7 @@ public struct DKMSAction: Sendable {
         ctx.dkmsStatus = nil
         switch operation {
         case .add:
-            let undo: [UndoAction] = [.command(argv: ["dkms", "remove", "aufs/\(v)", "--all"])]
+            let undo: [UndoAction] = [.dkmsRemove(module: "aufs/\(v)", kernel: nil)]
             try ctx.willChange(undo)
             try await ctx.check(["dkms", "add", "aufs/\(v)"])
             return undo
@@ -46,7 +46,7 @@ public struct DKMSAction: Sendable {
         case .install:
             // This kernel's build goes with this install record; `dkms remove --all` (the add
             // step's undo) goes with the last record that uses the module.
-            let undo: [UndoAction] = [.command(argv: ["dkms", "remove", "aufs/\(v)", "-k", kernel])]
+            let undo: [UndoAction] = [.dkmsRemove(module: "aufs/\(v)", kernel: kernel)]
             try ctx.willChange(undo)
             try await ctx.checkStreaming(["dkms", "install", "aufs/\(v)", "-k", kernel])
             if reportSigner {
@@ -102,8 +102,8 @@ public struct DKMSAction: Sendable {
     }
 
     /// What the install relies on: the module version in dkms (add), known once the source is.
-    func resources(_ ctx: InstallContext) throws -> [String] {
+    func resources(_ ctx: InstallContext) throws -> [Resource] {
         guard operation == .add, let v = try version(ctx) else { return [] }
-        return ["dkms:aufs/\(v)"]
+        return [.dkmsModule("aufs/\(v)")]
     }
 }

@@ -2,53 +2,6 @@
 // Copyright (C) 2025-2026 the aufsctl authors
 import Glibc
 
-/// How to put back what a step changed. Recorded in the state file so `uninstall` can run it later.
-public enum UndoAction: Sendable, Codable, Equatable {
-    /// Restore `path` from `backup` (a copy taken before the change).
-    case restoreFile(path: String, backup: String)
-    /// The step created `path`: remove it.
-    case removeFile(path: String)
-    /// The step created a directory tree: remove it.
-    case removeTree(path: String)
-    /// The step created `/lib/modules/KVER` (headers for a kernel that is not installed): remove it
-    /// unless a kernel package has since put modules there (a `kernel/` directory).
-    case removeModuleTree(path: String)
-    /// Run a command (argv), e.g. `dkms remove aufs/V --all`, `yum remove -y kernel-ml-aufs`.
-    case command(argv: [String])
-    /// `persist` added an aufs line for this mount point to /etc/fstab: remove that line only
-    /// (other lines, other unions' and the administrator's later edits, stay).
-    case removeFstabEntry(target: String)
-
-    public var description: String {
-        switch self {
-        case .restoreFile(let p, let b): return "restore \(p) from \(b)"
-        case .removeFile(let p): return "remove \(p)"
-        case .removeTree(let p): return "remove \(p)/"
-        case .removeModuleTree(let p): return "remove \(p)/ unless a kernel's modules are there"
-        case .command(let argv): return ShellScript.quote(argv)
-        case .removeFstabEntry(let t): return "remove the aufs line for \(t) from /etc/fstab"
-        }
-    }
-
-    /// What the action takes away, as install records name what they use: `file:PATH`,
-    /// `packages:apt` (apt-get remove can take reverse dependencies with it, so every package an
-    /// install added counts as one shared resource), `dkms:aufs/V` for `dkms remove aufs/V --all`.
-    public var resources: [String] {
-        switch self {
-        case .restoreFile(let p, _), .removeFile(let p), .removeTree(let p), .removeModuleTree(let p):
-            return ["file:" + p]
-        case .command(let argv):
-            if argv.starts(with: ["apt-get", "remove"]) { return ["packages:apt"] }
-            if argv.count >= 4, argv[0] == "dkms", argv[1] == "remove", argv.last == "--all" {
-                return ["dkms:" + argv[2]]
-            }
-            return []
-        case .removeFstabEntry(let t):
-            return ["fstab:" + t]
-        }
-    }
-}
-
 /// The POSIX sh form of a step for `--emit-sh`: run `commands` unless `doneTest` succeeds.
 public struct ShellStep: Sendable, Equatable {
     /// Lines run unconditionally before the test (setting variables later steps use).
@@ -76,13 +29,13 @@ public struct Step: Sendable {
     /// What this install relies on once the step is done, whoever made it (`UndoAction.resources`
     /// names): recorded even when the step was already done, so that undoing another install
     /// record leaves what this one still needs (the shared packages, dkms module, aufs.conf).
-    public var uses: (@Sendable (InstallContext) throws -> [String])?
+    public var uses: (@Sendable (InstallContext) throws -> [Resource])?
 
     public init(
         id: String, title: String, preflight: Bool = false,
         isDone: @escaping @Sendable (InstallContext) async throws -> Bool,
         apply: @escaping @Sendable (InstallContext) async throws -> [UndoAction] = { _ in [] },
-        shell: ShellStep, uses: (@Sendable (InstallContext) throws -> [String])? = nil
+        shell: ShellStep, uses: (@Sendable (InstallContext) throws -> [Resource])? = nil
     ) {
         self.id = id
         self.title = title
@@ -222,19 +175,7 @@ public final class InstallContext: @unchecked Sendable {
 
     /// Copies `abs` into the backup directory before a change; returns the backup's path.
     public func backup(_ abs: String) throws -> String {
-        let dir = path("/var/lib/aufsctl/backups")
-        try AtomicFile.makeDirectories(Paths.dirname(Paths.dirname(dir)))
-        try RuntimeDir.ensurePrivate(Paths.dirname(dir), what: "install backups")
-        try RuntimeDir.ensurePrivate(dir, what: "install backups")
-        let flat = abs.split(separator: "/").joined(separator: "_")
-        var n = 0
-        var dest = "\(dir)/\(flat).\(n)"
-        while FileRead.exists(dest) { n += 1; dest = "\(dir)/\(flat).\(n)" }
-        switch FileRead.bytes(path(abs)) {
-        case .success(let b): try AtomicFile.write(dest, b, mode: 0o600)
-        case .failure(let e): throw AufsError("cannot back up \(abs): \(e)")
-        }
-        return "/var/lib/aufsctl/backups/\(flat).\(n)"
+        try Backups(root: root).copy(abs)
     }
 
     /// Edits a shell KEY=value file atomically with a backup; returns the undo (none if unchanged).

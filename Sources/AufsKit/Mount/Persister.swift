@@ -75,7 +75,7 @@ public struct Persister {
         let records = UnionRecords(root: root, printer: printer)
         try await remove(target: spec.target, quiet: true)
         var undo: [UndoAction] = []
-        var uses: [String] = []
+        var uses: [Resource] = []
         let viaText: String
         func note(_ u: UndoAction) throws {
             undo.append(u)
@@ -102,9 +102,9 @@ public struct Persister {
             try AtomicFile.write(root.resolve(unit), SystemdUnit.text(spec))
             printer("wrote \(unit)")
             try AtomicFile.makeDirectories(root.resolve(Persister.wantsDirectory))
-            let existing = FileRead.readLink(records.entry(link))
+            let existing = FileRead.readLink(root.entry(link))
             if existing == nil,
-                case .success(let st) = LinuxSyscalls().fileStatus(records.entry(link), followSymlinks: false),
+                case .success(let st) = LinuxSyscalls().fileStatus(root.entry(link), followSymlinks: false),
                 st.mode & UInt32(S_IFMT) != UInt32(S_IFLNK)
             {
                 throw AufsError(
@@ -113,7 +113,7 @@ public struct Persister {
             }
             if existing == nil {
                 try note(.removeFile(path: link))
-                if symlink("../" + name, records.entry(link)) != 0 && errno != EEXIST {
+                if symlink("../" + name, root.entry(link)) != 0 && errno != EEXIST {
                     throw AufsError("cannot enable \(name): symlink \(link): \(SysErrno(errno))")
                 }
                 printer("enabled \(name) for local-fs.target (\(link))")
@@ -132,7 +132,7 @@ public struct Persister {
             printer("added to /etc/fstab: \(FstabLine.line(spec))")
         }
         let conf = root.resolve(Persister.modulesLoad)
-        uses.append("file:" + Persister.modulesLoad)
+        uses.append(.file(Persister.modulesLoad))
         if !(FileRead.string(conf) ?? "").split(separator: "\n").contains("aufs") {
             if FileRead.exists(conf) {
                 try note(.restoreFile(path: Persister.modulesLoad, backup: try records.backup(Persister.modulesLoad)))

@@ -293,8 +293,8 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
                 steps: [
                     .init(
                         id: "third", title: "third", undo: [.removeFile(path: "/etc/aufsctl-third.conf")],
-                        uses: ["file:/etc/modules-load.d/aufs.conf"])
-                ]))
+                        uses: [.file("/etc/modules-load.d/aufs.conf")])
+                ], source: nil))
         try state.save(root: HostRoot(t.path))
         #expect(state.installs.map(\.id) == [1, 2, 3])
         #expect(Uninstaller.list(state).count == 3)
@@ -497,7 +497,7 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
         state.installs = [
             .init(
                 id: 1, method: .dkms, kernel: "a",
-                steps: [.init(id: "persist", title: "p", undo: [.removeFile(path: conf)], uses: ["file:" + conf])],
+                steps: [.init(id: "persist", title: "p", undo: [.removeFile(path: conf)], uses: [.file(conf)])],
                 source: nil),
             .init(
                 id: 2, method: .dkms, kernel: "b",
@@ -505,7 +505,7 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
                     .init(
                         id: "persist", title: "p",
                         undo: [.restoreFile(path: conf, backup: "/var/lib/aufsctl/backups/conf.0")],
-                        uses: ["file:" + conf])
+                        uses: [.file(conf)])
                 ], source: nil),
         ]
         try state.save(root: HostRoot(t.path))

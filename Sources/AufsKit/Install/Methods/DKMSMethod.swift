@@ -406,7 +406,7 @@ struct DKMSSteps: Sendable {
                 // module tree the headers created (dkms leaves depmod's indexes there).
                 let added = try await DKMSMethod.installedPackages(ctx).subtracting(before).sorted()
                 var undo: [UndoAction] = treeExisted ? [] : [.removeModuleTree(path: tree)]
-                if !added.isEmpty { undo.append(.command(argv: ["apt-get", "remove", "-y"] + added)) }
+                if !added.isEmpty { undo.append(.aptRemove(packages: added)) }
                 return undo
             },
             // The same test as missingPackages: each wanted package installed, and the build tree.
@@ -421,7 +421,7 @@ struct DKMSSteps: Sendable {
                 doneTest: "[ -z \"$aufsctl_missing\" ]",
                 commands: ["DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $aufsctl_missing"]
             ),
-            uses: { _ in ["packages:apt"] })
+            uses: { _ in [.aptPackages] })
     }
 
     func exportsStep() throws -> Step {
@@ -536,7 +536,7 @@ struct DKMSSteps: Sendable {
                             "GIT_ALLOW_PROTOCOL=https:http git clone --depth 1 --no-recurse-submodules --branch "
                                 + "\(ShellScript.quote(branch)) \(ShellScript.quote(url)) \"$ROOT\(cloneDir)\""
                         ]),
-                uses: { _ in ["file:" + cloneDir] })
+                uses: { _ in [.file(cloneDir)] })
         }
         return Step(
             id: "source", title: "Use the aufs source in \(o.source!)", preflight: true,
@@ -596,7 +596,7 @@ struct DKMSSteps: Sendable {
                     try Template.render("dkms.conf", ["version": "$V", "buildExclusive": ""])
                         .replacingDollarKernelSourceDir + "EOF",
                 ]),
-            uses: { ctx in try source(ctx).map { ["file:/usr/src/aufs-\($0.version)"] } ?? [] })
+            uses: { ctx in try source(ctx).map { [.file("/usr/src/aufs-\($0.version)")] } ?? [] })
     }
 
     func dkmsStep(_ op: DKMSAction.Operation) -> Step {
