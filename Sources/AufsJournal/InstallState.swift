@@ -79,7 +79,8 @@ public struct InstallState: Sendable, Codable, Equatable {
                 guard InstallState.schemasRead.contains(state.schema) else {
                     throw AufsError(
                         "\(path) is a state file of schema \(state.schema), which this aufsctl cannot read (it reads "
-                            + "\(InstallState.schemasRead.sorted().joined(separator: ", "))): use the aufsctl that wrote it"
+                            + "\(InstallState.schemasRead.sorted().joined(separator: ", "))): use the aufsctl that "
+                            + "wrote it"
                     )
                 }
                 state.schema = InstallState.schemaWritten

@@ -77,8 +77,11 @@ public enum UndoAction: Sendable, Codable, Equatable {
     case relink(path: String, target: String)
     /// A file aufsctl moved aside: move `saved` back to `path`.
     case moveBack(saved: String, path: String)
-    /// `persist` added an aufs line for this mount point to /etc/fstab: remove that line only
-    /// (other lines, other unions' and the administrator's later edits, stay).
+    /// `persist` added its marked aufs line for this mount point to /etc/fstab: remove that line
+    /// and its marker only (other lines, an administrator's and other unions', stay).
+    case removeFstabLine(target: String)
+    /// The same from a schema-1 record, written before lines had markers: the marked line if
+    /// there is one, else the aufs line for the mount point.
     case removeFstabEntry(target: String)
 
     public var description: String {
@@ -93,7 +96,7 @@ public enum UndoAction: Sendable, Codable, Equatable {
             return words(["dkms", "remove", module] + (kernel.map { ["-k", $0] } ?? ["--all"]))
         case .relink(let p, let t): return words(["ln", "-sfn", t, p])
         case .moveBack(let saved, let p): return words(["mv", "-f", saved, p])
-        case .removeFstabEntry(let t): return "remove the aufs line for \(t) from /etc/fstab"
+        case .removeFstabLine(let t), .removeFstabEntry(let t): return "remove the aufs line for \(t) from /etc/fstab"
         }
     }
 
@@ -104,7 +107,7 @@ public enum UndoAction: Sendable, Codable, Equatable {
             return [.file(p)]
         case .aptRemove: return [.aptPackages]
         case .dkmsRemove(let module, nil): return [.dkmsModule(module)]
-        case .removeFstabEntry(let t): return [.fstabEntry(t)]
+        case .removeFstabLine(let t), .removeFstabEntry(let t): return [.fstabEntry(t)]
         case .relink(let p, _), .moveBack(_, let p): return [.file(p)]
         case .command, .dkmsRemove: return []
         }

@@ -152,9 +152,12 @@ public struct Uninstaller {
             RecursiveRemove.remove(root.resolve(path))
         case .removeModuleTree(let path):
             if !FileRead.exists(root.resolve(path + "/kernel")) { RecursiveRemove.remove(root.resolve(path)) }
-        case .removeFstabEntry(let target):
+        case .removeFstabLine(let target), .removeFstabEntry(let target):
             let fstab = root.resolve("/etc/fstab")
-            if let text = FileRead.string(fstab), let without = FstabLine.remove(target: target, from: text) {
+            let legacy = action == .removeFstabEntry(target: target)
+            if let text = FileRead.string(fstab),
+                let without = FstabLine.remove(target: target, from: text, unmarked: legacy)
+            {
                 try AtomicFile.write(fstab, without)
             }
         case .relink(let path, let target):

@@ -24,9 +24,17 @@ public struct InstallReport: Sendable, Codable, Equatable {
     public var message: String?
 }
 
-/// Applies a plan step by step: `ok` when already done, `changed` when done now, `failed` with the
-/// evidence. State is saved after each change; a failure leaves exit 6 and a report, and
-/// `aufsctl uninstall` undoes what was recorded.
+/// What applying a list of steps came to.
+public struct StepsOutcome: Sendable {
+    public var reports: [StepReport]
+    public var changed: Bool
+    /// Set when a step stopped the run: the exit code and why.
+    public var stop: (code: AufsExitCode, message: String)?
+}
+
+/// Applies steps one by one: `ok` when already done, `changed` when done now, `failed` with the
+/// evidence. Each change's undo is journaled before the change; a failure leaves exit 6 and a
+/// report, and `aufsctl uninstall` undoes what was recorded. install and persist both run here.
 public struct Executor {
     public var printer: @Sendable (String) -> Void
 
@@ -35,105 +43,123 @@ public struct Executor {
     }
 
     public func run(_ plan: Plan, context ctx: InstallContext, dryRun: Bool) async throws -> InstallReport {
-        var reports: [StepReport] = []
+        if !dryRun { tidy(ctx.root) }
         let journal = StateJournal(
-            state: dryRun ? InstallState() : try InstallState.load(root: ctx.root),
-            root: ctx.root, method: plan.method, kernel: plan.kernel)
+            state: dryRun ? InstallState() : try InstallState.load(root: ctx.root), root: ctx.root,
+            key: .install(plan.method, kernel: plan.kernel))
+        let outcome = try await apply(plan.steps, context: ctx, journal: journal, dryRun: dryRun)
+        if let stop = outcome.stop {
+            return finish(plan, outcome, dryRun: dryRun, code: stop.code, message: stop.message)
+        }
+        if !dryRun, let p = ctx.provenance { try journal.setSource(p) }
+        if !dryRun { prune(ctx.root, journal.state) }
+        let code: AufsExitCode = plan.rebootRequired && !ctx.options.reboot ? .rebootRequired : .success
+        var report = finish(
+            plan, outcome, dryRun: dryRun, code: dryRun ? .success : code, message: nil,
+            notes: ctx.notes + (ctx.provenance.map { ["built from \($0)"] } ?? []))
+        if !dryRun && !outcome.changed { report.message = "nothing to do: every step was already done" }
+        return report
+    }
+
+    /// The loop both commands share: checks, applies and journals each step in order.
+    public func apply(
+        _ steps: [Step], context ctx: InstallContext, journal: StateJournal, dryRun: Bool
+    ) async throws -> StepsOutcome {
         ctx.journal = journal
-        var recordedBefore = false
-        var changedAny = false
-        let n = plan.steps.count
+        var outcome = StepsOutcome(reports: [], changed: false, stop: nil)
         let printer = self.printer
         let throttle = Throttle(seconds: 2)
         ctx.progress = { line in if throttle.due() { printer("      \(line)") } }
-        for (i, step) in plan.steps.enumerated() {
-            let label = "[\(i + 1)/\(n)] \(step.title)"
+        for (i, step) in steps.enumerated() {
+            let label = "[\(i + 1)/\(steps.count)] \(step.title)"
             let done: Bool
             do {
                 done = try await step.isDone(ctx)
-            } catch let e as AufsError {
+            } catch {
+                let e = error as? AufsError ?? AufsError("\(error)")
                 let status: StepReport.Status = e.exitCode == .blocked ? .blocked : .failed
-                reports.append(
-                    StepReport(id: step.id, title: step.title, status: status, evidence: [e.message] + e.details))
-                printer("\(label) ... \(status.rawValue)")
-                printer("      " + e.message)
-                e.details.forEach { printer("      " + $0) }
-                let code: AufsExitCode = e.exitCode == .blocked ? .blocked : (changedAny ? .partial : e.exitCode)
-                for (j, s) in plan.steps.enumerated().dropFirst(i + 1) {
-                    printer("[\(j + 1)/\(n)] \(s.title) ... not reached")
-                }
-                return finish(
-                    plan, reports + pending(plan, after: i), dryRun: dryRun, changed: changedAny, code: code,
-                    message: e.message)
+                fail(step, i, steps, status: status, e, into: &outcome)
+                let code: AufsExitCode = e.exitCode == .blocked ? .blocked : (outcome.changed ? .partial : e.exitCode)
+                outcome.stop = (code, e.message)
+                return outcome
             }
             if done {
-                reports.append(StepReport(id: step.id, title: step.title, status: .ok, evidence: []))
+                outcome.reports.append(StepReport(id: step.id, title: step.title, status: .ok, evidence: []))
                 printer("\(label) ... ok")
-                if !dryRun, let uses = try? step.uses?(ctx) { try journal.use(id: step.id, title: step.title, uses) }
+                if !dryRun, let uses = try? step.uses(ctx) { try journal.use(id: step.id, title: step.title, uses) }
                 continue
             }
             if dryRun {
-                reports.append(StepReport(id: step.id, title: step.title, status: .pending, evidence: []))
+                outcome.reports.append(StepReport(id: step.id, title: step.title, status: .pending, evidence: []))
                 printer("\(label) ... would change")
                 continue
             }
             printer("\(label) ...")
+            let recordedBefore = journal.hasRecord
+            journal.step = (step.id, step.title)
+            defer { journal.step = nil }
             do {
-                recordedBefore = journal.state.installs.contains {
-                    $0.method == plan.method && $0.kernel == plan.kernel
-                }
-                journal.step = (step.id, step.title)
                 let undo = try await step.apply(ctx)
-                changedAny = true
-                try journal.add(undo, uses: try? step.uses?(ctx))
-                journal.step = nil
-                reports.append(
+                outcome.changed = true
+                try journal.add(undo, uses: try? step.uses(ctx))
+                outcome.reports.append(
                     StepReport(
                         id: step.id, title: step.title, status: .changed,
                         evidence: undo.map { "undo: \($0.description)" }))
                 printer("\(label) ... changed")
             } catch {
                 let e = error as? AufsError ?? AufsError("\(error)")
-                reports.append(
-                    StepReport(id: step.id, title: step.title, status: .failed, evidence: [e.message] + e.details))
-                printer("\(label) ... failed")
-                printer("      " + e.message)
-                e.details.forEach { printer("      " + $0) }
-                for (j, s) in plan.steps.enumerated().dropFirst(i + 1) {
-                    printer("[\(j + 1)/\(n)] \(s.title) ... not reached")
-                }
-                journal.step = nil
+                fail(step, i, steps, status: .failed, e, into: &outcome)
                 // The failed step's own journaled undo stays recorded (it may have changed something),
                 // but "partially applied" means an earlier change is in place.
-                let recorded = recordedBefore
-                return finish(
-                    plan, reports + pending(plan, after: i), dryRun: false, changed: changedAny,
-                    code: changedAny || recorded ? .partial : (e.exitCode == .blocked ? .blocked : .failure),
-                    message: "step \(step.id) failed: \(e.message)"
-                        + (changedAny || recorded
-                            ? "; earlier steps stay applied; `aufsctl uninstall` undoes them" : ""))
+                let partial = outcome.changed || recordedBefore
+                outcome.stop = (
+                    partial ? .partial : (e.exitCode == .blocked ? .blocked : .failure),
+                    "step \(step.id) failed: \(e.message)"
+                        + (partial ? "; earlier steps stay applied; `aufsctl uninstall` undoes them" : "")
+                )
+                return outcome
             }
         }
         if !dryRun { try journal.flushUses() }
-        if !dryRun, let p = ctx.provenance { try journal.setSource(p) }
-        let code: AufsExitCode = plan.rebootRequired && !ctx.options.reboot ? .rebootRequired : .success
-        var report = finish(
-            plan, reports, dryRun: dryRun, changed: changedAny, code: dryRun ? .success : code, message: nil,
-            notes: ctx.notes + (ctx.provenance.map { ["built from \($0)"] } ?? []))
-        if !dryRun && !changedAny { report.message = "nothing to do: every step was already done" }
-        return report
+        return outcome
     }
 
-    func pending(_ plan: Plan, after i: Int) -> [StepReport] {
-        plan.steps.dropFirst(i + 1).map { StepReport(id: $0.id, title: $0.title, status: .pending, evidence: []) }
+    /// Removes what a killed run left: temporary files beside the files aufsctl writes.
+    public func tidy(_ root: HostRoot) {
+        let n = Housekeeping.removeStaleTemporaries(root: root)
+        if n > 0 { printer("removed \(n) temporary file\(n == 1 ? "" : "s") an interrupted aufsctl left") }
+    }
+
+    /// Keeps the newest backups per file (and every one an undo needs); says which went.
+    public func prune(_ root: HostRoot, _ state: InstallState) {
+        let removed = Housekeeping.pruneBackups(root: root, state: state)
+        if !removed.isEmpty {
+            printer(
+                "pruned \(removed.count) old backup\(removed.count == 1 ? "" : "s") (the newest \(Backups.keep) per "
+                    + "file and those an undo needs stay): \(removed.joined(separator: ", "))")
+        }
+    }
+
+    /// Reports a step that failed (or was blocked) and the ones it keeps from running.
+    func fail(
+        _ step: Step, _ i: Int, _ steps: [Step], status: StepReport.Status, _ e: AufsError, into o: inout StepsOutcome
+    ) {
+        o.reports.append(StepReport(id: step.id, title: step.title, status: status, evidence: [e.message] + e.details))
+        printer("[\(i + 1)/\(steps.count)] \(step.title) ... \(status.rawValue)")
+        printer("      " + e.message)
+        e.details.forEach { printer("      " + $0) }
+        for (j, s) in steps.enumerated().dropFirst(i + 1) {
+            printer("[\(j + 1)/\(steps.count)] \(s.title) ... not reached")
+            o.reports.append(StepReport(id: s.id, title: s.title, status: .pending, evidence: []))
+        }
     }
 
     func finish(
-        _ plan: Plan, _ steps: [StepReport], dryRun: Bool, changed: Bool, code: AufsExitCode, message: String?,
-        notes: [String] = []
+        _ plan: Plan, _ o: StepsOutcome, dryRun: Bool, code: AufsExitCode, message: String?, notes: [String] = []
     ) -> InstallReport {
         InstallReport(
-            method: plan.method, kernel: plan.kernel, dryRun: dryRun, steps: steps, changed: changed,
+            method: plan.method, kernel: plan.kernel, dryRun: dryRun, steps: o.reports, changed: o.changed,
             rebootRequired: plan.rebootRequired, afterwards: notes + plan.afterwards, exitCode: code, message: message)
     }
 }

@@ -2,48 +2,27 @@
 // Copyright (C) 2025-2026 the aufsctl authors
 import Glibc
 
-/// The POSIX sh form of a step for `--emit-sh`: run `commands` unless `doneTest` succeeds.
-public struct ShellStep: Sendable, Equatable {
-    /// Lines run unconditionally before the test (setting variables later steps use).
-    public var prelude: [String]
-    /// A shell condition that is true when the step is already done (nil: always run).
-    public var doneTest: String?
-    public var commands: [String]
-    public init(prelude: [String] = [], doneTest: String?, commands: [String]) {
-        self.prelude = prelude
-        self.doneTest = doneTest
-        self.commands = commands
-    }
-}
-
-/// One idempotent change: how to tell it is done, how to do it, and how to undo it.
+/// One idempotent change, as data: the typed actions it is made of say how to tell it is done,
+/// how to make it (recording the undo first) and how to say it in sh, so apply, `--dry-run`,
+/// `--emit-sh` and `uninstall` all read one description.
 public struct Step: Sendable {
     public var id: String
     public var title: String
-    /// A check-only step (preflight): `isDone` throws the reason when the host cannot go on.
-    public var preflight: Bool
-    public var isDone: @Sendable (InstallContext) async throws -> Bool
-    /// Makes the change; returns how to undo it (in the order to run).
-    public var apply: @Sendable (InstallContext) async throws -> [UndoAction]
-    public var shell: ShellStep
-    /// What this install relies on once the step is done, whoever made it (`UndoAction.resources`
-    /// names): recorded even when the step was already done, so that undoing another install
-    /// record leaves what this one still needs (the shared packages, dkms module, aufs.conf).
-    public var uses: (@Sendable (InstallContext) throws -> [Resource])?
+    public var actions: [StepAction]
+    /// sh lines run before the step's test (setting `$V`, `$KVER`, `$SRC` for this and later
+    /// steps); the Swift side learns the same values from the host when an action needs them.
+    public var prelude: [String]
+    /// What this install relies on once the step is done, whoever made it: recorded even when
+    /// the step was already done, so that undoing another install record leaves what this one
+    /// still needs (the shared packages, dkms module, aufs.conf). nil: what the actions name.
+    public var declaredUses: [Resource]?
 
-    public init(
-        id: String, title: String, preflight: Bool = false,
-        isDone: @escaping @Sendable (InstallContext) async throws -> Bool,
-        apply: @escaping @Sendable (InstallContext) async throws -> [UndoAction] = { _ in [] },
-        shell: ShellStep, uses: (@Sendable (InstallContext) throws -> [Resource])? = nil
-    ) {
+    public init(id: String, title: String, actions: [StepAction], prelude: [String] = [], uses: [Resource]? = nil) {
         self.id = id
         self.title = title
-        self.preflight = preflight
-        self.isDone = isDone
-        self.apply = apply
-        self.shell = shell
-        self.uses = uses
+        self.actions = actions
+        self.prelude = prelude
+        self.declaredUses = uses
     }
 }
 
@@ -72,15 +51,42 @@ public struct Plan: Sendable {
     public var afterwards: [String]
 }
 
+/// Where the dkms method's aufs source comes from: a checkout on this host, or a repository
+/// to clone (https or http only; decided once, when the option is parsed).
+public enum AufsSource: Sendable, Equatable {
+    case directory(String)
+    case repository(url: String)
+
+    /// The checkout's absolute path, for `.directory`.
+    public var directory: String? {
+        if case .directory(let d) = self { return Paths.absolute(d) }
+        return nil
+    }
+}
+
+/// `--source-ref`: an aufs-standalone branch, or a full commit id to build instead of a head.
+public enum SourceRef: Sendable, Equatable {
+    case branch(String)
+    case commit(String)
+
+    public var branch: String? {
+        if case .branch(let b) = self { return b }
+        return nil
+    }
+    public var commit: String? {
+        if case .commit(let c) = self { return c }
+        return nil
+    }
+}
+
 /// Options of `aufsctl install`.
 public struct InstallOptions: Sendable {
     public var method: InstallMethod?
     public var kernel: KernelRelease?
-    public var source: String?
-    /// dkms: `--source-ref NAME`, the aufs-standalone branch to clone (default: from the kernel).
-    public var sourceBranch: String?
-    /// dkms: `--source-ref COMMIT`, the commit to build (a full hex id), instead of a branch head.
-    public var sourceCommit: String?
+    /// dkms: `--source DIR|URL` (default: a clone of the aufs-standalone repository for the kernel).
+    public var source: AufsSource?
+    /// dkms: `--source-ref`, the branch to clone (default: chosen from the kernel) or a commit.
+    public var sourceRef: SourceRef?
     public var repoURL = "https://yum.spaceduck.org/kernel-ml-aufs/kernel-ml-aufs.repo"
     /// kernel-ml-aufs: the key its packages are signed with (`gpgkey=` of the repo).
     public var gpgKey: String?
@@ -99,12 +105,11 @@ public final class InstallContext: @unchecked Sendable {
     public let root: HostRoot
     public let runner: any CommandRunner
     public let syscalls: any Syscalls
-    public let facts: HostFacts
     public let options: InstallOptions
     /// Progress lines for long steps (elapsed time and the last output line).
     public var progress: @Sendable (String) -> Void = { _ in }
-    /// Values steps learn while running (the installed kernel release, the aufs version).
-    public var learned: [String: String] = [:]
+    /// kernel-ml-aufs: the release `rpm -q` reports once the package is installed.
+    public var installedKernel: KernelRelease?
     /// `dkms status -m aufs` as last seen (the probe's answer to start with); nil to ask again.
     public var dkmsStatus: [DKMSStatusEntry]?
     /// Things the user must know after the run, found while running (e.g. who signed the module).
@@ -123,14 +128,14 @@ public final class InstallContext: @unchecked Sendable {
     }
 
     public init(
-        root: HostRoot, runner: any CommandRunner, syscalls: any Syscalls, facts: HostFacts, options: InstallOptions
+        root: HostRoot, runner: any CommandRunner, syscalls: any Syscalls, options: InstallOptions = InstallOptions(),
+        dkmsStatus: [DKMSStatusEntry]? = nil
     ) {
         self.root = root
         self.runner = runner
         self.syscalls = syscalls
-        self.facts = facts
         self.options = options
-        self.dkmsStatus = root.isHost ? facts.dkms.entries : nil
+        self.dkmsStatus = dkmsStatus
     }
 
     /// Runs a command in the root (through `chroot` when the root is not `/`).
@@ -155,7 +160,9 @@ public final class InstallContext: @unchecked Sendable {
 
     /// Runs a long command, reporting elapsed time and the last output line as it goes.
     @discardableResult
-    public func checkStreaming(_ argv: [String], environment: [String: String] = [:]) async throws -> CommandResult {
+    public func checkStreaming(
+        _ argv: [String], environment: [String: String] = [:], explain: ((CommandResult) -> String?)? = nil
+    ) async throws -> CommandResult {
         let full = root.command(argv)
         let start = Double(time(nil))
         let progress = self.progress
@@ -163,8 +170,9 @@ public final class InstallContext: @unchecked Sendable {
             progress("\(Int(Double(time(nil)) - start))s  \(line.prefix(100))")
         }
         if !r.succeeded {
+            let why = explain?(r) ?? ""
             throw AufsError(
-                "\(ShellScript.quote(argv)) exited \(r.status)",
+                "\(ShellScript.quote(argv)) exited \(r.status)" + (why.isEmpty ? "" : ": " + why),
                 details: r.stdout.split(separator: "\n").suffix(30).map(String.init))
         }
         return r

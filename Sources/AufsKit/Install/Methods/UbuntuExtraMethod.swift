@@ -18,8 +18,9 @@ public enum UbuntuExtraMethod {
                 id: "package", title: "apt-get install \(pkg)",
                 actions: [
                     .command(
-                        argv: ["apt-get", "install", "-y", pkg], done: .debPackagesInstalled([pkg]),
-                        undo: ["apt-get", "remove", "-y", pkg], environment: ["DEBIAN_FRONTEND": "noninteractive"])
+                        .init(
+                            ["apt-get", "install", "-y", pkg], done: .debPackagesInstalled([pkg]),
+                            undo: .aptRemove(packages: [pkg]), environment: ["DEBIAN_FRONTEND": "noninteractive"]))
                 ])
         ]
         steps.append(CommonSteps.persist())

@@ -4,7 +4,7 @@
 /// the source tree's (`AUFS_VERSION`, known only once the source is there: in Swift from
 /// `DKMSMethod.source`, in sh from `$V`, which the layout step sets), the state comes from
 /// `dkms status -m aufs` (one answer per run, refreshed after every dkms command).
-public struct DKMSAction: Sendable {
+public struct DKMSAction: ActionKind {
     public enum Operation: String, Sendable { case add, build, install }
     public var operation: Operation
     /// The kernel release to build or install for (not used by add).
@@ -79,7 +79,7 @@ public struct DKMSAction: Sendable {
         return AufsError(e.message + "; the build log is \(log)", details: tail.isEmpty ? e.details : tail)
     }
 
-    var shellDoneTest: String {
+    var shellDoneTest: String? {
         let k = ShellScript.quote(kernel)
         switch operation {
         case .add: return "dkms status -m aufs -v \"$V\" | grep -q ."
