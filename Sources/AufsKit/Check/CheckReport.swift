@@ -18,6 +18,12 @@ public struct CheckReport: Sendable, Codable, Equatable {
         self.verdict = Verdict.decide(facts)
         self.exitCode = verdict.exitCode
         self.warnings = facts.distro.problems
+        for tree in facts.dkms.unsafeTrees ?? [] {
+            warnings.append(
+                "\(tree): root's dkms rebuilds aufs from this tree at every kernel upgrade, so its owner can "
+                    + "change what root builds: `chown -R root:root` and `chmod -R go-w` it, or `aufsctl uninstall` "
+                    + "and install again (the copy is root's now)")
+        }
         if verdict.state == .usable || verdict.state == .loadable, let w = CheckReport.nextBootWarning(facts) {
             warnings.append(w)
         }

@@ -83,6 +83,9 @@ public struct HostFacts: Sendable, Codable, Equatable {
         public var entries: [DKMSStatusEntry]?
         /// What aufsctl's dkms installs were built from (state file; readable by root only).
         public var builtFrom: [String]? = nil
+        /// Trees dkms builds aufs from (/usr/src/aufs-V of a registered version) with a file not
+        /// root's, or writable by group or others: `PATH: why`. nil when there is none.
+        public var unsafeTrees: [String]? = nil
         public var evidence: [Evidence]
     }
 

@@ -62,6 +62,7 @@ public struct HostProbe: Sendable {
             machine: running.2, evidence: kernelEvidence)
         var dkmsFacts = await probeDKMS()
         dkmsFacts.builtFrom = recordedSources()
+        dkmsFacts.unsafeTrees = DKMSTrees.unsafe(root: root)
         return HostFacts(
             distro: distro,
             kernel: kernel,

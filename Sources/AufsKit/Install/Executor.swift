@@ -30,6 +30,8 @@ public struct StepsOutcome: Sendable {
     public var changed: Bool
     /// Set when a step stopped the run: the exit code and why.
     public var stop: (code: AufsExitCode, message: String)?
+    /// The error that stopped it, as the step threw it.
+    public var error: AufsError?
 }
 
 /// Applies steps one by one: `ok` when already done, `changed` when done now, `failed` with the
@@ -79,6 +81,7 @@ public struct Executor {
                 let e = error as? AufsError ?? AufsError("\(error)")
                 let status: StepReport.Status = e.exitCode == .blocked ? .blocked : .failed
                 fail(step, i, steps, status: status, e, into: &outcome)
+                outcome.error = e
                 let code: AufsExitCode = e.exitCode == .blocked ? .blocked : (outcome.changed ? .partial : e.exitCode)
                 outcome.stop = (code, e.message)
                 return outcome
@@ -110,6 +113,7 @@ public struct Executor {
             } catch {
                 let e = error as? AufsError ?? AufsError("\(error)")
                 fail(step, i, steps, status: .failed, e, into: &outcome)
+                outcome.error = e
                 // The failed step's own journaled undo stays recorded (it may have changed something),
                 // but "partially applied" means an earlier change is in place.
                 let partial = outcome.changed || recordedBefore

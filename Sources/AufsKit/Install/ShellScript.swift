@@ -119,14 +119,33 @@ public enum ShellScript {
                     k = ENVIRON["k"]; v = ENVIRON["v"]; nonl = ENVIRON["nonl"]
                     re = "^[ \t]*(export[ \t]+)?" k "="
                 }
+                # scan(S, ST): the quoting state after S (1 in double quotes, 2 in single ones, 3 a trailing
+                # backslash), or -1 once the word has ended: a value may go on over several lines.
+                function scan(s, st,   i, c, n) {
+                    sub(/\\r$/, "", s); n = length(s)
+                    for (i = 1; i <= n; i++) {
+                        c = substr(s, i, 1)
+                        if (st == 1) { if (c == "\\\\") i++; else if (c == "\\\"") st = 0; continue }
+                        if (st == 2) { if (c == "\\047") st = 0; continue }
+                        if (c == " " || c == "\t" || c == ";") return -1
+                        if (c == "\\\\") { if (i == n) return 3; i++; continue }
+                        if (c == "\\\"") st = 1; else if (c == "\\047") st = 2
+                    }
+                    return st == 0 ? -1 : st
+                }
                 { line[NR] = $0; if ($0 ~ re) last = NR }
                 END {
                     for (i = 1; i <= NR; i++) {
                         out = line[i]
                         if (i == last) {
-                            cr = (line[i] ~ /\\r$/) ? "\\r" : ""
-                            match(line[i], re); out = substr(line[i], 1, RLENGTH) v cr
+                            match(line[i], re); pre = substr(line[i], 1, RLENGTH)
+                            st = scan(substr(line[i], RLENGTH + 1), 0); j = i
+                            while (st >= 0 && j < NR) { j++; st = scan(line[j], st == 3 ? 0 : st) }
+                            if (st >= 0) j = i
+                            cr = (line[j] ~ /\\r$/) ? "\\r" : ""
+                            out = pre v cr; skip = j
                         }
+                        if (i > last && i <= skip) continue
                         if (i == NR && nonl && last) printf "%s", out; else print out
                     }
                     if (!last) print k "=" v ((NR && line[NR] ~ /\\r$/) ? "\\r" : "")

@@ -126,7 +126,7 @@ public struct Persister {
         if let stop = outcome.stop {
             // Nothing half-persisted: what the steps did is undone and the record goes.
             if journal.hasRecord { try await remove(target: spec.target, quiet: true) }
-            throw AufsError(stop.message, exitCode: stop.code == .partial ? .failure : stop.code)
+            throw outcome.error ?? AufsError(stop.message)
         }
         executor.prune(root, journal.state)
         if via == .systemd && root.isHost && FileRead.isDirectory("/run/systemd/system") {
