@@ -15,7 +15,8 @@ public struct HostFacts: Sendable, Codable, Equatable {
     }
 
     public struct Kernel: Sendable, Codable, Equatable {
-        public var release: String
+        /// The kernel this run is about (`--kernel`, else the running one), folded once by the probe.
+        public var release: KernelRelease
         public var major: Int
         public var minor: Int
         public var patch: Int?

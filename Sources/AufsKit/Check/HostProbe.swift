@@ -57,7 +57,7 @@ public struct HostProbe: Sendable {
         let point = isRunning ? KernelRelease.debianPointRelease(fromVersion: running.1) : nil
         if let point { kernelEvidence.append(Evidence("uname -v", "Debian \(point)")) }
         let kernel = HostFacts.Kernel(
-            release: target.string, major: target.major, minor: target.minor, patch: target.patch,
+            release: target, major: target.major, minor: target.minor, patch: target.patch,
             flavor: target.flavor, running: isRunning, debianPointRelease: point,
             machine: running.2, evidence: kernelEvidence)
         var dkmsFacts = await probeDKMS()

@@ -269,9 +269,7 @@ public enum DKMSMethod {
     }
 
     public static func plan(_ facts: HostFacts, options o: InstallOptions, root: HostRoot) throws -> Plan {
-        guard let k = o.kernel ?? KernelRelease(facts.kernel.release) else {
-            throw AufsError.usage("kernel release \(facts.kernel.release) does not parse; pass --kernel KVER")
-        }
+        let k = facts.kernel.release
         let d = DKMSSteps(facts: facts, o: o, k: k)
         var steps = [
             d.packagesStep(), d.exportsStep(), d.sourceStep(), d.usrSrcStep(),
@@ -337,7 +335,7 @@ struct DKMSSteps: Sendable {
         if case .repository(let u)? = o.source { url = u } else { url = AufsBranch.repository(major: k.major) }
         (branch, branchWhy) = DKMSMethod.branch(facts, o, k)
         if case .rhel? = facts.distro.family { meta = nil } else { meta = DKMSMethod.headersMetaPackage(k) }
-        running = k.string == facts.kernel.release && facts.kernel.running
+        running = facts.kernel.running
         build = "/lib/modules/\(k.string)/build"
         secureBoot = facts.boot.secureBoot == .enabled
         V =
