@@ -13,8 +13,12 @@ public struct Backups {
     public static let keep = 5
 
     public var root: HostRoot
+    public var fs: any HostFileSystem
 
-    public init(root: HostRoot) { self.root = root }
+    public init(root: HostRoot, fs: any HostFileSystem = LocalFileSystem()) {
+        self.root = root
+        self.fs = fs
+    }
 
     /// The backups' flat name for a path: `/etc/default/grub` -> `etc_default_grub`.
     public static func flatName(_ abs: String) -> String { abs.split(separator: "/").joined(separator: "_") }
@@ -22,14 +26,14 @@ public struct Backups {
     /// Copies `abs` into the backup directory; returns the copy's path (as the root sees it).
     public func copy(_ abs: String) throws -> String {
         let dir = root.resolve(Backups.directory)
-        try AtomicFile.makeDirectories(Paths.dirname(Paths.dirname(dir)))
+        try fs.makeDirectories(Paths.dirname(Paths.dirname(dir)))
         try RuntimeDir.ensurePrivate(Paths.dirname(dir), what: "backups")
         try RuntimeDir.ensurePrivate(dir, what: "backups")
         let flat = Backups.flatName(abs)
         var n = 0
-        while FileRead.exists("\(dir)/\(flat).\(n)") { n += 1 }
-        switch FileRead.bytes(root.resolve(abs)) {
-        case .success(let b): try AtomicFile.write("\(dir)/\(flat).\(n)", b, mode: 0o600)
+        while fs.exists("\(dir)/\(flat).\(n)") { n += 1 }
+        switch fs.read(root.resolve(abs)) {
+        case .success(let b): try fs.write("\(dir)/\(flat).\(n)", b, mode: 0o600)
         case .failure(let e): throw AufsError("cannot back up \(abs): \(e)")
         }
         return "\(Backups.directory)/\(flat).\(n)"

@@ -105,6 +105,8 @@ public final class InstallContext: @unchecked Sendable {
     public let root: HostRoot
     public let runner: any CommandRunner
     public let syscalls: any Syscalls
+    /// The files steps read and change (LocalFileSystem; tests give a recording or refusing one).
+    public let fs: any HostFileSystem
     public let options: InstallOptions
     /// Progress lines for long steps (elapsed time and the last output line).
     public var progress: @Sendable (String) -> Void = { _ in }
@@ -129,8 +131,9 @@ public final class InstallContext: @unchecked Sendable {
 
     public init(
         root: HostRoot, runner: any CommandRunner, syscalls: any Syscalls, options: InstallOptions = InstallOptions(),
-        dkmsStatus: [DKMSStatusEntry]? = nil
+        dkmsStatus: [DKMSStatusEntry]? = nil, fs: any HostFileSystem = LocalFileSystem()
     ) {
+        self.fs = fs
         self.root = root
         self.runner = runner
         self.syscalls = syscalls
@@ -183,15 +186,15 @@ public final class InstallContext: @unchecked Sendable {
 
     /// Copies `abs` into the backup directory before a change; returns the backup's path.
     public func backup(_ abs: String) throws -> String {
-        try Backups(root: root).copy(abs)
+        try Backups(root: root, fs: fs).copy(abs)
     }
 
     /// Edits a shell KEY=value file atomically with a backup; returns the undo (none if unchanged).
     public func setAssignment(_ key: String, to value: String, in abs: String) throws -> [UndoAction] {
-        let existed = FileRead.exists(path(abs))
+        let existed = fs.exists(path(abs))
         var old: [UInt8] = []
         if existed {
-            switch FileRead.bytes(path(abs)) {
+            switch fs.read(path(abs)) {
             case .success(let b): old = b
             case .failure(let e): throw AufsError("cannot read \(abs): \(e)")
             }
@@ -201,13 +204,13 @@ public final class InstallContext: @unchecked Sendable {
         guard changed else { return [] }
         let undo: UndoAction = existed ? .restoreFile(path: abs, backup: try backup(abs)) : .removeFile(path: abs)
         try willChange([undo])
-        try AtomicFile.makeDirectories(Paths.dirname(path(abs)))
-        try AtomicFile.write(path(abs), new)
+        try fs.makeDirectories(Paths.dirname(path(abs)))
+        try fs.write(path(abs), new, mode: 0o644)
         return [undo]
     }
 
     public func isSet(_ key: String, to value: String, in abs: String) -> Bool {
-        guard case .success(let b) = FileRead.bytes(path(abs)) else { return false }
+        guard case .success(let b) = fs.read(path(abs)) else { return false }
         return ShellAssignments.find(key, inBytes: b)?.value == value
     }
 }

@@ -22,7 +22,7 @@ public struct AptInstallMissing: ActionKind {
             let r = try await ctx.run(["dpkg-query", "-W", "-f=${Status}", p])
             if !(r.succeeded && r.stdout.hasSuffix(" installed")) { missing.append(p) }
         }
-        if !FileRead.isDirectory(ctx.path(build)) { missing.append("linux-headers-\(kernel)") }
+        if !ctx.fs.isDirectory(ctx.path(build)) { missing.append("linux-headers-\(kernel)") }
         return missing
     }
 
@@ -38,13 +38,13 @@ public struct AptInstallMissing: ActionKind {
 
     func apply(_ ctx: InstallContext) async throws -> [UndoAction] {
         let missing = try await missing(ctx)
-        guard FileRead.exists(ctx.path("/usr/bin/apt-get")) else {
+        guard ctx.fs.exists(ctx.path("/usr/bin/apt-get")) else {
             throw AufsError(
                 "missing \(missing.joined(separator: " ")) and no apt-get here: install them with the distro's "
                     + "package manager, then run again")
         }
         let tree = "/lib/modules/\(kernel)"
-        let treeExisted = FileRead.exists(ctx.path(tree))
+        let treeExisted = ctx.fs.exists(ctx.path(tree))
         let before = try await AptInstallMissing.installed(ctx)
         // Journaled first: the tree. The package list is known only afterwards (apt-get remove of a
         // package the archive does not know fails, so it is not guessed ahead).

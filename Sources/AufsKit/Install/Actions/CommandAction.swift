@@ -14,7 +14,7 @@ public enum Probe: Sendable {
     func holds(_ ctx: InstallContext) async throws -> Bool {
         switch self {
         case .fileExists(let p):
-            return FileRead.exists(ctx.path(p)) || FileRead.readLink(ctx.path(p)) != nil
+            return ctx.fs.exists(ctx.path(p)) || ctx.fs.readLink(ctx.path(p)) != nil
         case .debPackagesInstalled(let names):
             for p in names {
                 let r = try await ctx.run(["dpkg-query", "-W", "-f=${Status}", p])

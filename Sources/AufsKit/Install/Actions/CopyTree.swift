@@ -21,7 +21,7 @@ public struct CopyTree: ActionKind {
     func isDone(_ ctx: InstallContext) async throws -> Bool {
         guard let (_, v) = try DKMSMethod.source(ctx) else { return false }
         let dest = ctx.path(destination(v))
-        return FileRead.string(dest + "/dkms.conf") == (try dkmsConf(v)) && FileRead.isDirectory(dest + "/fs/aufs")
+        return ctx.fs.string(dest + "/dkms.conf") == (try dkmsConf(v)) && ctx.fs.isDirectory(dest + "/fs/aufs")
     }
 
     func apply(_ ctx: InstallContext) async throws -> [UndoAction] {
@@ -32,12 +32,12 @@ public struct CopyTree: ActionKind {
             FileRead.exists(src + "/" + $0) || FileRead.readLink(src + "/" + $0) != nil
         }
         for item in items { try TreeCopy.refuseLinks(src + "/" + item, shown: item) }
-        let existed = FileRead.exists(dest)
+        let existed = ctx.fs.exists(dest)
         if !existed { try ctx.willChange([.removeTree(path: destAbs)]) }
-        try AtomicFile.makeDirectories(Paths.dirname(dest))
+        try ctx.fs.makeDirectories(Paths.dirname(dest))
         try TreeCopy.makeRootDirectory(dest)
         for item in items { try TreeCopy.copy(src + "/" + item, into: dest, name: item) }
-        try AtomicFile.write(dest + "/dkms.conf", try dkmsConf(v))
+        try ctx.fs.write(dest + "/dkms.conf", try dkmsConf(v))
         if let named = sourceDirectory {
             // The digest of the copy DKMS builds (the source may change after the copy).
             do { ctx.provenance = try await DKMSMethod.treeProvenance(ctx, dir: dest, named: named) } catch {

@@ -63,7 +63,7 @@ public struct DKMSAction: ActionKind {
     /// modpost's "undefined!" lines are the truth about missing exports; else the log's tail.
     func explainBuildFailure(_ e: AufsError, ctx: InstallContext, version v: String) -> AufsError {
         let log = "/var/lib/dkms/aufs/\(v)/build/make.log"
-        let text = FileRead.string(ctx.path(log))
+        let text = ctx.fs.string(ctx.path(log))
         let undefined = text.map { SymbolCheck.undefinedByModpost(makeLog: $0) } ?? []
         if !undefined.isEmpty {
             return AufsError(

@@ -18,7 +18,7 @@ public struct ExportCheck: Sendable {
     /// Throws (exit 4) when exports are missing or nothing can be decided.
     func check(_ ctx: InstallContext) throws {
         let symversPath = build + "/Module.symvers"
-        guard let text = FileRead.string(ctx.path(symversPath)) else {
+        guard let text = ctx.fs.string(ctx.path(symversPath)) else {
             // Before the headers are installed: decide from what is known of the distro.
             let v = withoutSymvers
             if v.state == .blocked {

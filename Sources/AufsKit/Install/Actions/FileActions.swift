@@ -61,17 +61,17 @@ public struct WriteFile: ActionKind {
     }
 
     func isDone(_ ctx: InstallContext) async throws -> Bool {
-        guard case .success(let b) = FileRead.bytes(ctx.path(path)) else { return false }
+        guard case .success(let b) = ctx.fs.read(ctx.path(path)) else { return false }
         return b == Array(content.utf8)
     }
 
     func apply(_ ctx: InstallContext) async throws -> [UndoAction] {
         let undo: [UndoAction] =
-            FileRead.exists(ctx.path(path))
+            ctx.fs.exists(ctx.path(path))
             ? [.restoreFile(path: path, backup: try ctx.backup(path))] : [.removeFile(path: path)]
         try ctx.willChange(undo)
-        try AtomicFile.makeDirectories(Paths.dirname(ctx.path(path)))
-        try AtomicFile.write(ctx.path(path), content)
+        try ctx.fs.makeDirectories(Paths.dirname(ctx.path(path)))
+        try ctx.fs.write(ctx.path(path), content)
         return undo
     }
 
@@ -95,18 +95,18 @@ public struct EnsureLine: ActionKind {
     }
 
     func isDone(_ ctx: InstallContext) async throws -> Bool {
-        (FileRead.string(ctx.path(path)) ?? "").split(separator: "\n").contains { $0 == line }
+        (ctx.fs.string(ctx.path(path)) ?? "").split(separator: "\n").contains { $0 == line }
     }
 
     func apply(_ ctx: InstallContext) async throws -> [UndoAction] {
         let file = ctx.path(path)
-        let old = FileRead.string(file)
+        let old = ctx.fs.string(file)
         let undo: [UndoAction] =
             old != nil ? [.restoreFile(path: path, backup: try ctx.backup(path))] : [.removeFile(path: path)]
         try ctx.willChange(undo)
-        try AtomicFile.makeDirectories(Paths.dirname(file))
+        try ctx.fs.makeDirectories(Paths.dirname(file))
         let text = old.map { $0.isEmpty || $0.hasSuffix("\n") ? $0 : $0 + "\n" } ?? ""
-        try AtomicFile.write(file, text + line + "\n")
+        try ctx.fs.write(file, text + line + "\n")
         return undo
     }
 

@@ -41,7 +41,7 @@ public struct GitClone: ActionKind {
     func apply(_ ctx: InstallContext) async throws -> [UndoAction] {
         var chosen = ""
         if case .branch(let name) = ref { chosen = try await branch(ctx, default: name) }
-        try AtomicFile.makeDirectories(Paths.dirname(ctx.path(dir)))
+        try ctx.fs.makeDirectories(Paths.dirname(ctx.path(dir)))
         try ctx.willChange([.removeTree(path: dir)])
         if case .commit(let id) = ref {
             try await ctx.check(["git", "init", "-q", dir])

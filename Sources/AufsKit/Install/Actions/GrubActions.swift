@@ -10,7 +10,7 @@ public struct GrubMkconfig: ActionKind {
 
     /// The config grub2-mkconfig must write: the live one, through the /etc link.
     func live(_ ctx: InstallContext) -> String {
-        if let target = FileRead.readLink(ctx.path(link)) {
+        if let target = ctx.fs.readLink(ctx.path(link)) {
             return target.hasPrefix("/") ? Paths.normalize(target) : Paths.normalize(Paths.dirname(link) + "/" + target)
         }
         return fallback
@@ -19,7 +19,7 @@ public struct GrubMkconfig: ActionKind {
     func isDone(_ ctx: InstallContext) async throws -> Bool {
         guard let k = try await KernelMLAufsMethod.installedKernel(ctx) else { return false }
         let cfg = ctx.path(live(ctx))
-        guard let text = FileRead.string(cfg), text.contains("vmlinuz-\(k)"),
+        guard let text = ctx.fs.string(cfg), text.contains("vmlinuz-\(k)"),
             let c = ctx.mtime(cfg), let d = ctx.mtime(ctx.path("/etc/default/grub"))
         else { return false }
         return c >= d
@@ -28,7 +28,7 @@ public struct GrubMkconfig: ActionKind {
     func apply(_ ctx: InstallContext) async throws -> [UndoAction] {
         let live = live(ctx)
         let undo: [UndoAction] =
-            FileRead.exists(ctx.path(live))
+            ctx.fs.exists(ctx.path(live))
             ? [.restoreFile(path: live, backup: try ctx.backup(live))] : [.removeFile(path: live)]
         try ctx.willChange(undo)
         try await ctx.check(["grub2-mkconfig", "-o", live])
@@ -91,7 +91,7 @@ public struct LoadModule: ActionKind {
     public init() {}
 
     func registered(_ ctx: InstallContext) -> Bool {
-        ProcFilesystems.parse(FileRead.string(ctx.path("/proc/filesystems")) ?? "").has("aufs")
+        ProcFilesystems.parse(ctx.fs.string(ctx.path("/proc/filesystems")) ?? "").has("aufs")
     }
 
     func isDone(_ ctx: InstallContext) async throws -> Bool { registered(ctx) }

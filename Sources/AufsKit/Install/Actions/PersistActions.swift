@@ -19,18 +19,18 @@ public struct SymlinkAction: ActionKind {
             + "run again"
     }
 
-    func isDone(_ ctx: InstallContext) async throws -> Bool { FileRead.readLink(ctx.root.entry(link)) == target }
+    func isDone(_ ctx: InstallContext) async throws -> Bool { ctx.fs.readLink(ctx.root.entry(link)) == target }
 
     func apply(_ ctx: InstallContext) async throws -> [UndoAction] {
         let entry = ctx.root.entry(link)
-        let old = FileRead.readLink(entry)
+        let old = ctx.fs.readLink(entry)
         var st = stat()
         if old == nil && lstat(entry, &st) == 0 { throw AufsError(refusal) }
         let undo: [UndoAction] = old.map { [.relink(path: link, target: $0)] } ?? [.removeFile(path: link)]
         try ctx.willChange(undo)
-        try AtomicFile.makeDirectories(Paths.dirname(entry))
-        if old != nil { unlink(entry) }
-        if symlink(target, entry) != 0 { throw AufsError("cannot link \(link) -> \(target): \(SysErrno(errno))") }
+        try ctx.fs.makeDirectories(Paths.dirname(entry))
+        if old != nil { try ctx.fs.remove(entry) }
+        try ctx.fs.symlink(target, at: entry)
         return undo
     }
 
@@ -64,19 +64,19 @@ public struct FstabLineAction: ActionKind {
     }
 
     func isDone(_ ctx: InstallContext) async throws -> Bool {
-        let text = FileRead.string(ctx.path("/etc/fstab")) ?? ""
+        let text = ctx.fs.string(ctx.path("/etc/fstab")) ?? ""
         return text.contains(FstabLine.marker(spec.target) + "\n" + FstabLine.line(spec) + "\n")
     }
 
     func apply(_ ctx: InstallContext) async throws -> [UndoAction] {
-        let current = FileRead.string(ctx.path("/etc/fstab"))
+        let current = ctx.fs.string(ctx.path("/etc/fstab"))
         let text = try FstabLine.insert(spec, into: current ?? "", adoptUnmarked: adoptUnmarked)
         let undo: [UndoAction] = [.removeFstabLine(target: spec.target)]
         // Undone by removing this line only: a whole-file restore would also take away other
         // unions' lines and whatever the administrator changed since. The backup is for a manual rollback.
         if current != nil { _ = try ctx.backup("/etc/fstab") }
         try ctx.willChange(undo)
-        try AtomicFile.write(ctx.path("/etc/fstab"), text)
+        try ctx.fs.write(ctx.path("/etc/fstab"), text)
         return undo
     }
 

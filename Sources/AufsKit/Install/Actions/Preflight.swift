@@ -30,7 +30,7 @@ public struct Preflight: ActionKind {
                 throw AufsError("\(why); this machine is \(have)", exitCode: .blocked)
             }
         case .program(let path, let why):
-            guard FileRead.exists(ctx.path(path)) else { throw AufsError("no \(path): \(why)", exitCode: .blocked) }
+            guard ctx.fs.exists(ctx.path(path)) else { throw AufsError("no \(path): \(why)", exitCode: .blocked) }
         case .moduleSupport(let k, let absent):
             if absent {
                 throw AufsError(

@@ -28,17 +28,17 @@ public struct YumRepoAction: ActionKind {
         guard isRepoFile else {
             let p = dir + "/kernel-ml-aufs.repo"
             try ctx.willChange([.removeFile(path: p)])
-            try AtomicFile.makeDirectories(ctx.path(dir))
-            try AtomicFile.write(ctx.path(p), try Template.render("kernel-ml-aufs.repo", templateValues))
+            try ctx.fs.makeDirectories(ctx.path(dir))
+            try ctx.fs.write(ctx.path(p), try Template.render("kernel-ml-aufs.repo", templateValues))
             return ([.removeFile(path: p)], ["kernel-ml-aufs.repo"])
         }
-        let before = Set(FileRead.list(ctx.path(dir)) ?? [])
+        let before = Set(ctx.fs.list(ctx.path(dir)) ?? [])
         // yum-config-manager names the file after the URL's last component.
         if let name = url.split(separator: "/").last.map(String.init), !before.contains(name) {
             try ctx.willChange([.removeFile(path: dir + "/" + name)])
         }
         try await ctx.check(["yum-config-manager", "--add-repo=\(url)"], explain: KernelMLAufsMethod.explainYum)
-        let added = Set(FileRead.list(ctx.path(dir)) ?? []).subtracting(before).sorted()
+        let added = Set(ctx.fs.list(ctx.path(dir)) ?? []).subtracting(before).sorted()
         guard KernelMLAufsMethod.repoDefined(ctx) else {
             throw AufsError(
                 "yum-config-manager added \(added.joined(separator: ", ")) but no [kernel-ml-aufs] repo is "
@@ -54,7 +54,7 @@ public struct YumRepoAction: ActionKind {
         var (undo, added) = KernelMLAufsMethod.repoDefined(ctx) ? ([], []) : try await add(ctx)
         if KernelMLAufsMethod.signaturesAsAsked(ctx, key: gpgKey, noGpgCheck) { return undo }
         guard let key = gpgKey else {
-            for name in added { unlink(ctx.path(YumRepoAction.directory + "/" + name)) }
+            for name in added { try? ctx.fs.remove(ctx.path(YumRepoAction.directory + "/" + name)) }
             throw AufsError(
                 "the kernel-ml-aufs repo (\(url)) does not check signatures (its [kernel-ml-aufs] section lacks "
                     + "gpgcheck=1): pass --gpgkey URL to check the kernel's signature, or --no-gpgcheck to install it "
@@ -63,7 +63,7 @@ public struct YumRepoAction: ActionKind {
         }
         for name in KernelMLAufsMethod.repoFilesNamingKernelMLAufs(ctx) {
             let file = YumRepoAction.directory + "/" + name
-            guard case .success(let bytes) = FileRead.bytes(ctx.path(file)) else { continue }
+            guard case .success(let bytes) = ctx.fs.read(ctx.path(file)) else { continue }
             var text = YumRepo.set("gpgcheck", to: "1", sectionsNaming: "kernel-ml-aufs", in: bytes)
             text = YumRepo.set("gpgkey", to: key, sectionsNaming: "kernel-ml-aufs", in: text)
             guard text != bytes else { continue }
@@ -72,7 +72,7 @@ public struct YumRepoAction: ActionKind {
                 try ctx.willChange([u])
                 undo.append(u)
             }
-            try AtomicFile.write(ctx.path(file), text)
+            try ctx.fs.write(ctx.path(file), text, mode: 0o644)
         }
         return undo
     }

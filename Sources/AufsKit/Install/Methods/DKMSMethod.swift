@@ -83,7 +83,7 @@ public enum DKMSMethod {
     static func dkmsInstalled(_ ctx: InstallContext) -> Bool {
         ctx.root.isHost
             ? ctx.runner.which("dkms") != nil
-            : ["/usr/sbin/dkms", "/usr/bin/dkms", "/sbin/dkms"].contains { FileRead.exists(ctx.path($0)) }
+            : ["/usr/sbin/dkms", "/usr/bin/dkms", "/sbin/dkms"].contains { ctx.fs.exists(ctx.path($0)) }
     }
 
     /// The export preflight: the branch's exports (from the source's aufsN-standalone.patch when

@@ -51,8 +51,8 @@ public enum KernelMLAufsMethod {
     /// The repo files with a [..kernel-ml-aufs..] section.
     static func repoFilesNamingKernelMLAufs(_ ctx: InstallContext) -> [String] {
         let dir = ctx.path("/etc/yum.repos.d")
-        return (FileRead.list(dir) ?? []).sorted().filter { name in
-            guard name.hasSuffix(".repo"), case .success(let b) = FileRead.bytes(dir + "/" + name) else { return false }
+        return (ctx.fs.list(dir) ?? []).sorted().filter { name in
+            guard name.hasSuffix(".repo"), case .success(let b) = ctx.fs.read(dir + "/" + name) else { return false }
             // One entry per section naming kernel-ml-aufs, whatever it sets.
             return !YumRepo.values("gpgcheck", sectionsNaming: "kernel-ml-aufs", in: b).isEmpty
         }
@@ -65,7 +65,7 @@ public enum KernelMLAufsMethod {
         let files = repoFilesNamingKernelMLAufs(ctx)
         return !files.isEmpty
             && files.allSatisfy { name in
-                guard case .success(let b) = FileRead.bytes(ctx.path("/etc/yum.repos.d/" + name)) else { return false }
+                guard case .success(let b) = ctx.fs.read(ctx.path("/etc/yum.repos.d/" + name)) else { return false }
                 return YumRepo.signed(b, sectionsNaming: "kernel-ml-aufs", key: key)
             }
     }
@@ -194,10 +194,10 @@ public enum KernelMLAufsMethod {
     /// /boot/vmlinuz-KVER exists and /boot/config-KVER builds aufs in.
     static func verifyKernel(_ ctx: InstallContext, _ release: KernelRelease) throws {
         let k = release.string
-        guard FileRead.exists(ctx.path("/boot/vmlinuz-\(k)")) else {
+        guard ctx.fs.exists(ctx.path("/boot/vmlinuz-\(k)")) else {
             throw AufsError("kernel-ml-aufs \(k) is installed but /boot/vmlinuz-\(k) is missing")
         }
-        let c = KernelConfig.parse(FileRead.string(ctx.path("/boot/config-\(k)")) ?? "")["CONFIG_AUFS_FS"]
+        let c = KernelConfig.parse(ctx.fs.string(ctx.path("/boot/config-\(k)")) ?? "")["CONFIG_AUFS_FS"]
         guard c == "y" || c == "m" else {
             throw AufsError("/boot/config-\(k) has no CONFIG_AUFS_FS=y: this kernel-ml-aufs build does not carry aufs")
         }
