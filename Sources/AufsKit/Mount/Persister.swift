@@ -50,7 +50,14 @@ public struct Persister {
                 options.append(o)
             }
         }
-        return PersistSpec(target: m.target, branches: m.branches, xino: xino, options: options)
+        var branches: [BranchSpec] = []
+        for listed in m.branches {
+            guard let b = BranchSpec.parse(listed: listed) else {
+                throw AufsError("\(m.target): the kernel lists a branch as \"\(listed)\", which is not PATH=PERM")
+            }
+            branches.append(b)
+        }
+        return PersistSpec(target: m.target, branches: branches, xino: xino, options: options)
     }
 
     /// The files the persistence consists of, for --dry-run and --emit-sh.

@@ -6,15 +6,15 @@ import Glibc
 /// `.mount` unit (`Type=aufs`, enabled for local-fs.target) or, without systemd, an fstab line.
 public struct PersistSpec: Sendable, Equatable, Codable {
     public var target: String
-    /// `path=perm`, top first (canonical paths).
-    public var branches: [String]
+    /// Top first (canonical paths).
+    public var branches: [BranchSpec]
     /// The xino file when the user chose one; the default (a per-union name under /run) is left
     /// to the helper at boot, when /run/aufsctl does not exist yet.
     public var xino: String?
     /// Other aufs options (`udba=reval`, `noxino`, ...) and VFS flags such as `ro`.
     public var options: [String]
 
-    public init(target: String, branches: [String], xino: String? = nil, options: [String] = []) {
+    public init(target: String, branches: [BranchSpec], xino: String? = nil, options: [String] = []) {
         self.target = target
         self.branches = branches
         self.xino = xino
@@ -40,7 +40,8 @@ public struct PersistSpec: Sendable, Equatable, Codable {
             }
         }
         let fields =
-            [("mount point", target)] + branches.map { ("branch", $0) } + (xino.map { [("xino=", $0)] } ?? [])
+            [("mount point", target)] + branches.map { ("branch", $0.description) }
+            + (xino.map { [("xino=", $0)] } ?? [])
             + options.map { ("option", $0) }
         for (what, v) in fields {
             if v.isEmpty { throw AufsError.usage("persist: an empty \(what)") }
@@ -64,11 +65,11 @@ public struct PersistSpec: Sendable, Equatable, Codable {
         return self
     }
 
-    public var branchPaths: [String] { branches.map { String($0[..<($0.lastIndex(of: "=") ?? $0.endIndex)]) } }
+    public var branchPaths: [String] { branches.map(\.path) }
 
     /// The mount options as the helper receives them.
     public var optionString: String {
-        (["br=" + branches.joined(separator: ":")] + (xino.map { ["xino=" + $0] } ?? []) + options)
+        (["br=" + branches.map(\.description).joined(separator: ":")] + (xino.map { ["xino=" + $0] } ?? []) + options)
             .joined(separator: ",")
     }
 

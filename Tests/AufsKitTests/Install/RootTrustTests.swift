@@ -155,7 +155,7 @@ import Testing
             text == "UUID=1 / ext4 defaults 0 1\n\(FstabLine.marker("/srv/u"))\nnone /srv/u aufs br=/srv/b=rw 0 0\n")
         let s = TempDir()
         s.write("etc/fstab", "UUID=1 / ext4 defaults 0 1\n")
-        for b in ["/srv/a=rw", "/srv/b=rw"] {
+        for b: BranchSpec in ["/srv/a=rw", "/srv/b=rw"] {
             s.write("p.sh", try p.shellScript(PersistSpec(target: "/srv/u", branches: [b]), via: .fstab))
             let r = try await SubprocessRunner().run(["env", "ROOT=" + s.path, "sh", s.path + "/p.sh"])
             #expect(r.succeeded, "\(r.stderr)")
