@@ -12,7 +12,15 @@ public struct Uninstaller {
     public enum Selection: Sendable, Equatable { case newest, id(Int), all }
 
     public var printer: @Sendable (String) -> Void
-    public init(printer: @escaping @Sendable (String) -> Void = { print($0) }) { self.printer = printer }
+    /// The files undo restores and removes.
+    public var fs: any HostFileSystem
+
+    public init(
+        printer: @escaping @Sendable (String) -> Void = { print($0) }, fs: any HostFileSystem = LocalFileSystem()
+    ) {
+        self.printer = printer
+        self.fs = fs
+    }
 
     /// One line per record: `ID  method  kernel  N steps: what undoing it does`.
     public static func list(_ state: InstallState) -> [String] {
@@ -140,35 +148,28 @@ public struct Uninstaller {
     public func perform(_ action: UndoAction, root: HostRoot, runner: any CommandRunner) async throws {
         switch action {
         case .restoreFile(let path, let backup):
-            guard case .success(let b) = FileRead.bytes(root.resolve(backup)) else {
+            guard case .success(let b) = fs.read(root.resolve(backup)) else {
                 throw AufsError("backup \(backup) is missing")
             }
-            try AtomicFile.write(root.resolve(path), b)
+            try fs.write(root.resolve(path), b, mode: 0o644)
         case .removeFile(let path):
-            if unlink(root.entry(path)) != 0 && errno != ENOENT {
-                throw AufsError("cannot remove \(path): \(SysErrno(errno))")
-            }
+            try fs.remove(root.entry(path))
         case .removeTree(let path):
-            RecursiveRemove.remove(root.resolve(path))
+            try fs.removeTree(root.resolve(path))
         case .removeModuleTree(let path):
-            if !FileRead.exists(root.resolve(path + "/kernel")) { RecursiveRemove.remove(root.resolve(path)) }
+            if !fs.exists(root.resolve(path + "/kernel")) { try fs.removeTree(root.resolve(path)) }
         case .removeFstabLine(let target), .removeFstabEntry(let target):
             let fstab = root.resolve("/etc/fstab")
             let legacy = action == .removeFstabEntry(target: target)
-            if let text = FileRead.string(fstab),
-                let without = FstabLine.remove(target: target, from: text, unmarked: legacy)
+            if let text = fs.string(fstab), let without = FstabLine.remove(target: target, from: text, unmarked: legacy)
             {
-                try AtomicFile.write(fstab, without)
+                try fs.write(fstab, without)
             }
         case .relink(let path, let target):
-            unlink(root.entry(path))
-            if symlink(target, root.entry(path)) != 0 {
-                throw AufsError("cannot link \(path) -> \(target): \(SysErrno(errno))")
-            }
+            try fs.remove(root.entry(path))
+            try fs.symlink(target, at: root.entry(path))
         case .moveBack(let saved, let path):
-            if rename(root.entry(saved), root.entry(path)) != 0 {
-                throw AufsError("cannot move \(saved) back to \(path): \(SysErrno(errno))")
-            }
+            try fs.rename(root.entry(saved), to: root.entry(path))
         case .dkmsRemove(let module, let kernel):
             let argv = ["dkms", "remove", module] + (kernel.map { ["-k", $0] } ?? ["--all"])
             let r = try await runner.run(root.command(argv))

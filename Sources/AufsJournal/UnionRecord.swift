@@ -81,7 +81,7 @@ public struct UnionRecords {
     }
 
     func perform(_ action: UndoAction, runner: any CommandRunner) async throws {
-        try await Uninstaller().perform(action, root: root, runner: runner)
+        try await Uninstaller(printer: printer).perform(action, root: root, runner: runner)
     }
 
     /// Appends a record (written before the change is made, so a crash loses no undo).

@@ -23,6 +23,9 @@ public protocol HostFileSystem: Sendable {
     /// Removes a file or a symlink itself; a missing one is no error.
     func remove(_ path: String) throws
     func symlink(_ target: String, at path: String) throws
+    func rename(_ from: String, to: String) throws
+    /// rm -rf that never follows a symlink.
+    func removeTree(_ path: String) throws
 }
 
 /// What a file system that does not implement a change throws.
@@ -43,6 +46,10 @@ extension HostFileSystem {
     public func symlink(_ target: String, at path: String) throws {
         throw UnsupportedFileOperation(operation: "symlink", path: path)
     }
+    public func rename(_ from: String, to: String) throws {
+        throw UnsupportedFileOperation(operation: "rename to \(to)", path: from)
+    }
+    public func removeTree(_ path: String) throws { throw UnsupportedFileOperation(operation: "rm -rf", path: path) }
 
     // Conveniences over the requirements.
     public func string(_ path: String) -> String? {
@@ -77,4 +84,10 @@ public struct LocalFileSystem: HostFileSystem {
     public func symlink(_ target: String, at path: String) throws {
         if Glibc.symlink(target, path) != 0 { throw AufsError("cannot link \(path) -> \(target): \(SysErrno(errno))") }
     }
+
+    public func rename(_ from: String, to: String) throws {
+        if Glibc.rename(from, to) != 0 { throw AufsError("cannot move \(from) to \(to): \(SysErrno(errno))") }
+    }
+
+    public func removeTree(_ path: String) throws { RecursiveRemove.remove(path) }
 }
