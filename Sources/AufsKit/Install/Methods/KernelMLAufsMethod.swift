@@ -105,82 +105,20 @@ public enum KernelMLAufsMethod {
     }
 
     public static func plan(_ facts: HostFacts, options o: InstallOptions, root: HostRoot) throws -> Plan {
-        let isRepoFile = o.repoURL.hasSuffix(".repo")
         // The kernel that will boot the host is installed with signature checks unless asked not to.
-        if !isRepoFile && o.gpgKey == nil && !o.noGpgCheck {
+        if !o.repoURL.hasSuffix(".repo") && o.gpgKey == nil && !o.noGpgCheck {
             throw AufsError.usage(
                 "--repo-url \(o.repoURL) is a baseurl, so aufsctl writes the repo: pass --gpgkey URL (the key the "
                     + "kernel-ml-aufs packages are signed with), or --no-gpgcheck to install the kernel unsigned")
         }
-        let gpgTitle =
-            o.noGpgCheck
-            ? "gpgcheck=0: --no-gpgcheck, packages NOT signature-checked"
-            : (o.gpgKey.map { "gpgcheck=1, key \($0)" } ?? "gpgcheck as the .repo says")
-        let forCentOS = "the kernel-ml-aufs method is for CentOS/RHEL 7"
-        let grub = GrubMkconfig(uefi: facts.boot.uefi)
-        let kver = KernelMLAufsMethod.shellKVER
-        var steps = [
-            Step(
-                id: "preflight", title: "Check the host: x86_64 and yum",
-                actions: [
-                    .preflight(
-                        .init(
-                            .machine(
-                                "x86_64", have: facts.kernel.machine, why: "kernel-ml-aufs is built for x86_64 only"))),
-                    .preflight(.init(.program(path: "/usr/bin/yum", why: forCentOS))),
-                ]),
-            // yum-config-manager adds a .repo URL; a baseurl is written by aufsctl itself.
-            Step(
-                id: "yum-utils", title: "Install yum-utils (yum-config-manager)",
-                actions: isRepoFile
-                    ? [
-                        .command(
-                            .init(
-                                ["yum", "install", "-y", "yum-utils"], done: .fileExists("/usr/bin/yum-config-manager"),
-                                undo: .command(argv: ["yum", "remove", "-y", "yum-utils"])))
-                    ] : []),
-            Step(
-                id: "repo", title: "Add the kernel-ml-aufs yum repo (\(o.repoURL); \(gpgTitle))",
-                actions: [.yumRepo(.init(url: o.repoURL, gpgKey: o.gpgKey, noGpgCheck: o.noGpgCheck))]),
-            Step(
-                id: "defaultkernel",
-                title: "Set DEFAULTKERNEL=kernel-ml-aufs and UPDATEDEFAULT=yes in /etc/sysconfig/kernel",
-                actions: [
-                    .setAssignments(
-                        .init(
-                            file: "/etc/sysconfig/kernel",
-                            [.init("DEFAULTKERNEL", package), .init("UPDATEDEFAULT", "yes")]
-                        ))
-                ], uses: []),
-            Step(
-                id: "kernel", title: "yum install -y kernel-ml-aufs (never -headers)",
-                actions: [
-                    .command(
-                        .init(
-                            ["yum", "install", "-y", package], done: .kernelMLAufsInstalled,
-                            undo: .command(argv: ["yum", "remove", "-y", package]), streaming: true)),
-                    .preflight(.init(.installedKernelCarriesAufs)),
-                ]),
-            Step(
-                id: "grub-default", title: "Set GRUB_DEFAULT=\(o.grubDefault) in /etc/default/grub",
-                actions: [.setAssignments(.init(file: "/etc/default/grub", [.init("GRUB_DEFAULT", o.grubDefault)]))],
-                prelude: [kver], uses: []),
-            Step(
-                id: "grub-mkconfig", title: "Regenerate the live GRUB config with grub2-mkconfig",
-                actions: [.grubMkconfig(grub)], prelude: grub.shellPrelude),
-            Step(
-                id: "grubby", title: "Make /boot/vmlinuz-KVER the default entry (grubby --set-default)",
-                actions: [.grubbyDefault(.init())]),
+        let s = KernelMLAufsSteps(facts: facts, o: o)
+        let steps = [
+            s.preflight(), s.yumUtils(), s.repo(), s.defaultKernel(), s.kernel(), s.grubDefault(), s.grubMkconfig(),
+            s.grubby(),
         ]
-        if o.reboot {
-            steps.append(
-                Step(
-                    id: "reboot", title: "Reboot into kernel-ml-aufs",
-                    actions: [.command(.init(["systemctl", "reboot"], done: .never, undo: nil))]))
-        }
         return Plan(
-            method: .kernelMLAufs, target: .package(package), steps: steps, rebootRequired: true,
-            afterwards: afterwards(o))
+            method: .kernelMLAufs, target: .package(package), steps: steps + (o.reboot ? [s.reboot()] : []),
+            rebootRequired: true, afterwards: afterwards(o))
     }
 
     static func afterwards(_ o: InstallOptions) -> [String] {
@@ -209,5 +147,84 @@ extension InstallContext {
     func mtime(_ path: String) -> Int? {
         guard case .success(let st) = syscalls.fileStatus(path, followSymlinks: true) else { return nil }
         return st.mtime
+    }
+}
+
+/// The steps of the kernel-ml-aufs method, one function each, over the inputs they share.
+struct KernelMLAufsSteps {
+    let facts: HostFacts
+    let o: InstallOptions
+    let package = KernelMLAufsMethod.package
+
+    func preflight() -> Step {
+        let x86 = Preflight(
+            .machine("x86_64", have: facts.kernel.machine, why: "kernel-ml-aufs is built for x86_64 only"))
+        let yum = Preflight(.program(path: "/usr/bin/yum", why: "the kernel-ml-aufs method is for CentOS/RHEL 7"))
+        return Step(
+            id: "preflight", title: "Check the host: x86_64 and yum", actions: [.preflight(x86), .preflight(yum)])
+    }
+
+    /// yum-config-manager adds a .repo URL; a baseurl is written by aufsctl itself.
+    func yumUtils() -> Step {
+        let install = CommandAction(
+            ["yum", "install", "-y", "yum-utils"], done: .fileExists("/usr/bin/yum-config-manager"),
+            undo: .command(argv: ["yum", "remove", "-y", "yum-utils"]))
+        return Step(
+            id: "yum-utils", title: "Install yum-utils (yum-config-manager)",
+            actions: o.repoURL.hasSuffix(".repo") ? [.command(install)] : [])
+    }
+
+    func repo() -> Step {
+        let gpg =
+            o.noGpgCheck
+            ? "gpgcheck=0: --no-gpgcheck, packages NOT signature-checked"
+            : (o.gpgKey.map { "gpgcheck=1, key \($0)" } ?? "gpgcheck as the .repo says")
+        return Step(
+            id: "repo", title: "Add the kernel-ml-aufs yum repo (\(o.repoURL); \(gpg))",
+            actions: [.yumRepo(.init(url: o.repoURL, gpgKey: o.gpgKey, noGpgCheck: o.noGpgCheck))])
+    }
+
+    func defaultKernel() -> Step {
+        let edit = SetAssignments(
+            file: "/etc/sysconfig/kernel", [.init("DEFAULTKERNEL", package), .init("UPDATEDEFAULT", "yes")])
+        return Step(
+            id: "defaultkernel",
+            title: "Set DEFAULTKERNEL=kernel-ml-aufs and UPDATEDEFAULT=yes in /etc/sysconfig/kernel",
+            actions: [.setAssignments(edit)], uses: [])
+    }
+
+    func kernel() -> Step {
+        let install = CommandAction(
+            ["yum", "install", "-y", package], done: .kernelMLAufsInstalled,
+            undo: .command(argv: ["yum", "remove", "-y", package]), streaming: true)
+        return Step(
+            id: "kernel", title: "yum install -y kernel-ml-aufs (never -headers)",
+            actions: [.command(install), .preflight(.init(.installedKernelCarriesAufs))])
+    }
+
+    func grubDefault() -> Step {
+        Step(
+            id: "grub-default", title: "Set GRUB_DEFAULT=\(o.grubDefault) in /etc/default/grub",
+            actions: [.setAssignments(.init(file: "/etc/default/grub", [.init("GRUB_DEFAULT", o.grubDefault)]))],
+            prelude: [KernelMLAufsMethod.shellKVER], uses: [])
+    }
+
+    func grubMkconfig() -> Step {
+        let grub = GrubMkconfig(uefi: facts.boot.uefi)
+        return Step(
+            id: "grub-mkconfig", title: "Regenerate the live GRUB config with grub2-mkconfig",
+            actions: [.grubMkconfig(grub)], prelude: grub.shellPrelude)
+    }
+
+    func grubby() -> Step {
+        Step(
+            id: "grubby", title: "Make /boot/vmlinuz-KVER the default entry (grubby --set-default)",
+            actions: [.grubbyDefault(.init())])
+    }
+
+    func reboot() -> Step {
+        Step(
+            id: "reboot", title: "Reboot into kernel-ml-aufs",
+            actions: [.command(.init(["systemctl", "reboot"], done: .never, undo: nil))])
     }
 }
