@@ -8,7 +8,7 @@ let package = Package(
     products: [
         .executable(name: "aufsctl", targets: ["aufsctl"]),
         .executable(name: "aufsctl-helper", targets: ["aufsctl-helper"]),
-        .library(name: "AufsKit", targets: ["AufsKit", "AufsMount"]),
+        .library(name: "AufsKit", targets: ["AufsKit", "AufsJournal", "AufsSystem", "AufsMount"]),
     ],
     dependencies: [
         // Exact versions, no committed Package.resolved: its revisions would be a local mirror's.
@@ -33,12 +33,23 @@ let package = Package(
         // mount.aufs (aufsctl-helper) starts as quickly as a small Swift program.
         .target(name: "AufsMount", dependencies: ["CKmod", "CBlkid", "CZlib", "CLinuxShims", "CLibLoad"]),
         .executableTarget(name: "aufsctl-helper", dependencies: ["AufsMount"]),
+        // The seams below the install wing: external programs by argv (swift-subprocess) and the
+        // host's files (HostFileSystem), and the one JSON encoding.
+        .target(
+            name: "AufsSystem",
+            dependencies: [
+                "AufsMount",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // The journal room: the state file (install, persist and helper records), undo and the
+        // uninstaller. check and install both read it; it reads neither, and the compiler keeps it so.
+        .target(name: "AufsJournal", dependencies: ["AufsSystem", "AufsMount"]),
         .target(
             name: "AufsKit",
             dependencies: [
-                "AufsMount", "CKmod", "CBlkid", "CZlib", "CLinuxShims", "CLibLoad",
-                .product(name: "Subprocess", package: "swift-subprocess"),
-                .product(name: "SystemPackage", package: "swift-system"),
+                "AufsJournal", "AufsSystem", "AufsMount", "CKmod", "CBlkid", "CZlib", "CLinuxShims", "CLibLoad",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
@@ -51,7 +62,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AufsKitTests",
-            dependencies: ["AufsKit", "AufsMount", "CMount"]
+            dependencies: ["AufsKit", "AufsJournal", "AufsSystem", "AufsMount", "CMount"]
         ),
     ],
     swiftLanguageModes: [.v6]

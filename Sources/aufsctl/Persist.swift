@@ -84,7 +84,7 @@ struct PersistCommand: AsyncParsableCommand {
         let branches = try BranchValidator().validate(opts.branches, readOnlyMount: opts.readOnly)
         let t = try BranchValidator().canonicalDirectory(target, what: "mount point")
         return PersistSpec(
-            target: t, branches: branches.map(\.spec), xino: opts.xino,
+            target: t, branches: branches.map(BranchSpec.init), xino: opts.xino,
             options: opts.other + (opts.readOnly ? ["ro"] : []) + (opts.noxino ? ["noxino"] : []))
     }
 }

@@ -15,7 +15,8 @@ public struct HostFacts: Sendable, Codable, Equatable {
     }
 
     public struct Kernel: Sendable, Codable, Equatable {
-        public var release: String
+        /// The kernel this run is about (`--kernel`, else the running one), folded once by the probe.
+        public var release: KernelRelease
         public var major: Int
         public var minor: Int
         public var patch: Int?
@@ -83,6 +84,9 @@ public struct HostFacts: Sendable, Codable, Equatable {
         public var entries: [DKMSStatusEntry]?
         /// What aufsctl's dkms installs were built from (state file; readable by root only).
         public var builtFrom: [String]? = nil
+        /// Trees dkms builds aufs from (/usr/src/aufs-V of a registered version) with a file not
+        /// root's, or writable by group or others: `PATH: why`. nil when there is none.
+        public var unsafeTrees: [String]? = nil
         public var evidence: [Evidence]
     }
 

@@ -57,11 +57,12 @@ public struct HostProbe: Sendable {
         let point = isRunning ? KernelRelease.debianPointRelease(fromVersion: running.1) : nil
         if let point { kernelEvidence.append(Evidence("uname -v", "Debian \(point)")) }
         let kernel = HostFacts.Kernel(
-            release: target.string, major: target.major, minor: target.minor, patch: target.patch,
+            release: target, major: target.major, minor: target.minor, patch: target.patch,
             flavor: target.flavor, running: isRunning, debianPointRelease: point,
             machine: running.2, evidence: kernelEvidence)
         var dkmsFacts = await probeDKMS()
         dkmsFacts.builtFrom = recordedSources()
+        dkmsFacts.unsafeTrees = DKMSTrees.unsafe(root: root)
         return HostFacts(
             distro: distro,
             kernel: kernel,
@@ -119,24 +120,9 @@ public struct HostProbe: Sendable {
             problems: ["neither /etc/os-release nor /usr/lib/os-release exists; the distro is unknown"])
     }
 
-    static let configKeys: Set<String> = Set(["CONFIG_MODULES", "CONFIG_AUFS_FS"]).union(SymbolCheck.kernelOptions)
-
     /// `/boot/config-KVER`, else `/proc/config.gz` for the running kernel, else the headers' `.config`.
     func kernelConfig(_ k: KernelRelease, running: Bool) -> (config: KernelConfig, source: String)? {
-        HostProbe.kernelConfig(root: root, k, running: running)
-    }
-
-    static func kernelConfig(
-        root: HostRoot, _ k: KernelRelease, running: Bool
-    ) -> (config: KernelConfig, source: String)? {
-        let boot = "/boot/config-\(k.string)"
-        if let c = KernelConfig.read(root.resolve(boot), keys: configKeys) { return (c, boot) }
-        if running, let c = KernelConfig.read(root.resolve("/proc/config.gz"), keys: configKeys, gzip: true) {
-            return (c, "/proc/config.gz")
-        }
-        let headers = "/lib/modules/\(k.string)/build/.config"
-        if let c = KernelConfig.read(root.resolve(headers), keys: configKeys) { return (c, headers) }
-        return nil
+        KernelConfigSource.read(root: root, k, running: running)
     }
 
     func probeFilesystems(running: Bool, kernel: KernelRelease) -> HostFacts.Filesystems {

@@ -1,12 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Copyright (C) 2025-2026 the aufsctl authors
-/// The ways aufs can be installed.
-public enum InstallMethod: String, Sendable, Codable, CaseIterable {
-    case kernelMLAufs = "kernel-ml-aufs"
-    case dkms
-    case ubuntuExtra = "ubuntu-extra"
-}
-
 /// `check`'s answer: can aufs be used here, and if not, what would make it usable.
 public struct Verdict: Sendable, Codable, Equatable {
     public enum State: String, Sendable, Codable {
@@ -39,13 +32,25 @@ public struct Verdict: Sendable, Codable, Equatable {
     }
 
     static func decideIgnoringSecureBoot(_ f: HostFacts) -> Verdict {
-        let k = f.kernel.release
-        let m = f.module
         let overlayWay =
             f.filesystems.overlay == false
             ? "use overlayfs instead: `aufsctl mount --fallback overlay ...` (the overlay module must be available)"
             : "use overlayfs instead: `aufsctl mount --fallback overlay ...` mounts the same layers with overlay "
                 + "semantics"
+        for rule in [present, byDistro, withoutModuleSupport, fromExports] {
+            if let v = rule(f, overlayWay) { return v }
+        }
+        return withoutHeaders(f, overlayWay: overlayWay)
+    }
+
+    static let patchedKernel =
+        "boot a kernel that carries the aufs base, mmap and standalone patches, then `aufsctl install --method "
+        + "dkms`"
+
+    /// aufs is there: registered, a module to load, or built into a kernel that is not running.
+    static func present(_ f: HostFacts, overlayWay: String) -> Verdict? {
+        let k = f.kernel.release
+        let m = f.module
         if f.filesystems.aufs == true {
             return Verdict(
                 state: .usable, method: nil,
@@ -81,6 +86,12 @@ public struct Verdict: Sendable, Codable, Equatable {
                 reason: "aufs is built into \(k), which is installed but not running; reboot into it",
                 waysOut: [])
         }
+        return nil
+    }
+
+    /// The distros with their own way: CentOS 7 (kernel-ml-aufs), Ubuntu <= 20.10 (extra modules).
+    static func byDistro(_ f: HostFacts, overlayWay: String) -> Verdict? {
+        let k = f.kernel.release
         let family = f.distro.family
         if case .rhel(7)? = family {
             if let machine = f.kernel.machine, machine != "x86_64" {
@@ -112,6 +123,12 @@ public struct Verdict: Sendable, Codable, Equatable {
                 reason: "Ubuntu \(major).\(minor < 10 ? "0" : "")\(minor) ships aufs in linux-modules-extra-\(k)",
                 waysOut: [])
         }
+        return nil
+    }
+
+    static func withoutModuleSupport(_ f: HostFacts, overlayWay: String) -> Verdict? {
+        let k = f.kernel.release
+        let m = f.module
         if m.moduleSupport == false {
             return Verdict(
                 state: .blocked, method: nil,
@@ -120,9 +137,12 @@ public struct Verdict: Sendable, Codable, Equatable {
                     + "built in",
                 waysOut: ["boot a kernel with aufs built in", overlayWay])
         }
-        let patchedKernel =
-            "boot a kernel that carries the aufs base, mmap and standalone patches, then `aufsctl install --method "
-            + "dkms`"
+        return nil
+    }
+
+    /// What Module.symvers says about the exports the branch needs.
+    static func fromExports(_ f: HostFacts, overlayWay: String) -> Verdict? {
+        let k = f.kernel.release
         let b = f.build
         let branchName = b.branch?.name ?? b.series
         if let missing = b.missing {
@@ -144,7 +164,7 @@ public struct Verdict: Sendable, Codable, Equatable {
                     reason:
                         "kernel \(k) does not carry aufs's patches: it exports \(b.required - missing.count) of the "
                         + "\(b.required) symbols \(branchName) needs (missing: \(missing.joined(separator: ", ")))",
-                    waysOut: [patchedKernel, overlayWay])
+                    waysOut: [Verdict.patchedKernel, overlayWay])
             }
             return Verdict(
                 state: .blocked, method: nil,
@@ -164,6 +184,13 @@ public struct Verdict: Sendable, Codable, Equatable {
                 state: .blocked, method: nil, reason: problem,
                 waysOut: ["name a branch: `aufsctl install --method dkms --source-ref aufsX.Y`", overlayWay])
         }
+        return nil
+    }
+
+    /// No headers, so no Module.symvers to read: what is known of the distro's kernels.
+    static func withoutHeaders(_ f: HostFacts, overlayWay: String) -> Verdict {
+        let k = f.kernel.release
+        let family = f.distro.family
         let headersWay = "install the headers (`linux-headers-\(k)`) and run `aufsctl check` again to test the exports"
         switch family {
         case .debian(let major)? where major <= 10:
@@ -182,19 +209,19 @@ public struct Verdict: Sendable, Codable, Equatable {
                 reason:
                     "Debian \(release) kernels do not export the symbols aufs needs (their aufs patches are "
                     + "disabled); headers for \(k) are not installed, so Module.symvers was not read",
-                waysOut: [patchedKernel, headersWay, overlayWay])
+                waysOut: [Verdict.patchedKernel, headersWay, overlayWay])
         case .ubuntu?:
             return Verdict(
                 state: .blocked, method: nil,
                 reason:
                     "Ubuntu dropped aufs in 21.04 and its kernels do not export the symbols aufs needs; headers for "
                     + "\(k) are not installed",
-                waysOut: [patchedKernel, headersWay, overlayWay])
+                waysOut: [Verdict.patchedKernel, headersWay, overlayWay])
         default:
             return Verdict(
                 state: .blocked, method: nil,
                 reason: "no aufs for kernel \(k) and no headers to test whether DKMS could build it",
-                waysOut: [headersWay, patchedKernel, overlayWay])
+                waysOut: [headersWay, Verdict.patchedKernel, overlayWay])
         }
     }
 }

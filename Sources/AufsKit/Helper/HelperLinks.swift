@@ -38,7 +38,7 @@ public struct HelperLinks {
 
     public static func path(_ name: String) -> String { directory + "/" + name }
 
-    func entry(_ abs: String) -> String { UnionRecords(root: root).entry(abs) }
+    func entry(_ abs: String) -> String { root.entry(abs) }
 
     /// The running binary (/proc/self/exe).
     public static func selfBinary() -> String {
@@ -100,10 +100,10 @@ public struct HelperLinks {
                 printer("\(p) -> \(binary): already there")
                 continue
             case .ours:
-                try note(.command(argv: ["ln", "-sfn", FileRead.readLink(entry(p)) ?? binary, p]))
+                try note(.relink(path: p, target: FileRead.readLink(entry(p)) ?? binary))
             case .foreign:
                 let saved = p + ".aufsctl-saved"
-                try note(.command(argv: ["mv", "-f", saved, p]))
+                try note(.moveBack(saved: saved, path: p))
                 if rename(entry(p), entry(saved)) != 0 {
                     throw AufsError("cannot move \(p) aside: \(SysErrno(errno))")
                 }

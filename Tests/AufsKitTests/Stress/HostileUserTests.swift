@@ -146,10 +146,8 @@ struct HostileUserTests {
         let elsewhere = TempDir()
         mkdir(t.path + "/var/lib/aufsctl", 0o700)
         symlink(elsewhere.path, t.path + "/var/lib/aufsctl/backups")
-        let facts = try await HostProbe(root: HostRoot(t.path), runner: ScriptedRunner()).probe()
         let ctx = InstallContext(
-            root: HostRoot(t.path), runner: ScriptedRunner(), syscalls: FakeSyscalls(), facts: facts,
-            options: InstallOptions())
+            root: HostRoot(t.path), runner: ScriptedRunner(), syscalls: FakeSyscalls(), options: InstallOptions())
         // In a root tree the planted absolute link resolves inside the tree, like chroot would.
         _ = try? ctx.setAssignment("GRUB_DEFAULT", to: "0", in: "/etc/default/grub")
         #expect(FileRead.list(elsewhere.path) == [])

@@ -81,3 +81,10 @@ final class TempDir {
         cargs.forEach { free($0) }
     }
 }
+
+/// `"/srv/rw=rw"` as a BranchSpec, for test specs.
+extension BranchSpec: ExpressibleByStringLiteral {
+    public init(stringLiteral s: String) {
+        self = BranchSpec.parse(listed: s) ?? BranchSpec(path: s, permission: BranchPermission(base: .rw))
+    }
+}

@@ -242,7 +242,7 @@ def present(module, aufsctl):
 
 
 def records(module):
-    """The install records of aufsctl's state file (schema aufsctl.state/1) under root."""
+    """The install records of aufsctl's state file (schema aufsctl.state/2 or 1) under root."""
     path = os.path.join(module.params['root'], 'var/lib/aufsctl/state.json')
     try:
         with open(path, 'rb') as f:

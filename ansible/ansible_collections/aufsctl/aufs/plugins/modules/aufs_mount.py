@@ -291,7 +291,7 @@ UNIT_DIR = '/etc/systemd/system'
 
 
 def persist_record(state, target):
-    """The `persist` record of aufsctl's state file (schema aufsctl.state/1, `unions`) for TARGET."""
+    """The `persist` record of aufsctl's state file (schema aufsctl.state/2 or 1, `unions`) for TARGET."""
     for record in (state or {}).get('unions') or []:
         if record.get('kind') == 'persist' and record.get('target') == target:
             return record
