@@ -27,6 +27,21 @@ public struct CheckReport: Sendable, Codable, Equatable {
         if verdict.state == .usable || verdict.state == .loadable, let w = CheckReport.nextBootWarning(facts) {
             warnings.append(w)
         }
+        warnings += CheckReport.signingWarnings(facts)
+    }
+
+    /// DKMS's pair unfit to sign with or enroll; a next-boot kernel Secure Boot will not start.
+    static func signingWarnings(_ f: HostFacts) -> [String] {
+        var out = f.signing.dkmsKey.problems.map { "DKMS's signing key: \($0)" }
+        if f.boot.secureBoot == .enabled, let next = f.nextBoot.release,
+            let image = f.signing.kernelImages.first(where: { $0.path == "/boot/vmlinuz-\(next)" }),
+            image.signed == false
+        {
+            out.append(
+                "the next boot starts \(next), whose \(image.path) has no signature: with Secure Boot on, shim will "
+                    + "not boot it (sign it with a key shim trusts: `sbsign` or `pesign`)")
+        }
+        return out
     }
 
     /// Said when aufs is here now but the next boot starts a kernel without it.
@@ -46,7 +61,9 @@ public struct CheckReport: Sendable, Codable, Equatable {
 
     /// One aligned line per fact, then the verdict.
     public func human(style: TextStyle) -> String {
-        let rows = hostRows(facts) + buildRows(facts) + bootRows(facts)
+        var rows = hostRows(facts) + buildRows(facts) + bootRows(facts)
+        let afterBoot = (rows.firstIndex { $0.0 == "boot" } ?? rows.count - 1) + 1
+        rows.insert(contentsOf: SigningRows(facts.signing, verdict).rows, at: afterBoot)
         let width = rows.map { $0.0.count }.max() ?? 0
         var out = ""
         for (name, value, evidence) in rows {
@@ -160,10 +177,7 @@ public struct CheckReport: Sendable, Codable, Equatable {
         }
         rows.append(("dkms", dk, ev(f.dkms.evidence)))
         rows.append(
-            (
-                "boot", (f.boot.uefi ? "UEFI" : "BIOS") + ", Secure Boot \(f.boot.secureBoot.rawValue)",
-                ev(f.boot.evidence)
-            ))
+            ("boot", f.boot.uefi ? "UEFI" : "BIOS", ev(f.boot.evidence.filter { $0.source == "/sys/firmware/efi" })))
         var x = "\(f.xino.path) on \(f.xino.filesystem ?? "unknown")"
         if let a = f.xino.accepted {
             x += a ? ": accepted" : ": REFUSED by aufs, mounts use the first writable branch's .aufs.xino"

@@ -110,6 +110,9 @@ public struct HostFacts: Sendable, Codable, Equatable {
     public var build: Build
     public var dkms: DKMS
     public var boot: BootMode
+    /// What decides whether the kernel loads a module (Secure Boot, lockdown, enforcement, DKMS's
+    /// key and its enrolment, the kernel's keyrings, aufs.ko's signer) and the /boot kernels' signers.
+    public var signing: SigningFacts
     public var xino: Xino
     /// Other installed kernels whose config builds aufs in (`/boot/config-*`), e.g. an installed
     /// but not yet booted kernel-ml-aufs.

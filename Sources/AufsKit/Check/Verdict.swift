@@ -18,17 +18,59 @@ public struct Verdict: Sendable, Codable, Equatable {
         }
     }
 
+    /// The load the signing facts predict for the module on disk or the one DKMS would build
+    /// (loadable and dkms verdicts only: it says nothing about a usable or blocked host).
+    public var signing: SigningVerdict?
+
     public static func decide(_ f: HostFacts) -> Verdict {
         var v = decideIgnoringSecureBoot(f)
-        // Secure Boot refuses unsigned modules: a DKMS build or an unsigned module needs an enrolled key.
-        if f.boot.secureBoot == .enabled && (v.method == .dkms || (v.state == .loadable && f.module.signer == nil)) {
-            v.waysOut.append(
-                "Secure Boot is enabled: the module must be signed with an enrolled key; dkms signs with "
-                    + "/var/lib/dkms/mok.key; enroll it with `mokutil --import /var/lib/dkms/mok.pub`, reboot and "
-                    + "confirm in the MOK manager"
-            )
+        guard v.state == .loadable || v.method == .dkms else { return v }
+        let s = SigningVerdict.predict(f.signing)
+        v.signing = s
+        return v.state == .loadable ? loadable(v, s, f) : buildable(v, s, secureBoot: f.boot.secureBoot == .enabled)
+    }
+
+    /// A module on disk: whether this kernel will take it decides what `loadable` means.
+    static func loadable(_ v: Verdict, _ s: SigningVerdict, _ f: HostFacts) -> Verdict {
+        var out = v
+        switch s.outcome {
+        case .loads, .trusted:
+            return out
+        case .afterEnrolment:
+            // Like a kernel that is installed but not running: a reboot (and a person) finishes it.
+            out.state = .installable
+            out.reason = "the aufs module is at \(f.module.path ?? "?"), \(s.reason)"
+            out.waysOut = s.wayOut.map { [$0] } ?? []
+        case .refused:
+            out.state = .blocked
+            out.reason = "the aufs module is at \(f.module.path ?? "?") but will be refused: \(s.reason)"
+            out.waysOut =
+                (s.wayOut.map { [$0] } ?? [])
+                + [
+                    "use overlayfs instead: `aufsctl mount --fallback overlay ...` mounts the same layers with "
+                        + "overlay semantics"
+                ]
+        case .unknown:
+            // Said in verdict.signing and the report's "module load" row; no way out to offer.
+            break
         }
-        return v
+        return out
+    }
+
+    /// DKMS would build it: install signs it and stages the key's enrolment, so say what remains.
+    static func buildable(_ v: Verdict, _ s: SigningVerdict, secureBoot: Bool) -> Verdict {
+        var out = v
+        switch s.outcome {
+        case .loads, .trusted:
+            break
+        case .unknown where !secureBoot:
+            break
+        case .afterEnrolment, .refused, .unknown:
+            out.waysOut.append(
+                "module signatures: \(s.reason)" + (s.wayOut.map { "; \($0)" } ?? "")
+                    + (secureBoot ? " (`aufsctl install` makes DKMS's key if needed and stages its enrolment)" : ""))
+        }
+        return out
     }
 
     static func decideIgnoringSecureBoot(_ f: HostFacts) -> Verdict {

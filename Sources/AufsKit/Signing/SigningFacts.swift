@@ -6,6 +6,8 @@
 /// nil fields are unknown (never guessed).
 public struct SigningFacts: Sendable, Codable, Equatable {
     public struct SecureBoot: Sendable, Codable, Equatable {
+        /// Booted through UEFI (/sys/firmware/efi).
+        public var uefi: Bool
         public var state: BootMode.SecureBoot
         /// The firmware's SetupMode variable (1: no platform key, nothing is enforced).
         public var setupMode: Bool?
@@ -97,6 +99,14 @@ public struct SigningFacts: Sendable, Codable, Equatable {
     public var enrolment: Enrolment
     public var kernelTrust: KernelTrust
     public var module: ModuleSignature?
+    /// Each /boot/vmlinuz-*'s Authenticode signers (what shim and GRUB check before booting it),
+    /// newest first; `check` lists them (HostProbe.kernelImages).
+    public var kernelImages: [KernelImageSignature] = []
+
+    /// The firmware side as `check` has always reported it (facts.boot): UEFI and Secure Boot.
+    public var bootMode: BootMode {
+        BootMode(uefi: secureBoot.uefi, secureBoot: secureBoot.state, evidence: secureBoot.evidence)
+    }
 
     /// For `load`'s messages (AufsMount): the DKMS pair, when known.
     public var signingKeyHint: SigningKeyHint {

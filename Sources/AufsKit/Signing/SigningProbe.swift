@@ -73,7 +73,7 @@ public struct SigningProbe: Sendable {
     func secureBoot() async -> SigningFacts.SecureBoot {
         let mode = BootMode.probe(root: root)
         var out = SigningFacts.SecureBoot(
-            state: mode.secureBoot, setupMode: nil, shimValidation: nil, evidence: mode.evidence)
+            uefi: mode.uefi, state: mode.secureBoot, setupMode: nil, shimValidation: nil, evidence: mode.evidence)
         guard mode.uefi else { return out }
         if let v = efiVariable("SetupMode", Self.efiGlobal), let b = v.value {
             out.setupMode = b == 1

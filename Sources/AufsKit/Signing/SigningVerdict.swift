@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Copyright (C) 2025-2026 the aufsctl authors
 /// What the kernel will do with aufs.ko, predicted from the signing facts: the module on disk, or
-/// the one DKMS would build and sign. One reason and one way out (not yet part of check's report).
+/// the one DKMS would build and sign. One reason and one way out; `check` folds it into its verdict.
 public struct SigningVerdict: Sendable, Codable, Equatable {
     public enum Outcome: String, Sendable, Codable {
         /// Nothing checks signatures: it loads (an unverified module taints the kernel).
@@ -84,8 +84,8 @@ public struct SigningVerdict: Sendable, Codable, Equatable {
                 outcome: .afterEnrolment,
                 reason: "\(why): DKMS makes its key at the first build; that key must then be enrolled",
                 wayOut:
-                    "`aufsctl install --method dkms`, then `mokutil --import \(k.certificate ?? "CERT")`, reboot "
-                    + "and confirm it in MokManager"
+                    "`aufsctl install --method dkms` (it makes the key and stages `mokutil --import "
+                    + "\(k.certificate ?? "CERT")`), then reboot and confirm the key in MokManager"
             )
         }
         return keyVerdict(f, why: why, name: dkmsName)
