@@ -110,8 +110,20 @@ struct CommandExit: Error {
 
 enum Terminal {
     static func error(_ s: String) {
-        let line = s + "\n"
+        let line = TerminalText.escape(s) + "\n"
         _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+    /// Unescaped, for output that is data: the sh scripts --emit-sh prints.
+    static func raw(_ s: String) {
+        var s = s
+        s.withUTF8 { b in
+            var off = 0
+            while off < b.count {
+                let n = write(1, b.baseAddress! + off, b.count - off)
+                if n <= 0 { break }
+                off += n
+            }
+        }
     }
     static var colorOnStdout: Bool {
         getenv("NO_COLOR") == nil && isatty(1) != 0
@@ -137,4 +149,11 @@ func parseKernel(_ s: String?) throws -> KernelRelease? {
             "--kernel \"\(s)\": not a kernel release; expected the form uname -r prints, e.g. 6.1.0-18-amd64")
     }
     return k
+}
+
+/// Standard output for every command: what `print` writes in this module goes through the one
+/// escaping function (TerminalText), so no string from an image, a branch name or a command's
+/// output reaches the terminal with its control characters; `Terminal.raw` is for data.
+func print(_ items: Any..., separator: String = " ", terminator: String = "\n") {
+    Swift.print(TerminalText.escape(items.map { "\($0)" }.joined(separator: separator)), terminator: terminator)
 }

@@ -135,7 +135,9 @@ struct Install: AsyncParsableCommand {
         // Held from the probe on, so a second install decides on what the first one left.
         let lock =
             dryRun || emitSh || geteuid() != 0
-            ? nil : try FileLock(path: root.resolve(RuntimeDir.installLock), what: "one install at a time", timeout: 10)
+            ? nil
+            : try FileLock(
+                path: root.resolve(RuntimeDir.installLock, keepingLast: 2), what: "one install at a time", timeout: 10)
         defer { lock?.release() }
         let toStderr = json
         let say: @Sendable (String) -> Void = { line in
@@ -152,7 +154,7 @@ struct Install: AsyncParsableCommand {
             if code != .success { throw CommandExit(code: code.rawValue) }
         case .plan(let plan, let facts):
             if emitSh {
-                print(ShellScript.render(plan, facts: facts), terminator: "")
+                Terminal.raw(ShellScript.render(plan, facts: facts))  // data: never escaped
                 return
             }
             if !dryRun {
@@ -248,7 +250,9 @@ struct Uninstall: AsyncParsableCommand {
         }
         let lock =
             dryRun
-            ? nil : try FileLock(path: root.resolve(RuntimeDir.installLock), what: "one install at a time", timeout: 10)
+            ? nil
+            : try FileLock(
+                path: root.resolve(RuntimeDir.installLock, keepingLast: 2), what: "one install at a time", timeout: 10)
         defer { lock?.release() }
         var n = try await Uninstaller().run(
             root: root, runner: SubprocessRunner(), dryRun: dryRun, selection: selection)

@@ -76,7 +76,7 @@ struct Mount: ParsableCommand {
         }
         let req = MountRequest(
             options: opts, target: positional.last!, mkdir: mkdir, fallback: fallback, dryRun: dryRun, force: force)
-        var syscalls: any Syscalls = LinuxSyscalls()
+        var syscalls = testSyscalls()
         // Test-only (the QEMU suite): remove a branch between validation and the call, to prove the
         // kernel's own refusal and its log line reach the user. Named so nobody sets it by accident.
         if let victim = getenv("AUFSCTL_TEST_RMDIR_AFTER_VALIDATION").map({ String(cString: $0) }) {
@@ -92,6 +92,20 @@ struct Mount: ParsableCommand {
         for n in report.notes { print(n) }
         if report.dryRun { print("dry run: these calls would be made:") }
         for c in report.calls { print((report.dryRun ? "  " : "  done: ") + c) }
+    }
+}
+
+/// The kernel calls, and with AUFSCTL_TEST_PAUSE_BEFORE_CALL=FILE (test-only, for the race tests)
+/// a pause before the first mount, remount or unmount call, everything checked: FILE is created,
+/// and the call waits (up to 20 s) until the test has removed it, having swapped names meanwhile
+/// as another user.
+func testSyscalls() -> any Syscalls {
+    guard let file = getenv("AUFSCTL_TEST_PAUSE_BEFORE_CALL").map({ String(cString: $0) }) else {
+        return LinuxSyscalls()
+    }
+    return BeforeFirstMountSyscalls(LinuxSyscalls()) {
+        close(open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600))
+        for _ in 0..<2000 where access(file, F_OK) == 0 { usleep(10_000) }
     }
 }
 
@@ -113,13 +127,14 @@ struct Umount: ParsableCommand {
     @Flag(help: "Do not flush aufs's pseudo-links first (aufsctl plink flush).") var noPlinkFlush = false
 
     func run() throws {
-        var unmounter = Unmounter()
+        var unmounter = Unmounter(syscalls: testSyscalls())
         unmounter.flushPseudoLinks = !noPlinkFlush
         let r = try unmounter.unmount(target, lazy: lazy, force: force)
         if json { print(try encodeJSON(r)); return }
         print(
             "unmounted \(r.filesystem) from \(r.target)" + (r.attempts > 1 ? " after \(r.attempts) attempts" : "")
-                + (r.removedWorkdir.map { "; removed overlay workdir \($0)" } ?? ""))
+                + (r.removedWorkdir.map { "; removed overlay workdir \($0)" } ?? "")
+                + (r.leftWorkdir.map { "; \($0)" } ?? ""))
     }
 }
 
@@ -164,7 +179,7 @@ struct BranchCommand: ParsableCommand {
 
     func run() throws {
         if index != nil && action != .add { throw AufsError.usage("--index applies to branch add only") }
-        var editor = BranchEditor()
+        var editor = BranchEditor(syscalls: testSyscalls())
         editor.flushPseudoLinks = !noPlinkFlush
         let call = try editor.edit(action, target: target, branch: branch, index: index, dryRun: dryRun)
         print((dryRun ? "would call: " : "done: ") + call.description)

@@ -32,6 +32,7 @@ struct HelperCommand: AsyncParsableCommand {
         switch action {
         case "status":
             for n in HelperLinks.names { print("\(HelperLinks.path(n)): \(links.state(n))") }
+            for w in links.unsafeHelpers() { Terminal.error("aufsctl: warning: " + w) }
         case "install":
             guard geteuid() == 0 else {
                 throw AufsError("helper install writes /sbin and needs root; run it with sudo")
@@ -129,7 +130,7 @@ struct PersistCommand: AsyncParsableCommand {
         }
         let spec = try specFromArguments(target: target)
         if emitSh {
-            print(try persister.shellScript(spec, via: how), terminator: "")
+            Terminal.raw(try persister.shellScript(spec, via: how))  // data: never escaped
             return
         }
         if dryRun {
@@ -145,6 +146,7 @@ struct PersistCommand: AsyncParsableCommand {
                 "aufsctl: warning: /sbin/mount.aufs is missing: run `aufsctl helper install`, "
                     + "or the union will not mount at boot")
         }
+        for w in HelperLinks(root: root).unsafeHelpers() { Terminal.error("aufsctl: warning: " + w) }
     }
 
     func specFromArguments(target: String) throws -> PersistSpec {

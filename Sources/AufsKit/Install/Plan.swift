@@ -222,7 +222,7 @@ public final class InstallContext: @unchecked Sendable {
 
     /// Copies `abs` into the backup directory before a change; returns the backup's path.
     public func backup(_ abs: String) throws -> String {
-        let dir = path("/var/lib/aufsctl/backups")
+        let dir = root.resolve("/var/lib/aufsctl/backups", keepingLast: 2)
         try AtomicFile.makeDirectories(Paths.dirname(Paths.dirname(dir)))
         try RuntimeDir.ensurePrivate(Paths.dirname(dir), what: "install backups")
         try RuntimeDir.ensurePrivate(dir, what: "install backups")

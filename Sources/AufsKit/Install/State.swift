@@ -46,7 +46,8 @@ public struct InstallState: Sendable, Codable, Equatable {
 
     public static func load(root: HostRoot) throws -> InstallState {
         // The undo commands in the state file run as root: never read one another user could write.
-        let p = root.resolve(path)
+        // The last two components as named: a planted symlink there is seen, never followed.
+        let p = root.resolve(path, keepingLast: 2)
         var st = stat()
         if lstat(p, &st) == 0 {
             try RuntimeDir.ensurePrivate(Paths.dirname(p), what: "the install state")
@@ -57,7 +58,7 @@ public struct InstallState: Sendable, Codable, Equatable {
                 )
             }
         }
-        switch FileRead.text(root.resolve(path)) {
+        switch FileRead.text(p) {
         case .missing: return InstallState()
         case .ok(let t):
             do {
@@ -78,7 +79,7 @@ public struct InstallState: Sendable, Codable, Equatable {
     /// Writes the state; with nothing left to undo, removes the file instead (a host aufsctl has
     /// fully uninstalled from looks like one it never touched, and `check` decodes no JSON).
     public func save(root: HostRoot) throws {
-        let p = root.resolve(InstallState.path)
+        let p = root.resolve(InstallState.path, keepingLast: 2)
         if installs.isEmpty && (unions ?? []).isEmpty {
             if unlink(p) != 0 && errno != ENOENT { throw AufsError("\(InstallState.path): \(SysErrno(errno))") }
             return

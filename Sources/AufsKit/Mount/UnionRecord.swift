@@ -125,7 +125,7 @@ public struct UnionRecords {
 
     /// Copies `abs` to /var/lib/aufsctl/backups before a change; returns the backup's path.
     public func backup(_ abs: String) throws -> String {
-        let dir = root.resolve("/var/lib/aufsctl/backups")
+        let dir = root.resolve("/var/lib/aufsctl/backups", keepingLast: 2)
         try AtomicFile.makeDirectories(Paths.dirname(Paths.dirname(dir)))
         try RuntimeDir.ensurePrivate(Paths.dirname(dir), what: "backups")
         try RuntimeDir.ensurePrivate(dir, what: "backups")
