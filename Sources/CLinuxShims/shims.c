@@ -131,6 +131,18 @@ int aufsctl_statx_mnt_id(int dirfd, const char *name, uint64_t *mnt_id) {
 }
 
 const int AUFSCTL_UMOUNT_NOFOLLOW = 8;
+
+#include <sys/resource.h>
+unsigned long aufsctl_raise_nofile(unsigned long want) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rl.rlim_cur = (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want) ? want : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return (unsigned long)rl.rlim_cur;
+}
 #ifndef O_PATH
 #define O_PATH 010000000
 #endif

@@ -49,6 +49,10 @@ public struct InstallState: Sendable, Codable, Equatable {
         // The last two components as named: a planted symlink there is seen, never followed.
         let p = root.resolve(path, keepingLast: 2)
         var st = stat()
+        // The directory as named, whether or not a file is behind it: a symlink there is refused.
+        if lstat(Paths.dirname(p), &st) == 0 {
+            try RuntimeDir.ensurePrivate(Paths.dirname(p), what: "the install state")
+        }
         if lstat(p, &st) == 0 {
             try RuntimeDir.ensurePrivate(Paths.dirname(p), what: "the install state")
             if st.st_mode & S_IFMT != S_IFREG || st.st_uid != geteuid() || st.st_mode & 0o022 != 0 {

@@ -30,6 +30,15 @@ public struct LiveMount: Sendable {
                 "\(path): the mount there (id \(id)) is not the \(entry.fstype) mount mountinfo lists at that path "
                     + "(id \(entry.id)): the path changed while it was resolved (another user can rename entries on "
                     + "it?); nothing was done")
+        case .failure(let e) where e.code == ESTALE:
+            // The mount's root cannot be looked up (aufs with a branch directory removed revalidates it
+            // to ESTALE): then the directory held must be on the mount mountinfo hangs the entry from.
+            if case .success(let p) = syscalls.mountID(in: parent, ""), p == entry.parentID || entry.id == 0 {
+                return LiveMount(path: path, parent: parent, name: name, id: entry.id)
+            }
+            throw AufsError(
+                "\(path): the mount there cannot be looked up (\(e)) and \(Paths.dirname(path)) is not on the mount "
+                    + "mountinfo lists it under; nothing was done")
         case .failure(let e):
             throw AufsError("\(path): cannot find which mount is there: \(e); nothing was done")
         }

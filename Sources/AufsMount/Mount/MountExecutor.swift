@@ -349,8 +349,32 @@ public struct MountExecutor {
         _ = try ModuleIndex(root: root, kernel: kver).load(name, options: nil)
     }
 
+    /// The kernel's new log lines about `word`; a directory the kernel was given by fd and names
+    /// as /proc/self/fd/N gets its path after it (read while the fd is open).
     func kernelLines(_ log: KernelLog?, _ word: String) -> [String] {
-        (log?.newLines(containing: [word]) ?? []).map { "kernel: " + $0 }
+        (log?.newLines(containing: [word]) ?? []).map { "kernel: " + Self.namingFDs($0) }
+    }
+
+    static func namingFDs(_ line: String) -> String {
+        let marker = Array("/proc/self/fd/".utf8)
+        let b = Array(line.utf8)
+        var out: [UInt8] = []
+        var i = 0
+        while i < b.count {
+            guard b[i...].starts(with: marker) else {
+                out.append(b[i])
+                i += 1
+                continue
+            }
+            var j = i + marker.count
+            while j < b.count && b[j] >= UInt8(ascii: "0") && b[j] <= UInt8(ascii: "9") { j += 1 }
+            out += b[i..<j]
+            if j > i + marker.count, let p = FileRead.readLink(String(decoding: b[i..<j], as: UTF8.self)) {
+                out += Array(" [\(p)]".utf8)
+            }
+            i = j
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func explain(_ e: SysErrno, target: String) -> String {

@@ -58,6 +58,13 @@ public struct MountFacts: Sendable {
         try MountPlanner.requireRoot(euid: euid, dryRun: req.dryRun)
         // aufs's branch limit applies to aufs only; the overlay fallback has its own (500 layers).
         let validator = BranchValidator(syscalls: syscalls, maxBranches: 32767, cwd: cwd)
+        // Every branch is held open as an fd until the calls are made.
+        let limit = aufsctl_raise_nofile(UInt(req.options.branches.count + 64))
+        if limit < UInt(req.options.branches.count + 16) {
+            throw AufsError.usage(
+                "\(req.options.branches.count) branches need as many open files, and the limit is \(limit) "
+                    + "(ulimit -n); raise it")
+        }
         let (targetDirectory, target, create) = try prepareTarget(req, validator: validator)
         let anchored = try validator.validateAnchored(req.options.branches, readOnlyMount: req.options.readOnly)
         let branches = anchored.map(\.branch)

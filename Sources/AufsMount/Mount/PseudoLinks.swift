@@ -78,19 +78,21 @@ public struct PseudoLinks {
     }
 
     /// Paths under `union` (not crossing into other mounts, skipping `.wh..wh.plnk`) whose inode
-    /// number is one of `inodes`; with `chown`, each is chowned (-1, -1) as it is found. By fd from
-    /// the union's root: each directory opened relative to its parent without following a symlink,
-    /// each file chowned relative to its directory (fchownat, AT_SYMLINK_NOFOLLOW), so a name
-    /// swapped meanwhile never sends root's chown, which clears set-user-ID bits, elsewhere.
+    /// number is one of `inodes`; with `chown`, each is then chowned (-1, -1), all found first (a
+    /// copy-up changes what its other names report). By fd from the union's root: each directory
+    /// opened relative to its parent without following a symlink, each file chowned relative to
+    /// its directory (fchownat, AT_SYMLINK_NOFOLLOW), so a name swapped meanwhile never sends
+    /// root's chown, which clears set-user-ID bits, elsewhere.
     public func walk(
         _ union: AnchoredDirectory, inodes: Set<UInt64>, chown: ((String, SysErrno) throws -> Void)? = nil
     ) throws -> [String] {
-        var found: [String] = []
+        var found: [(dir: Int32, name: String, path: String)] = []
+        var held: [Int32] = []
+        defer { held.forEach { close($0) } }
         var pending: [(fd: Int32, path: String)] = [(dup(union.fd), union.path)]
-        defer { for p in pending where p.fd >= 0 { close(p.fd) } }
         while let (fd, dir) = pending.popLast() {
-            defer { close(fd) }
             guard fd >= 0 else { continue }
+            held.append(fd)
             for name in RecursiveRemove.entries(fd).sorted() where name != PseudoLinks.directoryName {
                 let p = dir == "/" ? "/" + name : dir + "/" + name
                 var st = stat()
@@ -100,15 +102,18 @@ public struct PseudoLinks {
                     let sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                     if sub >= 0 { pending.append((sub, p)) }
                 } else if inodes.contains(UInt64(st.st_ino)) {
-                    // Nothing changes but aufs copies the file up, which makes the pseudo-link real.
-                    if let chown, fchownat(fd, name, UInt32.max, UInt32.max, AT_SYMLINK_NOFOLLOW) != 0 {
-                        try chown(p, SysErrno(errno))
-                    }
-                    found.append(p)
+                    found.append((fd, name, p))
                 }
             }
         }
-        return found.sorted()
+        found.sort { $0.path < $1.path }
+        if let chown {
+            // Nothing changes but aufs copies the file up, which makes the pseudo-link real.
+            for f in found where fchownat(f.dir, f.name, UInt32.max, UInt32.max, AT_SYMLINK_NOFOLLOW) != 0 {
+                try chown(f.path, SysErrno(errno))
+            }
+        }
+        return found.map(\.path)
     }
 
     /// The union's root by fd (the no-follow walk of its canonical mount point); on the host it must

@@ -55,6 +55,9 @@ int aufsctl_move_mount_to_fd(int mnt, int target_fd);
 int aufsctl_statx_mnt_id(int dirfd, const char *name, uint64_t *mnt_id);
 /// open(2)'s O_PATH (glibc declares it only with _GNU_SOURCE).
 extern const int AUFSCTL_O_PATH;
+/// Raises RLIMIT_NOFILE's soft limit to at least `want` (at most the hard limit): each branch is held
+/// open as an fd until the mount is made. Returns the soft limit now.
+unsigned long aufsctl_raise_nofile(unsigned long want);
 /// umount2's UMOUNT_NOFOLLOW (not in every libc's headers).
 extern const int AUFSCTL_UMOUNT_NOFOLLOW;
 

@@ -66,12 +66,8 @@ static int au_opts_branch(const char *brspec, char **out)
 	if (IS_ERR(name)) {
 		err = PTR_ERR(name);
 	} else if (d_unlinked(path.dentry)) {
-		/* d_path() ends an unlinked name with " (deleted)" */
-		size_t n = strlen(name), d = strlen(" (deleted)");
-
-		if (n > d && !strcmp(name + n - d, " (deleted)"))
-			name[n - d] = '\0';
-		AuParseErr("lookup failed %s (%d)\n", name, -ENOENT);
+		/* as aufs's test_add() says it of a removed directory, naming what it was given */
+		AuErr("no existence %s\n", p);
 		err = -EINVAL;
 	} else {
 		shown = eq ? kasprintf(GFP_KERNEL, "%s=%s", name, eq) : kstrdup(name, GFP_KERNEL);
