@@ -344,13 +344,15 @@ run aufsctl mount dirs=$K/rw:$K/ro=ro:$K/gone=ro $K/mnt
 unset AUFSCTL_TEST_RMDIR_AFTER_VALIDATION
 [ "$RC" = 1 ] || bad "mount exit $RC, want 1"
 [ -d $K/gone ] && bad "the test hook did not remove $K/gone"
-# The function name and line vary: au_opts_parse (the stand-in), au_opt_add:423 (aufs 5.10.140).
-grep -qE "aufs [a-z_]+:[0-9]+:.*lookup failed $K/gone \(-2\)" "$E" \
-    || bad "stderr lacks the kernel's 'aufs <function>:<line>:...lookup failed $K/gone (-2)' line"
+# The branch goes to the kernel as the fd aufsctl checked (/proc/self/fd/N), which now names a
+# removed directory: aufs 6.1 (test_add) and the stand-in say "no existence /proc/self/fd/N", and
+# aufsctl adds the directory's path. (Before fd-named branches: "lookup failed $K/gone (-2)".)
+grep -qE "aufs [a-z_]+:[0-9]+:.*no existence /proc/self/fd/[0-9]+ \[$K/gone \(deleted\)\]" "$E" \
+    || bad "stderr lacks the kernel's 'aufs <function>:<line>:...no existence /proc/self/fd/N [$K/gone (deleted)]' line"
 grep -qF "mount(\"none\", \"$K/mnt\", \"aufs\", " "$E" || bad "stderr lacks the exact mount(\"none\", \"$K/mnt\", \"aufs\", ...) call"
 [ -z "$(mi $K/mnt)" ] || bad "left mounted: $(mi $K/mnt)"
 [ "$(aufs_mounts)" = 0 ] || bad "$(aufs_mounts) aufs mounts left"
-end "exit $RC; $(grep -oE 'aufs [a-z_]+:[0-9]+:.*lookup failed.*' "$E" | head -n 1)"
+end "exit $RC; $(grep -oE 'aufs [a-z_]+:[0-9]+:.*no existence.*' "$E" | head -n 1)"
 
 # util-linux >= 2.39's mount(8) with aufsctl as its helper (E2E_USERLAND=trixie only)
 [ "${USERLAND:-host}" = trixie ] && . /e2e/helper.sh
