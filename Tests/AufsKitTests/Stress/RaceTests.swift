@@ -122,10 +122,13 @@ struct RaceTests {
         return (t, d)
     }
 
+    /// The victim's files are as they were, nothing is mounted on it, and no union shows it (as a
+    /// layer: its file through the union; by name: in the mount's options).
     func victimIntact(_ d: String) -> Bool {
         readText(d + "/victim/secret") == "secret\n" && readText(d + "/victim/work/precious") == "precious\n"
             && !mounted(d + "/victim") && !superOptions(d + "/m").contains("victim")
-            && !superOptions(d + "/u/mnt").contains("victim")
+            && !superOptions(d + "/u/mnt").contains("victim") && !FileRead.exists(d + "/m/secret")
+            && !FileRead.exists(d + "/u/mnt/secret")
     }
 
     /// One mount of the overlay fallback with the attacker swapping `name` in `watch` for a link to
