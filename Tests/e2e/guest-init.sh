@@ -135,6 +135,30 @@ ls -d $S/.aufsctl-work.* >/dev/null 2>&1 && bad "overlay workdir left: $(ls -d $
 rm -f $BL
 end "overlay.ko loaded by aufsctl (before: $ov_before), 002.txt='$want1', copy-up to container, whiteout '$wh', umount clean"
 
+# --- overlay-exposed: 6.1's overlayfs takes no layer fds, so the layers go by path, and a layout
+# another user could change is refused (exit 2) unless --force, which says why ---------------------
+begin overlay-exposed
+echo "blacklist aufs" >$BL
+X=/tmp/e2e/exposed
+mkdir -p $X/open/c $X/open/i $X/mnt
+chmod 777 $X/open
+cd "$X" || bad "cd $X failed"
+run aufsctl mount --fallback overlay dirs=./open/c:./open/i=ro ./mnt
+[ "$RC" = 2 ] || bad "an exposed layout on $(uname -r): exit $RC, want 2"
+grep -q "another user can change what they name: .*$X/open is writable by every user" "$E" \
+    || bad "the refusal does not say why: $(head -c 300 "$E")"
+[ -z "$(mi $X/mnt)" ] || bad "mounted despite the refusal: $(mi $X/mnt)"
+ls -d $X/open/.aufsctl-work.* >/dev/null 2>&1 && bad "workdir left after the refusal: $(ls -d $X/open/.aufsctl-work.*)"
+run aufsctl mount --fallback overlay --force dirs=./open/c:./open/i=ro ./mnt
+[ "$RC" = 0 ] || bad "--force: exit $RC: $(head -c 300 "$E")"
+grep -q "warning: --force: .*$X/open is writable by every user" "$E" || bad "--force does not say why: $(head -c 300 "$E")"
+[ "$(mi_type $X/mnt)" = overlay ] || bad "--force: mountinfo type at $X/mnt is '$(mi_type $X/mnt)'"
+run aufsctl umount ./mnt
+[ "$RC" = 0 ] || bad "umount exit $RC"
+[ -z "$(mi $X/mnt)" ] || bad "still mounted after umount"
+rm -f $BL
+end "refused (exit 2) with the reason; --force mounted by path and said why; umount clean"
+
 # --- mount-on-demand ----------------------------------------------------------------------
 begin mount-on-demand
 cd "$S" || bad "cd $S failed"
