@@ -25,7 +25,7 @@ public struct Backups {
 
     /// Copies `abs` into the backup directory; returns the copy's path (as the root sees it).
     public func copy(_ abs: String) throws -> String {
-        let dir = root.resolve(Backups.directory)
+        let dir = root.resolve(Backups.directory, keepingLast: 2)
         try fs.makeDirectories(Paths.dirname(Paths.dirname(dir)))
         try RuntimeDir.ensurePrivate(Paths.dirname(dir), what: "backups")
         try RuntimeDir.ensurePrivate(dir, what: "backups")
@@ -43,7 +43,7 @@ public struct Backups {
     /// backups the state file's undo actions restore from); returns the removed paths.
     @discardableResult
     public func prune(needed: Set<String>, keep: Int = Backups.keep) -> [String] {
-        let dir = root.resolve(Backups.directory)
+        let dir = root.resolve(Backups.directory, keepingLast: 2)
         var byFile: [String: [(n: Int, name: String)]] = [:]
         for name in FileRead.list(dir) ?? [] {
             guard let dot = name.lastIndex(of: "."), let n = Int(name[name.index(after: dot)...]) else { continue }

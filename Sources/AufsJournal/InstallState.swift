@@ -60,8 +60,13 @@ public struct InstallState: Sendable, Codable, Equatable {
 
     public static func load(root: HostRoot) throws -> InstallState {
         // The undo commands in the state file run as root: never read one another user could write.
-        let p = root.resolve(path)
+        // The last two components as named: a planted symlink there is seen, never followed.
+        let p = root.resolve(path, keepingLast: 2)
         var st = stat()
+        // The directory as named, whether or not a file is behind it: a symlink there is refused.
+        if lstat(Paths.dirname(p), &st) == 0 {
+            try RuntimeDir.ensurePrivate(Paths.dirname(p), what: "the install state")
+        }
         if lstat(p, &st) == 0 {
             try RuntimeDir.ensurePrivate(Paths.dirname(p), what: "the install state")
             if st.st_mode & S_IFMT != S_IFREG || st.st_uid != geteuid() || st.st_mode & 0o022 != 0 {
@@ -71,7 +76,7 @@ public struct InstallState: Sendable, Codable, Equatable {
                 )
             }
         }
-        switch FileRead.text(root.resolve(path)) {
+        switch FileRead.text(p) {
         case .missing: return InstallState()
         case .ok(let t):
             do {
@@ -103,7 +108,7 @@ public struct InstallState: Sendable, Codable, Equatable {
     /// Writes the state; with nothing left to undo, removes the file instead (a host aufsctl has
     /// fully uninstalled from looks like one it never touched, and `check` decodes no JSON).
     public func save(root: HostRoot) throws {
-        let p = root.resolve(InstallState.path)
+        let p = root.resolve(InstallState.path, keepingLast: 2)
         if installs.isEmpty && (unions ?? []).isEmpty {
             if unlink(p) != 0 && errno != ENOENT { throw AufsError("\(InstallState.path): \(SysErrno(errno))") }
             return

@@ -54,7 +54,7 @@ struct PersistCommand: AsyncParsableCommand {
         }
         let how = via ?? persister.detectVia()
         let spec = try specFromArguments(target: target)
-        if emitSh { return print(try persister.shellScript(spec, via: how), terminator: "") }
+        if emitSh { return Terminal.raw(try persister.shellScript(spec, via: how)) }  // data: never escaped
         if dryRun {
             for (path, text) in try persister.preview(spec, via: how) { print("# \(path)\n\(text)") }
             return
@@ -68,6 +68,7 @@ struct PersistCommand: AsyncParsableCommand {
                 "aufsctl: warning: /sbin/mount.aufs is missing: run `aufsctl helper install`, "
                     + "or the union will not mount at boot")
         }
+        for w in HelperLinks(root: root).unsafeHelpers() { Terminal.error("aufsctl: warning: " + w) }
     }
 
     func specFromArguments(target: String) throws -> PersistSpec {

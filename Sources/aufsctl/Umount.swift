@@ -15,12 +15,13 @@ struct Umount: ParsableCommand {
     @Flag(help: "Do not flush aufs's pseudo-links first (aufsctl plink flush).") var noPlinkFlush = false
 
     func run() throws {
-        var unmounter = Unmounter()
+        var unmounter = Unmounter(syscalls: testSyscalls())
         unmounter.flushPseudoLinks = !noPlinkFlush
         let r = try unmounter.unmount(target, lazy: lazy, force: force)
         if json { return try Terminal.printJSON(r) }
         print(
             "unmounted \(r.filesystem) from \(r.target)" + (r.attempts > 1 ? " after \(r.attempts) attempts" : "")
-                + (r.removedWorkdir.map { "; removed overlay workdir \($0)" } ?? ""))
+                + (r.removedWorkdir.map { "; removed overlay workdir \($0)" } ?? "")
+                + (r.leftWorkdir.map { "; \($0)" } ?? ""))
     }
 }

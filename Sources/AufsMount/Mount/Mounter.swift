@@ -55,10 +55,13 @@ public struct Mounter {
     public var planner = MountPlanner()
     /// Where DKMS's key is, for the message of a refused module load (see ModuleLoader).
     public var signingKey: (@Sendable (_ kernel: String) -> SigningKeyHint?)?
+    /// Where the overlay workdirs' identities are kept (WorkdirRecords).
+    public var workdirRecords: WorkdirRecords
 
     public init(syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot()) {
         self.syscalls = syscalls
         self.root = root
+        workdirRecords = WorkdirRecords(root: root)
     }
 
     public static let workdirPrefix = ".aufsctl-work."
@@ -69,12 +72,17 @@ public struct Mounter {
         let plan = try planner.plan(req, facts: facts)
         var executor = MountExecutor(syscalls: syscalls, root: root, lockPath: lockPath)
         executor.signingKey = signingKey
+        executor.workdirRecords = workdirRecords
         return try executor.run(plan)
     }
 
     /// A per-union xino name: the mount point's last component (safe characters only) and a hash
     /// of its whole path, e.g. `mnt-3f2a1b4c.xino`.
-    static func xinoName(target: String) -> String {
+    static func xinoName(target: String) -> String { runtimeName(target, suffix: ".xino") }
+
+    /// A file name for `path` in a runtime directory: its last component (safe characters only) and
+    /// a hash of the whole path, then `suffix`.
+    static func runtimeName(_ target: String, suffix: String) -> String {
         var hash: UInt64 = 0xcbf29ce484222325  // FNV-1a 64
         for b in target.utf8 { hash = (hash ^ UInt64(b)) &* 0x100000001b3 }
         let base = String(
@@ -86,6 +94,6 @@ public struct Mounter {
                 }
                 .prefix(40))
         let hex = String(hash & 0xffff_ffff, radix: 16)
-        return "\(base)-\(String(repeating: "0", count: 8 - hex.count))\(hex).xino"
+        return "\(base)-\(String(repeating: "0", count: 8 - hex.count))\(hex)\(suffix)"
     }
 }

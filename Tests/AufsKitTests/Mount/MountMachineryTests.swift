@@ -280,11 +280,14 @@ private func aufsctlMinor(_ d: UInt64) -> UInt32 { UInt32(d & 0xff) | UInt32((d 
     }
 }
 
-@Suite struct HelperLinksTests {
+@Suite(.enabled(if: isRoot, "needs root: the links go only to a root-owned binary"))
+struct HelperLinksTests {
     @Test func installRefusesForeignThenForceAndRemoveRestore() async throws {
         let t = TempDir()
         t.write("sbin/mount.aufs", "#!/bin/sh\necho aufs-tools\n")
         chmod(t.path + "/sbin/mount.aufs", 0o755)
+        t.write("usr/local/bin/aufsctl", "")
+        chmod(t.path + "/usr/local/bin/aufsctl", 0o755)
         let root = HostRoot(t.path)
         let links = HelperLinks(root: root, runner: SubprocessRunner(), printer: { _ in })
         #expect(throws: AufsError.self) { try links.install(binary: "/usr/local/bin/aufsctl", force: false) }
@@ -367,7 +370,7 @@ private func aufsctlMinor(_ d: UInt64) -> UInt32 { UInt32(d & 0xff) | UInt32((d 
     @Test func unmountFlushesFirst() throws {
         let t = TempDir()
         let (root, entry) = union(t)
-        let sys = ScriptedSyscalls()
+        let sys = ScriptedSyscalls(root: root)
         _ = try Unmounter(syscalls: sys, root: root).unmount("/mnt", lazy: false, force: false)
         #expect(FileRead.string(root.path + "/proc/fs/aufs/plink_maint") == "si=ab12clean")
         #expect(!FileRead.exists(entry))
