@@ -66,10 +66,16 @@ public struct MountExecutor {
         guard let target = calls.first?.target else { return }
         let lock = try syscalls.lock(lockPath, what: "mounts and remounts are serialised")
         defer { lock.release() }
-        if flushPseudoLinks && calls.contains(where: { PseudoLinks.remountNeedsFlush($0.data) }),
-            let union = (try? StatusReader(root: root).read())?.mounts.first(where: {
-                $0.target == target && $0.filesystem == .aufs
-            })
+        // Then the union's own lock (UnionLocks' order): no aufsctl reads its branch list halfway
+        // through the calls, and an unmount of it waits for them.
+        let status = StatusReader(root: root)
+        let entry = (try? status.mountTable())?.entries.last { $0.target == target && $0.fstype == "aufs" }
+        let unionLock = try entry.flatMap(StatusReader.si).flatMap { si in
+            UnionLocks.isValidID(si) ? try status.locks.exclusive(si, what: "remounting \(target)") : nil
+        }
+        defer { unionLock?.release() }
+        if flushPseudoLinks && calls.contains(where: { PseudoLinks.remountNeedsFlush($0.data) }), let entry,
+            let union = status.aufsMount(entry, locking: .held, xino: false)
         {
             _ = try PseudoLinks(root: root).flush(union)
         }
@@ -116,8 +122,21 @@ public struct MountExecutor {
             {
                 var details = ["call \(n + 1) of \(calls.count): \(call)"] + kernelLines(log, "aufs")
                 if n > 0 {
+                    // The partial union's lock first: no aufsctl reads its sysfs entries while it goes.
+                    let status = StatusReader(root: root)
+                    let si = (try? status.mountTable())?.entries.last { $0.target == target }.flatMap(StatusReader.si)
+                    let unionLock = try? si.flatMap {
+                        UnionLocks.isValidID($0) ? try status.locks.exclusive($0, what: "rolling back \(target)") : nil
+                    }
                     if case .failure = syscalls.umount2(target, flags: 0) {
                         _ = syscalls.umount2(target, flags: Int32(MNT_DETACH))
+                    }
+                    if let unionLock {
+                        if status.sysfs.hasUnion(unionLock.si) {
+                            unionLock.release()
+                        } else {
+                            unionLock.removeFileAndRelease()
+                        }
                     }
                     details.append(
                         "rolled back: unmounted \(target) after \(n) of \(calls.count) calls had succeeded; nothing "
@@ -135,7 +154,7 @@ public struct MountExecutor {
         try exclusively(target: p.target, create: p.createTarget, what: "mounts are serialised") {
             if let workdir = p.workdir, case .failure(let e) = syscalls.makeDirectory(workdir, mode: 0o700) {
                 if e.code == EEXIST,
-                    let owner = (try? StatusReader(root: root).read())?.mounts.first(where: { $0.workdir == workdir })
+                    let owner = StatusReader(root: root).overlays().first(where: { $0.workdir == workdir })
                 {
                     throw AufsError.usage(
                         "overlay workdir \(workdir) belongs to the live overlay union on \(owner.target) "

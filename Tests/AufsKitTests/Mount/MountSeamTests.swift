@@ -19,6 +19,8 @@ final class ScriptedSyscalls: Syscalls, @unchecked Sendable {
     var mountError: Int32?
     var fsMountFailure: FsMountError? = FsMountError(step: "fsopen(\"overlay\")", errno: SysErrno(ENOSYS))
     var registered: Set<String> = []
+    /// Runs inside each umount2 (as the kernel would act), before its result.
+    var umountHook: ((String) -> Void)?
 
     final class NoLock: HeldLock { func release() {} }
 
@@ -32,6 +34,7 @@ final class ScriptedSyscalls: Syscalls, @unchecked Sendable {
     }
     func umount2(_ target: String, flags: Int32) -> Result<Void, SysErrno> {
         umounts.append((target, flags))
+        umountHook?(target)
         return umountErrors.isEmpty ? .success(()) : .failure(SysErrno(umountErrors.removeFirst()))
     }
     func fsMount(
