@@ -150,13 +150,18 @@ public struct StatusReader {
         }
         defer { lock?.release() }
         // Read as late as possible: under the lock, and only while the union still exists.
-        guard sysfs.hasUnion(si) else { return nil }
+        guard sysfs.hasUnion(si) else {
+            lock?.removeIfUnused()
+            return nil
+        }
         switch sysfs.branches(si) {
         case .success(let b) where !b.isEmpty:
             m.branches = b
             m.branchesFrom = "sysfs"
         case .success: break  // brs=0: si_<id> holds no br<N>
-        case .failure(.absent): return nil
+        case .failure(.absent):
+            lock?.removeIfUnused()
+            return nil
         case .failure(.unreadable(let why)):
             m.branchesNote = why
             return m

@@ -132,6 +132,21 @@ public final class UnionLock: HeldLock {
         release()
     }
 
+    /// For a reader that found its union gone: removes the lock file (which its open may have
+    /// made again) when nobody else holds it, then releases.
+    public func removeIfUnused() {
+        if fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 {
+            var held = stat()
+            var named = stat()
+            if fstat(fd, &held) == 0 && lstat(path, &named) == 0 && held.st_ino == named.st_ino
+                && held.st_dev == named.st_dev && unlink(path) == 0
+            {
+                Trace.event("lock-file-removed \(si)")
+            }
+        }
+        release()
+    }
+
     deinit { release() }
 }
 

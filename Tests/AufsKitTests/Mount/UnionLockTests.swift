@@ -84,18 +84,32 @@ private func threeUnions(_ t: TempDir) -> (HostRoot, [(target: String, si: Strin
         let t = TempDir()
         let locks = UnionLocks(directory: t.path + "/si")
         let x = try locks.exclusive("cd", what: "test")
+        let dir = t.path
         let reader = Task.detached { () -> Bool in
-            guard case .success(let l) = locks.shared("cd", timeout: 5) else { return false }
-            usleep(600_000)
+            guard case .success(let l) = locks.shared("cd", timeout: 20) else { return false }
+            writeFile(dir + "/acquired", "")
+            while !FileRead.exists(dir + "/done") { usleep(10_000) }
             l.release()
             return true
         }
-        usleep(200_000)  // the reader has opened the file and waits
+        // Until the reader has the file open (and waits for the lock).
+        func readerHasItOpen() -> Bool {
+            // Two fds name the file: the exclusive lock's and the reader's.
+            (FileRead.list("/proc/self/fd") ?? []).filter {
+                FileRead.readLink("/proc/self/fd/" + $0) == locks.path("cd")
+            }.count >= 2
+        }
+        var waited = 0
+        while !readerHasItOpen() && waited < 1000 { usleep(10_000); waited += 1 }
+        try #require(waited < 1000, "the reader never opened the lock file")
         x.removeFileAndRelease()
-        usleep(200_000)
-        #expect(throws: AufsError.self, "the reader holds a removed inode") {
+        waited = 0
+        while !FileRead.exists(dir + "/acquired") && waited < 2000 { usleep(10_000); waited += 1 }
+        try #require(waited < 2000, "the reader never got the lock")
+        #expect(throws: AufsError.self, "the reader holds a removed inode, not the path's file") {
             try locks.exclusive("cd", what: "test", timeout: 0)
         }
+        writeFile(dir + "/done", "")
         #expect(await reader.value)
         _ = try locks.exclusive("cd", what: "test", timeout: 1)
     }
@@ -224,6 +238,9 @@ private func threeUnions(_ t: TempDir) -> (HostRoot, [(target: String, si: Strin
         let r = try s.read()
         #expect(r.mounts.map(\.target) == [unions[0].target, unions[2].target])
         #expect(!rec.reads.contains { $0.contains(unions[1].si) })
+        let locks = UnionLocks(root: root)
+        #expect(!FileRead.exists(locks.path(unions[1].si)), "the reader left a lock file for a union that is gone")
+        #expect(FileRead.exists(locks.path(unions[0].si)))
     }
 
     /// A remount holds the mount lock, then the union's lock, through its calls.
