@@ -374,8 +374,8 @@ end "exit $RC; $(grep -oE 'aufs [a-z_]+:[0-9]+:.*lookup failed.*' "$E" | head -n
 # every union's sysfs entries while the others tore theirs down. Checked here: every exit 0, every
 # union gone, no kernel oops (run.sh); with the stand-in also the lock order and the reads per
 # command, from aufsctl's AUFSCTL_TRACE and the stand-in's own record of every si_* read and kill_sb
-# (trace_sysfs), with kill_sb's window widened to 100 ms (kill_delay_ms) so that an unlocked read
-# would land in it.
+# (trace_sysfs), with kill_sb's window widened to 1 s (kill_delay_ms) so that an unlocked read
+# would land in it, and two status loops so that readers are at work while the unmounts run.
 U16BR=3
 mount16() {  # mount16 DIR: 16 unions of 3 branches, DIR/u<i>/mnt
     _i=0
@@ -391,15 +391,18 @@ unmount16() {  # unmount16 DIR COMMAND...: `COMMAND DIR/u<i>/mnt` for the 16 at 
     T=/tmp/e2e/u16; rm -rf $T; mkdir -p $T
     if [ "$FLAVOR" = standin ]; then
         echo clear >/proc/fs/aufs/standin_trace
-        echo 100 >/sys/module/aufs/parameters/kill_delay_ms
+        echo 1000 >/sys/module/aufs/parameters/kill_delay_ms
         echo 1 >/sys/module/aufs/parameters/trace_sysfs
     fi
     export AUFSCTL_TRACE=$T/aufsctl.trace
-    ( while [ ! -e $T/stop ]; do
-          aufsctl status --json >$T/status.out 2>>$T/status.err; echo $? >>$T/status.rc
-          grep -c '"branchesNote"' $T/status.out >>$T/status.notes
-      done ) &
-    _loop=$!
+    _loops=""
+    for _l in 1 2; do
+        ( while [ ! -e $T/stop ]; do
+              aufsctl status --json >$T/status$_l.out 2>>$T/status.err; echo $? >>$T/status.rc
+              grep -c '"branchesNote"' $T/status$_l.out >>$T/status.notes
+          done ) &
+        _loops="$_loops $!"
+    done
     while [ ! -s $T/status.rc ]; do sleep 0.1; done
     _t0=$(cut -d' ' -f1 /proc/uptime)
     _pids=""; _i=0
@@ -410,7 +413,8 @@ unmount16() {  # unmount16 DIR COMMAND...: `COMMAND DIR/u<i>/mnt` for the 16 at 
     done
     for _p in $_pids; do wait $_p; done
     _t1=$(cut -d' ' -f1 /proc/uptime)
-    touch $T/stop; wait $_loop
+    touch $T/stop
+    for _p in $_loops; do wait $_p; done
     unset AUFSCTL_TRACE
     _i=0
     while [ $_i -lt 16 ]; do
@@ -423,7 +427,7 @@ unmount16() {  # unmount16 DIR COMMAND...: `COMMAND DIR/u<i>/mnt` for the 16 at 
     _runs=$(wc -l <$T/status.rc); _failed=$(grep -vc '^0$' $T/status.rc)
     _notes=$(awk '{ n += $1 } END { print n + 0 }' $T/status.notes)
     [ "$_failed" = 0 ] || bad "aufsctl status failed in $_failed of $_runs runs: $(head -c 300 $T/status.err)"
-    U16_DETAIL="16 exits 0 in $(awk -v a=$_t0 -v b=$_t1 'BEGIN { printf "%.1f", b - a }') s, none left; aufsctl status ran $_runs times meanwhile, all exit 0 ($_notes unions shown from mountinfo after a lock timeout)"
+    U16_DETAIL="16 exits 0 in $(awk -v a=$_t0 -v b=$_t1 'BEGIN { printf "%.1f", b - a }') s, none left; aufsctl status (two loops) ran $_runs times meanwhile, all exit 0 ($_notes unions shown from mountinfo after a lock timeout)"
     if [ "$FLAVOR" = standin ]; then
         echo 0 >/sys/module/aufs/parameters/trace_sysfs
         echo 0 >/sys/module/aufs/parameters/kill_delay_ms
