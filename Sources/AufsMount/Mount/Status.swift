@@ -58,6 +58,10 @@ public struct StatusReader {
         }
         let mounts = entries.compactMap { e in e.fstype == "aufs" ? aufsMount(e, locking: .shared) : overlayMount(e) }
         if let target, mounts.isEmpty { throw AufsError.usage("\(target): no longer mounted (unmounted meanwhile)") }
+        if target == nil && (!root.isHost || geteuid() == 0) {
+            // Lock files of unions something other than aufsctl unmounted: a file per union would pile up.
+            locks.sweep(keeping: Set(entries.compactMap(StatusReader.si)))
+        }
         return StatusReport(mounts: mounts)
     }
 

@@ -17,7 +17,8 @@ import Glibc
 /// holds it exclusively, and whoever locks checks afterwards that the path still names the inode it
 /// locked (else it opens again): a removed or stale file never splits one union's lock in two. A
 /// file left behind (a union unmounted by something else) is held by nobody, so it blocks nobody,
-/// including a later union that gets the same id (aufs's ids are a masked kernel address).
+/// including a later union that gets the same id (aufs's ids are a masked kernel address); status
+/// sweeps such files by the same rule.
 public struct UnionLocks: Sendable {
     public var directory: String
 
@@ -46,6 +47,19 @@ public struct UnionLocks: Sendable {
     /// Waits up to `timeout` seconds; a failure says why (for the "branches from mountinfo" note).
     public func shared(_ si: String, timeout: Double = 2) -> Result<UnionLock, AufsError> {
         acquire(si, exclusive: false, timeout: timeout, what: "reading the union's sysfs entries")
+    }
+
+    /// Removes the lock files of unions not in `live` (unmounted by something other than aufsctl)
+    /// that nobody holds, by the same rule as an unmount: exclusively held, still the path's file.
+    public func sweep(keeping live: Set<String>) {
+        guard let names = FileRead.list(directory) else { return }
+        for name in names where name.hasSuffix(".lock") {
+            let si = String(name.dropLast(5))
+            guard UnionLocks.isValidID(si), !live.contains(si) else { continue }
+            let fd = open(path(si), O_RDWR | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            UnionLock(fd: fd, path: path(si), si: si, exclusive: false, traced: false).removeIfUnused()
+        }
     }
 
     func acquire(_ si: String, exclusive: Bool, timeout: Double, what: String) -> Result<UnionLock, AufsError> {
@@ -110,19 +124,22 @@ public final class UnionLock: HeldLock {
     public let path: String
     public let si: String
     public let exclusive: Bool
+    /// Whether taking it was traced (so is its release).
+    let traced: Bool
 
-    init(fd: Int32, path: String, si: String, exclusive: Bool) {
+    init(fd: Int32, path: String, si: String, exclusive: Bool, traced: Bool = true) {
         self.fd = fd
         self.path = path
         self.si = si
         self.exclusive = exclusive
+        self.traced = traced
     }
 
     public func release() {
         if fd >= 0 {
             close(fd)
             fd = -1
-            Trace.event("unlock-\(exclusive ? "ex" : "sh") \(si)")
+            if traced { Trace.event("unlock-\(exclusive ? "ex" : "sh") \(si)") }
         }
     }
 

@@ -114,6 +114,22 @@ private func threeUnions(_ t: TempDir) -> (HostRoot, [(target: String, si: Strin
         _ = try locks.exclusive("cd", what: "test", timeout: 1)
     }
 
+    /// Status sweeps the lock files of unions that are gone (unmounted by something else): not a
+    /// live union's, not one somebody holds.
+    @Test func theSweepTakesOnlyUnheldFilesOfGoneUnions() throws {
+        let t = TempDir()
+        let locks = UnionLocks(directory: t.path + "/si")
+        for si in ["a1", "b2", "c3"] { try locks.exclusive(si, what: "test").release() }
+        let held = try locks.shared("b2").get()
+        locks.sweep(keeping: ["a1"])
+        #expect(FileRead.exists(locks.path("a1")), "a live union's file")
+        #expect(FileRead.exists(locks.path("b2")), "a held file")
+        #expect(!FileRead.exists(locks.path("c3")), "a gone union's file nobody holds")
+        held.release()
+        locks.sweep(keeping: [])
+        #expect(FileRead.list(t.path + "/si") == [])
+    }
+
     @Test func onlyHexIDsAreLockFiles() {
         #expect(UnionLocks.isValidID("8c6833fb35c168ec") && UnionLocks.isValidID("0"))
         for bad in ["", "../x", "8C68", "1/2", "8c6833fb35c168ec0", "g"] {
