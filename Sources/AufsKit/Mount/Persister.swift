@@ -40,7 +40,12 @@ public struct Persister {
                 "\(m.target) is an overlay fallback mount; persist writes aufs unions only (the unit "
                     + "would mount aufs at boot): install aufs first (aufsctl check)")
         }
-        guard !m.branches.isEmpty else { throw AufsError("\(m.target): the kernel shows no branches for this union") }
+        guard !m.branches.isEmpty else {
+            throw AufsError(
+                "\(m.target): "
+                    + (m.branchesNote.map { "its branches could not be read (\($0)); try again" }
+                        ?? "the kernel shows no branches for this union"))
+        }
         let xino = m.xino.flatMap { $0.hasPrefix(RuntimeDir.xinoDir + "/") ? nil : $0 }
         var options: [String] = []
         for o in m.options.split(separator: ",").map(String.init) {
