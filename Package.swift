@@ -27,6 +27,8 @@ let package = Package(
         .target(name: "CMount", dependencies: ["CLibLoad"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CLinuxShims"),
+        // xattrs, renameat2, FICLONE, copy_file_range: what `aufsctl convert` needs beyond Glibc.
+        .target(name: "CConvert"),
         // What the mount helper needs (mount, umount, remount, status, module loading), with the
         // standard library only: no Foundation, Dispatch or swift-subprocess, so that
         // mount.aufs (aufsctl-helper) starts as quickly as a small Swift program.
@@ -35,7 +37,7 @@ let package = Package(
         .target(
             name: "AufsKit",
             dependencies: [
-                "AufsMount", "CKmod", "CBlkid", "CZlib", "CLinuxShims", "CLibLoad",
+                "AufsMount", "CKmod", "CBlkid", "CZlib", "CLinuxShims", "CLibLoad", "CConvert",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -49,7 +51,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AufsKitTests",
-            dependencies: ["AufsKit", "AufsMount", "CMount"]
+            dependencies: ["AufsKit", "AufsMount", "CMount", "CConvert"]
         ),
     ],
     swiftLanguageModes: [.v6]
