@@ -107,12 +107,10 @@ final class BranchConverter {
     var opaqueName: FileName { FileName(prefix + Array("opaque".utf8)) }
     var whiteoutXattr: FileName { FileName(prefix + Array("whiteout".utf8)) }
 
-    /// A lower directory merged at the current path: its branch, fd and, for overlay, whether its
-    /// `overlay.opaque` is `x` (it holds xattr whiteouts).
+    /// A lower directory merged at the current path: its branch and fd.
     struct Lower {
         var branch: Int
         var dir: FD
-        var xwhiteouts: Bool
     }
 
     func refuse(_ path: [FileName], _ rule: String, _ way: String) -> ConvertRefusal {
@@ -136,7 +134,7 @@ final class BranchConverter {
         if !single {
             for j in (index + 1)..<branches.count {
                 let fd = try Ops.openPathNoFollow(branches[j].path)
-                lowers.append(Lower(branch: j, dir: fd, xwhiteouts: try isX(.fd(fd.fd))))
+                lowers.append(Lower(branch: j, dir: fd))
             }
         }
         try directory(src: src, stage: stage, lowers: lowers, path: [])
@@ -150,8 +148,6 @@ final class BranchConverter {
         }
         return stats
     }
-
-    func isX(_ t: Ops.XTarget) throws -> Bool { try Ops.getXattr(t, opaqueName) == Array("x".utf8) }
 
     func entryType(_ dir: Int32, _ item: DirStream.Item) throws -> UInt8 {
         if item.type != UInt8(DT_UNKNOWN) { return item.type }
@@ -171,6 +167,7 @@ final class BranchConverter {
 
     /// `marker`: write aufs's opaque marker into this directory (overlay -> aufs).
     func directory(src: FD, stage: FD?, lowers: [Lower], path: [FileName], marker: Bool = false) throws {
+        var marker = marker
         guard let dst = Ops.fstat(src.fd) else { throw fail(path, OpError(what: "fstat", errno: SysErrno(errno))) }
         var xattrs = try wrap(path) { try Ops.xattrs(.fd(src.fd)) }
         let isRoot = path.isEmpty
@@ -182,19 +179,26 @@ final class BranchConverter {
             }
             if me.whable, Ops.lstat(src.fd, FileName.diropq) != nil { xattrs[opaqueName] = Array("y".utf8) }
         } else {
-            let dropped = xattrs.keys.filter { $0.hasPrefix(prefix) && $0 != opaqueName }.sorted()
-            if let r = dropped.first(where: { $0.bytes.ends(with: Array("redirect".utf8)) }) {
+            let ours = xattrs.keys.filter { $0.hasPrefix(prefix) }.sorted()
+            if let r = ours.first(where: { $0.bytes.ends(with: Array("redirect".utf8)) }) {
                 throw refuse(
                     path, "\(r) is set: overlayfs shows another directory's content here (redirect_dir)",
                     "converting redirects is not supported yet: copy the directory through the mounted overlay "
                         + "(cp -a) so it no longer needs one")
             }
-            for k in dropped { xattrs[k] = nil }
-            xattrs[opaqueName] = nil
+            // opaque=y becomes aufs's marker (below for the root; overlayEntry decides for the others).
+            let opaqueY = xattrs[opaqueName] == Array("y".utf8)
+            for k in ours { xattrs[k] = nil }
+            let dropped = ours.filter { !(opaqueY && $0 == opaqueName) }
             if !dropped.isEmpty {
                 stats.dropped += 1
                 change(path, isRoot ? .rootXattr : .dropped, "overlay xattrs dropped: \(names(dropped))")
             }
+            if isRoot && opaqueY {
+                stats.opaques += 1
+                change(path, .opaque, "\(String(decoding: opaqueName.bytes, as: UTF8.self))=y -> .wh..wh..opq")
+            }
+            marker = marker || (isRoot && opaqueY)
         }
         let stream = DirStream(src)
         while let item = try wrap(path, { try stream.next() }) {
@@ -373,7 +377,7 @@ final class BranchConverter {
                 )
             }
             let fd = try wrap(p) { try Ops.openDir(l.dir.fd, n) }
-            out.append(Lower(branch: l.branch, dir: fd, xwhiteouts: false))
+            out.append(Lower(branch: l.branch, dir: fd))
             if br.whable, Ops.lstat(fd.fd, FileName.diropq) != nil { break }
         }
         return out
@@ -417,9 +421,7 @@ final class BranchConverter {
             return
         }
         let xnames = try wrap(p) { try Ops.listXattrs(.entry(src.fd, n)) }
-        if type == UInt8(DT_REG), xnames.contains(whiteoutXattr), try isX(.fd(src.fd)),
-            let st = Ops.lstat(src.fd, n), st.st_size == 0
-        {
+        if type == UInt8(DT_REG), xnames.contains(whiteoutXattr), let st = Ops.lstat(src.fd, n), st.st_size == 0 {
             try aufsWhiteout(stage, n, p, "xattr whiteout (\(whiteoutXattr))")
             return
         }
@@ -490,7 +492,7 @@ final class BranchConverter {
 
     func isOverlayWhiteout(_ l: Lower, _ n: FileName, _ st: stat) throws -> Bool {
         if Ops.isType(st, S_IFCHR) && st.st_rdev == 0 { return true }
-        guard l.xwhiteouts, Ops.isType(st, S_IFREG), st.st_size == 0 else { return false }
+        guard Ops.isType(st, S_IFREG), st.st_size == 0 else { return false }
         return try Ops.getXattr(.entry(l.dir.fd, n), whiteoutXattr) != nil
     }
 
@@ -511,7 +513,7 @@ final class BranchConverter {
                 return (out, nil)
             }
             let fd = try wrap(p) { try Ops.openDir(l.dir.fd, n) }
-            out.append(Lower(branch: l.branch, dir: fd, xwhiteouts: try isX(.fd(fd.fd))))
+            out.append(Lower(branch: l.branch, dir: fd))
             if try Ops.getXattr(.fd(fd.fd), opaqueName) == Array("y".utf8) { break }
         }
         return (out, nil)
@@ -590,7 +592,7 @@ final class BranchConverter {
 
     /// What the union of branches `from...` shows at `path` (aufs's lookup, on disk).
     func resolve(_ roots: [FD], from: Int, _ path: [FileName]) throws -> Resolved? {
-        var stack = (from..<branches.count).map { Lower(branch: $0, dir: roots[$0], xwhiteouts: false) }
+        var stack = (from..<branches.count).map { Lower(branch: $0, dir: roots[$0]) }
         for (k, n) in path.enumerated() {
             var dirs: [Lower] = []
             var found: Resolved?
@@ -603,7 +605,7 @@ final class BranchConverter {
                     continue
                 }
                 guard let fd = Ops.openDirIfPresent(l.dir.fd, n) else { continue }
-                dirs.append(Lower(branch: l.branch, dir: fd, xwhiteouts: false))
+                dirs.append(Lower(branch: l.branch, dir: fd))
                 if branches[l.branch].whable, Ops.lstat(fd.fd, FileName.diropq) != nil { break }
             }
             if k == path.count - 1 { return found ?? (dirs.isEmpty ? nil : .dir) }

@@ -92,6 +92,12 @@ public struct Conversion {
     public static let lockPath = RuntimeDir.path + "/convert.lock"
 
     public func run(_ req: ConvertRequest) throws -> ConvertReport {
+        do { return try perform(req) } catch let r as ConvertRefusal {
+            throw AufsError.usage(r.description + " (nothing was changed)")
+        }
+    }
+
+    func perform(_ req: ConvertRequest) throws -> ConvertReport {
         var report = ConvertReport(action: req.action, to: req.to, spec: req.spec)
         let writes = req.action != .dryRun && req.action != .verify
         if [.stage, .dryRun, .commit].contains(req.action) && req.to == nil {

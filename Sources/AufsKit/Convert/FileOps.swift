@@ -365,10 +365,53 @@ final class DirStream {
         }
     }
 
+    /// Starts again from the first entry (after the directory changed under the stream).
+    func reset() {
+        lseek(dir.fd, 0, SEEK_SET)
+        len = 0
+        off = 0
+        done = false
+    }
+
     /// Every name, sorted (for the small directories where order matters: the branch root).
     func all() throws -> [Item] {
         var out: [Item] = []
         while let i = try next() { out.append(i) }
         return out.sorted { $0.name < $1.name }
+    }
+}
+
+/// rm -rf by directory fd, never following a symlink, with names as bytes (RecursiveRemove reads
+/// names into Strings, which turns a name with an invalid UTF-8 byte into another name it cannot
+/// unlink; branches hold such names).
+enum TreeRemove {
+    static func remove(at dir: Int32, _ n: FileName) {
+        guard let st = Ops.lstat(dir, n) else { return }
+        guard Ops.isType(st, S_IFDIR) else {
+            _ = Ops.withName(n) { unlinkat(dir, $0, 0) }
+            return
+        }
+        if let sub = Ops.openDirIfPresent(dir, n) {
+            fchmod(sub.fd, 0o700)
+            let s = DirStream(sub)
+            var names: [FileName] = []
+            while let item = try? s.next() {
+                names.append(item.name)
+                if names.count >= 4096 {
+                    for m in names { remove(at: sub.fd, m) }
+                    names = []
+                    lseek(sub.fd, 0, SEEK_SET)
+                    s.reset()
+                }
+            }
+            for m in names { remove(at: sub.fd, m) }
+        }
+        _ = Ops.withName(n) { unlinkat(dir, $0, AT_REMOVEDIR) }
+    }
+
+    static func remove(_ path: String) {
+        let p = Paths.normalize(path)
+        guard p != "/", let parent = try? Ops.openPathNoFollow(Paths.dirname(p)) else { return }
+        remove(at: parent.fd, FileName(String(p.split(separator: "/").last!)))
     }
 }

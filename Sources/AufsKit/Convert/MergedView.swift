@@ -340,7 +340,8 @@ public enum AufsEvaluator {
 /// overlayfs's merged view of a layer stack (top first; an upper layer is simply the first), as
 /// fs/overlayfs/namei.c (ovl_lookup_single) and Documentation/filesystems/overlayfs.rst make it: a
 /// 0/0 character device is a whiteout, and so (kernels 6.7+) is a zero-size regular file with the
-/// `overlay.whiteout` xattr in a directory whose `overlay.opaque` is `x`; `overlay.opaque=y` stops
+/// `overlay.whiteout` xattr (its directory's `overlay.opaque=x` only tells readdir to look for them:
+/// lookup honours one without it, as a 6.18 kernel shows); `overlay.opaque=y` stops
 /// the merge below a directory; the first non-directory wins, and a non-directory below a
 /// directory ends its merge; the `overlay.*` xattrs (trusted.* or, with userxattr, user.*) are
 /// not shown. The roots always merge (opaque is not consulted on them).
@@ -378,7 +379,7 @@ public enum OverlayEvaluator {
             var nonDir: (Int, UInt64)?
             for (i, d) in stack {
                 guard let e = d.entries[n] else { continue }
-                if isWhiteout(layers[i], e, parent: d, px, xw) { break }
+                if isWhiteout(layers[i], e, px, xw) { break }
                 if case .file(let ino) = e {
                     if dirs.isEmpty { nonDir = (i, ino) }
                     break
@@ -400,13 +401,11 @@ public enum OverlayEvaluator {
         }
     }
 
-    static func isWhiteout(_ l: Layer, _ e: Entry, parent: Dir, _ px: [UInt8], _ xw: Bool) -> Bool {
+    static func isWhiteout(_ l: Layer, _ e: Entry, _ px: [UInt8], _ xw: Bool) -> Bool {
         guard let node = l.inode(e) else { return false }
         if case .charDevice(0) = node.payload { return true }
-        guard xw, case .regular(let c) = node.payload, c.size == 0,
-            node.meta.xattrs[FileName(px + Array("whiteout".utf8))] != nil
-        else { return false }
-        return parent.meta.xattrs[FileName(px + Array("opaque".utf8))] == Array("x".utf8)
+        guard xw, case .regular(let c) = node.payload, c.size == 0 else { return false }
+        return node.meta.xattrs[FileName(px + Array("whiteout".utf8))] != nil
     }
 
     static func refuseUnmodelled(_ m: Meta, _ p: [FileName], _ px: [UInt8]) throws {

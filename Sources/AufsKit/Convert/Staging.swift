@@ -221,7 +221,7 @@ final class Staging {
     func remove() throws {
         guard let c = container else { return }
         let times = journal?.rootTimes ?? []
-        RecursiveRemove.remove(at: c.fd, "tree")
+        TreeRemove.remove(at: c.fd, Staging.treeName)
         for n in ["probe-a", "probe-b"] { unlinkat(c.fd, n, AT_REMOVEDIR) }
         unlinkat(c.fd, ".journal.tmp", 0)
         unlinkat(c.fd, Staging.journalName, 0)

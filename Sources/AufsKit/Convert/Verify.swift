@@ -92,7 +92,7 @@ extension Conversion {
             throw AufsError("--verify: cannot create a directory in \(RuntimeDir.path): \(SysErrno(errno))")
         }
         let dir = String(cString: p)
-        defer { RecursiveRemove.remove(dir) }
+        defer { TreeRemove.remove(dir) }
         var names: [String] = []
         for (i, l) in layers.enumerated() {
             symlink(l, dir + "/\(i)")
