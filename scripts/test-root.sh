@@ -6,7 +6,8 @@
 # mount(8) for the mount-helper scenarios), the systemd reboot test (Tests/boot/run.sh), the
 # release binary in a Debian 11 root (Tests/glibc231/run.sh), the kernel-upgrade suite in a Debian
 # 12 chroot (Tests/upgrade/run.sh), the Swift-vs-emitted-sh equivalence of install
-# (Tests/equivalence/run.sh), the SIGKILL crash-safety loop (Tests/stress/crash-safety.sh), the
+# (Tests/equivalence/run.sh), the SIGKILL crash-safety loops (Tests/stress/crash-safety.sh, and
+# convert-crash.sh for `convert --commit`/`--rollback`), the
 # Debian package (Tests/deb/run.sh) and the Ansible collection (Tests/ansible/run.sh), all on the
 # one glibc 2.31 release build (scripts/build.sh) in .build/glibc231.
 set -eu
@@ -26,6 +27,7 @@ AUFSCTL=$BIN Tests/glibc231/run.sh
 AUFSCTL=$BIN Tests/upgrade/run.sh
 AUFSCTL=$BIN Tests/equivalence/run.sh
 AUFSCTL=$BIN Tests/stress/crash-safety.sh "${CRASH_ITERATIONS:-200}"
+AUFSCTL=$BIN Tests/stress/convert-crash.sh "${CRASH_ITERATIONS:-200}"
 # The Debian package of that binary in bullseye and bookworm roots, then the Ansible collection
 # against three bookworm roots (with the same package) and this host.
 DEB=$(SWIFT=$SWIFT scripts/deb.sh "$BIN")

@@ -78,6 +78,7 @@ final class BranchConverter {
     /// The stage's whiteout base (`.wh..wh.aufs`), made on first use.
     var baseMade = false
     var stageRoot: Int32 = -1
+    var srcRootStat: stat?
 
     struct CopyKey: Hashable {
         var dev: UInt64
@@ -130,6 +131,7 @@ final class BranchConverter {
     /// over to the branch root at commit.
     func run(src: FD, stage: FD?) throws -> BranchStats {
         stageRoot = stage?.fd ?? -1
+        srcRootStat = Ops.fstat(src.fd)
         var lowers: [Lower] = []
         if !single {
             for j in (index + 1)..<branches.count {
@@ -202,7 +204,7 @@ final class BranchConverter {
         }
         let stream = DirStream(src)
         while let item = try wrap(path, { try stream.next() }) {
-            if isRoot && item.name == BranchConverter.container { continue }
+            if isRoot && Staging.isStaging(item.name) { continue }
             if to == .overlay {
                 try aufsEntry(src: src, stage: stage, lowers: lowers, path: path, item: item)
             } else {
@@ -306,10 +308,12 @@ final class BranchConverter {
             guard let stage else { return }
             let rc = Ops.withName(x) { mknodat(stage.fd, $0, S_IFCHR | (st.st_mode & 0o7777), 0) }
             if rc != 0 { throw fail(p, OpError(what: "mknod whiteout", errno: SysErrno(errno))) }
+            var ts = Ops.times(st)
             if Ops.withName(x, { fchownat(stage.fd, $0, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) }) != 0
                 || Ops.withName(x, { fchmodat(stage.fd, $0, st.st_mode & 0o7777, 0) }) != 0
+                || Ops.withName(x, { utimensat(stage.fd, $0, &ts, AT_SYMLINK_NOFOLLOW) }) != 0
             {
-                throw fail(p, OpError(what: "chown/chmod whiteout", errno: SysErrno(errno)))
+                throw fail(p, OpError(what: "chown/chmod/utimensat whiteout", errno: SysErrno(errno)))
             }
             return
         }
@@ -478,6 +482,8 @@ final class BranchConverter {
             }
             if fd < 0 { throw fail(p, OpError(what: "create .wh..wh.aufs", errno: SysErrno(errno))) }
             fchmod(fd, 0o444)
+            // The branch root's times, not the clock's: the same branch converts to the same bytes.
+            if var ts = srcRootStat.map(Ops.times) { futimens(fd, &ts) }
             close(fd)
             baseMade = true
         }
@@ -487,6 +493,7 @@ final class BranchConverter {
         let fd = Ops.withName(n) { openat(dir.fd, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o444) }
         if fd < 0 { throw fail(p, OpError(what: "create \(n)", errno: SysErrno(errno))) }
         fchmod(fd, 0o444)
+        if var ts = srcRootStat.map(Ops.times) { futimens(fd, &ts) }
         close(fd)
     }
 
@@ -621,7 +628,7 @@ final class BranchConverter {
     ) throws {
         let s = DirStream(dir)
         while let item = try wrap(path, { try s.next() }) {
-            if path.isEmpty && skipRoot.contains(item.name) { continue }
+            if path.isEmpty && (skipRoot.contains(item.name) || Staging.isStaging(item.name)) { continue }
             if item.name.hasPrefix(FileName.whPrefix) { continue }
             let t = try wrap(path) { try entryType(dir.fd, item) }
             if t == UInt8(DT_DIR) {

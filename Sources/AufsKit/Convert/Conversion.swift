@@ -163,8 +163,10 @@ public struct Conversion {
                 if req.action == .verify {
                     // Reported as it stands; the comparison follows.
                 } else if req.action == .rollback {
+                    s.recover()
                     br.state = try rollback(s)
                 } else {
+                    s.recover()
                     br.state = try finish(s)
                 }
                 report.branches.append(br)
@@ -290,6 +292,7 @@ public struct Conversion {
         do {
             for (i, b) in branches.enumerated() {
                 let s = try Staging(branch: b.path)
+                s.recover()
                 var br = BranchReport(path: b.path, permission: b.permission.description, state: "staged")
                 switch s.state {
                 case "committing", "committed", "rolling-back":
@@ -309,6 +312,16 @@ public struct Conversion {
                         "\(b.path): a finished conversion's old tree is being removed; run aufsctl convert --finish")
                 default:
                     try s.remove()
+                }
+                // Decisions look at the branches below in their original format: one converted already
+                // (a commit stopped part-way commits top first, so this is not one of ours) is refused.
+                for l in branches[(i + 1)...] {
+                    if let st = try Staging(branch: l.path).state, ["committing", "committed"].contains(st) {
+                        throw AufsError.usage(
+                            "\(l.path) is converted already (\(st)), and \(b.path) above it is not: the conversion "
+                                + "of \(b.path) reads the branches below in their original format; roll \(l.path) "
+                                + "back (aufsctl convert --rollback \(l.path)) and convert the union in one command")
+                    }
                 }
                 progress("staging \(b.path) ...")
                 var n = 0

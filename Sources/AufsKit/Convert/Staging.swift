@@ -75,8 +75,8 @@ final class Staging {
         let fd = openat(c.fd, Staging.journalName, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT {
-                // Killed between creating the directory and writing the journal: an empty one is ours.
-                if try DirStream(c).next() == nil { return nil }
+                // Left by an older run before its journal existed: empty, or only the journal's temporary.
+                if try DirStream(c).all().allSatisfy({ $0.name == FileName(".journal.tmp") }) { return nil }
                 throw AufsError.usage(
                     "\(branch)/.aufsctl-convert has no journal but is not empty: it was not left by aufsctl convert; "
                         + "move it away")
@@ -151,20 +151,48 @@ final class Staging {
         if let c = container, let tree = Ops.openDirIfPresent(c.fd, Staging.treeName) { futimens(tree.fd, &ts) }
     }
 
-    /// Makes `.aufsctl-convert` with a journal in state `staging` and an empty `tree/`. EROFS comes
-    /// back as nil: the branch is on a read-only filesystem (the caller converts it dry).
+    /// `.aufsctl-convert.t<atime>.<mtime>`: a staging area being made or removed, named after the
+    /// root's times from before it was touched, so that a kill at any point leaves what is needed
+    /// to put them back (creating or removing an entry changes the root's mtime).
+    static let transientPrefix = Array(".aufsctl-convert.t".utf8)
+
+    static func transientName(_ t: [[Int64]]) -> FileName {
+        FileName(".aufsctl-convert.t\(t[0][0]).\(t[0][1]).\(t[1][0]).\(t[1][1])")
+    }
+
+    static func isStaging(_ n: FileName) -> Bool { n == BranchConverter.container || n.hasPrefix(transientPrefix) }
+
+    /// Finishes what a killed run left half-made or half-removed: the transient directory goes and
+    /// the root's times come back from its name.
+    func recover() {
+        guard let items = try? DirStream(root).all() else { return }
+        for item in items where item.name.hasPrefix(Staging.transientPrefix) {
+            let t = item.name.bytes.dropFirst(Staging.transientPrefix.count).split(separator: UInt8(ascii: "."))
+                .compactMap { Int64(String(decoding: $0, as: UTF8.self)) }
+            TreeRemove.remove(at: root.fd, item.name)
+            if t.count == 4 { restoreRootTimes([[t[0], t[1]], [t[2], t[3]]]) }
+        }
+    }
+
+    /// Makes `.aufsctl-convert` with a journal in state `staging` and an empty `tree/`: built under
+    /// the transient name, renamed once the journal holds the root's times. EROFS comes back as
+    /// nil: the branch is on a read-only filesystem (the caller converts it dry).
     func begin(to: UnionFormat, prefix: String) throws -> FD? {
         let times = rootTimes()
-        if mkdirat(root.fd, ".aufsctl-convert", 0o700) != 0 {
+        let tmp = Staging.transientName(times)
+        if Ops.withName(tmp, { mkdirat(root.fd, $0, 0o700) }) != 0 {
             if errno == EROFS { return nil }
-            throw AufsError("\(branch): cannot create .aufsctl-convert for the staging: \(SysErrno(errno))")
+            throw AufsError("\(branch): cannot create \(tmp) for the staging: \(SysErrno(errno))")
         }
-        container = try Ops.openDir(root.fd, BranchConverter.container)
+        container = try Ops.openDir(root.fd, tmp)
         try save(ConvertJournal(to: to, prefix: prefix, branch: branch, state: "staging", rootTimes: times))
         if mkdirat(container!.fd, "tree", 0o700) != 0 {
-            throw AufsError("\(branch)/.aufsctl-convert: cannot create tree: \(SysErrno(errno))")
+            throw AufsError("\(branch)/\(tmp): cannot create tree: \(SysErrno(errno))")
         }
         let tree = try Ops.openDir(container!.fd, Staging.treeName)
+        let rc = Ops.withName(tmp) { t in Ops.withName(BranchConverter.container) { renameat(root.fd, t, root.fd, $0) }
+        }
+        if rc != 0 { throw AufsError("\(branch): cannot rename \(tmp) to .aufsctl-convert: \(SysErrno(errno))") }
         restoreRootTimes(times)
         return tree
     }
@@ -178,7 +206,7 @@ final class Staging {
         let tree = try Ops.openDir(c.fd, Staging.treeName)
         var old: [FileName: String] = [:]
         var new: [FileName: String] = [:]
-        for item in try DirStream(root).all() where item.name != BranchConverter.container {
+        for item in try DirStream(root).all() where !Staging.isStaging(item.name) {
             if let st = Ops.lstat(root.fd, item.name) { old[item.name] = Staging.id(st) }
         }
         for item in try DirStream(tree).all() {
@@ -216,21 +244,23 @@ final class Staging {
     }
 
     /// Removes the staging area (a staging, a rolled-back tree, or a finished commit's old tree):
-    /// the tree first and the journal last, so a kill on the way leaves a journal that says what
-    /// to finish, or an empty directory that is recognisably ours.
+    /// renamed to its transient name first, so a kill on the way leaves the root's times to restore
+    /// (recover()); only a kill between the last rmdir and the restore of the times can leave the
+    /// root's mtime changed.
     func remove() throws {
-        guard let c = container else { return }
-        let times = journal?.rootTimes ?? []
-        TreeRemove.remove(at: c.fd, Staging.treeName)
-        for n in ["probe-a", "probe-b"] { unlinkat(c.fd, n, AT_REMOVEDIR) }
-        unlinkat(c.fd, ".journal.tmp", 0)
-        unlinkat(c.fd, Staging.journalName, 0)
+        guard container != nil else { return }
+        let times = journal?.rootTimes ?? rootTimes()
+        let tmp = Staging.transientName(times.count == 2 ? times : [[0, 0], [0, 0]])
         container = nil
         journal = nil
-        if unlinkat(root.fd, ".aufsctl-convert", AT_REMOVEDIR) != 0 {
-            throw AufsError("\(branch)/.aufsctl-convert: could not be removed entirely: \(SysErrno(errno))")
+        let rc = Ops.withName(tmp) { t in Ops.withName(BranchConverter.container) { renameat(root.fd, $0, root.fd, t) }
         }
-        restoreRootTimes(times)
+        if rc != 0 { throw AufsError("\(branch): cannot rename .aufsctl-convert to remove it: \(SysErrno(errno))") }
+        TreeRemove.remove(at: root.fd, tmp)
+        if Ops.lstat(root.fd, tmp) != nil {
+            throw AufsError("\(branch)/\(tmp): could not be removed entirely")
+        }
+        if times.count == 2 { restoreRootTimes(times) }
     }
 
     /// Marks the staging as going away (finish: the old tree is removed, no rollback from here).
