@@ -135,6 +135,36 @@ ls -d $S/.aufsctl-work.* >/dev/null 2>&1 && bad "overlay workdir left: $(ls -d $
 rm -f $BL
 end "overlay.ko loaded by aufsctl (before: $ov_before), 002.txt='$want1', copy-up to container, whiteout '$wh', umount clean"
 
+# --- convert: an aufs union converted to overlay, mounted by this kernel's overlayfs ---------------
+begin convert
+C=/tmp/e2e/conv
+mkdir -p $C/rw/etc $C/rw/opq $C/ro/etc $C/ro/opq $C/ro/usr/lib $C/work $C/mnt
+echo base-a >$C/ro/etc/a; echo base-b >$C/ro/etc/b; echo lib >$C/ro/usr/lib/l; echo hidden >$C/ro/opq/x
+echo upper-a >$C/rw/etc/a; echo mine >$C/rw/opq/m
+: >$C/rw/.wh..wh.aufs; chmod 444 $C/rw/.wh..wh.aufs
+ln $C/rw/.wh..wh.aufs $C/rw/etc/.wh.b; ln $C/rw/.wh..wh.aufs $C/rw/.wh.usr; ln $C/rw/.wh..wh.aufs $C/rw/opq/.wh..wh..opq
+run aufsctl convert --to overlay --commit --verify "dirs=$C/rw:$C/ro=ro"
+[ "$RC" = 0 ] || bad "convert --commit --verify exit $RC: $(tail -n 2 "$E")"
+grep -q "verify: the merged trees are equal" "$O" || bad "verify did not find the trees equal: $(grep verify "$O")"
+grep -q "overlay (kernel mount, read-only)" "$O" || bad "verify did not mount overlay"
+[ -c $C/rw/etc/b ] || bad "no whiteout device rw/etc/b"
+run aufsctl convert --finish "dirs=$C/rw:$C/ro=ro"
+[ "$RC" = 0 ] || bad "convert --finish exit $RC"
+[ -e $C/rw/.aufsctl-convert ] && bad "finish left rw/.aufsctl-convert"
+mount -t overlay overlay -o lowerdir=$C/ro,upperdir=$C/rw,workdir=$C/work $C/mnt 2>>/tmp/e2e/log || bad "mount -t overlay failed"
+listing=$(cd $C/mnt && find . | sort | tr '\n' ' ')
+want=". ./etc ./etc/a ./opq ./opq/m "
+[ "$listing" = "$want" ] || bad "the overlay shows '$listing', want '$want'"
+[ "$(cat $C/mnt/etc/a 2>&1)" = upper-a ] || bad "mnt/etc/a is '$(cat $C/mnt/etc/a 2>&1)'"
+echo more >$C/mnt/usr-again 2>>/tmp/e2e/log && [ "$(cat $C/rw/usr-again 2>&1)" = more ] || bad "writing through the overlay failed"
+umount $C/mnt || bad "umount of the overlay failed"
+# and back: aufs's whiteouts again, with overlay's own xattrs (origin, impure) dropped
+run aufsctl convert --to aufs --commit "dirs=$C/rw:$C/ro=ro"
+[ "$RC" = 0 ] || bad "convert --to aufs exit $RC: $(tail -n 2 "$E")"
+[ -f $C/rw/etc/.wh.b ] && [ -f $C/rw/.wh.usr ] && [ -f $C/rw/opq/.wh..wh..opq ] || bad "the aufs whiteouts are not back"
+[ "$(stat -c %h $C/rw/.wh..wh.aufs 2>&1)" = 4 ] || bad ".wh..wh.aufs has $(stat -c %h $C/rw/.wh..wh.aufs 2>&1) links, want 4"
+end "converted to overlay (verified against the kernel's mount), mounted with upperdir by $(uname -r): '$listing'; back to aufs"
+
 # --- mount-on-demand ----------------------------------------------------------------------
 begin mount-on-demand
 cd "$S" || bad "cd $S failed"

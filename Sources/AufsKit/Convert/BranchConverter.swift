@@ -75,6 +75,8 @@ final class BranchConverter {
     var stats = BranchStats()
     /// A copied inode with more names: where its first copy is, as a path in the stage.
     var copies: [CopyKey: [FileName]] = [:]
+    /// The whiteout device made for an aufs whiteout inode, as a path in the stage.
+    var whiteoutDevices: [CopyKey: [FileName]] = [:]
     /// The stage's whiteout base (`.wh..wh.aufs`), made on first use.
     var baseMade = false
     var stageRoot: Int32 = -1
@@ -306,15 +308,7 @@ final class BranchConverter {
             stats.whiteouts += 1
             change(path + [x], .whiteout, ".wh.\(x) -> whiteout (0/0 character device)")
             guard let stage else { return }
-            let rc = Ops.withName(x) { mknodat(stage.fd, $0, S_IFCHR | (st.st_mode & 0o7777), 0) }
-            if rc != 0 { throw fail(p, OpError(what: "mknod whiteout", errno: SysErrno(errno))) }
-            var ts = Ops.times(st)
-            if Ops.withName(x, { fchownat(stage.fd, $0, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) }) != 0
-                || Ops.withName(x, { fchmodat(stage.fd, $0, st.st_mode & 0o7777, 0) }) != 0
-                || Ops.withName(x, { utimensat(stage.fd, $0, &ts, AT_SYMLINK_NOFOLLOW) }) != 0
-            {
-                throw fail(p, OpError(what: "chown/chmod/utimensat whiteout", errno: SysErrno(errno)))
-            }
+            try overlayWhiteout(stage, x, st, p)
             return
         }
         let type = try wrap(p) { try entryType(src.fd, item) }
@@ -338,6 +332,29 @@ final class BranchConverter {
                     + "converted already?)", "remove or rename it")
         }
         try link(src, n, stage, p)
+    }
+
+    /// A whiteout device with the aufs whiteout's owner, mode and times. aufs's whiteouts are hard
+    /// links of one base, and overlayfs links its own whiteouts too (since 5.8): whiteouts from one
+    /// source inode become links of one device, so 10,000 whiteouts cost one new inode, not 10,000.
+    func overlayWhiteout(_ stage: FD, _ x: FileName, _ st: stat, _ p: [FileName]) throws {
+        let key = CopyKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
+        if let first = whiteoutDevices[key] {
+            let rel = FileName(Array(first.map(\.bytes).joined(separator: [47])))
+            let rc = Ops.withName(rel) { r in Ops.withName(x) { linkat(stageRoot, r, stage.fd, $0, 0) } }
+            if rc == 0 { return }
+            if errno != EMLINK { throw fail(p, OpError(what: "link whiteout", errno: SysErrno(errno))) }
+        }
+        let rc = Ops.withName(x) { mknodat(stage.fd, $0, S_IFCHR | (st.st_mode & 0o7777), 0) }
+        if rc != 0 { throw fail(p, OpError(what: "mknod whiteout", errno: SysErrno(errno))) }
+        var ts = Ops.times(st)
+        if Ops.withName(x, { fchownat(stage.fd, $0, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) }) != 0
+            || Ops.withName(x, { fchmodat(stage.fd, $0, st.st_mode & 0o7777, 0) }) != 0
+            || Ops.withName(x, { utimensat(stage.fd, $0, &ts, AT_SYMLINK_NOFOLLOW) }) != 0
+        {
+            throw fail(p, OpError(what: "chown/chmod/utimensat whiteout", errno: SysErrno(errno)))
+        }
+        whiteoutDevices[key] = Array(p.dropLast()) + [x]
     }
 
     func inert(_ p: [FileName], _ what: String) -> ConvertRefusal {
