@@ -57,6 +57,7 @@ final class Staging {
         self.branch = branch
         root = try Ops.openPathNoFollow(branch)
         if let c = Ops.openDirIfPresent(root.fd, BranchConverter.container) {
+            try Staging.refuseForeign(c, "\(branch)/.aufsctl-convert")
             container = c
             journal = try readJournal(c)
         } else if let st = Ops.lstat(root.fd, BranchConverter.container) {
@@ -65,6 +66,16 @@ final class Staging {
                 "\(branch)/.aufsctl-convert exists and is not a directory: aufsctl stages conversions there; "
                     + "move it away"
             )
+        }
+    }
+
+    /// A staging area is root's and closed to others (made 0700); one another user could have made
+    /// or written, in a branch they can write, is never read: its journal directs renames as root.
+    static func refuseForeign(_ d: FD, _ what: String) throws {
+        guard let st = Ops.fstat(d.fd), st.st_uid == geteuid(), st.st_mode & 0o077 == 0 else {
+            throw AufsError.usage(
+                "\(what) is not a private directory of uid \(geteuid()) (made by another user?); aufsctl convert "
+                    + "refuses what others could have written: inspect it and move it away")
         }
     }
 
@@ -165,8 +176,12 @@ final class Staging {
     /// Finishes what a killed run left half-made or half-removed: the transient directory goes and
     /// the root's times come back from its name.
     func recover() {
+        // (A directory of that name that is not root's private one is left alone: staging refuses it.)
         guard let items = try? DirStream(root).all() else { return }
         for item in items where item.name.hasPrefix(Staging.transientPrefix) {
+            guard let d = Ops.openDirIfPresent(root.fd, item.name), (try? Staging.refuseForeign(d, "")) != nil else {
+                continue
+            }
             let t = item.name.bytes.dropFirst(Staging.transientPrefix.count).split(separator: UInt8(ascii: "."))
                 .compactMap { Int64(String(decoding: $0, as: UTF8.self)) }
             TreeRemove.remove(at: root.fd, item.name)

@@ -235,6 +235,30 @@ struct ConvertDiskTests {
         withExtendedLifetime(t) {}
     }
 
+    @Test func aKilledRunsLeftoversAreFinishedAndForeignOnesRefused() throws {
+        let t = TempDir()
+        let rw = canonical(t.path) + "/rw"
+        put(rw + "/f", "f")
+        // What a kill while making or removing a staging leaves: the root's old times in the name.
+        mkdir(rw + "/.aufsctl-convert.t1000.5.2000.7", 0o700)
+        put(rw + "/.aufsctl-convert.t1000.5.2000.7/tree/x", "half made")
+        _ = try run(nil, .rollback, rw)
+        let r = try #require(st(rw))  // before anything reads the directory (relatime)
+        #expect(r.st_mtim.tv_sec == 2000 && r.st_mtim.tv_nsec == 7 && r.st_atim.tv_sec == 1000)
+        #expect(try TreeReader.layer(rw).root.entries.keys.map(\.description) == ["f"])
+        // A staging directory another user could have written is never read.
+        mkdir(rw + "/.aufsctl-convert", 0o700)
+        chown(rw + "/.aufsctl-convert", 65534, 65534)
+        do {
+            _ = try run(nil, .rollback, rw)
+            Issue.record("a foreign .aufsctl-convert was used")
+        } catch let e as AufsError {
+            #expect(e.exitCode == .usage && e.message.contains("not a private directory of uid 0"))
+        }
+        #expect(st(rw + "/.aufsctl-convert") != nil)
+        withExtendedLifetime(t) {}
+    }
+
     @Test func aLiveUnionIsUnmountedAndConverted() async throws {
         // The overlay fallback's union (aufs is missing here) converted to aufs by its mount point.
         let t = TempDir()
