@@ -173,6 +173,11 @@ final class BranchConverter {
     func directory(src: FD, stage: FD?, lowers: [Lower], path: [FileName], marker: Bool = false) throws {
         var marker = marker
         guard let dst = Ops.fstat(src.fd) else { throw fail(path, OpError(what: "fstat", errno: SysErrno(errno))) }
+        if let r = srcRootStat, dst.st_dev != r.st_dev {
+            throw refuse(
+                path, "another filesystem is mounted here: the conversion stages by hard links, which cannot cross it",
+                "unmount it (and convert it as a branch of its own if it is one), then convert")
+        }
         var xattrs = try wrap(path) { try Ops.xattrs(.fd(src.fd)) }
         let isRoot = path.isEmpty
         if to == .overlay {
