@@ -246,6 +246,48 @@ after=$(sysbr)
 run aufsctl umount ./mnt
 [ "$RC" = 0 ] || bad "umount exit $RC"
 end "add at index 1, mod =rr, del; sysfs now '$after'"
+
+# A live aufs union with a copied-up hard link (pseudo-linked) and deletions, converted to overlay
+# by its mount point (flushed, unmounted), the overlay compared with what aufs showed, and back.
+begin convert-aufs
+R=/tmp/e2e/realconv
+mkdir -p $R/rw $R/ro/dir $R/ro/sub $R/mnt $R/work $R/ovl
+echo old >$R/ro/dir/a; ln $R/ro/dir/a $R/ro/dir/b; echo gone >$R/ro/dir/gone; echo x >$R/ro/sub/x
+cd $R || bad "cd $R failed"
+# names, types, modes, sizes, contents, and each non-directory's first name with the same inode
+view() {
+    (cd "$1" && find . | sort | while read -r p; do
+        i=$(stat -c %i "$p")
+        first=$(find . ! -type d -inum "$i" 2>/dev/null | sort | head -n 1)
+        [ -d "$p" ] && first=-
+        sum=-; [ -f "$p" ] && sum=$(md5sum <"$p" | cut -c1-12)
+        echo "$p $(stat -c '%F %a %s' "$p") $sum ${first:--}"
+    done)
+}
+run aufsctl mount dirs=./rw:./ro=ro ./mnt
+[ "$RC" = 0 ] || bad "aufs mount exit $RC"
+echo new >mnt/dir/a                                   # copy-up; dir/b keeps sharing the inode (pseudo-link)
+rm mnt/dir/gone                                       # rw/dir/.wh.gone
+rm -r mnt/sub && mkdir mnt/sub && echo y >mnt/sub/y   # opaque directory
+[ "$(cat mnt/dir/b)" = new ] || bad "aufs: dir/b reads '$(cat mnt/dir/b)' after dir/a was written"
+live=$(view mnt)
+run aufsctl convert --to overlay --commit --verify $R/mnt
+[ "$RC" = 0 ] || bad "convert of the live union exit $RC: $(tail -n 2 "$E")"
+[ -z "$(mi $R/mnt)" ] || bad "the aufs union is still mounted"
+run aufsctl convert --finish "dirs=$R/rw:$R/ro=ro"
+mount -t overlay overlay -o lowerdir=$R/ro,upperdir=$R/rw,workdir=$R/work $R/ovl 2>>/tmp/e2e/log || bad "overlay mount failed"
+ovl=$(view ovl)
+[ "$ovl" = "$live" ] || bad "overlay shows other than aufs did: $(echo "$ovl" | tr '\n' ';') vs $(echo "$live" | tr '\n' ';')"
+umount $R/ovl
+rm -rf $R/work/*
+run aufsctl convert --to aufs --commit "dirs=$R/rw:$R/ro=ro"
+[ "$RC" = 0 ] || bad "convert back exit $RC: $(tail -n 2 "$E")"
+run aufsctl convert --finish "dirs=$R/rw:$R/ro=ro"
+run aufsctl mount dirs=./rw:./ro=ro ./mnt
+back=$(view mnt)
+[ "$back" = "$live" ] || bad "aufs after the round trip shows other than before: $(echo "$back" | tr '\n' ';')"
+run aufsctl umount ./mnt
+end "live aufs union (pseudo-linked dir/a+b, a whiteout, an opaque dir) -> overlay -> aufs, same tree: $(echo "$live" | wc -l) entries"
 fi
 
 # --- check-usable, load-again, umount -----------------------------------------------------

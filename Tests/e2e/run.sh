@@ -349,7 +349,7 @@ log "qemu exit $qrc after ${T_BOOT}s (serial log: $LAST_SERIAL)"
 # --- 5. results -------------------------------------------------------------------------------
 expected=(libraries check-loadable blacklist overlay-fallback convert mount-on-demand status check-usable load-again
           umount geometry branch-limit "branches-$NBR" kernel-log)
-[ "$FLAVOR" = real ] && expected+=(aufs-semantics branch-ops)   # real aufs only (guest-init.sh)
+[ "$FLAVOR" = real ] && expected+=(aufs-semantics branch-ops convert-aufs)   # real aufs only (guest-init.sh)
 [ "$USERLAND" = trixie ] && expected+=(helper-control helper-mount helper-fstab-120 helper-remount helper-umount
                                        helper-load-16 helper-bad-input)   # guest-init-helper.sh
 pass=0; fail=0; xfail=0
