@@ -261,7 +261,8 @@ view() {
         first=$(find . ! -type d -inum "$i" 2>/dev/null | sort | head -n 1)
         [ -d "$p" ] && first=-
         sum=-; [ -f "$p" ] && sum=$(md5sum <"$p" | cut -c1-12)
-        echo "$p $(stat -c '%F %a %s' "$p") $sum ${first:--}"
+        size=$(stat -c %s "$p"); [ -d "$p" ] && size=-   # a directory's size is the filesystem's own
+        echo "$p $(stat -c '%F %a' "$p") $size $sum ${first:--}"
     done)
 }
 run aufsctl mount dirs=./rw:./ro=ro ./mnt

@@ -141,7 +141,13 @@ final class BranchConverter {
                 lowers.append(Lower(branch: j, dir: fd))
             }
         }
-        try directory(src: src, stage: stage, lowers: lowers, path: [])
+        // Both directions look up too: a directory the union does not reach keeps no marker (overlay ->
+        // aufs) and is not refused for what aufs would merge under it (aufs -> overlay).
+        var uppers: [Lower] = []
+        if !single {
+            for j in 0..<index { uppers.append(Lower(branch: j, dir: try Ops.openPathNoFollow(branches[j].path))) }
+        }
+        try directory(src: src, stage: stage, lowers: lowers, path: [], uppers: uppers)
         if to == .overlay {
             try pseudoLinks(src: src, stage: stage)
             // A link added at the top changed the stage root's times: the branch root's again.
@@ -170,7 +176,12 @@ final class BranchConverter {
     // MARK: one directory
 
     /// `marker`: write aufs's opaque marker into this directory (overlay -> aufs).
-    func directory(src: FD, stage: FD?, lowers: [Lower], path: [FileName], marker: Bool = false) throws {
+    /// `uppers`, `reachable` (overlay -> aufs): the upper branches' directories merged above this
+    /// one, and whether the union reaches this one at all.
+    func directory(
+        src: FD, stage: FD?, lowers: [Lower], path: [FileName], marker: Bool = false, uppers: [Lower] = [],
+        reachable: Bool = true
+    ) throws {
         var marker = marker
         guard let dst = Ops.fstat(src.fd) else { throw fail(path, OpError(what: "fstat", errno: SysErrno(errno))) }
         if let r = srcRootStat, dst.st_dev != r.st_dev {
@@ -186,7 +197,10 @@ final class BranchConverter {
                     path, "the directory carries \(n), which overlayfs would read as its own",
                     "remove it (setfattr -x \(n)), or \(otherNamespace)")
             }
-            if me.whable, Ops.lstat(src.fd, FileName.diropq) != nil { xattrs[opaqueName] = Array("y".utf8) }
+            // The root's marker is converted as it is (neither filesystem consults it).
+            if marker || (isRoot && me.whable && Ops.lstat(src.fd, FileName.diropq) != nil) {
+                xattrs[opaqueName] = Array("y".utf8)
+            }
         } else {
             let ours = xattrs.keys.filter { $0.hasPrefix(prefix) }.sorted()
             if let r = ours.first(where: { $0.bytes.ends(with: Array("redirect".utf8)) }) {
@@ -213,14 +227,18 @@ final class BranchConverter {
         while let item = try wrap(path, { try stream.next() }) {
             if isRoot && Staging.isStaging(item.name) { continue }
             if to == .overlay {
-                try aufsEntry(src: src, stage: stage, lowers: lowers, path: path, item: item)
+                try aufsEntry(
+                    src: src, stage: stage, lowers: lowers, path: path, item: item, opaqueKept: marker || isRoot,
+                    uppers: uppers, reachable: reachable)
             } else {
-                try overlayEntry(src: src, stage: stage, lowers: lowers, path: path, item: item)
+                try overlayEntry(
+                    src: src, stage: stage, lowers: lowers, path: path, item: item, uppers: uppers, reachable: reachable
+                )
             }
         }
         stats.directories += 1
         if let stage {
-            if marker { try aufsMarker(stage, FileName.diropq, path) }
+            if marker && to == .aufs { try aufsMarker(stage, FileName.diropq, path) }
             try wrap(path) { try Ops.applyDirMeta(stage.fd, dst, xattrs) }
         }
     }
@@ -249,18 +267,24 @@ final class BranchConverter {
 
     // MARK: aufs -> overlay
 
-    func aufsEntry(src: FD, stage: FD?, lowers: [Lower], path: [FileName], item: DirStream.Item) throws {
+    func aufsEntry(
+        src: FD, stage: FD?, lowers: [Lower], path: [FileName], item: DirStream.Item, opaqueKept: Bool,
+        uppers: [Lower], reachable: Bool
+    ) throws {
         let n = item.name
         let p = path + [n]
         let isRoot = path.isEmpty
+        if !n.hasPrefix(FileName.internalPrefix) { try refuseLong(n.whitedOut ?? n, p) }
         if n.hasPrefix(FileName.whPrefix) {
             if n == FileName.diropq {
                 guard me.whable else { throw inert(p, "an opaque marker") }
                 guard let st = Ops.lstat(src.fd, n), Ops.isType(st, S_IFREG) else {
                     throw refuse(p, "aufs's opaque marker is not a regular file (aufs gives EIO)", "remove it")
                 }
-                stats.opaques += 1
-                change(path, .opaque, ".wh..wh..opq -> \(String(decoding: opaqueName.bytes, as: UTF8.self))=y")
+                if opaqueKept {
+                    stats.opaques += 1
+                    change(path, .opaque, ".wh..wh..opq -> \(String(decoding: opaqueName.bytes, as: UTF8.self))=y")
+                }
                 return
             }
             if n.hasPrefix(FileName.dirrenInfoPrefix) || (isRoot && n == FileName.dirrenHino) {
@@ -320,8 +344,21 @@ final class BranchConverter {
         if type == UInt8(DT_DIR) {
             let (child, childStage) = try subdirectory(src, n, stage, p)
             let opaque = me.whable && Ops.lstat(child.fd, FileName.diropq) != nil
-            let below = opaque ? [] : try aufsChildStack(lowers, n, p)
-            try directory(src: child, stage: childStage, lowers: below, path: p)
+            let (above, open, upperOpaque) = reachable ? try aufsUpperStack(uppers, n, p) : ([], false, false)
+            let (below, lowerOpaque) = try aufsChildStack(
+                lowers, n, p, ownOpaque: opaque, reached: { open && (!upperOpaque || opaque || $0) })
+            // The lowest marker of the whole scan bounds aufs's merge: one here or below lets it reach here.
+            let reached = open && (!upperOpaque || opaque || lowerOpaque)
+            if opaque && lowerOpaque {
+                stats.dropped += 1
+                change(
+                    p, .dropped,
+                    ".wh..wh..opq that does not bound aufs's merge: a lower branch's directory has one too, and aufs's "
+                        + "lookup stops at the lowest; overlayfs merges down to that one")
+            }
+            try directory(
+                src: child, stage: childStage, lowers: below, path: p, marker: opaque && !lowerOpaque, uppers: above,
+                reachable: reached)
             return
         }
         let names = try wrap(p) { try Ops.listXattrs(.entry(src.fd, n)) }
@@ -362,6 +399,17 @@ final class BranchConverter {
         whiteoutDevices[key] = Array(p.dropLast()) + [x]
     }
 
+    /// aufs looks up no name longer than AUFS_MAX_NAMELEN (242 bytes: room for a doubly whiteouted
+    /// temporary name); it lists one, then gives ENAMETOOLONG (aufs 6.1, seen in QEMU). Such a name
+    /// is refused either way: aufs never showed it, and could not show it after a conversion.
+    func refuseLong(_ n: FileName, _ p: [FileName]) throws {
+        guard n.count > 242 else { return }
+        throw refuse(
+            p,
+            "a \(n.count)-byte name: aufs cannot look up names longer than 242 bytes (AUFS_MAX_NAMELEN: it lists "
+                + "them, then gives ENAMETOOLONG)", "shorten the name")
+    }
+
     func inert(_ p: [FileName], _ what: String) -> ConvertRefusal {
         refuse(
             p, "\(what) on a branch given as \(me.permission), where aufs ignores whiteouts and opaque markers",
@@ -378,12 +426,15 @@ final class BranchConverter {
         return false
     }
 
-    /// The lower directories aufs merges under this branch's directory `n`: a whiteout stops, a
-    /// non-directory is skipped (au_do_lookup's type check), an opaque marker stops below itself.
-    /// Overlayfs ends the merge at that non-directory instead, so a directory merged past one
-    /// cannot be converted.
-    func aufsChildStack(_ lowers: [Lower], _ n: FileName, _ p: [FileName]) throws -> [Lower] {
-        var out: [Lower] = []
+    /// The lower directories aufs merges under this branch's directory `n`, and whether one of them
+    /// has an opaque marker: a whiteout stops the scan, a non-directory is skipped (au_do_lookup's
+    /// type check), an opaque marker does not stop it, and the lowest marker met bounds the merge
+    /// (the first only where no lower one exists). Overlayfs ends a merge at a non-directory
+    /// instead, so a directory merged past one cannot be converted.
+    func aufsChildStack(
+        _ lowers: [Lower], _ n: FileName, _ p: [FileName], ownOpaque: Bool, reached: (Bool) -> Bool = { _ in true }
+    ) throws -> (stack: [Lower], lowerOpaque: Bool) {
+        var scan: [(lower: Lower, opaque: Bool, past: Int?)] = []
         var skipped: Int?
         for l in lowers {
             let br = branches[l.branch]
@@ -393,27 +444,32 @@ final class BranchConverter {
                 skipped = skipped ?? l.branch
                 continue
             }
-            if let s = skipped {
-                throw refuse(
-                    p,
-                    "aufs merges this directory with \(branches[l.branch].path)\(Escaped.path(p)) past the "
-                        + "non-directory \(branches[s].path)\(Escaped.path(p)); overlayfs stops at that non-directory",
-                    "remove \(branches[s].path)\(Escaped.path(p)) (the union never shows it), or make this directory "
-                        + "opaque (touch \(me.path)\(Escaped.path(p))/.wh..wh..opq) if the lower one should stay hidden"
-                )
-            }
             let fd = try wrap(p) { try Ops.openDir(l.dir.fd, n) }
-            out.append(Lower(branch: l.branch, dir: fd))
-            if br.whable, Ops.lstat(fd.fd, FileName.diropq) != nil { break }
+            scan.append(
+                (Lower(branch: l.branch, dir: fd), br.whable && Ops.lstat(fd.fd, FileName.diropq) != nil, skipped))
         }
-        return out
+        let last = scan.lastIndex { $0.opaque }
+        let kept = last.map { Array(scan[...$0]) } ?? (ownOpaque ? [] : scan)
+        // (Where the union never reaches this directory, what aufs would merge under it does not matter.)
+        if reached(last != nil), let k = kept.first(where: { $0.past != nil }), let s = k.past {
+            throw refuse(
+                p,
+                "aufs merges this directory with \(branches[k.lower.branch].path)\(Escaped.path(p)) past the "
+                    + "non-directory \(branches[s].path)\(Escaped.path(p)); overlayfs stops at that non-directory",
+                "remove \(branches[s].path)\(Escaped.path(p)) (the union never shows it), or make this directory "
+                    + "opaque (touch \(me.path)\(Escaped.path(p))/.wh..wh..opq) if the lower one should stay hidden")
+        }
+        return (kept.map(\.lower), last != nil)
     }
 
     // MARK: overlay -> aufs
 
-    func overlayEntry(src: FD, stage: FD?, lowers: [Lower], path: [FileName], item: DirStream.Item) throws {
+    func overlayEntry(
+        src: FD, stage: FD?, lowers: [Lower], path: [FileName], item: DirStream.Item, uppers: [Lower], reachable: Bool
+    ) throws {
         let n = item.name
         let p = path + [n]
+        try refuseLong(n, p)
         if n.hasPrefix(FileName.whPrefix) {
             throw refuse(
                 p, "a name beginning with .wh.: aufs reads it as a whiteout or its own and never shows it",
@@ -427,14 +483,24 @@ final class BranchConverter {
         if type == UInt8(DT_DIR) {
             let (child, childStage) = try subdirectory(src, n, stage, p)
             var opaque = try Ops.getXattr(.fd(child.fd), opaqueName) == Array("y".utf8)
+            let (above, reached) = reachable ? try overlayUpperStack(uppers, n, p) : ([], false)
             var below: [Lower] = []
-            if opaque {
+            if opaque && !reached {
+                // aufs's lookup does not stop at the first opaque directory but at the lowest: a marker
+                // here, where overlayfs never looks, would let aufs merge the directories above it.
+                opaque = false
+                stats.dropped += 1
+                change(
+                    p, .dropped,
+                    "\(String(decoding: opaqueName.bytes, as: UTF8.self))=y of a directory the union does not reach: "
+                        + "as aufs's marker it would extend aufs's merge above it (aufs stops at the lowest marker)")
+            } else if opaque {
                 stats.opaques += 1
                 change(p, .opaque, "\(String(decoding: opaqueName.bytes, as: UTF8.self))=y -> .wh..wh..opq")
             } else {
                 let (stack, stoppedByFile) = try overlayChildStack(lowers, n, p)
                 below = stack
-                if stack.isEmpty, let f = stoppedByFile {
+                if stack.isEmpty, reached, let f = stoppedByFile {
                     opaque = true
                     stats.opaques += 1
                     change(
@@ -443,7 +509,9 @@ final class BranchConverter {
                             + "would merge the directory below it")
                 }
             }
-            try directory(src: child, stage: childStage, lowers: below, path: p, marker: opaque)
+            try directory(
+                src: child, stage: childStage, lowers: below, path: p, marker: opaque, uppers: above, reachable: reached
+            )
             return
         }
         let xnames = try wrap(p) { try Ops.listXattrs(.entry(src.fd, n)) }
@@ -485,11 +553,6 @@ final class BranchConverter {
     }
 
     func aufsWhiteout(_ stage: FD?, _ n: FileName, _ p: [FileName], _ what: String) throws {
-        if n.count > 251 {
-            throw refuse(
-                p, "a whiteout of a \(n.count)-byte name: aufs's .wh. prefix would make it longer than 255 bytes",
-                "shorten the name in the lower branch")
-        }
         stats.whiteouts += 1
         change(p, .whiteout, "\(what) -> .wh.\(n)")
         if let stage { try aufsMarker(stage, n.whiteout, p) }
@@ -517,6 +580,41 @@ final class BranchConverter {
         fchmod(fd, 0o444)
         if var ts = srcRootStat.map(Ops.times) { futimens(fd, &ts) }
         close(fd)
+    }
+
+    /// The upper branches' directories aufs scans above this branch's directory `n`, whether the scan
+    /// gets here (no whiteout, and no non-directory found first), and whether one of them is opaque
+    /// (then the union reaches here only if a marker here or below bounds the merge lower down).
+    func aufsUpperStack(_ uppers: [Lower], _ n: FileName, _ p: [FileName]) throws -> ([Lower], Bool, Bool) {
+        var out: [Lower] = []
+        var opaque = false
+        for u in uppers {
+            if branches[u.branch].whable, Ops.lstat(u.dir.fd, n.whiteout) != nil { return ([], false, false) }
+            guard let st = Ops.lstat(u.dir.fd, n) else { continue }
+            guard Ops.isType(st, S_IFDIR) else {
+                if out.isEmpty { return ([], false, false) }
+                continue
+            }
+            let fd = try wrap(p) { try Ops.openDir(u.dir.fd, n) }
+            out.append(Lower(branch: u.branch, dir: fd))
+            if branches[u.branch].whable && Ops.lstat(fd.fd, FileName.diropq) != nil { opaque = true }
+        }
+        return (out, true, opaque)
+    }
+
+    /// The upper branches' directories overlayfs merges above this layer's directory `n`, and whether
+    /// the merge reaches this layer at all (no upper whiteout, non-directory or opaque directory
+    /// ends it first).
+    func overlayUpperStack(_ uppers: [Lower], _ n: FileName, _ p: [FileName]) throws -> ([Lower], Bool) {
+        var out: [Lower] = []
+        for u in uppers {
+            guard let st = Ops.lstat(u.dir.fd, n) else { continue }
+            if try isOverlayWhiteout(u, n, st) || !Ops.isType(st, S_IFDIR) { return ([], false) }
+            let fd = try wrap(p) { try Ops.openDir(u.dir.fd, n) }
+            out.append(Lower(branch: u.branch, dir: fd))
+            if try Ops.getXattr(.fd(fd.fd), opaqueName) == Array("y".utf8) { return ([], false) }
+        }
+        return (out, true)
     }
 
     func isOverlayWhiteout(_ l: Lower, _ n: FileName, _ st: stat) throws -> Bool {
@@ -625,6 +723,7 @@ final class BranchConverter {
         for (k, n) in path.enumerated() {
             var dirs: [Lower] = []
             var found: Resolved?
+            var lastOpaque: Int?
             for l in stack {
                 if branches[l.branch].whable, Ops.lstat(l.dir.fd, n.whiteout) != nil { break }
                 guard let st = Ops.lstat(l.dir.fd, n) else { continue }
@@ -635,8 +734,9 @@ final class BranchConverter {
                 }
                 guard let fd = Ops.openDirIfPresent(l.dir.fd, n) else { continue }
                 dirs.append(Lower(branch: l.branch, dir: fd))
-                if branches[l.branch].whable, Ops.lstat(fd.fd, FileName.diropq) != nil { break }
+                if branches[l.branch].whable, Ops.lstat(fd.fd, FileName.diropq) != nil { lastOpaque = dirs.count }
             }
+            if let last = lastOpaque { dirs = Array(dirs.prefix(last)) }  // the lowest marker bounds it
             if k == path.count - 1 { return found ?? (dirs.isEmpty ? nil : .dir) }
             if found != nil || dirs.isEmpty { return nil }
             stack = dirs

@@ -77,6 +77,8 @@ public struct VerifyReport: Sendable, Codable, Equatable {
     public var entries: Int
     public var differenceCount: Int
     public var differences: [String]
+    /// What was not compared, and why.
+    public var notes: [String] = []
 }
 
 public struct Conversion {
@@ -289,40 +291,55 @@ public struct Conversion {
     ) throws -> [Staging] {
         var made: [Staging] = []
         var toDrive: [Staging] = []
-        do {
-            for (i, b) in branches.enumerated() {
-                let s = try Staging(branch: b.path)
-                s.recover()
-                var br = BranchReport(path: b.path, permission: b.permission.description, state: "staged")
+        let stagings = try branches.map { b in
+            let s = try Staging(branch: b.path)
+            s.recover()
+            return s
+        }
+        // A commit that stopped part-way is finished with the trees it staged: they were all made
+        // from the union before any was exchanged in, and a branch staged again now would be
+        // decided against neighbours that are converted already.
+        let resuming = stagings.contains { ["committing", "committed", "rolling-back"].contains($0.state ?? "") }
+        if resuming {
+            guard req.action == .commit else {
+                throw AufsError.usage(
+                    "\(stagings.first { $0.state != nil }!.branch): a conversion is being committed in these branches; "
+                        + "aufsctl convert --commit finishes it, --rollback undoes it")
+            }
+            for (b, s) in zip(branches, stagings) {
+                var br = BranchReport(path: b.path, permission: b.permission.description, state: "unchanged")
                 switch s.state {
-                case "committing", "committed", "rolling-back":
-                    guard req.action == .commit, s.journal?.to == to else {
+                case "committing", "committed", "rolling-back", "staged":
+                    guard s.journal?.to == to else {
                         throw AufsError.usage(
-                            "\(b.path): a conversion to \(s.journal?.to.rawValue ?? "?") is \(s.state!) here; "
-                                + "aufsctl convert --commit finishes it, --rollback undoes it")
+                            "\(b.path): the conversion being committed is to \(s.journal?.to.rawValue ?? "?"), not "
+                                + "\(to.rawValue); finish it with --commit --to \(s.journal?.to.rawValue ?? "?"), or "
+                                + "--rollback")
                     }
                     br.state = "committing"
                     br.stats = s.journal?.stats
                     br.staging = b.path + "/.aufsctl-convert"
-                    report.branches.append(br)
                     toDrive.append(s)
-                    continue
-                case "finishing":
+                case nil:
+                    if s.exists { try s.remove() }
+                default:
+                    throw AufsError.usage(
+                        "\(b.path): \(s.state!) while other branches of the union are committed; run aufsctl "
+                            + "convert --rollback on the union, then convert it again")
+                }
+                report.branches.append(br)
+            }
+            return toDrive
+        }
+        do {
+            for (i, b) in branches.enumerated() {
+                let s = stagings[i]
+                var br = BranchReport(path: b.path, permission: b.permission.description, state: "staged")
+                if s.state == "finishing" {
                     throw AufsError.usage(
                         "\(b.path): a finished conversion's old tree is being removed; run aufsctl convert --finish")
-                default:
-                    try s.remove()
                 }
-                // Decisions look at the branches below in their original format: one converted already
-                // (a commit stopped part-way commits top first, so this is not one of ours) is refused.
-                for l in branches[(i + 1)...] {
-                    if let st = try Staging(branch: l.path).state, ["committing", "committed"].contains(st) {
-                        throw AufsError.usage(
-                            "\(l.path) is converted already (\(st)), and \(b.path) above it is not: the conversion "
-                                + "of \(b.path) reads the branches below in their original format; roll \(l.path) "
-                                + "back (aufsctl convert --rollback \(l.path)) and convert the union in one command")
-                    }
-                }
+                try s.remove()
                 progress("staging \(b.path) ...")
                 var n = 0
                 let count: (Change) -> Void = { c in
@@ -574,6 +591,7 @@ extension ConvertReport {
             out.append("after --commit, mount it with: \(mount)")
         }
         if let v = verify {
+            out += v.notes.map { "verify: " + $0 }
             if v.equal {
                 out.append(
                     "verify: the merged trees are equal (\(v.entries) entries; source: \(v.source); "

@@ -69,6 +69,16 @@ public struct MergedView: Equatable, Sendable {
 
     public init(entries: [Entry]) { self.entries = entries }
 
+    /// The same view without xattrs (for an aufs built without CONFIG_AUFS_XATTR, which shows none).
+    public func withoutXattrs() -> MergedView {
+        MergedView(
+            entries: entries.map { e in
+                var e = e
+                e.xattrs = []
+                return e
+            })
+    }
+
     /// Who a non-directory is: (branch, inode) in an evaluator, (st_dev, st_ino) on a mount.
     public struct Identity: Hashable, Sendable {
         public var a: UInt64
@@ -188,13 +198,17 @@ public struct EvaluationProblem: Error, Sendable, CustomStringConvertible {
 }
 
 /// aufs's merged view of a branch stack, as fs/aufs/dentry.c (au_lkup_dentry, au_do_lookup) and
-/// vdir.c (fillvdir) make it: a `.wh.NAME` regular file on a branch that holds whiteouts (rw, or
-/// +wh) hides NAME below it and on its own branch; `.wh..wh..opq` in such a branch's directory
-/// stops the merge below it; the first non-directory found wins; a directory merges with the
-/// directories below, skipping non-directories of the same name (au_do_lookup's type check); a
-/// name beginning with `.wh.` is never shown. The root's opaque marker is not consulted (the root
-/// is not looked up). With pseudo-links, a lower file whose copied-up twin has an entry in a
-/// writable branch's `.wh..wh.plnk` shows the twin under every name, as the live union did.
+/// vdir.c (fillvdir) make it, checked against aufs 6.1 in QEMU: a `.wh.NAME` regular file on a
+/// branch that holds whiteouts (rw, or +wh) hides NAME below it and on its own branch;
+/// `.wh..wh..opq` in such a branch's directory stops the merge below it, and where several
+/// directories of the merge have one, the lowest bounds it; the first non-directory found wins; a
+/// directory merges with the directories below, skipping non-directories of the same name
+/// (au_do_lookup's type check); a name beginning with `.wh.` is never shown. The root's opaque
+/// marker is not consulted (the root is not looked up). A name longer than 242 bytes
+/// (AUFS_MAX_NAMELEN) is listed but cannot be looked up (ENAMETOOLONG); a name beside its own
+/// whiteout is not listed (lookup gives EIO). With pseudo-links, a lower file whose copied-up twin
+/// has an entry in a writable branch's `.wh..wh.plnk` shows the twin under every name, as the live
+/// union did (a fresh mount does not: `pseudoLinks: false`).
 public enum AufsEvaluator {
     public struct Branch: Sendable {
         public var layer: Layer
@@ -243,6 +257,11 @@ public enum AufsEvaluator {
         for (_, d) in stack { for n in d.entries.keys where !n.hasPrefix(FileName.whPrefix) { names.insert(n) } }
         for n in names.sorted() {
             let p = path + [n]
+            if n.count > 242 {
+                throw EvaluationProblem(
+                    path: p,
+                    reason: "aufs gives ENAMETOOLONG: it looks up no name longer than 242 bytes (AUFS_MAX_NAMELEN)")
+            }
             switch try lookup(branches, stack, n, p) {
             case .absent: continue
             case .nonDir(var b, var ino):
@@ -259,12 +278,19 @@ public enum AufsEvaluator {
     /// au_lkup_dentry over the branches where the parent is a directory.
     static func lookup(_ branches: [Branch], _ stack: [(Int, Dir)], _ n: FileName, _ p: [FileName]) throws -> Found {
         var dirs: [(Int, Dir)] = []
-        for (i, d) in stack {
+        var lastOpaque: Int?
+        for (k, (i, d)) in stack.enumerated() {
             let br = branches[i]
             if br.whable, let wh = d.entries[n.whiteout] {
                 guard isRegular(br.layer, wh) else {
                     throw EvaluationProblem(
                         path: p, reason: "aufs gives EIO: its whiteout .wh.\(n) is not a regular file")
+                }
+                // On the parent's first branch the lookup may come back negative (ALLOW_NEG), and a
+                // name there beside its own whiteout leaves no branch at all: EIO (aufs 6.1).
+                if k == 0 && d.entries[n] != nil {
+                    throw EvaluationProblem(
+                        path: p, reason: "aufs gives EIO: the name and its whiteout .wh.\(n) on one branch")
                 }
                 break
             }
@@ -279,10 +305,15 @@ public enum AufsEvaluator {
                     guard isRegular(br.layer, o) else {
                         throw EvaluationProblem(path: p, reason: "aufs gives EIO: .wh..wh..opq is not a regular file")
                     }
-                    return .dir(dirs)
+                    lastOpaque = dirs.count
                 }
             }
         }
+        // The lowest opaque directory bounds the merge, not the first: the lookup of a new dentry
+        // does not stop at an opaque branch (isdir is false while the dentry is negative) and
+        // au_do_lookup records every opaque branch it meets, the last one winning (aufs 6.1 shows
+        // b0/a/.wh..wh..opq + b1/a/t1 + b2/a/.wh..wh..opq as a merge of all three).
+        if let last = lastOpaque { dirs = Array(dirs.prefix(last)) }
         return dirs.isEmpty ? .absent : .dir(dirs)
     }
 
@@ -346,6 +377,12 @@ public enum AufsEvaluator {
 /// directory ends its merge; the `overlay.*` xattrs (trusted.* or, with userxattr, user.*) are
 /// not shown. The roots always merge (opaque is not consulted on them).
 public enum OverlayEvaluator {
+    /// Whether a kernel release reads xattr whiteouts (6.7 and later).
+    public static func readsXattrWhiteouts(_ release: String) -> Bool {
+        guard let k = KernelRelease(release) else { return true }
+        return (k.major, k.minor) >= (6, 7)
+    }
+
     public static func view(
         _ layers: [Layer], prefix: String = "trusted.overlay.", xattrWhiteouts: Bool = true
     ) throws

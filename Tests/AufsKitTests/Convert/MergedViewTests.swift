@@ -62,6 +62,39 @@ import Testing
         #expect(d.mode == 0o700 && d.uid == 5 && d.xattrs.map(\.name) == ["user.top"])
     }
 
+    @Test func theLowestOpaqueDirectoryBoundsTheMerge() throws {
+        // dentry.c au_lkup_dentry: the lookup of a new (negative) dentry does not stop at an opaque
+        // branch (isdir is false), and au_do_lookup records each opaque branch it meets, the last
+        // one winning. aufs 6.1 in QEMU: b0/a (opaque) + b1/a/t1 + b2/a (opaque) lists t0 t1 t2.
+        var b0 = LayerBuilder()
+        var b1 = LayerBuilder(inodeBase: 2000)
+        var b2 = LayerBuilder(inodeBase: 3000)
+        var b3 = LayerBuilder(inodeBase: 4000)
+        b0.file("a/t0")
+        b0.aufsOpaque("a")
+        b1.file("a/t1")
+        b2.file("a/t2")
+        b2.aufsOpaque("a")
+        b3.file("a/t3")
+        #expect(
+            try aufs([(b0, "ro+wh"), (b1, "ro+wh"), (b2, "ro+wh"), (b3, "ro+wh")]).paths == [
+                "", "a", "a/t0", "a/t1", "a/t2",
+            ])
+        // Only the upper one: it bounds the merge, as documented.
+        var c2 = LayerBuilder(inodeBase: 3000)
+        c2.file("a/t2")
+        #expect(try aufs([(b0, "ro+wh"), (b1, "ro+wh"), (c2, "ro+wh")]).paths == ["", "a", "a/t0"])
+    }
+
+    @Test func namesOverTheAufsLimitCannotBeShown() throws {
+        // AUFS_MAX_NAMELEN: 255 - 2 * 4 - 1 - 4 = 242 bytes; aufs_lookup gives ENAMETOOLONG past it.
+        var rw = LayerBuilder()
+        rw.file(String(repeating: "x", count: 242))
+        #expect(try aufs([(rw, "rw")]).paths.count == 2)
+        rw.file(String(repeating: "y", count: 243))
+        #expect(throws: EvaluationProblem.self) { try aufs([(rw, "rw")]) }
+    }
+
     @Test func theFirstNonDirectoryWins() throws {
         var rw = LayerBuilder()
         var ro = LayerBuilder(inodeBase: 2000)
@@ -97,11 +130,19 @@ import Testing
         #expect(try aufs([(rw, "rw"), (mid, "ro+wh"), (low, "ro")]).paths == ["", "d"])
     }
 
-    @Test func aWhiteoutWinsOverItsNameOnTheSameBranch() throws {
+    @Test func aNameBesideItsWhiteout() throws {
+        // On the parent's first branch: EIO (au_do_lookup with ALLOW_NEG; aufs 6.1 gives EIO to stat).
         var rw = LayerBuilder()
         rw.file("f")
         rw.aufsWhiteout("f")
-        #expect(try aufs([(rw, "rw")]).paths == [""])
+        #expect(throws: EvaluationProblem.self) { try aufs([(rw, "rw")]) }
+        // Further down, the whiteout stops the lookup and the name is not shown.
+        var top = LayerBuilder()
+        var low = LayerBuilder(inodeBase: 2000)
+        top.file("d/mine")
+        low.file("d/f")
+        low.aufsWhiteout("d/f")
+        #expect(try aufs([(top, "rw"), (low, "ro+wh")]).paths == ["", "d", "d/mine"])
     }
 
     @Test func aWhiteoutThatIsNotARegularFileIsAnError() throws {

@@ -45,10 +45,14 @@ struct StackGenerator {
     mutating func chance(_ percent: Int) -> Bool { Int.random(in: 0..<100, using: &rng) < percent }
     mutating func pick<T>(_ a: [T]) -> T { a[Int.random(in: 0..<a.count, using: &rng)] }
 
+    /// xattr whiteouts only where the kernel reads them (6.7+): a 6.1 kernel shows them as files.
+    static let xattrWhiteouts = OverlayEvaluator.readsXattrWhiteouts(LinuxSyscalls().uname().release)
+
     static let common: [[UInt8]] = ["a", "b", "c", "d", "e", "f"].map { Array($0.utf8) }
     static let odd: [[UInt8]] = [
         Array("new\nline".utf8), Array("tab\there".utf8), [0x66, 0xff, 0x67], Array("x.wh.y".utf8),
-        Array("sp ace".utf8), Array("caf\u{e9}".utf8), Array(".hidden".utf8), Array(repeating: 0x6c, count: 255),
+        Array("sp ace".utf8), Array("caf\u{e9}".utf8), Array(".hidden".utf8),
+        Array(repeating: 0x6c, count: 242),  // aufs's longest (AUFS_MAX_NAMELEN)
     ]
 
     /// The stack: branch directories (top first) and their aufs permissions.
@@ -80,7 +84,8 @@ struct StackGenerator {
 
     mutating func name(_ taken: Set<FileName>) -> FileName {
         for _ in 0..<20 {
-            let n = FileName(chance(10) ? pick(StackGenerator.odd) : pick(StackGenerator.common))
+            var n = FileName(chance(10) ? pick(StackGenerator.odd) : pick(StackGenerator.common))
+            if hostile && chance(3) { n = FileName(Array(repeating: 0x6d, count: 255)) }  // refused: aufs cannot show it
             if !taken.contains(n) { return n }
         }
         return FileName("z\(Int.random(in: 0..<1_000_000, using: &rng))")
@@ -200,7 +205,7 @@ struct StackGenerator {
         if format == .aufs {
             if Ops.lstat(fd.fd, n) != nil && !chance(5) { return }
             try link(fd, n.whiteout)
-        } else if chance(85) {
+        } else if chance(85) || !StackGenerator.xattrWhiteouts {
             _ = Ops.withName(n) { mknodat(fd.fd, $0, S_IFCHR | 0, 0) }
         } else {
             // An xattr whiteout (kernels 6.7+): a zero-size file in a directory marked opaque=x.
