@@ -85,7 +85,8 @@ struct StackGenerator {
     mutating func name(_ taken: Set<FileName>) -> FileName {
         for _ in 0..<20 {
             var n = FileName(chance(10) ? pick(StackGenerator.odd) : pick(StackGenerator.common))
-            if hostile && chance(3) { n = FileName(Array(repeating: 0x6d, count: 255)) }  // refused: aufs cannot show it
+            // Refused: aufs cannot show it.
+            if hostile && chance(3) { n = FileName(Array(repeating: 0x6d, count: 255)) }
             if !taken.contains(n) { return n }
         }
         return FileName("z\(Int.random(in: 0..<1_000_000, using: &rng))")
