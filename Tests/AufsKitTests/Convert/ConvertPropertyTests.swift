@@ -10,8 +10,14 @@ import Testing
 /// from disk), and the kernel's overlayfs, mounting the overlay side, shows the same tree as the
 /// overlay evaluator; where the kernel has aufs (a real aufs kernel in QEMU), its aufs mount of the
 /// aufs side is compared with the aufs evaluator too. Fixed seed by default (printed); AUFSCTL_CONVERT_SEED and
-/// AUFSCTL_CONVERT_STACKS (per format) change it. A failing stack is kept on disk and named.
-@Suite(.serialized, .enabled(if: isRoot, "needs root: owners, device nodes, trusted.* xattrs and overlay mounts"))
+/// AUFSCTL_CONVERT_STACKS (per format) change it. A failing stack is kept on disk and named. Runs
+/// with AUFSCTL_CONVERT_PROPERTY=1 (scripts/test-root.sh), on its own.
+@Suite(
+    .serialized, .enabled(if: isRoot, "needs root: owners, device nodes, trusted.* xattrs and overlay mounts"),
+    .enabled(
+        if: getenv("AUFSCTL_CONVERT_PROPERTY") != nil,
+        "runs alone, from scripts/test-root.sh (AUFSCTL_CONVERT_PROPERTY=1): beside the parallel run it slowed its timing tests"
+    ))
 struct ConvertPropertyTests {
     static var seed: UInt64 {
         getenv("AUFSCTL_CONVERT_SEED").flatMap { UInt64(String(cString: $0)) } ?? 20_261_206
