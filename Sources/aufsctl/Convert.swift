@@ -35,7 +35,10 @@ struct Convert: ParsableCommand {
     @Argument(help: ArgumentHelp("dirs=BRANCHES, a live union's mount point, or one branch.", valueName: "UNION"))
     var union: String
 
-    func run() throws {
+    func validate() throws { _ = try action() }
+
+    /// The one mode the flags give (they exclude each other).
+    func action() throws -> ConvertRequest.Action {
         let modes = [
             (dryRun, ConvertRequest.Action.dryRun), (commit, .commit), (rollback, .rollback), (finish, .finish),
         ]
@@ -47,12 +50,16 @@ struct Convert: ParsableCommand {
         if verify && (action == .dryRun || action == .rollback || action == .finish) {
             throw AufsError.usage("--verify compares a staging or a commit: use it alone, or with --commit")
         }
-        var req = ConvertRequest(to: to, action: action, spec: union, userxattr: userxattr, verify: verify)
+        return action
+    }
+
+    func run() throws {
+        var req = ConvertRequest(to: to, action: try action(), spec: union, userxattr: userxattr, verify: verify)
         req.listChanges = json
         let conversion = Conversion(progress: { json ? () : Terminal.error("aufsctl: " + $0) })
         let report = try conversion.run(req)
         if json {
-            print(try report.json())
+            try Terminal.printJSON(report)
         } else {
             for l in report.lines { print(l) }
         }

@@ -542,11 +542,6 @@ enum OverlayOptions {
 }
 
 extension ConvertReport {
-    public func json() throws -> String {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try enc.encode(self), as: UTF8.self)
-    }
 
     /// The human report, one line each.
     public var lines: [String] {

@@ -115,9 +115,7 @@ final class Staging {
     /// Writes the journal atomically in the container: a temporary file, fsync, renameat, fsync.
     func save(_ j: ConvertJournal) throws {
         guard let c = container else { return }
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys]
-        let data = Array(try enc.encode(j))
+        let data = Array(try JSONText.encoder().encode(j))
         let tmp = ".journal.tmp"
         let fd = openat(c.fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
         if fd < 0 { throw AufsError("\(branch)/.aufsctl-convert: cannot write the journal: \(SysErrno(errno))") }
