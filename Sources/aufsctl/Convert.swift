@@ -13,7 +13,8 @@ struct Convert: ParsableCommand {
               aufsctl convert --to overlay /mnt/union                    (a live union: flushed, unmounted)
               aufsctl convert --to aufs ./upper                          (one branch alone)
             Without --dry-run or --commit the converted trees are staged in BRANCH/.aufsctl-convert and \
-            nothing is changed in place. --commit stages afresh and exchanges them in under a journal; \
+            nothing is changed in place. --commit stages afresh (or finishes a commit that stopped part-way) \
+            and exchanges them in under a journal; \
             --rollback removes a staging or undoes a commit; --finish drops the original trees a commit \
             kept. --verify compares the merged trees (kernel mounts where the kernel has the filesystem, \
             else aufsctl's reference evaluator). Exit codes: 0 done, 1 failed (or --verify found a \
