@@ -180,6 +180,36 @@ run aufsctl umount ./mnt
 rm -f $BL
 end "refused (exit 2) with the reason; --force mounted by path and said why; umount clean"
 
+# --- convert: an aufs union converted to overlay, mounted by this kernel's overlayfs ---------------
+begin convert
+C=/tmp/e2e/conv
+mkdir -p $C/rw/etc $C/rw/opq $C/ro/etc $C/ro/opq $C/ro/usr/lib $C/work $C/mnt
+echo base-a >$C/ro/etc/a; echo base-b >$C/ro/etc/b; echo lib >$C/ro/usr/lib/l; echo hidden >$C/ro/opq/x
+echo upper-a >$C/rw/etc/a; echo mine >$C/rw/opq/m
+: >$C/rw/.wh..wh.aufs; chmod 444 $C/rw/.wh..wh.aufs
+ln $C/rw/.wh..wh.aufs $C/rw/etc/.wh.b; ln $C/rw/.wh..wh.aufs $C/rw/.wh.usr; ln $C/rw/.wh..wh.aufs $C/rw/opq/.wh..wh..opq
+run aufsctl convert --to overlay --commit --verify "dirs=$C/rw:$C/ro=ro"
+[ "$RC" = 0 ] || bad "convert --commit --verify exit $RC: $(tail -n 2 "$E")"
+grep -q "verify: the merged trees are equal" "$O" || bad "verify did not find the trees equal: $(grep verify "$O")"
+grep -q "overlay (kernel mount, read-only)" "$O" || bad "verify did not mount overlay"
+[ -c $C/rw/etc/b ] || bad "no whiteout device rw/etc/b"
+run aufsctl convert --finish "dirs=$C/rw:$C/ro=ro"
+[ "$RC" = 0 ] || bad "convert --finish exit $RC"
+[ -e $C/rw/.aufsctl-convert ] && bad "finish left rw/.aufsctl-convert"
+mount -t overlay overlay -o lowerdir=$C/ro,upperdir=$C/rw,workdir=$C/work $C/mnt 2>>/tmp/e2e/log || bad "mount -t overlay failed"
+listing=$(cd $C/mnt && find . | sort | tr '\n' ' ')
+want=". ./etc ./etc/a ./opq ./opq/m "
+[ "$listing" = "$want" ] || bad "the overlay shows '$listing', want '$want'"
+[ "$(cat $C/mnt/etc/a 2>&1)" = upper-a ] || bad "mnt/etc/a is '$(cat $C/mnt/etc/a 2>&1)'"
+echo more >$C/mnt/usr-again 2>>/tmp/e2e/log && [ "$(cat $C/rw/usr-again 2>&1)" = more ] || bad "writing through the overlay failed"
+umount $C/mnt || bad "umount of the overlay failed"
+# and back: aufs's whiteouts again, with overlay's own xattrs (origin, impure) dropped
+run aufsctl convert --to aufs --commit "dirs=$C/rw:$C/ro=ro"
+[ "$RC" = 0 ] || bad "convert --to aufs exit $RC: $(tail -n 2 "$E")"
+[ -f $C/rw/etc/.wh.b ] && [ -f $C/rw/.wh.usr ] && [ -f $C/rw/opq/.wh..wh..opq ] || bad "the aufs whiteouts are not back"
+[ "$(stat -c %h $C/rw/.wh..wh.aufs 2>&1)" = 4 ] || bad ".wh..wh.aufs has $(stat -c %h $C/rw/.wh..wh.aufs 2>&1) links, want 4"
+end "converted to overlay (verified against the kernel's mount), mounted with upperdir by $(uname -r): '$listing'; back to aufs"
+
 # --- mount-on-demand ----------------------------------------------------------------------
 begin mount-on-demand
 cd "$S" || bad "cd $S failed"
@@ -267,6 +297,51 @@ run aufsctl branch del ./mnt ./nonexistent
 run aufsctl umount ./mnt
 [ "$RC" = 0 ] || bad "umount exit $RC"
 end "add at index 1, mod =rr, del; sysfs now '$after'"
+
+if [ "$FLAVOR" = real ]; then
+# A live aufs union with a copied-up hard link (pseudo-linked) and deletions, converted to overlay
+# by its mount point (flushed, unmounted), the overlay compared with what aufs showed, and back.
+begin convert-aufs
+R=/tmp/e2e/realconv
+mkdir -p $R/rw $R/ro/dir $R/ro/sub $R/mnt $R/work $R/ovl
+echo old >$R/ro/dir/a; ln $R/ro/dir/a $R/ro/dir/b; echo gone >$R/ro/dir/gone; echo x >$R/ro/sub/x
+cd $R || bad "cd $R failed"
+# names, types, modes, sizes, contents, and each non-directory's first name with the same inode
+view() {
+    (cd "$1" && find . | sort | while read -r p; do
+        i=$(stat -c %i "$p")
+        first=$(find . ! -type d -inum "$i" 2>/dev/null | sort | head -n 1)
+        [ -d "$p" ] && first=-
+        sum=-; [ -f "$p" ] && sum=$(md5sum <"$p" | cut -c1-12)
+        size=$(stat -c %s "$p"); [ -d "$p" ] && size=-   # a directory's size is the filesystem's own
+        echo "$p $(stat -c '%F %a' "$p") $size $sum ${first:--}"
+    done)
+}
+run aufsctl mount dirs=./rw:./ro=ro ./mnt
+[ "$RC" = 0 ] || bad "aufs mount exit $RC"
+echo new >mnt/dir/a                                   # copy-up; dir/b keeps sharing the inode (pseudo-link)
+rm mnt/dir/gone                                       # rw/dir/.wh.gone
+rm -r mnt/sub && mkdir mnt/sub && echo y >mnt/sub/y   # opaque directory
+[ "$(cat mnt/dir/b)" = new ] || bad "aufs: dir/b reads '$(cat mnt/dir/b)' after dir/a was written"
+live=$(view mnt)
+run aufsctl convert --to overlay --commit --verify $R/mnt
+[ "$RC" = 0 ] || bad "convert of the live union exit $RC: $(tail -n 2 "$E")"
+[ -z "$(mi $R/mnt)" ] || bad "the aufs union is still mounted"
+run aufsctl convert --finish "dirs=$R/rw:$R/ro=ro"
+mount -t overlay overlay -o lowerdir=$R/ro,upperdir=$R/rw,workdir=$R/work $R/ovl 2>>/tmp/e2e/log || bad "overlay mount failed"
+ovl=$(view ovl)
+[ "$ovl" = "$live" ] || bad "overlay shows other than aufs did: $(echo "$ovl" | tr '\n' ';') vs $(echo "$live" | tr '\n' ';')"
+umount $R/ovl
+rm -rf $R/work/*
+run aufsctl convert --to aufs --commit "dirs=$R/rw:$R/ro=ro"
+[ "$RC" = 0 ] || bad "convert back exit $RC: $(tail -n 2 "$E")"
+run aufsctl convert --finish "dirs=$R/rw:$R/ro=ro"
+run aufsctl mount dirs=./rw:./ro=ro ./mnt
+back=$(view mnt)
+[ "$back" = "$live" ] || bad "aufs after the round trip shows other than before: $(echo "$back" | tr '\n' ';')"
+run aufsctl umount ./mnt
+end "live aufs union (pseudo-linked dir/a+b, a whiteout, an opaque dir) -> overlay -> aufs, same tree: $(echo "$live" | wc -l) entries"
+fi
 
 # --- check-usable, load-again, umount -----------------------------------------------------
 begin check-usable

@@ -320,9 +320,9 @@ cp "$SERIAL.txt" "$LAST_SERIAL"
 log "qemu exit $qrc after ${T_BOOT}s (serial log: $LAST_SERIAL)"
 
 # --- 5. results -------------------------------------------------------------------------------
-expected=(libraries check-loadable blacklist overlay-fallback overlay-exposed mount-on-demand status branch-ops
-          check-usable load-again umount geometry branch-limit "branches-$NBR" kernel-log umount-16)
-[ "$FLAVOR" = real ] && expected+=(aufs-semantics)   # real aufs only (guest-init.sh)
+expected=(libraries check-loadable blacklist overlay-fallback overlay-exposed convert mount-on-demand status
+          branch-ops check-usable load-again umount geometry branch-limit "branches-$NBR" kernel-log umount-16)
+[ "$FLAVOR" = real ] && expected+=(aufs-semantics convert-aufs)   # real aufs only (guest-init.sh)
 [ "$USERLAND" = trixie ] && expected+=(helper-control helper-mount helper-fstab-120 helper-remount helper-umount
                                        helper-load-16 helper-umount-16 helper-bad-input)   # guest-init-helper.sh
 pass=0; fail=0; xfail=0
