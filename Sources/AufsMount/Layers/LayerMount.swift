@@ -23,7 +23,13 @@ public struct LayerMount: Sendable, Equatable, Codable {
     /// The directory name for an image: its file name reduced to characters aufs takes in a branch
     /// path, then the image's device and inode (unique while the image exists).
     public static func directoryName(for image: ImageFile) -> String {
-        let base = String(image.path.split(separator: "/").last ?? "image")
+        let base = safeName(String(image.path.split(separator: "/").last ?? "image"))
+        return "\(base)@\(String(image.device, radix: 16))-\(String(image.inode, radix: 16))"
+    }
+
+    /// A file name reduced to ASCII letters, digits and `._+-` (aufs has no escape for `:`, `,` and
+    /// `=` in a branch path), at most 80 characters, never starting with a dot.
+    static func safeName(_ base: String) -> String {
         var safe = String(
             base.unicodeScalars.map { c -> Character in
                 (c.isASCII && (c.properties.isAlphabetic || c.properties.numericType != nil))
@@ -31,7 +37,7 @@ public struct LayerMount: Sendable, Equatable, Codable {
             })
         if safe.hasPrefix(".") { safe = "_" + safe.dropFirst() }
         if safe.count > 80 { safe = String(safe.prefix(80)) }
-        return "\(safe)@\(String(image.device, radix: 16))-\(String(image.inode, radix: 16))"
+        return safe.isEmpty ? "image" : safe
     }
 
     /// Probes, binds and mounts `image` read-only at `LayerMount.root/<name>`. Everything done is
@@ -82,7 +88,10 @@ public struct LayerMount: Sendable, Equatable, Codable {
         if Glibc.mount(device, dir, sig.type, UInt(MS_RDONLY), data) != 0 {
             let e = SysErrno(errno)
             let lines = log?.newLines() ?? []
-            loop?.close()
+            if let loop {
+                loop.close()
+                _ = LoopDevice.waitUnbound(loop.number)
+            }
             rmdir(dir)
             throw AufsError(
                 "image \(image.path) (\(sig.type)) does not mount: mount(\"\(device)\", \"\(dir)\", \"\(sig.type)\", "
@@ -96,13 +105,20 @@ public struct LayerMount: Sendable, Equatable, Codable {
             loop: loop.map { $0.method + ($0.directIO ? ", direct I/O" : "") })
     }
 
-    /// Unmounts a layer and removes its directory; the kernel unbinds its loop device (auto-clear).
-    /// EBUSY is returned, not retried: the caller names the holders.
-    public static func release(directory dir: String, lazy: Bool = false) -> Result<Void, SysErrno> {
+    /// Unmounts a layer, removes its directory and waits for the kernel to unbind its loop device
+    /// (auto-clear). EBUSY is returned, not retried: the caller names the holders.
+    public static func release(
+        directory dir: String, device: String? = nil, lazy: Bool = false
+    ) -> Result<Void, SysErrno> {
         if umount2(dir, lazy ? Int32(MNT_DETACH) : 0) != 0 && errno != EINVAL {
             return .failure(SysErrno(errno))
         }
         rmdir(dir)
+        if !lazy, let device, device.hasPrefix("/dev/loop"), let n = Int(device.dropFirst("/dev/loop".count)),
+            !LoopDevice.waitUnbound(n)
+        {
+            return .failure(SysErrno(EBUSY))
+        }
         return .success(())
     }
 }

@@ -127,6 +127,19 @@ public final class LoopDevice: @unchecked Sendable {
         }.sorted()
     }
 
+    /// Waits until loop device `number` is unbound: auto-clear runs after the last close, and newer
+    /// kernels do it from a work queue, so an unmount returns before the device is free. False when it
+    /// is still bound after `timeoutMicroseconds`.
+    public static func waitUnbound(_ number: Int, timeoutMicroseconds: UInt32 = 2_000_000) -> Bool {
+        var waited: UInt32 = 0
+        while FileRead.exists("/sys/block/loop\(number)/loop") {
+            if waited >= timeoutMicroseconds { return false }
+            usleep(10_000)
+            waited += 10_000
+        }
+        return true
+    }
+
     /// The path the kernel records as the device's backing file (sysfs `loop/backing_file`).
     public static func backingFile(of number: Int, sysfs: String = "/sys/block") -> String? {
         FileRead.string("\(sysfs)/loop\(number)/loop/backing_file").map { $0.trimmingBlanks }

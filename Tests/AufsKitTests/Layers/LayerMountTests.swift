@@ -61,7 +61,7 @@ struct LayerMountTests {
         #expect(b.backingInode == image.inode && b.backingDevice == image.device)
         #expect(LoopDevice.backingFile(of: n) == img)
 
-        #expect(throws: Never.self) { try LayerMount.release(directory: layer.directory).get() }
+        #expect(throws: Never.self) { try LayerMount.release(directory: layer.directory, device: layer.device).get() }
         #expect(!FileRead.exists(layer.directory))
         #expect(boundLoops() == loopsBefore, "the loop device must be released by auto-clear")
     }
@@ -79,6 +79,7 @@ struct LayerMountTests {
         #expect(b.readOnly, "LOOP_SET_FD of an O_RDONLY descriptor binds read-only")
         #expect(b.autoclear)
         loop.close()
+        #expect(LoopDevice.waitUnbound(loop.number))
         #expect(boundLoops() == before, "closing an unmounted auto-clear loop device unbinds it")
     }
 
@@ -105,7 +106,7 @@ struct LayerMountTests {
         #expect(e?.message.contains("--allow-fs ext4") == true)
         let layer = try LayerMount.mount(image, allowFS: ["ext4"])
         #expect(readText(layer.directory + "/e") == "ext\n")
-        #expect(throws: Never.self) { try LayerMount.release(directory: layer.directory).get() }
+        #expect(throws: Never.self) { try LayerMount.release(directory: layer.directory, device: layer.device).get() }
         #expect(boundLoops() == before)
     }
 
@@ -177,5 +178,28 @@ struct PosixACLTests {
         let reader = acl([(0x01, 6, 0xffff_ffff), (0x02, 4, 1000), (0x10, 6, 0xffff_ffff)])
         #expect(PosixACL.writers(reader) == nil)
         #expect(PosixACL.writers([2, 0, 0]) == nil)
+    }
+}
+
+@Suite(.serialized, .enabled(if: isRoot, "needs root: copies into a root-only directory and mounts"))
+struct ImageCopyTests {
+    @Test func userImageIsCopiedOnceAndTheCopyMounts() async throws {
+        guard hasMksquashfs && hostHas.has("squashfs") else { return }
+        let t = TempDir()
+        let d = canonical(t.path)
+        let store = d + "/store"
+        let img = try await makeImage(d, type: "squashfs", name: "003 apps:v2.sb", files: ["app": "1\n"])
+        #expect(chown(img, 65534, 65534) == 0)
+        let original = try ImageFile.open(img)
+        let copy = try ImageCopy.copy(original, into: store)
+        #expect(copy.uid == 0 && copy.mode & 0o777 == 0o600)
+        #expect(copy.path.hasPrefix(store + "/003_apps_v2.sb@"))
+        #expect(copy.writableByOthers() == nil)
+        // The same unchanged image is not copied again.
+        #expect(try ImageCopy.copy(try ImageFile.open(img), into: store).path == copy.path)
+        #expect(FileRead.list(store)?.count == 1)
+        let layer = try LayerMount.mount(copy)
+        #expect(readText(layer.directory + "/app") == "1\n")
+        #expect(throws: Never.self) { try LayerMount.release(directory: layer.directory, device: layer.device).get() }
     }
 }
