@@ -33,8 +33,13 @@ func makeImage(_ dir: String, type: String, name: String, files: [String: String
     return img
 }
 
-/// Loop devices bound right now; LOOP_CTL_GET_FREE may create unbound ones, which do not count.
-func boundLoops() -> [Int] { LoopDevice.bound() }
+/// Loop devices bound right now to `image` (other processes on the host may bind their own meanwhile;
+/// LOOP_CTL_GET_FREE may create unbound ones, which do not count).
+func loops(backing image: ImageFile) -> [Int] {
+    LoopDevice.bound().filter { n in
+        LoopDevice.binding(of: n).map { $0.backingInode == image.inode && $0.backingDevice == image.device } ?? false
+    }
+}
 
 @Suite(.serialized, .enabled(if: isRoot, "needs root: binds loop devices and mounts images"))
 struct LayerMountTests {
@@ -44,7 +49,6 @@ struct LayerMountTests {
     func imageMountsReadOnlyAndReleasesItsLoop(type: String) async throws {
         let t = TempDir()
         let d = canonical(t.path)
-        let loopsBefore = boundLoops()
         let img = try await makeImage(d, type: type, name: "002-xorg.\(type)", files: ["a.txt": "from the image\n"])
         let image = try ImageFile.open(img)
         let layer = try LayerMount.mount(image)
@@ -63,14 +67,13 @@ struct LayerMountTests {
 
         #expect(throws: Never.self) { try LayerMount.release(directory: layer.directory, device: layer.device).get() }
         #expect(!FileRead.exists(layer.directory))
-        #expect(boundLoops() == loopsBefore, "the loop device must be released by auto-clear")
+        #expect(loops(backing: image).isEmpty, "the loop device must be released by auto-clear")
     }
 
     @Test func legacyLoopCallsWorkToo() async throws {
         guard hasMksquashfs && hostHas.has("squashfs") else { return }
         let t = TempDir()
         let d = canonical(t.path)
-        let before = boundLoops()
         let img = try await makeImage(d, type: "squashfs", name: "legacy.sb", files: ["x": "1\n"])
         let image = try ImageFile.open(img)
         let loop = try LoopDevice.attach(image, legacy: true)
@@ -80,26 +83,24 @@ struct LayerMountTests {
         #expect(b.autoclear)
         loop.close()
         #expect(LoopDevice.waitUnbound(loop.number))
-        #expect(boundLoops() == before, "closing an unmounted auto-clear loop device unbinds it")
+        #expect(loops(backing: image).isEmpty, "closing an unmounted auto-clear loop device unbinds it")
     }
 
     @Test func notAnImageIsRefusedByName() async throws {
         let t = TempDir()
         let d = canonical(t.path)
-        let before = boundLoops()
         writeFile(d + "/notes.txt", String(repeating: "just text\n", count: 500))
         let image = try ImageFile.open(d + "/notes.txt")
         let e = #expect(throws: AufsError.self) { try LayerMount.mount(image) }
         #expect(e?.exitCode == .usage)
         #expect(e?.message.contains("finds no filesystem") == true)
-        #expect(boundLoops() == before)
+        #expect(loops(backing: image).isEmpty)
     }
 
     @Test func ext4NeedsAllowFS() async throws {
         guard FileRead.exists("/usr/sbin/mkfs.ext4") || FileRead.exists("/sbin/mkfs.ext4") else { return }
         let t = TempDir()
         let d = canonical(t.path)
-        let before = boundLoops()
         let img = try await makeImage(d, type: "ext4", name: "data.img", files: ["e": "ext\n"])
         let image = try ImageFile.open(img)
         let e = #expect(throws: AufsError.self) { try LayerMount.mount(image) }
@@ -107,14 +108,13 @@ struct LayerMountTests {
         let layer = try LayerMount.mount(image, allowFS: ["ext4"])
         #expect(readText(layer.directory + "/e") == "ext\n")
         #expect(throws: Never.self) { try LayerMount.release(directory: layer.directory, device: layer.device).get() }
-        #expect(boundLoops() == before)
+        #expect(loops(backing: image).isEmpty)
     }
 
     @Test func corruptImageIsRefusedWithTheKernelsReason() async throws {
         guard hasMksquashfs && hostHas.has("squashfs") else { return }
         let t = TempDir()
         let d = canonical(t.path)
-        let before = boundLoops()
         var files: [String: String] = [:]
         for i in 0..<200 { files["f\(i)"] = String(repeating: "\(i)", count: 3000) }
         let img = try await makeImage(d, type: "squashfs", name: "broken.sb", files: files)
@@ -123,7 +123,7 @@ struct LayerMountTests {
         let image = try ImageFile.open(img)
         let e = #expect(throws: AufsError.self) { try LayerMount.mount(image) }
         #expect(e?.message.contains("does not mount") == true, "\(e?.message ?? "")")
-        #expect(boundLoops() == before, "the loop device is released after the failed mount")
+        #expect(loops(backing: image).isEmpty, "the loop device is released after the failed mount")
         #expect((FileRead.list(LayerMount.root) ?? []).allSatisfy { !$0.hasPrefix("broken.sb@") })
     }
 
