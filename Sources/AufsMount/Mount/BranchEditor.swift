@@ -118,7 +118,7 @@ public struct BranchEditor {
         }
         let entry = MountTable.read(root.resolve("/proc/self/mountinfo"))?.mount(at: t)
         let current =
-            entry.map { HelperOptions.currentFlags(vfsOptions: $0.vfsOptions, superOptions: $0.fsOptions) } ?? 0
+            entry.map { VFSFlags.current(vfsOptions: $0.vfsOptions, superOptions: $0.fsOptions) } ?? 0
         var call = MountCall(
             source: "none", target: t, fstype: "aufs", flags: UInt(MS_REMOUNT) | current, data: make(path))
         if dryRun { return call }

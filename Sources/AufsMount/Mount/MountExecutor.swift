@@ -227,36 +227,7 @@ public struct MountExecutor {
         try exclusively(
             target: p.target, directory: p.targetDirectory, create: p.createTarget, what: "mounts are serialised"
         ) { mp in
-            var work: AnchoredDirectory?
-            if let workdir = p.workdir {
-                guard let parent = p.upperParent else {
-                    throw AufsError("overlay fallback: the upper dir's parent was not opened; nothing was mounted")
-                }
-                switch syscalls.makeDirectory(
-                    in: parent, workdir.split(separator: "/").last.map(String.init) ?? "",
-                    mode: 0o700)
-                {
-                case .success(let d): work = d
-                case .failure(let e):
-                    if e.code == EEXIST,
-                        let owner = StatusReader(root: root).overlays().first(where: { $0.workdir == workdir })
-                    {
-                        throw AufsError.usage(
-                            "overlay workdir \(workdir) belongs to the live overlay union on \(owner.target) "
-                                + "(upper \(owner.branches.first.map(UnionGeometry.pathOf) ?? "?")); one upper "
-                                + "directory cannot serve two unions: "
-                                + "unmount that one (aufsctl umount \(owner.target)) or give this union its own "
-                                + "writable branch"
-                        )
-                    }
-                    throw AufsError(
-                        e.code == EEXIST
-                            ? "overlay workdir \(workdir) already exists and no live union uses it (left by an earlier "
-                                + "mount?, or put there by another user); remove it"
-                            : "cannot create overlay workdir \(workdir): \(e)")
-                }
-                if let work { try workdirRecords.save(workdir, work.identity) }
-            }
+            let work = try makeWorkdir(p)
             let log = KernelLog()
             func fail(_ error: AufsError) -> AufsError {
                 if let w = p.workdir, let parent = p.upperParent, let work {
@@ -268,68 +239,8 @@ public struct MountExecutor {
             }
             var layers = p.layers
             if let work { layers.append(.directory("workdir", work)) }
-            let byFD = layers.contains { if case .directory = $0 { return true } else { return false } }
-            var legacyNeeded = false
-            switch syscalls.fsMount(
-                fstype: "overlay", source: OverlayMounter.source, parameters: layers, readOnly: p.readOnly,
-                target: mp.directory)
-            {
-            case .success:
-                report.calls = [OverlayMounter.newAPIDescription(layers.count, target: p.target, byFD: byFD)]
-            case .failure(let f) where Self.noDirectoryFDs(f):
-                // No layers by fd (overlay < 6.13) or no new mount API: from here the layers are
-                // named by path, which another user may change; refused then unless --force.
-                try gate(
-                    p, &report,
-                    because: "this kernel's overlayfs takes no directory fds (\(f.step): "
-                        + "\(f.errno.name)), so the layers are given by path", fail: fail)
-                if f.step.hasPrefix("fsopen") {
-                    legacyNeeded = true
-                    break
-                }
-                let strings = layers.map { FsParameter.string($0.key, $0.value) }
-                switch syscalls.fsMount(
-                    fstype: "overlay", source: OverlayMounter.source, parameters: strings, readOnly: p.readOnly,
-                    target: mp.directory)
-                {
-                case .success:
-                    report.calls = [OverlayMounter.newAPIDescription(strings.count, target: p.target)]
-                case .failure(let f2)
-                where f2.step.hasPrefix("fsconfig(FSCONFIG_SET_STRING, \"lowerdir+\"")
-                    || (f2.step == "fsconfig(FSCONFIG_CMD_CREATE)" && f2.errno.code == EINVAL):
-                    // No lowerdir+ (kernel < 6.8): one mount(2) within the page limit. Kernels whose
-                    // overlay still parses options the legacy way (< 6.5) accept every fsconfig
-                    // string and only refuse "lowerdir+" at FSCONFIG_CMD_CREATE, hence that case.
-                    legacyNeeded = true
-                case .failure(let f2):
-                    throw fail(
-                        AufsError(
-                            "overlay mount failed at \(f2.step): \(f2.errno)", details: kernelLines(log, "overlay")))
-                }
-            case .failure(let f):
-                throw fail(
-                    AufsError("overlay mount failed at \(f.step): \(f.errno)", details: kernelLines(log, "overlay")))
-            }
-            if legacyNeeded {
-                var legacy = p.legacy
-                legacy.kernelTarget = mp.directory.procPath
-                if legacy.data.utf8.count > AufsCallPlanner.maxDataBytes {
-                    throw fail(
-                        AufsError(
-                            "overlay fallback: this kernel lacks fsconfig lowerdir+, and the "
-                                + "\(p.layerCount) layers need \(legacy.data.utf8.count) bytes of mount data; "
-                                + "mount(2) takes at most "
-                                + "\(AufsCallPlanner.maxDataBytes); use shorter paths (symlinks) or fewer layers"))
-                }
-                if case .failure(let e) = syscalls.mount(
-                    source: legacy.source, target: mp.directory.procPath, fstype: "overlay", flags: legacy.flags,
-                    data: legacy.data)
-                {
-                    throw fail(
-                        AufsError(
-                            "overlay mount failed: \(e)", details: legacy.report("call") + kernelLines(log, "overlay")))
-                }
-                report.calls = [legacy.description]
+            if try overlayByNewAPI(p, layers: layers, at: mp, report: &report, log: log, fail: fail) {
+                report.calls = [try overlayByMount2(p, at: mp, log: log, fail: fail)]
             }
             try checkLanded(mp) {
                 _ = syscalls.umount2(mp.directory.procPath, flags: Int32(MNT_DETACH))
@@ -339,10 +250,112 @@ public struct MountExecutor {
         return report
     }
 
+    /// Makes the overlay workdir in the upper dir's parent (mkdirat, opened at once) and records its
+    /// identity; nil when the plan has no upper dir.
+    func makeWorkdir(_ p: OverlayMountPlan) throws -> AnchoredDirectory? {
+        guard let workdir = p.workdir else { return nil }
+        guard let parent = p.upperParent else {
+            throw AufsError("overlay fallback: the upper dir's parent was not opened; nothing was mounted")
+        }
+        switch syscalls.makeDirectory(
+            in: parent, workdir.split(separator: "/").last.map(String.init) ?? "", mode: 0o700)
+        {
+        case .success(let work):
+            try workdirRecords.save(workdir, work.identity)
+            return work
+        case .failure(let e):
+            if e.code == EEXIST, let owner = StatusReader(root: root).overlays().first(where: { $0.workdir == workdir })
+            {
+                throw AufsError.usage(
+                    "overlay workdir \(workdir) belongs to the live overlay union on \(owner.target) "
+                        + "(upper \(owner.branches.first.map(UnionGeometry.pathOf) ?? "?")); one upper "
+                        + "directory cannot serve two unions: "
+                        + "unmount that one (aufsctl umount \(owner.target)) or give this union its own "
+                        + "writable branch"
+                )
+            }
+            throw AufsError(
+                e.code == EEXIST
+                    ? "overlay workdir \(workdir) already exists and no live union uses it (left by an earlier "
+                        + "mount?, or put there by another user); remove it"
+                    : "cannot create overlay workdir \(workdir): \(e)")
+        }
+    }
+
+    /// The new mount API: layers by fd, else (a kernel whose overlay takes no fds, after the exposure
+    /// gate) by path. Returns true when the kernel needs one legacy mount(2) call instead.
+    func overlayByNewAPI(
+        _ p: OverlayMountPlan, layers: [FsParameter], at mp: MountPoint, report: inout MountReport, log: KernelLog?,
+        fail: (AufsError) -> AufsError
+    ) throws -> Bool {
+        let byFD = layers.contains { if case .directory = $0 { return true } else { return false } }
+        switch syscalls.fsMount(
+            fstype: "overlay", source: OverlayMounter.source, parameters: layers, readOnly: p.readOnly,
+            target: mp.directory)
+        {
+        case .success:
+            report.calls = [OverlayMounter.newAPIDescription(layers.count, target: p.target, byFD: byFD)]
+            return false
+        case .failure(let f) where Self.noDirectoryFDs(f):
+            // No layers by fd (overlay < 6.13) or no new mount API: from here the layers are
+            // named by path, which another user may change; refused then unless --force.
+            try gate(
+                p, &report,
+                because: "this kernel's overlayfs takes no directory fds (\(f.step): "
+                    + "\(f.errno.name)), so the layers are given by path", fail: fail)
+            if f.step.isOpen { return true }
+            let strings = layers.map { FsParameter.string($0.key, $0.value) }
+            switch syscalls.fsMount(
+                fstype: "overlay", source: OverlayMounter.source, parameters: strings, readOnly: p.readOnly,
+                target: mp.directory)
+            {
+            case .success:
+                report.calls = [OverlayMounter.newAPIDescription(strings.count, target: p.target)]
+                return false
+            case .failure(let f2)
+            where f2.step.stringKey == "lowerdir+" || (f2.step == .create && f2.errno.code == EINVAL):
+                // No lowerdir+ (kernel < 6.8): one mount(2) within the page limit. Kernels whose
+                // overlay still parses options the legacy way (< 6.5) accept every fsconfig
+                // string and only refuse "lowerdir+" at FSCONFIG_CMD_CREATE, hence that case.
+                return true
+            case .failure(let f2):
+                throw fail(
+                    AufsError("overlay mount failed at \(f2.step): \(f2.errno)", details: kernelLines(log, "overlay")))
+            }
+        case .failure(let f):
+            throw fail(AufsError("overlay mount failed at \(f.step): \(f.errno)", details: kernelLines(log, "overlay")))
+        }
+    }
+
+    /// One mount(2) with the layers in its data, within the page limit; returns the call's description.
+    func overlayByMount2(
+        _ p: OverlayMountPlan, at mp: MountPoint, log: KernelLog?, fail: (AufsError) -> AufsError
+    ) throws -> String {
+        var legacy = p.legacy
+        legacy.kernelTarget = mp.directory.procPath
+        if legacy.data.utf8.count > AufsCallPlanner.maxDataBytes {
+            throw fail(
+                AufsError(
+                    "overlay fallback: this kernel lacks fsconfig lowerdir+, and the "
+                        + "\(p.layerCount) layers need \(legacy.data.utf8.count) bytes of mount data; "
+                        + "mount(2) takes at most "
+                        + "\(AufsCallPlanner.maxDataBytes); use shorter paths (symlinks) or fewer layers"))
+        }
+        if case .failure(let e) = syscalls.mount(
+            source: legacy.source, target: mp.directory.procPath, fstype: "overlay", flags: legacy.flags,
+            data: legacy.data)
+        {
+            throw fail(
+                AufsError("overlay mount failed: \(e)", details: legacy.report("call") + kernelLines(log, "overlay")))
+        }
+        return legacy.description
+    }
+
     /// The kernel takes no overlay layer by fd (overlay < 6.13: the first FSCONFIG_SET_FD is refused
     /// with EINVAL), or no new mount API at all (fsopen fails).
     static func noDirectoryFDs(_ f: FsMountError) -> Bool {
-        (f.step.hasPrefix("fsconfig(FSCONFIG_SET_FD") && f.errno.code == EINVAL) || f.step.hasPrefix("fsopen")
+        if case .setFD = f.step, f.errno.code == EINVAL { return true }
+        return f.step.isOpen
     }
 
     /// Where the overlay layers go by path: refuses, unless --force (then says so in the report),

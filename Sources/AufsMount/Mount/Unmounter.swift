@@ -89,7 +89,8 @@ public struct Unmounter {
         var attempts = 0
         while true {
             attempts += 1
-            let result = syscalls.unmount(in: live.parent, live.name, flags: (lazy ? Int32(MNT_DETACH) : 0) | extraFlags)
+            let result = syscalls.unmount(
+                in: live.parent, live.name, flags: (lazy ? Int32(MNT_DETACH) : 0) | extraFlags)
             if let lock {
                 Trace.event("umount2 si_\(lock.si) \(resolved): \((try? result.get()) == nil ? "failed" : "ok")")
             }
@@ -113,7 +114,8 @@ public struct Unmounter {
                     ? "; " + BusyHolders.sentence(BusyHolders().holders(of: resolved), target: resolved)
                         + "; --lazy detaches it now and unmounts when it is free" : ""
                 throw AufsError(
-                    "umount \(resolved) failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(e)\(hint)")
+                    "umount \(resolved) failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(e)\(hint)",
+                    errno: e.code)
             }
         }
     }
