@@ -50,6 +50,13 @@ struct Install: AsyncParsableCommand {
         name: .customLong("skip-export-check"),
         help: "dkms: build even if the kernel lacks the exports aufs needs (experts, tests).") var skipExportCheck =
         false
+    @Option(
+        name: .customLong("mok-password-hash"),
+        help: ArgumentHelp(
+            "dkms on a Secure Boot host: the password hash for `mokutil --import` (made by `mokutil --generate-hash "
+                + "> FILE`), so that no one has to type it; without it mokutil asks on the terminal.",
+            valueName: "FILE"))
+    var mokPasswordHash: String?
     @OptionGroup var host: HostOptions
 
     func validate() throws {
@@ -62,7 +69,7 @@ struct Install: AsyncParsableCommand {
         o.kernel = try parseKernel(kernel)
         for (name, value) in [
             ("--source", source), ("--source-ref", sourceRef), ("--repo-url", repoURL), ("--gpgkey", gpgKey),
-            ("--grub-default", grubDefault),
+            ("--grub-default", grubDefault), ("--mok-password-hash", mokPasswordHash),
         ] {
             if let value, value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
                 throw AufsError.usage(
@@ -92,6 +99,7 @@ struct Install: AsyncParsableCommand {
         o.reboot = reboot
         o.noLoad = noLoad
         o.skipExportCheck = skipExportCheck
+        o.mokPasswordHash = mokPasswordHash.map(Paths.absolute)
         o.jobs = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         return o
     }

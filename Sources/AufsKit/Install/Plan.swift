@@ -49,6 +49,8 @@ public struct Plan: Sendable {
     /// What the user must do after a successful run (reboot, MOK enrolment).
     public var rebootRequired: Bool
     public var afterwards: [String]
+    /// Why applying the plan needs a person at a terminal (mokutil asking for a password), if it does.
+    public var needsTerminal: String? = nil
 }
 
 /// Where the dkms method's aufs source comes from: a checkout on this host, or a repository
@@ -96,6 +98,9 @@ public struct InstallOptions: Sendable {
     public var reboot = false
     public var noLoad = false
     public var skipExportCheck = false
+    /// dkms on a Secure Boot host: the password hash `mokutil --import` is given (`--hash-file`,
+    /// made by `mokutil --generate-hash`), read where mokutil runs; nil: mokutil asks on the terminal.
+    public var mokPasswordHash: String?
     public var jobs = 2
     public init() {}
 }
@@ -116,6 +121,8 @@ public final class InstallContext: @unchecked Sendable {
     public var dkmsStatus: [DKMSStatusEntry]?
     /// Things the user must know after the run, found while running (e.g. who signed the module).
     public var notes: [String] = []
+    /// A key staged for MokManager (now or before): the run ends with "reboot and confirm" (exit 5).
+    public var mokEnrolment: MokEnrolment?
     /// Where steps record an undo before making the change it undoes (nil in dry runs and tests
     /// that drive steps directly).
     public var journal: StateJournal?
