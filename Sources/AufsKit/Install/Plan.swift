@@ -123,6 +123,10 @@ public final class InstallContext: @unchecked Sendable {
     public var notes: [String] = []
     /// A key staged for MokManager (now or before): the run ends with "reboot and confirm" (exit 5).
     public var mokEnrolment: MokEnrolment?
+    /// libkmod's view of a module in the root's tree for a kernel (tests answer for a tree without one).
+    public var moduleInfo: @Sendable (_ root: HostRoot, _ kernel: String, _ name: String) -> ModuleInfo? = {
+        root, kernel, name in (try? ModuleIndex(root: root, kernel: kernel))?.lookup(name)
+    }
     /// Where steps record an undo before making the change it undoes (nil in dry runs and tests
     /// that drive steps directly).
     public var journal: StateJournal?

@@ -18,6 +18,8 @@ final class FakeShim: CommandRunner, @unchecked Sendable {
     var otherPending = false
     var environments: [String: [String: String]] = [:]
     var terminalRuns: [[String]] = []
+    /// The serial dkms's sign tool signed aufs.ko with (dkms-mok.der's); "" unsigned.
+    var moduleSigner: String? = "2E:AA:DE:77:05:D0:F5:6B:75:E7:F2:74:DF:C6:56:C9:0C:4B:A4:3A"
 
     init(_ debian: FakeDebian) {
         self.debian = debian
@@ -141,10 +143,23 @@ enum TempDirWriter {
         return o
     }
 
-    func apply(_ t: TempDir, _ runner: FakeShim, _ o: InstallOptions) async throws -> InstallReport {
+    func apply(
+        _ t: TempDir, _ runner: FakeShim, _ o: InstallOptions, dryRun: Bool = false
+    ) async throws -> InstallReport {
         let installer = Installer(root: HostRoot(t.path), runner: runner, syscalls: FakeSyscalls())
         guard case .plan(let plan, let facts) = try await installer.decide(o) else { throw AufsError("no plan") }
-        return try await Executor(printer: { _ in }).run(plan, context: installer.context(facts, o), dryRun: false)
+        let ctx = installer.context(facts, o)
+        // The module tree dkms would have filled: aufs.ko signed as `signed` says (nil: not there).
+        let signed = runner.moduleSigner
+        let debian = runner.debian
+        ctx.moduleInfo = { _, kernel, name in
+            guard debian.dkms.values.contains("installed"), let serial = signed else { return nil }
+            return ModuleInfo(
+                name: name, path: "/lib/modules/\(kernel)/updates/dkms/aufs.ko", builtin: false, state: .notLoaded,
+                vermagic: nil, signer: serial.isEmpty ? nil : "DKMS module signing key", blacklistedBy: [],
+                signatureID: serial.isEmpty ? nil : "PKCS#7", signatureKey: serial.isEmpty ? nil : serial)
+        }
+        return try await Executor(printer: { _ in }).run(plan, context: ctx, dryRun: dryRun)
     }
 
     func runner(_ t: TempDir) -> FakeShim {
@@ -333,5 +348,44 @@ enum TempDirWriter {
         #expect(sh.contains("mokutil --import /var/lib/dkms/mok.pub --hash-file /etc/aufsctl/mok.hash"))
         #expect(sh.contains("    exit 5"))
         #expect(!sh.contains("modprobe aufs"))
+    }
+
+    @Test func aModuleDkmsBuiltUnsignedOrWithAnotherKeyFailsTheRun() async throws {
+        for (signer, why) in [
+            (
+                "",
+                "/lib/modules/6.1.0-18-amd64/updates/dkms/aufs.ko is unsigned: the kernel refuses it under Secure Boot"
+            ),
+            ("25:5E:A7", "is signed by DKMS module signing key (serial 25:5E:A7), not by /var/lib/dkms/mok.pub"),
+        ] {
+            let t = secureBootRoot()
+            let r = runner(t)
+            r.moduleSigner = signer
+            let report = try await apply(t, r, options())
+            let failed = report.steps.first { $0.status == .failed }
+            #expect(failed?.id == "module-signed", "\(signer)")
+            #expect(failed?.evidence.first?.contains(why) == true, "\(failed?.evidence ?? [])")
+            #expect(
+                failed?.evidence.contains {
+                    $0.contains("`dkms install --force aufs/0.0-standin -k 6.1.0-18-amd64`")
+                } == true)
+            #expect(report.exitCode == .partial)
+            // Nothing is staged for MokManager for a module the key did not sign.
+            #expect(!r.changes.contains { $0.hasPrefix("mokutil --import") })
+        }
+    }
+
+    /// A dry run on a fresh host: the headers (and the sign tool with them), the pair and the module are
+    /// not there yet; every Secure Boot step says it would change, none is blocked, nothing runs.
+    @Test func aDryRunOnAFreshHostListsTheSigningSteps() async throws {
+        let t = secureBootRoot()
+        unlink(t.path + "/usr/lib/linux-kbuild-6.1/scripts/sign-file")
+        let r = runner(t)
+        let report = try await apply(t, r, options(), dryRun: true)
+        #expect(report.exitCode == .success, "\(report.steps)")
+        let status = Dictionary(uniqueKeysWithValues: report.steps.map { ($0.id, $0.status) })
+        #expect(status["signing-key"] == .pending && status["module-signed"] == .pending)
+        #expect(status["mok-import"] == .pending)
+        #expect(r.changes.isEmpty)
     }
 }

@@ -7,6 +7,7 @@ public enum SigningAction: Sendable {
     case keyPair(DKMSKeyPair)
     case fitKeys(FitKeys)
     case mokImport(MokImport)
+    case moduleSigned(ModuleSigned)
 
     var kind: any ActionKind {
         switch self {
@@ -14,6 +15,7 @@ public enum SigningAction: Sendable {
         case .keyPair(let a): return a
         case .fitKeys(let a): return a
         case .mokImport(let a): return a
+        case .moduleSigned(let a): return a
         }
     }
 }
@@ -28,6 +30,8 @@ public struct SignTool: ActionKind {
     public var unknownBecause: String?
     /// What installs the tool (the headers' kbuild package), for the way out.
     public var wayOut: String
+    /// `/lib/modules/KVER/build`: the headers the packages step installs.
+    public var headers: String
 
     /// The tool dkms would pick; `kmodsign` is looked up on PATH as dkms does (`command -v`).
     func chosen(_ ctx: InstallContext) -> String? {
@@ -45,7 +49,15 @@ public struct SignTool: ActionKind {
         return nil
     }
 
+    /// Before the packages step brought the headers (a dry run on a fresh host) the tool may come
+    /// with them: not done yet, and apply checks it strictly.
     func isDone(_ ctx: InstallContext) async throws -> Bool {
+        if unknownBecause == nil, chosen(ctx) == nil, !ctx.fs.exists(ctx.path(headers)) { return false }
+        try require(ctx)
+        return true
+    }
+
+    func require(_ ctx: InstallContext) throws {
         if let why = unknownBecause {
             throw AufsError(
                 "which tool dkms signs with is unknown: \(why); aufsctl reads framework.conf as text and never runs "
@@ -59,10 +71,12 @@ public struct SignTool: ActionKind {
                 "dkms would build aufs unsigned, which Secure Boot refuses: no executable sign tool at "
                     + candidates.joined(separator: " or "), exitCode: .blocked, details: ["way out: \(wayOut)"])
         }
-        return true
     }
 
-    func apply(_ ctx: InstallContext) async throws -> [UndoAction] { [] }
+    func apply(_ ctx: InstallContext) async throws -> [UndoAction] {
+        try require(ctx)
+        return []
+    }
 
     var shellDoneTest: String? { nil }
 
@@ -195,8 +209,10 @@ public struct MokImport: ActionKind {
         return Mokutil.parseTestKey(r.stdout + r.stderr)
     }
 
+    /// mokutil not there yet (a dry run before the packages step): not done.
     func isDone(_ ctx: InstallContext) async throws -> Bool {
-        switch try await state(ctx) {
+        guard let state = try? await state(ctx) else { return false }
+        switch state {
         case .enrolled, .inDB, .builtin:
             return true
         case .pending:
@@ -308,6 +324,70 @@ public struct MokImport: ActionKind {
             "    echo \(ShellScript.quote("\(Self.next): \(certificate)"))",
             "    exit 5",
             "fi",
+        ]
+    }
+}
+
+/// After `dkms install`: the aufs.ko the module tree now has for the kernel (libkmod, as modinfo
+/// finds it) carries a signature by DKMS's certificate (its serial, as modinfo's sig_key). dkms
+/// builds unsigned without a word when its sign tool vanished, and Secure Boot refuses that module.
+public struct ModuleSigned: ActionKind {
+    public var kernel: String
+    public var certificate: String
+
+    /// Why the module is not signed by the certificate with `serial`, or nil when it is.
+    static func problem(_ m: ModuleInfo, serial: String, certificate: String) -> String? {
+        let path = m.path ?? "aufs"
+        guard m.signatureID != nil, let key = m.signatureKey else {
+            return "\(path) is unsigned: the kernel refuses it under Secure Boot"
+        }
+        if LoadFailure.normalizedSerial(key) == LoadFailure.normalizedSerial(serial) { return nil }
+        return "\(path) is signed by \(m.signer ?? "an unnamed key") (serial \(key)), not by \(certificate) (serial "
+            + "\(serial)), which is the key install stages for MokManager"
+    }
+
+    /// Not done before `dkms install` put a module there (a dry run); apply checks it strictly.
+    func isDone(_ ctx: InstallContext) async throws -> Bool {
+        guard let m = ctx.moduleInfo(ctx.root, kernel, "aufs"), m.path != nil else { return false }
+        try verify(m, ctx)
+        return true
+    }
+
+    func apply(_ ctx: InstallContext) async throws -> [UndoAction] {
+        guard let m = ctx.moduleInfo(ctx.root, kernel, "aufs"), m.path != nil else {
+            throw AufsError("no aufs module in /lib/modules/\(kernel) after dkms install (libkmod, modules.dep)")
+        }
+        try verify(m, ctx)
+        return []
+    }
+
+    func verify(_ m: ModuleInfo, _ ctx: InstallContext) throws {
+        let serial = try MokImport.certificateInfo(certificate, ctx).serialForModinfo
+        guard let why = Self.problem(m, serial: serial, certificate: certificate) else { return }
+        let v = (try? DKMSMethod.source(ctx)?.version) ?? nil
+        throw AufsError(
+            why,
+            details: [
+                "way out: make the sign tool and the pair of the signing-key step usable, then "
+                    + "`dkms install --force aufs/\(v ?? "VERSION") -k \(kernel)` and install again"
+            ])
+    }
+
+    var shellDoneTest: String? { nil }
+
+    /// modinfo's sig_key (libkmod) against openssl's serial of the certificate, both as bare hex.
+    var shellCommands: [String] {
+        let bare = "tr -d ':' | tr 'a-f' 'A-F' | sed 's/^0*//'"
+        let cert = ShellScript.rooted(certificate)
+        let k = ShellScript.quote(kernel)
+        return [
+            "SIGKEY=$(modinfo -b \"${ROOT:-/}\" -k \(k) -F sig_key aufs 2>/dev/null | \(bare)) || SIGKEY=",
+            "CERTSERIAL=$(openssl x509 -inform DER -noout -serial -in \(cert) | sed 's/^serial=//' | \(bare))",
+            "[ -n \"$SIGKEY\" ] && [ \"$SIGKEY\" = \"$CERTSERIAL\" ] || { echo "
+                + ShellScript.quote(
+                    "the aufs.ko dkms installed for \(kernel) is not signed by \(certificate): the kernel refuses it "
+                        + "under Secure Boot; make the sign tool and the pair usable, then dkms install --force aufs/")
+                + "\"$V\"" + ShellScript.quote(" -k \(kernel)") + " >&2; exit 1; }",
         ]
     }
 }

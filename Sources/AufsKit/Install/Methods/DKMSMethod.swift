@@ -275,7 +275,7 @@ public enum DKMSMethod {
         try sb.map { try $0.checkPasswordHash(root: root) }
         var steps = [d.packagesStep(), d.exportsStep()] + (sb.map { [$0.keyStep(root: root)] } ?? [])
         steps += [d.sourceStep(), d.usrSrcStep(), d.dkmsStep(.add), d.dkmsStep(.build), d.dkmsStep(.install)]
-        steps += sb?.enrolStep().map { [$0] } ?? []
+        steps += [sb?.signedStep(), sb?.enrolStep()].compactMap { $0 ?? nil }
         steps.append(CommonSteps.persist())
         if d.running && !o.noLoad && root.isHost && sb?.loadsNow != false { steps.append(CommonSteps.load()) }
         var afterwards = sb?.afterwards ?? []
@@ -401,7 +401,7 @@ struct DKMSSteps: Sendable {
     }
 
     func dkmsStep(_ op: DKMSAction.Operation) -> Step {
-        let action = DKMSAction(operation: op, kernel: kver, jobs: o.jobs, branch: branch, reportSigner: secureBoot)
+        let action = DKMSAction(operation: op, kernel: kver, jobs: o.jobs, branch: branch)
         return Step(
             id: "dkms-" + op.rawValue, title: "dkms \(op.rawValue) aufs/\(V)" + (op == .add ? "" : " -k \(kver)"),
             actions: [.dkms(action)])

@@ -33,7 +33,8 @@ struct DKMSSigningSteps: Sendable {
             candidates: tool.candidates, unknownBecause: tool.unknownBecause ?? unknown,
             wayOut: ubuntu
                 ? "install linux-headers-\(kver) (its scripts/sign-file) or kmodsign"
-                : "install linux-kbuild-\(series) (linux-headers-\(kver) depends on it)")
+                : "install linux-kbuild-\(series) (linux-headers-\(kver) depends on it)",
+            headers: "/lib/modules/\(kver)/build")
     }
 
     /// Before the build: the sign tool, the pair (made where missing) and its fitness.
@@ -56,6 +57,14 @@ struct DKMSSigningSteps: Sendable {
             title:
                 "Secure Boot: DKMS signs with \(certificate ?? "an unknown key") (made if missing, as dkms makes it)",
             actions: actions, uses: [])
+    }
+
+    /// After `dkms install`: the module it installed is signed by the pair's certificate.
+    func signedStep() -> Step? {
+        guard unknown == nil, let c = certificate else { return nil }
+        return Step(
+            id: "module-signed", title: "Secure Boot: check that the installed aufs.ko is signed by \(c)",
+            actions: [.signing(.moduleSigned(ModuleSigned(kernel: kver, certificate: c)))], uses: [])
     }
 
     /// After `dkms install`: the certificate staged for MokManager (nothing when already trusted).
