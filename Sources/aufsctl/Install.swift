@@ -57,6 +57,12 @@ struct Install: AsyncParsableCommand {
                 + "> FILE`), so that no one has to type it; without it mokutil asks on the terminal.",
             valueName: "FILE"))
     var mokPasswordHash: String?
+    @Flag(
+        name: .customLong("allow-unsigned-kernel"),
+        help: ArgumentHelp(
+            "kernel-ml-aufs on a Secure Boot host: make the kernel the GRUB default even when its image is "
+                + "unsigned (shim will not boot it with Secure Boot on)."))
+    var allowUnsignedKernel = false
     @OptionGroup var host: HostOptions
 
     func validate() throws {
@@ -99,6 +105,7 @@ struct Install: AsyncParsableCommand {
         o.reboot = reboot
         o.noLoad = noLoad
         o.skipExportCheck = skipExportCheck
+        o.allowUnsignedKernel = allowUnsignedKernel
         o.mokPasswordHash = mokPasswordHash.map(Paths.absolute)
         o.jobs = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         return o

@@ -101,6 +101,8 @@ public struct InstallOptions: Sendable {
     /// dkms on a Secure Boot host: the password hash `mokutil --import` is given (`--hash-file`,
     /// made by `mokutil --generate-hash`), read where mokutil runs; nil: mokutil asks on the terminal.
     public var mokPasswordHash: String?
+    /// kernel-ml-aufs on a Secure Boot host: make an unsigned kernel the GRUB default anyway (warned).
+    public var allowUnsignedKernel = false
     public var jobs = 2
     public init() {}
 }
