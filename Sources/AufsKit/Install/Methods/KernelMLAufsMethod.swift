@@ -189,7 +189,9 @@ extension KernelMLAufsMethod {
                 + ShellScript.quote(
                     "Secure Boot: pesign reads the kernel image's signature: yum install -y pesign, or pass "
                         + "--allow-unsigned-kernel") + " >&2; exit 4; }",
-            "if pesign -S -i \(image) 2>&1 | grep -q 'No signatures found'; then \(unsigned); fi",
+            // pesign's list_signatures prints one of these two when the image has no usable signature.
+            "if pesign -S -i \(image) 2>&1 | grep -Eq 'No signatures found|No certificate list found'; then "
+                + "\(unsigned); fi",
         ]
     }
 }
