@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Copyright (C) 2025-2026 the aufsctl authors
+import FoundationEssentials
 import Glibc
 import Testing
 
@@ -387,5 +388,23 @@ enum TempDirWriter {
         #expect(status["signing-key"] == .pending && status["module-signed"] == .pending)
         #expect(status["mok-import"] == .pending)
         #expect(r.changes.isEmpty)
+    }
+
+    /// Tests/secureboot's guest runs the real `aufsctl uninstall` over the record install leaves after
+    /// staging the import (guest-init.sh's record()): that text decodes to the undo install writes.
+    @Test func theSecureBootGuestsRecordIsTheOneInstallWrites() throws {
+        let guest =
+            #"{"schema":"aufsctl.state/2","installs":[{"id":1,"kernel":"6.1.0-57-cloud-amd64","method":"dkms","#
+            + #""steps":[{"id":"mok-import","title":"stage","undo":[{"revokeMokImport":{"certificate":"#
+            + #""/var/lib/dkms/mok.pub","keyID":"a939e82f0e25e377588c240519ec04fb081dc3de"}}]}]}]}"#
+        let state = try JSONDecoder().decode(InstallState.self, from: Data(guest.utf8))
+        #expect(
+            state.installs.first?.steps.first?.undo == [
+                .revokeMokImport(
+                    certificate: Self.cert, keyID: "a939e82f0e25e377588c240519ec04fb081dc3de", serial: nil)
+            ])
+        let written = try JSONText.encode(
+            UndoAction.revokeMokImport(certificate: Self.cert, keyID: "k", serial: nil))
+        #expect(written.contains("\"revokeMokImport\""))
     }
 }
