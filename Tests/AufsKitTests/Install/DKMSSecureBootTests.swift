@@ -407,4 +407,24 @@ enum TempDirWriter {
             UndoAction.revokeMokImport(certificate: Self.cert, keyID: "k", serial: nil))
         #expect(written.contains("\"revokeMokImport\""))
     }
+
+    /// Ubuntu: dkms signs with shim-signed's MOK pair, which update-secureboot-policy makes;
+    /// SHIM_NOTRIGGER=y keeps it from asking for the password through debconf (the import is ours).
+    @Test func onUbuntuShimSignedsPairIsMadeWithoutDebconf() async throws {
+        let t = secureBootRoot(ubuntu: true)
+        let k = "5.15.0-91-generic"
+        TempDirWriter.write(t.path + "/usr/bin/apt-get", Array("#!/bin/sh\n".utf8), mode: 0o755)
+        TempDirWriter.write(
+            t.path + "/usr/src/linux-headers-\(k)/scripts/sign-file", Array("#!/bin/sh\n".utf8), mode: 0o755)
+        let r = FakeShim(FakeDebian(root: t.path, kver: k, symvers: DKMSPlanTests.realSymvers))
+        r.moduleSigner = "5F:14:6D:B6:4F:62:19:C5:BB:82:2F:EC:F3:9C:8E:E1:65:54:D8:62"
+        let report = try await apply(t, r, options())
+        #expect(report.exitCode == .rebootRequired, "\(report.steps) \(report.message ?? "")")
+        #expect(r.changes.contains("update-secureboot-policy --new-key"), "\(r.changes)")
+        #expect(r.environments["update-secureboot-policy --new-key"]?["SHIM_NOTRIGGER"] == "y")
+        #expect(!r.changes.contains { $0.hasPrefix("openssl") })
+        #expect(r.changes.contains("mokutil --import /var/lib/shim-signed/mok/MOK.der --hash-file \(Self.hash)"))
+        #expect(r.changes.first?.contains("mokutil shim-signed") == true, "\(r.changes)")
+        #expect(report.exitCode == .rebootRequired, "\(report.steps)")
+    }
 }
