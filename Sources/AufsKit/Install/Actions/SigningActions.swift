@@ -376,12 +376,13 @@ public struct ModuleSigned: ActionKind {
     var shellDoneTest: String? { nil }
 
     /// modinfo's sig_key (libkmod) against openssl's serial of the certificate, both as bare hex.
+    /// /sbin/modinfo by path: a busybox sh runs its own applet, which knows neither -b nor sig_key.
     var shellCommands: [String] {
         let bare = "tr -d ':' | tr 'a-f' 'A-F' | sed 's/^0*//'"
         let cert = ShellScript.rooted(certificate)
         let k = ShellScript.quote(kernel)
         return [
-            "SIGKEY=$(modinfo -b \"${ROOT:-/}\" -k \(k) -F sig_key aufs 2>/dev/null | \(bare)) || SIGKEY=",
+            "SIGKEY=$(/sbin/modinfo -b \"${ROOT:-/}\" -k \(k) -F sig_key aufs 2>/dev/null | \(bare)) || SIGKEY=",
             "CERTSERIAL=$(openssl x509 -inform DER -noout -serial -in \(cert) | sed 's/^serial=//' | \(bare))",
             "[ -n \"$SIGKEY\" ] && [ \"$SIGKEY\" = \"$CERTSERIAL\" ] || { echo "
                 + ShellScript.quote(
