@@ -16,6 +16,8 @@ public enum Resource: Sendable, Hashable, Codable, CustomStringConvertible {
     case dkmsModule(String)
     /// persist's /etc/fstab line for a mount point.
     case fstabEntry(String)
+    /// A key staged for MokManager (`mokutil --import`), by its subject key id or serial.
+    case mokKey(String)
 
     public var description: String {
         switch self {
@@ -23,6 +25,7 @@ public enum Resource: Sendable, Hashable, Codable, CustomStringConvertible {
         case .aptPackages: return "packages:apt"
         case .dkmsModule(let m): return "dkms:" + m
         case .fstabEntry(let t): return "fstab:" + t
+        case .mokKey(let id): return "mok:" + id
         }
     }
 
@@ -36,6 +39,8 @@ public enum Resource: Sendable, Hashable, Codable, CustomStringConvertible {
             self = .dkmsModule(String(text.dropFirst(5)))
         } else if text.hasPrefix("fstab:") {
             self = .fstabEntry(String(text.dropFirst(6)))
+        } else if text.hasPrefix("mok:") {
+            self = .mokKey(String(text.dropFirst(4)))
         } else {
             return nil
         }
@@ -83,6 +88,12 @@ public enum UndoAction: Sendable, Codable, Equatable {
     /// The same from a schema-1 record, written before lines had markers: the marked line if
     /// there is one, else the aufs line for the mount point.
     case removeFstabEntry(target: String)
+    /// `mokutil --import` staged this certificate: `mokutil --revoke-import` while it is still
+    /// pending and the only pending key (the command drops every pending request); once enrolled,
+    /// say that it stays and how to remove it (`mokutil --delete`).
+    case revokeMokImport(certificate: String, keyID: String?, serial: String?)
+    /// Something the install made that uninstall leaves in place, and why (said when undoing).
+    case keep(what: String, why: String)
 
     public var description: String {
         switch self {
@@ -97,6 +108,9 @@ public enum UndoAction: Sendable, Codable, Equatable {
         case .relink(let p, let t): return words(["ln", "-sfn", t, p])
         case .moveBack(let saved, let p): return words(["mv", "-f", saved, p])
         case .removeFstabLine(let t), .removeFstabEntry(let t): return "remove the aufs line for \(t) from /etc/fstab"
+        case .revokeMokImport(let cert, _, _):
+            return "revoke the pending MOK import of \(cert) (mokutil --revoke-import, when it is the only one pending)"
+        case .keep(let what, _): return "keep \(what)"
         }
     }
 
@@ -110,6 +124,8 @@ public enum UndoAction: Sendable, Codable, Equatable {
         case .removeFstabLine(let t), .removeFstabEntry(let t): return [.fstabEntry(t)]
         case .relink(let p, _), .moveBack(_, let p): return [.file(p)]
         case .command, .dkmsRemove: return []
+        case .revokeMokImport(let cert, let keyID, let serial): return [.mokKey(keyID ?? serial ?? cert)]
+        case .keep: return []
         }
     }
 

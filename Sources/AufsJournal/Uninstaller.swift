@@ -181,6 +181,10 @@ public struct Uninstaller {
             try await run(["apt-get", "remove", "-y"] + packages, root: root, runner: runner)
         case .command(let argv):
             try await run(argv, root: root, runner: runner)
+        case .revokeMokImport(let cert, let keyID, let serial):
+            try await revokeImport(cert, keyID: keyID, serial: serial, root: root, runner: runner)
+        case .keep(let what, let why):
+            printer("      kept \(what): \(why)")
         }
     }
 

@@ -28,6 +28,10 @@ public protocol CommandRunner: Sendable {
     ) async throws -> CommandResult
     /// The absolute path of a program on PATH, or nil.
     func which(_ name: String) -> String?
+    /// Runs a program that talks to the person at this terminal (mokutil asking for a password):
+    /// its stdin is ours, its stdout and stderr go to our stderr (our stdout stays the report's).
+    /// Only the exit status comes back. Still argv, never a shell.
+    func runOnTerminal(_ argv: [String], environment: [String: String]) async throws -> Int32
 }
 
 extension CommandRunner {
@@ -115,5 +119,26 @@ public struct SubprocessRunner: CommandRunner {
             if access(candidate, X_OK) == 0 { return candidate }
         }
         return nil
+    }
+}
+
+extension CommandRunner {
+    /// Test runners answer like `run` (they have no terminal); SubprocessRunner passes ours through.
+    public func runOnTerminal(_ argv: [String], environment: [String: String]) async throws -> Int32 {
+        try await run(argv, environment: environment).status
+    }
+}
+
+extension SubprocessRunner {
+    public func runOnTerminal(_ argv: [String], environment: [String: String]) async throws -> Int32 {
+        let (first, exe, env) = try Self.prepare(argv, environment)
+        do {
+            let r = try await Subprocess.run(
+                exe, arguments: Arguments(Array(argv.dropFirst())), environment: env, input: .currentStandardInput,
+                output: .currentStandardError, error: .currentStandardError)
+            return Self.exitStatus(r.terminationStatus)
+        } catch {
+            throw AufsError("could not run \(first): \(error)")
+        }
     }
 }

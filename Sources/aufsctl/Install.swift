@@ -50,6 +50,19 @@ struct Install: AsyncParsableCommand {
         name: .customLong("skip-export-check"),
         help: "dkms: build even if the kernel lacks the exports aufs needs (experts, tests).") var skipExportCheck =
         false
+    @Option(
+        name: .customLong("mok-password-hash"),
+        help: ArgumentHelp(
+            "dkms on a Secure Boot host: the password hash for `mokutil --import` (made by `mokutil --generate-hash "
+                + "> FILE`), so that no one has to type it; without it mokutil asks on the terminal.",
+            valueName: "FILE"))
+    var mokPasswordHash: String?
+    @Flag(
+        name: .customLong("allow-unsigned-kernel"),
+        help: ArgumentHelp(
+            "kernel-ml-aufs on a Secure Boot host: make the kernel the GRUB default even when its image is "
+                + "unsigned (shim will not boot it with Secure Boot on)."))
+    var allowUnsignedKernel = false
     @OptionGroup var host: HostOptions
 
     func validate() throws {
@@ -62,7 +75,7 @@ struct Install: AsyncParsableCommand {
         o.kernel = try parseKernel(kernel)
         for (name, value) in [
             ("--source", source), ("--source-ref", sourceRef), ("--repo-url", repoURL), ("--gpgkey", gpgKey),
-            ("--grub-default", grubDefault),
+            ("--grub-default", grubDefault), ("--mok-password-hash", mokPasswordHash),
         ] {
             if let value, value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
                 throw AufsError.usage(
@@ -92,6 +105,8 @@ struct Install: AsyncParsableCommand {
         o.reboot = reboot
         o.noLoad = noLoad
         o.skipExportCheck = skipExportCheck
+        o.allowUnsignedKernel = allowUnsignedKernel
+        o.mokPasswordHash = mokPasswordHash.map(Paths.absolute)
         o.jobs = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         return o
     }

@@ -53,6 +53,11 @@ public struct InstallFrontend {
                             + "or use --dry-run or --emit-sh to see the plan"
                     )
                 }
+                if let why = plan.needsTerminal, !confirmation.isTerminal() {
+                    throw AufsError.usage(
+                        "stdin is not a terminal, and \(why): pass --mok-password-hash FILE (made with `mokutil "
+                            + "--generate-hash > FILE`), or run install on a terminal; nothing was changed")
+                }
                 guard try confirm(plan) else {
                     console.line("nothing changed")
                     return .failure
@@ -100,6 +105,11 @@ public struct InstallFrontend {
         if let m = report.message, report.exitCode != .blocked { console.line(m) }
         if report.exitCode == .blocked && report.changed {
             console.line("steps before the preflight changed the host (see above); `aufsctl uninstall` undoes them")
+        }
+        if let m = report.mokEnrolment {
+            console.line(
+                "\(m.next): \(m.certificate)" + (m.subject.map { " (\($0))" } ?? "")
+                    + (m.state == .staged ? ", staged now" : ", staged before"))
         }
         if report.exitCode == .rebootRequired { console.line("reboot required to finish") }
         if report.exitCode == .success || report.exitCode == .rebootRequired {

@@ -22,6 +22,8 @@ public struct InstallReport: Sendable, Codable, Equatable {
     /// Encoded as the number the process exits with.
     public var exitCode: AufsExitCode
     public var message: String?
+    /// A key waiting for MokManager: the run ends with exit 5, "reboot and confirm the key".
+    public var mokEnrolment: MokEnrolment? = nil
 }
 
 /// What applying a list of steps came to.
@@ -55,11 +57,13 @@ public struct Executor {
         }
         if !dryRun, let p = ctx.provenance { try journal.setSource(p) }
         if !dryRun { prune(ctx.root, journal.state) }
-        let code: AufsExitCode = plan.rebootRequired && !ctx.options.reboot ? .rebootRequired : .success
+        let reboot = (plan.rebootRequired && !ctx.options.reboot) || ctx.mokEnrolment != nil
+        let code: AufsExitCode = reboot ? .rebootRequired : .success
         var report = finish(
             plan, outcome, dryRun: dryRun, code: dryRun ? .success : code, message: nil,
             notes: ctx.notes + (ctx.provenance.map { ["built from \($0)"] } ?? []))
         if !dryRun && !outcome.changed { report.message = "nothing to do: every step was already done" }
+        report.mokEnrolment = ctx.mokEnrolment
         return report
     }
 

@@ -49,6 +49,8 @@ public struct Plan: Sendable {
     /// What the user must do after a successful run (reboot, MOK enrolment).
     public var rebootRequired: Bool
     public var afterwards: [String]
+    /// Why applying the plan needs a person at a terminal (mokutil asking for a password), if it does.
+    public var needsTerminal: String? = nil
 }
 
 /// Where the dkms method's aufs source comes from: a checkout on this host, or a repository
@@ -96,6 +98,11 @@ public struct InstallOptions: Sendable {
     public var reboot = false
     public var noLoad = false
     public var skipExportCheck = false
+    /// dkms on a Secure Boot host: the password hash `mokutil --import` is given (`--hash-file`,
+    /// made by `mokutil --generate-hash`), read where mokutil runs; nil: mokutil asks on the terminal.
+    public var mokPasswordHash: String?
+    /// kernel-ml-aufs on a Secure Boot host: make an unsigned kernel the GRUB default anyway (warned).
+    public var allowUnsignedKernel = false
     public var jobs = 2
     public init() {}
 }
@@ -116,6 +123,12 @@ public final class InstallContext: @unchecked Sendable {
     public var dkmsStatus: [DKMSStatusEntry]?
     /// Things the user must know after the run, found while running (e.g. who signed the module).
     public var notes: [String] = []
+    /// A key staged for MokManager (now or before): the run ends with "reboot and confirm" (exit 5).
+    public var mokEnrolment: MokEnrolment?
+    /// libkmod's view of a module in the root's tree for a kernel (tests answer for a tree without one).
+    public var moduleInfo: @Sendable (_ root: HostRoot, _ kernel: String, _ name: String) -> ModuleInfo? = {
+        root, kernel, name in (try? ModuleIndex(root: root, kernel: kernel))?.lookup(name)
+    }
     /// Where steps record an undo before making the change it undoes (nil in dry runs and tests
     /// that drive steps directly).
     public var journal: StateJournal?

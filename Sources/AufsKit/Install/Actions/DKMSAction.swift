@@ -12,8 +12,6 @@ public struct DKMSAction: ActionKind {
     public var jobs: Int
     /// The aufs-standalone branch, named in a failed build's way out.
     public var branch: String
-    /// Report whether the installed module is signed (Secure Boot hosts).
-    public var reportSigner: Bool
 
     func version(_ ctx: InstallContext) throws -> String? { try DKMSMethod.source(ctx)?.version }
 
@@ -49,13 +47,6 @@ public struct DKMSAction: ActionKind {
             let undo: [UndoAction] = [.dkmsRemove(module: "aufs/\(v)", kernel: kernel)]
             try ctx.willChange(undo)
             try await ctx.checkStreaming(["dkms", "install", "aufs/\(v)", "-k", kernel])
-            if reportSigner {
-                // Say whether the installed module is signed (libkmod reads the signature).
-                let signer = (try? ModuleIndex(root: ctx.root, kernel: kernel))?.lookup("aufs")?.signer
-                ctx.notes.append(
-                    signer.map { "Secure Boot: the installed aufs.ko is signed by \($0)" }
-                        ?? "Secure Boot: the installed aufs.ko is NOT signed, so the kernel will refuse it")
-            }
             return undo
         }
     }

@@ -271,27 +271,23 @@ public enum DKMSMethod {
     public static func plan(_ facts: HostFacts, options o: InstallOptions, root: HostRoot) throws -> Plan {
         let k = facts.kernel.release
         let d = DKMSSteps(facts: facts, o: o, k: k)
-        var steps = [
-            d.packagesStep(), d.exportsStep(), d.sourceStep(), d.usrSrcStep(),
-            d.dkmsStep(.add), d.dkmsStep(.build), d.dkmsStep(.install),
-        ]
+        let sb = d.secureBoot ? DKMSSigningSteps(facts: facts, o: o, kver: d.kver) : nil
+        try sb.map { try $0.checkPasswordHash(root: root) }
+        var steps = [d.packagesStep(), d.exportsStep()] + (sb.map { [$0.keyStep(root: root)] } ?? [])
+        steps += [d.sourceStep(), d.usrSrcStep(), d.dkmsStep(.add), d.dkmsStep(.build), d.dkmsStep(.install)]
+        steps += [sb?.signedStep(), sb?.enrolStep()].compactMap { $0 ?? nil }
         steps.append(CommonSteps.persist())
-        if d.running && !o.noLoad && root.isHost { steps.append(CommonSteps.load()) }
-        var afterwards: [String] = []
-        if d.secureBoot {
-            afterwards.append(
-                "Secure Boot is enabled: the module must be signed by an enrolled key. dkms signs with "
-                    + "/var/lib/dkms/mok.key; enroll it once with `mokutil --import /var/lib/dkms/mok.pub`, reboot, "
-                    + "and confirm the enrolment in the MOK manager (aufsctl cannot do that step for you)"
-            )
-        }
+        if d.running && !o.noLoad && root.isHost && sb?.loadsNow != false { steps.append(CommonSteps.load()) }
+        var afterwards = sb?.afterwards ?? []
         if !d.running {
             afterwards.append(
                 "built for \(d.kver), which is not running: boot it, then `aufsctl load` (or let "
                     + "/etc/modules-load.d/aufs.conf load it)"
             )
         }
-        return Plan(method: .dkms, target: .kernel(d.kver), steps: steps, rebootRequired: false, afterwards: afterwards)
+        return Plan(
+            method: .dkms, target: .kernel(d.kver), steps: steps, rebootRequired: false, afterwards: afterwards,
+            needsTerminal: sb?.needsTerminal)
     }
 
     static func wantedPackages(cloning: Bool, meta: String?) -> [String] {
@@ -344,7 +340,10 @@ struct DKMSSteps: Sendable {
             } ?? "VERSION"
     }
 
-    var wantedPackages: [String] { DKMSMethod.wantedPackages(cloning: cloning, meta: meta) }
+    var wantedPackages: [String] {
+        DKMSMethod.wantedPackages(cloning: cloning, meta: meta)
+            + (secureBoot ? DKMSSigningSteps(facts: facts, o: o, kver: kver).packages : [])
+    }
     var exports: ExportCheck {
         ExportCheck(
             kernel: k, running: running, branch: branch, build: build, sourceDirectory: sourceDirectory,
@@ -402,7 +401,7 @@ struct DKMSSteps: Sendable {
     }
 
     func dkmsStep(_ op: DKMSAction.Operation) -> Step {
-        let action = DKMSAction(operation: op, kernel: kver, jobs: o.jobs, branch: branch, reportSigner: secureBoot)
+        let action = DKMSAction(operation: op, kernel: kver, jobs: o.jobs, branch: branch)
         return Step(
             id: "dkms-" + op.rawValue, title: "dkms \(op.rawValue) aufs/\(V)" + (op == .add ? "" : " -k \(kver)"),
             actions: [.dkms(action)])
