@@ -11,13 +11,42 @@ public struct BranchEditor {
     /// Flush pseudo-links before the remount (aufs's manual); `--no-plink-flush` turns it off.
     public var flushPseudoLinks = true
 
+    /// How image branches are taken (--allow-fs, --copy).
+    public var images = ImageOptions()
+    /// Where each union's image layers are recorded.
+    public var layerRecords = LayerRecords()
+    /// On an overlay union: unmount it and mount it again with the new stack (`--remount`).
+    public var remountOverlay = false
+
     public init(syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot()) {
         self.syscalls = syscalls
         self.root = root
     }
 
+    /// What a branch change did.
+    public struct Change: Sendable {
+        /// The remount made (or, with dryRun, to be made); nil for an overlay mounted again.
+        public var call: MountCall?
+        /// The image layer added or deleted, when the branch is one.
+        public var layer: LayerMount?
+        /// The union's target, canonical.
+        public var target: String
+        public var notes: [String] = []
+        public var warnings: [String] = []
+    }
+
     /// Validates and makes the remount; returns the call made (or, with dryRun, to be made).
     public func edit(_ action: Action, target: String, branch: String, index: Int?, dryRun: Bool) throws -> MountCall {
+        let c = try change(action, target: target, branch: branch, index: index, dryRun: dryRun)
+        return c.call ?? MountCall(source: "none", target: c.target, fstype: "overlay", flags: 0, data: "")
+    }
+
+    /// `edit`, with image layers: an image is attached first (default position right under the rw
+    /// branch), a deleted layer is released after the remount, and every failure before the
+    /// remount succeeds releases what was attached.
+    public func change(
+        _ action: Action, target: String, branch: String, index: Int?, dryRun: Bool
+    ) throws -> Change {
         nameThisThreadAufsctl()
         if !dryRun && syscalls.geteuid() != 0 {
             throw AufsError("changing branches needs root (mount(2) with MS_REMOUNT); run it with sudo")
@@ -28,10 +57,15 @@ public struct BranchEditor {
             throw AufsError.usage("\(target): not an aufs mount (see aufsctl status)")
         }
         if m.filesystem != .aufs {
-            throw AufsError.usage(
-                "\(t) is an overlay fallback mount: overlayfs cannot change layers on a live mount; unmount it and "
-                    + "mount again with the new branch list"
-            )
+            guard remountOverlay, action != .mod else {
+                throw AufsError.usage(
+                    "\(t) is an overlay fallback mount: overlayfs cannot change layers on a live mount; add --remount "
+                        + "to unmount it and mount it again with the new stack when nothing holds it, or unmount it "
+                        + "and mount again with the new branch list"
+                )
+            }
+            return try OverlayRestack(editor: self).change(
+                action, union: m, branch: branch, index: index, dryRun: dryRun)
         }
         // PATH=PERM: a ':' after the '=' is inside the permission, where aufs would start a branch.
         if let eq = branch.firstIndex(of: "="), branch[eq...].contains(":") {
@@ -43,12 +77,95 @@ public struct BranchEditor {
         if m.branches.isEmpty {
             throw AufsError("\(t): its branches could not be read (\(m.branchesNote ?? "none listed")); try again")
         }
-        let raw = try AufsOptions.parseBranchList(branch)
+        var raw = try AufsOptions.parseBranchList(branch)
         guard raw.count == 1 else {
             throw AufsError.usage("branch \(action.rawValue): give one PATH[=PERM], not a list")
         }
         let validator = BranchValidator(syscalls: syscalls)
         let existing = m.branches.map { String($0.prefix { $0 != "=" }) }
+        var result = Change(call: nil, layer: nil, target: t)
+        let held = AttachedLayers()
+        var index = index
+        let recorded = layerRecords.load(t)
+        if action != .add, let l = Self.layer(named: raw[0].path, in: recorded, existing: existing, cwd: validator.cwd)
+        {
+            raw[0].path = l.directory
+            result.layer = l
+        } else if action != .add, let i = Int(raw[0].path), !FileRead.exists(Paths.join(validator.cwd, raw[0].path)) {
+            guard i >= 0 && i < existing.count else {
+                throw AufsError.usage("branch \(i): \(t) has \(existing.count) branches (0...\(existing.count - 1))")
+            }
+            raw[0].path = existing[i]
+        }
+        if action == .add && ImageBranches.isImage(raw[0].path, cwd: validator.cwd) {
+            // Right under the rw branch, as `slax activate` does with add:1.
+            if index == nil {
+                index = m.branches.firstIndex { $0.hasSuffix("=rw") || $0.contains("=rw+") }.map { $0 + 1 } ?? 0
+            }
+            let (b, layer) = try ImageBranches.attachOne(
+                raw[0].path.hasPrefix("/") ? raw[0].path : Paths.join(validator.cwd, raw[0].path),
+                permission: raw[0].permission, options: images, dryRun: dryRun)
+            raw[0] = b
+            if let layer {
+                held.append(layer)
+                result.layer = layer
+                let above = Array(existing.prefix(index ?? 0))
+                let found = WhiteoutAudit.find(layer: layer.directory, branches: above)
+                if !found.isEmpty {
+                    result.warnings.append(
+                        "\(found.count) whiteout\(found.count == 1 ? "" : "s") in the branches above the new layer "
+                            + "hide paths it provides (first: "
+                            + found.prefix(3).map { "\($0.path) hides /\($0.hides)" }.joined(separator: "; ")
+                            + "); remove them from the rw branch to see the layer's files")
+                }
+            }
+        }
+        do {
+            result.call = try remountEditing(
+                action, t: t, target: target, m: m, raw: raw, existing: existing, validator: validator, index: index,
+                dryRun: dryRun)
+        } catch {
+            held.releaseAll()
+            throw error
+        }
+        if dryRun { return result }
+        if action == .add, let l = held.layers.first {
+            var layers = recorded
+            layers.append(l)
+            try? layerRecords.save(t, layers)
+            result.notes.append(
+                "image \(l.copiedFrom ?? l.image): \(l.type) on \(l.device) mounted read-only at \(l.directory)")
+        } else if action == .del, let l = result.layer {
+            switch LayerMount.release(directory: l.directory, device: l.device) {
+            case .success:
+                result.notes.append("released image layer \(l.directory) (\(l.device))")
+                try? layerRecords.save(t, recorded.filter { $0.directory != l.directory })
+            case .failure(let e):
+                try? layerRecords.save(t, recorded.filter { $0.directory != l.directory } + [l])
+                result.warnings.append(
+                    "the union no longer uses \(l.directory), but it stays mounted: \(e); "
+                        + BusyHolders.sentence(BusyHolders().holders(of: l.directory), target: l.directory))
+            }
+        }
+        return result
+    }
+
+    /// The recorded layer a `del`/`mod` argument names: its image (as given or copied), its mount
+    /// directory, or its index in the union.
+    static func layer(named arg: String, in layers: [LayerMount], existing: [String], cwd: String) -> LayerMount? {
+        let abs = Paths.normalize(arg.hasPrefix("/") ? arg : Paths.join(cwd, arg))
+        if let l = layers.first(where: { $0.image == abs || $0.copiedFrom == abs || $0.directory == abs }) { return l }
+        if let i = Int(arg), !FileRead.exists(abs), i >= 0, i < existing.count {
+            return layers.first { $0.directory == existing[i] }
+        }
+        return nil
+    }
+
+    /// The remount of a live aufs union for one branch change (the path already a directory).
+    func remountEditing(
+        _ action: Action, t: String, target: String, m: UnionMount, raw: [RawBranch], existing: [String],
+        validator: BranchValidator, index: Int?, dryRun: Bool
+    ) throws -> MountCall {
         // The option for the branch named as given (a path, or /proc/self/fd/N for the kernel).
         let make: (String) -> String
         let path: String
