@@ -36,6 +36,11 @@ struct BranchCommand: AsyncParsableCommand {
     @Flag(help: "On an overlay union: unmount it and mount it again with the new stack, when nothing holds it.")
     var remount = false
     @Flag(help: "Do not run the after-work hooks in /etc/aufsctl/layer.d.") var noHooks = false
+    @Flag(
+        help: ArgumentHelp(
+            "With add of an image: move the whiteouts above it that would hide its files into a journaled backup, and "
+                + "remount with udba=reval (default: warn)."))
+    var dropWhiteouts = false
     @Flag(help: "Print the call without making it.") var dryRun = false
     @Flag(help: "Do not flush aufs's pseudo-links first (aufsctl plink flush).") var noPlinkFlush = false
 
@@ -48,6 +53,8 @@ struct BranchCommand: AsyncParsableCommand {
         editor.flushPseudoLinks = !noPlinkFlush
         editor.images = imageOptions(allowFS: allowFs, copy: copy)
         editor.remountOverlay = remount
+        let union = target
+        if dropWhiteouts { editor.dropWhiteouts = { try WhiteoutDrop().drop($0, union: union) } }
         let c = try editor.change(action, target: target, branch: branch, index: index, dryRun: dryRun)
         for w in c.warnings { Terminal.error("aufsctl: warning: " + w) }
         if let call = c.call { print((dryRun ? "would call: " : "done: ") + call.description) }

@@ -17,6 +17,9 @@ public struct BranchEditor {
     public var layerRecords = LayerRecords()
     /// On an overlay union: unmount it and mount it again with the new stack (`--remount`).
     public var remountOverlay = false
+    /// `--drop-whiteouts`: moves the whiteouts that would hide a new layer into a journaled backup
+    /// and returns a note; the remount then adds udba=reval. Nil: they are only reported.
+    public var dropWhiteouts: (([WhiteoutAudit.Finding]) throws -> String)? = nil
 
     public init(syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot()) {
         self.syscalls = syscalls
@@ -86,6 +89,7 @@ public struct BranchEditor {
         var result = Change(call: nil, layer: nil, target: t)
         let held = AttachedLayers()
         var index = index
+        var extra: [String] = []
         let recorded = layerRecords.load(t)
         if action != .add, let l = Self.layer(named: raw[0].path, in: recorded, existing: existing, cwd: validator.cwd)
         {
@@ -98,37 +102,70 @@ public struct BranchEditor {
             raw[0].path = existing[i]
         }
         if action == .add && ImageBranches.isImage(raw[0].path, cwd: validator.cwd) {
-            // Right under the rw branch, as `slax activate` does with add:1.
-            if index == nil {
-                index = m.branches.firstIndex { $0.hasSuffix("=rw") || $0.contains("=rw+") }.map { $0 + 1 } ?? 0
-            }
-            let (b, layer) = try ImageBranches.attachOne(
-                raw[0].path.hasPrefix("/") ? raw[0].path : Paths.join(validator.cwd, raw[0].path),
-                permission: raw[0].permission, options: images, dryRun: dryRun)
-            raw[0] = b
-            if let layer {
-                held.append(layer)
-                result.layer = layer
-                let above = Array(existing.prefix(index ?? 0))
-                let found = WhiteoutAudit.find(layer: layer.directory, branches: above)
-                if !found.isEmpty {
-                    result.warnings.append(
-                        "\(found.count) whiteout\(found.count == 1 ? "" : "s") in the branches above the new layer "
-                            + "hide paths it provides (first: "
-                            + found.prefix(3).map { "\($0.path) hides /\($0.hides)" }.joined(separator: "; ")
-                            + "); remove them from the rw branch to see the layer's files")
-                }
-            }
+            try attachImage(
+                &raw, index: &index, extra: &extra, result: &result, m: m, existing: existing, validator: validator,
+                held: held, dryRun: dryRun)
         }
         do {
             result.call = try remountEditing(
                 action, t: t, target: target, m: m, raw: raw, existing: existing, validator: validator, index: index,
-                dryRun: dryRun)
+                dryRun: dryRun, extraOptions: extra)
+        } catch var e as AufsError {
+            held.releaseAll()
+            if action == .del && e.message.contains("EBUSY") {
+                e.details.append(
+                    BusyHolders.sentence(BusyHolders().holders(of: t), target: t) + "; nothing was changed")
+            }
+            throw e
         } catch {
             held.releaseAll()
             throw error
         }
         if dryRun { return result }
+        finishLayer(action, t: t, recorded: recorded, held: held, result: &result)
+        return result
+    }
+
+    /// An image given to `branch add`: attached (right under the rw branch unless --index), and
+    /// audited for whiteouts above it that would hide it.
+    func attachImage(
+        _ raw: inout [RawBranch], index: inout Int?, extra: inout [String], result: inout Change, m: UnionMount,
+        existing: [String], validator: BranchValidator, held: AttachedLayers, dryRun: Bool
+    ) throws {
+        // Right under the rw branch, as `slax activate` does with add:1.
+        if index == nil {
+            index = m.branches.firstIndex { $0.hasSuffix("=rw") || $0.contains("=rw+") }.map { $0 + 1 } ?? 0
+        }
+        let (b, layer) = try ImageBranches.attachOne(
+            raw[0].path.hasPrefix("/") ? raw[0].path : Paths.join(validator.cwd, raw[0].path),
+            permission: raw[0].permission, options: images, dryRun: dryRun)
+        raw[0] = b
+        if let layer {
+            held.append(layer)
+            result.layer = layer
+            let above = Array(existing.prefix(index ?? 0))
+            let found = WhiteoutAudit.find(layer: layer.directory, branches: above)
+            if !found.isEmpty, let drop = dropWhiteouts {
+                do { result.notes.append(try drop(found)) } catch {
+                    held.releaseAll()
+                    throw error
+                }
+                // Cached negative dentries would keep hiding the files (as sfs_load knows).
+                extra = ["udba=reval"]
+            } else if !found.isEmpty {
+                result.warnings.append(
+                    "\(found.count) whiteout\(found.count == 1 ? "" : "s") in the branches above the new layer "
+                        + "hide paths it provides (first: "
+                        + found.prefix(3).map { "\($0.path) hides /\($0.hides)" }.joined(separator: "; ")
+                        + "); --drop-whiteouts moves them to a backup")
+            }
+        }
+    }
+
+    /// After the remount: an added layer is recorded, a deleted one released.
+    func finishLayer(
+        _ action: Action, t: String, recorded: [LayerMount], held: AttachedLayers, result: inout Change
+    ) {
         if action == .add, let l = held.layers.first {
             var layers = recorded
             layers.append(l)
@@ -147,7 +184,6 @@ public struct BranchEditor {
                         + BusyHolders.sentence(BusyHolders().holders(of: l.directory), target: l.directory))
             }
         }
-        return result
     }
 
     /// The recorded layer a `del`/`mod` argument names: its image (as given or copied), its mount
@@ -161,95 +197,100 @@ public struct BranchEditor {
         return nil
     }
 
+    /// The option of a branch change, the branch's path, and its directory fd when it was opened.
+    typealias Option = (make: (String) -> String, path: String, directory: AnchoredDirectory?)
+
     /// The remount of a live aufs union for one branch change (the path already a directory).
     func remountEditing(
         _ action: Action, t: String, target: String, m: UnionMount, raw: [RawBranch], existing: [String],
-        validator: BranchValidator, index: Int?, dryRun: Bool
+        validator: BranchValidator, index: Int?, dryRun: Bool, extraOptions: [String] = []
     ) throws -> MountCall {
-        // The option for the branch named as given (a path, or /proc/self/fd/N for the kernel).
-        let make: (String) -> String
-        let path: String
-        // The branch as the kernel is given it: its fd, when it was opened.
-        var branchDirectory: AnchoredDirectory?
-        switch action {
-        case .add:
-            let anchored = try validator.validateAnchored(raw, readOnlyMount: false)[0]
-            let b = anchored.branch
-            branchDirectory = anchored.directory
-            let b2 =
-                raw[0].permission == nil
-                ? Branch(path: b.path, permission: BranchPermission(base: .ro), filesystem: b.filesystem) : b
-            path = b2.path
-            for e in existing {
-                if e == b2.path { throw AufsError.usage("\(b2.path) is already branch of \(t)") }
-                if b2.path.hasPrefix(e + "/") || e.hasPrefix(b2.path + "/") {
-                    throw AufsError.usage("\(b2.path) and the existing branch \(e) overlap (one is inside the other)")
-                }
-            }
-            if let index {
-                guard index >= 0 && index <= existing.count else {
-                    throw AufsError.usage(
-                        "--index \(index): \(t) has \(existing.count) branches; expected 0...\(existing.count)")
-                }
-                make = { "add=\(index):\($0)=\(b2.permission)" }
-            } else {
-                make = { "append=\($0)=\(b2.permission)" }
-            }
-        case .del, .mod:
-            // The kernel's branch list is the authority: a branch whose directory has vanished
-            // (or is no longer a directory) is still named by its path for del and mod.
-            let lexical =
-                raw[0].path.hasPrefix("/") ? Paths.normalize(raw[0].path) : Paths.join(validator.cwd, raw[0].path)
-            if let d = try? validator.anchoredDirectory(raw[0].path, what: "branch") {
-                path = d.path
-                branchDirectory = d
-            } else if existing.contains(Paths.normalize(lexical)) {
-                path = Paths.normalize(lexical)
-                // Named by path (there is no directory to open): refused where another user could
-                // create that name and point it at another branch.
-                if let why = Self.creatableByOthers(path, syscalls) {
-                    throw AufsError(
-                        "branch \(action.rawValue) \(path): the directory is gone, so the kernel would be given the "
-                            + "path, and \(why); recreate it as root or move the union's branches where only root "
-                            + "can write")
-                }
-            } else {
-                path = try validator.canonicalDirectory(raw[0].path, what: "branch")
-            }
-            guard existing.contains(path) else {
-                throw AufsError.usage("\(path) is not a branch of \(t) (branches: \(existing.joined(separator: ", ")))")
-            }
-            if action == .del {
-                if raw[0].permission != nil { throw AufsError.usage("branch del takes a path without =PERM") }
-                if existing.count == 1 { throw AufsError.usage("\(path) is the only branch of \(t); unmount instead") }
-                make = { "del=\($0)" }
-            } else {
-                guard let p = raw[0].permission else {
-                    throw AufsError.usage("branch mod needs PATH=PERM (e.g. \(path)=ro)")
-                }
-                switch BranchPermission.parse(p) {
-                case .success(let perm): make = { "mod=\($0)=\(perm)" }
-                case .failure(let why): throw AufsError.usage("branch \(path): \(why)")
-                }
-            }
-        }
+        let o =
+            action == .add
+            ? try addOption(t: t, raw: raw, existing: existing, validator: validator, index: index)
+            : try delModOption(action, t: t, raw: raw, existing: existing, validator: validator)
         let entry = MountTable.read(root.resolve("/proc/self/mountinfo"))?.mount(at: t)
         let current =
             entry.map { HelperOptions.currentFlags(vfsOptions: $0.vfsOptions, superOptions: $0.fsOptions) } ?? 0
         var call = MountCall(
-            source: "none", target: t, fstype: "aufs", flags: UInt(MS_REMOUNT) | current, data: make(path))
+            source: "none", target: t, fstype: "aufs", flags: UInt(MS_REMOUNT) | current,
+            data: ([o.make(o.path)] + extraOptions).joined(separator: ","))
         if dryRun { return call }
         guard let entry else { throw AufsError.usage("\(target): not a mount point (see aufsctl status)") }
         // The union's root and the branch by fd: the kernel remounts the mount that was checked.
         let unionRoot = try LiveMount.open(t, entry: entry, syscalls: syscalls).root(syscalls)
         call.kernelTarget = unionRoot.procPath
-        call.kernelData = branchDirectory.map { make($0.procPath) }
+        call.kernelData = o.directory.map { ([o.make($0.procPath)] + extraOptions).joined(separator: ",") }
         var executor = MountExecutor(syscalls: syscalls, root: root, lockPath: lockPath)
         executor.flushPseudoLinks = flushPseudoLinks
-        try withExtendedLifetime((unionRoot, branchDirectory)) {
+        try withExtendedLifetime((unionRoot, o.directory)) {
             try executor.remount(call, failure: "branch \(action.rawValue) failed")
         }
         return call
+    }
+
+    func addOption(
+        t: String, raw: [RawBranch], existing: [String], validator: BranchValidator, index: Int?
+    ) throws -> Option {
+        let anchored = try validator.validateAnchored(raw, readOnlyMount: false)[0]
+        let b = anchored.branch
+        let b2 =
+            raw[0].permission == nil
+            ? Branch(path: b.path, permission: BranchPermission(base: .ro), filesystem: b.filesystem) : b
+        for e in existing {
+            if e == b2.path { throw AufsError.usage("\(b2.path) is already branch of \(t)") }
+            if b2.path.hasPrefix(e + "/") || e.hasPrefix(b2.path + "/") {
+                throw AufsError.usage("\(b2.path) and the existing branch \(e) overlap (one is inside the other)")
+            }
+        }
+        guard let index else { return ({ "append=\($0)=\(b2.permission)" }, b2.path, anchored.directory) }
+        guard index >= 0 && index <= existing.count else {
+            throw AufsError.usage(
+                "--index \(index): \(t) has \(existing.count) branches; expected 0...\(existing.count)")
+        }
+        return ({ "add=\(index):\($0)=\(b2.permission)" }, b2.path, anchored.directory)
+    }
+
+    func delModOption(
+        _ action: Action, t: String, raw: [RawBranch], existing: [String], validator: BranchValidator
+    ) throws -> Option {
+        // The kernel's branch list is the authority: a branch whose directory has vanished
+        // (or is no longer a directory) is still named by its path for del and mod.
+        let path: String
+        var branchDirectory: AnchoredDirectory?
+        let lexical =
+            raw[0].path.hasPrefix("/") ? Paths.normalize(raw[0].path) : Paths.join(validator.cwd, raw[0].path)
+        if let d = try? validator.anchoredDirectory(raw[0].path, what: "branch") {
+            path = d.path
+            branchDirectory = d
+        } else if existing.contains(Paths.normalize(lexical)) {
+            path = Paths.normalize(lexical)
+            // Named by path (there is no directory to open): refused where another user could
+            // create that name and point it at another branch.
+            if let why = Self.creatableByOthers(path, syscalls) {
+                throw AufsError(
+                    "branch \(action.rawValue) \(path): the directory is gone, so the kernel would be given the "
+                        + "path, and \(why); recreate it as root or move the union's branches where only root "
+                        + "can write")
+            }
+        } else {
+            path = try validator.canonicalDirectory(raw[0].path, what: "branch")
+        }
+        guard existing.contains(path) else {
+            throw AufsError.usage("\(path) is not a branch of \(t) (branches: \(existing.joined(separator: ", ")))")
+        }
+        if action == .del {
+            if raw[0].permission != nil { throw AufsError.usage("branch del takes a path without =PERM") }
+            if existing.count == 1 { throw AufsError.usage("\(path) is the only branch of \(t); unmount instead") }
+            return ({ "del=\($0)" }, path, branchDirectory)
+        }
+        guard let p = raw[0].permission else {
+            throw AufsError.usage("branch mod needs PATH=PERM (e.g. \(path)=ro)")
+        }
+        switch BranchPermission.parse(p) {
+        case .success(let perm): return ({ "mod=\($0)=\(perm)" }, path, branchDirectory)
+        case .failure(let why): throw AufsError.usage("branch \(path): \(why)")
+        }
     }
 
     /// Why another user could create `path` (its deepest existing directory, opened with the

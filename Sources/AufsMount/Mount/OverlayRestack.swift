@@ -17,10 +17,9 @@ struct OverlayRestack {
             let path = String(b.prefix { $0 != "=" })
             return RawBranch(path: path, permission: b.count > path.count ? String(b.dropFirst(path.count + 1)) : nil)
         }
-        let existing = old.map(\.path)
         var stack = old
         let records = editor.layerRecords.load(t)
-        var raw = try AufsOptions.parseBranchList(branch)
+        let raw = try AufsOptions.parseBranchList(branch)
         guard raw.count == 1 else {
             throw AufsError.usage("branch \(action.rawValue): give one PATH[=PERM], not a list")
         }
@@ -31,70 +30,15 @@ struct OverlayRestack {
         do {
             switch action {
             case .add:
-                let isImage = ImageBranches.isImage(raw[0].path, cwd: validator.cwd)
-                let at =
-                    index
-                    ?? (isImage
-                        ? (old.firstIndex { $0.permission?.hasPrefix("rw") == true }.map { $0 + 1 } ?? 0)
-                        : old.count)
-                guard at >= 0 && at <= old.count else {
-                    throw AufsError.usage("--index \(at): \(t) has \(old.count) branches; expected 0...\(old.count)")
-                }
-                if at == 0 && old.first?.permission?.hasPrefix("rw") == true {
-                    throw AufsError.usage(
-                        "--index 0: overlay's upper (rw) layer stays on top; a new layer goes at 1 or below")
-                }
-                if isImage {
-                    let (b, layer) = try ImageBranches.attachOne(
-                        raw[0].path.hasPrefix("/") ? raw[0].path : Paths.join(validator.cwd, raw[0].path),
-                        permission: raw[0].permission, options: editor.images, dryRun: dryRun)
-                    raw[0] = b
-                    if let layer {
-                        held.append(layer)
-                        result.layer = layer
-                    }
-                } else {
-                    raw[0].path = try validator.canonicalDirectory(raw[0].path, what: "branch")
-                    if existing.contains(raw[0].path) {
-                        throw AufsError.usage("\(raw[0].path) is already a layer of \(t)")
-                    }
-                    if raw[0].permission == nil { raw[0].permission = "ro" }
-                }
-                stack.insert(raw[0], at: at)
+                let (branch, at) = try added(
+                    raw[0], to: old, t: t, validator: validator, held: held, dryRun: dryRun,
+                    index: index, result: &result)
+                stack.insert(branch, at: at)
             case .del:
-                var path: String
-                if let l = BranchEditor.layer(named: raw[0].path, in: records, existing: existing, cwd: validator.cwd) {
-                    path = l.directory
-                    removed = l
-                } else if let i = Int(raw[0].path), !FileRead.exists(Paths.join(validator.cwd, raw[0].path)) {
-                    guard i >= 0 && i < existing.count else {
-                        throw AufsError.usage(
-                            "branch \(i): \(t) has \(existing.count) layers (0...\(existing.count - 1))")
-                    }
-                    path = existing[i]
-                } else {
-                    path =
-                        raw[0].path.hasPrefix("/")
-                        ? Paths.normalize(raw[0].path) : Paths.join(validator.cwd, raw[0].path)
-                    if !existing.contains(path), let c = try? validator.canonicalDirectory(raw[0].path, what: "branch")
-                    {
-                        path = c
-                    }
-                }
-                guard let i = existing.firstIndex(of: path) else {
-                    throw AufsError.usage(
-                        "\(path) is not a layer of \(t) (layers: \(existing.joined(separator: ", ")))")
-                }
-                if old[i].permission?.hasPrefix("rw") == true {
-                    throw AufsError.usage(
-                        "\(path) is the overlay's upper (rw) layer; it cannot be deleted, only unmounted")
-                }
-                if stack.filter({ $0.permission?.hasPrefix("rw") != true }).count == 1 {
-                    throw AufsError.usage("\(path) is the only lower layer of \(t); unmount instead")
-                }
+                let (i, layer) = try deleted(raw[0], from: old, t: t, records: records, validator: validator)
                 stack.remove(at: i)
-                if removed == nil { removed = records.first { $0.directory == path } }
-                result.layer = removed
+                removed = layer
+                result.layer = layer
             case .mod:
                 throw AufsError.usage("branch mod: overlayfs layers have no permissions to change")
             }
@@ -140,6 +84,84 @@ struct OverlayRestack {
             }
         }
         return result
+    }
+
+    /// A new layer and its place: an image attached (right under the upper layer unless --index),
+    /// or a directory (at the bottom unless --index).
+    func added(
+        _ r: RawBranch, to old: [RawBranch], t: String, validator: BranchValidator, held: AttachedLayers, dryRun: Bool,
+        index: Int?, result: inout BranchEditor.Change
+    ) throws -> (RawBranch, Int) {
+        var raw = [r]
+        let isImage = ImageBranches.isImage(raw[0].path, cwd: validator.cwd)
+        let at =
+            index
+            ?? (isImage
+                ? (old.firstIndex { $0.permission?.hasPrefix("rw") == true }.map { $0 + 1 } ?? 0)
+                : old.count)
+        guard at >= 0 && at <= old.count else {
+            throw AufsError.usage("--index \(at): \(t) has \(old.count) branches; expected 0...\(old.count)")
+        }
+        if at == 0 && old.first?.permission?.hasPrefix("rw") == true {
+            throw AufsError.usage(
+                "--index 0: overlay's upper (rw) layer stays on top; a new layer goes at 1 or below")
+        }
+        if isImage {
+            let (b, layer) = try ImageBranches.attachOne(
+                raw[0].path.hasPrefix("/") ? raw[0].path : Paths.join(validator.cwd, raw[0].path),
+                permission: raw[0].permission, options: editor.images, dryRun: dryRun)
+            raw[0] = b
+            if let layer {
+                held.append(layer)
+                result.layer = layer
+            }
+        } else {
+            raw[0].path = try validator.canonicalDirectory(raw[0].path, what: "branch")
+            if old.map(\.path).contains(raw[0].path) {
+                throw AufsError.usage("\(raw[0].path) is already a layer of \(t)")
+            }
+            if raw[0].permission == nil { raw[0].permission = "ro" }
+        }
+        return (raw[0], at)
+    }
+
+    /// The layer a `del` names (an image, its layer directory, an index or a path) and its record.
+    func deleted(
+        _ r: RawBranch, from old: [RawBranch], t: String, records: [LayerMount], validator: BranchValidator
+    ) throws -> (Int, LayerMount?) {
+        let raw = [r]
+        let existing = old.map(\.path)
+        var removed: LayerMount?
+        var path: String
+        if let l = BranchEditor.layer(named: raw[0].path, in: records, existing: existing, cwd: validator.cwd) {
+            path = l.directory
+            removed = l
+        } else if let i = Int(raw[0].path), !FileRead.exists(Paths.join(validator.cwd, raw[0].path)) {
+            guard i >= 0 && i < existing.count else {
+                throw AufsError.usage(
+                    "branch \(i): \(t) has \(existing.count) layers (0...\(existing.count - 1))")
+            }
+            path = existing[i]
+        } else {
+            path =
+                raw[0].path.hasPrefix("/")
+                ? Paths.normalize(raw[0].path) : Paths.join(validator.cwd, raw[0].path)
+            if !existing.contains(path), let c = try? validator.canonicalDirectory(raw[0].path, what: "branch") {
+                path = c
+            }
+        }
+        guard let i = existing.firstIndex(of: path) else {
+            throw AufsError.usage(
+                "\(path) is not a layer of \(t) (layers: \(existing.joined(separator: ", ")))")
+        }
+        if old[i].permission?.hasPrefix("rw") == true {
+            throw AufsError.usage(
+                "\(path) is the overlay's upper (rw) layer; it cannot be deleted, only unmounted")
+        }
+        if old.filter({ $0.permission?.hasPrefix("rw") != true }).count == 1 {
+            throw AufsError.usage("\(path) is the only lower layer of \(t); unmount instead")
+        }
+        return (i, removed ?? records.first { $0.directory == path })
     }
 
     func mount(_ stack: [RawBranch], target: String, layers: [LayerMount], options: String) throws -> MountReport {
