@@ -269,3 +269,51 @@ public struct BranchImage: Sendable, Codable, Equatable {
         }
     }
 }
+
+extension ImageBranches {
+    /// An image branch for `persist`: checked as a mount would check it (opened once, only root
+    /// can write it, libblkid's type accepted), nothing mounted; at boot mount.aufs attaches it.
+    /// The permission is the one given, else `rr`.
+    public static func persistable(
+        _ path: String, permission: String?, allowFS: [String] = [], cwd: String? = nil
+    ) throws -> BranchSpec {
+        let abs = path.hasPrefix("/") ? path : Paths.join(cwd ?? Paths.absolute("."), path)
+        let image = try ImageFile.open(abs)
+        if let why = image.writableByOthers() {
+            throw AufsError.usage(
+                "image \(image.path): \(why); a union mounted at boot takes only images no other user can change "
+                    + "(mount it once with --copy and persist the live union: its root-only copy is persisted)")
+        }
+        let sig = try ImageProbe.probe(image)
+        if let why = ImageProbe.refusal(sig, path: image.path, allowed: allowFS) { throw AufsError.usage(why) }
+        var perm = BranchPermission(base: .rr)
+        if let p = permission {
+            switch BranchPermission.parse(p) {
+            case .success(let v): perm = v
+            case .failure(let why): throw AufsError.usage("image \(image.path): \(why)")
+            }
+        }
+        if perm.writable { throw AufsError.usage("image \(image.path): an image layer is read-only (rr or ro)") }
+        return BranchSpec(path: FileRead.realPath(image.path) ?? image.path, permission: perm)
+    }
+
+    /// Branch specs for `persist`: images checked by `persistable`, directories by the validator
+    /// (a first branch that is an image leaves the directories' default ro).
+    public static func persistSpecs(_ raw: [RawBranch], readOnlyMount: Bool) throws -> [BranchSpec] {
+        var dirs = raw.filter { !isImage($0.path) }
+        if let first = raw.first, isImage(first.path), !dirs.isEmpty, dirs[0].permission == nil {
+            dirs[0].permission = "ro"
+        }
+        var validated = try dirs.isEmpty ? [] : BranchValidator().validate(dirs, readOnlyMount: readOnlyMount)
+        return try raw.map { r in
+            isImage(r.path) ? try persistable(r.path, permission: r.permission) : BranchSpec(validated.removeFirst())
+        }
+    }
+
+    /// A live union's branch as persisted: an image layer's image (its root-only copy when it was
+    /// copied), a directory as listed.
+    public static func persisted(_ b: BranchSpec, layers: [LayerMount]) -> BranchSpec {
+        guard let l = layers.first(where: { $0.directory == b.path }) else { return b }
+        return BranchSpec(path: l.image, permission: b.permission)
+    }
+}

@@ -232,6 +232,47 @@ struct ImageBranchTests {
     }
 }
 
+@Suite(.serialized, .enabled(if: layersUsable, "needs root, squashfs-tools, erofs-utils, squashfs/erofs/overlay"))
+struct ImageBranchHelperPersistTests {
+    /// mount.aufs (as mount(8) runs it at boot) attaches an image branch; with no aufs here the
+    /// mount fails with ENODEV and every layer is released.
+    @Test func mountHelperAttachesImagesAndRollsBackOnENODEV() async throws {
+        guard !hostHas.has("aufs") else { return }
+        let t = TempDir()
+        let d = canonical(t.path)
+        defer { withExtendedLifetime(t) { unmountAll(under: d) } }
+        makeDir(d + "/rw")
+        makeDir(d + "/mnt")
+        let sb = try await makeImage(d, type: "squashfs", name: "001-core.sb", files: ["core.txt": "core\n"])
+        let before = leftovers([sb], d)
+        let bin = Paths.dirname(FileRead.readLink("/proc/self/exe") ?? "") + "/aufsctl-helper"
+        symlink(bin, d + "/mount.aufs")
+        let fake = try await SubprocessRunner().run(
+            [d + "/mount.aufs", "none", d + "/mnt", "-f", "-v", "-o", "br=\(d)/rw=rw:\(sb)"], environment: [:])
+        #expect(fake.status == 0, "\(fake.stderr)")
+        #expect(fake.stdout.contains(LayerMount.root + "/001-core.sb@"), "\(fake.stdout)")
+        let r = try await SubprocessRunner().run(
+            [d + "/mount.aufs", "none", d + "/mnt", "-o", "br=\(d)/rw=rw:\(sb)"], environment: [:])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("ENODEV"), "\(r.stderr)")
+        #expect(leftovers([sb], d) == before)
+    }
+
+    @Test func persistWritesTheImageNotItsLayerDirectory() async throws {
+        let t = TempDir()
+        let d = canonical(t.path)
+        makeDir(d + "/rw")
+        makeDir(d + "/mnt")
+        let sb = try await makeImage(d, type: "squashfs", name: "001-core.sb", files: ["core.txt": "core\n"])
+        let r = try await aufsctl(["persist", "--dry-run", "--via", "fstab", "dirs=\(d)/rw:\(sb)", d + "/mnt"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("br=\(d)/rw=rw:\(sb)=rr"), "\(r.stdout)")
+        writeFile(d + "/text", "not an image")
+        let bad = try await aufsctl(["persist", "--dry-run", "--via", "fstab", "dirs=\(d)/rw:\(d)/text", d + "/mnt"])
+        #expect(bad.status == 2 && bad.stderr.contains("finds no filesystem"), "\(bad.stderr)")
+    }
+}
+
 final class Counter: @unchecked Sendable {
     var counts: [String: Int] = [:]
     func next(_ k: String) -> Int {
