@@ -105,6 +105,7 @@ public struct BranchEditor {
             try attachImage(
                 &raw, index: &index, extra: &extra, result: &result, m: m, existing: existing, validator: validator,
                 held: held, dryRun: dryRun)
+            if result.call != nil { return result }  // a dry run: the image was probed only
         }
         do {
             result.call = try remountEditing(
@@ -159,6 +160,13 @@ public struct BranchEditor {
                         + found.prefix(3).map { "\($0.path) hides /\($0.hides)" }.joined(separator: "; ")
                         + "); --drop-whiteouts moves them to a backup")
             }
+        }
+        if dryRun {
+            // The layer's directory does not exist before the real run: the image was probed only.
+            result.call = MountCall(
+                source: "none", target: result.target, fstype: "aufs", flags: UInt(MS_REMOUNT),
+                data: "add=\(index ?? 1):\(raw[0].path)=\(raw[0].permission ?? "rr")")
+            result.notes.append("the image was probed; its loop device and layer mount are made by the real run")
         }
     }
 

@@ -143,9 +143,10 @@ public struct Mounter {
                     ?? BranchPermission(base: i == 0 ? .rw : .ro), filesystem: "")
         }
         let calls = try planner.calls.plan(
-            branches: branches, options: req.options.other, target: req.target, readOnly: req.options.readOnly)
+            branches: branches, options: req.options.other, target: Paths.absolute(req.target),
+            readOnly: req.options.readOnly)
         return MountReport(
-            filesystem: .aufs, target: req.target, branches: branches, xino: nil,
+            filesystem: .aufs, target: Paths.absolute(req.target), branches: branches, xino: nil,
             calls: images.map { "attach a read-only loop device to the image and mount it at \($0.path)" }
                 + calls.map(\.description),
             dryRun: true, loadedModule: false, workdir: nil,
