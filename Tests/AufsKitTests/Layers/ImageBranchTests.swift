@@ -315,3 +315,77 @@ struct LayerRecordTests {
         #expect(f.contains { $0.path == d + "/rw/usr/bin/.wh.app" })
     }
 }
+
+/// The parts that need no mount: argument resolution, persist's specs, the hooks' rule.
+struct ImageBranchUnitTests {
+    let layers = [
+        LayerMount(
+            image: "/m/001-core.sb", directory: "/run/aufsctl/layers/001-core.sb@1-2", device: "/dev/loop3",
+            type: "squashfs", uuid: nil, size: 1, loop: nil),
+        {
+            var l = LayerMount(
+                image: "/var/lib/aufsctl/images/u.sb@1-2-3-4", directory: "/run/aufsctl/layers/u.sb@5-6",
+                device: "/dev/loop4", type: "squashfs", uuid: nil, size: 1, loop: nil)
+            l.copiedFrom = "/home/u/u.sb"
+            return l
+        }(),
+    ]
+
+    @Test func delNamesALayerByImageCopyDirectoryOrIndex() {
+        let existing = ["/w/rw", layers[0].directory, layers[1].directory]
+        func named(_ a: String, cwd: String = "/nonexistent-cwd") -> String? {
+            BranchEditor.layer(named: a, in: layers, existing: existing, cwd: cwd)?.directory
+        }
+        #expect(named("/m/001-core.sb") == layers[0].directory)
+        #expect(named("001-core.sb", cwd: "/m") == layers[0].directory)
+        #expect(named("/home/u/u.sb") == layers[1].directory)
+        #expect(named(layers[1].image) == layers[1].directory)
+        #expect(named(layers[0].directory) == layers[0].directory)
+        #expect(named("2") == layers[1].directory)
+        #expect(named("0") == nil, "branch 0 is a directory, not a layer")
+        #expect(named("7") == nil)
+        #expect(named("/m/other.sb") == nil)
+    }
+
+    @Test func persistTakesImagesWithRrAndKeepsTheDirectoriesDefaults() async throws {
+        guard hasMksquashfs else { return }
+        let t = TempDir()
+        let d = canonical(t.path)
+        makeDir(d + "/rw")
+        makeDir(d + "/ro")
+        let sb = try await makeImage(d, type: "squashfs", name: "001.sb", files: ["a": "1\n"])
+        var specs = try ImageBranches.persistSpecs(
+            [
+                RawBranch(path: d + "/rw", permission: nil), RawBranch(path: sb, permission: nil),
+                RawBranch(path: d + "/ro", permission: nil),
+            ], readOnlyMount: false)
+        #expect(specs.map(\.description) == ["\(d)/rw=rw", "\(sb)=rr", "\(d)/ro=ro"])
+        specs = try ImageBranches.persistSpecs(
+            [RawBranch(path: sb, permission: "rr+wh"), RawBranch(path: d + "/ro", permission: nil)],
+            readOnlyMount: false)
+        #expect(specs.map(\.description) == ["\(sb)=rr+wh", "\(d)/ro=ro"])
+        let e = #expect(throws: AufsError.self) {
+            try ImageBranches.persistSpecs([RawBranch(path: sb, permission: "rw")], readOnlyMount: false)
+        }
+        #expect(e?.message.contains("read-only") == true)
+        // A live union's layer directory is persisted as its image.
+        let l = LayerMount(
+            image: sb, directory: "/run/aufsctl/layers/x", device: "/dev/loop1", type: "squashfs", uuid: nil, size: 1,
+            loop: nil)
+        let b = ImageBranches.persisted(
+            BranchSpec(path: "/run/aufsctl/layers/x", permission: BranchPermission(base: .rr)), layers: [l])
+        #expect(b.description == "\(sb)=rr")
+    }
+
+    @Test func hooksInADirectoryOthersCanWriteAreNotRun() {
+        let t = TempDir()
+        let d = canonical(t.path)
+        writeFile(d + "/10-x", "#!/bin/sh\n")
+        chmod(d + "/10-x", 0o755)
+        // The temporary directory sits in /tmp, which every user can write.
+        #expect(LayerHooks.unsafeReason(d + "/10-x")?.contains("writable by group or others") == true)
+        writeFile(d + "/20-y", "#!/bin/sh\n")
+        #expect(LayerHooks.unsafeReason(d + "/20-y") == "not executable")
+        #expect(LayerHooks(directory: d).hooks() == [d + "/10-x", d + "/20-y"])
+    }
+}
