@@ -82,44 +82,20 @@ public struct Mounter {
         // branch from here on. Whatever fails later releases them again.
         let held = AttachedLayers()
         var req = req
-        var facts: MountFacts?
+        var recordedAt: String?
         do {
             req.options.branches = try ImageBranches.attach(
                 req.options.branches, options: images, dryRun: req.dryRun, held: held)
             if req.dryRun, let report = try dryRunWithImages(req) { return report }
-            facts = try MountFacts.gather(req, syscalls: syscalls, root: root)
-            let plan = try planner.plan(req, facts: facts!)
-            var executor = MountExecutor(syscalls: syscalls, root: root, lockPath: lockPath)
-            executor.signingKey = signingKey
-            executor.workdirRecords = workdirRecords
-            let layers = inheritedLayers + held.layers
-            if !req.dryRun && !layers.isEmpty {
-                // Recorded before the union exists, so a crash after the mount still names them.
-                try layerRecords.save(facts!.target, layers)
-                try images.check("recorded")
-            }
-            var report = try executor.run(plan)
-            if !req.dryRun && !layers.isEmpty {
-                do { try images.check("union-mounted") } catch {
-                    var u = Unmounter(syscalls: syscalls, root: root)
-                    u.keepLayers = true
-                    _ = try? u.unmount(facts!.target, lazy: false, force: false)
-                    throw error
-                }
-            }
-            report.layers = layers
-            for l in held.layers {
-                report.notes.append(
-                    "image \(l.copiedFrom.map { "\($0) (copied to \(l.image))" } ?? l.image): \(l.type) on \(l.device)"
-                        + " mounted read-only at \(l.directory)")
-            }
-            return report
+            return try mountAttached(req, held: held, recordedAt: &recordedAt)
         } catch {
-            if let f = facts, !held.layers.isEmpty {
+            // The branch fds (opened in the layers' directories) are closed by now: a layer
+            // with one open would not unmount (EBUSY).
+            if let t = recordedAt {
                 if inheritedLayers.isEmpty {
-                    layerRecords.remove(f.target)
+                    layerRecords.remove(t)
                 } else {
-                    try? layerRecords.save(f.target, inheritedLayers)
+                    try? layerRecords.save(t, inheritedLayers)
                 }
             }
             let left = held.releaseAll()
@@ -129,6 +105,39 @@ public struct Mounter {
             }
             throw error
         }
+    }
+
+    /// Facts, plan and calls for a request whose image branches are attached; its fds (branches,
+    /// mount point) are closed when it returns or throws.
+    func mountAttached(_ req: MountRequest, held: AttachedLayers, recordedAt: inout String?) throws -> MountReport {
+        let facts = try MountFacts.gather(req, syscalls: syscalls, root: root)
+        let plan = try planner.plan(req, facts: facts)
+        var executor = MountExecutor(syscalls: syscalls, root: root, lockPath: lockPath)
+        executor.signingKey = signingKey
+        executor.workdirRecords = workdirRecords
+        let layers = inheritedLayers + held.layers
+        if !req.dryRun && !layers.isEmpty {
+            // Recorded before the union exists, so a crash after the mount still names them.
+            try layerRecords.save(facts.target, layers)
+            if !held.layers.isEmpty { recordedAt = facts.target }
+            try images.check("recorded")
+        }
+        var report = try executor.run(plan)
+        if !req.dryRun && !layers.isEmpty {
+            do { try images.check("union-mounted") } catch {
+                var u = Unmounter(syscalls: syscalls, root: root)
+                u.keepLayers = true
+                _ = try? u.unmount(facts.target, lazy: false, force: false)
+                throw error
+            }
+        }
+        report.layers = layers
+        for l in held.layers {
+            report.notes.append(
+                "image \(l.copiedFrom.map { "\($0) (copied to \(l.image))" } ?? l.image): \(l.type) on \(l.device)"
+                    + " mounted read-only at \(l.directory)")
+        }
+        return report
     }
 
     /// A dry run with image branches: the images were probed, but their directories do not exist,

@@ -15,6 +15,23 @@ private func leftovers(_ images: [String], _ d: String) -> [String] {
         + (FileRead.list(LayerMount.root) ?? []).filter { n in ids.contains { LayerMount.directoryName(for: $0) == n } }
 }
 
+/// After a test (even a failed one): unmounts every layer whose loop device is backed by a file
+/// under `d`, so a failure leaves nothing bound.
+private func releaseLayers(backedBy d: String) {
+    for line in mountinfo().split(separator: "\n") {
+        let f = line.split(separator: " ")
+        guard let dash = f.firstIndex(of: "-"), f.count > dash + 2, f[4].hasPrefix(LayerMount.root + "/") else {
+            continue
+        }
+        let source = String(f[dash + 2])
+        guard source.hasPrefix("/dev/loop"), let n = Int(source.dropFirst("/dev/loop".count)),
+            LoopDevice.backingFile(of: n)?.hasPrefix(d + "/") == true
+        else { continue }
+        _ = LayerMount.release(directory: String(f[4]), device: source)
+    }
+    LayerRecords().remove(d + "/mnt")
+}
+
 private let layersUsable =
     isRoot && hasMksquashfs && hasMkfsErofs && hostHas.has("squashfs") && hostHas.has("erofs")
     && hostHas.has("overlay")
@@ -40,7 +57,11 @@ struct ImageBranchTests {
     @Test func squashfsAndErofsLayersThroughTheOverlayFallbackAndUmountReleasesThem() async throws {
         let t = TempDir()
         let (d, sb, ero) = try await fixture(t)
-        defer { withExtendedLifetime(t) { unmountAll(under: d) } }
+        defer {
+            withExtendedLifetime(t) {
+                unmountAll(under: d); releaseLayers(backedBy: d)
+            }
+        }
         let before = leftovers([sb, ero], d)
         let report = try Mounter().mount(try mountRequest("\(d)/rw:\(sb):\(ero)", d + "/mnt"))
         #expect(report.filesystem == .overlay)
@@ -66,7 +87,11 @@ struct ImageBranchTests {
         guard !hostHas.has("aufs") else { return }
         let t = TempDir()
         let (d, sb, ero) = try await fixture(t)
-        defer { withExtendedLifetime(t) { unmountAll(under: d) } }
+        defer {
+            withExtendedLifetime(t) {
+                unmountAll(under: d); releaseLayers(backedBy: d)
+            }
+        }
         let before = leftovers([sb, ero], d)
         let e = #expect(throws: AufsError.self) {
             try Mounter().mount(try mountRequest("\(d)/rw:\(sb):\(ero)", d + "/mnt", fallback: .none))
@@ -80,7 +105,11 @@ struct ImageBranchTests {
     func injectedFailureAtEachStepLeavesNothing(step: String) async throws {
         let t = TempDir()
         let (d, sb, ero) = try await fixture(t)
-        defer { withExtendedLifetime(t) { unmountAll(under: d) } }
+        defer {
+            withExtendedLifetime(t) {
+                unmountAll(under: d); releaseLayers(backedBy: d)
+            }
+        }
         let before = leftovers([sb, ero], d)
         var m = Mounter()
         // The second image fails, so the first one's layer must be released too.
@@ -96,7 +125,11 @@ struct ImageBranchTests {
     @Test func injectedFailureThroughTheCLI() async throws {
         let t = TempDir()
         let (d, sb, _) = try await fixture(t)
-        defer { withExtendedLifetime(t) { unmountAll(under: d) } }
+        defer {
+            withExtendedLifetime(t) {
+                unmountAll(under: d); releaseLayers(backedBy: d)
+            }
+        }
         let before = leftovers([sb], d)
         let r = try await aufsctl(
             ["mount", "--fallback", "overlay", "dirs=\(d)/rw:\(sb)", d + "/mnt"],
@@ -109,11 +142,18 @@ struct ImageBranchTests {
     @Test func corruptAndNonImageFilesAreRefusedAndTheGoodLayerReleased() async throws {
         let t = TempDir()
         let (d, sb, _) = try await fixture(t)
-        defer { withExtendedLifetime(t) { unmountAll(under: d) } }
+        defer {
+            withExtendedLifetime(t) {
+                unmountAll(under: d); releaseLayers(backedBy: d)
+            }
+        }
         writeFile(d + "/notes.txt", String(repeating: "text\n", count: 400))
         var files: [String: String] = [:]
-        for i in 0..<100 { files["f\(i)"] = String(repeating: "\(i)", count: 2000) }
+        // Contents that do not compress away: the image must be larger than what is kept.
+        for i in 0..<200 { files["f\(i)"] = (0..<300).map { String(($0 * 7919 + i * 104_729) % 1_000_003) }.joined() }
         let bad = try await makeImage(d, type: "squashfs", name: "bad.sb", files: files)
+        var st = stat()
+        #expect(stat(bad, &st) == 0 && st.st_size > 16384, "the test image must be larger than what is kept")
         #expect(truncate(bad, 4096) == 0)
         let before = leftovers([sb, bad], d)
         var e = #expect(throws: AufsError.self) {
@@ -130,7 +170,11 @@ struct ImageBranchTests {
     @Test func userWritableImageNeedsCopy() async throws {
         let t = TempDir()
         let (d, sb, _) = try await fixture(t)
-        defer { withExtendedLifetime(t) { unmountAll(under: d) } }
+        defer {
+            withExtendedLifetime(t) {
+                unmountAll(under: d); releaseLayers(backedBy: d)
+            }
+        }
         #expect(chown(sb, 65534, 65534) == 0)
         let e = #expect(throws: AufsError.self) { try Mounter().mount(try mountRequest("\(d)/rw:\(sb)", d + "/mnt")) }
         #expect(e?.message.contains("--copy") == true)
@@ -147,7 +191,11 @@ struct ImageBranchTests {
     @Test func aHundredImageLayersInOneUnion() async throws {
         let t = TempDir()
         let d = canonical(t.path)
-        defer { withExtendedLifetime(t) { unmountAll(under: d) } }
+        defer {
+            withExtendedLifetime(t) {
+                unmountAll(under: d); releaseLayers(backedBy: d)
+            }
+        }
         makeDir(d + "/rw")
         makeDir(d + "/mnt")
         var images: [String] = []
@@ -169,7 +217,11 @@ struct ImageBranchTests {
     @Test func overlayBranchAddAndDelNeedRemountThenRestack() async throws {
         let t = TempDir()
         let (d, sb, ero) = try await fixture(t)
-        defer { withExtendedLifetime(t) { unmountAll(under: d) } }
+        defer {
+            withExtendedLifetime(t) {
+                unmountAll(under: d); releaseLayers(backedBy: d)
+            }
+        }
         let before = leftovers([sb, ero], d)
         _ = try Mounter().mount(try mountRequest("\(d)/rw:\(sb)", d + "/mnt"))
         var ed = BranchEditor()
@@ -243,7 +295,11 @@ struct ImageBranchHelperPersistTests {
         guard !hostHas.has("aufs") else { return }
         let t = TempDir()
         let d = canonical(t.path)
-        defer { withExtendedLifetime(t) { unmountAll(under: d) } }
+        defer {
+            withExtendedLifetime(t) {
+                unmountAll(under: d); releaseLayers(backedBy: d)
+            }
+        }
         makeDir(d + "/rw")
         makeDir(d + "/mnt")
         let sb = try await makeImage(d, type: "squashfs", name: "001-core.sb", files: ["core.txt": "core\n"])
