@@ -11,8 +11,11 @@ import Testing
 private func leftovers(_ images: [String], _ d: String) -> [String] {
     let ids = images.compactMap { try? ImageFile.open($0) }
     let bound = ids.flatMap { loops(backing: $0) }.map { "loop\($0)" }
-    return bound + mountPoints(under: LayerMount.root) + mountPoints(under: d)
-        + (FileRead.list(LayerMount.root) ?? []).filter { n in ids.contains { LayerMount.directoryName(for: $0) == n } }
+    // Only these images' layer directories: the other suites mount layers of their own meanwhile.
+    let names = Set(ids.map { LayerMount.directoryName(for: $0) })
+    return bound
+        + mountPoints(under: LayerMount.root).filter { names.contains(String($0.split(separator: "/").last ?? "")) }
+        + mountPoints(under: d) + (FileRead.list(LayerMount.root) ?? []).filter { names.contains($0) }
 }
 
 /// After a test (even a failed one): unmounts every layer whose loop device is backed by a file
