@@ -15,6 +15,8 @@ public struct LayerMount: Sendable, Equatable, Codable {
     public var size: UInt64
     /// How the loop device was bound (LOOP_CONFIGURE / LOOP_SET_FD, direct I/O), when there is one.
     public var loop: String?
+    /// With `--copy`: the image the user named, of which `image` is root's private copy.
+    public var copiedFrom: String? = nil
 
     /// Where layers are mounted: root's private runtime directory, so no other user can reach a
     /// layer except through the union.
@@ -46,7 +48,8 @@ public struct LayerMount: Sendable, Equatable, Codable {
     ///   - allowFS: types accepted besides squashfs and erofs (`--allow-fs`).
     ///   - mountTable: the live mounts, to refuse a block device mounted writable elsewhere.
     public static func mount(
-        _ image: ImageFile, allowFS: [String] = [], mountTable: MountTable? = nil, directIO: Bool = true
+        _ image: ImageFile, allowFS: [String] = [], mountTable: MountTable? = nil, directIO: Bool = true,
+        afterLoop: (() throws -> Void)? = nil
     ) throws -> LayerMount {
         if let why = image.writableByOthers() {
             throw AufsError.usage(
@@ -69,6 +72,13 @@ public struct LayerMount: Sendable, Equatable, Codable {
         try RuntimeDir.ensurePrivate(RuntimeDir.path, what: "image layers")
         try RuntimeDir.ensurePrivate(root, what: "image layers")
         let dir = root + "/" + directoryName(for: image)
+        // One mount per image: a second one stacked on the same directory would be released by
+        // whichever union goes first.
+        if let held = (mountTable ?? MountTable.read("/proc/self/mountinfo"))?.mount(at: dir) {
+            throw AufsError.usage(
+                "image \(image.path) is already mounted as a layer at \(dir) (\(held.fstype) from \(held.source)); "
+                    + "a union uses it: `aufsctl status` names which")
+        }
         if Glibc.mkdir(dir, 0o755) != 0 && errno != EEXIST {
             throw AufsError("cannot create \(dir) for image \(image.path): \(SysErrno(errno))")
         }
@@ -82,6 +92,12 @@ public struct LayerMount: Sendable, Equatable, Codable {
                 throw error
             }
             device = loop!.path
+            do { try afterLoop?() } catch {
+                loop!.close()
+                _ = LoopDevice.waitUnbound(loop!.number)
+                rmdir(dir)
+                throw error
+            }
         }
         let log = KernelLog()
         let data = sig.type.hasPrefix("ext") ? "noload" : ""

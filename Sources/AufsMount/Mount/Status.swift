@@ -20,6 +20,8 @@ public struct UnionMount: Sendable, Codable, Equatable {
     public var branchesFrom: String? = nil
     /// Why an aufs union's branches are not from sysfs (its lock was held, not root, ...).
     public var branchesNote: String? = nil
+    /// The branches that are image layers aufsctl mounted (root's record; absent when none).
+    public var images: [BranchImage]? = nil
 }
 
 public struct StatusReport: Sendable, Codable, Equatable {
@@ -56,7 +58,12 @@ public struct StatusReader {
             entries = entries.filter { $0.target == t }
             if entries.isEmpty { throw AufsError.usage("\(target): no aufs or aufsctl overlay mount there") }
         }
-        let mounts = entries.compactMap { e in e.fstype == "aufs" ? aufsMount(e, locking: .shared) : overlayMount(e) }
+        var mounts = entries.compactMap { e in e.fstype == "aufs" ? aufsMount(e, locking: .shared) : overlayMount(e) }
+        let records = LayerRecords(root: root)
+        for i in mounts.indices {
+            let images = BranchImage.of(mounts[i], records: records)
+            if !images.isEmpty { mounts[i].images = images }
+        }
         if let target, mounts.isEmpty { throw AufsError.usage("\(target): no longer mounted (unmounted meanwhile)") }
         if target == nil && (!root.isHost || geteuid() == 0) {
             // Lock files of unions something other than aufsctl unmounted: a file per union would pile up.

@@ -57,13 +57,19 @@ options:
     elements: dict
     suboptions:
       path:
-        description: The branch directory.
+        description:
+          - The branch directory, or an image file (squashfs or erofs) or block device, which aufsctl
+            binds to a read-only loop device and mounts as a layer under C(/run/aufsctl/layers).
+          - An image is compared with the live union through C(aufsctl status --json)'s C(images), so
+            adding or removing one on a live aufs union is a C(branch add) or C(branch del) and a second
+            run changes nothing.
         type: path
         required: true
       perm:
         description:
           - The aufs permission (C(rw), C(ro), C(rr), with attributes such as C(ro+wh)).
-          - Default C(rw) for the first branch and C(ro) for the others, as aufs itself does.
+          - Default C(rw) for the first branch and C(ro) for the others, as aufs itself does; C(rr) for
+            an image.
           - Checked against aufs's grammar (a base, then C(+attribute)s that fit it); anything else, such
             as a C(:) that would start another branch, fails before aufsctl runs.
         type: str
@@ -165,6 +171,7 @@ report:
 import json
 import os
 import re
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aufsctl.aufs.plugins.module_utils.aufsctl import (
@@ -174,22 +181,35 @@ from ansible_collections.aufsctl.aufs.plugins.module_utils.aufsctl import (
 PERSISTING = ('mounted', 'present', 'absent')
 
 
+def is_image(path):
+    """A regular file or block device given as a branch: an image layer for aufsctl."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISREG(mode) or stat.S_ISBLK(mode)
+
+
 def desired_branches(branches):
-    """[(path, perm)] with aufs's default permissions (rw on top, ro below) and symlinks resolved
-    as aufsctl resolves them, so the list compares with `aufsctl status`."""
+    """[(path, perm)] with aufs's default permissions (rw on top, ro below, rr for an image) and
+    symlinks resolved as aufsctl resolves them, so the list compares with `aufsctl status`."""
     result = []
     for index, branch in enumerate(branches):
-        perm = branch.get('perm') or ('rw' if index == 0 else 'ro')
-        result.append((os.path.realpath(branch['path']), perm))
+        default = 'rr' if is_image(branch['path']) else ('rw' if index == 0 else 'ro')
+        result.append((os.path.realpath(branch['path']), branch.get('perm') or default))
     return result
 
 
-def parse_status_branches(entries):
-    """aufsctl.status/1 branches ("PATH=PERM", top first) as [(path, perm)]."""
+def parse_status_branches(entries, images=None):
+    """aufsctl.status/1 branches ("PATH=PERM", top first) as [(path, perm)]; an image layer's
+    directory is named by its image (status's `images`), as the task names it."""
+    by_dir = dict((i.get('branch'), i.get('image')) for i in images or [])
     result = []
     for entry in entries:
         path, sep, perm = entry.rpartition('=')
-        result.append((path, perm) if sep else (entry, ''))
+        if not sep:
+            path, perm = entry, ''
+        result.append((by_dir.get(path, path), perm))
     return result
 
 
@@ -452,7 +472,7 @@ def main():
                              % (state, union.aufsctl.path), rc=EXIT_USAGE)
 
     live = union.live()
-    before = parse_status_branches(live.get('branches') or []) if live else []
+    before = parse_status_branches(live.get('branches') or [], live.get('images')) if live else []
     after = before
     remounted = False
     words = []
