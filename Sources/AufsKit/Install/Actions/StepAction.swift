@@ -52,6 +52,8 @@ public enum StepAction: Sendable {
     case symlink(SymlinkAction)
     /// persist's /etc/fstab line, placed after the lines that mount what the union needs.
     case fstabLine(FstabLineAction)
+    /// `--build`: aufs compiled for the kernel in a scratch directory; none builds: blocked.
+    case trialBuild(TrialBuildAction)
 
     var kind: any ActionKind {
         switch self {
@@ -70,6 +72,7 @@ public enum StepAction: Sendable {
         case .loadModule(let a): return a
         case .symlink(let a): return a
         case .fstabLine(let a): return a
+        case .trialBuild(let a): return a
         }
     }
 
