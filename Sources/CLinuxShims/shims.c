@@ -107,3 +107,6 @@ void aufsctl_malloc_tune(int mmap_threshold) {
     mallopt(M_ARENA_MAX, 1);
     mallopt(M_MMAP_THRESHOLD, mmap_threshold);
 }
+
+#include <stdio.h>
+void aufsctl_stdout_line_buffered(void) { setvbuf(stdout, NULL, _IOLBF, 0); }

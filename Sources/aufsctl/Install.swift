@@ -2,6 +2,7 @@
 // Copyright (C) 2025-2026 the aufsctl authors
 import ArgumentParser
 import AufsKit
+import CLinuxShims
 import Glibc
 
 struct Install: AsyncParsableCommand {
@@ -9,8 +10,9 @@ struct Install: AsyncParsableCommand {
         commandName: "install",
         abstract: "Make aufs available: kernel-ml-aufs (CentOS 7), DKMS (Debian), or Ubuntu's extra modules.",
         discussion:
-            "Exit codes: 0 done (or nothing to do), 1 failure, 2 usage, 4 not installable here, 5 reboot required, 6 "
-            + "partially applied (see the report; aufsctl uninstall undoes it)."
+            "Exit codes: 0 done (or nothing to do), 1 failure (what the run applied was rolled back), 2 usage, 4 not "
+            + "installable here (nothing changed, or all of it rolled back), 5 reboot required, 6 partially applied "
+            + "(--keep-on-failure, or a rollback that could not finish; aufsctl uninstall undoes it)."
     )
 
     @Option(help: "auto, kernel-ml-aufs, dkms or ubuntu-extra.") var method: MethodChoice = .auto
@@ -50,6 +52,16 @@ struct Install: AsyncParsableCommand {
         name: .customLong("skip-export-check"),
         help: "dkms: build even if the kernel lacks the exports aufs needs (experts, tests).") var skipExportCheck =
         false
+    @Flag(
+        help: ArgumentHelp(
+            "dkms: compile aufs against the kernel's headers in a scratch directory before changing anything (trying "
+                + "aufsX.Y.Z, aufsX.Y, then aufsX.x-rcN), and install the branch that built; none builds: exit 4. "
+                + "With --dry-run: only the trial build."))
+    var build = false
+    @Flag(
+        name: .customLong("keep-on-failure"),
+        help: "Leave what a failed run applied in place (exit 6; `aufsctl uninstall` undoes it) instead of rolling back.")
+    var keepOnFailure = false
     @OptionGroup var host: HostOptions
 
     func validate() throws {
@@ -92,6 +104,11 @@ struct Install: AsyncParsableCommand {
         o.reboot = reboot
         o.noLoad = noLoad
         o.skipExportCheck = skipExportCheck
+        o.build = build
+        o.keepOnFailure = keepOnFailure
+        if build && o.method != nil && o.method != .dkms {
+            throw AufsError.usage("--build compiles aufs for the dkms method; --method \(method.rawValue) builds nothing")
+        }
         o.jobs = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         return o
     }
@@ -100,7 +117,10 @@ struct Install: AsyncParsableCommand {
         let mode: InstallFrontend.Mode = emitSh ? .emitSh : dryRun ? .dryRun : .apply
         let frontend = InstallFrontend(
             installer: Installer(root: try host.hostRoot()), options: try options(), mode: mode, json: json,
-            confirmation: Confirmation(assumeYes: yes))
+            confirmation: Confirmation(assumeYes: yes),
+            progressDisplay: .init(isTerminal: isatty(2) != 0, write: Terminal.errorText))
+        // Line-buffered stdout: CI, Ansible and `tee` see each step's line as it happens.
+        aufsctl_stdout_line_buffered()
         try CommandExit.unlessSuccess(try await frontend.run())
     }
 }

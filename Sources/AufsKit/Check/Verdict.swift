@@ -155,7 +155,7 @@ public struct Verdict: Sendable, Codable, Equatable {
                 waysOut: [
                     "boot a kernel whose sublevel an aufs branch supports (stable point releases change the "
                         + "functions aufs calls), or wait for a newer branch",
-                    "tell aufs's maintainer: `aufsctl report` gathers what the aufs README asks for",
+                    "try another branch or commit: `aufsctl check --build --source-ref BRANCH|COMMIT`",
                     overlayWay,
                 ])
         }

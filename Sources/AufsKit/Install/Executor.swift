@@ -27,6 +27,8 @@ public struct InstallReport: Sendable, Codable, Equatable {
     public var onFailure: FailureHandling? = nil
     /// What the rollback undid, newest first.
     public var undone: [String]? = nil
+    /// The run's transcript (`/var/log/aufsctl/install.log`), when one was kept.
+    public var transcript: String? = nil
 
     public enum FailureHandling: String, Sendable, Codable { case rolledBack, kept, rollbackFailed }
 }
@@ -67,7 +69,7 @@ public struct Executor {
                 return finish(plan, outcome, dryRun: dryRun, code: stop.code, message: stop.message)
             }
             if ctx.options.keepOnFailure {
-                var r = finish(plan, outcome, dryRun: dryRun, code: .partial, message: stop.message)
+                var r = finish(plan, outcome, dryRun: dryRun, code: stop.code, message: stop.message)
                 r.onFailure = .kept
                 return r
             }
@@ -139,7 +141,7 @@ public struct Executor {
                 outcome.stop = (
                     partial ? .partial : (e.exitCode == .blocked ? .blocked : .failure),
                     "step \(step.id) failed: \(e.message)"
-                        + (partial ? "; earlier steps stay applied; `aufsctl uninstall` undoes them" : "")
+                        + (partial ? Executor.keptSuffix : "")
                 )
                 return outcome
             }
@@ -181,12 +183,15 @@ public struct Executor {
         let code: AufsExitCode = failure.exitCode == .blocked ? .blocked : .failure
         var r = finish(
             plan, outcome, dryRun: false, code: code,
-            message: "\(outcome.stop?.message.replacingAll("; earlier steps stay applied; `aufsctl uninstall` undoes them", with: "") ?? failure.message)"
+            message: (outcome.stop?.message.replacingAll(Executor.keptSuffix, with: "") ?? failure.message)
                 + "; rolled back: the host is as it was before this run")
         r.onFailure = .rolledBack
         r.undone = undone.map(\.description)
         return r
     }
+
+    /// What a failed step's message says when earlier changes stay (taken off again after a rollback).
+    static let keptSuffix = "; earlier steps stay applied; `aufsctl uninstall` undoes them"
 
     /// Removes what a killed run left: temporary files beside the files aufsctl writes.
     public func tidy(_ root: HostRoot) {

@@ -244,4 +244,14 @@ public final class Transcript: Sendable {
     }
 
     public func line(_ s: String) { write(Array((s + "\n").utf8)) }
+
+    /// Now as `2026-01-31 12:00:00 UTC`, for the line that starts a run.
+    public static func timestamp() -> String {
+        var t = time(nil)
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        var buf = [CChar](repeating: 0, count: 32)
+        let n = strftime(&buf, buf.count, "%Y-%m-%d %H:%M:%S UTC", &tm)
+        return String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 }

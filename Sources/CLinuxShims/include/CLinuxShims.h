@@ -55,4 +55,7 @@ void aufsctl_malloc_tune(int mmap_threshold);
 /// linux_dirent64 records written to buf, 0 at the end, or -1 with errno.
 long aufsctl_getdents64(int fd, void *buf, unsigned long count);
 
+/// setvbuf(stdout, NULL, _IOLBF, 0): Swift 6 cannot name C's `stdout` (shared mutable state).
+void aufsctl_stdout_line_buffered(void);
+
 #endif
