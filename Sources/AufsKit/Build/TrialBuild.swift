@@ -146,13 +146,21 @@ public struct TrialBuild: Sendable {
     func make(_ inRoot: String, branch: String, source: String) async throws -> TrialAttempt {
         let start = ProgressSink.now()
         let argv = ["make", "-C", inRoot, "KDIR=\(headers)", "-j", String(jobs), "aufs.ko"]
+        // A line before the build (a terminal also gets the status line, elsewhere heartbeats follow).
+        progress.note("\(label): compiling \(branch) for \(kernel) (make KDIR=\(headers) aufs.ko, \(source))")
         let r = try await progress.stream(
             label: "\(label) of \(branch) for \(kernel)", argv: root.command(argv), shown: ShellScript.quote(argv),
             environment: ["LC_ALL": "C"], runner: runner)
         let built = r.succeeded && FileRead.exists(root.resolve(inRoot + "/fs/aufs/aufs.ko"))
-        return TrialAttempt(
+        let attempt = TrialAttempt(
             branch: branch, source: source, built: built, seconds: Int(ProgressSink.now() - start),
             errors: built ? [] : BuildLog.errors(r.stdout, tree: inRoot), note: nil)
+        progress.note(
+            "\(label): \(branch) "
+                + (built
+                    ? "built in \(attempt.seconds) s"
+                    : "failed after \(attempt.seconds) s: \(attempt.errors.first?.text ?? "make exited \(r.status)")"))
+        return attempt
     }
 }
 

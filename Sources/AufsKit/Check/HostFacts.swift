@@ -95,6 +95,15 @@ public struct HostFacts: Sendable, Codable, Equatable {
         public var sublevelsPast: Int
         /// Whether a trial build has compiled it (`check --build`).
         public var tested: Bool
+
+        /// `the kernel's sublevel 223 is 83 past aufs5.10.140's 140`; a series branch (aufs6.1) names
+        /// no sublevel it was made for, so only its distance from .0 is known.
+        public var text: String {
+            branchSublevel == 0
+                ? "\(branch) is the series branch and names no sublevel it was tested with (the kernel's is "
+                    + "\(kernelSublevel))"
+                : "the kernel's sublevel \(kernelSublevel) is \(sublevelsPast) past \(branch)'s \(branchSublevel)"
+        }
     }
 
     public struct DKMS: Sendable, Codable, Equatable {

@@ -189,8 +189,7 @@ public struct Verdict: Sendable, Codable, Equatable {
                 }
                 if let r = b.buildRisk, r.sublevelsPast > 0, !r.tested {
                     reason +=
-                        "; the kernel's sublevel \(r.kernelSublevel) is \(r.sublevelsPast) past \(r.branch)'s "
-                        + "\(r.branchSublevel): the build is untested (`aufsctl check --build` compiles it)"
+                        "; \(r.text): the build is untested (`aufsctl check --build` compiles it)"
                 }
                 return Verdict(state: .installable, method: .dkms, reason: reason, waysOut: [])
             }
