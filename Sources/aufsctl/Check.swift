@@ -39,7 +39,8 @@ struct Check: AsyncParsableCommand {
 
     @Option(
         name: .customLong("source-ref"),
-        help: ArgumentHelp("--build: the branch (or full commit id) to build instead of the candidates.",
+        help: ArgumentHelp(
+            "--build: the branch (or full commit id) to build instead of the candidates.",
             valueName: "BRANCH|COMMIT"))
     var sourceRef: String?
 
@@ -53,8 +54,10 @@ struct Check: AsyncParsableCommand {
 
     func validate() throws {
         if !build {
-            for (name, given) in [("--source", source != nil), ("--source-ref", sourceRef != nil),
-                ("--skip-export-check", skipExportCheck)] where given {
+            for (name, given) in [
+                ("--source", source != nil), ("--source-ref", sourceRef != nil),
+                ("--skip-export-check", skipExportCheck),
+            ] where given {
                 throw AufsError.usage("\(name) goes with --build (check compiles aufs only when asked)")
             }
         }

@@ -26,7 +26,7 @@ func parseKernel(_ s: String?) throws -> KernelRelease? {
 
 /// `--source`: a URL when it names a scheme (only https/http are cloned), else a directory.
 func parseSource(_ source: String?) throws -> AufsSource? {
-guard let source else { return nil }
+    guard let source else { return nil }
     guard source.contains(":") && !source.hasPrefix("/") && !source.hasPrefix(".") else {
         return .directory(source)
     }

@@ -60,7 +60,8 @@ struct Install: AsyncParsableCommand {
     var build = false
     @Flag(
         name: .customLong("keep-on-failure"),
-        help: "Leave what a failed run applied in place (exit 6; `aufsctl uninstall` undoes it) instead of rolling back.")
+        help:
+            "Leave what a failed run applied in place (exit 6; `aufsctl uninstall` undoes it) instead of rolling back.")
     var keepOnFailure = false
     @OptionGroup var host: HostOptions
 
@@ -107,7 +108,8 @@ struct Install: AsyncParsableCommand {
         o.build = build
         o.keepOnFailure = keepOnFailure
         if build && o.method != nil && o.method != .dkms {
-            throw AufsError.usage("--build compiles aufs for the dkms method; --method \(method.rawValue) builds nothing")
+            throw AufsError.usage(
+                "--build compiles aufs for the dkms method; --method \(method.rawValue) builds nothing")
         }
         o.jobs = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         return o

@@ -33,7 +33,8 @@ public struct TrialBuildReport: Sendable, Codable, Equatable {
         attempts.map { a in
             if a.built { return "\(a.branch) builds for \(kernel) (\(a.source), \(a.seconds) s)" }
             if let note = a.note { return "\(a.branch) not tried: \(note)" }
-            return "\(a.branch) fails to compile for \(kernel): " + (a.errors.first?.text ?? "make failed (no error line)")
+            return "\(a.branch) fails to compile for \(kernel): "
+                + (a.errors.first?.text ?? "make failed (no error line)")
         }.joined(separator: "; ")
     }
 }
@@ -149,7 +150,7 @@ public struct TrialBuild: Sendable {
         // A line before the build (a terminal also gets the status line, elsewhere heartbeats follow).
         progress.note("\(label): compiling \(branch) for \(kernel) (make KDIR=\(headers) aufs.ko, \(source))")
         let r = try await progress.stream(
-            label: "\(label) of \(branch) for \(kernel)", argv: root.command(argv), shown: ShellScript.quote(argv),
+            label: "\(label) of \(branch) for \(kernel)", argv: root.command(argv), shown: argv.joined(separator: " "),
             environment: ["LC_ALL": "C"], runner: runner)
         let built = r.succeeded && FileRead.exists(root.resolve(inRoot + "/fs/aufs/aufs.ko"))
         let attempt = TrialAttempt(

@@ -43,7 +43,8 @@ public enum CheckTrial {
             source = .repository(url: url, branches: await branches(facts, url: url, request, root, runner))
         }
         if case .repository(_, let b) = source, b.isEmpty {
-            facts.build.trialProblem = "not compiled: no aufs branch fits kernel \(k) (\(facts.build.branchProblem ?? ""))"
+            facts.build.trialProblem =
+                "not compiled: no aufs branch fits kernel \(k) (\(facts.build.branchProblem ?? ""))"
             return
         }
         do {

@@ -36,7 +36,8 @@ extension HostProbe {
             let sub = headers ? kernelSublevel(k, running: false, version: "") : nil
             let info = (try? ModuleIndex(root: root, kernel: name))?.lookup("aufs")
             let builtIn =
-                KernelConfig.read(root.resolve("/boot/config-\(name)"), keys: ["CONFIG_AUFS_FS"])?["CONFIG_AUFS_FS"] == "y"
+                KernelConfig.read(root.resolve("/boot/config-\(name)"), keys: ["CONFIG_AUFS_FS"])?["CONFIG_AUFS_FS"]
+                == "y"
             return KernelRow(
                 kernel: name, headers: headers,
                 branch: AufsBranch.choose(for: k, sublevel: sub?.value, sublevelSource: sub?.source).branch?.name,

@@ -162,10 +162,9 @@ public struct Verdict: Sendable, Codable, Equatable {
         let what = built == "--source" ? "the --source tree" : built
         return Verdict(
             state: .installable, method: .dkms,
-            reason:
-                (skipped
-                    ? "the export check was skipped (--skip-export-check); "
-                    : "kernel \(k) exports all \(f.build.required) symbols aufs needs; ")
+            reason: (skipped
+                ? "the export check was skipped (--skip-export-check); "
+                : "kernel \(k) exports all \(f.build.required) symbols aufs needs; ")
                 + "a trial build of \(what) compiled for \(k) in \(a.seconds) s (\(a.source)); DKMS can build it",
             waysOut: [])
     }

@@ -54,7 +54,8 @@ aufsctl_hook() {
     done
     [ -n "$V" ] || { aufsctl_log "skipped: no aufs version is registered with dkms"; return 0; }
     if [ ! -e "/lib/modules/$KVER/build/Makefile" ]; then
-        aufsctl_log "skipped for now: no headers in /lib/modules/$KVER/build (installing linux-headers-$KVER runs this hook again)"
+        aufsctl_log "skipped for now: no headers in /lib/modules/$KVER/build" \
+            "(installing linux-headers-$KVER runs this hook again)"
         return 0
     fi
     if dkms status -m aufs -v "$V" -k "$KVER" 2>/dev/null | grep -q installed; then
@@ -66,8 +67,12 @@ aufsctl_hook() {
     if dkms install "aufs/$V" -k "$KVER" >>{{log}} 2>&1; then
         aufsctl_log "built and installed aufs/$V"
     else
-        aufsctl_e=$(grep -m 1 -E ': (fatal )?error: |ERROR: modpost: ' "/var/lib/dkms/aufs/$V/build/make.log" 2>/dev/null)
-        aufsctl_log "skipped: dkms install aufs/$V failed${aufsctl_e:+: $aufsctl_e} (/var/lib/dkms/aufs/$V/build/make.log)"
+        aufsctl_m=/var/lib/dkms/aufs/$V/build/make.log
+        aufsctl_e=$(grep -m 1 -E ': (fatal )?error: |ERROR: modpost: ' "$aufsctl_m" 2>/dev/null)
+        # Kept before `dkms remove` takes it, as install keeps a failed build's log.
+        cp "$aufsctl_m" "/var/log/aufsctl/make-aufs-$V-$KVER.log" 2>/dev/null
+        aufsctl_log "skipped: dkms install aufs/$V failed${aufsctl_e:+: $aufsctl_e}" \
+            "(/var/log/aufsctl/make-aufs-$V-$KVER.log)"
         dkms remove "aufs/$V" -k "$KVER" >/dev/null 2>&1 || true
     fi
     return 0

@@ -157,8 +157,9 @@ public struct Executor {
         before: InstallState
     ) async throws -> InstallReport {
         let failure = outcome.error ?? AufsError(outcome.stop?.message ?? "failed")
-        printer("rolling back the \(changes.count) change\(changes.count == 1 ? "" : "s") this run made "
-            + "(--keep-on-failure keeps them):")
+        printer(
+            "rolling back the \(changes.count) change\(changes.count == 1 ? "" : "s") this run made "
+                + "(--keep-on-failure keeps them):")
         var undone: [UndoAction] = []
         let undo = Uninstaller(printer: printer, fs: ctx.fs)
         for action in changes {

@@ -37,7 +37,8 @@ enum KernelHook {
             trial
             ? TrialShell.lines(
                 kernelWord: "\"$KVER\"", source: .tree(word: "\"/usr/src/aufs-$V\""),
-                jobsWord: "\"$(nproc 2>/dev/null || echo 1)\"", onFail: "aufsctl_log \"skipped: $aufsctl_why\"; return 0"
+                jobsWord: "\"$(nproc 2>/dev/null || echo 1)\"",
+                onFail: "aufsctl_log \"skipped: $aufsctl_why\"; return 0"
             ).map { "    " + $0 }
             : ["    : # trial build: not asked for (install --build)"]
         let checks =

@@ -122,15 +122,19 @@ public struct AufsBranch: Sendable, Codable, Equatable {
         if k.rc != nil { return rc.map { [$0] } ?? [] }
         let series = names.filter { $0.major == k.major && $0.minor == k.minor }
         var out: [String] = []
-        if let sub = sublevel, let point = series.filter({ $0.sublevel > 0 && $0.sublevel <= sub }).max(by: {
-            $0.sublevel < $1.sublevel
-        }) {
+        if let sub = sublevel,
+            let point = series.filter({ $0.sublevel > 0 && $0.sublevel <= sub }).max(by: {
+                $0.sublevel < $1.sublevel
+            })
+        {
             out.append(point.raw)
         }
         // The series branch by its plain name (aufs5.10), else the lowest it has (aufs4.11.0-untested).
-        if let base = series.first(where: { $0.raw == "aufs\(k.major).\(k.minor)" }) ?? series.first(where: {
-            $0.sublevel == 0
-        }) {
+        if let base = series.first(where: { $0.raw == "aufs\(k.major).\(k.minor)" })
+            ?? series.first(where: {
+                $0.sublevel == 0
+            })
+        {
             out.append(base.raw)
         }
         if let rc { out.append(rc) }

@@ -112,7 +112,8 @@ public final class ProgressSink: Sendable {
                     if !line.isEmpty { s.lastLine = line }
                     if !s.toldWaiting, ProgressSink.waitingWords.contains(where: { line.contains($0) }) {
                         s.toldWaiting = true
-                        notice = (s.drawn ? "\r\u{1B}[K" : "") + "      waiting for another package manager to "
+                        notice =
+                            (s.drawn ? "\r\u{1B}[K" : "") + "      waiting for another package manager to "
                             + "finish (up to \(Int(AptLock.timeout / 60)) min): \(line)\n"
                     }
                     s.partial = []

@@ -234,7 +234,8 @@ public enum DKMSMethod {
         return exportShell(
             source: source, branch: branch, kernelWord: kq, buildWord: "\"$ROOT\"" + ShellScript.quote(build),
             configWord: "\"$ROOT/boot/config-\"\(kq)",
-            onMissing: "echo \"kernel \"\(kq)\" lacks exports \"\(ShellScript.quote(branch))\" needs:$missing\" >&2; exit 4",
+            onMissing:
+                "echo \"kernel \"\(kq)\" lacks exports \"\(ShellScript.quote(branch))\" needs:$missing\" >&2; exit 4",
             onNoList: "exit 4")
     }
 
