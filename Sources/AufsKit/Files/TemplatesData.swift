@@ -34,7 +34,6 @@ BUILD_EXCLUSIVE_KERNEL="{{buildExclusive}}"
 # kernel it skips is logged with the reason to stderr and {{log}}.
 # Debian's postinst.d and header_postinst.d pass KVER first; kernel-install's install.d passes
 # `add KVER ENTRY-DIR IMAGE`.
-ROOT=
 KVER=${1:-}
 case "$0" in
 *.install) [ "${1:-}" = add ] || exit 0; KVER=${2:-} ;;

@@ -37,6 +37,7 @@ public enum TrialShell {
         return [
             "aufsctl_trial=$(mktemp -d /tmp/aufsctl-trial.XXXXXX)",
             "AUFSCTL_BRANCH=; aufsctl_why=; aufsctl_n=0",
+        ] + (candidates == "--source" ? ["# shellcheck disable=SC2043 # one tree: the loop runs once"] : []) + [
             "for aufsctl_b in \(candidates); do",
             "    aufsctl_n=$((aufsctl_n + 1)); aufsctl_d=\"$aufsctl_trial/$aufsctl_n\"",
         ] + fetch + [

@@ -177,3 +177,24 @@ final class FakeBuildHost: CommandRunner, @unchecked Sendable {
         #expect(ok.state == .installable && ok.reason.contains("a trial build of aufs5.10 compiled"))
     }
 }
+
+/// aufsctl's kernel hook as rendered: valid sh in each variant, and shellcheck-clean where shellcheck
+/// is installed (`make lint` installs it); it never exits non-zero for a kernel it skips.
+@Suite struct KernelHookTests {
+    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
+    func rendersValidSh(skipExports: Bool, trial: Bool) async throws {
+        let text = try KernelHook.content(branch: "aufs6.1", source: nil, skipExports: skipExports, trial: trial)
+        #expect(text.hasPrefix("#!/bin/sh\n") && text.hasSuffix("exit 0\n"))
+        #expect(!text.contains("{{") && !text.contains("exit 4") && !text.contains("exit 1"))
+        #expect(text.contains(trial ? "make -C \"$aufsctl_d\"" : "trial build: not asked for"))
+        #expect(text.contains(skipExports ? "export check: left out" : "Module.symvers"))
+        let t = TempDir()
+        t.write("hook", text)
+        let n = try await SubprocessRunner().run(["sh", "-n", t.path + "/hook"])
+        #expect(n.succeeded, "\(n.stdout)\(n.stderr)")
+        if SubprocessRunner().which("shellcheck") != nil {
+            let sc = try await SubprocessRunner().run(["shellcheck", "-S", "warning", "-s", "sh", t.path + "/hook"])
+            #expect(sc.succeeded, "\(sc.stdout)\(sc.stderr)")
+        }
+    }
+}

@@ -273,7 +273,7 @@ public enum DKMSMethod {
             "        on=; for c in $(echo \"$conds\" | tr ':' ' '); do grep -Eq \"^$c=[ym]\" \"$CFG\" && on=1; done",
             "        [ -n \"$on\" ] || continue",
             "    fi",
-            "    grep -Eq \"[[:space:]]$sym[[:space:]]\" \(buildWord)/Module.symvers || missing=\"$missing $sym\"",
+            "    grep -Eq \"[[:space:]]${sym}[[:space:]]\" \(buildWord)/Module.symvers || missing=\"$missing $sym\"",
             "done",
             "[ -z \"$missing\" ] || { \(onMissing); }",
         ]
