@@ -17,7 +17,8 @@ public struct TrialBuildAction: ActionKind {
     func isDone(_ ctx: InstallContext) async throws -> Bool {
         // A dry run on a host without the headers or tools: the packages step (after this one only
         // then) installs them, so the trial can only run in the real run.
-        let needs = ["/lib/modules/\(kernel)/build", "/usr/bin/make", "/usr/bin/gcc"]
+        let needs =
+            ["/lib/modules/\(kernel)/build", "/usr/bin/make", "/usr/bin/gcc"]
             + (sourceDirectory == nil ? ["/usr/bin/git"] : [])
         if let absent = needs.first(where: { !ctx.fs.exists(ctx.path($0)) }) {
             ctx.notes.append(
