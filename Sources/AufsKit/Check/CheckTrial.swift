@@ -30,6 +30,13 @@ public enum CheckTrial {
                 "not compiled: no headers at \(facts.build.headersPath); install linux-headers-\(facts.kernel.release)"
             return
         }
+        // Missing exports decide the verdict anyway (modpost would stop the build): no compile for it.
+        if let missing = facts.build.missing, !missing.isEmpty, !request.skipExportCheck {
+            facts.build.trialProblem =
+                "not compiled: the kernel lacks \(missing.count) export\(missing.count == 1 ? "" : "s") the branch "
+                + "needs (--skip-export-check compiles anyway)"
+            return
+        }
         let k = facts.kernel.release
         let source: TrialBuild.Source
         switch request.source {
