@@ -198,3 +198,65 @@ final class FakeBuildHost: CommandRunner, @unchecked Sendable {
         }
     }
 }
+
+/// FakeGitDebian whose trial clones (under the root's /tmp) and make are FakeBuildHost's.
+final class TrialFakeDebian: CommandRunner, @unchecked Sendable {
+    let git: FakeGitDebian
+    let build: FakeBuildHost
+    init(_ git: FakeGitDebian, _ build: FakeBuildHost) {
+        self.git = git
+        self.build = build
+    }
+    func which(_ name: String) -> String? { nil }
+    func run(_ full: [String], environment: [String: String]) async throws -> CommandResult {
+        let trial = full.contains { $0.hasPrefix("/tmp/aufsctl-trial.") }
+        return try await (trial ? build.run(full, environment: environment) : git.run(full, environment: environment))
+    }
+}
+
+@Suite struct InstallTrialTests {
+    /// `install --build` from a repository: the first candidate fails to compile, the next builds,
+    /// and the clone step clones that one; with none building, exit 4 and the packages it
+    /// installed are purged again.
+    @Test func cloneTakesTheBranchThatBuilt() async throws {
+        for builds in [true, false] {
+            let t = copyFixture("debian12")
+            for tool in ["usr/bin/make", "usr/bin/gcc", "usr/bin/git"] { t.write(tool, "#!/bin/sh\n") }
+            t.mkdirs(t.path + "/tmp")
+            let debian = FakeDebian(root: t.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers)
+            let git = FakeGitDebian(debian)
+            let build = FakeBuildHost(
+                root: t.path, compiles: builds ? ["aufs6.x-rcN"] : [], failure: TrialBuildTests.vfsRename)
+            var o = InstallOptions()
+            o.method = .dkms
+            o.skipExportCheck = true
+            o.noLoad = true
+            o.build = true
+            let runner = TrialFakeDebian(git, build)
+            let installer = Installer(root: HostRoot(t.path), runner: runner, syscalls: FakeSyscalls())
+            guard case .plan(let plan, let facts) = try await installer.decide(o) else { throw AufsError("no plan") }
+            let report = try await Executor(printer: { _ in }).run(
+                plan, context: installer.context(facts, o), dryRun: false)
+            let tried = build.calls.filter { $0.first == "git" }.compactMap { argv in
+                argv.firstIndex(of: "--branch").map { argv[$0 + 1] }
+            }
+            #expect(tried == ["aufs6.1", "aufs6.x-rcN"], "\(build.calls)")
+            let clone = git.gitCalls.first {
+                $0.contains("clone") && !$0.contains { $0.hasPrefix("/tmp/aufsctl-trial.") }
+            }
+            if builds {
+                #expect(report.exitCode == .success, "\(report)")
+                #expect(clone?.contains("aufs6.x-rcN") == true, "\(git.gitCalls)")
+                #expect(report.afterwards.contains { $0.contains("aufs6.x-rcN builds for 6.1.0-18-amd64") })
+            } else {
+                #expect(report.exitCode == .blocked && report.onFailure == .rolledBack, "\(report)")
+                #expect(clone == nil)
+                #expect(
+                    report.message?.contains("aufs6.1 fails to compile for 6.1.0-18-amd64: fs/aufs/vfsub.c:420") == true
+                )
+                #expect(debian.installed == ["libc6"])
+            }
+            #expect(FileRead.list(t.path + "/tmp") == [])
+        }
+    }
+}
