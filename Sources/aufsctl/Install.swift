@@ -59,6 +59,10 @@ struct Install: AsyncParsableCommand {
                 + "With --dry-run: only the trial build."))
     var build = false
     @Flag(
+        name: .customLong("all-kernels"),
+        help: "dkms: also build aufs for every other installed kernel of the same X.Y that has headers.")
+    var allKernels = false
+    @Flag(
         name: .customLong("keep-on-failure"),
         help:
             "Leave what a failed run applied in place (exit 6; `aufsctl uninstall` undoes it) instead of rolling back.")
@@ -107,6 +111,10 @@ struct Install: AsyncParsableCommand {
         o.skipExportCheck = skipExportCheck
         o.build = build
         o.keepOnFailure = keepOnFailure
+        o.allKernels = allKernels
+        if allKernels && o.method != nil && o.method != .dkms {
+            throw AufsError.usage("--all-kernels builds with dkms; --method \(method.rawValue) installs for one kernel")
+        }
         if build && o.method != nil && o.method != .dkms {
             throw AufsError.usage(
                 "--build compiles aufs for the dkms method; --method \(method.rawValue) builds nothing")

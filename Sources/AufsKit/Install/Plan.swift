@@ -73,6 +73,8 @@ public struct InstallOptions: Sendable {
     public var build = false
     /// `--keep-on-failure`: a failed run leaves what it applied (exit 6) instead of undoing it.
     public var keepOnFailure = false
+    /// `--all-kernels` (dkms): also build for every other installed kernel of the series with headers.
+    public var allKernels = false
     public var jobs = 2
     public init() {}
 }

@@ -596,3 +596,55 @@ final class Lines: @unchecked Sendable {
     var all: [String] = []
     func add(_ s: String) { all.append(s) }
 }
+
+/// `install --all-kernels`: every other installed kernel of the series with headers gets its own
+/// dkms build and install (one record); one without headers or of another series is named and left
+/// out; a failed build for one of them rolls back the whole run.
+@Suite struct AllKernelsTests {
+    func root() -> TempDir {
+        let t = copyFixture("debian12")
+        t.write("lib/modules/6.1.0-20-amd64/build/Module.symvers", DKMSPlanTests.realSymvers)
+        t.write("lib/modules/5.10.0-28-amd64/build/Module.symvers", DKMSPlanTests.realSymvers)
+        t.write("boot/vmlinuz-6.1.0-21-amd64", "")
+        return t
+    }
+
+    func options() -> InstallOptions {
+        var o = DKMSPlanTests().options()
+        o.method = nil
+        o.allKernels = true
+        return o
+    }
+
+    @Test func buildsForEachKernelOfTheSeries() async throws {
+        let t = root()
+        let runner = FakeDebian(root: t.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers)
+        let report = try await DKMSPlanTests().apply(t, runner, options())
+        #expect(report.exitCode == .success, "\(report)")
+        #expect(
+            runner.mutating.suffix(2) == [
+                "dkms build aufs/0.0-standin -k 6.1.0-20-amd64 -j 2", "dkms install aufs/0.0-standin -k 6.1.0-20-amd64",
+            ], "\(runner.mutating)")
+        #expect(runner.dkms["0.0-standin/6.1.0-18-amd64"] == "installed")
+        #expect(runner.dkms["0.0-standin/6.1.0-20-amd64"] == "installed")
+        #expect(runner.dkms["0.0-standin/5.10.0-28-amd64"] == nil)
+        #expect(report.afterwards.contains { $0.contains("not built for 5.10.0-28-amd64 (another series") })
+        #expect(report.afterwards.contains { $0.contains("not built for 6.1.0-21-amd64 (no headers") })
+        let record = try #require(try InstallState.load(root: HostRoot(t.path)).installs.first)
+        #expect(
+            record.steps.contains {
+                $0.undo.contains(.dkmsRemove(module: "aufs/0.0-standin", kernel: "6.1.0-20-amd64"))
+            })
+    }
+
+    @Test func aFailedOtherKernelRollsBackTheRun() async throws {
+        let t = root()
+        let runner = FakeDebian(root: t.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers)
+        runner.failing = "dkms build aufs/0.0-standin -k 6.1.0-20-amd64 -j 2"
+        let report = try await DKMSPlanTests().apply(t, runner, options())
+        #expect(report.exitCode == .failure && report.onFailure == .rolledBack, "\(report)")
+        #expect(runner.dkms.isEmpty && runner.installed == ["libc6"])
+        #expect(!FileRead.exists(t.path + "/usr/src/aufs-0.0-standin"))
+        #expect(try InstallState.load(root: HostRoot(t.path)).installs.isEmpty)
+    }
+}

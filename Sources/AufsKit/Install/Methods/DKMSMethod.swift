@@ -286,11 +286,13 @@ public enum DKMSMethod {
         // kernel that cannot take aufs is then refused before any change.
         var steps = d.checksFirst ? [d.exportsStep(), d.packagesStep()] : [d.packagesStep(), d.exportsStep()]
         steps += [
-            d.sourceStep(), d.usrSrcStep(), d.dkmsStep(.add), d.dkmsStep(.build), d.dkmsStep(.install), d.hookStep(),
+            d.sourceStep(), d.usrSrcStep(), d.dkmsStep(.add), d.dkmsStep(.build), d.dkmsStep(.install),
         ]
+        for other in d.otherKernels.build { steps += d.otherKernelSteps(other) }
+        steps.append(d.hookStep())
         steps.append(CommonSteps.persist())
         if d.running && !o.noLoad && root.isHost { steps.append(CommonSteps.load()) }
-        var afterwards: [String] = []
+        var afterwards = d.otherKernels.skipped.map { "--all-kernels: not built for \($0)" }
         if d.secureBoot {
             afterwards.append(
                 "Secure Boot is enabled: the module must be signed by an enrolled key. dkms signs with "
@@ -343,6 +345,8 @@ struct DKMSSteps: Sendable {
     let checksFirst: Bool
     /// Where the kernel hook goes in this root.
     let hookPaths: [String]
+    /// `--all-kernels`: the other installed kernels aufs is built for, and those left out with why.
+    let otherKernels: (build: [KernelRelease], skipped: [String])
 
     init(facts: HostFacts, o: InstallOptions, k: KernelRelease, root: HostRoot) {
         self.facts = facts
@@ -366,6 +370,54 @@ struct DKMSSteps: Sendable {
             FileRead.isDirectory(root.resolve(build))
             && (!o.build || tools.allSatisfy { FileRead.exists(root.resolve($0)) })
         hookPaths = KernelHook.paths(root: root)
+        otherKernels = o.allKernels ? DKMSSteps.others(facts.kernels, besides: k) : ([], [])
+    }
+
+    /// The installed kernels besides `k` with headers and `k`'s X.Y (one aufs source serves one series).
+    static func others(_ rows: [KernelRow], besides k: KernelRelease) -> (build: [KernelRelease], skipped: [String]) {
+        var build: [KernelRelease] = []
+        var skipped: [String] = []
+        for row in rows where row.kernel != k.string {
+            guard let r = KernelRelease(row.kernel) else { continue }
+            if !row.headers {
+                skipped.append("\(row.kernel) (no headers: install linux-headers-\(row.kernel), then run again)")
+            } else if r.major != k.major || r.minor != k.minor {
+                skipped.append("\(row.kernel) (another series: this aufs source serves \(k.major).\(k.minor) only)")
+            } else {
+                build.append(r)
+            }
+        }
+        return (build, skipped)
+    }
+
+    /// `--all-kernels`: for another kernel, its export check (and trial build), then dkms build and install.
+    func otherKernelSteps(_ other: KernelRelease) -> [Step] {
+        let kv = other.string
+        let exportsHere = ExportCheck(
+            kernel: other, running: false, branch: branch, build: "/lib/modules/\(kv)/build",
+            sourceDirectory: sourceDirectory, withoutSymvers: Verdict.decide(facts))
+        var checks: [StepAction] = o.skipExportCheck ? [] : [.preflight(.init(.exports(exportsHere)))]
+        if o.build {
+            checks.append(
+                .trialBuild(
+                    TrialBuildAction(
+                        kernel: kv, sourceDirectory: sourceDirectory, url: url, branches: [branch], jobs: o.jobs)))
+        }
+        let steps = [DKMSAction.Operation.build, .install].map { op in
+            Step(
+                id: "dkms-\(op.rawValue)-\(kv)", title: "dkms \(op.rawValue) aufs/\(V) -k \(kv) (--all-kernels)",
+                actions: [
+                    .dkms(DKMSAction(operation: op, kernel: kv, jobs: o.jobs, branch: branch, reportSigner: secureBoot))
+                ])
+        }
+        guard !checks.isEmpty else { return steps }
+        let what = [o.skipExportCheck ? nil : "exports the symbols \(branch) needs", o.build ? "compiles aufs" : nil]
+        return [
+            Step(
+                id: "exports-\(kv)",
+                title: "Check that \(kv) " + what.compactMap { $0 }.joined(separator: " and ") + " (--all-kernels)",
+                actions: checks)
+        ] + steps
     }
 
     var wantedPackages: [String] { DKMSMethod.wantedPackages(cloning: cloning, meta: meta) }
