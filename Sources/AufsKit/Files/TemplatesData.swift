@@ -44,6 +44,8 @@ aufsctl_log() {
     return 0
 }
 aufsctl_hook() {
+    # The directory dkms's output is appended to below, made before anything else is logged.
+    mkdir -p /var/log/aufsctl 2>/dev/null
     [ -n "$KVER" ] || { aufsctl_log "skipped: no kernel release given"; return 0; }
     command -v dkms >/dev/null 2>&1 || { aufsctl_log "skipped: dkms is not installed"; return 0; }
     V=

@@ -260,3 +260,75 @@ final class TrialFakeDebian: CommandRunner, @unchecked Sendable {
         }
     }
 }
+
+/// The rendered kernel hook run for real, as dpkg's run-parts runs it, inside a private mount
+/// namespace whose /var/lib/dkms, /lib/modules (under an overlay of /usr, so it need not exist) and
+/// /var/log are a test tree (nothing on the host changes) and whose dkms is a stub: a kernel it skips (no headers, missing exports, a failed
+/// dkms install) is logged with the reason and the hook still exits 0; one that passes is installed.
+@Suite(
+    .serialized, .enabled(if: geteuid() == 0, "needs root (a private mount namespace): run through `sudo make test`"))
+struct KernelHookRunTests {
+    static let kver = "6.1.0-99-amd64"
+
+    func run(symvers: String?, dkmsInstall: Int, skipExports: Bool) async throws -> (CommandResult, String, String) {
+        let t = TempDir()
+        let hook = try KernelHook.content(branch: "aufs6.1", source: nil, skipExports: skipExports, trial: false)
+        t.write("hook", hook)
+        t.mkdirs(t.path + "/dkms/aufs/0.0-standin/source")
+        t.mkdirs(t.path + "/log")
+        if let symvers {
+            t.write("modules/\(Self.kver)/build/Makefile", "SUBLEVEL = 99\n")
+            t.write("modules/\(Self.kver)/build/Module.symvers", symvers)
+            t.write("modules/\(Self.kver)/build/.config", "CONFIG_SECURITY=y\n")
+        } else {
+            t.mkdirs(t.path + "/modules")
+        }
+        t.write(
+            "bin/dkms",
+            "#!/bin/sh\necho \"dkms $*\" >>\(t.path)/dkms.calls\n[ \"$1\" = install ] && exit \(dkmsInstall)\nexit 0\n")
+        chmod(t.path + "/bin/dkms", 0o755)
+        let script = """
+            set -e
+            mkdir -p \(t.path)/usr-upper \(t.path)/usr-work
+            mount -t overlay overlay -o lowerdir=/usr,upperdir=\(t.path)/usr-upper,workdir=\(t.path)/usr-work /usr
+            mkdir -p /usr/lib/modules
+            mount --bind \(t.path)/modules /usr/lib/modules
+            mount --bind \(t.path)/dkms /var/lib/dkms
+            mount --bind \(t.path)/log /var/log
+            PATH=\(t.path)/bin:$PATH sh \(t.path)/hook \(Self.kver)
+            """
+        let r = try await SubprocessRunner().run(["unshare", "-m", "--propagation", "private", "sh", "-c", script])
+        let log = FileRead.string(t.path + "/log/aufsctl/kernel-hook.log") ?? ""
+        return (r, log, FileRead.string(t.path + "/dkms.calls") ?? "")
+    }
+
+    @Test func skipsWithoutHeaders() async throws {
+        let (r, log, calls) = try await run(symvers: nil, dkmsInstall: 0, skipExports: false)
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(log.contains("\(Self.kver): skipped for now: no headers"), "\(log)")
+        #expect(!calls.contains("dkms install"))
+    }
+
+    @Test func skipsAKernelWithoutTheExports() async throws {
+        let (r, log, calls) = try await run(
+            symvers: "0x1\tkernel_read\tvmlinux\tEXPORT_SYMBOL\t\n", dkmsInstall: 0, skipExports: false)
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(log.contains("\(Self.kver): skipped: the kernel lacks exports aufs6.1 needs: d_walk"), "\(log)")
+        #expect(r.stderr.contains("aufsctl kernel hook: \(Self.kver): skipped"))
+        #expect(!calls.contains("dkms install"), "\(calls)")
+    }
+
+    @Test func aFailedBuildIsSkippedAndRemoved() async throws {
+        let (r, log, calls) = try await run(symvers: "", dkmsInstall: 10, skipExports: true)
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(log.contains("skipped: dkms install aufs/0.0-standin failed"), "\(log)")
+        #expect(calls.contains("dkms install aufs/0.0-standin -k \(Self.kver)"))
+        #expect(calls.contains("dkms remove aufs/0.0-standin -k \(Self.kver)"), "\(calls)")
+    }
+
+    @Test func aPassingKernelIsInstalled() async throws {
+        let (r, log, _) = try await run(symvers: "", dkmsInstall: 0, skipExports: true)
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(log.contains("\(Self.kver): built and installed aufs/0.0-standin"), "\(log)")
+    }
+}
