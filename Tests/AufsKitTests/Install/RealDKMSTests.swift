@@ -144,9 +144,9 @@ struct RealDKMSTests {
 
     /// `check --build` compiles the stand-in against the real headers and a variant that does not
     /// compile for this kernel (vfs_rename called as aufs5.10.140 calls it: the renamedata ABI),
-    /// naming the file and line; `install --build` of that variant is refused before any change
-    /// (exit 4), `install` without --build fails at dkms build and rolls back to the same host, and
-    /// `--keep-on-failure` keeps it (exit 6) for `uninstall`.
+    /// naming the file and line; with the headers there, `install --build` of that variant is refused
+    /// before any change (exit 4), `install` without --build fails at dkms build and rolls back to the
+    /// same host, and `--keep-on-failure` keeps it (exit 6) for `uninstall`.
     @Test func trialBuildAndRollback() async throws {
         let k = testKernel!
         let t = TempDir()
@@ -161,9 +161,12 @@ struct RealDKMSTests {
         let base = ["--kernel", k, "--skip-export-check"]
         let install = ["install", "--method", "dkms", "--no-load", "--yes"] + base
 
-        // The working stand-in installed first: the headers are there for what follows.
-        let first = try await aufsctl(install + ["--source", good])
-        #expect(first.status == 0, "\(first.stdout)\n\(first.stderr)")
+        // The broken variant with --build first: the packages (the headers) are installed, the trial
+        // fails, exit 4, and --keep-on-failure keeps them for what follows (no aufs module built).
+        let first = try await aufsctl(install + ["--source", broken, "--build", "--keep-on-failure"])
+        #expect(first.status == 4, "\(first.stdout)\n\(first.stderr)")
+        #expect(first.stdout.contains("fs/aufs/module.c:"), "\(first.stdout)")
+        #expect(FileRead.isDirectory("/lib/modules/\(k)/build") && !FileRead.exists("/usr/src/aufs-0.0-broken"))
         let before = try await hostSnapshot()
 
         let yes = try await aufsctl(["check", "--build", "--source", good, "--json"] + base)
