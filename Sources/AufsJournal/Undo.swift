@@ -76,6 +76,9 @@ public enum UndoAction: Sendable, Codable, Equatable {
     case command(argv: [String])
     /// `apt-get remove -y PACKAGES`: the packages an install step added.
     case aptRemove(packages: [String])
+    /// `apt-get purge -y PACKAGES`: packages an install step added that dpkg did not know before
+    /// (not even their configuration files), so the host's package list is as it was.
+    case aptPurge(packages: [String])
     /// `dkms remove aufs/V -k KVER`, or with `--all` (kernel nil) every kernel's build and the module.
     case dkmsRemove(module: String, kernel: String?)
     /// A link aufsctl replaced: make `path` a symlink to `target` again.
@@ -103,6 +106,7 @@ public enum UndoAction: Sendable, Codable, Equatable {
         case .removeModuleTree(let p): return "remove \(p)/ unless a kernel's modules are there"
         case .command(let argv): return words(argv)
         case .aptRemove(let packages): return words(["apt-get", "remove", "-y"] + packages)
+        case .aptPurge(let packages): return words(["apt-get", "purge", "-y"] + packages)
         case .dkmsRemove(let module, let kernel):
             return words(["dkms", "remove", module] + (kernel.map { ["-k", $0] } ?? ["--all"]))
         case .relink(let p, let t): return words(["ln", "-sfn", t, p])
@@ -119,7 +123,7 @@ public enum UndoAction: Sendable, Codable, Equatable {
         switch self {
         case .restoreFile(let p, _), .removeFile(let p), .removeTree(let p), .removeModuleTree(let p):
             return [.file(p)]
-        case .aptRemove: return [.aptPackages]
+        case .aptRemove, .aptPurge: return [.aptPackages]
         case .dkmsRemove(let module, nil): return [.dkmsModule(module)]
         case .removeFstabLine(let t), .removeFstabEntry(let t): return [.fstabEntry(t)]
         case .relink(let p, _), .moveBack(_, let p): return [.file(p)]

@@ -26,6 +26,8 @@ public protocol HostFileSystem: Sendable {
     func rename(_ from: String, to: String) throws
     /// rm -rf that never follows a symlink.
     func removeTree(_ path: String) throws
+    /// chmod of a file aufsctl wrote (a kernel hook must be executable).
+    func setPermissions(_ path: String, _ mode: UInt32) throws
 }
 
 /// What a file system that does not implement a change throws.
@@ -50,6 +52,9 @@ extension HostFileSystem {
         throw UnsupportedFileOperation(operation: "rename to \(to)", path: from)
     }
     public func removeTree(_ path: String) throws { throw UnsupportedFileOperation(operation: "rm -rf", path: path) }
+    public func setPermissions(_ path: String, _ mode: UInt32) throws {
+        throw UnsupportedFileOperation(operation: "chmod", path: path)
+    }
 
     // Conveniences over the requirements.
     public func string(_ path: String) -> String? {
@@ -90,4 +95,13 @@ public struct LocalFileSystem: HostFileSystem {
     }
 
     public func removeTree(_ path: String) throws { RecursiveRemove.remove(path) }
+
+    public func setPermissions(_ path: String, _ mode: UInt32) throws {
+        // fchmodat without following: the file aufsctl just wrote, never what a link points to.
+        var st = stat()
+        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            throw AufsError("cannot chmod \(path): not a regular file")
+        }
+        if chmod(path, mode_t(mode)) != 0 { throw AufsError("cannot chmod \(path): \(SysErrno(errno))") }
+    }
 }

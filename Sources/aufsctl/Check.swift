@@ -2,12 +2,15 @@
 // Copyright (C) 2025-2026 the aufsctl authors
 import ArgumentParser
 import AufsKit
+import Glibc
 
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Tell whether aufs is usable here, and if not, what install would do or why it cannot.",
-        discussion: "Exit codes: 0 usable, 3 loadable or installable, 4 blocked, 1 error, 2 usage error.")
+        discussion:
+            "Exit codes: 0 usable, 3 loadable or installable (with --strict also: usable now, but the next boot "
+            + "starts a kernel without aufs), 4 blocked, 1 error, 2 usage error.")
 
     @Flag(help: "Print the report as JSON (schema aufsctl.check/1, see README).")
     var json = false
@@ -22,11 +25,62 @@ struct Check: AsyncParsableCommand {
             "Read every host file under DIR (a mounted image, chroot or fixture tree).", valueName: "DIR"))
     var root: String = "/"
 
+    @Flag(
+        help: ArgumentHelp(
+            "Compile aufs against the kernel's headers in a scratch directory (removed afterwards) and say whether "
+                + "it builds, trying aufsX.Y.Z, aufsX.Y, then aufsX.x-rcN. Without --source it clones them (network)."))
+    var build = false
+
+    @Option(
+        help: ArgumentHelp(
+            "--build: an aufs-standalone checkout (its tree as it is), or a git URL to clone the branches from.",
+            valueName: "DIR|GIT-URL"))
+    var source: String?
+
+    @Option(
+        name: .customLong("source-ref"),
+        help: ArgumentHelp(
+            "--build: the branch (or full commit id) to build instead of the candidates.",
+            valueName: "BRANCH|COMMIT"))
+    var sourceRef: String?
+
+    @Flag(
+        name: .customLong("skip-export-check"),
+        help: "--build: let the trial build alone decide the verdict, not the export list (experts, tests).")
+    var skipExportCheck = false
+
+    @Flag(help: "Exit 3 when the next boot starts a kernel without usable aufs, even if aufs is usable now.")
+    var strict = false
+
+    func validate() throws {
+        if !build {
+            for (name, given) in [
+                ("--source", source != nil), ("--source-ref", sourceRef != nil),
+                ("--skip-export-check", skipExportCheck),
+            ] where given {
+                throw AufsError.usage("\(name) goes with --build (check compiles aufs only when asked)")
+            }
+        }
+        let s = try parseSource(source)
+        _ = try sourceRef.map { try parseSourceRef($0, source: s) }
+        if build && root != "/" && geteuid() != 0 {
+            throw AufsError.usage("--build with --root runs make in the root through chroot, which needs root")
+        }
+    }
+
     func run() async throws {
         let root = try HostRoot.validated(root)
         let k = try parseKernel(kernel)
-        let facts = try await HostProbe(root: root).probe(kernel: k)
-        var report = CheckReport(root: root, facts: facts)
+        var facts = try await HostProbe(root: root).probe(kernel: k)
+        if build {
+            let s = try parseSource(source)
+            let request = CheckBuildRequest(
+                source: s, sourceRef: try sourceRef.map { try parseSourceRef($0, source: s) },
+                jobs: max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))), skipExportCheck: skipExportCheck)
+            let sink = ProgressSink(display: .init(isTerminal: isatty(2) != 0, write: Terminal.errorText))
+            await CheckTrial.run(&facts, root: root, runner: SubprocessRunner(), request: request, progress: sink)
+        }
+        var report = CheckReport(root: root, facts: facts, strict: strict)
         // A mount helper another user could replace runs as root on every `mount -t aufs`.
         report.warnings += HelperLinks(root: root).unsafeHelpers()
         if json {

@@ -2,6 +2,7 @@
 // Copyright (C) 2025-2026 the aufsctl authors
 import ArgumentParser
 import AufsKit
+import CLinuxShims
 import Glibc
 
 struct Install: AsyncParsableCommand {
@@ -9,8 +10,9 @@ struct Install: AsyncParsableCommand {
         commandName: "install",
         abstract: "Make aufs available: kernel-ml-aufs (CentOS 7), DKMS (Debian), or Ubuntu's extra modules.",
         discussion:
-            "Exit codes: 0 done (or nothing to do), 1 failure, 2 usage, 4 not installable here, 5 reboot required, 6 "
-            + "partially applied (see the report; aufsctl uninstall undoes it)."
+            "Exit codes: 0 done (or nothing to do), 1 failure (what the run applied was rolled back), 2 usage, 4 not "
+            + "installable here (nothing changed, or all of it rolled back), 5 reboot required, 6 partially applied "
+            + "(--keep-on-failure, or a rollback that could not finish; aufsctl uninstall undoes it)."
     )
 
     @Option(help: "auto, kernel-ml-aufs, dkms or ubuntu-extra.") var method: MethodChoice = .auto
@@ -63,6 +65,21 @@ struct Install: AsyncParsableCommand {
             "kernel-ml-aufs on a Secure Boot host: make the kernel the GRUB default even when its image is "
                 + "unsigned (shim will not boot it with Secure Boot on)."))
     var allowUnsignedKernel = false
+    @Flag(
+        help: ArgumentHelp(
+            "dkms: compile aufs against the kernel's headers in a scratch directory before changing anything (trying "
+                + "aufsX.Y.Z, aufsX.Y, then aufsX.x-rcN), and install the branch that built; none builds: exit 4. "
+                + "With --dry-run: only the trial build."))
+    var build = false
+    @Flag(
+        name: .customLong("all-kernels"),
+        help: "dkms: also build aufs for every other installed kernel of the same X.Y that has headers.")
+    var allKernels = false
+    @Flag(
+        name: .customLong("keep-on-failure"),
+        help:
+            "Leave what a failed run applied in place (exit 6; `aufsctl uninstall` undoes it) instead of rolling back.")
+    var keepOnFailure = false
     @OptionGroup var host: HostOptions
 
     func validate() throws {
@@ -82,7 +99,7 @@ struct Install: AsyncParsableCommand {
                     "\(name): contains a control character (newline, tab, ...); expected a plain value")
             }
         }
-        o.source = try parseSource()
+        o.source = try parseSource(source)
         o.sourceRef = try sourceRef.map { try parseSourceRef($0, source: o.source) }
         if let repoURL {
             guard repoURL.hasPrefix("https://") || repoURL.hasPrefix("http://") || repoURL.hasPrefix("file://") else {
@@ -107,55 +124,28 @@ struct Install: AsyncParsableCommand {
         o.skipExportCheck = skipExportCheck
         o.allowUnsignedKernel = allowUnsignedKernel
         o.mokPasswordHash = mokPasswordHash.map(Paths.absolute)
+        o.build = build
+        o.keepOnFailure = keepOnFailure
+        o.allKernels = allKernels
+        if allKernels && o.method != nil && o.method != .dkms {
+            throw AufsError.usage("--all-kernels builds with dkms; --method \(method.rawValue) installs for one kernel")
+        }
+        if build && o.method != nil && o.method != .dkms {
+            throw AufsError.usage(
+                "--build compiles aufs for the dkms method; --method \(method.rawValue) builds nothing")
+        }
         o.jobs = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         return o
-    }
-
-    /// `--source`: a URL when it names a scheme (only https/http are cloned), else a directory.
-    func parseSource() throws -> AufsSource? {
-        guard let source else { return nil }
-        guard source.contains(":") && !source.hasPrefix("/") && !source.hasPrefix(".") else {
-            return .directory(source)
-        }
-        // A URL: only https/http clones (no file://, ext::, ssh or git transports).
-        guard source.hasPrefix("https://") || source.hasPrefix("http://") else {
-            throw AufsError.usage(
-                "--source \(source): only https:// (or http://) repositories are cloned; file://, ext::, git:// "
-                    + "and ssh transports are refused; for a local checkout give its directory")
-        }
-        return .repository(url: source)
-    }
-
-    /// `--source-ref`: a full commit id (of a cloned repository), or a git branch name.
-    func parseSourceRef(_ ref: String, source: AufsSource?) throws -> SourceRef {
-        if [40, 64].contains(ref.count), ref.allSatisfy({ $0.isHexDigit }) {
-            if case .directory(let dir)? = source {
-                throw AufsError.usage(
-                    "--source-ref \(ref) pins a commit of a cloned repository; --source \(dir) is a directory")
-            }
-            return .commit(ref)
-        }
-        if ref.allSatisfy({ $0.isHexDigit }) && ref.count >= 7 {
-            // git fetch takes a full commit id only (an abbreviation is looked up as a ref name).
-            throw AufsError.usage(
-                "--source-ref \(ref): an abbreviated commit id; give the full id (40 hex digits; 64 for SHA-256 "
-                    + "repositories), or a branch name")
-        }
-        guard ref.first != "-",
-            ref.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && !"~^:?*[\\".unicodeScalars.contains($0) }),
-            !ref.contains(".."), !ref.hasSuffix(".lock"), !ref.hasSuffix("/")
-        else {
-            throw AufsError.usage(
-                "--source-ref \(ref): not a git branch name (git check-ref-format) nor a full commit id")
-        }
-        return .branch(ref)
     }
 
     func run() async throws {
         let mode: InstallFrontend.Mode = emitSh ? .emitSh : dryRun ? .dryRun : .apply
         let frontend = InstallFrontend(
             installer: Installer(root: try host.hostRoot()), options: try options(), mode: mode, json: json,
-            confirmation: Confirmation(assumeYes: yes))
+            confirmation: Confirmation(assumeYes: yes),
+            progressDisplay: .init(isTerminal: isatty(2) != 0, write: Terminal.errorText))
+        // Line-buffered stdout: CI, Ansible and `tee` see each step's line as it happens.
+        aufsctl_stdout_line_buffered()
         try CommandExit.unlessSuccess(try await frontend.run())
     }
 }

@@ -51,8 +51,9 @@ compare() {
 same_trees() {
     local a=$1 b=$2
     # The binary's journal (the state file and its directory, made 0700 whether or not a backup goes
-    # there) has no sh counterpart; backups are compared.
-    local skip='^\./(var/lib/aufsctl|var/lib/aufsctl/state\.json.*|run|run/aufsctl.*|var/log/stub-calls|plan\.sh|persist\.sh|tmp/.*)$'
+    # there) and its run transcript (/var/log/aufsctl/install.log) have no sh counterpart; backups
+    # are compared.
+    local skip='^\./(var/lib/aufsctl|var/lib/aufsctl/state\.json.*|var/log/aufsctl|var/log/aufsctl/install\.log.*|run|run/aufsctl.*|var/log/stub-calls|plan\.sh|persist\.sh|tmp/.*)$'
     [ -n "${EXTRA_SKIP:-}" ] && skip="${skip%)\$}|$EXTRA_SKIP)\$"
     (cd "$a" && find . -printf '%y %m %p\n' | grep -Ev " ${skip#^}" | LC_ALL=C sort) >"$W/a.list"
     (cd "$b" && find . -printf '%y %m %p\n' | grep -Ev " ${skip#^}" | LC_ALL=C sort) >"$W/b.list"
@@ -332,7 +333,7 @@ applets "$U"
 mkdir -p "$U/usr/bin" "$U/var/log" "$U/var/lib" "$U/tmp"
 D=$U
 stub dpkg-query usr/bin 'for a; do p=$a; done; if [ -e "/var/lib/fake-dpkg/$p" ]; then printf "install ok installed"; else printf "unknown ok not-installed"; exit 1; fi'
-stub apt-get usr/bin 'case "$*" in "install -y linux-modules-extra-'"$UK"'") mkdir -p /var/lib/fake-dpkg; : > /var/lib/fake-dpkg/linux-modules-extra-'"$UK"';; *) echo "stub apt-get: $*" >&2; exit 1;; esac'
+stub apt-get usr/bin 'case "$*" in "install -y -o DPkg::Lock::Timeout=600 linux-modules-extra-'"$UK"'") mkdir -p /var/lib/fake-dpkg; : > /var/lib/fake-dpkg/linux-modules-extra-'"$UK"';; *) echo "stub apt-get: $*" >&2; exit 1;; esac'
 A=$W/u-swift; B=$W/u-sh; rm -rf "$A" "$B"; cp -a "$U" "$A"; cp -a "$U" "$B"
 ARGS=(--method ubuntu-extra --kernel "$UK")
 "$AUFSCTL" install "${ARGS[@]}" --root "$A" --yes >"$W/swift.out" 2>&1; rc=$?

@@ -53,8 +53,10 @@ public struct DKMSAction: ActionKind {
 
     /// modpost's "undefined!" lines are the truth about missing exports; else the log's tail.
     func explainBuildFailure(_ e: AufsError, ctx: InstallContext, version v: String) -> AufsError {
-        let log = "/var/lib/dkms/aufs/\(v)/build/make.log"
-        let text = ctx.fs.string(ctx.path(log))
+        let dkmsLog = "/var/lib/dkms/aufs/\(v)/build/make.log"
+        let text = ctx.fs.string(ctx.path(dkmsLog))
+        // Kept where a rollback (`dkms remove`) does not take it, as akmods keeps .last.log.
+        let log = text.flatMap { keepLog($0, ctx: ctx, version: v) } ?? dkmsLog
         let undefined = text.map { SymbolCheck.undefinedByModpost(makeLog: $0) } ?? []
         if !undefined.isEmpty {
             return AufsError(
@@ -68,6 +70,18 @@ public struct DKMSAction: ActionKind {
         }
         let tail = text.map { $0.split(separator: "\n").suffix(30).map(String.init) } ?? []
         return AufsError(e.message + "; the build log is \(log)", details: tail.isEmpty ? e.details : tail)
+    }
+
+    /// Copies a failed build's make.log to /var/log/aufsctl/make-aufs-V-KVER.log; its path, or nil.
+    func keepLog(_ text: String, ctx: InstallContext, version v: String) -> String? {
+        let kept = "/var/log/aufsctl/make-aufs-\(v)-\(kernel).log"
+        do {
+            try ctx.fs.makeDirectories(ctx.path("/var/log/aufsctl"))
+            try ctx.fs.write(ctx.path(kept), text, mode: 0o640)
+            return kept
+        } catch {
+            return nil
+        }
     }
 
     var shellDoneTest: String? {

@@ -57,6 +57,8 @@ public enum StepAction: Sendable {
     case fstabLine(FstabLineAction)
     /// Secure Boot: dkms's sign tool, DKMS's signing pair, its certificate staged for MokManager.
     case signing(SigningAction)
+    /// `--build`: aufs compiled for the kernel in a scratch directory; none builds: blocked.
+    case trialBuild(TrialBuildAction)
 
     var kind: any ActionKind {
         switch self {
@@ -76,6 +78,7 @@ public enum StepAction: Sendable {
         case .symlink(let a): return a
         case .fstabLine(let a): return a
         case .signing(let a): return a.kind
+        case .trialBuild(let a): return a
         }
     }
 
