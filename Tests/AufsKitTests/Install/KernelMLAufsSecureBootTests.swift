@@ -50,8 +50,9 @@ import Testing
         let r = FakeCentOS(root: t.path)
         r.image = signingFixture("vmlinuz-unsigned.head")
         let report = try await apply(t, r)
-        // Exit 6 as for a repo without gpgcheck: yum-utils, the repo and the kernel stay until `uninstall`.
-        #expect(report.exitCode == .partial)
+        // A refusal after changes: the run rolls back what it applied (issue 25) and exits 4.
+        #expect(report.exitCode == .blocked)
+        #expect(report.onFailure == .rolledBack)
         let blocked = report.steps.first { $0.status == .failed }
         #expect(blocked?.id == "kernel")
         #expect(
