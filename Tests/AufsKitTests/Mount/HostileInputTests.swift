@@ -66,7 +66,9 @@ let hostileCases: [HostileCase] = [
         // A regular file is an image branch (issue 23): one with no filesystem is refused by name.
         name: "a file that is no image instead of a directory",
         args: ["mount", "--fallback", "overlay", "dirs=./a:./file.txt=ro", "./mnt"],
-        fragments: ["image @D/file.txt", "libblkid finds no filesystem in it", "an image layer is a squashfs or erofs"],
+        fragments: [
+            "image @D/file.txt", "libblkid finds no filesystem in it", "an image layer is a squashfs or erofs",
+        ],
         setup: { d in writeFile(d + "/file.txt", "x\n") }),
     HostileCase(
         name: "missing branch directory",
