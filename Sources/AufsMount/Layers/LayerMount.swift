@@ -122,12 +122,19 @@ public struct LayerMount: Sendable, Equatable, Codable {
     }
 
     /// Unmounts a layer, removes its directory and waits for the kernel to unbind its loop device
-    /// (auto-clear). EBUSY is returned, not retried: the caller names the holders.
+    /// (auto-clear). A lasting EBUSY is returned: the caller names the holders.
     public static func release(
         directory dir: String, device: String? = nil, lazy: Bool = false
     ) -> Result<Void, SysErrno> {
-        if umount2(dir, lazy ? Int32(MNT_DETACH) : 0) != 0 && errno != EINVAL {
-            return .failure(SysErrno(errno))
+        // EBUSY can be transient (a descriptor of the layer copied into a child between its fork
+        // and exec): a few tries 100 ms apart, as `aufsctl umount` makes, before it is reported.
+        var tries = 0
+        while umount2(dir, lazy ? Int32(MNT_DETACH) : 0) != 0 {
+            let e = errno
+            if e == EINVAL { break }
+            tries += 1
+            if e != EBUSY || tries > 5 { return .failure(SysErrno(e)) }
+            usleep(100_000)
         }
         rmdir(dir)
         if !lazy, let device, device.hasPrefix("/dev/loop"), let n = Int(device.dropFirst("/dev/loop".count)),

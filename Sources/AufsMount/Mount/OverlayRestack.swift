@@ -54,7 +54,8 @@ struct OverlayRestack {
             if dryRun { return result }
             var u = Unmounter(syscalls: editor.syscalls, root: editor.root)
             u.keepLayers = true
-            u.retries = 0
+            // A persistent holder was refused above; EBUSY now is a transient one (a file of the union
+            // open in a child between fork and exec), retried as `aufsctl umount` retries it.
             _ = try u.unmount(t, lazy: false, force: false)
         } catch {
             held.releaseAll()
