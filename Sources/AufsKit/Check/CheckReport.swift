@@ -72,10 +72,13 @@ public struct CheckReport: Sendable, Codable, Equatable {
         let afterBoot = (rows.firstIndex { $0.0 == "boot" } ?? rows.count - 1) + 1
         rows.insert(contentsOf: SigningRows(facts.signing, verdict).rows, at: afterBoot)
         let width = rows.map { $0.0.count }.max() ?? 0
+        // What the host said is escaped here (TerminalText), before the style's own escape
+        // sequences go around it: check writes the report raw, so its colours reach the terminal.
+        let e = TerminalText.escape
         var out = ""
         for (name, value, evidence) in rows {
-            out += style.bold(name.padding(width)) + "  " + value
-            if !evidence.isEmpty { out += "  " + style.dim("[\(evidence)]") }
+            out += style.bold(e(name.padding(width))) + "  " + e(value)
+            if !evidence.isEmpty { out += "  " + style.dim("[\(e(evidence))]") }
             out += "\n"
         }
         out += "\n"
@@ -91,9 +94,9 @@ public struct CheckReport: Sendable, Codable, Equatable {
         out +=
             style.bold("verdict".padding(width)) + "  " + stateText
             + (v.method.map { " (method: \($0.rawValue))" } ?? "") + "\n"
-        out += style.bold("why".padding(width)) + "  " + v.reason + "\n"
+        out += style.bold("why".padding(width)) + "  " + e(v.reason) + "\n"
         for (i, w) in v.waysOut.enumerated() {
-            out += style.bold((i == 0 ? "ways out" : "").padding(width)) + "  - " + w + "\n"
+            out += style.bold((i == 0 ? "ways out" : "").padding(width)) + "  - " + e(w) + "\n"
         }
         return out
     }
