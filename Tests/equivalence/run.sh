@@ -275,10 +275,11 @@ esac'
     else
         bad "centos7, Secure Boot, signed kernel: binary exit $rc, script exit $src"; sed 's/^/    /' "$W/swift.out" "$W/sh.out" | tail -20
     fi
-    # An unsigned image: both stop before GRUB (exit 6 and 4: the binary counts the changes before).
+    # An unsigned image: both stop before GRUB (exit 6 and 4: the binary counts the changes before;
+    # --keep-on-failure, since a script does not roll back what it did and the binary would).
     A=$W/sbu-swift; B=$W/sbu-sh; rm -rf "$A" "$B"; cp -a "$C" "$A"
     cp "$REPO/Tests/Fixtures/signing/vmlinuz-unsigned.head" "$A/opt-vmlinuz"; echo UNSIGNED >"$A/opt-signed"; cp -a "$A" "$B"
-    "$AUFSCTL" install "${ARGS[@]}" --root "$A" --yes >"$W/swift.out" 2>&1; rc=$?
+    "$AUFSCTL" install "${ARGS[@]}" --root "$A" --yes --keep-on-failure >"$W/swift.out" 2>&1; rc=$?
     "$AUFSCTL" install "${ARGS[@]}" --root "$B" --emit-sh >"$B/plan.sh" 2>"$W/emit.err"
     env -i PATH=/bin:/usr/bin /usr/sbin/chroot "$B" /bin/sh /plan.sh >"$W/sh.out" 2>&1; src=$?
     if [ $rc -eq 6 ] && [ $src -eq 4 ] && ! grep -qs . "$A/var/lib/fake-grubby-default" && ! grep -qs . "$B/var/lib/fake-grubby-default" \
