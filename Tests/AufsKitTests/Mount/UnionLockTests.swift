@@ -88,14 +88,12 @@ private func threeUnions(_ t: TempDir) -> (HostRoot, [(target: String, si: Strin
         let locks = UnionLocks(directory: t.path + "/si")
         let x = try locks.exclusive("cd", what: "test")
         let dir = t.path
-        let reader = Task {
-            await offPool { () -> Bool in
-                guard case .success(let l) = locks.shared("cd", timeout: 20) else { return false }
-                writeFile(dir + "/acquired", "")
-                while !FileRead.exists(dir + "/done") { usleep(10_000) }
-                l.release()
-                return true
-            }
+        let reader = Started { () -> Bool in
+            guard case .success(let l) = locks.shared("cd", timeout: 20) else { return false }
+            writeFile(dir + "/acquired", "")
+            while !FileRead.exists(dir + "/done") { usleep(10_000) }
+            l.release()
+            return true
         }
         // Until the reader has the file open (and waits for the lock).
         func readerHasItOpen() -> Bool {

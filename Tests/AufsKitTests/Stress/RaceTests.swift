@@ -355,7 +355,7 @@ struct RaceTests {
         let (m, entry) = setUp(fifo: true)
         // The flush and the FIFO's reader each on a thread of their own: a pool thread blocked in
         // the FIFO's open would wait for a reader the pool then has no thread left to run.
-        let flush = Task { await offPool { _ = try? PseudoLinks(root: HostRoot(d)).flush(m) } }
+        let flush = Started { _ = try? PseudoLinks(root: HostRoot(d)).flush(m) }
         usleep(100_000)
         let s = try await asNobody(["sh", "-c", "cd \(d)/rw && mv .wh..wh.plnk away && ln -s ../victim .wh..wh.plnk"])
         #expect(s.status == 0, "\(s.stderr)")

@@ -30,3 +30,38 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         }
     }
 }
+
+/// A thread started now, not when the pool next has a thread free: a `Task { await offPool … }`
+/// may not run at all while the test that made it blocks its pool thread polling for it (CI once
+/// waited 10 s for a reader whose task never started). `value` joins it off the pool.
+final class Started<T: Sendable>: @unchecked Sendable {
+    private final class Box: @unchecked Sendable { var result: T? }
+    private let box = Box()
+    private var thread = pthread_t()
+    private var running = false
+
+    init(_ body: @escaping @Sendable () -> T) {
+        let box = self.box
+        let job = Unmanaged.passRetained(OffPoolJob { box.result = body() }).toOpaque()
+        running =
+            pthread_create(
+                &thread, nil,
+                { p in
+                    Unmanaged<OffPoolJob>.fromOpaque(p!).takeRetainedValue().run()
+                    return nil
+                }, job) == 0
+        if !running { Unmanaged<OffPoolJob>.fromOpaque(job).takeRetainedValue().run() }  // no thread: run it here
+    }
+
+    /// Joins the thread (off the pool) and returns what `body` returned.
+    var value: T {
+        get async {
+            if running {
+                let t = thread
+                await offPool { _ = pthread_join(t, nil) }
+                running = false
+            }
+            return box.result!
+        }
+    }
+}
