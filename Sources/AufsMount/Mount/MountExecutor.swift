@@ -192,13 +192,7 @@ public struct MountExecutor {
                         UnionLocks.isValidID($0) ? try status.locks.exclusive($0, what: "rolling back \(mp.path)") : nil
                     }
                     rollBack()
-                    if let unionLock {
-                        if status.sysfs.hasUnion(unionLock.si) {
-                            unionLock.release()
-                        } else {
-                            unionLock.removeFileAndRelease()
-                        }
-                    }
+                    if let unionLock { status.releaseAfterUnmount(unionLock, waiting: 0) }
                     details.append(
                         "rolled back: unmounted \(mp.path) after \(n) of \(calls.count) calls had succeeded; nothing "
                             + "is left mounted"

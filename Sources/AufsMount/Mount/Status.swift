@@ -47,6 +47,28 @@ public struct StatusReader {
         locks = UnionLocks(root: root)
     }
 
+    /// After a union was unmounted (or a mount rolled back): once its sysfs directory is gone (the
+    /// superblock is dropped, waited for up to `seconds`), the lock file goes too. A union whose
+    /// superblock lives on (a lazy detach still in use, a bind mount, another namespace) keeps it;
+    /// aufs tears it down later, outside any lock.
+    public func releaseAfterUnmount(_ lock: UnionLock, waiting seconds: Double) {
+        let deadline = Monotonic.seconds() + seconds
+        while sysfs.hasUnion(lock.si) {
+            let stillMounted =
+                MountTable.read(root.resolve("/proc/self/mountinfo"))?.entries.contains {
+                    $0.fstype == "aufs" && StatusReader.si($0) == lock.si
+                } ?? false
+            if stillMounted || Monotonic.seconds() >= deadline {
+                Trace.event("superblock-kept si_\(lock.si)")
+                lock.release()
+                return
+            }
+            usleep(10_000)
+        }
+        Trace.event("superblock-dropped si_\(lock.si)")
+        lock.removeFileAndRelease()
+    }
+
     /// Whether a union's sysfs entries are read under its shared lock, or the caller holds it.
     public enum Locking: Sendable { case shared, held }
 

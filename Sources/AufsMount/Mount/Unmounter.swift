@@ -104,7 +104,7 @@ public struct Unmounter {
             }
             switch result {
             case .success:
-                if let lock { release(lock, lazy: lazy) }
+                if let lock { status.releaseAfterUnmount(lock, waiting: lazy ? 0 : superblockWait) }
                 var report = UnmountReport(target: resolved, filesystem: entry.fstype, attempts: attempts)
                 // After a lazy detach the overlay may still be in use: its workdir stays.
                 if !lazy, entry.fstype == "overlay", entry.source == OverlayMounter.source,
@@ -168,27 +168,6 @@ public struct Unmounter {
         case .missing: return (nil, nil)
         case .notOurs(let why): return (nil, "left \(w) alone: \(why)")
         }
-    }
-
-    /// After a successful umount2: once the union's sysfs directory is gone (the superblock is
-    /// dropped), the lock file goes too. A union whose superblock lives on (a lazy detach still in
-    /// use, a bind mount, another namespace) keeps it; aufs tears it down later, outside any lock.
-    func release(_ lock: UnionLock, lazy: Bool) {
-        let deadline = Monotonic.seconds() + (lazy ? 0 : superblockWait)
-        while status.sysfs.hasUnion(lock.si) {
-            let stillMounted =
-                MountTable.read(root.resolve("/proc/self/mountinfo"))?.entries.contains {
-                    $0.fstype == "aufs" && StatusReader.si($0) == lock.si
-                } ?? false
-            if stillMounted || Monotonic.seconds() >= deadline {
-                Trace.event("superblock-kept si_\(lock.si)")
-                lock.release()
-                return
-            }
-            usleep(10_000)
-        }
-        Trace.event("superblock-dropped si_\(lock.si)")
-        lock.removeFileAndRelease()
     }
 
     /// A `key=value` from a comma-separated option string, honouring overlay's `\,` escapes.
