@@ -6,7 +6,7 @@ import AufsSystem
 /// What an undo takes away and what a record relies on, so that undoing one record never takes
 /// what another still uses (the hand-over). Stored as the strings state files have always held:
 /// `file:PATH`, `packages:apt`, `dkms:aufs/V`, `fstab:TARGET`.
-public enum Resource: Sendable, Hashable, Codable, CustomStringConvertible {
+public enum Resource: Sendable, Hashable, TextCodable {
     /// A file or tree aufsctl wrote or relies on.
     case file(String)
     /// Every package an apt install added: apt-get remove can take reverse dependencies with it,
@@ -46,19 +46,7 @@ public enum Resource: Sendable, Hashable, Codable, CustomStringConvertible {
         }
     }
 
-    public init(from decoder: Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let r = Resource(text) else {
-            throw DecodingError.dataCorrupted(
-                .init(codingPath: decoder.codingPath, debugDescription: "resource \(text)"))
-        }
-        self = r
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(description)
-    }
+    public static let textKind = "an undo resource"
 }
 
 /// How to put back what a step changed. Recorded in the state file so `uninstall` can run it later.

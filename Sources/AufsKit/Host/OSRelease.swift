@@ -105,7 +105,7 @@ public struct OSRelease: Sendable, Equatable, Codable {
 }
 
 /// The distro family aufsctl plans for.
-public enum DistroFamily: Sendable, Equatable, CustomStringConvertible, Codable {
+public enum DistroFamily: Sendable, Equatable, TextCodable {
     case rhel(major: Int)
     case debian(major: Int)
     /// Debian testing or unstable (no VERSION_ID): newer than every release.
@@ -172,17 +172,6 @@ public enum DistroFamily: Sendable, Equatable, CustomStringConvertible, Codable 
         }
     }
 
-    public init(from decoder: Decoder) throws {
-        let s = try decoder.singleValueContainer().decode(String.self)
-        guard let f = DistroFamily(description: s) else {
-            throw DecodingError.dataCorrupted(
-                .init(codingPath: decoder.codingPath, debugDescription: "unknown distro family \(s)"))
-        }
-        self = f
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(description)
-    }
+    public init?(_ text: String) { self.init(description: text) }
+    public static let textKind = "a distro family"
 }
