@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Copyright (C) 2025-2026 the aufsctl authors
-# Sourced by the QEMU suites (Tests/e2e/run.sh, Tests/signing/run.sh): putting host binaries with
+# Sourced by the QEMU suites (Tests/e2e, signing, secureboot): their preamble, and putting host binaries with
 # their libraries into an initramfs tree ($IR), and the cached busybox-static. Needs `die`.
 
 # aufsctl loads libkmod and libblkid with dlopen at first use (Sources/CLibLoad), which ldd
@@ -44,4 +44,22 @@ busybox_static() {  # busybox_static -> the cached busybox-static binary (apt-ge
     fi
     [ -x "$bb" ] || die "no busybox in $cache/busybox"
     echo "$bb"
+}
+
+# The QEMU suites' common preamble. Needs `log`.
+install_packages() {  # install_packages PKG... (none: nothing): apt, no recommends; once more after an index update
+    [ $# -gt 0 ] || return 0
+    log "installing $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >&2 \
+        || { apt-get -q update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >&2; }
+}
+make_work() {  # make_work NAME KEEP-VARIABLE: sets WORK; on exit it goes unless the run failed or KEEP-VARIABLE=1
+    WORK=$(mktemp -d "/tmp/aufsctl-$1.XXXXXX")
+    WORK_KEEP_VARIABLE=$2
+    trap work_cleanup EXIT
+}
+work_cleanup() {
+    local rc=$?
+    if [ "${!WORK_KEEP_VARIABLE:-0}" = 1 ] || [ "$rc" != 0 ]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+    exit "$rc"
 }

@@ -41,19 +41,9 @@ command -v openssl >/dev/null || need+=(openssl)
 PYTHON=/usr/bin/python3
 [ -x "$PYTHON" ] || need+=(python3)
 "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
-if [ ${#need[@]} -gt 0 ]; then
-    log "installing ${need[*]}"
-    apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >&2; }
-    apt_install || { apt-get -q update >&2; apt_install; }
-fi
+install_packages "${need[@]}"
 
-WORK=$(mktemp -d /tmp/aufsctl-secureboot.XXXXXX)
-cleanup() {
-    local rc=$?
-    if [ "${SB_KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-    exit "$rc"
-}
-trap cleanup EXIT
+make_work secureboot SB_KEEP
 
 # --- 1. the kernel, the firmware and the boot chain -----------------------------------------------
 eval "$("$REPO/Tests/e2e/fetch-kernel.sh" | grep -E '^(KVER|ROOT|HEADERS)=')"

@@ -49,19 +49,9 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v objcopy >/dev/null || need+=(binutils)
 command -v make >/dev/null || need+=(make)
 command -v gcc >/dev/null || need+=(gcc)
-if [ ${#need[@]} -gt 0 ]; then
-    log "installing ${need[*]}"
-    apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >&2; }
-    apt_install || { apt-get -q update >&2; apt_install; }
-fi
+install_packages "${need[@]}"
 
-WORK=$(mktemp -d /tmp/aufsctl-signing.XXXXXX)
-cleanup() {
-    local rc=$?
-    if [ "${SIG_KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-    exit "$rc"
-}
-trap cleanup EXIT
+make_work signing SIG_KEEP
 
 # --- 1. kernel ------------------------------------------------------------------------------------
 eval "$("$REPO/Tests/e2e/fetch-kernel.sh" | grep -E '^(KVER|ROOT|VMLINUZ|HEADERS)=')"
