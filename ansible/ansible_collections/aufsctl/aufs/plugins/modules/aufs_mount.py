@@ -69,7 +69,8 @@ options:
         description:
           - The aufs permission (C(rw), C(ro), C(rr), with attributes such as C(ro+wh)).
           - Default C(rw) for the first branch and C(ro) for the others, as aufs itself does; C(rr) for
-            an image.
+            an image (C(rr+wh) when it carries whiteouts, as aufsctl chooses; a live C(rr) or C(rr+wh) of an
+            image given without I(perm) is what was asked for).
           - Checked against aufs's grammar (a base, then C(+attribute)s that fit it); anything else, such
             as a C(:) that would start another branch, fails before aufsctl runs.
         type: str
