@@ -265,6 +265,32 @@ struct ImageBranchTests {
         #expect(leftovers([sb, ero], d) == before)
     }
 
+    /// The last image layer of an overlay union deleted: its record goes too (before, it stayed,
+    /// each add/del cycle added a stale copy, and umount warned about every one).
+    @Test func overlayDelOfTheLastImageLayerDropsItsRecord() async throws {
+        let t = TempDir()
+        let (d, sb, _) = try await fixture(t)
+        defer {
+            withExtendedLifetime(t) {
+                unmountAll(under: d); releaseLayers(backedBy: d)
+            }
+        }
+        makeDir(d + "/lower")
+        let before = leftovers([sb], d)
+        _ = try Mounter().mount(try mountRequest("\(d)/rw:\(d)/lower=ro", d + "/mnt"))
+        var ed = BranchEditor()
+        ed.remountOverlay = true
+        for _ in 0..<3 {
+            _ = try ed.change(.add, target: d + "/mnt", branch: sb, index: nil, dryRun: false)
+            #expect(LayerRecords().load(d + "/mnt").map(\.image) == [sb])
+            _ = try ed.change(.del, target: d + "/mnt", branch: sb, index: nil, dryRun: false)
+            #expect(LayerRecords().load(d + "/mnt").isEmpty)
+        }
+        let u = try Unmounter().unmount(d + "/mnt", lazy: false, force: false)
+        #expect(u.leftLayers.isEmpty, "\(u.leftLayers)")
+        #expect(leftovers([sb], d) == before)
+    }
+
     @Test func afterWorkHooksRunOnlyWhenOnlyRootCanChangeThem() async throws {
         let dir = "/run/aufsctl-test-hooks-\(getpid())"
         #expect(mkdir(dir, 0o755) == 0)
