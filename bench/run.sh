@@ -25,6 +25,7 @@ command -v strace >/dev/null || need+=(strace)
 [ -x /usr/bin/time ] || need+=(time)
 command -v jq >/dev/null || need+=(jq)
 command -v valgrind >/dev/null || need+=(valgrind)
+command -v mksquashfs >/dev/null || need+=(squashfs-tools)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing ${need[*]} ..."
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
@@ -225,6 +226,100 @@ hf helper "$W/mount.aufs -n none $W/h/mnt -o br=$W/h/rw=rw:$W/h/ro=ro" \
 judge "mount.aufs ($HELPER_KIND)" $RATIO 1.5
 row "mount.aufs, 2 branches ($HELPER_KIND)" "mount -t overlay (alone)" "$(fmt $MED_A)" "$(fmt $MED_B)" "$(fmt $RATIO)" "<= 1.5x" "$JUDGE"
 
+# ---- (b3) image layers (issue 23) ---------------------------------------------------------------
+# 20 squashfs images as the lower layers of one union: `aufsctl mount` (probe, loop, mount each
+# layer under /run/aufsctl/layers, then the union) against the same work with the plain tools
+# (`losetup -r -f --show` + `mount -t squashfs -o ro` per layer + `mount -t overlay`). aufs is not
+# in this kernel, so aufsctl takes its overlay fallback: the comparable path. Only the mount is
+# timed; the undo (aufsctl umount, which releases the layers; umount + losetup -d for the
+# baseline) runs in --prepare before every run, for both.
+echo "(b3) image layers: mount of 20 squashfs layers ..."
+L=$W/img
+mkdir -p "$L/up" "$L/work" "$L/mnt" "$L/mntb" "$L/sq"
+idirs="$L/up=rw"
+for i in $(seq 0 19); do
+    mkdir -p "$L/src$i" "$L/sq/$i"
+    echo "$i" >"$L/src$i/f$i"; echo "$i" >"$L/src$i/top"
+    mksquashfs "$L/src$i" "$L/$i.sb" -quiet -noappend -all-root >/dev/null
+    idirs+=":$L/$i.sb"
+done
+# The baseline as a script of plain tool calls (no aufsctl), and its undo.
+{
+    echo '#!/bin/sh'
+    echo 'set -e'
+    for i in $(seq 0 19); do
+        echo "d=\$(losetup -r -f --show $L/$i.sb)"
+        echo "mount -t squashfs -o ro \"\$d\" $L/sq/$i"
+    done
+    echo "mount -t overlay overlay -o lowerdir=$(seq -s: -f "$L/sq/%g" 0 19),upperdir=$L/up,workdir=$L/work $L/mntb"
+} >"$L/base-mount"
+{
+    echo '#!/bin/sh'
+    echo "umount $L/mntb 2>/dev/null"
+    for i in $(seq 0 19); do
+        echo "umount $L/sq/$i 2>/dev/null"
+        echo "losetup -nO NAME -j $L/$i.sb | xargs -r -n1 losetup -d"
+    done
+    echo 'exit 0'
+} >"$L/base-undo"
+printf '#!/bin/sh\n%s umount %s >/dev/null 2>&1\nexit 0\n' "$A" "$L/mnt" >"$L/aufsctl-undo"
+chmod +x "$L/base-mount" "$L/base-undo" "$L/aufsctl-undo"
+loopsof() { losetup -nO NAME,BACK-FILE | awk -v d="$1/" 'index($2, d) == 1' | wc -l; }
+lbefore=$(loopsof "$L")
+# Both must work (hyperfine -i would hide a failure): one checked round each, undone.
+"$A" mount --fallback overlay "dirs=$idirs" "$L/mnt" >/dev/null && [ "$(cat "$L/mnt/top")" = 0 ] && [ -f "$L/mnt/f19" ] \
+    || { echo "aufsctl mount of 20 image layers failed"; exit 2; }
+"$L/aufsctl-undo"
+"$L/base-mount" && [ "$(cat "$L/mntb/top")" = 0 ] && [ -f "$L/mntb/f19" ] || { echo "the baseline mount of 20 images failed"; exit 2; }
+"$L/base-undo"
+[ "$(loopsof "$L")" = "$lbefore" ] || { echo "a checked round left loop devices bound"; losetup -l; exit 2; }
+hf images20 "$A mount --fallback overlay dirs=$idirs $L/mnt" "$L/base-mount" \
+    --prepare "$L/aufsctl-undo" --prepare "$L/base-undo"
+"$L/aufsctl-undo"; "$L/base-undo"
+judge "mount of 20 squashfs layers" $RATIO 1.3
+row "mount, 20 squashfs image layers (overlay fallback: no aufs here)" \
+    "losetup -r -f --show + mount -t squashfs -o ro per layer, mount -t overlay" \
+    "$(fmt $MED_A)" "$(fmt $MED_B)" "$(fmt $RATIO)" "<= 1.3x" "$JUDGE"
+lafter=$(loopsof "$L")
+[ "$lafter" = "$lbefore" ] || MISSED+=("mount of 20 image layers: $((lafter - lbefore)) loop devices left bound after the runs")
+
+# 1,000 live add/del cycles of one squashfs image. Without aufs the live path is the overlay
+# fallback's `branch add|del --remount` (unmount, mount again with the new stack; what
+# Tests/AufsKitTests/Layers exercises here). Counted afterwards: loop devices still bound
+# (`losetup -ln`: free devices LOOP_CTL_GET_FREE made are not listed) and mounts left.
+CYCLES=${BENCH_LAYER_CYCLES:-1000}
+echo "(b3) image layers: $CYCLES branch add/del cycles ..."
+C=$W/cyc
+mkdir -p "$C/up" "$C/lower" "$C/mnt" "$C/src"
+echo lower >"$C/lower/l"; echo cycled >"$C/src/c"
+mksquashfs "$C/src" "$C/cycle.sb" -quiet -noappend -all-root >/dev/null
+"$A" mount --fallback overlay "dirs=$C/up=rw:$C/lower=ro" "$C/mnt" >/dev/null || { echo "cycle union mount failed"; exit 2; }
+mounts() { wc -l </proc/self/mountinfo; }
+ourmounts() { awk -v l="/run/aufsctl/layers/cycle.sb@" -v c="$C/" 'index($5, l) == 1 || index($5, c) == 1' /proc/self/mountinfo | wc -l; }
+loops0=$(losetup -ln | wc -l); our0=$(loopsof "$C"); m0=$(mounts); om0=$(ourmounts)
+failed=0
+t0=$(date +%s%N)
+for _ in $(seq 1 "$CYCLES"); do
+    "$A" branch add --remount "$C/mnt" "$C/cycle.sb" >/dev/null 2>"$C/err" || { failed=$((failed + 1)); cat "$C/err"; }
+    "$A" branch del --remount "$C/mnt" "$C/cycle.sb" >/dev/null 2>"$C/err" || { failed=$((failed + 1)); cat "$C/err"; }
+done
+t1=$(date +%s%N)
+loops1=$(losetup -ln | wc -l); our1=$(loopsof "$C"); m1=$(mounts); om1=$(ourmounts)
+# One more add, checked: the cycles really added the layer (a failing add would leave nothing too).
+"$A" branch add --remount "$C/mnt" "$C/cycle.sb" >/dev/null && [ "$(cat "$C/mnt/c")" = cycled ] \
+    && "$A" branch del --remount "$C/mnt" "$C/cycle.sb" >/dev/null && [ ! -e "$C/mnt/c" ] \
+    || { failed=$((failed + 1)); echo "the checked add/del cycle failed"; }
+# Nothing may stay recorded either: status lists no image layer, umount warns about none.
+recs=$("$A" status --json | jq --arg t "$C/mnt" '[.mounts[] | select(.target == $t) | (.images // []) | length] | add // 0')
+warned=$("$A" umount "$C/mnt" 2>&1 >/dev/null | grep -c 'warning' || true)
+PERCYCLE=$(jq -n "($t1 - $t0) / 1000000 / $CYCLES")
+st="met"
+if [ "$our1" != "$our0" ] || [ "$om1" != "$om0" ] || [ "$failed" != 0 ] || [ "$recs" != 0 ] || [ "$warned" != 0 ]; then
+    st="**MISSED**"
+    MISSED+=("$CYCLES add/del cycles: $((our1 - our0)) loop devices and $((om1 - om0)) mounts left, $failed failed calls, $recs layers still recorded, $warned umount warnings")
+fi
+CYCROWS=("| $CYCLES x \`branch add --remount\` + \`branch del --remount\` (overlay: no aufs here) | $((our1 - our0)) | $((loops1 - loops0)) | $((om1 - om0)) | $((m1 - m0)) | $failed | $recs / $warned | $(fmt "$PERCYCLE") | 0 left | $st |")
+
 # ---- (c) number of mount calls -----------------------------------------------------------------
 echo "(c) mount call counts ..."
 LONG=$W/c/$(printf 'p%.0s' $(seq 1 180))
@@ -364,6 +459,19 @@ if [ "$SIZE" -ge $((32 << 20)) ]; then MISSED+=("binary size: $(numfmt --to=iec 
     echo "| command | baseline | aufsctl | baseline | ratio | target | result |"
     echo "|---|---|---|---|---|---|---|"
     printf '%s\n' "${ROWS[@]}"
+    echo
+    echo "## Image layers: add/del cycles (b3, issue 23)"
+    echo
+    echo "One squashfs image added under the rw layer of a live union and deleted again, $CYCLES times, each"
+    echo "a separate \`aufsctl\` run. aufs is not in this kernel, so the live path is the overlay fallback's"
+    echo "\`--remount\` (unmount, mount again with the new stack). Counted after the cycles: loop devices"
+    echo "bound (\`losetup -ln\`; free devices made by LOOP_CTL_GET_FREE are not listed) backed by the"
+    echo "bench's images and in all, and mounts of its layer and under its directory and in all (the"
+    echo "totals can move with other processes on the machine; the judged counts are the bench's own)."
+    echo
+    echo "| cycles | loop devices left (bench's) | (all) | mounts left (bench's) | (all) | failed calls | layers still recorded / umount warnings | ms per cycle | target | result |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
+    printf '%s\n' "${CYCROWS[@]}"
     echo
     echo "## Mount calls for aufs (c)"
     echo

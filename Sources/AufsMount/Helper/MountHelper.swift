@@ -140,8 +140,17 @@ public struct MountHelper {
 
     func remount(_ a: MountHelperArguments, _ o: HelperOptions) throws -> [String] {
         let target = Paths.resolved(a.dir)
+        // add:/append:/del:... are checked before anything is read.
+        let branchOps = try o.aufs.compactMap(RemountBranchOperation.parse)
         // This union's sysfs entries only; its xino only when the options name one to compare.
         let live = try StatusReader(root: root).union(at: target, xino: o.aufs.contains { $0.hasPrefix("xino=") })
+        if let live, live.filesystem == .overlay {
+            throw HelperError(
+                "mount.aufs: remount: \(target) is an overlay fallback union (aufs is not in this kernel): overlayfs "
+                    + "cannot change the layers of a mounted union; `aufsctl branch add|del --remount` unmounts it "
+                    + "and mounts it again with the new stack when nothing holds it; nothing was changed",
+                exit: .mountFailure)
+        }
         guard let live, live.filesystem == .aufs else {
             throw HelperError(
                 "mount.aufs: remount: \(target) is not an aufs mount (see aufsctl status)", exit: .mountFailure)
@@ -160,7 +169,9 @@ public struct MountHelper {
                 if wanted != nil {
                     throw HelperError("mount.aufs: remount: the branch list is given twice", exit: .mountFailure)
                 }
-                (wanted, directories) = try resolveWanted(list, live: liveEntries)
+                (wanted, directories) = try resolveWanted(list, live: liveEntries, target: target)
+            } else if try RemountBranchOperation.parse(opt) != nil {
+                continue
             } else if opt.hasPrefix("xino="), String(opt.dropFirst(5)) == live.xino {
                 continue  // unchanged (mountinfo or fstab hands it back)
             } else {
@@ -175,8 +186,28 @@ public struct MountHelper {
                 if opt != "ro" && opt != "rw" { options.append(opt) }
             }
         }
+        let ops = try RemountPlanner().operations(live: liveEntries, wanted: wanted)
+        if !branchOps.isEmpty {
+            // mount(8) merges fstab's options (its br= list) with the command line's add:/del:.
+            if !ops.isEmpty {
+                throw HelperError(
+                    "mount.aufs: remount: give the branches either as a list (br=, dirs=) or as operations (add:, "
+                        + "append:, prepend:, del:, mod:), not both: the list given differs from the live branches of "
+                        + "\(target)", exit: .mountFailure)
+            }
+            return try remountBranches(a, o, target: target, operations: branchOps, options: options)
+        }
+        return try remountCalls(
+            a, o, target: target, options: options, operations: ops, live: liveEntries, directories: directories)
+    }
+
+    /// The MS_REMOUNT calls for `options` and the branch list's `operations`, made (or, with -f, printed).
+    func remountCalls(
+        _ a: MountHelperArguments, _ o: HelperOptions, target: String, options: [String], operations ops: [String],
+        live liveEntries: [RemountPlanner.Entry], directories: [String: AnchoredDirectory]
+    ) throws -> [String] {
         let planner = RemountPlanner()
-        let ops = try planner.operations(live: liveEntries, wanted: wanted)
+        var directories = directories
         // Branches go to the kernel as the fds they were checked on, where they could be opened.
         for e in liveEntries where directories[e.path] == nil {
             if case .success(let d) = syscalls.anchorDirectory(e.path), d.path == e.path { directories[e.path] = d }
@@ -204,7 +235,7 @@ public struct MountHelper {
     /// The wanted branch list with canonical paths: a live branch by its path as the kernel
     /// knows it (even if its directory is gone), a new one validated like `aufsctl branch add`.
     func resolveWanted(
-        _ list: String, live: [RemountPlanner.Entry]
+        _ list: String, live: [RemountPlanner.Entry], target: String
     ) throws -> ([(path: String, permission: String?)], [String: AnchoredDirectory]) {
         let raw: [RawBranch]
         do { raw = try AufsOptions.parseBranchList(list) } catch let e as AufsError {
@@ -213,6 +244,7 @@ public struct MountHelper {
         let validator = BranchValidator(syscalls: syscalls)
         var out: [(path: String, permission: String?)] = []
         var directories: [String: AnchoredDirectory] = [:]
+        let layers = LayerRecords().load(target)
         for r in raw {
             if let p = r.permission, case .failure(let why) = BranchPermission.parse(p) {
                 throw HelperError("mount.aufs: remount: branch \(r.path): \(why)", exit: .mountFailure)
@@ -221,6 +253,17 @@ public struct MountHelper {
             if live.contains(where: { $0.path == lexical }) {
                 out.append((lexical, r.permission))
                 continue
+            }
+            // An image branch (fstab's list of a persisted union) is its live layer's directory.
+            if let l = layers.first(where: { $0.image == lexical || $0.copiedFrom == lexical }) {
+                out.append((l.directory, r.permission))
+                continue
+            }
+            if ImageBranches.isImage(lexical) {
+                throw HelperError(
+                    "mount.aufs: remount: \(lexical) is an image that is not a layer of \(target); add it with "
+                        + "-o remount,add:INDEX:\(lexical) (or append:, prepend:), not in a branch list",
+                    exit: .mountFailure)
             }
             do {
                 let d = try validator.anchoredDirectory(r.path, what: "branch")

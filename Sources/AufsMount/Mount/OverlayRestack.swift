@@ -76,6 +76,8 @@ struct OverlayRestack {
             held.releaseAll()
             throw back
         }
+        // The mount records only a stack with layers: a stack left without any would keep the old record.
+        if kept.isEmpty && held.layers.isEmpty { editor.layerRecords.remove(t) }
         if let removed {
             switch LayerMount.release(directory: removed.directory, device: removed.device) {
             case .success: result.notes.append("released image layer \(removed.directory) (\(removed.device))")

@@ -265,6 +265,32 @@ struct ImageBranchTests {
         #expect(leftovers([sb, ero], d) == before)
     }
 
+    /// The last image layer of an overlay union deleted: its record goes too (before, it stayed,
+    /// each add/del cycle added a stale copy, and umount warned about every one).
+    @Test func overlayDelOfTheLastImageLayerDropsItsRecord() async throws {
+        let t = TempDir()
+        let (d, sb, _) = try await fixture(t)
+        defer {
+            withExtendedLifetime(t) {
+                unmountAll(under: d); releaseLayers(backedBy: d)
+            }
+        }
+        makeDir(d + "/lower")
+        let before = leftovers([sb], d)
+        _ = try Mounter().mount(try mountRequest("\(d)/rw:\(d)/lower=ro", d + "/mnt"))
+        var ed = BranchEditor()
+        ed.remountOverlay = true
+        for _ in 0..<3 {
+            _ = try ed.change(.add, target: d + "/mnt", branch: sb, index: nil, dryRun: false)
+            #expect(LayerRecords().load(d + "/mnt").map(\.image) == [sb])
+            _ = try ed.change(.del, target: d + "/mnt", branch: sb, index: nil, dryRun: false)
+            #expect(LayerRecords().load(d + "/mnt").isEmpty)
+        }
+        let u = try Unmounter().unmount(d + "/mnt", lazy: false, force: false)
+        #expect(u.leftLayers.isEmpty, "\(u.leftLayers)")
+        #expect(leftovers([sb], d) == before)
+    }
+
     @Test func afterWorkHooksRunOnlyWhenOnlyRootCanChangeThem() async throws {
         let dir = "/run/aufsctl-test-hooks-\(getpid())"
         #expect(mkdir(dir, 0o755) == 0)
@@ -332,6 +358,109 @@ struct ImageBranchHelperPersistTests {
         writeFile(d + "/text", "not an image")
         let bad = try await aufsctl(["persist", "--dry-run", "--via", "fstab", "dirs=\(d)/rw:\(d)/text", d + "/mnt"])
         #expect(bad.status == 2 && bad.stderr.contains("finds no filesystem"), "\(bad.stderr)")
+    }
+}
+
+/// mount.aufs -o remount,add:/append:/del: with an image: the same path as `aufsctl branch add|del`.
+@Suite(.serialized, .enabled(if: layersUsable, "needs root, squashfs-tools, erofs-utils, squashfs/erofs/overlay"))
+struct ImageBranchHelperRemountTests {
+    /// A fixture aufs union (aufs is not in this kernel; recorded syscalls stand in for its
+    /// remounts and keep its branch list) with real images: the loop devices and layer mounts are
+    /// real, and so are their release after a del and the rollback after a refused remount.
+    @Test func remountAddAndDelOfAnImageAttachAndReleaseIt() async throws {
+        let t = TempDir()
+        let d = canonical(t.path)
+        defer {
+            withExtendedLifetime(t) {
+                unmountAll(under: d); releaseLayers(backedBy: d)
+            }
+        }
+        for n in ["rw", "ro1", "mnt", "src"] { makeDir(d + "/" + n) }
+        let sb = try await makeImage(d, type: "squashfs", name: "003-apps.sb", files: ["apps.txt": "apps\n"])
+        // A Slax bundle carries whiteouts: its default permission is rr+wh.
+        let wh = try await makeImage(d, type: "squashfs", name: "004-wh.sb", files: [".wh.gone": "", "x": "x\n"])
+        let before = leftovers([sb, wh], d)
+        let root = fixtureRoot(t, mounts: [("aufs", "none", d + "/mnt", "rw,si=9,br:\(d)/rw=rw:\(d)/ro1=ro")])
+        let sys = LiveFixtureSyscalls(root: root)
+        var r = runHelper(["none", d + "/mnt", "-o", "remount,add:1:\(sb),append:\(wh)"], syscalls: sys, root: root)
+        #expect(r.code == 0, "\(r.output.stderr)")
+        let layers = LayerRecords().load(d + "/mnt")
+        #expect(layers.map(\.image) == [sb, wh])
+        let dirs = layers.map(\.directory)
+        #expect(sys.mounts.map(\.data) == ["add=1:\(dirs[0])=rr", "add=3:\(dirs[1])=rr+wh"])
+        #expect(readText(dirs[0] + "/apps.txt") == "apps\n", "the layer is really mounted")
+        #expect(!loops(backing: try ImageFile.open(sb)).isEmpty)
+        // del: by the image's path; the layer is unmounted and its loop device released.
+        r = runHelper(["none", d + "/mnt", "-o", "remount,del:\(sb),del=\(wh)"], syscalls: sys, root: root)
+        #expect(r.code == 0, "\(r.output.stderr)")
+        #expect(Array(sys.mounts.map(\.data).suffix(2)) == ["del=\(dirs[0])", "del=\(dirs[1])"])
+        #expect(leftovers([sb, wh], d) == before)
+        #expect(LayerRecords().load(d + "/mnt").isEmpty)
+        // The kernel refuses the remount: the image just attached is released again.
+        sys.failing = sys.mounts.count + 1
+        r = runHelper(["none", d + "/mnt", "-o", "remount,add:1:\(sb)"], syscalls: sys, root: root)
+        #expect(r.code == 32)
+        #expect(r.output.stderr.contains("EINVAL"), "\(r.output.stderr)")
+        #expect(leftovers([sb, wh], d) == before)
+        // A later operation fails: the image added before it is deleted and released again.
+        r = runHelper(
+            ["none", d + "/mnt", "-o", "remount,add:1:\(sb),del:\(d)/not-a-branch"], syscalls: sys, root: root)
+        #expect(r.code == 32)
+        #expect(r.output.stderr.contains("were undone"), "\(r.output.stderr)")
+        #expect(leftovers([sb, wh], d) == before)
+        #expect(LayerRecords().load(d + "/mnt").isEmpty)
+        // Not an image aufsctl takes: refused by name before anything is bound.
+        writeFile(d + "/notes.txt", String(repeating: "text\n", count: 400))
+        r = runHelper(["none", d + "/mnt", "-o", "remount,add:1:\(d)/notes.txt"], syscalls: sys, root: root)
+        #expect(r.code == 32)
+        #expect(r.output.stderr.contains("finds no filesystem"), "\(r.output.stderr)")
+        #expect(leftovers([sb, wh], d) == before)
+    }
+
+    /// The built helper, as mount(8) runs it, on this host's overlay fallback union: refused with
+    /// the way out, nothing attached, the union's own layer untouched.
+    @Test func helperBinaryRefusesAnOverlayUnionAndChangesNothing() async throws {
+        let t = TempDir()
+        let d = canonical(t.path)
+        defer {
+            withExtendedLifetime(t) {
+                unmountAll(under: d); releaseLayers(backedBy: d)
+            }
+        }
+        for n in ["rw", "mnt"] { makeDir(d + "/" + n) }
+        let sb = try await makeImage(d, type: "squashfs", name: "001-core.sb", files: ["core.txt": "core\n"])
+        let ero = try await makeImage(d, type: "erofs", name: "002-xorg.erofs", files: ["xorg.txt": "xorg\n"])
+        let untouched = leftovers([sb, ero], d)
+        var o = AufsOptions()
+        o.branches = try AufsOptions.parseBranchList("\(d)/rw:\(sb)")
+        _ = try Mounter().mount(MountRequest(options: o, target: d + "/mnt", fallback: .overlay))
+        let before = leftovers([ero], d)
+        let bin = Paths.dirname(FileRead.readLink("/proc/self/exe") ?? "") + "/aufsctl-helper"
+        symlink(bin, d + "/mount.aufs")
+        // The other suites mount meanwhile: only this test's mounts and layers are compared.
+        let mountsBefore =
+            mountPoints(under: d) + mountPoints(under: LayerMount.root).filter { $0.contains("001-core.sb@") }
+        for opt in ["remount,add:1:\(ero)", "remount,del:\(sb)", "remount,append:\(ero)"] {
+            let r = try await SubprocessRunner().run(
+                [d + "/mount.aufs", "none", d + "/mnt", "-o", opt], environment: [:])
+            #expect(r.status == 32, "\(opt): \(r.stderr)")
+            #expect(r.stderr.contains("overlay fallback union"), "\(r.stderr)")
+            #expect(r.stderr.contains("aufsctl branch add|del --remount"), "\(r.stderr)")
+        }
+        #expect(
+            mountPoints(under: d) + mountPoints(under: LayerMount.root).filter { $0.contains("001-core.sb@") }
+                == mountsBefore)
+        #expect(leftovers([ero], d) == before)
+        #expect(readText(d + "/mnt/core.txt") == "core\n")
+        // Malformed: named before anything is read; not a union: said so.
+        var r = try await SubprocessRunner().run(
+            [d + "/mount.aufs", "none", d + "/mnt", "-o", "remount,add:x:\(ero)"], environment: [:])
+        #expect(r.status == 32 && r.stderr.contains("expected add:INDEX:BRANCH"), "\(r.stderr)")
+        r = try await SubprocessRunner().run(
+            [d + "/mount.aufs", "none", d + "/rw", "-o", "remount,add:1:\(ero)"], environment: [:])
+        #expect(r.status == 32 && r.stderr.contains("not an aufs mount"), "\(r.stderr)")
+        _ = try Unmounter().unmount(d + "/mnt", lazy: false, force: false)
+        #expect(leftovers([sb, ero], d) == untouched)
     }
 }
 

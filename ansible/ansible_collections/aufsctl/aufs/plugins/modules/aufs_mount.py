@@ -69,7 +69,8 @@ options:
         description:
           - The aufs permission (C(rw), C(ro), C(rr), with attributes such as C(ro+wh)).
           - Default C(rw) for the first branch and C(ro) for the others, as aufs itself does; C(rr) for
-            an image.
+            an image (C(rr+wh) when it carries whiteouts, as aufsctl chooses; a live C(rr) or C(rr+wh) of an
+            image given without I(perm) is what was asked for).
           - Checked against aufs's grammar (a base, then C(+attribute)s that fit it); anything else, such
             as a C(:) that would start another branch, fails before aufsctl runs.
         type: str
@@ -190,13 +191,19 @@ def is_image(path):
     return stat.S_ISREG(mode) or stat.S_ISBLK(mode)
 
 
-def desired_branches(branches):
+def desired_branches(branches, current=None):
     """[(path, perm)] with aufs's default permissions (rw on top, ro below, rr for an image) and
-    symlinks resolved as aufsctl resolves them, so the list compares with `aufsctl status`."""
+    symlinks resolved as aufsctl resolves them, so the list compares with `aufsctl status`.
+    An image without a perm keeps the rr or rr+wh aufsctl chose for it in CURRENT (rr+wh when it
+    carries whiteouts); comparing it with plain rr would mod it on every run."""
+    live = dict(current or [])
     result = []
     for index, branch in enumerate(branches):
-        default = 'rr' if is_image(branch['path']) else ('rw' if index == 0 else 'ro')
-        result.append((os.path.realpath(branch['path']), branch.get('perm') or default))
+        path = os.path.realpath(branch['path'])
+        default = 'rw' if index == 0 else 'ro'
+        if is_image(branch['path']):
+            default = live.get(path) if live.get(path) in ('rr', 'rr+wh') else 'rr'
+        result.append((path, branch.get('perm') or default))
     return result
 
 
@@ -477,7 +484,7 @@ def main():
     remounted = False
     words = []
     if state in ('ephemeral', 'mounted'):
-        after = desired_branches(module.params['branches'])
+        after = desired_branches(module.params['branches'], before)
         if live is None:
             union.mount(after)
             words.append('mounted')

@@ -46,6 +46,24 @@ def test_an_image_defaults_to_rr_and_is_added_live(tmp_path):
     assert branch_operations([(str(d), 'rw')], got) == [['add', str(img) + '=rr', '--index', '1']]
 
 
+def test_an_image_default_keeps_the_rr_or_rr_wh_aufsctl_chose(tmp_path):
+    d, img = tmp_path / 'd', tmp_path / '003.sb'
+    d.mkdir()
+    img.write_bytes(b'hsqs')
+    task = [{'path': str(d)}, {'path': str(img)}]
+    # aufsctl mounted the image rr+wh (it carries whiteouts): a second run changes nothing.
+    live = [(str(d), 'rw'), (str(img), 'rr+wh')]
+    got = desired_branches(task, live)
+    assert got == live
+    assert same_branches(live, got, 'aufs') and branch_operations(live, got) == []
+    assert desired_branches(task, [(str(d), 'rw'), (str(img), 'rr')])[1] == (str(img), 'rr')
+    # A perm the task gives is compared as given; another live perm is not adopted.
+    assert desired_branches([{'path': str(d)}, {'path': str(img), 'perm': 'rr'}], live)[1] == (str(img), 'rr')
+    assert desired_branches(task, [(str(d), 'rw'), (str(img), 'ro')])[1] == (str(img), 'rr')
+    # A directory never takes the live perm.
+    assert desired_branches([{'path': str(d)}], [(str(d), 'ro')]) == [(str(d), 'rw')]
+
+
 @pytest.mark.parametrize('current, desired, ops', [
     # nothing to do
     ([(C, 'rw'), (I1, 'ro')], [(C, 'rw'), (I1, 'ro')], []),
