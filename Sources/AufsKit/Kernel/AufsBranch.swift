@@ -158,8 +158,9 @@ public struct AufsBranch: Sendable, Codable, Equatable {
 
     /// `SUBLEVEL = 218` from a kernel (headers) Makefile.
     public static func sublevel(makefile: String) -> Int? {
-        for line in makefile.split(separator: "\n") where line.hasPrefix("SUBLEVEL") {
-            let v = line.split(separator: "=", maxSplits: 1)
+        // Bytes, not Characters: a headers Makefile is 70 KB and `check` reads one per kernel.
+        for line in makefile.utf8.split(separator: UInt8(ascii: "\n")) where line.starts(with: "SUBLEVEL".utf8) {
+            let v = Substring(line).split(separator: "=", maxSplits: 1)
             if v.count == 2, let n = Int(v[1].trimmingBlanks) { return n }
         }
         return nil
@@ -167,9 +168,9 @@ public struct AufsBranch: Sendable, Codable, Equatable {
 
     /// `include /usr/src/linux-headers-6.1.0-56-common/Makefile` lines of a Debian arch headers Makefile.
     static func includes(makefile: String) -> [String] {
-        makefile.split(separator: "\n").compactMap { line in
-            guard line.hasPrefix("include ") else { return nil }
-            let p = line.dropFirst("include ".count).trimmingBlanks
+        makefile.utf8.split(separator: UInt8(ascii: "\n")).compactMap { line in
+            guard line.starts(with: "include ".utf8) else { return nil }
+            let p = Substring(line).dropFirst("include ".count).trimmingBlanks
             return p.hasPrefix("/") && !p.contains("$") ? p : nil
         }
     }

@@ -161,13 +161,12 @@ public struct SigningProbe: Sendable {
     /// `dkms-3.0.10` in the dkms script (its --version text).
     func dkmsVersion() -> (path: String, version: String?)? {
         for p in ["/usr/sbin/dkms", "/usr/bin/dkms", "/sbin/dkms"] {
-            guard let text = FileRead.string(root.resolve(p)) else { continue }
-            guard
-                let r = text.split(separator: "\"dkms-", maxSplits: 1, omittingEmptySubsequences: false).dropFirst()
-                    .first
-            else { return (p, nil) }
-            let v = r.prefix { $0.isNumber || $0 == "." }
-            return (p, v.isEmpty ? nil : String(v))
+            guard case .success(let bytes) = FileRead.bytes(root.resolve(p)) else { continue }
+            // By bytes: a String search of the 90 KB script cost `check` 30 million instructions.
+            let needle = Array("\"dkms-".utf8)
+            guard let at = bytes.firstOffset(of: needle) else { return (p, nil) }
+            let v = bytes[(at + needle.count)...].prefix { ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: ".") }
+            return (p, v.isEmpty ? nil : String(decoding: v, as: UTF8.self))
         }
         return nil
     }

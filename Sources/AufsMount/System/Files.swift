@@ -179,3 +179,19 @@ extension FileRead {
         return .ok(String(decoding: out, as: UTF8.self))
     }
 }
+
+extension Array where Element == UInt8 {
+    /// Where `needle` first starts in these bytes (a String search over a large file costs many
+    /// times more: grapheme breaking).
+    public func firstOffset(of needle: [UInt8]) -> Int? {
+        guard let first = needle.first else { return 0 }
+        guard needle.count <= count else { return nil }
+        let last = count - needle.count
+        var i = 0
+        while i <= last, let j = self[i...last].firstIndex(of: first) {
+            if self[j..<(j + needle.count)].elementsEqual(needle) { return j }
+            i = j + 1
+        }
+        return nil
+    }
+}
