@@ -304,6 +304,7 @@ end "add at index 1, mod =rr, del; sysfs now '$after'"
 # stand-in the branch list in sysfs is what the kernel was given; real aufs also shows the files,
 # copies up from the layer and refuses a busy del. ---------------------------------------------------
 begin image-layers
+t0=$(cut -d' ' -f1 /proc/uptime)
 IM=/tmp/e2e/layers
 mkdir -p $IM/rw $IM/base $IM/mnt
 echo base >$IM/base/base.txt; echo "from base" >$IM/base/shared.txt; echo hidden >$IM/base/hidden.txt
@@ -387,7 +388,7 @@ run aufsctl umount ./mnt
 left=$(bound_loops | grep ' /e2e/00[34]-[a-z]*\.sb$' | tr '\n' ' ')
 [ -z "$left" ] || bad "loop devices left after umount: $left"
 ls /run/aufsctl/unions/*.layers >/dev/null 2>&1 && bad "layer records left: $(ls /run/aufsctl/unions/*.layers)"
-end "$detail; del by the image's path released $dev and $L3; two layers ($L4=rr+wh above 003), umount released both"
+end "$detail; del by the image's path released $dev and $L3; two layers ($L4=rr+wh above 003), umount released both; $(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }') s"
 
 if [ "$FLAVOR" = real ]; then
 # A live aufs union with a copied-up hard link (pseudo-linked) and deletions, converted to overlay
