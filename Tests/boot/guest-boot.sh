@@ -76,13 +76,15 @@ loopdev=${3:-none}
 [ -n "${1:-}" ] && [ -n "$union_line" ] && [ "$1" -lt "$union_line" ] || errs="$errs; the layer (mountinfo line ${1:-none}) not mounted before the union (line ${union_line:-none})"
 [ "$(cat "$layer/layer.txt" 2>&1)" = "from the image" ] || errs="$errs; $layer/layer.txt: $(cat "$layer/layer.txt" 2>&1)"
 layerinfo="layer $layer (squashfs on $loopdev, mountinfo line ${1:-?} < the union's $union_line)"
-# loop and squashfs: modules here, kernel autoload off, nobody lists them in modules-load.d, so
-# mount.aufs loaded them
-for m in loop squashfs; do
-    grep -q "/$m\.ko" "/lib/modules/$(uname -r)/modules.builtin" && continue
-    grep -q "^$m " /proc/modules || errs="$errs; $m is not loaded"
-    grep -rqx "$m" /etc/modules-load.d /usr/lib/modules-load.d /lib/modules-load.d 2>/dev/null && errs="$errs; $m is listed in a modules-load.d"
-done
+# squashfs: a module here, kernel autoload off, in no modules-load.d, so mount.aufs loaded it (a
+# binary without that fails: mount of the layer ENODEV). loop is found loaded even for a binary that
+# cannot load it (systemd's own early module setup, it seems), so it proves nothing here; the e2e
+# guest, without systemd, checks that aufsctl loads loop.
+if ! grep -q "/squashfs\.ko" "/lib/modules/$(uname -r)/modules.builtin"; then
+    grep -q "^squashfs " /proc/modules || errs="$errs; squashfs is not loaded"
+    grep -rqx squashfs /etc/modules-load.d /usr/lib/modules-load.d /lib/modules-load.d 2>/dev/null \
+        && errs="$errs; squashfs is listed in a modules-load.d"
+fi
 # Only aufsctl adds a per-union xino in /run/aufsctl/xino: proof the unit went through mount.aufs.
 xino=$(cat "/sys/fs/aufs/si_$si/xi_path" 2>/dev/null)
 case $xino in /run/aufsctl/xino/*) ;; *) errs="$errs; xi_path '$xino', not aufsctl's (mount.aufs not used?)" ;; esac

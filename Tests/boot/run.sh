@@ -16,8 +16,8 @@
 #      command line keeps the kernel from autoloading it (the stand-in has an fs-aufs alias).
 #   The union has an image branch: /srv/images/001-layer.sb, a squashfs made here by mksquashfs
 #   (root's, 0644), persisted as the image; boot 2 checks that mount.aufs attached it to a read-only
-#   loop device and mounted it before the union, and that umount.aufs released both. loop and
-#   squashfs are modules in Debian's kernel and kernel autoload is off: mount.aufs loads them.
+#   loop device and mounted it before the union, and that umount.aufs released both. squashfs is a
+#   module in Debian's kernel and kernel autoload is off: mount.aufs loads it (loop is loaded before it runs).
 # Prints the E2E: lines, then `N passed, M failed`; exits 1 on any failure. Needs root.
 # Environment: AUFSCTL (a built release binary; default: scripts/build.sh into .build/glibc231),
 # AUFSCTL_HELPER (default: aufsctl-helper beside AUFSCTL),
