@@ -14,6 +14,10 @@
 #   4. boot 2 from the same disk: the union is mounted with every branch in order, through
 #      mount.aufs, after systemd-modules-load inserted aufs; kernel.modprobe=/bin/false on the
 #      command line keeps the kernel from autoloading it (the stand-in has an fs-aufs alias).
+#   The union has an image branch: /srv/images/001-layer.sb, a squashfs made here by mksquashfs
+#   (root's, 0644), persisted as the image; boot 2 checks that mount.aufs attached it to a read-only
+#   loop device and mounted it before the union, and that umount.aufs released both. squashfs is a
+#   module in Debian's kernel and kernel autoload is off: mount.aufs loads it (loop is loaded before it runs).
 # Prints the E2E: lines, then `N passed, M failed`; exits 1 on any failure. Needs root.
 # Environment: AUFSCTL (a built release binary; default: scripts/build.sh into .build/glibc231),
 # AUFSCTL_HELPER (default: aufsctl-helper beside AUFSCTL),
@@ -35,6 +39,7 @@ command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 command -v cpio >/dev/null || need+=(cpio)
 command -v modinfo >/dev/null || need+=(kmod)
+command -v mksquashfs >/dev/null || need+=(squashfs-tools)
 if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >&2
@@ -72,6 +77,17 @@ install -m 0755 "$AUFSCTL" "$R/usr/local/bin/aufsctl"
 install -m 0755 "$HELPER" "$R/usr/local/bin/aufsctl-helper"  # what `aufsctl helper install` links
 mkdir -p "$R/lib/modules/$KVER/updates" "$R/usr/local/sbin"
 cp "$WORK/standin/aufs.ko" "$R/lib/modules/$KVER/updates/aufs.ko"
+# the image branch: loop and squashfs (with what they depend on), for mount.aufs to load
+for m in loop squashfs; do
+    if grep -qE "/$m\.ko" "$MODDIR/modules.builtin"; then continue; fi
+    modprobe -d "$ROOT" -S "$KVER" --show-depends "$m" | awk '$1 == "insmod" { print $2 }' | while read -r f; do
+        mkdir -p "$R$(dirname "${f#"$ROOT"}")"; cp "$f" "$R${f#"$ROOT"}"
+    done
+done
+mkdir -p "$WORK/layer-src" "$R/srv/images"
+echo "from the image" >"$WORK/layer-src/layer.txt"
+mksquashfs "$WORK/layer-src" "$R/srv/images/001-layer.sb" -quiet -noappend -all-root >&2 || die "mksquashfs failed"
+chmod 0644 "$R/srv/images/001-layer.sb"
 for f in modules.order modules.builtin modules.builtin.modinfo; do
     [ -f "$MODDIR/$f" ] && cp "$MODDIR/$f" "$R/lib/modules/$KVER/"
 done

@@ -65,6 +65,7 @@ command -v cpio >/dev/null || need_pkgs+=(cpio)
 command -v dkms >/dev/null || need_pkgs+=(dkms)
 command -v jq >/dev/null || need_pkgs+=(jq)
 command -v modinfo >/dev/null || need_pkgs+=(kmod)
+command -v mksquashfs >/dev/null || need_pkgs+=(squashfs-tools)   # the image-layers scenario's images
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     log "installing ${need_pkgs[*]}"
     apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need_pkgs[@]}" >&2; }
@@ -272,6 +273,9 @@ add_module() {
     for dep in $(modinfo -F depends "$f" | tr ',' ' '); do add_module "$dep"; done
 }
 add_module overlay
+# the image-layers scenario: loop devices and squashfs (modules in Debian's kernels; built in elsewhere)
+add_module loop
+add_module squashfs
 for d in $AUFS_DEPS; do add_module "$d"; done
 for f in modules.order modules.builtin modules.builtin.modinfo; do
     [ -f "$MODDIR/$f" ] && cp "$MODDIR/$f" "$IR/lib/modules/$KVER/"
@@ -301,6 +305,17 @@ USERLAND_GLIBC='$USERLAND_GLIBC'
 USERLAND='$USERLAND'
 U16_ROUNDS='${E2E_U16_ROUNDS:-1}'
 EOF
+# Two squashfs images for the image-layers scenario, made here (root's, 0644, as a layer must be);
+# 004-more carries an aufs whiteout, so aufsctl gives it rr+wh.
+LSRC=$WORK/layer-src
+mkdir -p "$LSRC/003-apps/apps" "$LSRC/004-more"
+echo "apps layer" >"$LSRC/003-apps/apps.txt"; echo "from 003-apps" >"$LSRC/003-apps/shared.txt"
+echo "deep in the image" >"$LSRC/003-apps/apps/deep.txt"
+echo "more layer" >"$LSRC/004-more/more.txt"; : >"$LSRC/004-more/.wh.hidden.txt"
+for l in 003-apps 004-more; do
+    mksquashfs "$LSRC/$l" "$IR/e2e/$l.sb" -quiet -noappend -all-root >&2 || die "mksquashfs $l failed"
+    chmod 0644 "$IR/e2e/$l.sb"
+done
 cp "$HERE/guest-init.sh" "$IR/init"
 cp "$HERE/lockcheck.awk" "$IR/e2e/lockcheck.awk"
 chmod +x "$IR/init"
@@ -325,7 +340,7 @@ log "qemu exit $qrc after ${T_BOOT}s (serial log: $LAST_SERIAL)"
 
 # --- 5. results -------------------------------------------------------------------------------
 expected=(libraries check-loadable blacklist overlay-fallback overlay-exposed convert mount-on-demand status
-          branch-ops check-usable load-again umount geometry branch-limit "branches-$NBR" kernel-log umount-16)
+          branch-ops image-layers check-usable load-again umount geometry branch-limit "branches-$NBR" kernel-log umount-16)
 [ "$FLAVOR" = real ] && expected+=(aufs-semantics convert-aufs)   # real aufs only (guest-init.sh)
 [ "$USERLAND" = trixie ] && expected+=(helper-control helper-mount helper-fstab-120 helper-remount helper-umount
                                        helper-load-16 helper-umount-16 helper-bad-input)   # guest-init-helper.sh

@@ -69,6 +69,9 @@ public struct LayerMount: Sendable, Equatable, Codable {
                 "image \(image.path) is mounted writable at \(rw.target); a layer must not change under the union: "
                     + "unmount it or remount it read-only first")
         }
+        // loop and the image's filesystem, when the kernel lacks them (kept loaded, as aufs is)
+        let loopNote = image.kind == .file ? LayerModules.ensureLoop() : nil
+        let fsNote = LayerModules.ensureFilesystem(sig.type)
         try RuntimeDir.ensurePrivate(RuntimeDir.path, what: "image layers")
         try RuntimeDir.ensurePrivate(root, what: "image layers")
         let dir = root + "/" + directoryName(for: image)
@@ -87,6 +90,10 @@ public struct LayerMount: Sendable, Equatable, Codable {
         if image.kind == .file {
             do {
                 loop = try LoopDevice.attach(image, directIO: directIO)
+            } catch var e as AufsError {
+                rmdir(dir)
+                if let loopNote { e.message += " (\(loopNote))" }
+                throw e
             } catch {
                 rmdir(dir)
                 throw error
@@ -111,7 +118,7 @@ public struct LayerMount: Sendable, Equatable, Codable {
             rmdir(dir)
             throw AufsError(
                 "image \(image.path) (\(sig.type)) does not mount: mount(\"\(device)\", \"\(dir)\", \"\(sig.type)\", "
-                    + "MS_RDONLY) failed: \(e)"
+                    + "MS_RDONLY) failed: \(e)" + (fsNote.map { " (\($0))" } ?? "")
                     + (lines.isEmpty ? "" : "; kernel: " + lines.suffix(3).joined(separator: "; ")),
                 details: lines)
         }

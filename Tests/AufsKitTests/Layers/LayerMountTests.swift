@@ -203,3 +203,19 @@ struct ImageCopyTests {
         #expect(throws: Never.self) { try LayerMount.release(directory: layer.directory, device: layer.device).get() }
     }
 }
+
+/// The modules a layer needs are loaded only when the kernel lacks them, and a load that cannot be
+/// made is said (the e2e guest, where loop and squashfs are modules, checks the real loads).
+struct LayerModulesTests {
+    @Test func nothingIsLoadedWhenTheKernelHasLoopAndTheFilesystem() {
+        if FileRead.exists("/sys/class/misc/loop-control") { #expect(LayerModules.ensureLoop() == nil) }
+        if hostHas.has("squashfs") { #expect(LayerModules.ensureFilesystem("squashfs") == nil) }
+    }
+
+    @Test func aKernelWithoutAModuleTreeIsSaid() {
+        var sys = FakeSyscalls()
+        sys.unameValue.release = "0.0-none"
+        let why = LayerModules.ensureFilesystem("aufsctl-nosuchfs", syscalls: sys)
+        #expect(why == "/lib/modules/0.0-none does not exist, so no aufsctl-nosuchfs module could be loaded")
+    }
+}
