@@ -7,10 +7,32 @@ struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Tell whether aufs is usable here, and if not, what install would do or why it cannot.",
-        discussion: "Exit codes: 0 usable, 3 loadable or installable, 4 blocked, 1 error, 2 usage error.")
+        discussion: """
+            Reads the host (or the tree under --root) and prints one line per fact with the evidence it came from, \
+            then the verdict: usable, loadable, installable (with the method) or blocked (with the reason and the \
+            ways out). Needs no root: what cannot be read is reported as unknown.
+
+            Examples:
+              Is aufs usable here, and if not, why?
+                aufsctl check
+              In a script, the exit code alone:
+                aufsctl check -q && echo usable
+              A mounted image, for the kernel it will boot, as JSON:
+                aufsctl check --root /mnt/image --kernel 6.1.0-18-amd64 --json
+
+            Exit status:
+              0  aufs is usable (registered in /proc/filesystems)
+              1  the check itself failed; the message says why
+              2  bad input (--root, --kernel)
+              3  aufs is loadable (aufsctl load) or installable (aufsctl install)
+              4  blocked: no method works on this host; the report says why and the ways out
+            """)
 
     @Flag(help: "Print the report as JSON (schema aufsctl.check/1, see README).")
     var json = false
+
+    @Flag(name: .shortAndLong, help: "Print nothing: the exit code is the answer (errors still go to stderr).")
+    var quiet = false
 
     @Option(help: ArgumentHelp("Check this kernel release instead of the running one.", valueName: "KVER"))
     var kernel: String?
@@ -27,9 +49,9 @@ struct Check: AsyncParsableCommand {
         let k = try parseKernel(kernel)
         let facts = try await HostProbe(root: root).probe(kernel: k)
         let report = CheckReport(root: root, facts: facts)
-        if json {
+        if json && !quiet {
             print(try report.json())
-        } else {
+        } else if !quiet {
             for w in report.warnings { Terminal.error("aufsctl: warning: " + w) }
             print(report.human(style: TextStyle(color: Terminal.colorOnStdout)), terminator: "")
         }

@@ -13,9 +13,16 @@ struct Entrypoint {
     static func main() {
         // Started as /sbin/mount.aufs or /sbin/umount.aufs: util-linux's helper contract.
         MountHelper.runIfInvokedAsHelper(CommandLine.arguments)
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let word = arguments.first, let suggestion = Aufsctl.suggestion(for: word) {
+            Terminal.error(
+                "Error: unknown subcommand '\(word)'. Did you mean '\(suggestion)'?\n"
+                    + "Usage: aufsctl <subcommand>\n  See 'aufsctl --help' for the subcommands.")
+            exit(AufsExitCode.usage.rawValue)
+        }
         let command: ParsableCommand
         do {
-            command = try Aufsctl.parseAsRoot(Array(CommandLine.arguments.dropFirst()))
+            command = try Aufsctl.parseAsRoot(arguments)
         } catch {
             exit(Aufsctl.exitStatus(for: error))
         }
@@ -79,6 +86,14 @@ struct Aufsctl: ParsableCommand {
         ]
     )
 
+    /// The subcommand a mistyped first word most likely meant (`instal` -> `install`), or nil when
+    /// the word is a subcommand, an option, or close to none.
+    static func suggestion(for word: String) -> String? {
+        guard !word.hasPrefix("-") else { return nil }
+        let names = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
+        return Suggestion.closest(to: word, among: names)
+    }
+
     /// Maps every error to a one-line message and a documented exit code.
     static func exitStatus(for error: Error) -> Int32 {
         switch error {
@@ -114,7 +129,9 @@ enum Terminal {
         _ = line.withCString { write(2, $0, strlen($0)) }
     }
     static var colorOnStdout: Bool {
-        getenv("NO_COLOR") == nil && isatty(1) != 0
+        TextStyle.wanted(
+            noColor: getenv("NO_COLOR").map { String(cString: $0) }, term: getenv("TERM").map { String(cString: $0) },
+            isTerminal: isatty(1) != 0)
     }
 }
 

@@ -8,16 +8,37 @@ struct Install: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "install",
         abstract: "Make aufs available: kernel-ml-aufs (CentOS 7), DKMS (Debian), or Ubuntu's extra modules.",
-        discussion:
-            "Exit codes: 0 done (or nothing to do), 1 failure, 2 usage, 4 not installable here, 5 reboot required, 6 "
-            + "partially applied (see the report; aufsctl uninstall undoes it)."
+        discussion: """
+            A plan of steps, each checked first (already done: ok), applied, and recorded with its undo in \
+            /var/lib/aufsctl/state.json, so that aufsctl uninstall takes it back. --method auto takes the method \
+            aufsctl check names. Changing the host needs root and -y (or a yes at the prompt).
+
+            Examples:
+              See the plan and what is already done:
+                aufsctl install --dry-run
+              Apply it:
+                aufsctl install -y
+              DKMS from a local aufs-standalone checkout, for the next kernel:
+                aufsctl install --method dkms --source /usr/local/src/aufs-standalone --kernel 6.1.0-18-amd64 -y
+              CentOS 7, where this binary cannot run: a POSIX sh script of the plan
+                aufsctl install --method kernel-ml-aufs --emit-sh --root ./centos7-copy > install.sh
+
+            Exit status:
+              0  done, or nothing to do
+              1  a step failed before anything changed; the message names it
+              2  bad input; nothing changed
+              3  nothing install can do itself (aufs is in an installed kernel that is not running)
+              4  blocked: not installable on this host; the reason and the ways out
+              5  done; reboot to finish
+              6  partially applied: the report names the failed step; aufsctl uninstall undoes the rest
+            """
     )
 
     @Option(help: "auto, kernel-ml-aufs, dkms or ubuntu-extra.") var method: MethodChoice = .auto
     @Flag(help: "Print the plan (with what is already done) and change nothing.") var dryRun = false
     @Flag(name: .customLong("emit-sh"), help: "Print the plan as a POSIX sh script and change nothing.") var emitSh =
         false
-    @Flag(help: "Apply without asking.") var yes = false
+    @Flag(name: [.customLong("yes"), .customShort("y")], help: "Apply without asking (apt's -y).") var yes = false
     @Flag(help: "Print the report as JSON (schema aufsctl.install/1); progress goes to stderr.") var json = false
     @Option(help: ArgumentHelp("Install for this kernel release instead of the running one.", valueName: "KVER"))
     var kernel: String?
@@ -205,7 +226,26 @@ struct Uninstall: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "uninstall",
         abstract:
-            "Undo what aufsctl install recorded in /var/lib/aufsctl/state.json: the newest install, one by ID, or all.")
+            "Undo what aufsctl install recorded in /var/lib/aufsctl/state.json: the newest install, one by ID, or all.",
+        discussion: """
+            Each record's undos are applied newest first; what another remaining record still uses stays. --all \
+            also takes away the unions aufsctl persist wrote and the links aufsctl helper install made.
+
+            Examples:
+              What is recorded, and what undoing each would do:
+                aufsctl uninstall --list
+              Undo the newest install, after seeing what it would do:
+                aufsctl uninstall --dry-run
+                aufsctl uninstall -y
+              Everything aufsctl did to this host:
+                aufsctl uninstall --all -y
+
+            Exit status:
+              0  undone (or nothing to undo)
+              1  an undo failed; the message names it
+              2  bad input (an unknown ID, no terminal to confirm without -y)
+              6  partially undone: a later undo failed after earlier ones were applied
+            """)
 
     @Argument(help: ArgumentHelp("The install record to undo (see --list); default: the newest.", valueName: "ID"))
     var id: Int?
@@ -213,7 +253,7 @@ struct Uninstall: AsyncParsableCommand {
         false
     @Flag(help: "List the install records and what undoing each would do.") var list = false
     @Flag(help: "Print what would be undone.") var dryRun = false
-    @Flag(help: "Apply without asking.") var yes = false
+    @Flag(name: [.customLong("yes"), .customShort("y")], help: "Apply without asking (apt's -y).") var yes = false
     @OptionGroup var host: HostOptions
 
     func run() async throws {

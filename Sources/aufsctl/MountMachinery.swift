@@ -7,13 +7,24 @@ import Glibc
 struct HelperCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "helper",
-        abstract: "Install, remove or show /sbin/mount.aufs and /sbin/umount.aufs (links to aufsctl-helper).",
+        abstract: "Install, remove or show /usr/sbin/mount.aufs and /usr/sbin/umount.aufs (links to aufsctl-helper).",
         discussion: """
-            mount(8), mount -a, /etc/fstab and systemd .mount units run /sbin/mount.aufs for -t aufs. The \
-            links go to aufsctl-helper, installed beside aufsctl (or in ../libexec/aufsctl), a small binary \
-            that is only the helper and starts faster; without it, to aufsctl, which is the helper too when \
-            started under those names. A foreign helper (aufs-tools') is replaced only with --force and \
-            comes back with `helper remove` or `uninstall`.
+            mount(8), mount -a, /etc/fstab and systemd .mount units run /sbin/mount.aufs for -t aufs (/sbin is \
+            /usr/sbin on a merged-/usr host). The links go to aufsctl-helper, installed beside aufsctl (or in \
+            ../libexec/aufsctl), a small binary that is only the helper and starts faster; without it, to \
+            aufsctl, which is the helper too when started under those names. A foreign helper (aufs-tools') is \
+            replaced only with --force and comes back with `helper remove` or `uninstall`. The Debian package \
+            ships the links itself. See mount.aufs(8).
+
+            Examples:
+              aufsctl helper status
+              aufsctl helper install
+              aufsctl helper remove
+
+            Exit status:
+              0  done (status: shown)
+              1  not root, or a link could not be made
+              2  a foreign helper is there (--force moves it aside), or an unknown action
             """)
 
     @Argument(help: "install, remove or status.") var action: String
@@ -37,6 +48,17 @@ struct HelperCommand: AsyncParsableCommand {
                 throw AufsError("helper install writes /sbin and needs root; run it with sudo")
             }
             try links.install(binary: binary ?? HelperLinks.helperBinary(for: HelperLinks.selfBinary()), force: force)
+            // util-linux looks for helpers in /sbin alone; only a merged /usr makes that /usr/sbin.
+            var sbin = stat()
+            var usrSbin = stat()
+            if stat(root.resolve("/sbin"), &sbin) == 0, stat(root.resolve(HelperLinks.directory), &usrSbin) == 0,
+                sbin.st_dev != usrSbin.st_dev || sbin.st_ino != usrSbin.st_ino
+            {
+                Terminal.error(
+                    "aufsctl: warning: /sbin is not \(HelperLinks.directory) on this host (/usr is not merged), and "
+                        + "mount(8) looks for helpers in /sbin only: merge /usr (the usrmerge package), or link "
+                        + "/sbin/mount.aufs and /sbin/umount.aufs to \(HelperLinks.directory)'s")
+            }
         case "remove":
             guard geteuid() == 0 else { throw AufsError("helper remove writes /sbin and needs root; run it with sudo") }
             try await links.remove()
@@ -49,7 +71,21 @@ struct HelperCommand: AsyncParsableCommand {
 struct PlinkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plink",
-        abstract: "List or flush an aufs union's pseudo-links (what aufs-util's auplink does).")
+        abstract: "List or flush an aufs union's pseudo-links (what aufs-util's auplink does).",
+        discussion: """
+            A hard-linked file copied up through one name stays linked to its other names through a pseudo-link; \
+            aufs's manual asks for a flush before unmounting or changing branches, which umount and branch do \
+            themselves.
+
+            Examples:
+              aufsctl plink list ./mnt
+              aufsctl plink flush ./mnt
+
+            Exit status:
+              0  listed or flushed (or nothing to do)
+              1  the flush failed (/proc/fs/aufs/plink_maint, a copy-up); the message names it
+              2  not an aufs union, or an action other than list or flush
+            """)
 
     @Argument(help: "list or flush.") var action: String
     @Argument(help: "The aufs mount point.") var target: String
@@ -90,11 +126,29 @@ struct PersistCommand: AsyncParsableCommand {
             The unit is /etc/systemd/system/<systemd-escape --path TARGET>.mount, Type=aufs, enabled for \
             local-fs.target, with RequiresMountsFor= every branch; /etc/modules-load.d/aufs.conf loads aufs. \
             Without systemd: an /etc/fstab line after the lines that mount its branches. Recorded in the \
-            state file; `aufsctl uninstall --all` removes it too. Needs `aufsctl helper install`.
+            state file; `aufsctl uninstall --all` removes it too. Needs the mount.aufs helper (the package's, \
+            or `aufsctl helper install`).
+
+            Examples:
+              The live union at ./mnt, as it is mounted now:
+                aufsctl persist ./mnt
+              See the unit that would be written:
+                aufsctl persist --dry-run dirs=/srv/seed/container:/srv/seed/image1=ro /srv/seed/mnt
+              As an /etc/fstab line instead:
+                aufsctl persist --via fstab dirs=/srv/seed/container:/srv/seed/image1=ro /srv/seed/mnt
+              Take it away again:
+                aufsctl persist --remove /srv/seed/mnt
+
+            Exit status:
+              0  written (or removed; with --dry-run or --emit-sh: shown)
+              1  a file could not be written; the message names it
+              2  bad input: a refused value, no live union at TARGET, nothing recorded for --remove
             """)
 
-    @Option(name: .customShort("o"), help: "mount(8)-style options: the branch list and aufs options.") var options:
-        String?
+    @Option(
+        name: .customShort("o"),
+        help: ArgumentHelp("mount(8)-style options: the branch list and aufs options.", valueName: "OPTIONS"))
+    var options: String?
     @Argument(help: ArgumentHelp("[dirs=BRANCHES] TARGET", valueName: "SPEC TARGET")) var positional: [String] = []
     @Flag(help: "Take the union's persistence away.") var remove = false
     @Option(help: "systemd or fstab (default: systemd when it runs the host).") var via: String?
@@ -142,8 +196,8 @@ struct PersistCommand: AsyncParsableCommand {
         try await persister.apply(spec, via: how)
         if case .missing = HelperLinks(root: root).state("mount.aufs") {
             Terminal.error(
-                "aufsctl: warning: /sbin/mount.aufs is missing: run `aufsctl helper install`, "
-                    + "or the union will not mount at boot")
+                "aufsctl: warning: \(HelperLinks.path("mount.aufs")) is missing: install the aufsctl package or run "
+                    + "`aufsctl helper install`, or the union will not mount at boot")
         }
     }
 

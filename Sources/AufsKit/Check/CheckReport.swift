@@ -180,6 +180,12 @@ extension String {
 public struct TextStyle: Sendable {
     public var color: Bool
     public init(color: Bool) { self.color = color }
+
+    /// Whether to colour a stream: only a terminal, not with `NO_COLOR` set to a non-empty value
+    /// (no-color.org: an empty one is as if unset), not on a `TERM=dumb` terminal.
+    public static func wanted(noColor: String?, term: String?, isTerminal: Bool) -> Bool {
+        isTerminal && (noColor ?? "").isEmpty && term != "dumb"
+    }
     func wrap(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
     func bold(_ s: String) -> String { wrap(s, "1") }
     func dim(_ s: String) -> String { wrap(s, "2") }

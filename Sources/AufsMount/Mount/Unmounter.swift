@@ -45,7 +45,7 @@ public struct Unmounter {
         if !ours && !force {
             throw AufsError.usage(
                 "\(resolved) is a \(entry.fstype) mount from \(entry.source), neither aufs nor an overlay aufsctl "
-                    + "made; add --force to unmount it anyway"
+                    + "made; add --any-filesystem to unmount it anyway"
             )
         }
         if entry.fstype == "aufs" && flushPseudoLinks,

@@ -153,7 +153,7 @@ struct RealMountTests {
         expectMountinfoUnchanged(before, mountinfo(), concerning: d)
     }
 
-    @Test func umountOfAForeignTmpfsNeedsForce() async throws {
+    @Test func umountOfAForeignTmpfsNeedsAnyFilesystem() async throws {
         let t = TempDir()
         let d = canonical(t.path)
         defer { withExtendedLifetime(t) { unmountAll(under: d) } }
@@ -164,10 +164,11 @@ struct RealMountTests {
         #expect(r.status == 2)
         #expect(
             r.stderr.contains(
-                "\(d)/mnt is a tmpfs mount from testtmpfs, neither aufs nor an overlay aufsctl made; add --force"),
+                "\(d)/mnt is a tmpfs mount from testtmpfs, neither aufs nor an overlay aufsctl made; add "
+                    + "--any-filesystem"),
             "\(r.stderr)")
         #expect(isMountPoint(d + "/mnt"))
-        let f = try await aufsctl(in: d, ["umount", "--force", "--json", "./mnt"])
+        let f = try await aufsctl(in: d, ["umount", "--any-filesystem", "--json", "./mnt"])
         #expect(f.status == 0, "\(f.stderr)")
         let report = try JSONDecoder().decode(UnmountReport.self, from: Data(f.stdout.utf8))
         #expect(report == UnmountReport(target: d + "/mnt", filesystem: "tmpfs", attempts: 1, removedWorkdir: nil))
