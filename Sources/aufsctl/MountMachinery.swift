@@ -136,6 +136,8 @@ struct PersistCommand: AsyncParsableCommand {
                 aufsctl persist --dry-run dirs=/srv/seed/container:/srv/seed/image1=ro /srv/seed/mnt
               As an /etc/fstab line instead:
                 aufsctl persist --via fstab dirs=/srv/seed/container:/srv/seed/image1=ro /srv/seed/mnt
+              Mounted with overlayfs at boot where aufs is missing (x-aufsctl.fallback=overlay):
+                aufsctl persist --fallback overlay dirs=/srv/seed/container:/srv/seed/image1=ro /srv/seed/mnt
               Take it away again:
                 aufsctl persist --remove /srv/seed/mnt
 
@@ -152,6 +154,11 @@ struct PersistCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("[dirs=BRANCHES] TARGET", valueName: "SPEC TARGET")) var positional: [String] = []
     @Flag(help: "Take the union's persistence away.") var remove = false
     @Option(help: "systemd or fstab (default: systemd when it runs the host).") var via: String?
+    @Option(
+        help: ArgumentHelp(
+            "What the helper mounts at boot when aufs is not available: none (fail) or overlay (written as the "
+                + "mount option x-aufsctl.fallback=overlay).", valueName: "none|overlay"))
+    var fallback: Fallback = .none
     @Flag(help: "Show the unit (or fstab) that would be written.") var dryRun = false
     @Flag(help: "Print a POSIX sh script that does the same (for images provisioned from outside).") var emitSh = false
     @OptionGroup var host: HostOptions
@@ -202,8 +209,14 @@ struct PersistCommand: AsyncParsableCommand {
     }
 
     func specFromArguments(target: String) throws -> PersistSpec {
+        var spec = try branchSpec(target: target)
+        if fallback == .overlay { spec.options.append(HelperFallback.option + "=overlay") }
+        return spec
+    }
+
+    func branchSpec(target: String) throws -> PersistSpec {
         if positional.count == 1 && options == nil {
-            return try Persister.spec(live: try StatusReader().read(target: target).mounts[0])
+            return try Persister.spec(live: try StatusReader().read(target: target).mounts[0], fallback: fallback)
         }
         var opts = try options.map(AufsOptions.parse(options:)) ?? AufsOptions()
         if positional.count == 2 {

@@ -13,6 +13,8 @@ public struct HelperOptions: Sendable, Equatable {
     public var aufs: [String] = []
     /// Mount options the kernel shows in mountinfo but takes no part in a remount (`si=`).
     public var ignored: [String] = []
+    /// `x-aufsctl.fallback=`, when the caller passed it (mount(8) itself never does: HelperFallback).
+    public var fallback: Fallback?
 
     public var remount: Bool { flags & UInt(MS_REMOUNT) != 0 }
 
@@ -79,6 +81,9 @@ public struct HelperOptions: Sendable, Equatable {
         for opt in options.split(separator: ",", omittingEmptySubsequences: true).map(String.init) {
             if let (set, clear) = vfs[opt] {
                 out.flags = (out.flags | set) & ~clear
+            } else if let f = try HelperFallback.parse(opt) {
+                out.fallback = f
+                out.userspace.append(opt)
             } else if userspaceNames.contains(opt) || userspacePrefixes.contains(where: { opt.hasPrefix($0) }) {
                 out.userspace.append(opt)
             } else if refused.contains(opt) {

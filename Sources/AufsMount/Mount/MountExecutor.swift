@@ -33,7 +33,7 @@ public struct MountExecutor {
                     var o = try fallback.get()
                     o.report.notes[0] =
                         "overlay, not aufs: the aufs module could not be loaded (\(e.message)); "
-                        + "mounting the same layers with overlayfs because --fallback overlay was given"
+                        + "mounting the same layers with overlayfs because \(p.fallbackReason)"
                     return try overlay(o)
                 }
             }
@@ -42,7 +42,7 @@ public struct MountExecutor {
                 target: p.target, create: p.createTarget,
                 what: "mounts are serialised because concurrent aufs mounts race on xino"
             ) {
-                try makeCalls(p.calls, target: p.target)
+                try makeCalls(p.calls, target: p.target, fallbackAdvice: p.fallbackAdvice)
             }
             p.report.notes.append(
                 "mounted aufs on \(p.target) with \(p.report.branches.count) branches in \(p.calls.count) "
@@ -108,7 +108,7 @@ public struct MountExecutor {
         }
     }
 
-    func makeCalls(_ calls: [MountCall], target: String) throws {
+    func makeCalls(_ calls: [MountCall], target: String, fallbackAdvice: String = "add --fallback overlay") throws {
         let log = KernelLog()
         for (n, call) in calls.enumerated() {
             if case .failure(let e) = syscalls.mount(
@@ -124,7 +124,9 @@ public struct MountExecutor {
                             + "is left mounted"
                     )
                 }
-                throw AufsError(Self.explain(e, target: target), exitCode: .failure, details: details)
+                throw AufsError(
+                    Self.explain(e, target: target, fallbackAdvice: fallbackAdvice), exitCode: .failure,
+                    details: details)
             }
         }
     }
@@ -134,9 +136,15 @@ public struct MountExecutor {
         if p.loadOverlay { try? loadModule("overlay") }
         try exclusively(target: p.target, create: p.createTarget, what: "mounts are serialised") {
             if let workdir = p.workdir, case .failure(let e) = syscalls.makeDirectory(workdir, mode: 0o700) {
-                if e.code == EEXIST,
-                    let owner = (try? StatusReader(root: root).read())?.mounts.first(where: { $0.workdir == workdir })
+                let owner = (try? StatusReader(root: root).read())?.mounts.first(where: { $0.workdir == workdir })
+                if e.code == EEXIST, owner == nil, p.reuseIdleWorkdir,
+                    case .success(let st) = syscalls.fileStatus(workdir, followSymlinks: false),
+                    st.isDirectory, st.uid == 0, st.mode & 0o077 == 0
                 {
+                    // Left by a plain umount(8) of the fallback union (umount.overlay does not exist);
+                    // overlayfs empties its own work directory at mount.
+                    report.notes.append("used the idle overlay workdir \(workdir) again (left by an earlier umount)")
+                } else if e.code == EEXIST, let owner {
                     throw AufsError.usage(
                         "overlay workdir \(workdir) belongs to the live overlay union on \(owner.target) "
                             + "(upper \(owner.branches.first.map(UnionGeometry.pathOf) ?? "?")); one upper directory "
@@ -144,12 +152,13 @@ public struct MountExecutor {
                             + "unmount that one (aufsctl umount \(owner.target)) or give this union its own writable "
                             + "branch"
                     )
+                } else {
+                    throw AufsError(
+                        e.code == EEXIST
+                            ? "overlay workdir \(workdir) already exists and no live union uses it (left by an earlier "
+                                + "mount?); remove it"
+                            : "cannot create overlay workdir \(workdir): \(e)")
                 }
-                throw AufsError(
-                    e.code == EEXIST
-                        ? "overlay workdir \(workdir) already exists and no live union uses it (left by an earlier "
-                            + "mount?); remove it"
-                        : "cannot create overlay workdir \(workdir): \(e)")
             }
             let log = KernelLog()
             func fail(_ error: AufsError) -> AufsError {
@@ -204,12 +213,12 @@ public struct MountExecutor {
         (log?.newLines(containing: [word]) ?? []).map { "kernel: " + $0 }
     }
 
-    static func explain(_ e: SysErrno, target: String) -> String {
+    static func explain(_ e: SysErrno, target: String, fallbackAdvice: String = "add --fallback overlay") -> String {
         switch e.code {
         case ENODEV:
             return
                 "mount failed: ENODEV: aufs is not available in this kernel (the filesystem type is not registered); "
-                + "run `aufsctl check` to see why and what would fix it, or add --fallback overlay"
+                + "run `aufsctl check` to see why and what would fix it, or \(fallbackAdvice)"
         case EINVAL:
             return "mount failed: EINVAL: aufs refused the options; the kernel log lines below say why"
         case EPERM, EACCES:

@@ -14,6 +14,9 @@ public struct AufsMountPlan: Sendable {
     /// With --fallback overlay and a module that may fail to load: what to do then.
     public var ifLoadFails: Result<OverlayMountPlan, AufsError>?
     public var report: MountReport
+    /// The request's fallbackAdvice and fallbackReason, for the executor's messages.
+    public var fallbackAdvice = "add --fallback overlay"
+    public var fallbackReason = "--fallback overlay was given"
 }
 
 /// The overlay fallback: fsopen/fsconfig (lowerdir+) where the kernel has it, else one mount(2).
@@ -27,6 +30,8 @@ public struct OverlayMountPlan: Sendable {
     public var loadOverlay: Bool
     public var layerCount: Int
     public var report: MountReport
+    /// The request's reuseIdleWorkdir.
+    public var reuseIdleWorkdir = false
 }
 
 public enum MountPlan: Sendable {
@@ -118,7 +123,7 @@ public struct MountPlanner: Sendable {
             AufsMountPlan(
                 target: facts.target, createTarget: facts.createTarget, loadModule: loadModule, calls: mountCalls,
                 ensureXinoDir: xino.path?.hasPrefix(RuntimeDir.xinoDir + "/") ?? false, ifLoadFails: ifLoadFails,
-                report: report))
+                report: report, fallbackAdvice: req.fallbackAdvice, fallbackReason: req.fallbackReason))
     }
 
     /// The same layers for overlayfs: one upper (the rw branch, on top), the rest lower.
@@ -190,14 +195,13 @@ public struct MountPlanner: Sendable {
             calls: req.dryRun ? [newAPI + " where the kernel has lowerdir+ (>= 6.8), else " + legacy.description] : [],
             dryRun: req.dryRun, loadedModule: false, workdir: workdir,
             notes: [
-                "overlay, not aufs: \(reason); mounting the same layers with overlayfs because --fallback overlay was "
-                    + "given"
+                "overlay, not aufs: \(reason); mounting the same layers with overlayfs because \(req.fallbackReason)"
             ]
                 + geometry.notes,
             warnings: warnings + geometryWarnings)
         return OverlayMountPlan(
             target: facts.target, createTarget: facts.createTarget, workdir: workdir, strings: strings,
             legacy: legacy, readOnly: req.options.readOnly, loadOverlay: !ofacts.overlayRegistered,
-            layerCount: lowers.count, report: report)
+            layerCount: lowers.count, report: report, reuseIdleWorkdir: req.reuseIdleWorkdir)
     }
 }

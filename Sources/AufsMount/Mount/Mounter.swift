@@ -16,6 +16,14 @@ public struct MountRequest: Sendable {
     public var dryRun = false
     /// Mount even where the union's geometry is refused (shared writable branch, target inside a branch).
     public var force = false
+    /// How this caller asks for the overlay fallback, in the advice when aufs is missing: the CLI's
+    /// flag, or the helper's mount option.
+    public var fallbackAdvice = "add --fallback overlay"
+    /// Why the fallback applies, in the report's note.
+    public var fallbackReason = "--fallback overlay was given"
+    /// The helper: an idle overlay workdir (a root-owned 0700 directory no live union uses), which a
+    /// plain umount(8) of the overlay cannot remove, is used again rather than refused.
+    public var reuseIdleWorkdir = false
 
     public init(
         options: AufsOptions, target: String, mkdir: Bool = false, fallback: Fallback = .none, dryRun: Bool = false,
