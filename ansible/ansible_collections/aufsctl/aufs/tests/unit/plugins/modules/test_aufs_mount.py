@@ -78,29 +78,33 @@ def test_overlay_compares_upper_and_lower_only():
     assert not same_branches([(C, 'rw'), (I1, 'ro')], [(C, 'rw')], 'overlay')
 
 
-def test_persisted_union_from_a_systemd_unit():
-    from ansible_collections.aufsctl.aufs.plugins.modules.aufs_mount import (
-        branches_from_options, persist_record, persisted_options,
-    )
-    state = {'installs': [], 'unions': [
-        {'kind': 'helper', 'undo': []},
-        {'kind': 'persist', 'target': '/srv/a%b/mnt', 'via': 'systemd-unit srv-a\\x25b-mnt.mount', 'undo': []}]}
-    record = persist_record(state, '/srv/a%b/mnt')
-    assert record['via'].startswith('systemd-unit ')
-    assert persist_record(state, '/srv/other') is None
-    unit = '[Mount]\nWhat=none\nWhere=/srv/a%%b/mnt\nType=aufs\nOptions=br=/srv/a%%b/c=rw:/srv/a%%b/i1=ro,xino=/x\n'
-    files = {'/etc/systemd/system/srv-a\\x25b-mnt.mount': unit}
-    options = persisted_options(record, files.get)
-    assert options == 'br=/srv/a%b/c=rw:/srv/a%b/i1=ro,xino=/x'
-    assert branches_from_options(options) == [('/srv/a%b/c', 'rw'), ('/srv/a%b/i1', 'ro')]
+def test_status_2_branches_are_objects():
+    assert parse_status_branches([{'path': C, 'permission': 'rw'}, {'path': I1, 'permission': 'ro+wh'}]) == [
+        (C, 'rw'), (I1, 'ro+wh')]
 
 
-def test_persisted_union_from_fstab():
-    from ansible_collections.aufsctl.aufs.plugins.modules.aufs_mount import branches_from_options, persisted_options
-    fstab = ('# /srv/walk/mnt is not this line\n/dev/vda1 / ext4 defaults 0 1\n'
-             'none /srv/walk\\040x/mnt aufs br=/srv/walk\\040x/c:/srv/walk\\040x/i1=rr 0 0\n')
-    record = {'kind': 'persist', 'target': '/srv/walk x/mnt', 'via': 'fstab'}
-    options = persisted_options(record, {'/etc/fstab': fstab}.get)
-    assert branches_from_options(options) == [('/srv/walk x/c', 'rw'), ('/srv/walk x/i1', 'rr')]
-    assert persisted_options({'target': '/elsewhere', 'via': 'fstab'}, {'/etc/fstab': fstab}.get) is None
-    assert branches_from_options('noxino,udba=reval') is None
+def test_opts_and_what_a_live_union_shows_of_them():
+    from ansible_collections.aufsctl.aufs.plugins.modules.aufs_mount import options_differ, split_opts
+    assert split_opts(' ro, udba=notify,,') == ['ro', 'udba=notify']
+    assert split_opts(None) == []
+    assert options_differ({'readOnly': False}, 'ro')
+    assert options_differ({'readOnly': True}, None)
+    assert not options_differ({'readOnly': True}, 'udba=notify,ro')
+    # aufs shows its other options only when they differ from its defaults: not compared live.
+    assert not options_differ({'readOnly': False, 'options': 'rw,si=1'}, 'udba=notify')
+
+
+def test_the_persisted_union_compares_branches_xino_options_and_fallback():
+    from ansible_collections.aufsctl.aufs.plugins.modules.aufs_mount import persisted_matches
+    union = {'target': '/srv/walk/mnt', 'via': 'fstab', 'branches': [{'path': C, 'permission': 'rw'},
+             {'path': I1, 'permission': 'ro'}], 'options': ['udba=notify'], 'fallback': 'overlay'}
+    params = dict(xino=None, opts='udba=notify', fallback='overlay')
+    wanted = [(C, 'rw'), (I1, 'ro')]
+    assert persisted_matches(union, wanted, params)
+    assert not persisted_matches(union, wanted + [(I2, 'ro')], params)
+    assert not persisted_matches(union, wanted, dict(params, opts=None))
+    assert not persisted_matches(union, wanted, dict(params, fallback='none'))
+    assert not persisted_matches(union, wanted, dict(params, xino='/x'))
+    assert not persisted_matches(None, wanted, params)
+    # A record whose unit or fstab line is gone: aufsctl gives no branches, so it is written again.
+    assert not persisted_matches({'target': '/srv/walk/mnt', 'problem': 'gone'}, wanted, params)
