@@ -72,7 +72,7 @@ struct Mount: ParsableCommand {
     )
     var force = false
 
-    @Flag(help: "Print the report as JSON (schema aufsctl.mount/1).")
+    @Flag(help: "Print the report as JSON (schema aufsctl.mount/2).")
     var json = false
 
     func run() throws {
@@ -126,7 +126,11 @@ struct Mount: ParsableCommand {
             if let x = report.xino { print("  xino: \(x)") }
         }
         if report.dryRun { print("dry run: these calls would be made:") }
-        for c in report.calls { print((report.dryRun ? "  " : "  done: ") + c) }
+        for c in SyscallRecord.lines(report.calls) { print((report.dryRun ? "  " : "  done: ") + c) }
+        if let legacy = report.legacyCalls {
+            print("  or, where the kernel lacks fsconfig lowerdir+ (before 6.8):")
+            for c in SyscallRecord.lines(legacy) { print("  " + c) }
+        }
     }
 }
 
@@ -213,8 +217,8 @@ struct Status: ParsableCommand {
               2  TARGET is not an aufs union nor an overlay aufsctl made
             """)
 
-    @Argument(help: "Only this mount point.") var target: String?
-    @Flag(help: "Print the report as JSON (schema aufsctl.status/1).") var json = false
+    @Argument(help: "Only this mount point.", completion: Completions.liveTargets) var target: String?
+    @Flag(help: "Print the report as JSON (schema aufsctl.status/2).") var json = false
 
     func run() throws {
         var r = try StatusReader().read(target: target)

@@ -133,7 +133,9 @@ public struct MountHelper {
         let report = try mounter.mount(request)
         if a.verbose {
             for n in report.notes { stdout("mount.aufs: " + n) }
-            for c in report.calls { stdout("mount.aufs: " + (a.fake ? "would call " : "called ") + c) }
+            for c in SyscallRecord.lines(report.calls) {
+                stdout("mount.aufs: " + (a.fake ? "would call " : "called ") + c)
+            }
         } else if report.filesystem == .overlay, let n = report.notes.first {
             stderr("mount.aufs: " + n)  // overlay, not aufs: always said
         }
@@ -142,7 +144,7 @@ public struct MountHelper {
             let opts = a.options.isEmpty ? "defaults" : FstabLine.escape(a.options)
             try Mtab(root: root).add("none \(FstabLine.escape(report.target)) \(report.filesystem) \(opts) 0 0")
         }
-        return report.calls
+        return SyscallRecord.lines(report.calls)
     }
 
     func remount(_ a: MountHelperArguments, _ o: HelperOptions) throws -> [String] {

@@ -170,7 +170,7 @@ public struct MountExecutor {
                 target: p.target)
             {
             case .success:
-                report.calls = [OverlayMounter.newAPIDescription(p.strings.count, target: p.target)]
+                report.calls = SyscallRecord.overlay(strings: p.strings, target: p.target)
             case .failure(let f)
             where f.step.hasPrefix("fsconfig(FSCONFIG_SET_STRING, \"lowerdir+\"") || f.step.hasPrefix("fsopen")
                 || (f.step == "fsconfig(FSCONFIG_CMD_CREATE)" && f.errno.code == EINVAL):
@@ -194,7 +194,7 @@ public struct MountExecutor {
                         AufsError(
                             "overlay mount failed: \(e)", details: ["call: \(legacy)"] + kernelLines(log, "overlay")))
                 }
-                report.calls = [legacy.description]
+                report.calls = [SyscallRecord(legacy)]
             case .failure(let f):
                 throw fail(
                     AufsError("overlay mount failed at \(f.step): \(f.errno)", details: kernelLines(log, "overlay")))

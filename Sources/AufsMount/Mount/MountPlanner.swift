@@ -117,7 +117,8 @@ public struct MountPlanner: Sendable {
             branches: branches, options: options, target: facts.target, readOnly: req.options.readOnly)
         let report = MountReport(
             filesystem: .aufs, target: facts.target, branches: branches, xino: xino.path,
-            calls: mountCalls.map(\.description), dryRun: req.dryRun, loadedModule: loadModule != nil && !req.dryRun,
+            calls: mountCalls.map(SyscallRecord.init), dryRun: req.dryRun,
+            loadedModule: loadModule != nil && !req.dryRun,
             workdir: nil, notes: notes + geometry.notes, warnings: geometryWarnings + (xino.warning.map { [$0] } ?? []))
         return .aufs(
             AufsMountPlan(
@@ -184,7 +185,6 @@ public struct MountPlanner: Sendable {
         let legacy = MountCall(
             source: OverlayMounter.source, target: facts.target, fstype: "overlay",
             flags: req.options.readOnly ? UInt(MS_RDONLY) : 0, data: parts.joined(separator: ","))
-        let newAPI = OverlayMounter.newAPIDescription(strings.count, target: facts.target)
         let ignored = req.options.other + (req.options.xino.map { ["xino=" + $0] } ?? [])
         if !ignored.isEmpty {
             warnings.append(
@@ -192,7 +192,8 @@ public struct MountPlanner: Sendable {
         }
         let report = MountReport(
             filesystem: .overlay, target: facts.target, branches: branches, xino: nil,
-            calls: req.dryRun ? [newAPI + " where the kernel has lowerdir+ (>= 6.8), else " + legacy.description] : [],
+            calls: req.dryRun ? SyscallRecord.overlay(strings: strings, target: facts.target) : [],
+            legacyCalls: req.dryRun ? [SyscallRecord(legacy)] : nil,
             dryRun: req.dryRun, loadedModule: false, workdir: workdir,
             notes: [
                 "overlay, not aufs: \(reason); mounting the same layers with overlayfs because \(req.fallbackReason)"

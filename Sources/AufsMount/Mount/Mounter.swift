@@ -40,13 +40,17 @@ public struct MountRequest: Sendable {
 
 /// What `aufsctl mount` did (or, with --dry-run, would do).
 public struct MountReport: Sendable, Codable, Equatable {
-    public var schema = "aufsctl.mount/1"
+    public var schema = "aufsctl.mount/2"
     /// What was (or would be) mounted.
     public var filesystem: UnionFilesystem
     public var target: String
     public var branches: [Branch]
     public var xino: String?
-    public var calls: [String]
+    /// The kernel calls made (with --dry-run: that would be made), as data.
+    public var calls: [SyscallRecord]
+    /// A dry run of the overlay fallback: the one mount(2) made instead where the kernel lacks
+    /// fsconfig's lowerdir+ (before 6.8).
+    public var legacyCalls: [SyscallRecord]? = nil
     public var dryRun: Bool
     public var loadedModule: Bool
     public var workdir: String?

@@ -5,7 +5,8 @@ public struct UnionMount: Sendable, Codable, Equatable {
     public var target: String
     /// aufs, or overlay for a fallback mount aufsctl made.
     public var filesystem: UnionFilesystem
-    /// Top first: `path=perm` as aufs reports them, or overlay's upper (rw) then lowers (ro).
+    /// Top first: `path=perm` as aufs reports them, or overlay's upper (rw) then lowers (ro). In
+    /// JSON as BranchEntry objects, the shape every report gives a branch.
     public var branches: [String]
     public var xino: String?
     /// aufs's si id (`/sys/fs/aufs/si_<id>`), when the kernel shows one.
@@ -14,10 +15,68 @@ public struct UnionMount: Sendable, Codable, Equatable {
     public var options: String
     /// How it comes back at boot (`systemd-unit NAME` or `fstab`), when `aufsctl persist` recorded it.
     public var persisted: String? = nil
+    /// Mounted read-only (the mount's or the superblock's `ro`).
+    public var readOnly: Bool = false
+}
+
+/// A branch in JSON: its path and aufs permission (`ro+wh`), and, where the report knows it, the
+/// filesystem it is on (aufsctl.mount/2, aufsctl.status/2, aufsctl.persist/1).
+public struct BranchEntry: Sendable, Codable, Equatable {
+    public var path: String
+    public var permission: String
+    public var filesystem: String?
+
+    public init(path: String, permission: String, filesystem: String? = nil) {
+        self.path = path
+        self.permission = permission
+        self.filesystem = filesystem
+    }
+
+    /// From `path=perm` (aufs's own form: a path cannot hold `=`).
+    public init(spec: String) {
+        let eq = spec.lastIndex(of: "=")
+        path = eq.map { String(spec[..<$0]) } ?? spec
+        permission = eq.map { String(spec[spec.index(after: $0)...]) } ?? ""
+    }
+
+    public var spec: String { permission.isEmpty ? path : path + "=" + permission }
+}
+
+extension UnionMount {
+    enum CodingKeys: String, CodingKey {
+        case target, filesystem, branches, xino, si, workdir, options, persisted, readOnly
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            target: try c.decode(String.self, forKey: .target),
+            filesystem: try c.decode(UnionFilesystem.self, forKey: .filesystem),
+            branches: try c.decode([BranchEntry].self, forKey: .branches).map(\.spec),
+            xino: try c.decodeIfPresent(String.self, forKey: .xino),
+            si: try c.decodeIfPresent(String.self, forKey: .si),
+            workdir: try c.decodeIfPresent(String.self, forKey: .workdir),
+            options: try c.decode(String.self, forKey: .options),
+            persisted: try c.decodeIfPresent(String.self, forKey: .persisted),
+            readOnly: try c.decodeIfPresent(Bool.self, forKey: .readOnly) ?? false)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(target, forKey: .target)
+        try c.encode(filesystem, forKey: .filesystem)
+        try c.encode(branches.map(BranchEntry.init(spec:)), forKey: .branches)
+        try c.encodeIfPresent(xino, forKey: .xino)
+        try c.encodeIfPresent(si, forKey: .si)
+        try c.encodeIfPresent(workdir, forKey: .workdir)
+        try c.encode(options, forKey: .options)
+        try c.encodeIfPresent(persisted, forKey: .persisted)
+        try c.encode(readOnly, forKey: .readOnly)
+    }
 }
 
 public struct StatusReport: Sendable, Codable, Equatable {
-    public var schema = "aufsctl.status/1"
+    public var schema = "aufsctl.status/2"
     public var mounts: [UnionMount]
 }
 
@@ -64,7 +123,7 @@ public struct StatusReader {
         }
         return UnionMount(
             target: e.target, filesystem: .aufs, branches: branches, xino: xino, si: si, workdir: nil,
-            options: e.fsOptions)
+            options: e.fsOptions, readOnly: Self.readOnly(e))
     }
 
     func overlayMount(_ e: MountEntry) -> UnionMount {
@@ -83,6 +142,10 @@ public struct StatusReader {
         branches += lowers.map { $0 + "=ro" }
         return UnionMount(
             target: e.target, filesystem: .overlay, branches: branches, xino: nil, si: nil,
-            workdir: Unmounter.option("workdir", in: e.fsOptions), options: e.fsOptions)
+            workdir: Unmounter.option("workdir", in: e.fsOptions), options: e.fsOptions, readOnly: Self.readOnly(e))
+    }
+
+    static func readOnly(_ e: MountEntry) -> Bool {
+        e.vfsOptions.split(separator: ",").contains("ro") || e.fsOptions.split(separator: ",").contains("ro")
     }
 }
