@@ -34,14 +34,17 @@ struct Check: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Print nothing: the exit code is the answer (errors still go to stderr).")
     var quiet = false
 
-    @Option(help: ArgumentHelp("Check this kernel release instead of the running one.", valueName: "KVER"))
+    @Option(
+        help: ArgumentHelp("Check this kernel release instead of the running one.", valueName: "KVER"),
+        completion: Completions.kernels)
     var kernel: String?
 
     // HostOptions' --root declared here, not as an @OptionGroup: one type fewer for ArgumentParser
     // to reflect on (about 0.5 M instructions, issue 14); the help and the parsing are the same.
     @Option(
         help: ArgumentHelp(
-            "Read every host file under DIR (a mounted image, chroot or fixture tree).", valueName: "DIR"))
+            "Read every host file under DIR (a mounted image, chroot or fixture tree).", valueName: "DIR"),
+        completion: .directory)
     var root: String = "/"
 
     func run() async throws {

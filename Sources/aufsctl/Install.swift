@@ -40,9 +40,13 @@ struct Install: AsyncParsableCommand {
         false
     @Flag(name: [.customLong("yes"), .customShort("y")], help: "Apply without asking (apt's -y).") var yes = false
     @Flag(help: "Print the report as JSON (schema aufsctl.install/1); progress goes to stderr.") var json = false
-    @Option(help: ArgumentHelp("Install for this kernel release instead of the running one.", valueName: "KVER"))
+    @Option(
+        help: ArgumentHelp("Install for this kernel release instead of the running one.", valueName: "KVER"),
+        completion: Completions.kernels)
     var kernel: String?
-    @Option(help: ArgumentHelp("dkms: an aufs-standalone checkout, or a git URL to clone.", valueName: "DIR|GIT-URL"))
+    @Option(
+        help: ArgumentHelp("dkms: an aufs-standalone checkout, or a git URL to clone.", valueName: "DIR|GIT-URL"),
+        completion: .directory)
     var source: String?
     @Option(
         name: .customLong("repo-url"),
@@ -234,6 +238,8 @@ struct Uninstall: AsyncParsableCommand {
             Examples:
               What is recorded, and what undoing each would do:
                 aufsctl uninstall --list
+              The same for tools (schema aufsctl.records/1):
+                aufsctl uninstall --list --json
               Undo the newest install, after seeing what it would do:
                 aufsctl uninstall --dry-run
                 aufsctl uninstall -y
@@ -252,14 +258,20 @@ struct Uninstall: AsyncParsableCommand {
     @Flag(help: "Undo every install record, newest first, then what persist and helper install recorded.") var all =
         false
     @Flag(help: "List the install records and what undoing each would do.") var list = false
+    @Flag(help: "With --list: print them as JSON (schema aufsctl.records/1).") var json = false
     @Flag(help: "Print what would be undone.") var dryRun = false
     @Flag(name: [.customLong("yes"), .customShort("y")], help: "Apply without asking (apt's -y).") var yes = false
     @OptionGroup var host: HostOptions
 
     func run() async throws {
         let root = try host.hostRoot()
+        if json && !list { throw AufsError.usage("--json goes with --list (uninstall itself prints its steps)") }
         if list {
             let state = try InstallState.load(root: root)
+            if json {
+                print(try encodeJSON(RecordsReport(state)))
+                return
+            }
             let lines = Uninstaller.list(state)
             print(lines.isEmpty ? "no install records in \(InstallState.path)" : lines.joined(separator: "\n"))
             for u in state.unions ?? [] {

@@ -160,7 +160,7 @@ struct Umount: ParsableCommand {
               2  not a mount point, or not a union (--any-filesystem overrides)
             """)
 
-    @Argument(help: "The mount point.") var target: String
+    @Argument(help: "The mount point.", completion: Completions.liveTargets) var target: String
     @Flag(name: .shortAndLong, help: "Detach now, unmount when no longer busy (MNT_DETACH).") var lazy = false
     @Flag(
         name: .shortAndLong,
@@ -262,8 +262,8 @@ struct BranchCommand: ParsableCommand {
             """)
 
     @Argument(help: "add, del or mod.") var action: BranchEditor.Action
-    @Argument(help: "The aufs mount point.") var target: String
-    @Argument(help: "PATH[=PERM].") var branch: String
+    @Argument(help: "The aufs mount point.", completion: Completions.liveTargets) var target: String
+    @Argument(help: "PATH[=PERM].", completion: .directory) var branch: String
     @Option(help: "With add: the position of the new branch (0 = top); default: append at the bottom.") var index: Int?
     @Flag(help: "Print the call without making it.") var dryRun = false
     @Flag(help: "Do not flush aufs's pseudo-links first (aufsctl plink flush).") var noPlinkFlush = false

@@ -27,13 +27,14 @@ struct HelperCommand: AsyncParsableCommand {
               2  a foreign helper is there (--force moves it aside), or an unknown action
             """)
 
-    @Argument(help: "install, remove or status.") var action: String
+    @Argument(help: "install, remove or status.", completion: .list(["install", "remove", "status"])) var action: String
     @Flag(help: "install: replace a foreign mount.aufs/umount.aufs (moved aside).") var force = false
     @Option(
         help: ArgumentHelp(
             "install: the binary to link to (default: aufsctl-helper beside this aufsctl or in "
                 + "../libexec/aufsctl, else this aufsctl).",
-            valueName: "PATH"))
+            valueName: "PATH"),
+        completion: .file())
     var binary: String?
     @OptionGroup var host: HostOptions
 
@@ -87,8 +88,8 @@ struct PlinkCommand: AsyncParsableCommand {
               2  not an aufs union, or an action other than list or flush
             """)
 
-    @Argument(help: "list or flush.") var action: String
-    @Argument(help: "The aufs mount point.") var target: String
+    @Argument(help: "list or flush.", completion: .list(["list", "flush"])) var action: String
+    @Argument(help: "The aufs mount point.", completion: Completions.liveTargets) var target: String
     @Flag(help: "Print the report as JSON (schema aufsctl.plink/1).") var json = false
 
     func run() async throws {
@@ -140,6 +141,8 @@ struct PersistCommand: AsyncParsableCommand {
                 aufsctl persist --fallback overlay dirs=/srv/seed/container:/srv/seed/image1=ro /srv/seed/mnt
               Take it away again:
                 aufsctl persist --remove /srv/seed/mnt
+              What is persisted, as the units and fstab have it (for tools: --json, schema aufsctl.persist/1):
+                aufsctl persist --list
 
             Exit status:
               0  written (or removed; with --dry-run or --emit-sh: shown)
@@ -151,9 +154,15 @@ struct PersistCommand: AsyncParsableCommand {
         name: .customShort("o"),
         help: ArgumentHelp("mount(8)-style options: the branch list and aufs options.", valueName: "OPTIONS"))
     var options: String?
-    @Argument(help: ArgumentHelp("[dirs=BRANCHES] TARGET", valueName: "SPEC TARGET")) var positional: [String] = []
+    @Argument(
+        help: ArgumentHelp("[dirs=BRANCHES] TARGET", valueName: "SPEC TARGET"), completion: Completions.persistTargets)
+    var positional: [String] = []
     @Flag(help: "Take the union's persistence away.") var remove = false
-    @Option(help: "systemd or fstab (default: systemd when it runs the host).") var via: String?
+    @Flag(help: "List the unions persist wrote, as their unit or fstab line has them now.") var list = false
+    @Flag(help: "With --list: print them as JSON (schema aufsctl.persist/1).") var json = false
+    @Option(
+        help: "systemd or fstab (default: systemd when it runs the host).", completion: .list(["systemd", "fstab"]))
+    var via: String?
     @Option(
         help: ArgumentHelp(
             "What the helper mounts at boot when aufs is not available: none (fail) or overlay (written as the "
@@ -165,6 +174,27 @@ struct PersistCommand: AsyncParsableCommand {
 
     func run() async throws {
         let root = try host.hostRoot()
+        if json && !list { throw AufsError.usage("--json goes with --list") }
+        if list {
+            guard positional.isEmpty, options == nil, !remove, !dryRun, !emitSh else {
+                throw AufsError.usage("--list takes no union and no other action: aufsctl persist --list [--json]")
+            }
+            let report = try Persister(root: root).list()
+            if json {
+                print(try encodeJSON(report))
+            } else if report.unions.isEmpty {
+                print("no persisted unions")
+            } else {
+                for u in report.unions {
+                    let what =
+                        u.problem
+                        ?? ((u.branches ?? []).map(\.spec) + (u.xino.map { ["xino=" + $0] } ?? []) + (u.options ?? []))
+                        .joined(separator: ",")
+                    print("\(u.target)  \(u.via)  \(what)" + (u.fallback == "overlay" ? "  (overlay fallback)" : ""))
+                }
+            }
+            return
+        }
         guard let target = positional.last, positional.count <= 2 else {
             throw AufsError.usage("expected [dirs=BRANCHES] TARGET")
         }
