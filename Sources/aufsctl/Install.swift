@@ -216,6 +216,8 @@ struct Install: AsyncParsableCommand {
                 if report.exitCode == .blocked && report.changed {
                     print("steps before the preflight changed the host (see above); `aufsctl uninstall` undoes them")
                 }
+                for n in report.notes { print("note: " + n) }
+                if let s = report.source { print("built from: " + s) }
                 if report.exitCode == .rebootRequired { print("reboot required to finish") }
                 if report.exitCode == .success || report.exitCode == .rebootRequired {
                     for a in report.afterwards { print("next: " + a) }

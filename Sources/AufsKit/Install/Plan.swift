@@ -77,9 +77,12 @@ public struct Step: Sendable {
     /// names): recorded even when the step was already done, so that undoing another install
     /// record leaves what this one still needs (the shared packages, dkms module, aufs.conf).
     public var uses: (@Sendable (InstallContext) throws -> [String])?
+    /// The flag that turns the step's check off (`--skip-export-check`): reported `skipped`, never
+    /// `ok`, while `isDone` still refuses what no flag can skip.
+    public var skippedBy: String?
 
     public init(
-        id: String, title: String, preflight: Bool = false,
+        id: String, title: String, preflight: Bool = false, skippedBy: String? = nil,
         isDone: @escaping @Sendable (InstallContext) async throws -> Bool,
         apply: @escaping @Sendable (InstallContext) async throws -> [UndoAction] = { _ in [] },
         shell: ShellStep, uses: (@Sendable (InstallContext) throws -> [String])? = nil
@@ -91,6 +94,7 @@ public struct Step: Sendable {
         self.apply = apply
         self.shell = shell
         self.uses = uses
+        self.skippedBy = skippedBy
     }
 }
 

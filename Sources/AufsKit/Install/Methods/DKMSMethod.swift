@@ -427,6 +427,7 @@ struct DKMSSteps: Sendable {
     func exportsStep() throws -> Step {
         Step(
             id: "exports", title: "Check that \(kver) exports the symbols \(branch) needs", preflight: true,
+            skippedBy: o.skipExportCheck ? "--skip-export-check" : nil,
             isDone: { ctx in
                 if facts.module.moduleSupport == false && running {
                     throw AufsError(
