@@ -17,12 +17,14 @@ deps:
 build: deps
 	SWIFT=$(SWIFT) scripts/build.sh
 
-# Unit tests over fixture roots, CLI tests of the built binary, real mounts and real DKMS; then, as
-# root, the QEMU suite and the crash-safety loop. Root-only parts skip with a printed reason.
+# Unit tests over fixture roots, CLI tests of the built binary, real mounts and real DKMS, the man
+# pages as man renders them; then, as root, the QEMU suite and the crash-safety loop. Root-only
+# parts skip with a printed reason.
 test: deps
 	$(SWIFT) build --build-tests
 	scripts/check-pins.sh
 	scripts/with-kernel.sh $(SWIFT) test --skip-build
+	SWIFT=$(SWIFT) Tests/man/run.sh
 	SWIFT=$(SWIFT) scripts/test-root.sh
 
 # aufsctl inside a QEMU guest on a real Debian kernel with the aufs stand-in module built by
@@ -57,8 +59,8 @@ install: build
 	install -m 0755 $(RELEASE_BIN)-helper $(DESTDIR)$(HELPER_DIR)/aufsctl-helper
 	strip --strip-debug $(DESTDIR)$(PREFIX)/bin/aufsctl $(DESTDIR)$(HELPER_DIR)/aufsctl-helper
 	if [ -z "$(DESTDIR)" ]; then $(PREFIX)/bin/aufsctl helper install --binary $(HELPER_DIR)/aufsctl-helper; \
-	else install -d $(DESTDIR)/sbin && ln -sfn $(HELPER_DIR)/aufsctl-helper $(DESTDIR)/sbin/mount.aufs \
-	     && ln -sfn $(HELPER_DIR)/aufsctl-helper $(DESTDIR)/sbin/umount.aufs; fi
+	else install -d $(DESTDIR)/usr/sbin && ln -sfn $(HELPER_DIR)/aufsctl-helper $(DESTDIR)/usr/sbin/mount.aufs \
+	     && ln -sfn $(HELPER_DIR)/aufsctl-helper $(DESTDIR)/usr/sbin/umount.aufs; fi
 
 # Style: swift-format (.swift-format: 120 columns) over Sources and Tests, shellcheck (warnings and
 # errors) over every shell script, and ansible-test's full sanity run over the collection.
