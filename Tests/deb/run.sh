@@ -169,7 +169,8 @@ one_root() {   # SUITE EXPECTED-FAMILY TARBALL-PACKAGES...
 
 # The package as it was before the helpers moved to /usr/sbin, to upgrade from.
 VERSION=$(dpkg-deb -f "$DEB" Version)
-OLD=$(DEB_HELPER_DIR=/sbin DEB_VERSION="$VERSION~sbin1" DEB_OUT="$SCRATCH/old" "$REPO/scripts/deb.sh" "$AUFSCTL")
+# OLD_DEB names one built beforehand (DEB_HELPER_DIR=/sbin DEB_VERSION=VERSION~sbin1 scripts/deb.sh).
+OLD=${OLD_DEB:-$(DEB_HELPER_DIR=/sbin DEB_VERSION="$VERSION~sbin1" DEB_OUT="$SCRATCH/old" "$REPO/scripts/deb.sh" "$AUFSCTL")}
 [ -f "$OLD" ] || { log "error: no /sbin package at $OLD"; exit 1; }
 
 # Debian 13's lintian over the package (scripts/deb.sh ran Debian 12's).
