@@ -132,6 +132,7 @@ one_root() {   # SUITE EXPECTED-FAMILY TARBALL-PACKAGES...
         [ -d "$R/srv/w/.aufsctl-work.rw" ] && left=yes || left=no
         m2=$(in_root mount /srv/w/mnt 2>&1) && rc2=0 || rc2=$?
         u=$(in_root aufsctl umount /srv/w/mnt 2>&1) && urc=0 || urc=$?
+        [ "$urc" = 0 ] || log "$suite: aufsctl umount /srv/w/mnt: $u"
         m3=$(in_root mount -t aufs -o br=/srv/w/rw2:/srv/w/ro=ro,x-aufsctl.fallback=overlay none /srv/w/mnt2 2>&1) \
             && rc3=0 || rc3=$?
         t3=$(in_root findmnt -n -o FSTYPE /srv/w/mnt2 2>&1 || true)
