@@ -64,7 +64,8 @@ options:
       perm:
         description:
           - The aufs permission (C(rw), C(ro), C(rr), with attributes such as C(ro+wh)).
-          - Default C(rw) for the first branch and C(ro) for the others, as aufs itself does.
+          - Default C(rw) for the first branch and C(ro) for the others, as aufs itself does; every
+            branch C(ro) when C(opts) has C(ro) (a C(rw) branch on a read-only mount is refused).
         type: str
   xino:
     description:
@@ -201,12 +202,12 @@ from ansible_collections.aufsctl.aufs.plugins.module_utils.aufsctl import (
 PERSISTING = ('mounted', 'present', 'absent')
 
 
-def desired_branches(branches):
-    """[(path, perm)] with aufs's default permissions (rw on top, ro below) and symlinks resolved
-    as aufsctl resolves them, so the list compares with `aufsctl status`."""
+def desired_branches(branches, read_only=False):
+    """[(path, perm)] with aufs's default permissions (rw on top, ro below; all ro on a read-only
+    mount) and symlinks resolved as aufsctl resolves them, so the list compares with `aufsctl status`."""
     result = []
     for index, branch in enumerate(branches):
-        perm = branch.get('perm') or ('rw' if index == 0 else 'ro')
+        perm = branch.get('perm') or ('rw' if index == 0 and not read_only else 'ro')
         result.append((os.path.realpath(branch['path']), perm))
     return result
 
@@ -417,7 +418,7 @@ def main():
     remounted = False
     words = []
     if state in ('ephemeral', 'mounted'):
-        after = desired_branches(module.params['branches'])
+        after = desired_branches(module.params['branches'], 'ro' in split_opts(module.params['opts']))
         if live is None:
             union.mount(after)
             words.append('mounted')
@@ -448,7 +449,7 @@ def main():
                 union.unpersist()
                 words.append('no longer persisted')
         else:
-            wanted = desired_branches(module.params['branches'])
+            wanted = desired_branches(module.params['branches'], 'ro' in split_opts(module.params['opts']))
             have = parse_status_branches(persisted.get('branches') or []) if persisted else None
             if not persisted_matches(persisted, wanted, module.params):
                 union.persist(wanted)

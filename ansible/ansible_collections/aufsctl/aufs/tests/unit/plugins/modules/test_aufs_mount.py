@@ -29,6 +29,8 @@ def test_default_permissions_are_aufs_own(tmp_path):
     b.symlink_to(a)
     got = desired_branches([{'path': str(a)}, {'path': str(b), 'perm': 'rr'}, {'path': str(a) + '/../a'}])
     assert got == [(str(a), 'rw'), (str(a), 'rr'), (str(a), 'ro')]
+    # A read-only mount: aufs makes every branch ro, the top one too.
+    assert desired_branches([{'path': str(a)}, {'path': str(b)}], read_only=True) == [(str(a), 'ro'), (str(a), 'ro')]
 
 
 @pytest.mark.parametrize('current, desired, ops', [
