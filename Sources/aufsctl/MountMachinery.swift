@@ -46,7 +46,7 @@ struct HelperCommand: AsyncParsableCommand {
             for n in HelperLinks.names { print("\(HelperLinks.path(n)): \(links.state(n))") }
         case "install":
             guard geteuid() == 0 else {
-                throw AufsError("helper install writes /sbin and needs root; run it with sudo")
+                throw AufsError("helper install writes \(HelperLinks.directory) and needs root; run it with sudo")
             }
             try links.install(binary: binary ?? HelperLinks.helperBinary(for: HelperLinks.selfBinary()), force: force)
             // util-linux looks for helpers in /sbin alone; only a merged /usr makes that /usr/sbin.
@@ -61,7 +61,9 @@ struct HelperCommand: AsyncParsableCommand {
                         + "/sbin/mount.aufs and /sbin/umount.aufs to \(HelperLinks.directory)'s")
             }
         case "remove":
-            guard geteuid() == 0 else { throw AufsError("helper remove writes /sbin and needs root; run it with sudo") }
+            guard geteuid() == 0 else {
+                throw AufsError("helper remove writes \(HelperLinks.directory) and needs root; run it with sudo")
+            }
             try await links.remove()
         default:
             throw AufsError.usage("helper \(action): expected install, remove or status")
