@@ -23,7 +23,7 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 # The hand-written pages take the dates of the others.
 for page in packaging/man/aufsctl.8 packaging/man/mount.aufs.8; do
-    sed "s/^\.Dd .*/.Dd $(date -u -d "$DATE" '+%B %-d, %Y')/" "$page" >"$OUT/$(basename "$page")"
+    sed "s/^\.Dd .*/.Dd $(LC_ALL=C date -u -d "$DATE" '+%B %-d, %Y')/" "$page" >"$OUT/$(basename "$page")"
 done
 
 made=0
