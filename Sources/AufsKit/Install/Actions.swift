@@ -86,9 +86,12 @@ public enum StepAction: Sendable {
             }
             return undo
         case .writeFile(let path, let content):
+            // Undone in reverse: the file, then the directories made for it, innermost first.
             let undo: [UndoAction] =
                 FileRead.exists(ctx.path(path))
-                ? [.restoreFile(path: path, backup: try ctx.backup(path))] : [.removeFile(path: path)]
+                ? [.restoreFile(path: path, backup: try ctx.backup(path))]
+                : UndoAction.missingDirectories(above: path, root: ctx.root).map { .removeEmptyDirectory(path: $0) }
+                    + [.removeFile(path: path)]
             try ctx.willChange(undo)
             try AtomicFile.makeDirectories(Paths.dirname(ctx.path(path)))
             try AtomicFile.write(ctx.path(path), content)

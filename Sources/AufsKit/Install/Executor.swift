@@ -297,6 +297,10 @@ public struct Uninstaller {
             }
         case .removeTree(let path):
             RecursiveRemove.remove(root.resolve(path))
+        case .removeEmptyDirectory(let path):
+            if rmdir(root.resolve(path)) != 0 && ![ENOENT, ENOTEMPTY, EEXIST].contains(errno) {
+                throw AufsError("cannot remove \(path)/: \(SysErrno(errno))")
+            }
         case .removeModuleTree(let path):
             if !FileRead.exists(root.resolve(path + "/kernel")) { RecursiveRemove.remove(root.resolve(path)) }
         case .removeFstabEntry(let target):

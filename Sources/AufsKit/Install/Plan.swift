@@ -18,6 +18,21 @@ public enum UndoAction: Sendable, Codable, Equatable {
     /// `persist` added an aufs line for this mount point to /etc/fstab: remove that line only
     /// (other lines, other unions' and the administrator's later edits, stay).
     case removeFstabEntry(target: String)
+    /// The step created this directory (for a file it wrote): remove it when it is empty again
+    /// (something else put there since keeps it).
+    case removeEmptyDirectory(path: String)
+
+    /// The directories above `file` that do not exist under `root` yet, outermost first: what
+    /// writing it creates, so that undoing it can take them away again (`removeEmptyDirectory`).
+    public static func missingDirectories(above file: String, root: HostRoot) -> [String] {
+        var missing: [String] = []
+        var dir = Paths.dirname(Paths.normalize(file))
+        while dir != "/" && !FileRead.exists(root.resolve(dir)) {
+            missing.insert(dir, at: 0)
+            dir = Paths.dirname(dir)
+        }
+        return missing
+    }
 
     public var description: String {
         switch self {
@@ -27,6 +42,7 @@ public enum UndoAction: Sendable, Codable, Equatable {
         case .removeModuleTree(let p): return "remove \(p)/ unless a kernel's modules are there"
         case .command(let argv): return ShellScript.quote(argv)
         case .removeFstabEntry(let t): return "remove the aufs line for \(t) from /etc/fstab"
+        case .removeEmptyDirectory(let p): return "remove \(p)/ if it is empty"
         }
     }
 
@@ -45,6 +61,8 @@ public enum UndoAction: Sendable, Codable, Equatable {
             return []
         case .removeFstabEntry(let t):
             return ["fstab:" + t]
+        case .removeEmptyDirectory:
+            return []  // taken away only when empty: nothing another record uses can go with it
         }
     }
 }

@@ -82,6 +82,13 @@ public struct Persister {
             undo.append(u)
             try save()
         }
+        /// A file about to be created, and the directories made for it (undone after it).
+        func noteCreating(_ path: String) throws {
+            for dir in UndoAction.missingDirectories(above: path, root: root) {
+                try note(.removeEmptyDirectory(path: dir))
+            }
+            try note(.removeFile(path: path))
+        }
         func save() throws {
             try records.update(UnionRecord(kind: .persist, target: spec.target, via: viaText, undo: undo, uses: uses)) {
                 $0.kind == .persist && $0.target == spec.target
@@ -97,11 +104,12 @@ public struct Persister {
             if FileRead.exists(root.resolve(unit)) {
                 try note(.restoreFile(path: unit, backup: try records.backup(unit)))
             } else {
-                try note(.removeFile(path: unit))
+                try noteCreating(unit)
             }
             try AtomicFile.makeDirectories(root.resolve(Persister.unitDirectory))
             try AtomicFile.write(root.resolve(unit), SystemdUnit.text(spec))
             printer("wrote \(unit)")
+            let linkDirectories = UndoAction.missingDirectories(above: link, root: root)
             try AtomicFile.makeDirectories(root.resolve(Persister.wantsDirectory))
             let existing = FileRead.readLink(records.entry(link))
             if existing == nil,
@@ -113,6 +121,7 @@ public struct Persister {
                         + "look at it, remove it, and run again")
             }
             if existing == nil {
+                for dir in linkDirectories { try note(.removeEmptyDirectory(path: dir)) }
                 try note(.removeFile(path: link))
                 if symlink("../" + name, records.entry(link)) != 0 && errno != EEXIST {
                     throw AufsError("cannot enable \(name): symlink \(link): \(SysErrno(errno))")
@@ -139,7 +148,7 @@ public struct Persister {
                 try note(.restoreFile(path: Persister.modulesLoad, backup: try records.backup(Persister.modulesLoad)))
                 try AtomicFile.write(conf, (FileRead.string(conf) ?? "") + "aufs\n")
             } else {
-                try note(.removeFile(path: Persister.modulesLoad))
+                try noteCreating(Persister.modulesLoad)
                 try AtomicFile.makeDirectories(Paths.dirname(conf))
                 try AtomicFile.write(conf, "aufs\n")
             }

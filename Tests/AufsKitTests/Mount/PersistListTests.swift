@@ -54,6 +54,26 @@ import Testing
         #expect(gone.branches == nil && gone.problem == "/etc/systemd/system/srv-a\\x25b-mnt.mount is gone")
     }
 
+    /// persist, then persist --remove, leaves the tree as it was: the directories it made for
+    /// aufs.conf and the unit go with them (aufsctl's own /var/lib/aufsctl aside: backups stay).
+    @Test(arguments: [Persister.Via.fstab, .systemd])
+    func removeTakesTheDirectoriesItMade(_ via: Persister.Via) async throws {
+        let t = TempDir()
+        t.write("etc/fstab", "# fstab\n")
+        func tree() async throws -> String {
+            try await SubprocessRunner().run(
+                ["find", t.path, "-path", t.path + "/var", "-prune", "-o", "-print"], environment: [:]
+            ).stdout
+        }
+        let before = try await tree()
+        let p = Persister(root: HostRoot(t.path), printer: { _ in })
+        let spec = PersistSpec(target: "/srv/u", branches: ["/srv/rw=rw", "/srv/ro=ro"])
+        try await p.apply(spec, via: via)
+        #expect(FileRead.exists(t.path + "/etc/modules-load.d/aufs.conf"))
+        #expect(try await p.remove(target: "/srv/u"))
+        #expect(try await tree() == before)
+    }
+
     @Test func jsonGoesWithList() async throws {
         let u = try await aufsctl(["uninstall", "--json", "--dry-run"])
         #expect(u.status == 2 && u.stderr.contains("--json goes with --list"))
