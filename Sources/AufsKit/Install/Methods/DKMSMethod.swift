@@ -281,7 +281,7 @@ public enum DKMSMethod {
         }
         if !d.running {
             afterwards.append(
-                "built for \(d.kver), which is not d.running: boot it, then `aufsctl load` (or let "
+                "built for \(d.kver), which is not running: boot it, then `aufsctl load` (or let "
                     + "/etc/modules-load.d/aufs.conf load it)"
             )
         }
