@@ -39,7 +39,7 @@ struct Install: AsyncParsableCommand {
     @Flag(name: .customLong("emit-sh"), help: "Print the plan as a POSIX sh script and change nothing.") var emitSh =
         false
     @Flag(name: [.customLong("yes"), .customShort("y")], help: "Apply without asking (apt's -y).") var yes = false
-    @Flag(help: "Print the report as JSON (schema aufsctl.install/1); progress goes to stderr.") var json = false
+    @Flag(help: "Print the report as JSON (schema aufsctl.install/2); progress goes to stderr.") var json = false
     @Option(
         help: ArgumentHelp("Install for this kernel release instead of the running one.", valueName: "KVER"),
         completion: Completions.kernels)
@@ -76,6 +76,10 @@ struct Install: AsyncParsableCommand {
         help: "dkms: build even if the kernel lacks the exports aufs needs (experts, tests).") var skipExportCheck =
         false
     @OptionGroup var host: HostOptions
+
+    func validate() throws {
+        _ = try options()
+    }
 
     func options() throws -> InstallOptions {
         var o = InstallOptions()
@@ -154,172 +158,12 @@ struct Install: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let o = try options()
-        let root = try host.hostRoot()
-        let installer = Installer(root: root)
-        // Held from the probe on, so a second install decides on what the first one left.
-        let lock =
-            dryRun || emitSh || geteuid() != 0
-            ? nil : try FileLock(path: root.resolve(RuntimeDir.installLock), what: "one install at a time", timeout: 10)
-        defer { lock?.release() }
-        let toStderr = json
-        let say: @Sendable (String) -> Void = { line in
-            if toStderr { Terminal.error(line) } else { print(line) }
-        }
-        switch try await installer.decide(o) {
-        case .stop(let message, let waysOut, let code):
-            if json {
-                print(try encodeJSON(InstallStop(message: message, waysOut: waysOut, exitCode: code)))
-            } else {
-                print(message)
-                for w in waysOut { print("  - " + w) }
-            }
-            if code != .success { throw CommandExit(code: code.rawValue) }
-        case .plan(let plan, let facts):
-            if emitSh {
-                print(ShellScript.render(plan, facts: facts), terminator: "")
-                return
-            }
-            if !dryRun {
-                guard geteuid() == 0 else {
-                    throw AufsError(
-                        "install changes the host (packages, /usr/src, /etc, GRUB) and needs root; run it with sudo, "
-                            + "or use --dry-run or --emit-sh to see the plan"
-                    )
-                }
-                if !yes {
-                    guard isatty(0) != 0 else {
-                        throw AufsError.usage(
-                            "stdin is not a terminal, so nothing can confirm the plan: pass --yes to apply it (or "
-                                + "--dry-run to see it)"
-                        )
-                    }
-                    print("plan (\(plan.method.rawValue) for \(plan.kernel)):")
-                    for (i, s) in plan.steps.enumerated() { print("  [\(i + 1)/\(plan.steps.count)] \(s.title)") }
-                    print("apply it? [y/N] ", terminator: "")
-                    guard let answer = readLine(), answer.lowercased().hasPrefix("y") else {
-                        print("nothing changed")
-                        throw CommandExit(code: 1)
-                    }
-                }
-            }
-            say(
-                "\(dryRun ? "plan" : "install") aufs with method \(plan.method.rawValue) for "
-                    + "\(plan.kernel)\(dryRun ? " (dry run: nothing is changed)" : "")"
-            )
-            let report = try await Executor(printer: say).run(
-                plan, context: installer.context(facts, o), dryRun: dryRun)
-            if json {
-                print(try encodeJSON(report))
-            } else {
-                if let m = report.message, report.exitCode != .blocked { print(m) }
-                if report.exitCode == .blocked && report.changed {
-                    print("steps before the preflight changed the host (see above); `aufsctl uninstall` undoes them")
-                }
-                for n in report.notes { print("note: " + n) }
-                if let s = report.source { print("built from: " + s) }
-                if report.exitCode == .rebootRequired { print("reboot required to finish") }
-                if report.exitCode == .success || report.exitCode == .rebootRequired {
-                    for a in report.afterwards { print("next: " + a) }
-                }
-            }
-            if report.exitCode != .success { throw CommandExit(code: report.exitCode.rawValue) }
-        }
+        let mode: InstallFrontend.Mode = emitSh ? .emitSh : dryRun ? .dryRun : .apply
+        let frontend = InstallFrontend(
+            installer: Installer(root: try host.hostRoot()), options: try options(), mode: mode, json: json,
+            confirmation: Confirmation(assumeYes: yes))
+        try CommandExit.unlessSuccess(try await frontend.run())
     }
-}
-
-struct Uninstall: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "uninstall",
-        abstract:
-            "Undo what aufsctl install recorded in /var/lib/aufsctl/state.json: the newest install, one by ID, or all.",
-        discussion: """
-            Each record's undos are applied newest first; what another remaining record still uses stays. --all \
-            also takes away the unions aufsctl persist wrote and the links aufsctl helper install made.
-
-            Examples:
-              What is recorded, and what undoing each would do:
-                aufsctl uninstall --list
-              The same for tools (schema aufsctl.records/1):
-                aufsctl uninstall --list --json
-              Undo the newest install, after seeing what it would do:
-                aufsctl uninstall --dry-run
-                aufsctl uninstall -y
-              Everything aufsctl did to this host:
-                aufsctl uninstall --all -y
-
-            Exit status:
-              0  undone (or nothing to undo)
-              1  an undo failed; the message names it
-              2  bad input (an unknown ID, no terminal to confirm without -y)
-              6  partially undone: a later undo failed after earlier ones were applied
-            """)
-
-    @Argument(help: ArgumentHelp("The install record to undo (see --list); default: the newest.", valueName: "ID"))
-    var id: Int?
-    @Flag(help: "Undo every install record, newest first, then what persist and helper install recorded.") var all =
-        false
-    @Flag(help: "List the install records and what undoing each would do.") var list = false
-    @Flag(help: "With --list: print them as JSON (schema aufsctl.records/1).") var json = false
-    @Flag(help: "Print what would be undone.") var dryRun = false
-    @Flag(name: [.customLong("yes"), .customShort("y")], help: "Apply without asking (apt's -y).") var yes = false
-    @OptionGroup var host: HostOptions
-
-    func run() async throws {
-        let root = try host.hostRoot()
-        if json && !list { throw AufsError.usage("--json goes with --list (uninstall itself prints its steps)") }
-        if list {
-            let state = try InstallState.load(root: root)
-            if json {
-                print(try encodeJSON(RecordsReport(state)))
-                return
-            }
-            let lines = Uninstaller.list(state)
-            print(lines.isEmpty ? "no install records in \(InstallState.path)" : lines.joined(separator: "\n"))
-            for u in state.unions ?? [] {
-                print("-  \(u.summary): " + u.undo.map(\.description).joined(separator: "; ") + " (undone by --all)")
-            }
-            return
-        }
-        if all && id != nil { throw AufsError.usage("give an install record ID or --all, not both") }
-        let selection: Uninstaller.Selection = all ? .all : id.map { .id($0) } ?? .newest
-        if !dryRun {
-            guard geteuid() == 0 else {
-                throw AufsError("uninstall changes the host and needs root; run it with sudo, or use --dry-run")
-            }
-            if !yes {
-                guard isatty(0) != 0 else {
-                    throw AufsError.usage("stdin is not a terminal: pass --yes to undo without a prompt (or --dry-run)")
-                }
-                _ = try await Uninstaller().run(
-                    root: root, runner: SubprocessRunner(), dryRun: true, selection: selection)
-                print("undo these? [y/N] ", terminator: "")
-                guard let answer = readLine(), answer.lowercased().hasPrefix("y") else {
-                    print("nothing changed")
-                    throw CommandExit(code: 1)
-                }
-            }
-        }
-        let lock =
-            dryRun
-            ? nil : try FileLock(path: root.resolve(RuntimeDir.installLock), what: "one install at a time", timeout: 10)
-        defer { lock?.release() }
-        var n = try await Uninstaller().run(
-            root: root, runner: SubprocessRunner(), dryRun: dryRun, selection: selection)
-        if all {  // persist's units and fstab lines, the helper links
-            n += try await UnionRecords(root: root).undo(
-                where: { _ in true }, dryRun: dryRun, runner: SubprocessRunner())
-        }
-        print(dryRun ? "\(n) step(s) would be undone" : "undid \(n) step(s)")
-    }
-}
-
-/// `install --json` when no plan runs (aufs already usable, or no method works here).
-struct InstallStop: Encodable {
-    var schema = "aufsctl.install/1"
-    var message: String
-    var waysOut: [String]
-    var exitCode: AufsExitCode
 }
 
 /// `--method`: a method, or auto (the one `check` chooses).

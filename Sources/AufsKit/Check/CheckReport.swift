@@ -33,9 +33,7 @@ public struct CheckReport: Sendable, Codable, Equatable {
     }
 
     public func json() throws -> String {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try enc.encode(self), as: UTF8.self)
+        try JSONText.encode(self)
     }
 
     /// One aligned line per fact, then the verdict.

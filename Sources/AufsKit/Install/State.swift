@@ -83,8 +83,7 @@ public struct InstallState: Sendable, Codable, Equatable {
             if unlink(p) != 0 && errno != ENOENT { throw AufsError("\(InstallState.path): \(SysErrno(errno))") }
             return
         }
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let enc = JSONText.encoder()
         // Root's own, 0700: the undo commands in it run as root.
         try AtomicFile.makeDirectories(Paths.dirname(Paths.dirname(p)))
         try RuntimeDir.ensurePrivate(Paths.dirname(p), what: "the install state")
