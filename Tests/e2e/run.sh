@@ -197,7 +197,11 @@ if [ ! -x "$BB" ]; then
     dpkg -x "$(ls -t "$CACHE"/busybox-deb/busybox-static_*.deb | head -n1)" "$CACHE/busybox"
 fi
 [ -x "$BB" ] || die "no busybox in $CACHE/busybox"
-mkdir -p "$IR"/{bin,sbin,proc,sys,dev,tmp,run,mnt,etc/modprobe.d,boot,e2e,usr/bin,usr/local/bin}
+mkdir -p "$IR"/{bin,proc,sys,dev,tmp,run,mnt,etc/modprobe.d,boot,e2e,usr/bin,usr/sbin,usr/local/bin}
+# /sbin as the userland the guest stands for has it: /usr/sbin on a merged-/usr Debian (this host's
+# 12, trixie's 13; util-linux finds helpers there through it), a directory of its own in the
+# bullseye root (mmdebstrap's Debian 11 has no merged /usr).
+if [ "${E2E_USERLAND:-host}" = bullseye ]; then mkdir -p "$IR/sbin"; else ln -s usr/sbin "$IR/sbin"; fi
 cp "$BB" "$IR/bin/busybox"
 
 # aufsctl loads libkmod and libblkid with dlopen at first use (Sources/CLibLoad), which ldd
