@@ -5,7 +5,7 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 PREFIX ?= /usr/local
 RELEASE_BIN := .build/glibc231/release/aufsctl
 
-.PHONY: all deps build test unit demo install exports fixtures clean e2e lint lint-swift lint-sh lint-ansible lint-fix
+.PHONY: all deps build test demo install exports clean e2e lint lint-swift lint-sh lint-ansible lint-fix
 
 all: build
 
@@ -34,7 +34,7 @@ e2e: deps
 
 # The Debian package of the release binary: .build/deb/aufsctl_VERSION_amd64.deb (scripts/deb.sh:
 # the man pages of scripts/man.sh, completions, Depends from dpkg-shlibdeps, lintian clean).
-.PHONY: deb lint-ansible
+.PHONY: deb
 deb: build
 	SWIFT=$(SWIFT) scripts/deb.sh
 
@@ -65,8 +65,9 @@ install: build
 	else install -d $(DESTDIR)/usr/sbin && ln -sfn $(HELPER_DIR)/aufsctl-helper $(DESTDIR)/usr/sbin/mount.aufs \
 	     && ln -sfn $(HELPER_DIR)/aufsctl-helper $(DESTDIR)/usr/sbin/umount.aufs; fi
 
-# Style: swift-format (.swift-format: 120 columns) over Sources and Tests, shellcheck (warnings and
-# errors) over every shell script, and ansible-test's full sanity run over the collection.
+# Style: swift-format (.swift-format: 120 columns) over Sources and Tests, the structure check (no
+# function over 80 lines, no loop between rooms: scripts/check-structure.py), shellcheck (warnings
+# and errors) over every shell script, and ansible-test's full sanity run over the collection.
 # `make lint-fix` applies swift-format's fixes.
 SH_SCRIPTS = $(shell find . -name '*.sh' -not -path './.build*' -not -path './fuzz/.build*')
 lint: lint-swift lint-sh lint-ansible
@@ -75,6 +76,8 @@ lint-swift:
 	$(SWIFT) format lint --strict -r Sources Tests/AufsKitTests fuzz/Sources
 	@long=$$(find Sources -name '*.swift' -exec awk 'length > 120 { print FILENAME ":" FNR }' {} +); \
 	    if [ -n "$$long" ]; then echo "lines over 120 characters:"; echo "$$long"; exit 1; fi
+	@scripts/deps.sh python3
+	python3 scripts/check-structure.py
 
 lint-sh:
 	@scripts/deps.sh shellcheck

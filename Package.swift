@@ -8,13 +8,14 @@ let package = Package(
     products: [
         .executable(name: "aufsctl", targets: ["aufsctl"]),
         .executable(name: "aufsctl-helper", targets: ["aufsctl-helper"]),
-        .library(name: "AufsKit", targets: ["AufsKit", "AufsMount"]),
+        .library(name: "AufsKit", targets: ["AufsKit", "AufsJournal", "AufsSystem", "AufsMount"]),
     ],
     dependencies: [
         // Exact versions, no committed Package.resolved: its revisions would be a local mirror's.
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", exact: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-asn1", exact: "1.7.4"),
     ],
     targets: [
         // libkmod and libblkid: their headers, and their functions loaded with dlopen at first use
@@ -32,12 +33,24 @@ let package = Package(
         // mount.aufs (aufsctl-helper) starts as quickly as a small Swift program.
         .target(name: "AufsMount", dependencies: ["CKmod", "CBlkid", "CZlib", "CLinuxShims", "CLibLoad"]),
         .executableTarget(name: "aufsctl-helper", dependencies: ["AufsMount"]),
+        // The seams below the install wing: external programs by argv (swift-subprocess) and the
+        // host's files (HostFileSystem), and the one JSON encoding.
+        .target(
+            name: "AufsSystem",
+            dependencies: [
+                "AufsMount",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // The journal room: the state file (install, persist and helper records), undo and the
+        // uninstaller. check and install both read it; it reads neither, and the compiler keeps it so.
+        .target(name: "AufsJournal", dependencies: ["AufsSystem", "AufsMount"]),
         .target(
             name: "AufsKit",
             dependencies: [
-                "AufsMount", "CKmod", "CBlkid", "CZlib", "CLinuxShims", "CLibLoad",
-                .product(name: "Subprocess", package: "swift-subprocess"),
-                .product(name: "SystemPackage", package: "swift-system"),
+                "AufsJournal", "AufsSystem", "AufsMount", "CKmod", "CBlkid", "CZlib", "CLinuxShims", "CLibLoad",
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
         .executableTarget(
@@ -49,7 +62,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AufsKitTests",
-            dependencies: ["AufsKit", "AufsMount", "CMount"]
+            dependencies: ["AufsKit", "AufsJournal", "AufsSystem", "AufsMount", "CMount"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -7,7 +7,7 @@
 // internal Unmounter.splitEscaped/option without changing Sources/).
 import PackageDescription
 
-let targets = ["FuzzBranchSpec", "FuzzOSRelease", "FuzzGrubEdit", "FuzzGrubEditBytes", "FuzzDKMSStatus", "FuzzMountinfo", "FuzzKernelRelease"]
+let targets = ["FuzzBranchSpec", "FuzzOSRelease", "FuzzGrubEdit", "FuzzGrubEditBytes", "FuzzDKMSStatus", "FuzzMountinfo", "FuzzKernelRelease", "FuzzFrameworkConf", "FuzzCertificate", "FuzzLoadFailure"]
 
 let package = Package(
     name: "aufsctl-fuzz",

@@ -16,7 +16,8 @@ cd "$(dirname "$0")/.." || exit 2
 SWIFT=${SWIFT:-$(command -v swift || echo /opt/swift/usr/bin/swift)}
 SECONDS_PER=${FUZZ_SECONDS:-30}
 SCRATCH=$PWD/.build-fuzz
-ALL=(FuzzBranchSpec FuzzOSRelease FuzzGrubEdit FuzzGrubEditBytes FuzzDKMSStatus FuzzMountinfo FuzzKernelRelease)
+ALL=(FuzzBranchSpec FuzzOSRelease FuzzGrubEdit FuzzGrubEditBytes FuzzDKMSStatus FuzzMountinfo FuzzKernelRelease
+     FuzzFrameworkConf FuzzCertificate FuzzLoadFailure)
 TARGETS=("${@:-${ALL[@]}}")
 
 [ -f fuzz/Package.resolved ] || { [ -f Package.resolved ] && cp Package.resolved fuzz/; }

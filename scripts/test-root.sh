@@ -3,7 +3,9 @@
 # Copyright (C) 2025-2026 the aufsctl authors
 # The part of `make test` that needs root: the QEMU end-to-end suite (Tests/e2e/run.sh; a second
 # boot with Debian 11's libraries as the guest's userland, a third with Debian 13's and its
-# mount(8) for the mount-helper scenarios), the systemd reboot test (Tests/boot/run.sh), the
+# mount(8) for the mount-helper scenarios), every refused module load on a real kernel
+# (Tests/signing/run.sh), the Secure Boot chain under OVMF with MokManager driven over the serial
+# console (Tests/secureboot/run.sh), the systemd reboot test (Tests/boot/run.sh), the
 # release binary in a Debian 11 root (Tests/glibc231/run.sh), the kernel-upgrade suite in a Debian
 # 12 chroot (Tests/upgrade/run.sh), the Swift-vs-emitted-sh equivalence of install
 # (Tests/equivalence/run.sh), the SIGKILL crash-safety loop (Tests/stress/crash-safety.sh), the
@@ -21,6 +23,8 @@ BIN=$PWD/.build/glibc231/release/aufsctl
 E2E_SCRATCH=$PWD/.build/glibc231 Tests/e2e/run.sh
 E2E_SCRATCH=$PWD/.build/glibc231 E2E_USERLAND=bullseye Tests/e2e/run.sh
 E2E_SCRATCH=$PWD/.build/glibc231 E2E_USERLAND=trixie Tests/e2e/run.sh
+AUFSCTL=$BIN Tests/signing/run.sh
+AUFSCTL=$BIN SB_MOKMANAGER=1 Tests/secureboot/run.sh
 AUFSCTL=$BIN Tests/boot/run.sh
 AUFSCTL=$BIN Tests/glibc231/run.sh
 AUFSCTL=$BIN Tests/upgrade/run.sh

@@ -14,6 +14,14 @@ int aufsctl_statfs(const char *path, aufsctl_statfs_t *out) {
     return 0;
 }
 
+int aufsctl_fstatfs(int fd, aufsctl_statfs_t *out) {
+    struct statfs st;
+    if (fstatfs(fd, &st) != 0) return -1;
+    out->f_type = (int64_t)(uint32_t)st.f_type;
+    out->f_flags = (uint64_t)st.f_flags;
+    return 0;
+}
+
 unsigned int aufsctl_major(uint64_t dev) { return major(dev); }
 unsigned int aufsctl_minor(uint64_t dev) { return minor(dev); }
 
@@ -91,6 +99,55 @@ int aufsctl_move_mount_to(int mnt, const char *target) {
     return (int)syscall(SYS_move_mount, mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
 }
 
+int aufsctl_fsconfig_fd(int fd, const char *key, int value_fd) {
+    return (int)syscall(SYS_fsconfig, fd, FSCONFIG_SET_FD, key, NULL, value_fd);
+}
+
+int aufsctl_move_mount_to_fd(int mnt, int target_fd) {
+    return (int)syscall(SYS_move_mount, mnt, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
+#include <linux/stat.h>
+#ifndef SYS_statx
+#define SYS_statx 332
+#endif
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+#ifndef STATX_MNT_ID
+#define STATX_MNT_ID 0x00001000U
+#endif
+
+int aufsctl_statx_mnt_id(int dirfd, const char *name, uint64_t *mnt_id) {
+    struct statx stx;
+    int flags = AT_SYMLINK_NOFOLLOW | (name[0] == 0 ? AT_EMPTY_PATH : 0);
+    if (syscall(SYS_statx, dirfd, name, flags, STATX_MNT_ID, &stx) != 0) return -1;
+    if (!(stx.stx_mask & STATX_MNT_ID)) {
+        errno = ENOSYS;
+        return -1;
+    }
+    *mnt_id = stx.stx_mnt_id;
+    return 0;
+}
+
+const int AUFSCTL_UMOUNT_NOFOLLOW = 8;
+
+#include <sys/resource.h>
+unsigned long aufsctl_raise_nofile(unsigned long want) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rl.rlim_cur = (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want) ? want : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return (unsigned long)rl.rlim_cur;
+}
+#ifndef O_PATH
+#define O_PATH 010000000
+#endif
+const int AUFSCTL_O_PATH = O_PATH;
+
 #include <gnu/libc-version.h>
 
 const char *aufsctl_libc_version(void) { return gnu_get_libc_version(); }
@@ -106,4 +163,8 @@ long aufsctl_getdents64(int fd, void *buf, unsigned long count) { return syscall
 void aufsctl_malloc_tune(int mmap_threshold) {
     mallopt(M_ARENA_MAX, 1);
     mallopt(M_MMAP_THRESHOLD, mmap_threshold);
+}
+
+long aufsctl_keyctl_read(int32_t keyring, void *buf, unsigned long len) {
+    return syscall(SYS_keyctl, 11 /* KEYCTL_READ, <linux/keyctl.h> */, keyring, buf, len);
 }

@@ -37,7 +37,7 @@ struct BranchCommand: ParsableCommand {
     }
 
     func run() throws {
-        var editor = BranchEditor()
+        var editor = BranchEditor(syscalls: testSyscalls())
         editor.flushPseudoLinks = !noPlinkFlush
         let call = try editor.edit(action, target: target, branch: branch, index: index, dryRun: dryRun)
         print((dryRun ? "would call: " : "done: ") + call.description)

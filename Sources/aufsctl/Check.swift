@@ -51,7 +51,9 @@ struct Check: AsyncParsableCommand {
         let root = try HostRoot.validated(root)
         let k = try parseKernel(kernel)
         let facts = try await HostProbe(root: root).probe(kernel: k)
-        let report = CheckReport(root: root, facts: facts)
+        var report = CheckReport(root: root, facts: facts)
+        // A mount helper another user could replace runs as root on every `mount -t aufs`.
+        report.warnings += HelperLinks(root: root).unsafeHelpers()
         if json && !quiet {
             print(try report.json())
         } else if !quiet {

@@ -53,6 +53,7 @@ struct HelperCommand: AsyncParsableCommand {
         switch action {
         case .status:
             for n in HelperLinks.names { print("\(HelperLinks.path(n)): \(links.state(n))") }
+            for w in links.unsafeHelpers() { Terminal.error("aufsctl: warning: " + w) }
         case .install:
             guard geteuid() == 0 else {
                 throw AufsError("helper install writes \(HelperLinks.directory) and needs root; run it with sudo")

@@ -94,44 +94,8 @@ struct Install: AsyncParsableCommand {
                     "\(name): contains a control character (newline, tab, ...); expected a plain value")
             }
         }
-        if let source, source.contains(":") && !source.hasPrefix("/") && !source.hasPrefix(".") {
-            // A URL: only https/http clones (no file://, ext::, ssh or git transports).
-            guard source.hasPrefix("https://") || source.hasPrefix("http://") else {
-                throw AufsError.usage(
-                    "--source \(source): only https:// (or http://) repositories are cloned; file://, ext::, git:// "
-                        + "and ssh transports are refused; for a local checkout give its directory"
-                )
-            }
-        }
-        if let sourceRef {
-            if [40, 64].contains(sourceRef.count), sourceRef.allSatisfy({ $0.isHexDigit }) {
-                if let source, !source.contains("://") {
-                    throw AufsError.usage(
-                        "--source-ref \(sourceRef) pins a commit of a cloned repository; --source \(source) is a "
-                            + "directory"
-                    )
-                }
-                o.sourceCommit = sourceRef
-            } else if sourceRef.allSatisfy({ $0.isHexDigit }) && sourceRef.count >= 7 {
-                // git fetch takes a full commit id only (an abbreviation is looked up as a ref name).
-                throw AufsError.usage(
-                    "--source-ref \(sourceRef): an abbreviated commit id; give the full id (40 hex digits; 64 for "
-                        + "SHA-256 repositories), or a branch name"
-                )
-            } else {
-                guard sourceRef.first != "-",
-                    sourceRef.unicodeScalars.allSatisfy({
-                        $0.isASCII && $0.value > 0x20 && !"~^:?*[\\".unicodeScalars.contains($0)
-                    }),
-                    !sourceRef.contains(".."), !sourceRef.hasSuffix(".lock"), !sourceRef.hasSuffix("/")
-                else {
-                    throw AufsError.usage(
-                        "--source-ref \(sourceRef): not a git branch name (git check-ref-format) nor a full commit id")
-                }
-                o.sourceBranch = sourceRef
-            }
-        }
-        o.source = source
+        o.source = try parseSource()
+        o.sourceRef = try sourceRef.map { try parseSourceRef($0, source: o.source) }
         if let repoURL {
             guard repoURL.hasPrefix("https://") || repoURL.hasPrefix("http://") || repoURL.hasPrefix("file://") else {
                 throw AufsError.usage("--repo-url \(repoURL): expected an http(s):// or file:// URL")
@@ -155,6 +119,46 @@ struct Install: AsyncParsableCommand {
         o.skipExportCheck = skipExportCheck
         o.jobs = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         return o
+    }
+
+    /// `--source`: a URL when it names a scheme (only https/http are cloned), else a directory.
+    func parseSource() throws -> AufsSource? {
+        guard let source else { return nil }
+        guard source.contains(":") && !source.hasPrefix("/") && !source.hasPrefix(".") else {
+            return .directory(source)
+        }
+        // A URL: only https/http clones (no file://, ext::, ssh or git transports).
+        guard source.hasPrefix("https://") || source.hasPrefix("http://") else {
+            throw AufsError.usage(
+                "--source \(source): only https:// (or http://) repositories are cloned; file://, ext::, git:// "
+                    + "and ssh transports are refused; for a local checkout give its directory")
+        }
+        return .repository(url: source)
+    }
+
+    /// `--source-ref`: a full commit id (of a cloned repository), or a git branch name.
+    func parseSourceRef(_ ref: String, source: AufsSource?) throws -> SourceRef {
+        if [40, 64].contains(ref.count), ref.allSatisfy({ $0.isHexDigit }) {
+            if case .directory(let dir)? = source {
+                throw AufsError.usage(
+                    "--source-ref \(ref) pins a commit of a cloned repository; --source \(dir) is a directory")
+            }
+            return .commit(ref)
+        }
+        if ref.allSatisfy({ $0.isHexDigit }) && ref.count >= 7 {
+            // git fetch takes a full commit id only (an abbreviation is looked up as a ref name).
+            throw AufsError.usage(
+                "--source-ref \(ref): an abbreviated commit id; give the full id (40 hex digits; 64 for SHA-256 "
+                    + "repositories), or a branch name")
+        }
+        guard ref.first != "-",
+            ref.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && !"~^:?*[\\".unicodeScalars.contains($0) }),
+            !ref.contains(".."), !ref.hasSuffix(".lock"), !ref.hasSuffix("/")
+        else {
+            throw AufsError.usage(
+                "--source-ref \(ref): not a git branch name (git check-ref-format) nor a full commit id")
+        }
+        return .branch(ref)
     }
 
     func run() async throws {

@@ -30,7 +30,7 @@ struct Load: ParsableCommand {
     var kernelParams: [String] = []
 
     func run() throws {
-        let loader = ModuleLoader(root: HostRoot())
+        let loader = ModuleLoader(root: HostRoot()) { SigningProbe.keyHint(root: HostRoot(), kernel: $0) }
         let outcome = try loader.load(parameters: kernelParams)
         print(outcome.message)
     }

@@ -114,13 +114,15 @@ struct Mount: ParsableCommand {
         let req = MountRequest(
             options: try mountOptions(), target: positional.last!, mkdir: mkdir, fallback: fallback, dryRun: dryRun,
             force: force)
-        var syscalls: any Syscalls = LinuxSyscalls()
+        var syscalls = testSyscalls()
         // Test-only (the QEMU suite): remove a branch between validation and the call, to prove the
         // kernel's own refusal and its log line reach the user. Named so nobody sets it by accident.
         if let victim = getenv("AUFSCTL_TEST_RMDIR_AFTER_VALIDATION").map({ String(cString: $0) }) {
             syscalls = BeforeFirstMountSyscalls(syscalls) { _ = rmdir(victim) }
         }
-        let report = try Mounter(syscalls: syscalls).mount(req)
+        var mounter = Mounter(syscalls: syscalls)
+        mounter.signingKey = { SigningProbe.keyHint(root: HostRoot(), kernel: $0) }
+        let report = try mounter.mount(req)
         if json { return try Terminal.printJSON(report) }
         for w in report.warnings { Terminal.error("aufsctl: warning: " + w) }
         for n in report.notes { print(n) }
@@ -131,8 +133,12 @@ struct Mount: ParsableCommand {
             if let x = report.xino { print("  xino: \(x)") }
         }
         if report.dryRun { print("dry run: these calls would be made:") }
-        for c in SyscallRecord.lines(report.calls) { print((report.dryRun ? "  " : "  done: ") + c) }
+        let calls = SyscallRecord.lines(report.calls)
+        for c in calls { print((report.dryRun ? "  " : "  done: ") + c) }
         if let legacy = report.legacyCalls {
+            if calls.contains(where: { $0.contains("FSCONFIG_SET_FD") }) {
+                print("  or, where the kernel's overlay takes no layer fds (before 6.13): the same by path")
+            }
             print("  or, where the kernel lacks fsconfig lowerdir+ (before 6.8):")
             for c in SyscallRecord.lines(legacy) { print("  " + c) }
         }
@@ -145,4 +151,18 @@ extension Fallback: ExpressibleByArgument {
     public static var allValueStrings: [String] { allCases.map { $0.rawValue } }
     public static var allValueDescriptions: [String: String] { [:] }
     public var defaultValueDescription: String { rawValue }
+}
+
+/// The kernel calls, and with AUFSCTL_TEST_PAUSE_BEFORE_CALL=FILE (test-only, for the race tests)
+/// a pause before the first mount, remount or unmount call, everything checked: FILE is created,
+/// and the call waits (up to 20 s) until the test has removed it, having swapped names meanwhile
+/// as another user.
+func testSyscalls() -> any Syscalls {
+    guard let file = getenv("AUFSCTL_TEST_PAUSE_BEFORE_CALL").map({ String(cString: $0) }) else {
+        return LinuxSyscalls()
+    }
+    return BeforeFirstMountSyscalls(LinuxSyscalls()) {
+        close(open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600))
+        for _ in 0..<2000 where access(file, F_OK) == 0 { usleep(10_000) }
+    }
 }

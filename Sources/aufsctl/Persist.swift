@@ -93,7 +93,7 @@ struct PersistCommand: AsyncParsableCommand {
         }
         let how = via ?? persister.detectVia()
         let spec = try specFromArguments(target: target)
-        if emitSh { return print(try persister.shellScript(spec, via: how), terminator: "") }
+        if emitSh { return Terminal.raw(try persister.shellScript(spec, via: how)) }  // data: never escaped
         if dryRun {
             for (path, text) in try persister.preview(spec, via: how) { print("# \(path)\n\(text)") }
             return
@@ -107,6 +107,7 @@ struct PersistCommand: AsyncParsableCommand {
                 "aufsctl: warning: \(HelperLinks.path("mount.aufs")) is missing: install the aufsctl package or run "
                     + "`aufsctl helper install`, or the union will not mount at boot")
         }
+        for w in HelperLinks(root: root).unsafeHelpers() { Terminal.error("aufsctl: warning: " + w) }
     }
 
     /// `--list`: one line per persisted union, or the aufsctl.persist/1 document.
@@ -142,7 +143,7 @@ struct PersistCommand: AsyncParsableCommand {
         let branches = try BranchValidator().validate(opts.branches, readOnlyMount: opts.readOnly)
         let t = try BranchValidator().canonicalDirectory(target, what: "mount point")
         return PersistSpec(
-            target: t, branches: branches.map(\.spec), xino: opts.xino,
+            target: t, branches: branches.map(BranchSpec.init), xino: opts.xino,
             options: opts.other + (opts.readOnly ? ["ro"] : []) + (opts.noxino ? ["noxino"] : []))
     }
 }

@@ -22,8 +22,18 @@ enum Terminal {
             isTerminal: isatty(1) != 0)
     }
 
+    /// Unescaped, for output that is data: the sh scripts --emit-sh prints.
+    static func raw(_ s: String) { Console.standard.raw(s) }
+
     /// A report as JSON on stdout (the one encoder setup, JSONText).
     static func printJSON<T: Encodable>(_ value: T) throws {
         print(try JSONText.encode(value))
     }
+}
+
+/// Standard output for every command: what `print` writes in this module goes through the one
+/// escaping function (TerminalText), so no string from an image, a branch name or a command's
+/// output reaches the terminal with its control characters; `Terminal.raw` is for data.
+func print(_ items: Any..., separator: String = " ", terminator: String = "\n") {
+    Swift.print(TerminalText.escape(items.map { "\($0)" }.joined(separator: separator)), terminator: terminator)
 }

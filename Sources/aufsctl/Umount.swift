@@ -43,7 +43,7 @@ struct Umount: ParsableCommand {
     @Flag(help: "Do not flush aufs's pseudo-links first (aufsctl plink flush).") var noPlinkFlush = false
 
     func run() throws {
-        var unmounter = Unmounter()
+        var unmounter = Unmounter(syscalls: testSyscalls())
         unmounter.flushPseudoLinks = !noPlinkFlush
         unmounter.extraFlags = force ? Int32(MNT_FORCE) : 0
         let r: UnmountReport
@@ -58,6 +58,7 @@ struct Umount: ParsableCommand {
         let attempts = r.attempts > 1 || verbose ? " after \(r.attempts) attempt\(r.attempts == 1 ? "" : "s")" : ""
         print(
             "unmounted \(r.filesystem) from \(r.target)" + attempts
-                + (r.removedWorkdir.map { "; removed overlay workdir \($0)" } ?? ""))
+                + (r.removedWorkdir.map { "; removed overlay workdir \($0)" } ?? "")
+                + (r.leftWorkdir.map { "; \($0)" } ?? ""))
     }
 }

@@ -45,6 +45,8 @@ log() { echo "e2e: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# shellcheck source=Tests/e2e/initramfs-lib.sh
+. "$HERE/initramfs-lib.sh"
 
 [ "$(id -u)" = 0 ] || die "needs root (dkms, /usr/src, /lib/modules)"
 
@@ -189,14 +191,7 @@ log "module built, copied, uninstalled (${T_MODULE}s)"
 
 # --- 3. initramfs -----------------------------------------------------------------------------
 t=$(now)
-CACHE=${AUFSCTL_KERNEL_CACHE:-/var/cache/aufsctl/kernel}
-BB=$CACHE/busybox/bin/busybox
-if [ ! -x "$BB" ]; then
-    mkdir -p "$CACHE/busybox-deb" "$CACHE/busybox"
-    (cd "$CACHE/busybox-deb" && apt-get -o APT::Sandbox::User=root -q download busybox-static >&2)
-    dpkg -x "$(ls -t "$CACHE"/busybox-deb/busybox-static_*.deb | head -n1)" "$CACHE/busybox"
-fi
-[ -x "$BB" ] || die "no busybox in $CACHE/busybox"
+BB=$(busybox_static)
 mkdir -p "$IR"/{bin,proc,sys,dev,tmp,run,mnt,etc/modprobe.d,boot,e2e,usr/bin,usr/sbin,usr/local/bin}
 # /sbin as the userland the guest stands for has it: /usr/sbin on a merged-/usr Debian (this host's
 # 12, trixie's 13; util-linux finds helpers there through it), a directory of its own in the
@@ -204,35 +199,6 @@ mkdir -p "$IR"/{bin,proc,sys,dev,tmp,run,mnt,etc/modprobe.d,boot,e2e,usr/bin,usr
 if [ "${E2E_USERLAND:-host}" = bullseye ]; then mkdir -p "$IR/sbin"; else ln -s usr/sbin "$IR/sbin"; fi
 cp "$BB" "$IR/bin/busybox"
 
-# aufsctl loads libkmod and libblkid with dlopen at first use (Sources/CLibLoad), which ldd
-# cannot see: the sonames a binary opens are the lib*.so.N strings in it that it does not NEED.
-dlopened() {  # dlopened BINARY -> sonames, one a line
-    comm -23 <(strings -a "$1" | grep -E '^lib[A-Za-z0-9_+-]+\.so\.[0-9]+$' | sort -u) \
-        <(objdump -p "$1" | awk '/NEEDED/ { print $2 }' | sort -u)
-}
-soname_path() {  # soname_path SONAME [CHROOT] -> the path the loader finds it at (x86-64)
-    local so=$1
-    if [ -n "${2:-}" ]; then chroot "$2" /sbin/ldconfig -p; else /sbin/ldconfig -p; fi |
-        awk -v s="$so" '$1 == s && /x86-64/ && !found { print $NF; found = 1 }'  # no early exit: SIGPIPE
-}
-copy_with_libs() {  # copy_with_libs BINARY DEST-IN-INITRD: the binary, every library ldd names or it dlopens, the loader
-    local bin=$1 dest=$2 lib so objs
-    cp "$bin" "$IR$dest"
-    objs=("$bin")
-    for so in $(dlopened "$bin"); do
-        lib=$(soname_path "$so")
-        [ -n "$lib" ] || die "$bin opens $so, which this host does not have"
-        objs+=("$lib")
-    done
-    for o in "${objs[@]}"; do
-        [ "$o" = "$bin" ] || echo "$o"
-        ldd "$o" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
-    done | while read -r lib; do
-        [ -e "$IR$lib" ] && continue
-        mkdir -p "$IR$(dirname "$lib")"
-        cp -L "$lib" "$IR$lib"
-    done
-}
 # E2E_USERLAND=bullseye: the guest's userland libraries (libc, libkmod, libblkid, jq's)
 # come from the shared cached Debian 11 root instead of this host, so aufsctl runs in the guest
 # with glibc 2.31 as it would on a Debian 11 host.
@@ -351,7 +317,7 @@ cp "$SERIAL.txt" "$LAST_SERIAL"
 log "qemu exit $qrc after ${T_BOOT}s (serial log: $LAST_SERIAL)"
 
 # --- 5. results -------------------------------------------------------------------------------
-expected=(libraries check-loadable blacklist overlay-fallback mount-on-demand status check-usable load-again
+expected=(libraries check-loadable blacklist overlay-fallback overlay-exposed mount-on-demand status check-usable load-again
           umount geometry branch-limit "branches-$NBR" kernel-log)
 [ "$FLAVOR" = real ] && expected+=(aufs-semantics branch-ops)   # real aufs only (guest-init.sh)
 [ "$USERLAND" = trixie ] && expected+=(helper-control helper-mount helper-fstab-120 helper-remount helper-umount

@@ -44,20 +44,39 @@ awkward() {
 # Compares two trees: the same paths, types, modes and bytes, leaving out what only one side
 # keeps by design (the binary's state journal and lock; the stubs' call log; the script itself).
 compare() {
-    local a=$1 b=$2 what=$3
-    local skip='^\./(var/lib/aufsctl|var/lib/aufsctl/state\.json.*|run|run/aufsctl.*|var/log/stub-calls|plan\.sh|tmp/.*)$'
+    if same_trees "$@"; then ok "$3: same files, modes and bytes ($(wc -l <"$W/a.list") paths)"; else bad "$3"; fi
+}
+
+# same_trees A B WHAT: whether A and B hold the same paths, types, modes, bytes and link targets.
+same_trees() {
+    local a=$1 b=$2
+    # The binary's journal (the state file and its directory, made 0700 whether or not a backup goes
+    # there) has no sh counterpart; backups are compared.
+    local skip='^\./(var/lib/aufsctl|var/lib/aufsctl/state\.json.*|run|run/aufsctl.*|var/log/stub-calls|plan\.sh|persist\.sh|tmp/.*)$'
+    [ -n "${EXTRA_SKIP:-}" ] && skip="${skip%)\$}|$EXTRA_SKIP)\$"
     (cd "$a" && find . -printf '%y %m %p\n' | grep -Ev " ${skip#^}" | LC_ALL=C sort) >"$W/a.list"
     (cd "$b" && find . -printf '%y %m %p\n' | grep -Ev " ${skip#^}" | LC_ALL=C sort) >"$W/b.list"
     if ! diff -u "$W/a.list" "$W/b.list" >"$W/list.diff"; then
-        bad "$what: the trees differ in paths or modes"; sed 's/^/    /' "$W/list.diff" | head -40; return
+        echo "    the trees differ in paths or modes:"; sed 's/^/    /' "$W/list.diff" | head -40; return 1
     fi
     local differ=0
     while read -r type _ path; do
-        [ "$type" = f ] || continue
-        cmp -s "$a/$path" "$b/$path" || { differ=1; echo "    content differs: $path"; }
-        [ "$type" = l ] && { [ "$(readlink "$a/$path")" = "$(readlink "$b/$path")" ] || { differ=1; echo "    link differs: $path"; }; }
+        if [ "$type" = f ]; then cmp -s "$a/$path" "$b/$path" || { differ=1; echo "    content differs: $path"; }; fi
+        if [ "$type" = l ]; then [ "$(readlink "$a/$path")" = "$(readlink "$b/$path")" ] || { differ=1; echo "    link differs: $path"; }; fi
     done <"$W/a.list"
-    if [ $differ -eq 0 ]; then ok "$what: same files, modes and bytes ($(wc -l <"$W/a.list") paths)"; else bad "$what: file contents differ"; fi
+    return $differ
+}
+
+# mutated SCRIPT ROOT WHAT SED-EXPR [PREFIX]: the script with one action's sh changed (SED-EXPR must
+# change it), run into a copy of ROOT's starting tree, must leave a tree compare tells apart.
+mutated() {
+    local script=$1 base=$2 what=$3 expr=$4 prefix=${5:-}
+    rm -rf "$W/mut"; cp -a "$base" "$W/mut"
+    sed -e "$expr" "$script" >"$W/mut/plan.sh"
+    if cmp -s "$script" "$W/mut/plan.sh"; then bad "mutation of $what: the expression changed nothing"; return; fi
+    if [ -n "$prefix" ]; then env -i PATH=/bin:/usr/bin:/usr/sbin ROOT="$W/mut" sh "$W/mut/plan.sh" >/dev/null 2>&1
+    else env -i PATH=/bin:/usr/bin:/usr/sbin /usr/sbin/chroot "$W/mut" /bin/sh /plan.sh >/dev/null 2>&1; fi
+    if same_trees "$MUT_REF" "$W/mut" >/dev/null; then bad "mutation of $what went unnoticed"; else ok "mutation of $what is caught"; fi
 }
 
 # --- CentOS 7, kernel-ml-aufs --------------------------------------------------------------------
@@ -89,6 +108,10 @@ for variant in repo-file baseurl; do
         bad "centos7 $variant: the emitted script failed"; sed 's/^/    /' "$W/sh.out" | tail -20; continue
     fi
     compare "$A" "$B" "centos7 kernel-ml-aufs ($variant)"
+    if [ $variant = baseurl ]; then
+        MUT_REF=$A mutated "$B/plan.sh" "$T" "kernel-ml-aufs's setAssignments" 's/aufsctl_set UPDATEDEFAULT yes/aufsctl_set UPDATEDEFAULT no/'
+        MUT_REF=$A mutated "$B/plan.sh" "$T" "kernel-ml-aufs's yumRepo" 's/^gpgcheck=1$/gpgcheck=0/'
+    fi
     want='GRUB_DEFAULT=0'; [ $variant = repo-file ] && want='GRUB_DEFAULT="CentOS \"7\" \\ \$(x) \`y\`"'
     if LC_ALL=C grep -q "$(printf 'S\xe9lection')" "$A/etc/default/grub" && grep -qF "$want$(printf '\r')" "$A/etc/default/grub" \
         && [ -n "$(tail -c 1 "$A/etc/default/grub")" ]; then
@@ -144,6 +167,60 @@ else
     else
         bad "debian12 dkms: the emitted script failed"; sed 's/^/    /' "$W/sh.out" | tail -20
     fi
+fi
+
+# --- Debian 12, dkms cloning the source (stub git: clone copies /opt/aufs-src) ------------------------
+A=$W/dc-swift; B=$W/dc-sh; rm -rf "$A" "$B"; cp -a "$D" "$A"
+stub dpkg-query usr/bin 'for a; do p=$a; done; case "$p" in dkms|build-essential|linux-headers-amd64|git) printf "install ok installed";; *) printf "unknown ok not-installed"; exit 1;; esac'
+cp "$D/usr/bin/dpkg-query" "$A/usr/bin/dpkg-query"
+stub git usr/bin 'case "$1" in ls-remote) exit 2;; clone) for a; do d=$a; done; mkdir -p "$d"; cp -a /opt/aufs-src/. "$d/";; -C) [ "$3" = rev-parse ] && echo 0123456789abcdef0123456789abcdef01234567;; *) exit 1;; esac'
+cp "$D/usr/bin/git" "$A/usr/bin/git"
+mkdir -p "$A/opt/aufs-src"; cp -a "$SRC/." "$A/opt/aufs-src/"
+cp -a "$A" "$B"
+ARGS=(--method dkms --kernel "$KV" --skip-export-check)
+"$AUFSCTL" install "${ARGS[@]}" --root "$A" --yes >"$W/swift.out" 2>&1; rc=$?
+if [ $rc -ne 0 ]; then bad "debian12 dkms clone: aufsctl install exited $rc"; sed 's/^/    /' "$W/swift.out"
+else
+    "$AUFSCTL" install "${ARGS[@]}" --root "$B" --emit-sh >"$B/plan.sh" 2>"$W/emit.err" || { bad "debian12 clone: --emit-sh failed"; cat "$W/emit.err"; }
+    if env -i PATH=/bin:/usr/bin:/usr/sbin /usr/sbin/chroot "$B" /bin/sh /plan.sh >"$W/sh.out" 2>&1; then
+        compare "$A" "$B" "debian12 dkms (git clone)"
+    else
+        bad "debian12 dkms clone: the emitted script failed"; sed 's/^/    /' "$W/sh.out" | tail -20
+    fi
+fi
+
+# --- persist: a systemd unit and an fstab line, under ROOT (the script runs on this host's sh) ----------
+P=$W/persist; BR=$W/branches
+mkdir -p "$P/etc/modules-load.d" "$BR/rw" "$BR/ro" "$BR/mnt"
+printf 'UUID=1 / ext4 defaults 0 1\ntmpfs %s tmpfs defaults 0 0\nUUID=3 /data xfs defaults 0 2\n' "$BR" >"$P/etc/fstab"
+printf '# modules\nloop' >"$P/etc/modules-load.d/aufs.conf"
+for via in systemd fstab; do
+    A=$W/p-$via-swift; B=$W/p-$via-sh; rm -rf "$A" "$B"; cp -a "$P" "$A"; cp -a "$P" "$B"
+    PARGS=(-o "br=$BR/rw=rw:$BR/ro=ro" "$BR/mnt" --via "$via")
+    "$AUFSCTL" persist "${PARGS[@]}" --root "$A" >"$W/swift.out" 2>&1 || { bad "persist $via: exited $?"; sed 's/^/    /' "$W/swift.out"; continue; }
+    "$AUFSCTL" persist "${PARGS[@]}" --root "$B" --emit-sh >"$B/persist.sh" || { bad "persist $via: --emit-sh failed"; continue; }
+    env -i PATH=/bin:/usr/bin ROOT="$B" sh "$B/persist.sh" >"$W/sh.out" 2>&1 || { bad "persist $via: the script failed"; sed 's/^/    /' "$W/sh.out"; continue; }
+    compare "$A" "$B" "persist ($via)"
+    [ $via = systemd ] && MUT_REF=$A mutated "$B/persist.sh" "$P" "persist's writeFile (the unit)" 's/WantedBy=local-fs.target/WantedBy=multi-user.target/' host
+    [ $via = fstab ] && MUT_REF=$A mutated "$B/persist.sh" "$P" "persist's fstabLine" 's/{ print m; print l }/{ print l; print m }/' host
+    # Again with another branch list: aufsctl's own unit or line is replaced, not doubled (the
+    # binary undoes its record first, the script overwrites: their backups differ, by design).
+    PARGS=(-o "br=$BR/rw=rw" "$BR/mnt" --via "$via")
+    "$AUFSCTL" persist "${PARGS[@]}" --root "$A" >"$W/swift.out" 2>&1 || { bad "re-persist $via: exited $?"; sed 's/^/    /' "$W/swift.out"; continue; }
+    "$AUFSCTL" persist "${PARGS[@]}" --root "$B" --emit-sh >"$B/persist.sh"
+    env -i PATH=/bin:/usr/bin ROOT="$B" sh "$B/persist.sh" >"$W/sh.out" 2>&1 || { bad "re-persist $via: the script failed"; sed 's/^/    /' "$W/sh.out"; continue; }
+    EXTRA_SKIP='var/lib/aufsctl/backups/.*' compare "$A" "$B" "persist ($via), persisted again"
+done
+# An administrator's own aufs line for the mount point: both refuse (exit 2) and leave fstab alone.
+A=$W/p-admin-swift; B=$W/p-admin-sh; rm -rf "$A" "$B"; cp -a "$P" "$A"
+printf 'none %s aufs br=/srv/admin=rw 0 0\n' "$BR/mnt" >>"$A/etc/fstab"; cp -a "$A" "$B"; cp -a "$A" "$W/p-admin-orig"
+"$AUFSCTL" persist -o "br=$BR/rw=rw" "$BR/mnt" --via fstab --root "$A" >"$W/swift.out" 2>&1; rc=$?
+"$AUFSCTL" persist -o "br=$BR/rw=rw" "$BR/mnt" --via fstab --root "$B" --emit-sh >"$B/persist.sh"
+env -i PATH=/bin:/usr/bin ROOT="$B" sh "$B/persist.sh" >"$W/sh.out" 2>&1; src=$?
+if [ $rc -eq 2 ] && [ $src -eq 2 ] && cmp -s "$A/etc/fstab" "$W/p-admin-orig/etc/fstab" && cmp -s "$B/etc/fstab" "$W/p-admin-orig/etc/fstab"; then
+    ok "persist refuses an administrator's aufs line for the mount point (binary and script exit 2, fstab untouched)"
+else
+    bad "persist over an administrator's line: binary exit $rc, script exit $src"; cat "$W/swift.out" "$W/sh.out"
 fi
 
 # --- Ubuntu 20.04, ubuntu-extra (stub dpkg-query and apt-get) ----------------------------------------

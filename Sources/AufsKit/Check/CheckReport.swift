@@ -18,14 +18,37 @@ public struct CheckReport: Sendable, Codable, Equatable {
         self.verdict = Verdict.decide(facts)
         self.exitCode = verdict.exitCode
         self.warnings = facts.distro.problems
+        for tree in facts.dkms.unsafeTrees ?? [] {
+            warnings.append(
+                "\(tree): root's dkms rebuilds aufs from this tree at every kernel upgrade, so its owner can "
+                    + "change what root builds: `chown -R root:root` and `chmod -R go-w` it, or `aufsctl uninstall` "
+                    + "and install again (the copy is root's now)")
+        }
         if verdict.state == .usable || verdict.state == .loadable, let w = CheckReport.nextBootWarning(facts) {
             warnings.append(w)
         }
+        warnings += CheckReport.signingWarnings(facts)
+    }
+
+    /// DKMS's pair unfit to sign with or enroll; a next-boot kernel Secure Boot will not start.
+    static func signingWarnings(_ f: HostFacts) -> [String] {
+        var out = f.signing.dkmsKey.problems.map { "DKMS's signing key: \($0)" }
+        if f.boot.secureBoot == .enabled, let next = f.nextBoot.release,
+            let image = f.signing.kernelImages.first(where: { $0.path == "/boot/vmlinuz-\(next)" }),
+            image.signed == false
+        {
+            out.append(
+                "the next boot starts \(next), whose \(image.path) has no signature: with Secure Boot on, shim will "
+                    + "not boot it (sign it with a key shim trusts: `sbsign` or `pesign`)")
+        }
+        return out
     }
 
     /// Said when aufs is here now but the next boot starts a kernel without it.
     static func nextBootWarning(_ f: HostFacts) -> String? {
-        guard let next = f.nextBoot.release, f.nextBoot.aufs == false, next != f.kernel.release else { return nil }
+        guard let next = f.nextBoot.release, f.nextBoot.aufs == false, next != f.kernel.release.string else {
+            return nil
+        }
         return
             "the next boot starts \(next), which has no aufs: after a reboot aufs will be missing; `aufsctl install "
             + "--method dkms --kernel \(next)` builds it there (the dkms method's AUTOINSTALL builds it for "
@@ -38,12 +61,39 @@ public struct CheckReport: Sendable, Codable, Equatable {
 
     /// One aligned line per fact, then the verdict.
     public func human(style: TextStyle) -> String {
-        let f = facts
+        var rows = hostRows(facts) + buildRows(facts) + bootRows(facts)
+        let afterBoot = (rows.firstIndex { $0.0 == "boot" } ?? rows.count - 1) + 1
+        rows.insert(contentsOf: SigningRows(facts.signing, verdict).rows, at: afterBoot)
+        let width = rows.map { $0.0.count }.max() ?? 0
+        var out = ""
+        for (name, value, evidence) in rows {
+            out += style.bold(name.padding(width)) + "  " + value
+            if !evidence.isEmpty { out += "  " + style.dim("[\(evidence)]") }
+            out += "\n"
+        }
+        out += "\n"
+        let v = verdict
+        let stateText: String
+        switch v.state {
+        case .usable: stateText = style.green("usable")
+        case .loadable, .installable: stateText = style.yellow(v.state.rawValue)
+        case .blocked: stateText = style.red("blocked")
+        }
+        out +=
+            style.bold("verdict".padding(width)) + "  " + stateText
+            + (v.method.map { " (method: \($0.rawValue))" } ?? "") + "\n"
+        out += style.bold("why".padding(width)) + "  " + v.reason + "\n"
+        for (i, w) in v.waysOut.enumerated() {
+            out += style.bold((i == 0 ? "ways out" : "").padding(width)) + "  - " + w + "\n"
+        }
+        return out
+    }
+
+    func hostRows(_ f: HostFacts) -> [(String, String, String)] {
         var rows: [(String, String, String)] = []
-        func ev(_ e: [Evidence]) -> String { e.map { "\($0.source): \($0.value)" }.joined(separator: "; ") }
         let d = f.distro
         rows.append(("distro", d.family.map { "\(d.prettyName ?? d.id ?? "?") [\($0)]" } ?? "unknown", ev(d.evidence)))
-        var kdesc = f.kernel.release + (f.kernel.running ? " (running)" : " (not running)")
+        var kdesc = f.kernel.release.string + (f.kernel.running ? " (running)" : " (not running)")
         if let p = f.kernel.debianPointRelease { kdesc += ", Debian \(p)" }
         rows.append(("kernel", kdesc, ev(f.kernel.evidence)))
         func yesNo(_ b: Bool?, _ y: String, _ n: String) -> String { b.map { $0 ? y : n } ?? "unknown" }
@@ -84,6 +134,11 @@ public struct CheckReport: Sendable, Codable, Equatable {
                         !$0.source.hasPrefix("/proc/modules") && !$0.value.hasPrefix("CONFIG_MODULES")
                     })
             ))
+        return rows
+    }
+
+    func buildRows(_ f: HostFacts) -> [(String, String, String)] {
+        var rows: [(String, String, String)] = []
         let b = f.build
         let build: String
         let bname = b.branch?.name ?? b.series
@@ -108,6 +163,11 @@ public struct CheckReport: Sendable, Codable, Equatable {
                 "out-of-tree build", build,
                 ev(b.evidence.filter { $0.source != "aufs branch" && !$0.value.hasPrefix("sublevel ") })
             ))
+        return rows
+    }
+
+    func bootRows(_ f: HostFacts) -> [(String, String, String)] {
+        var rows: [(String, String, String)] = []
         var dk = f.dkms.installed ? "installed" : "not installed"
         if let e = f.dkms.entries {
             dk +=
@@ -117,10 +177,7 @@ public struct CheckReport: Sendable, Codable, Equatable {
         }
         rows.append(("dkms", dk, ev(f.dkms.evidence)))
         rows.append(
-            (
-                "boot", (f.boot.uefi ? "UEFI" : "BIOS") + ", Secure Boot \(f.boot.secureBoot.rawValue)",
-                ev(f.boot.evidence)
-            ))
+            ("boot", f.boot.uefi ? "UEFI" : "BIOS", ev(f.boot.evidence.filter { $0.source == "/sys/firmware/efi" })))
         var x = "\(f.xino.path) on \(f.xino.filesystem ?? "unknown")"
         if let a = f.xino.accepted {
             x += a ? ": accepted" : ": REFUSED by aufs, mounts use the first writable branch's .aufs.xino"
@@ -131,7 +188,7 @@ public struct CheckReport: Sendable, Codable, Equatable {
             rows.append(
                 (
                     "next boot",
-                    next + (next == f.kernel.release ? " (this kernel)" : "")
+                    next + (next == f.kernel.release.string ? " (this kernel)" : "")
                         + (f.nextBoot.aufs.map { $0 ? ", has aufs" : ", NO aufs" } ?? ""), ev(f.nextBoot.evidence)
                 ))
         } else {
@@ -144,30 +201,11 @@ public struct CheckReport: Sendable, Codable, Equatable {
         rows.append(
             ("user", f.user.root ? "root" : "uid \(f.user.euid) (not root: some facts may be unknown)", "geteuid()"))
 
-        let width = rows.map { $0.0.count }.max() ?? 0
-        var out = ""
-        for (name, value, evidence) in rows {
-            out += style.bold(name.padding(width)) + "  " + value
-            if !evidence.isEmpty { out += "  " + style.dim("[\(evidence)]") }
-            out += "\n"
-        }
-        out += "\n"
-        let v = verdict
-        let stateText: String
-        switch v.state {
-        case .usable: stateText = style.green("usable")
-        case .loadable, .installable: stateText = style.yellow(v.state.rawValue)
-        case .blocked: stateText = style.red("blocked")
-        }
-        out +=
-            style.bold("verdict".padding(width)) + "  " + stateText
-            + (v.method.map { " (method: \($0.rawValue))" } ?? "") + "\n"
-        out += style.bold("why".padding(width)) + "  " + v.reason + "\n"
-        for (i, w) in v.waysOut.enumerated() {
-            out += style.bold((i == 0 ? "ways out" : "").padding(width)) + "  - " + w + "\n"
-        }
-        return out
+        return rows
     }
+
+    func ev(_ e: [Evidence]) -> String { e.map { "\($0.source): \($0.value)" }.joined(separator: "; ") }
+    func yesNo(_ b: Bool?, _ y: String, _ n: String) -> String { b.map { $0 ? y : n } ?? "unknown" }
 }
 
 extension String {

@@ -15,7 +15,8 @@ public struct HostFacts: Sendable, Codable, Equatable {
     }
 
     public struct Kernel: Sendable, Codable, Equatable {
-        public var release: String
+        /// The kernel this run is about (`--kernel`, else the running one), folded once by the probe.
+        public var release: KernelRelease
         public var major: Int
         public var minor: Int
         public var patch: Int?
@@ -83,6 +84,9 @@ public struct HostFacts: Sendable, Codable, Equatable {
         public var entries: [DKMSStatusEntry]?
         /// What aufsctl's dkms installs were built from (state file; readable by root only).
         public var builtFrom: [String]? = nil
+        /// Trees dkms builds aufs from (/usr/src/aufs-V of a registered version) with a file not
+        /// root's, or writable by group or others: `PATH: why`. nil when there is none.
+        public var unsafeTrees: [String]? = nil
         public var evidence: [Evidence]
     }
 
@@ -106,6 +110,9 @@ public struct HostFacts: Sendable, Codable, Equatable {
     public var build: Build
     public var dkms: DKMS
     public var boot: BootMode
+    /// What decides whether the kernel loads a module (Secure Boot, lockdown, enforcement, DKMS's
+    /// key and its enrolment, the kernel's keyrings, aufs.ko's signer) and the /boot kernels' signers.
+    public var signing: SigningFacts
     public var xino: Xino
     /// Other installed kernels whose config builds aufs in (`/boot/config-*`), e.g. an installed
     /// but not yet booted kernel-ml-aufs.

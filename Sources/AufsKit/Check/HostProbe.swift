@@ -57,19 +57,26 @@ public struct HostProbe: Sendable {
         let point = isRunning ? KernelRelease.debianPointRelease(fromVersion: running.1) : nil
         if let point { kernelEvidence.append(Evidence("uname -v", "Debian \(point)")) }
         let kernel = HostFacts.Kernel(
-            release: target.string, major: target.major, minor: target.minor, patch: target.patch,
+            release: target, major: target.major, minor: target.minor, patch: target.patch,
             flavor: target.flavor, running: isRunning, debianPointRelease: point,
             machine: running.2, evidence: kernelEvidence)
         var dkmsFacts = await probeDKMS()
         dkmsFacts.builtFrom = recordedSources()
+        dkmsFacts.unsafeTrees = DKMSTrees.unsafe(root: root)
+        let (module, moduleInfo) = probeModule(target, running: isRunning, config: config)
+        var signing = await SigningProbe(root: root, runner: runner).probe(
+            kernel: target.string, running: isRunning, distro: .init(id: distro.id, idLike: distro.idLike),
+            module: moduleInfo)
+        signing.kernelImages = kernelImages()
         return HostFacts(
             distro: distro,
             kernel: kernel,
             filesystems: probeFilesystems(running: isRunning, kernel: target),
-            module: probeModule(target, running: isRunning, config: config),
+            module: module,
             build: probeBuild(target, running: isRunning, version: running.1, config: config),
             dkms: dkmsFacts,
-            boot: await probeBoot(),
+            boot: signing.bootMode,
+            signing: signing,
             xino: probeXino(),
             otherAufsKernels: otherAufsKernels(except: target.string),
             nextBoot: await probeNextBoot(
@@ -119,24 +126,9 @@ public struct HostProbe: Sendable {
             problems: ["neither /etc/os-release nor /usr/lib/os-release exists; the distro is unknown"])
     }
 
-    static let configKeys: Set<String> = Set(["CONFIG_MODULES", "CONFIG_AUFS_FS"]).union(SymbolCheck.kernelOptions)
-
     /// `/boot/config-KVER`, else `/proc/config.gz` for the running kernel, else the headers' `.config`.
     func kernelConfig(_ k: KernelRelease, running: Bool) -> (config: KernelConfig, source: String)? {
-        HostProbe.kernelConfig(root: root, k, running: running)
-    }
-
-    static func kernelConfig(
-        root: HostRoot, _ k: KernelRelease, running: Bool
-    ) -> (config: KernelConfig, source: String)? {
-        let boot = "/boot/config-\(k.string)"
-        if let c = KernelConfig.read(root.resolve(boot), keys: configKeys) { return (c, boot) }
-        if running, let c = KernelConfig.read(root.resolve("/proc/config.gz"), keys: configKeys, gzip: true) {
-            return (c, "/proc/config.gz")
-        }
-        let headers = "/lib/modules/\(k.string)/build/.config"
-        if let c = KernelConfig.read(root.resolve(headers), keys: configKeys) { return (c, headers) }
-        return nil
+        KernelConfigSource.read(root: root, k, running: running)
     }
 
     func probeFilesystems(running: Bool, kernel: KernelRelease) -> HostFacts.Filesystems {
@@ -165,9 +157,10 @@ public struct HostProbe: Sendable {
         }
     }
 
+    /// The module's facts, and libkmod's view of aufs.ko for the signing probe (nil without one).
     func probeModule(
         _ k: KernelRelease, running: Bool, config: (config: KernelConfig, source: String)?
-    ) -> HostFacts.Module {
+    ) -> (HostFacts.Module, ModuleInfo?) {
         var ev: [Evidence] = []
         var support: Bool?
         if running, FileRead.exists(root.resolve("/proc/modules")) {
@@ -192,18 +185,19 @@ public struct HostProbe: Sendable {
         guard FileRead.isDirectory(root.resolve(tree)) else {
             module.found = aufsConfig == "y"
             module.evidence.append(Evidence(tree, "absent"))
-            return module
+            return (module, nil)
         }
         module.moduleTree = tree
         guard let index = try? ModuleIndex(root: root, kernel: k.string) else {
             module.evidence.append(Evidence(tree, "libkmod could not open it"))
-            return module
+            return (module, nil)
         }
         // libkmod answers with resolved paths (/usr/lib/modules on merged-/usr roots); show the tree's name.
         let unroot = { (p: String) -> String in
             p.hasPrefix(index.moduleDir + "/") ? tree + p.dropFirst(index.moduleDir.count) : self.unroot(p)
         }
-        if let info = index.lookup("aufs") {
+        let info = index.lookup("aufs")
+        if let info {
             module.found = true
             module.path = info.path.map(unroot)
             module.builtin = info.builtin || aufsConfig == "y"
@@ -220,7 +214,10 @@ public struct HostProbe: Sendable {
         if let ov = index.lookup("overlay") {
             module.overlayModule = ov.path.map(unroot) ?? "builtin"
         }
-        return module
+        // The signing facts name the module as the report does (the tree's path, not libkmod's).
+        var named = info
+        named?.path = info?.path.map(unroot)
+        return (module, named?.builtin == true ? nil : named)
     }
 
     func unroot(_ p: String) -> String {
@@ -363,17 +360,6 @@ public struct HostProbe: Sendable {
         }
     }
 
-    func probeBoot() async -> BootMode {
-        var mode = BootMode.probe(root: root)
-        if root.isHost, mode.uefi, mode.secureBoot == .unknown, let mok = runner.which("mokutil"),
-            let r = try? await runner.run([mok, "--sb-state"])
-        {
-            mode.secureBoot = BootMode.parseMokutil(r.stdout + r.stderr)
-            mode.evidence.append(Evidence("mokutil --sb-state", (r.stdout + r.stderr).trimmingBlanks))
-        }
-        return mode
-    }
-
     /// Where `aufsctl mount` puts xino by default (a per-union file in /run/aufsctl/xino) and
     /// whether aufs accepts that filesystem.
     func probeXino() -> HostFacts.Xino {
@@ -413,6 +399,18 @@ public struct HostProbe: Sendable {
             path: xino, filesystem: m.fstype, accepted: refused == nil,
             device: BackingDevice(device: m.source, type: m.fstype, note: "from \(source)"),
             evidence: [Evidence(source, "\(m.target) \(m.fstype) \(m.source)")])
+    }
+
+    /// Every /boot/vmlinuz-* (not its links), newest first, with its Authenticode signers.
+    func kernelImages() -> [KernelImageSignature] {
+        let releases = (FileRead.list(root.resolve("/boot")) ?? []).compactMap { name -> String? in
+            guard name.hasPrefix("vmlinuz-"),
+                case .success(let st) = syscalls.fileStatus(root.resolve("/boot/" + name), followSymlinks: false),
+                st.isRegular
+            else { return nil }
+            return String(name.dropFirst("vmlinuz-".count))
+        }
+        return NextBoot.newestFirst(releases).map { KernelImageSignature.read("/boot/vmlinuz-" + $0, root: root) }
     }
 
     func otherAufsKernels(except k: String) -> [String] {

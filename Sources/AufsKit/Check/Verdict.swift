@@ -1,12 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Copyright (C) 2025-2026 the aufsctl authors
-/// The ways aufs can be installed.
-public enum InstallMethod: String, Sendable, Codable, CaseIterable {
-    case kernelMLAufs = "kernel-ml-aufs"
-    case dkms
-    case ubuntuExtra = "ubuntu-extra"
-}
-
 /// `check`'s answer: can aufs be used here, and if not, what would make it usable.
 public struct Verdict: Sendable, Codable, Equatable {
     public enum State: String, Sendable, Codable {
@@ -25,27 +18,81 @@ public struct Verdict: Sendable, Codable, Equatable {
         }
     }
 
+    /// The load the signing facts predict for the module on disk or the one DKMS would build
+    /// (loadable and dkms verdicts only: it says nothing about a usable or blocked host).
+    public var signing: SigningVerdict?
+
     public static func decide(_ f: HostFacts) -> Verdict {
         var v = decideIgnoringSecureBoot(f)
-        // Secure Boot refuses unsigned modules: a DKMS build or an unsigned module needs an enrolled key.
-        if f.boot.secureBoot == .enabled && (v.method == .dkms || (v.state == .loadable && f.module.signer == nil)) {
-            v.waysOut.append(
-                "Secure Boot is enabled: the module must be signed with an enrolled key; dkms signs with "
-                    + "/var/lib/dkms/mok.key; enroll it with `mokutil --import /var/lib/dkms/mok.pub`, reboot and "
-                    + "confirm in the MOK manager"
-            )
+        guard v.state == .loadable || v.method == .dkms else { return v }
+        let s = SigningVerdict.predict(f.signing)
+        v.signing = s
+        return v.state == .loadable ? loadable(v, s, f) : buildable(v, s, secureBoot: f.boot.secureBoot == .enabled)
+    }
+
+    /// A module on disk: whether this kernel will take it decides what `loadable` means.
+    static func loadable(_ v: Verdict, _ s: SigningVerdict, _ f: HostFacts) -> Verdict {
+        var out = v
+        switch s.outcome {
+        case .loads, .trusted:
+            return out
+        case .afterEnrolment:
+            // Like a kernel that is installed but not running: a reboot (and a person) finishes it.
+            out.state = .installable
+            out.reason = "the aufs module is at \(f.module.path ?? "?"), \(s.reason)"
+            out.waysOut = s.wayOut.map { [$0] } ?? []
+        case .refused:
+            out.state = .blocked
+            out.reason = "the aufs module is at \(f.module.path ?? "?") but will be refused: \(s.reason)"
+            out.waysOut =
+                (s.wayOut.map { [$0] } ?? [])
+                + [
+                    "use overlayfs instead: `aufsctl mount --fallback overlay ...` mounts the same layers with "
+                        + "overlay semantics"
+                ]
+        case .unknown:
+            // Said in verdict.signing and the report's "module load" row; no way out to offer.
+            break
         }
-        return v
+        return out
+    }
+
+    /// DKMS would build it: install signs it and stages the key's enrolment, so say what remains.
+    static func buildable(_ v: Verdict, _ s: SigningVerdict, secureBoot: Bool) -> Verdict {
+        var out = v
+        switch s.outcome {
+        case .loads, .trusted:
+            break
+        case .unknown where !secureBoot:
+            break
+        case .afterEnrolment, .refused, .unknown:
+            out.waysOut.append(
+                "module signatures: \(s.reason)" + (s.wayOut.map { "; \($0)" } ?? "")
+                    + (secureBoot ? " (`aufsctl install` makes DKMS's key if needed and stages its enrolment)" : ""))
+        }
+        return out
     }
 
     static func decideIgnoringSecureBoot(_ f: HostFacts) -> Verdict {
-        let k = f.kernel.release
-        let m = f.module
         let overlayWay =
             f.filesystems.overlay == false
             ? "use overlayfs instead: `aufsctl mount --fallback overlay ...` (the overlay module must be available)"
             : "use overlayfs instead: `aufsctl mount --fallback overlay ...` mounts the same layers with overlay "
                 + "semantics"
+        for rule in [present, byDistro, withoutModuleSupport, fromExports] {
+            if let v = rule(f, overlayWay) { return v }
+        }
+        return withoutHeaders(f, overlayWay: overlayWay)
+    }
+
+    static let patchedKernel =
+        "boot a kernel that carries the aufs base, mmap and standalone patches, then `aufsctl install --method "
+        + "dkms`"
+
+    /// aufs is there: registered, a module to load, or built into a kernel that is not running.
+    static func present(_ f: HostFacts, overlayWay: String) -> Verdict? {
+        let k = f.kernel.release
+        let m = f.module
         if f.filesystems.aufs == true {
             return Verdict(
                 state: .usable, method: nil,
@@ -81,6 +128,12 @@ public struct Verdict: Sendable, Codable, Equatable {
                 reason: "aufs is built into \(k), which is installed but not running; reboot into it",
                 waysOut: [])
         }
+        return nil
+    }
+
+    /// The distros with their own way: CentOS 7 (kernel-ml-aufs), Ubuntu <= 20.10 (extra modules).
+    static func byDistro(_ f: HostFacts, overlayWay: String) -> Verdict? {
+        let k = f.kernel.release
         let family = f.distro.family
         if case .rhel(7)? = family {
             if let machine = f.kernel.machine, machine != "x86_64" {
@@ -112,6 +165,12 @@ public struct Verdict: Sendable, Codable, Equatable {
                 reason: "Ubuntu \(major).\(minor < 10 ? "0" : "")\(minor) ships aufs in linux-modules-extra-\(k)",
                 waysOut: [])
         }
+        return nil
+    }
+
+    static func withoutModuleSupport(_ f: HostFacts, overlayWay: String) -> Verdict? {
+        let k = f.kernel.release
+        let m = f.module
         if m.moduleSupport == false {
             return Verdict(
                 state: .blocked, method: nil,
@@ -120,9 +179,12 @@ public struct Verdict: Sendable, Codable, Equatable {
                     + "built in",
                 waysOut: ["boot a kernel with aufs built in", overlayWay])
         }
-        let patchedKernel =
-            "boot a kernel that carries the aufs base, mmap and standalone patches, then `aufsctl install --method "
-            + "dkms`"
+        return nil
+    }
+
+    /// What Module.symvers says about the exports the branch needs.
+    static func fromExports(_ f: HostFacts, overlayWay: String) -> Verdict? {
+        let k = f.kernel.release
         let b = f.build
         let branchName = b.branch?.name ?? b.series
         if let missing = b.missing {
@@ -144,7 +206,7 @@ public struct Verdict: Sendable, Codable, Equatable {
                     reason:
                         "kernel \(k) does not carry aufs's patches: it exports \(b.required - missing.count) of the "
                         + "\(b.required) symbols \(branchName) needs (missing: \(missing.joined(separator: ", ")))",
-                    waysOut: [patchedKernel, overlayWay])
+                    waysOut: [Verdict.patchedKernel, overlayWay])
             }
             return Verdict(
                 state: .blocked, method: nil,
@@ -164,6 +226,13 @@ public struct Verdict: Sendable, Codable, Equatable {
                 state: .blocked, method: nil, reason: problem,
                 waysOut: ["name a branch: `aufsctl install --method dkms --source-ref aufsX.Y`", overlayWay])
         }
+        return nil
+    }
+
+    /// No headers, so no Module.symvers to read: what is known of the distro's kernels.
+    static func withoutHeaders(_ f: HostFacts, overlayWay: String) -> Verdict {
+        let k = f.kernel.release
+        let family = f.distro.family
         let headersWay = "install the headers (`linux-headers-\(k)`) and run `aufsctl check` again to test the exports"
         switch family {
         case .debian(let major)? where major <= 10:
@@ -182,19 +251,19 @@ public struct Verdict: Sendable, Codable, Equatable {
                 reason:
                     "Debian \(release) kernels do not export the symbols aufs needs (their aufs patches are "
                     + "disabled); headers for \(k) are not installed, so Module.symvers was not read",
-                waysOut: [patchedKernel, headersWay, overlayWay])
+                waysOut: [Verdict.patchedKernel, headersWay, overlayWay])
         case .ubuntu?:
             return Verdict(
                 state: .blocked, method: nil,
                 reason:
                     "Ubuntu dropped aufs in 21.04 and its kernels do not export the symbols aufs needs; headers for "
                     + "\(k) are not installed",
-                waysOut: [patchedKernel, headersWay, overlayWay])
+                waysOut: [Verdict.patchedKernel, headersWay, overlayWay])
         default:
             return Verdict(
                 state: .blocked, method: nil,
                 reason: "no aufs for kernel \(k) and no headers to test whether DKMS could build it",
-                waysOut: [headersWay, patchedKernel, overlayWay])
+                waysOut: [headersWay, Verdict.patchedKernel, overlayWay])
         }
     }
 }

@@ -68,7 +68,9 @@ public enum ShellAssignments {
 
     /// The end of the shell word starting at `start` (quotes honoured), or nil if it is unterminated
     /// or continues on the next line (a backslash before the line break).
-    static func wordEnd(_ line: Bytes, from start: Int) -> Int? {
+    /// With `acrossLines`, a quote may span line breaks and a backslash-newline continues the word
+    /// (the shell's reading of a value written over several lines).
+    static func wordEnd(_ line: Bytes, from start: Int, acrossLines: Bool = false) -> Int? {
         var i = start
         while i < line.count {
             switch line[i] {
@@ -82,7 +84,12 @@ public enum ShellAssignments {
                 if j >= line.count { return nil }
                 i = j + 1
             case UInt8(ascii: "\\"):
-                if i + 1 >= line.count || line[i + 1] == lf || line[i + 1] == cr { return nil }
+                if i + 1 >= line.count { return nil }
+                if line[i + 1] == lf || line[i + 1] == cr {
+                    guard acrossLines else { return nil }
+                    i += line[i + 1] == cr && i + 2 < line.count && line[i + 2] == lf ? 3 : 2
+                    continue
+                }
                 i += 2
             default:
                 i += 1
@@ -168,14 +175,15 @@ public enum ShellAssignments {
         var ls = lines(ofBytes: bytes).map(Array.init)
         let crlf = ls.filter { $0.count >= 2 && $0[$0.count - 2] == cr && $0.last == lf }.count * 2 > ls.count
         if let a = found {
-            let line = ls[a.line]
+            let (last, line) = valueLines(ls, from: a.line, key: key)
             let vstart = assignmentPrefix(line, key: key)!
             // An unterminated word runs to the line end: replace all of it but the terminator.
-            var tail = wordEnd(line, from: vstart) ?? line.count
-            if wordEnd(line, from: vstart) == nil {
+            var tail = wordEnd(line, from: vstart, acrossLines: true) ?? line.count
+            if wordEnd(line, from: vstart, acrossLines: true) == nil {
                 while tail > vstart, line[tail - 1] == lf || line[tail - 1] == cr { tail -= 1 }
             }
-            ls[a.line] = Array(line[..<vstart]) + Array(quote(value).utf8) + Array(line[tail...])
+            ls.replaceSubrange(
+                a.line...last, with: [Array(line[..<vstart]) + Array(quote(value).utf8) + Array(line[tail...])])
             return (ls.flatMap { $0 }, true)
         }
         var out = bytes
@@ -183,5 +191,23 @@ public enum ShellAssignments {
         if !out.isEmpty && out.last != lf { out += eol }
         out += Array("\(key)=\(quote(value))".utf8) + eol
         return (out, true)
+    }
+
+    /// The lines a value starting on line `first` spans (a quote left open, a trailing backslash),
+    /// joined: the index of its last line and the bytes. A value never closed keeps to its line.
+    static func valueLines(_ ls: [Bytes], from first: Int, key: String) -> (last: Int, bytes: Bytes) {
+        guard let vstart = assignmentPrefix(ls[first], key: key), wordEnd(ls[first], from: vstart) == nil else {
+            return (first, ls[first])
+        }
+        func continued(_ b: Bytes) -> Bool {
+            let end = b.last == lf ? (b.count >= 2 && b[b.count - 2] == cr ? b.count - 2 : b.count - 1) : b.count
+            return end > 0 && b[end - 1] == UInt8(ascii: "\\")
+        }
+        var joined = ls[first]
+        for last in (first + 1)..<max(first + 1, ls.count) {
+            joined += ls[last]
+            if wordEnd(joined, from: vstart, acrossLines: true) != nil && !continued(joined) { return (last, joined) }
+        }
+        return (first, ls[first])
     }
 }

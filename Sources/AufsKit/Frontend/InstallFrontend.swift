@@ -34,7 +34,8 @@ public struct InstallFrontend {
             mode != .apply || geteuid() != 0
             ? nil
             : try FileLock(
-                path: installer.root.resolve(RuntimeDir.installLock), what: "one install at a time", timeout: 10)
+                path: installer.root.resolve(RuntimeDir.installLock, keepingLast: 2), what: "one install at a time",
+                timeout: 10)
         defer { lock?.release() }
         switch try await installer.decide(options) {
         case .stop(let message, let waysOut, let code):
@@ -42,7 +43,7 @@ public struct InstallFrontend {
             return code
         case .plan(let plan, let facts):
             if mode == .emitSh {
-                console.write(ShellScript.render(plan, facts: facts))
+                console.raw(ShellScript.render(plan, facts: facts))  // data: never escaped
                 return .success
             }
             if mode == .apply {

@@ -58,7 +58,9 @@ public struct UninstallFrontend {
     func undo(printer: @escaping @Sendable (String) -> Void) async throws -> AufsExitCode {
         let lock =
             dryRun
-            ? nil : try FileLock(path: root.resolve(RuntimeDir.installLock), what: "one install at a time", timeout: 10)
+            ? nil
+            : try FileLock(
+                path: root.resolve(RuntimeDir.installLock, keepingLast: 2), what: "one install at a time", timeout: 10)
         defer { lock?.release() }
         var n = try await Uninstaller(printer: printer).run(
             root: root, runner: runner, dryRun: dryRun, selection: selection)

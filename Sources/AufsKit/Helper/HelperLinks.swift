@@ -39,7 +39,7 @@ public struct HelperLinks {
 
     public static func path(_ name: String) -> String { directory + "/" + name }
 
-    func entry(_ abs: String) -> String { UnionRecords(root: root).entry(abs) }
+    func entry(_ abs: String) -> String { root.entry(abs) }
 
     /// The running binary (/proc/self/exe).
     public static func selfBinary() -> String {
@@ -75,8 +75,66 @@ public struct HelperLinks {
         return .foreign(st.st_mode & S_IFMT == S_IFREG ? "a regular file (aufs-tools' helper?)" : "not a link")
     }
 
-    /// Links both names to `binary`; refuses a foreign one unless `force`.
+    /// Why `binary` (a host path; under --root, inside the root) must not be what mount(8) runs as
+    /// root, or nil: it must be absolute, an existing regular executable file of root's that group
+    /// and others cannot write, in directories (from `/`, or the root's top) that are root's and
+    /// not group- or other-writable; else another user could replace what runs as uid 0.
+    public func unsafeReason(binary: String) -> String? {
+        guard binary.hasPrefix("/") else { return "\(binary) is not an absolute path" }
+        var st = stat()
+        let entry = root.isHost ? binary : root.resolve(binary)
+        guard let real = FileRead.realPath(entry) else {
+            return "\(binary) does not exist (\(SysErrno(errno).name))"
+        }
+        guard lstat(real, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            return "\(binary) is not a regular file"
+        }
+        let top = root.isHost ? "/" : (FileRead.realPath(root.path) ?? root.path)
+        let shown = root.isHost ? real : String(real.dropFirst(top.count))
+        if st.st_uid != 0 { return "\(shown) belongs to uid \(st.st_uid), not root" }
+        if st.st_mode & 0o022 != 0 {
+            return "\(shown) is writable by group or others (mode \(String(st.st_mode & 0o7777, radix: 8)))"
+        }
+        if st.st_mode & 0o111 == 0 { return "\(shown) is not executable" }
+        var dir = Paths.dirname(real)
+        while true {
+            guard lstat(dir, &st) == 0 else { return "cannot inspect \(dir): \(SysErrno(errno))" }
+            let name = root.isHost ? dir : (dir == top ? "/" : String(dir.dropFirst(top.count)))
+            if st.st_uid != 0 { return "the directory \(name) belongs to uid \(st.st_uid), not root" }
+            if st.st_mode & 0o022 != 0 {
+                return "the directory \(name) is writable by group or others (mode "
+                    + "\(String(st.st_mode & 0o7777, radix: 8)))"
+            }
+            if dir == top || dir == "/" { return nil }
+            dir = Paths.dirname(dir)
+        }
+    }
+
+    /// What is wrong with an existing helper (a link, or a file where the link goes), one sentence
+    /// per name: `helper status`, `persist` and `check` say it.
+    public func unsafeHelpers() -> [String] {
+        HelperLinks.names.compactMap { name in
+            let p = HelperLinks.path(name)
+            var st = stat()
+            guard lstat(entry(p), &st) == 0 else { return nil }
+            let target = st.st_mode & S_IFMT == S_IFLNK ? FileRead.readLink(entry(p)) ?? p : p
+            let resolved = target.hasPrefix("/") ? target : Paths.join(HelperLinks.directory, target)
+            return unsafeReason(binary: resolved).map {
+                "\(p) is not safe for mount(8) to run as root: \($0); run `aufsctl helper install` with a root-owned "
+                    + "binary (e.g. the package's /usr/libexec/aufsctl/aufsctl-helper)"
+            }
+        }
+    }
+
+    /// Links both names to `binary`; refuses a foreign one unless `force`, and a binary another
+    /// user could replace always (no flag overrides that).
     public func install(binary: String, force: Bool) throws {
+        if let why = unsafeReason(binary: binary) {
+            throw AufsError.usage(
+                "helper install: \(why); mount(8) runs /sbin/mount.aufs as root, so it links only to a root-owned "
+                    + "executable no other user can replace (e.g. `make install` or the Debian package's "
+                    + "/usr/libexec/aufsctl/aufsctl-helper)")
+        }
         for name in HelperLinks.names {
             if case .foreign(let what) = state(name), !force {
                 throw AufsError.usage(
@@ -103,10 +161,10 @@ public struct HelperLinks {
                 printer("\(p) -> \(binary): already there")
                 continue
             case .ours:
-                try note(.command(argv: ["ln", "-sfn", FileRead.readLink(entry(p)) ?? binary, p]))
+                try note(.relink(path: p, target: FileRead.readLink(entry(p)) ?? binary))
             case .foreign:
                 let saved = p + ".aufsctl-saved"
-                try note(.command(argv: ["mv", "-f", saved, p]))
+                try note(.moveBack(saved: saved, path: p))
                 if rename(entry(p), entry(saved)) != 0 {
                     throw AufsError("cannot move \(p) aside: \(SysErrno(errno))")
                 }

@@ -57,6 +57,8 @@ public struct Installer {
     }
 
     public func context(_ facts: HostFacts, _ o: InstallOptions) -> InstallContext {
-        InstallContext(root: root, runner: runner, syscalls: syscalls, facts: facts, options: o)
+        InstallContext(
+            root: root, runner: runner, syscalls: syscalls, options: o,
+            dkmsStatus: root.isHost ? facts.dkms.entries : nil)
     }
 }

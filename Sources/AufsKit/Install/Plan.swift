@@ -2,116 +2,33 @@
 // Copyright (C) 2025-2026 the aufsctl authors
 import Glibc
 
-/// How to put back what a step changed. Recorded in the state file so `uninstall` can run it later.
-public enum UndoAction: Sendable, Codable, Equatable {
-    /// Restore `path` from `backup` (a copy taken before the change).
-    case restoreFile(path: String, backup: String)
-    /// The step created `path`: remove it.
-    case removeFile(path: String)
-    /// The step created a directory tree: remove it.
-    case removeTree(path: String)
-    /// The step created `/lib/modules/KVER` (headers for a kernel that is not installed): remove it
-    /// unless a kernel package has since put modules there (a `kernel/` directory).
-    case removeModuleTree(path: String)
-    /// Run a command (argv), e.g. `dkms remove aufs/V --all`, `yum remove -y kernel-ml-aufs`.
-    case command(argv: [String])
-    /// `persist` added an aufs line for this mount point to /etc/fstab: remove that line only
-    /// (other lines, other unions' and the administrator's later edits, stay).
-    case removeFstabEntry(target: String)
-    /// The step created this directory (for a file it wrote): remove it when it is empty again
-    /// (something else put there since keeps it).
-    case removeEmptyDirectory(path: String)
-
-    /// The directories above `file` that do not exist under `root` yet, outermost first: what
-    /// writing it creates, so that undoing it can take them away again (`removeEmptyDirectory`).
-    public static func missingDirectories(above file: String, root: HostRoot) -> [String] {
-        var missing: [String] = []
-        var dir = Paths.dirname(Paths.normalize(file))
-        while dir != "/" && !FileRead.exists(root.resolve(dir)) {
-            missing.insert(dir, at: 0)
-            dir = Paths.dirname(dir)
-        }
-        return missing
-    }
-
-    public var description: String {
-        switch self {
-        case .restoreFile(let p, let b): return "restore \(p) from \(b)"
-        case .removeFile(let p): return "remove \(p)"
-        case .removeTree(let p): return "remove \(p)/"
-        case .removeModuleTree(let p): return "remove \(p)/ unless a kernel's modules are there"
-        case .command(let argv): return ShellScript.quote(argv)
-        case .removeFstabEntry(let t): return "remove the aufs line for \(t) from /etc/fstab"
-        case .removeEmptyDirectory(let p): return "remove \(p)/ if it is empty"
-        }
-    }
-
-    /// What the action takes away, as install records name what they use: `file:PATH`,
-    /// `packages:apt` (apt-get remove can take reverse dependencies with it, so every package an
-    /// install added counts as one shared resource), `dkms:aufs/V` for `dkms remove aufs/V --all`.
-    public var resources: [String] {
-        switch self {
-        case .restoreFile(let p, _), .removeFile(let p), .removeTree(let p), .removeModuleTree(let p):
-            return ["file:" + p]
-        case .command(let argv):
-            if argv.starts(with: ["apt-get", "remove"]) { return ["packages:apt"] }
-            if argv.count >= 4, argv[0] == "dkms", argv[1] == "remove", argv.last == "--all" {
-                return ["dkms:" + argv[2]]
-            }
-            return []
-        case .removeFstabEntry(let t):
-            return ["fstab:" + t]
-        case .removeEmptyDirectory:
-            return []  // taken away only when empty: nothing another record uses can go with it
-        }
-    }
-}
-
-/// The POSIX sh form of a step for `--emit-sh`: run `commands` unless `doneTest` succeeds.
-public struct ShellStep: Sendable, Equatable {
-    /// Lines run unconditionally before the test (setting variables later steps use).
-    public var prelude: [String]
-    /// A shell condition that is true when the step is already done (nil: always run).
-    public var doneTest: String?
-    public var commands: [String]
-    public init(prelude: [String] = [], doneTest: String?, commands: [String]) {
-        self.prelude = prelude
-        self.doneTest = doneTest
-        self.commands = commands
-    }
-}
-
-/// One idempotent change: how to tell it is done, how to do it, and how to undo it.
+/// One idempotent change, as data: the typed actions it is made of say how to tell it is done,
+/// how to make it (recording the undo first) and how to say it in sh, so apply, `--dry-run`,
+/// `--emit-sh` and `uninstall` all read one description.
 public struct Step: Sendable {
     public var id: String
     public var title: String
-    /// A check-only step (preflight): `isDone` throws the reason when the host cannot go on.
-    public var preflight: Bool
-    public var isDone: @Sendable (InstallContext) async throws -> Bool
-    /// Makes the change; returns how to undo it (in the order to run).
-    public var apply: @Sendable (InstallContext) async throws -> [UndoAction]
-    public var shell: ShellStep
-    /// What this install relies on once the step is done, whoever made it (`UndoAction.resources`
-    /// names): recorded even when the step was already done, so that undoing another install
-    /// record leaves what this one still needs (the shared packages, dkms module, aufs.conf).
-    public var uses: (@Sendable (InstallContext) throws -> [String])?
-    /// The flag that turns the step's check off (`--skip-export-check`): reported `skipped`, never
-    /// `ok`, while `isDone` still refuses what no flag can skip.
+    public var actions: [StepAction]
+    /// sh lines run before the step's test (setting `$V`, `$KVER`, `$SRC` for this and later
+    /// steps); the Swift side learns the same values from the host when an action needs them.
+    public var prelude: [String]
+    /// What this install relies on once the step is done, whoever made it: recorded even when
+    /// the step was already done, so that undoing another install record leaves what this one
+    /// still needs (the shared packages, dkms module, aufs.conf). nil: what the actions name.
+    public var declaredUses: [Resource]?
+    /// The flag that turned part of the step's check off (`--skip-export-check`): the step is
+    /// reported `skipped`, never `ok`, while its other rules still refuse what no flag can skip.
     public var skippedBy: String?
 
     public init(
-        id: String, title: String, preflight: Bool = false, skippedBy: String? = nil,
-        isDone: @escaping @Sendable (InstallContext) async throws -> Bool,
-        apply: @escaping @Sendable (InstallContext) async throws -> [UndoAction] = { _ in [] },
-        shell: ShellStep, uses: (@Sendable (InstallContext) throws -> [String])? = nil
+        id: String, title: String, actions: [StepAction], prelude: [String] = [], uses: [Resource]? = nil,
+        skippedBy: String? = nil
     ) {
         self.id = id
         self.title = title
-        self.preflight = preflight
-        self.isDone = isDone
-        self.apply = apply
-        self.shell = shell
-        self.uses = uses
+        self.actions = actions
+        self.prelude = prelude
+        self.declaredUses = uses
         self.skippedBy = skippedBy
     }
 }
@@ -141,15 +58,42 @@ public struct Plan: Sendable {
     public var afterwards: [String]
 }
 
+/// Where the dkms method's aufs source comes from: a checkout on this host, or a repository
+/// to clone (https or http only; decided once, when the option is parsed).
+public enum AufsSource: Sendable, Equatable {
+    case directory(String)
+    case repository(url: String)
+
+    /// The checkout's absolute path, for `.directory`.
+    public var directory: String? {
+        if case .directory(let d) = self { return Paths.absolute(d) }
+        return nil
+    }
+}
+
+/// `--source-ref`: an aufs-standalone branch, or a full commit id to build instead of a head.
+public enum SourceRef: Sendable, Equatable {
+    case branch(String)
+    case commit(String)
+
+    public var branch: String? {
+        if case .branch(let b) = self { return b }
+        return nil
+    }
+    public var commit: String? {
+        if case .commit(let c) = self { return c }
+        return nil
+    }
+}
+
 /// Options of `aufsctl install`.
 public struct InstallOptions: Sendable {
     public var method: InstallMethod?
     public var kernel: KernelRelease?
-    public var source: String?
-    /// dkms: `--source-ref NAME`, the aufs-standalone branch to clone (default: from the kernel).
-    public var sourceBranch: String?
-    /// dkms: `--source-ref COMMIT`, the commit to build (a full hex id), instead of a branch head.
-    public var sourceCommit: String?
+    /// dkms: `--source DIR|URL` (default: a clone of the aufs-standalone repository for the kernel).
+    public var source: AufsSource?
+    /// dkms: `--source-ref`, the branch to clone (default: chosen from the kernel) or a commit.
+    public var sourceRef: SourceRef?
     public var repoURL = "https://yum.spaceduck.org/kernel-ml-aufs/kernel-ml-aufs.repo"
     /// kernel-ml-aufs: the key its packages are signed with (`gpgkey=` of the repo).
     public var gpgKey: String?
@@ -168,12 +112,13 @@ public final class InstallContext: @unchecked Sendable {
     public let root: HostRoot
     public let runner: any CommandRunner
     public let syscalls: any Syscalls
-    public let facts: HostFacts
+    /// The files steps read and change (LocalFileSystem; tests give a recording or refusing one).
+    public let fs: any HostFileSystem
     public let options: InstallOptions
     /// Progress lines for long steps (elapsed time and the last output line).
     public var progress: @Sendable (String) -> Void = { _ in }
-    /// Values steps learn while running (the installed kernel release, the aufs version).
-    public var learned: [String: String] = [:]
+    /// kernel-ml-aufs: the release `rpm -q` reports once the package is installed.
+    public var installedKernel: KernelRelease?
     /// `dkms status -m aufs` as last seen (the probe's answer to start with); nil to ask again.
     public var dkmsStatus: [DKMSStatusEntry]?
     /// Things the user must know after the run, found while running (e.g. who signed the module).
@@ -192,14 +137,15 @@ public final class InstallContext: @unchecked Sendable {
     }
 
     public init(
-        root: HostRoot, runner: any CommandRunner, syscalls: any Syscalls, facts: HostFacts, options: InstallOptions
+        root: HostRoot, runner: any CommandRunner, syscalls: any Syscalls, options: InstallOptions = InstallOptions(),
+        dkmsStatus: [DKMSStatusEntry]? = nil, fs: any HostFileSystem = LocalFileSystem()
     ) {
+        self.fs = fs
         self.root = root
         self.runner = runner
         self.syscalls = syscalls
-        self.facts = facts
         self.options = options
-        self.dkmsStatus = root.isHost ? facts.dkms.entries : nil
+        self.dkmsStatus = dkmsStatus
     }
 
     /// Runs a command in the root (through `chroot` when the root is not `/`).
@@ -224,7 +170,9 @@ public final class InstallContext: @unchecked Sendable {
 
     /// Runs a long command, reporting elapsed time and the last output line as it goes.
     @discardableResult
-    public func checkStreaming(_ argv: [String], environment: [String: String] = [:]) async throws -> CommandResult {
+    public func checkStreaming(
+        _ argv: [String], environment: [String: String] = [:], explain: ((CommandResult) -> String?)? = nil
+    ) async throws -> CommandResult {
         let full = root.command(argv)
         let start = Double(time(nil))
         let progress = self.progress
@@ -232,8 +180,9 @@ public final class InstallContext: @unchecked Sendable {
             progress("\(Int(Double(time(nil)) - start))s  \(line.prefix(100))")
         }
         if !r.succeeded {
+            let why = explain?(r) ?? ""
             throw AufsError(
-                "\(ShellScript.quote(argv)) exited \(r.status)",
+                "\(ShellScript.quote(argv)) exited \(r.status)" + (why.isEmpty ? "" : ": " + why),
                 details: r.stdout.split(separator: "\n").suffix(30).map(String.init))
         }
         return r
@@ -242,29 +191,29 @@ public final class InstallContext: @unchecked Sendable {
     /// A file under the root: its path for reading and writing.
     public func path(_ abs: String) -> String { root.resolve(abs) }
 
+    /// The undo of creating `abs`: removing it, then each directory made for it while empty,
+    /// innermost first (undos run in reverse), so that undoing leaves the tree as it was.
+    public func creating(_ abs: String) -> [UndoAction] {
+        var missing: [String] = []
+        var dir = Paths.dirname(Paths.normalize(abs))
+        while dir != "/" && !fs.exists(path(dir)) {
+            missing.insert(dir, at: 0)
+            dir = Paths.dirname(dir)
+        }
+        return missing.map { .removeEmptyDirectory(path: $0) } + [.removeFile(path: abs)]
+    }
+
     /// Copies `abs` into the backup directory before a change; returns the backup's path.
     public func backup(_ abs: String) throws -> String {
-        let dir = path("/var/lib/aufsctl/backups")
-        try AtomicFile.makeDirectories(Paths.dirname(Paths.dirname(dir)))
-        try RuntimeDir.ensurePrivate(Paths.dirname(dir), what: "install backups")
-        try RuntimeDir.ensurePrivate(dir, what: "install backups")
-        let flat = abs.split(separator: "/").joined(separator: "_")
-        var n = 0
-        var dest = "\(dir)/\(flat).\(n)"
-        while FileRead.exists(dest) { n += 1; dest = "\(dir)/\(flat).\(n)" }
-        switch FileRead.bytes(path(abs)) {
-        case .success(let b): try AtomicFile.write(dest, b, mode: 0o600)
-        case .failure(let e): throw AufsError("cannot back up \(abs): \(e)")
-        }
-        return "/var/lib/aufsctl/backups/\(flat).\(n)"
+        try Backups(root: root, fs: fs).copy(abs)
     }
 
     /// Edits a shell KEY=value file atomically with a backup; returns the undo (none if unchanged).
     public func setAssignment(_ key: String, to value: String, in abs: String) throws -> [UndoAction] {
-        let existed = FileRead.exists(path(abs))
+        let existed = fs.exists(path(abs))
         var old: [UInt8] = []
         if existed {
-            switch FileRead.bytes(path(abs)) {
+            switch fs.read(path(abs)) {
             case .success(let b): old = b
             case .failure(let e): throw AufsError("cannot read \(abs): \(e)")
             }
@@ -272,15 +221,15 @@ public final class InstallContext: @unchecked Sendable {
         // Bytes, not text: every byte outside the changed line survives, whatever the encoding.
         let (new, changed) = ShellAssignments.set(key, to: value, inBytes: old)
         guard changed else { return [] }
-        let undo: UndoAction = existed ? .restoreFile(path: abs, backup: try backup(abs)) : .removeFile(path: abs)
-        try willChange([undo])
-        try AtomicFile.makeDirectories(Paths.dirname(path(abs)))
-        try AtomicFile.write(path(abs), new)
-        return [undo]
+        let undo: [UndoAction] = existed ? [.restoreFile(path: abs, backup: try backup(abs))] : creating(abs)
+        try willChange(undo)
+        try fs.makeDirectories(Paths.dirname(path(abs)))
+        try fs.write(path(abs), new, mode: 0o644)
+        return undo
     }
 
     public func isSet(_ key: String, to value: String, in abs: String) -> Bool {
-        guard case .success(let b) = FileRead.bytes(path(abs)) else { return false }
+        guard case .success(let b) = fs.read(path(abs)) else { return false }
         return ShellAssignments.find(key, inBytes: b)?.value == value
     }
 }

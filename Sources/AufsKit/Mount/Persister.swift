@@ -51,12 +51,19 @@ public struct Persister {
                 options.append(o)
             }
         }
-        return PersistSpec(target: m.target, branches: m.branches, xino: xino, options: options)
+        var branches: [BranchSpec] = []
+        for listed in m.branches {
+            guard let b = BranchSpec.parse(listed: listed) else {
+                throw AufsError("\(m.target): the kernel lists a branch as \"\(listed)\", which is not PATH=PERM")
+            }
+            branches.append(b)
+        }
+        return PersistSpec(target: m.target, branches: branches, xino: xino, options: options)
     }
 
     /// The files the persistence consists of, for --dry-run and --emit-sh.
     public func preview(_ spec: PersistSpec, via: Via) throws -> [(path: String, text: String)] {
-        let spec = try spec.validated()
+        let spec = try spec.validated(forUnit: via == .systemd)
         switch via {
         case .systemd:
             return [
@@ -69,93 +76,67 @@ public struct Persister {
         }
     }
 
-    /// Writes the unit (enabled: the wants link) or the fstab line, and aufs.conf when missing;
-    /// each change is recorded before it is made.
-    public func apply(_ spec: PersistSpec, via: Via) async throws {
-        let spec = try spec.validated()
-        let records = UnionRecords(root: root, printer: printer)
-        try await remove(target: spec.target, quiet: true)
-        var undo: [UndoAction] = []
-        var uses: [String] = []
-        let viaText: String
-        func note(_ u: UndoAction) throws {
-            undo.append(u)
-            try save()
-        }
-        /// A file about to be created, and the directories made for it (undone after it).
-        func noteCreating(_ path: String) throws {
-            for dir in UndoAction.missingDirectories(above: path, root: root) {
-                try note(.removeEmptyDirectory(path: dir))
-            }
-            try note(.removeFile(path: path))
-        }
-        func save() throws {
-            try records.update(UnionRecord(kind: .persist, target: spec.target, via: viaText, undo: undo, uses: uses)) {
-                $0.kind == .persist && $0.target == spec.target
-            }
-        }
+    /// The steps persisting `spec` consists of, as typed actions: the unit and its wants link, or
+    /// the fstab line; then aufs in modules-load.d. apply, --dry-run's files and --emit-sh read them.
+    func steps(_ spec: PersistSpec, via: Via, adoptUnmarked: Bool = false) -> [Step] {
+        var steps: [Step]
         switch via {
         case .systemd:
             let name = SystemdUnit.name(forPath: spec.target)
-            viaText = "systemd-unit " + name
-            _ = try records.record(UnionRecord(kind: .persist, target: spec.target, via: viaText, undo: []))
-            let unit = Persister.unitDirectory + "/" + name
-            let link = Persister.wantsDirectory + "/" + name
-            if FileRead.exists(root.resolve(unit)) {
-                try note(.restoreFile(path: unit, backup: try records.backup(unit)))
-            } else {
-                try noteCreating(unit)
-            }
-            try AtomicFile.makeDirectories(root.resolve(Persister.unitDirectory))
-            try AtomicFile.write(root.resolve(unit), SystemdUnit.text(spec))
-            printer("wrote \(unit)")
-            let linkDirectories = UndoAction.missingDirectories(above: link, root: root)
-            try AtomicFile.makeDirectories(root.resolve(Persister.wantsDirectory))
-            let existing = FileRead.readLink(records.entry(link))
-            if existing == nil,
-                case .success(let st) = LinuxSyscalls().fileStatus(records.entry(link), followSymlinks: false),
-                st.mode & UInt32(S_IFMT) != UInt32(S_IFLNK)
-            {
-                throw AufsError(
-                    "\(link) exists and is not a symlink; persist does not replace what it did not make: "
-                        + "look at it, remove it, and run again")
-            }
-            if existing == nil {
-                for dir in linkDirectories { try note(.removeEmptyDirectory(path: dir)) }
-                try note(.removeFile(path: link))
-                if symlink("../" + name, records.entry(link)) != 0 && errno != EEXIST {
-                    throw AufsError("cannot enable \(name): symlink \(link): \(SysErrno(errno))")
-                }
-                printer("enabled \(name) for local-fs.target (\(link))")
-            }
+            steps = [
+                Step(
+                    id: "unit", title: "Write \(Persister.unitDirectory)/\(name)",
+                    actions: [
+                        .writeFile(.init(path: Persister.unitDirectory + "/" + name, content: SystemdUnit.text(spec)))
+                    ]
+                ),
+                Step(
+                    id: "enable", title: "Enable \(name) for local-fs.target",
+                    actions: [.symlink(.init(link: Persister.wantsDirectory + "/" + name, target: "../" + name))]),
+            ]
         case .fstab:
-            viaText = "fstab"
-            _ = try records.record(UnionRecord(kind: .persist, target: spec.target, via: viaText, undo: []))
-            let current = FileRead.string(root.resolve("/etc/fstab"))
-            let text = try FstabLine.insert(spec, into: current ?? "")
-            // Undone by removing this line only: a whole-file restore would also take away
-            // other unions' lines and whatever the administrator changed since. The backup stays
-            // for a manual rollback.
-            if current != nil { _ = try records.backup("/etc/fstab") }
-            try note(.removeFstabEntry(target: spec.target))
-            try AtomicFile.write(root.resolve("/etc/fstab"), text)
-            printer("added to /etc/fstab: \(FstabLine.line(spec))")
+            steps = [
+                Step(
+                    id: "fstab", title: "Add \(spec.target) to /etc/fstab",
+                    actions: [.fstabLine(.init(spec: spec, adoptUnmarked: adoptUnmarked))])
+            ]
         }
-        let conf = root.resolve(Persister.modulesLoad)
-        uses.append("file:" + Persister.modulesLoad)
-        if !(FileRead.string(conf) ?? "").split(separator: "\n").contains("aufs") {
-            if FileRead.exists(conf) {
-                try note(.restoreFile(path: Persister.modulesLoad, backup: try records.backup(Persister.modulesLoad)))
-                try AtomicFile.write(conf, (FileRead.string(conf) ?? "") + "aufs\n")
-            } else {
-                try noteCreating(Persister.modulesLoad)
-                try AtomicFile.makeDirectories(Paths.dirname(conf))
-                try AtomicFile.write(conf, "aufs\n")
-            }
-            printer("aufs loads at boot: \(Persister.modulesLoad)")
-        } else {
-            try save()  // records `uses`
+        steps.append(
+            Step(
+                id: "modules-load", title: "Load aufs at boot (\(Persister.modulesLoad))",
+                actions: [.ensureLine(.init(path: Persister.modulesLoad, line: "aufs"))]))
+        return steps
+    }
+
+    /// `systemd-unit NAME` or `fstab`: what status and the record say.
+    static func viaText(_ spec: PersistSpec, _ via: Via) -> String {
+        via == .systemd ? "systemd-unit " + SystemdUnit.name(forPath: spec.target) : "fstab"
+    }
+
+    /// Writes the unit (enabled: the wants link) or the fstab line, and aufs.conf when it lacks
+    /// aufs; each change is journaled before it is made. A persist that fails part way undoes what
+    /// it did and leaves no record.
+    public func apply(_ spec: PersistSpec, via: Via) async throws {
+        let spec = try spec.validated(forUnit: via == .systemd)
+        // A record of schema 1 with the old fstab undo: that line is aufsctl's though unmarked.
+        let legacy = try UnionRecords(root: root).records().contains {
+            $0.kind == .persist && $0.target == spec.target && $0.undo.contains(.removeFstabEntry(target: spec.target))
         }
+        try await remove(target: spec.target, quiet: true)
+        let journal = StateJournal(
+            state: try InstallState.load(root: root), root: root,
+            key: .persist(target: spec.target, via: Persister.viaText(spec, via)))
+        let ctx = InstallContext(root: root, runner: runner, syscalls: LinuxSyscalls())
+        let executor = Executor(printer: printer)
+        executor.tidy(root)
+        let outcome = try await executor.apply(
+            steps(spec, via: via, adoptUnmarked: legacy), context: ctx, journal: journal, dryRun: false)
+        if let stop = outcome.stop {
+            // Nothing half-persisted: what the steps did is undone and the record goes.
+            if journal.hasRecord { try await remove(target: spec.target, quiet: true) }
+            throw outcome.error ?? AufsError(stop.message)
+        }
+        executor.prune(root, journal.state)
         if via == .systemd && root.isHost && FileRead.isDirectory("/run/systemd/system") {
             try await reload()
         }
@@ -177,28 +158,14 @@ public struct Persister {
         if !r.succeeded { printer("warning: systemctl daemon-reload exited \(r.status)") }
     }
 
-    /// The same as a POSIX sh script, for an image provisioned from outside.
+    /// The same as a POSIX sh script, for an image provisioned from outside: the same steps,
+    /// rendered by the renderer install's --emit-sh uses.
     public func shellScript(_ spec: PersistSpec, via: Via) throws -> String {
-        let spec = try spec.validated()
-        var s = "#!/bin/sh\n# aufsctl persist \(spec.target) (\(via.rawValue)), generated by aufsctl\n"
-        s += "set -eu\nROOT=${ROOT:-}\n"
-        switch via {
-        case .systemd:
-            let name = SystemdUnit.name(forPath: spec.target)
-            let unit = Persister.unitDirectory + "/" + name
-            s += "mkdir -p \"$ROOT\(Persister.unitDirectory)\" \"$ROOT\(Persister.wantsDirectory)\"\n"
-            s += "cat > \"$ROOT\"\(ShellScript.quote(unit)) <<'AUFSCTL_EOF'\n\(SystemdUnit.text(spec))AUFSCTL_EOF\n"
-            let link = ShellScript.quote(Persister.wantsDirectory + "/" + name)
-            s += "ln -sfn \(ShellScript.quote("../" + name)) \"$ROOT\"\(link)\n"
-        case .fstab:
-            let line = FstabLine.line(spec)
-            s +=
-                "grep -qxF \(ShellScript.quote(line)) \"$ROOT/etc/fstab\" 2>/dev/null || "
-                + "printf '%s\\n' \(ShellScript.quote(line)) >> \"$ROOT/etc/fstab\"\n"
-        }
-        s += "mkdir -p \"$ROOT/etc/modules-load.d\"\n"
-        let conf = "\"$ROOT\(Persister.modulesLoad)\""
-        s += "grep -qx aufs \(conf) 2>/dev/null || echo aufs >> \(conf)\n"
-        return s
+        let spec = try spec.validated(forUnit: via == .systemd)
+        return ShellScript.header([
+            "aufsctl persist \(spec.target) (\(via.rawValue)), generated by aufsctl",
+            "ROOT (default empty) prefixes every file it writes; files it changes are backed up to",
+            "$ROOT/var/lib/aufsctl/backups as aufsctl does.",
+        ]) + ShellScript.steps(steps(spec, via: via))
     }
 }

@@ -7,12 +7,10 @@ import Glibc
 public enum AtomicFile {
     public static func write(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
         let dir = Paths.dirname(path)
-        let name = path.split(separator: "/").last.map(String.init) ?? "file"
+        let prefix = temporaryPrefix(path)
         // Temporary files a killed writer left behind (callers hold the install or mount lock).
-        for stale in (FileRead.list(dir) ?? []) where stale.hasPrefix("." + name + ".aufsctl-") {
-            unlink(dir + "/" + stale)
-        }
-        var template = Array((dir + "/." + name + ".aufsctl-XXXXXX").utf8CString)
+        for stale in (FileRead.list(dir) ?? []) where stale.hasPrefix(prefix) { unlink(dir + "/" + stale) }
+        var template = Array((dir + "/" + prefix + "XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         if fd < 0 { throw AufsError("cannot create a temporary file in \(dir): \(SysErrno(errno))") }
         let tmp = String(cString: template)
@@ -38,6 +36,34 @@ public enum AtomicFile {
         ok = true
         let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+
+    /// `.NAME.aufsctl-`: what the temporary files for `path` start with. NAME is cut to 200 bytes,
+    /// so that a legal 255-byte name (a long systemd unit name) still leaves room for the suffix.
+    public static func temporaryPrefix(_ path: String) -> String {
+        var name = ""
+        for c in (path.split(separator: "/").last.map(String.init) ?? "file").unicodeScalars {
+            if name.utf8.count + String(c).utf8.count > 200 { break }
+            name.unicodeScalars.append(c)
+        }
+        return "." + name + ".aufsctl-"
+    }
+
+    /// Removes the temporary files a killed writer left in `dir` (every `.*.aufsctl-XXXXXX`).
+    @discardableResult
+    public static func removeStaleTemporaries(in dir: String) -> Int {
+        var n = 0
+        for name in FileRead.list(dir) ?? [] where name.hasPrefix(".") && isTemporaryName(name) {
+            if unlink(dir + "/" + name) == 0 { n += 1 }
+        }
+        return n
+    }
+
+    static func isTemporaryName(_ name: String) -> Bool {
+        // mkstemp's XXXXXX: six letters or digits after the last ".aufsctl-".
+        let suffix = name.suffix(6)
+        return name.dropLast(6).hasSuffix(".aufsctl-")
+            && suffix.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
     }
 
     public static func write(_ path: String, _ text: String, mode: mode_t = 0o644) throws {

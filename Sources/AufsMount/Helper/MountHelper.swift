@@ -17,7 +17,7 @@ public struct MountHelper {
 
     public init(
         syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot(), logPath: String? = nil,
-        stdout: @escaping @Sendable (String) -> Void = { print($0) },
+        stdout: @escaping @Sendable (String) -> Void = { print(TerminalText.escape($0)) },
         stderr: @escaping @Sendable (String) -> Void = { MountHelper.writeStderr($0) }
     ) {
         self.syscalls = syscalls
@@ -28,7 +28,7 @@ public struct MountHelper {
     }
 
     public static func writeStderr(_ s: String) {
-        let line = s + "\n"
+        let line = TerminalText.escape(s) + "\n"
         _ = line.withCString { write(2, $0, strlen($0)) }
     }
 
@@ -79,9 +79,19 @@ public struct MountHelper {
 
     func log(_ call: String, _ lines: [String]) {
         guard let logPath else { return }
-        let fd = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { return }
+        // Never blocks (a FIFO without a reader fails at once, one with a reader is refused below)
+        // and never follows a symlink: the log is a regular file or nothing.
+        let fd = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o600)
+        guard fd >= 0 else {
+            stderr("warning: AUFSCTL_HELPER_LOG=\(logPath): not logged: \(SysErrno(errno))")
+            return
+        }
         defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            stderr("warning: AUFSCTL_HELPER_LOG=\(logPath): not a regular file; not logged")
+            return
+        }
         let text = ([call] + lines.map { "  " + $0 }).joined(separator: "\n") + "\n"
         flock(fd, LOCK_EX)
         _ = text.withCString { write(fd, $0, strlen($0)) }
@@ -155,6 +165,7 @@ public struct MountHelper {
                 "mount.aufs: remount: \(target) is not an aufs mount (see aufsctl status)", exit: .mountFailure)
         }
         var wanted: [(path: String, permission: String?)]?
+        var directories: [String: AnchoredDirectory] = [:]
         var options: [String] = []
         let liveEntries = live.branches.compactMap(RemountPlanner.Entry.init(sysfs:))
         for opt in o.aufs {
@@ -162,7 +173,7 @@ public struct MountHelper {
                 if wanted != nil {
                     throw HelperError("mount.aufs: remount: the branch list is given twice", exit: .mountFailure)
                 }
-                wanted = try resolveWanted(list, live: liveEntries)
+                (wanted, directories) = try resolveWanted(list, live: liveEntries)
             } else if opt.hasPrefix("xino="), String(opt.dropFirst(5)) == live.xino {
                 continue  // unchanged (mountinfo or fstab hands it back)
             } else {
@@ -179,28 +190,42 @@ public struct MountHelper {
         }
         let planner = RemountPlanner()
         let ops = try planner.operations(live: liveEntries, wanted: wanted)
-        let calls = try planner.plan(target: target, flags: o.flags, options: options, operations: ops)
+        // Branches go to the kernel as the fds they were checked on, where they could be opened.
+        for e in liveEntries where directories[e.path] == nil {
+            if case .success(let d) = syscalls.anchorDirectory(e.path), d.path == e.path { directories[e.path] = d }
+        }
+        var calls = try planner.plan(
+            target: target, flags: o.flags, options: options, operations: ops,
+            kernelOperations: AufsKernelPaths.descriptors
+                ? ops.map { RemountPlanner.operation($0) { directories[$0]?.procPath } } : nil)
         if a.fake {
             if a.verbose { for c in calls { stdout("mount.aufs: would call \(c)") } }
             return calls.map(\.description)
         }
+        let unionRoot = try liveRoot(target)
+        for i in calls.indices { calls[i].kernelTarget = unionRoot.procPath }
         // The executor holds the mount lock, flushes pseudo-links first when branches change, and
         // reports the kernel's log lines.
-        try MountExecutor(syscalls: syscalls, root: root).remount(
-            calls, failure: "mount.aufs: remount of \(target) failed")
+        try withExtendedLifetime((unionRoot, directories)) {
+            try MountExecutor(syscalls: syscalls, root: root).remount(
+                calls, failure: "mount.aufs: remount of \(target) failed")
+        }
         if a.verbose { for c in calls { stdout("mount.aufs: called \(c)") } }
         return calls.map(\.description)
     }
 
     /// The wanted branch list with canonical paths: a live branch by its path as the kernel
     /// knows it (even if its directory is gone), a new one validated like `aufsctl branch add`.
-    func resolveWanted(_ list: String, live: [RemountPlanner.Entry]) throws -> [(path: String, permission: String?)] {
+    func resolveWanted(
+        _ list: String, live: [RemountPlanner.Entry]
+    ) throws -> ([(path: String, permission: String?)], [String: AnchoredDirectory]) {
         let raw: [RawBranch]
         do { raw = try AufsOptions.parseBranchList(list) } catch let e as AufsError {
             throw HelperError("mount.aufs: remount: " + e.message, exit: .mountFailure)
         }
         let validator = BranchValidator(syscalls: syscalls)
         var out: [(path: String, permission: String?)] = []
+        var directories: [String: AnchoredDirectory] = [:]
         for r in raw {
             if let p = r.permission, case .failure(let why) = BranchPermission.parse(p) {
                 throw HelperError("mount.aufs: remount: branch \(r.path): \(why)", exit: .mountFailure)
@@ -211,13 +236,22 @@ public struct MountHelper {
                 continue
             }
             do {
-                let canonical = try validator.canonicalDirectory(r.path, what: "branch")
-                out.append((canonical, r.permission))
+                let d = try validator.anchoredDirectory(r.path, what: "branch")
+                out.append((d.path, r.permission))
+                directories[d.path] = d
             } catch let e as AufsError {
                 throw HelperError("mount.aufs: remount: " + e.message, exit: .mountFailure)
             }
         }
-        return out
+        return (out, directories)
+    }
+
+    /// The root of the live mount at `target` by fd (LiveMount): what a remount is made on.
+    func liveRoot(_ target: String) throws -> AnchoredDirectory {
+        guard let entry = MountTable.read(root.resolve("/proc/self/mountinfo"))?.mount(at: target) else {
+            throw HelperError("mount.aufs: \(target) is not a mount point", exit: .mountFailure)
+        }
+        return try LiveMount.open(target, entry: entry, syscalls: syscalls).root(syscalls)
     }
 
     // MARK: umount.aufs
@@ -238,10 +272,14 @@ public struct MountHelper {
             if a.verbose { stdout("umount.aufs: unmounted \(r.target)") }
         } catch let e as AufsError {
             // -r: a busy union is remounted read-only instead (umount(8)'s contract).
-            if a.readOnlyOnBusy, e.message.contains("EBUSY"),
-                case .success = syscalls.mount(
-                    source: "none", target: target, fstype: "aufs",
-                    flags: UInt(MS_REMOUNT | MS_RDONLY), data: "")
+            if a.readOnlyOnBusy, e.message.contains("EBUSY"), let unionRoot = try? liveRoot(target),
+                case .success = withExtendedLifetime(
+                    unionRoot,
+                    {
+                        syscalls.mount(
+                            source: "none", target: unionRoot.procPath, fstype: "aufs",
+                            flags: UInt(MS_REMOUNT | MS_RDONLY), data: "")
+                    })
             {
                 stderr("umount.aufs: \(e.message); remounted read-only")
                 return ["remounted read-only"]

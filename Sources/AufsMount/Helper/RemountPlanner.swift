@@ -68,42 +68,68 @@ public struct RemountPlanner: Sendable {
     }
 
     /// The MS_REMOUNT calls: the other options and VFS flags on the first, the branch operations
-    /// packed after them, each call within the byte and entry limits.
-    public func plan(target: String, flags: UInt, options: [String], operations: [String]) throws -> [MountCall] {
+    /// packed after them, each call within the byte and entry limits. `kernelOperations` (one per
+    /// operation, branches as `/proc/self/fd/N`) are what the kernel is given; both forms fit.
+    public func plan(
+        target: String, flags: UInt, options: [String], operations: [String], kernelOperations: [String]? = nil
+    ) throws -> [MountCall] {
         let base = flags | UInt(MS_REMOUNT)
         var calls: [MountCall] = []
-        var batch = options
+        var batch = options.map { ($0, $0) }
         var bytes = options.isEmpty ? 0 : options.joined(separator: ",").utf8.count
         if bytes > maxDataBytes || options.count > maxEntries {
             throw HelperError(
                 "mount.aufs: remount options exceed \(maxDataBytes) bytes or \(maxEntries) entries",
                 exit: .mountFailure)
         }
-        for op in operations {
-            if op.utf8.count > maxDataBytes {
+        func call() -> MountCall {
+            MountCall(
+                source: "none", target: target, fstype: "aufs", flags: base,
+                data: batch.map(\.0).joined(separator: ","),
+                kernelData: kernelOperations == nil ? nil : batch.map(\.1).joined(separator: ","))
+        }
+        for (i, op) in operations.enumerated() {
+            let kernel = kernelOperations?[i] ?? op
+            let size = max(op.utf8.count, kernel.utf8.count)
+            if size > maxDataBytes {
                 throw HelperError(
                     "mount.aufs: remount: \"\(op.prefix(40))...\" alone exceeds \(maxDataBytes) bytes "
                         + "of mount data; use a shorter path (a symlink)", exit: .mountFailure)
             }
-            let add = op.utf8.count + (batch.isEmpty ? 0 : 1)
+            let add = size + (batch.isEmpty ? 0 : 1)
             if bytes + add > maxDataBytes || batch.count + 1 > maxEntries {
-                calls.append(
-                    MountCall(
-                        source: "none", target: target, fstype: "aufs", flags: base,
-                        data: batch.joined(separator: ",")))
+                calls.append(call())
                 batch = []
                 bytes = 0
             }
-            bytes += op.utf8.count + (batch.isEmpty ? 0 : 1)
-            batch.append(op)
+            bytes += size + (batch.isEmpty ? 0 : 1)
+            batch.append((op, kernel))
         }
-        if !batch.isEmpty || calls.isEmpty {
-            calls.append(
-                MountCall(
-                    source: "none", target: target, fstype: "aufs", flags: base,
-                    data: batch.joined(separator: ",")))
-        }
+        if !batch.isEmpty || calls.isEmpty { calls.append(call()) }
         return calls
+    }
+
+    /// `op` (`del=P`, `mod=P=perm`, `add=N:P=perm`, `append=P=perm`) with its branch path P
+    /// replaced by `name(P)` (a branch's `/proc/self/fd/N`), or unchanged when `name` has none.
+    public static func operation(_ op: String, naming name: (String) -> String?) -> String {
+        let head: Substring
+        var rest: Substring
+        if op.hasPrefix("add="), let colon = op.firstIndex(of: ":") {
+            head = op[...colon]
+            rest = op[op.index(after: colon)...]
+        } else if let eq = op.firstIndex(of: "=") {
+            head = op[...eq]
+            rest = op[op.index(after: eq)...]
+        } else {
+            return op
+        }
+        var perm: Substring = ""
+        if !op.hasPrefix("del="), let eq = rest.lastIndex(of: "=") {
+            perm = rest[eq...]
+            rest = rest[..<eq]
+        }
+        guard let replacement = name(String(rest)) else { return op }
+        return head + replacement + perm
     }
 }
 

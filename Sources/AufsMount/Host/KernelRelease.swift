@@ -2,7 +2,7 @@
 // Copyright (C) 2025-2026 the aufsctl authors
 /// A kernel release string (`uname -r`): a leading `major.minor[.patch]`, the rest kept opaque,
 /// with the flavour recognised where aufsctl plans differently.
-public struct KernelRelease: Sendable, Equatable, CustomStringConvertible {
+public struct KernelRelease: Sendable, Equatable, Codable, CustomStringConvertible {
     public enum Flavor: String, Sendable, Codable {
         case el7  // 3.10.0-1160.el7.x86_64
         case elRepo  // 5.13.1-1.el7.x86_64 (kernel-ml / kernel-ml-aufs)
@@ -89,6 +89,21 @@ public struct KernelRelease: Sendable, Equatable, CustomStringConvertible {
             if debianArch.contains(String(last)) || parts.contains("cloud") { return .debian }
         }
         return .other
+    }
+
+    /// Encoded as the release string (`aufsctl check --json`'s `facts.kernel.release`).
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let k = KernelRelease(text) else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "not a kernel release: \(text)"))
+        }
+        self = k
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(string)
     }
 
     /// Debian's real point release from `uname -v` (`#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)`).

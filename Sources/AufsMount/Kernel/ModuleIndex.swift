@@ -16,6 +16,11 @@ public struct ModuleInfo: Sendable, Equatable, Codable {
     public var vermagic: String?
     public var signer: String?
     public var blacklistedBy: [String]
+    /// libkmod's `sig_id` (`PKCS#7`), nil when the file carries no signature.
+    public var signatureID: String? = nil
+    /// libkmod's `sig_key`: the signing certificate's serial number for a PKCS#7 signature.
+    public var signatureKey: String? = nil
+    public var signatureHash: String? = nil
 }
 
 /// libkmod behind a small Swift type. Not thread safe (libkmod is not): one per call site.
@@ -59,6 +64,7 @@ public final class ModuleIndex {
         let path = kmod_module_get_path(mod).map { String(cString: $0) }
         var vermagic: String?
         var signer: String?
+        var sig: (id: String?, key: String?, hash: String?) = (nil, nil, nil)
         var info: OpaquePointer? = nil
         if path != nil, kmod_module_get_info(mod, &info) >= 0, let info {
             var e: OpaquePointer? = info
@@ -66,7 +72,13 @@ public final class ModuleIndex {
                 let key = String(cString: kmod_module_info_get_key(cur))
                 let value = kmod_module_info_get_value(cur).map { String(cString: $0) }
                 if key == "vermagic" { vermagic = value?.trimmingBlanks }
-                if key == "signer" { signer = value }
+                switch key {
+                case "signer": signer = value?.isEmpty == false ? value : nil
+                case "sig_id": sig.id = value
+                case "sig_key": sig.key = value
+                case "sig_hashalgo": sig.hash = value
+                default: break
+                }
                 e = kmod_list_next(info, cur)
             }
             kmod_module_info_free_list(info)
@@ -76,7 +88,8 @@ public final class ModuleIndex {
             name: modName, path: path, builtin: builtin,
             state: state(of: mod, name: modName, builtin: builtin),
             vermagic: vermagic, signer: signer,
-            blacklistedBy: blacklistEntries(modName))
+            blacklistedBy: blacklistEntries(modName), signatureID: sig.id, signatureKey: sig.key,
+            signatureHash: sig.hash)
     }
 
     private func state(of mod: OpaquePointer, name: String, builtin: Bool) -> ModuleInfo.State {

@@ -6,10 +6,17 @@ import Glibc
 public struct ModuleLoader {
     public var root: HostRoot
     public var syscalls: any Syscalls
+    /// Where DKMS's signing key is, asked only when a load is refused (AufsKit reads it; the mount
+    /// helper goes without and points at `aufsctl check`).
+    public var signingKey: (@Sendable (_ kernel: String) -> SigningKeyHint?)?
 
-    public init(root: HostRoot, syscalls: any Syscalls = LinuxSyscalls()) {
+    public init(
+        root: HostRoot, syscalls: any Syscalls = LinuxSyscalls(),
+        signingKey: (@Sendable (_ kernel: String) -> SigningKeyHint?)? = nil
+    ) {
         self.root = root
         self.syscalls = syscalls
+        self.signingKey = signingKey
     }
 
     public struct Outcome: Sendable, Equatable {
@@ -62,42 +69,32 @@ public struct ModuleLoader {
         let log = KernelLog()
         switch index.load(module, options: options) {
         case .inserted:
-            return Outcome(
-                message: "loaded \(module) into \(kver)" + (options.map { " with \($0)" } ?? ""), changed: true)
+            var message = "loaded \(module) into \(kver)" + (options.map { " with \($0)" } ?? "")
+            // Not enforced and not locked down: the kernel loads it anyway and says so.
+            if let taint = log?.newLines().first(where: { $0.contains("module verification failed") }) {
+                message +=
+                    "; the kernel could not verify its signature and marked itself tainted (\(taint)): under "
+                    + "module.sig_enforce=1 or lockdown it would refuse it"
+            }
+            return Outcome(message: message, changed: true)
         case .alreadyLoaded:
             return Outcome(message: "\(module) is already loaded; nothing to do", changed: false)
         case .builtin:
             return Outcome(message: "\(module) is built into \(kver); nothing to load", changed: false)
-        case .blacklisted(let where_):
-            throw AufsError(
-                "\(module) is blacklisted (\(where_.isEmpty ? "modprobe.d" : where_.joined(separator: ", "))); remove "
-                    + "the blacklist line to load it",
-                exitCode: .failure)
+        case .blacklisted(let entries):
+            throw LoadFailure.blacklisted(module: module, by: entries).error
         case .notFound:
             throw AufsError(
                 "no \(module) module in \(tree); `aufsctl check` says how to install one (`aufsctl install`)",
                 exitCode: .installable)
         case .failed(let e):
-            let lines = log?.newLines(containing: [module, "Unknown symbol", "disagrees"]) ?? []
-            let hint: String
-            switch e.code {
-            case ENOENT:
-                hint = "unknown symbol: the module needs exports this kernel does not have (see the kernel log)"
-            case ENOEXEC: hint = "the module is not a valid module for this kernel (vermagic or format mismatch)"
-            case EPERM:
-                hint =
-                    "not permitted (loading modules needs root, and Secure Boot or lockdown may refuse unsigned "
-                    + "modules)"
-            case ENOSYS: hint = "this kernel has no loadable module support (CONFIG_MODULES is not set)"
-            case ENOKEY, EKEYREJECTED:
-                hint = "the module's signature was rejected (Secure Boot): enroll the DKMS key with mokutil"
-            default: hint = e.text
-            }
-            throw AufsError(
-                "loading \(module) failed: \(e.name): \(hint)", exitCode: .failure,
-                details: lines.isEmpty
-                    ? ["(no kernel log lines\(log == nil ? ": /dev/kmsg not readable" : ""))"]
-                    : lines.map { "kernel: " + $0 })
+            let info = index.lookup(module)
+            let attempt = LoadAttempt(
+                module: module, path: info?.path, kernel: kver, errno: e, kernelLines: log?.newLines() ?? [],
+                kernelLogReadable: log != nil, signatureID: info?.signatureID, signer: info?.signer,
+                signatureKey: info?.signatureKey, policy: ModulePolicy.read(root: root), euid: syscalls.geteuid(),
+                signingKey: signingKey?(kver))
+            throw LoadFailure.diagnose(attempt).error
         }
     }
 }

@@ -33,19 +33,33 @@ public struct BranchEditor {
                     + "mount again with the new branch list"
             )
         }
+        // PATH=PERM: a ':' after the '=' is inside the permission, where aufs would start a branch.
+        if let eq = branch.firstIndex(of: "="), branch[eq...].contains(":") {
+            let perm = String(branch[branch.index(after: eq)...])
+            if case .failure(let why) = BranchPermission.parse(perm) {
+                throw AufsError.usage("branch \(action.rawValue) \(branch.prefix { $0 != "=" }): \(why)")
+            }
+        }
         let raw = try AufsOptions.parseBranchList(branch)
         guard raw.count == 1 else {
             throw AufsError.usage("branch \(action.rawValue): give one PATH[=PERM], not a list")
         }
         let validator = BranchValidator(syscalls: syscalls)
         let existing = m.branches.map { String($0.prefix { $0 != "=" }) }
-        let data: String
+        // The option for the branch named as given (a path, or /proc/self/fd/N for the kernel).
+        let make: (String) -> String
+        let path: String
+        // The branch as the kernel is given it: its fd, when it was opened.
+        var branchDirectory: AnchoredDirectory?
         switch action {
         case .add:
-            let b = try validator.validate(raw, readOnlyMount: false)[0]
+            let anchored = try validator.validateAnchored(raw, readOnlyMount: false)[0]
+            let b = anchored.branch
+            branchDirectory = anchored.directory
             let b2 =
                 raw[0].permission == nil
                 ? Branch(path: b.path, permission: BranchPermission(base: .ro), filesystem: b.filesystem) : b
+            path = b2.path
             for e in existing {
                 if e == b2.path { throw AufsError.usage("\(b2.path) is already branch of \(t)") }
                 if b2.path.hasPrefix(e + "/") || e.hasPrefix(b2.path + "/") {
@@ -57,20 +71,28 @@ public struct BranchEditor {
                     throw AufsError.usage(
                         "--index \(index): \(t) has \(existing.count) branches; expected 0...\(existing.count)")
                 }
-                data = "add=\(index):\(b2.spec)"
+                make = { "add=\(index):\($0)=\(b2.permission)" }
             } else {
-                data = "append=\(b2.spec)"
+                make = { "append=\($0)=\(b2.permission)" }
             }
         case .del, .mod:
             // The kernel's branch list is the authority: a branch whose directory has vanished
             // (or is no longer a directory) is still named by its path for del and mod.
             let lexical =
                 raw[0].path.hasPrefix("/") ? Paths.normalize(raw[0].path) : Paths.join(validator.cwd, raw[0].path)
-            let path: String
-            if let canonical = try? validator.canonicalDirectory(raw[0].path, what: "branch") {
-                path = canonical
+            if let d = try? validator.anchoredDirectory(raw[0].path, what: "branch") {
+                path = d.path
+                branchDirectory = d
             } else if existing.contains(Paths.normalize(lexical)) {
                 path = Paths.normalize(lexical)
+                // Named by path (there is no directory to open): refused where another user could
+                // create that name and point it at another branch.
+                if let why = Self.creatableByOthers(path, syscalls) {
+                    throw AufsError(
+                        "branch \(action.rawValue) \(path): the directory is gone, so the kernel would be given the "
+                            + "path, and \(why); recreate it as root or move the union's branches where only root "
+                            + "can write")
+                }
             } else {
                 path = try validator.canonicalDirectory(raw[0].path, what: "branch")
             }
@@ -80,27 +102,51 @@ public struct BranchEditor {
             if action == .del {
                 if raw[0].permission != nil { throw AufsError.usage("branch del takes a path without =PERM") }
                 if existing.count == 1 { throw AufsError.usage("\(path) is the only branch of \(t); unmount instead") }
-                data = "del=\(path)"
+                make = { "del=\($0)" }
             } else {
                 guard let p = raw[0].permission else {
                     throw AufsError.usage("branch mod needs PATH=PERM (e.g. \(path)=ro)")
                 }
                 switch BranchPermission.parse(p) {
-                case .success(let perm): data = "mod=\(path)=\(perm)"
+                case .success(let perm): make = { "mod=\($0)=\(perm)" }
                 case .failure(let why): throw AufsError.usage("branch \(path): \(why)")
                 }
             }
         }
+        let entry = MountTable.read(root.resolve("/proc/self/mountinfo"))?.mount(at: t)
         let current =
-            MountTable.read(root.resolve("/proc/self/mountinfo"))?.mount(at: t).map {
-                HelperOptions.currentFlags(vfsOptions: $0.vfsOptions, superOptions: $0.fsOptions)
-            } ?? 0
-        let call = MountCall(source: "none", target: t, fstype: "aufs", flags: UInt(MS_REMOUNT) | current, data: data)
+            entry.map { HelperOptions.currentFlags(vfsOptions: $0.vfsOptions, superOptions: $0.fsOptions) } ?? 0
+        var call = MountCall(
+            source: "none", target: t, fstype: "aufs", flags: UInt(MS_REMOUNT) | current, data: make(path))
         if dryRun { return call }
+        guard let entry else { throw AufsError.usage("\(target): not a mount point (see aufsctl status)") }
+        // The union's root and the branch by fd: the kernel remounts the mount that was checked.
+        let unionRoot = try LiveMount.open(t, entry: entry, syscalls: syscalls).root(syscalls)
+        call.kernelTarget = unionRoot.procPath
+        call.kernelData = branchDirectory.map { make($0.procPath) }
         var executor = MountExecutor(syscalls: syscalls, root: root, lockPath: lockPath)
         executor.flushPseudoLinks = flushPseudoLinks
-        try executor.remount(call, failure: "branch \(action.rawValue) failed")
+        try withExtendedLifetime((unionRoot, branchDirectory)) {
+            try executor.remount(call, failure: "branch \(action.rawValue) failed")
+        }
         return call
+    }
+
+    /// Why another user could create `path` (its deepest existing directory, opened with the
+    /// no-follow walk, is on a path they can change or lets them add entries), or nil.
+    static func creatableByOthers(_ path: String, _ syscalls: any Syscalls) -> String? {
+        var dir = Paths.dirname(path)
+        while true {
+            switch syscalls.anchorDirectory(dir) {
+            case .success(let d):
+                if let why = d.exposure.first { return why }
+                return PathAnchor.replaceable(entryOwner: UInt32.max, in: d.status, at: d.path)
+            case .failure(let f) where f.errno.code == ENOENT && dir != "/":
+                dir = Paths.dirname(dir)
+            case .failure(let f):
+                return "\(f)"
+            }
+        }
     }
 
     /// The path as the kernel names the mount: absolute, symlinks resolved where it exists.

@@ -35,6 +35,18 @@ public struct BranchPermission: Sendable, Equatable, Codable, CustomStringConver
 
     /// Parses and checks a permission; the kernel silently turns unknown ones into `ro`, so we refuse them.
     public static func parse(_ s: String) -> Result<BranchPermission, Refusal> {
+        // aufs's grammar has letters, digits, '_' and '+' only; a ':' or ',' would end the branch or
+        // the option, and what follows would be read as another branch (`ro:/etc=rw`).
+        if let c = s.unicodeScalars.first(where: {
+            !($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "+"))
+        }) {
+            return .failure(
+                Refusal(
+                    stringLiteral:
+                        "the permission \"\(TerminalText.escape(s))\" contains "
+                        + "\"\(TerminalText.escape(String(c)))\", which no aufs permission has (expected rw, ro or "
+                        + "rr, optionally with +attributes such as ro+wh)"))
+        }
         let parts = s.split(separator: "+", omittingEmptySubsequences: false).map(String.init)
         guard let base = Base(rawValue: parts[0]) else {
             return .failure(

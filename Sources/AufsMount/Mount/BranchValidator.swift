@@ -11,6 +11,14 @@ public struct Branch: Sendable, Equatable, Codable {
     public var spec: String { "\(path)=\(permission)" }
 }
 
+/// A validated branch and the directory fd it was checked on (what the kernel is given).
+public struct AnchoredBranch: Sendable {
+    public var branch: Branch
+    public var directory: AnchoredDirectory
+    /// The branch as the kernel is given it: `/proc/self/fd/N=perm`.
+    public var kernelSpec: String { "\(directory.procPath)=\(branch.permission)" }
+}
+
 /// Checks a branch list against the live host before the kernel sees it. Each rule the kernel
 /// would enforce silently (or with only a log line) is a clear error here.
 public struct BranchValidator {
@@ -39,6 +47,14 @@ public struct BranchValidator {
 
     /// Canonicalises `p` (relative to cwd, symlinks resolved) and checks it is an existing directory.
     public func canonicalDirectory(_ p: String, what: String) throws -> String {
+        try anchoredDirectory(p, what: what).path
+    }
+
+    /// Canonicalises `p` (relative to cwd; the symlinks the user named are followed once, by
+    /// realpath), then opens the canonical path from `/` without following any symlink: the fd is
+    /// the directory that is checked and that the kernel is given. A component swapped for a
+    /// symlink in between is refused, never followed.
+    public func anchoredDirectory(_ p: String, what: String) throws -> AnchoredDirectory {
         if p.isEmpty { throw AufsError.usage("\(what): empty path") }
         if p.contains("\0") { throw AufsError.usage("\(what) \"\(p.replacingOccurrencesOfNUL)\": contains a NUL byte") }
         if p.utf8.count >= Int(PATH_MAX) {
@@ -60,19 +76,32 @@ public struct BranchValidator {
             }
             throw AufsError.usage("\(what) \(p): \(why); expected an existing directory")
         }
-        if !FileRead.isDirectory(canonical) {
+        switch syscalls.anchorDirectory(canonical) {
+        case .success(let d): return d
+        case .failure(let f) where f.symlink:
+            throw AufsError(
+                "\(what) \(p): \(f); aufsctl follows no symlink it did not resolve itself, so nothing was done: "
+                    + "run it again, and keep other users from renaming entries on the path")
+        case .failure(let f) where f.errno.code == ENOTDIR && f.at == canonical:
             throw AufsError.usage("\(what) \(p): not a directory (\(canonical)); expected a directory")
+        case .failure(let f):
+            throw AufsError.usage("\(what) \(p): cannot open \(f); expected an existing directory")
         }
-        return canonical
     }
 
     public func validate(_ raw: [RawBranch], readOnlyMount: Bool = false) throws -> [Branch] {
+        try validateAnchored(raw, readOnlyMount: readOnlyMount).map(\.branch)
+    }
+
+    /// `validate`, keeping each branch's directory fd (checked on the fd, given to the kernel).
+    public func validateAnchored(_ raw: [RawBranch], readOnlyMount: Bool = false) throws -> [AnchoredBranch] {
         if raw.isEmpty { throw AufsError.usage("no branches given; expected dirs=RW:RO1=ro:...") }
         if raw.count > maxBranches {
             throw AufsError.usage(
                 "\(raw.count) branches given; this aufs allows at most \(maxBranches) (CONFIG_AUFS_BRANCH_MAX_*)")
         }
         var out: [Branch] = []
+        var anchors: [AnchoredDirectory] = []
         var seen: [[UInt8]: Int] = [:]  // each earlier branch's path, to its index
         var ancestorOf: [[UInt8]: Int] = [:]  // each directory above an earlier branch, to that branch
         for (i, r) in raw.enumerated() {
@@ -83,18 +112,15 @@ public struct BranchValidator {
                         + "without it"
                 )
             }
-            let path = try canonicalDirectory(r.path, what: "branch \(i)")
+            let anchor = try anchoredDirectory(r.path, what: "branch \(i)")
+            let path = anchor.path
             for (c, name) in Self.forbidden where !Self.clearOfForbiddenBytes(path) && path.contains(c) {
                 throw AufsError.usage(
                     "\(label): the resolved path \(path) contains \(name), which aufs cannot escape; use a path "
                         + "without it"
                 )
             }
-            let kind: FilesystemKind
-            switch syscalls.statfs(path) {
-            case .success(let st): kind = FilesystemKind(magic: st.magic)
-            case .failure(let e): throw AufsError.usage("\(label): statfs failed: \(e)")
-            }
+            let kind = FilesystemKind(magic: anchor.fs.magic)
             if let why = kind.refusedAsBranch {
                 throw AufsError.usage("\(label): \(path) is on \(kind.name): \(why)")
             }
@@ -136,8 +162,9 @@ public struct BranchValidator {
             seen[bytes] = out.count
             for a in ancestors where ancestorOf[a] == nil { ancestorOf[a] = out.count }
             out.append(Branch(path: path, permission: perm, filesystem: kind.name))
+            anchors.append(anchor)
         }
-        return out
+        return zip(out, anchors).map { AnchoredBranch(branch: $0, directory: $1) }
     }
 }
 

@@ -10,6 +10,10 @@ public struct MountExecutor {
     public var syscalls: any Syscalls
     public var root: HostRoot
     public var lockPath: String
+    /// Where DKMS's key is, for the message of a refused module load (see ModuleLoader).
+    public var signingKey: (@Sendable (_ kernel: String) -> SigningKeyHint?)?
+    /// Where the identity of each overlay workdir made is kept (WorkdirRecords).
+    public var workdirRecords: WorkdirRecords
 
     public init(
         syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot(), lockPath: String = RuntimeDir.mountLock
@@ -17,6 +21,7 @@ public struct MountExecutor {
         self.syscalls = syscalls
         self.root = root
         self.lockPath = lockPath
+        workdirRecords = WorkdirRecords(root: root)
     }
 
     public func run(_ plan: MountPlan) throws -> MountReport {
@@ -27,7 +32,7 @@ public struct MountExecutor {
         case .aufs(var p):
             if p.loadModule != nil {
                 do {
-                    _ = try ModuleLoader(root: root, syscalls: syscalls).load()
+                    _ = try ModuleLoader(root: root, syscalls: syscalls, signingKey: signingKey).load()
                 } catch let e as AufsError {
                     guard let fallback = p.ifLoadFails else { throw e }
                     var o = try fallback.get()
@@ -39,14 +44,18 @@ public struct MountExecutor {
             }
             if p.ensureXinoDir { try RuntimeDir.ensurePrivate(RuntimeDir.xinoDir, what: "the default xino directory") }
             try exclusively(
-                target: p.target, create: p.createTarget,
+                target: p.target, directory: p.targetDirectory, create: p.createTarget,
                 what: "mounts are serialised because concurrent aufs mounts race on xino"
-            ) {
-                try makeCalls(p.calls, target: p.target, fallbackAdvice: p.fallbackAdvice)
+            ) { mountPoint in
+                try withExtendedLifetime(p.branchDirectories) {
+                    try makeCalls(p.calls, at: mountPoint, fallbackAdvice: p.fallbackAdvice)
+                }
             }
             p.report.notes.append(
                 "mounted aufs on \(p.target) with \(p.report.branches.count) branches in \(p.calls.count) "
                     + "call\(p.calls.count == 1 ? "" : "s")"
+                    + (p.branchDirectories.isEmpty
+                        ? "" : " (the mount point and the branches passed as the fds they were checked on)")
             )
             return p.report
         }
@@ -61,7 +70,8 @@ public struct MountExecutor {
     }
 
     /// Remounts of one live union in order, under the mount lock; as aufs asks, its pseudo-links
-    /// are flushed first when the calls add, delete or change branches, or set noplink.
+    /// are flushed first when the calls add, delete or change branches, or set noplink. A call's
+    /// `kernelTarget`/`kernelData` (the union root's and the branches' fds) are what is made.
     public func remount(_ calls: [MountCall], failure: String) throws {
         guard let target = calls.first?.target else { return }
         let lock = try syscalls.lock(lockPath, what: "mounts and remounts are serialised")
@@ -71,25 +81,37 @@ public struct MountExecutor {
                 $0.target == target && $0.filesystem == .aufs
             })
         {
-            _ = try PseudoLinks(root: root).flush(union)
+            _ = try PseudoLinks(root: root, syscalls: syscalls).flush(union)
         }
         let log = KernelLog()
         for (n, call) in calls.enumerated() {
             if case .failure(let e) = syscalls.mount(
-                source: call.source, target: call.target, fstype: call.fstype, flags: call.flags, data: call.data)
+                source: call.source, target: call.kernelTarget ?? call.target, fstype: call.fstype, flags: call.flags,
+                data: call.kernelData ?? call.data)
             {
                 throw AufsError(
                     "\(failure): \(e)",
-                    details: ["call\(calls.count > 1 ? " \(n + 1) of \(calls.count)" : ""): \(call)"]
+                    details: call.report("call\(calls.count > 1 ? " \(n + 1) of \(calls.count)" : "")")
                         + (n > 0 ? ["\(n) earlier remount call\(n == 1 ? " was" : "s were") made and stay"] : [])
                         + kernelLines(log, "aufs"))
             }
         }
     }
 
+    /// The mount point by fd: the directory the union is mounted on, and its parent and name, where
+    /// the union's root is found once mounted (a mount point cannot be renamed).
+    struct MountPoint {
+        var path: String
+        var parent: AnchoredDirectory
+        var name: String
+        var directory: AnchoredDirectory
+    }
+
     /// Under the lock: refuses a target that is already a mount point, creates it if asked (and
-    /// removes it again when `body` fails), then runs `body`.
-    func exclusively<T>(target: String, create: Bool, what: String, _ body: () throws -> T) throws -> T {
+    /// removes it again when `body` fails), opens it by fd, then runs `body` with it.
+    func exclusively<T>(
+        target: String, directory: AnchoredDirectory?, create: Bool, what: String, _ body: (MountPoint) throws -> T
+    ) throws -> T {
         let lock = try syscalls.lock(lockPath, what: what)
         defer { lock.release() }
         if let existing = MountTable.read(root.resolve("/proc/self/mountinfo"))?.mount(at: target) {
@@ -98,35 +120,88 @@ public struct MountExecutor {
                     + "(aufsctl umount \(target))"
             )
         }
-        guard create else { return try body() }
+        guard create else { return try body(try mountPoint(target, checked: directory)) }
         // --mkdir creates the mount point only now, everything validated, and removes it again if
         // the mount fails, so a refused mount changes nothing.
         let created = try syscalls.makeDirectories(target)
-        do { return try body() } catch {
+        do { return try body(try mountPoint(target, checked: nil)) } catch {
             created.remove()
             throw error
         }
     }
 
-    func makeCalls(_ calls: [MountCall], target: String, fallbackAdvice: String = "add --fallback overlay") throws {
+    /// Opens the mount point's parent with the no-follow walk and the mount point in it; with
+    /// `checked` (the fd validation opened), it must still be that directory.
+    func mountPoint(_ target: String, checked: AnchoredDirectory?) throws -> MountPoint {
+        let name = String(target.split(separator: "/").last ?? "")
+        guard !name.isEmpty else { throw AufsError.usage("mount point \(target): / cannot be a union's mount point") }
+        let parent: AnchoredDirectory
+        switch syscalls.anchorDirectory(Paths.dirname(target)) {
+        case .success(let p): parent = p
+        case .failure(let f): throw AufsError("mount point \(target): \(f); nothing was mounted")
+        }
+        let dir: AnchoredDirectory
+        switch syscalls.openDirectory(in: parent, name) {
+        case .success(let d): dir = d
+        case .failure(let e): throw AufsError("mount point \(target): cannot open it: \(e); nothing was mounted")
+        }
+        if let checked, checked.identity != dir.identity {
+            throw AufsError(
+                "mount point \(target) is no longer the directory that was checked (renamed or replaced meanwhile: "
+                    + "another user can write \(Paths.dirname(target))?); nothing was mounted")
+        }
+        return MountPoint(path: target, parent: parent, name: name, directory: checked ?? dir)
+    }
+
+    /// After the first call: the union must sit where it was planned. The mount point was named by
+    /// fd; had it been renamed before the call, the union went with it, and is unmounted again.
+    func checkLanded(_ mp: MountPoint, unmount: () -> Void) throws {
+        let now = mp.directory.currentPath
+        if now == mp.path { return }
+        unmount()
+        throw AufsError(
+            "mount point \(mp.path) was moved to \(now ?? "an unknown place") just before the mount (another user "
+                + "can rename entries in \(Paths.dirname(mp.path))?); the union was unmounted again")
+    }
+
+    func makeCalls(_ calls: [MountCall], at mp: MountPoint, fallbackAdvice: String = "add --fallback overlay") throws {
         let log = KernelLog()
-        for (n, call) in calls.enumerated() {
+        var unionRoot: AnchoredDirectory?
+        func rollBack() {
+            if case .failure = syscalls.unmount(in: mp.parent, mp.name, flags: 0) {
+                _ = syscalls.unmount(in: mp.parent, mp.name, flags: Int32(MNT_DETACH))
+            }
+        }
+        for (n, planned) in calls.enumerated() {
+            var call = planned
+            call.kernelTarget = n == 0 ? mp.directory.procPath : unionRoot?.procPath
             if case .failure(let e) = syscalls.mount(
-                source: call.source, target: call.target, fstype: call.fstype, flags: call.flags, data: call.data)
+                source: call.source, target: call.kernelTarget ?? call.target, fstype: call.fstype, flags: call.flags,
+                data: call.kernelData ?? call.data)
             {
-                var details = ["call \(n + 1) of \(calls.count): \(call)"] + kernelLines(log, "aufs")
+                var details = call.report("call \(n + 1) of \(calls.count)") + kernelLines(log, "aufs")
                 if n > 0 {
-                    if case .failure = syscalls.umount2(target, flags: 0) {
-                        _ = syscalls.umount2(target, flags: Int32(MNT_DETACH))
-                    }
+                    rollBack()
                     details.append(
-                        "rolled back: unmounted \(target) after \(n) of \(calls.count) calls had succeeded; nothing "
+                        "rolled back: unmounted \(mp.path) after \(n) of \(calls.count) calls had succeeded; nothing "
                             + "is left mounted"
                     )
                 }
                 throw AufsError(
-                    Self.explain(e, target: target, fallbackAdvice: fallbackAdvice), exitCode: .failure,
+                    Self.explain(e, target: mp.path, fallbackAdvice: fallbackAdvice), exitCode: .failure,
                     details: details)
+            }
+            if n == 0 {
+                try checkLanded(mp) { _ = syscalls.umount2(mp.directory.procPath, flags: Int32(MNT_DETACH)) }
+                if calls.count > 1 {
+                    // The union's root, for the append remounts: mp.name cannot be renamed now.
+                    switch syscalls.openDirectory(in: mp.parent, mp.name) {
+                    case .success(let r): unionRoot = r
+                    case .failure(let e):
+                        rollBack()
+                        throw AufsError("cannot open the new union's root \(mp.path): \(e); it was unmounted again")
+                    }
+                }
             }
         }
     }
@@ -134,73 +209,160 @@ public struct MountExecutor {
     func overlay(_ p: OverlayMountPlan) throws -> MountReport {
         var report = p.report
         if p.loadOverlay { try? loadModule("overlay") }
-        try exclusively(target: p.target, create: p.createTarget, what: "mounts are serialised") {
-            if let workdir = p.workdir, case .failure(let e) = syscalls.makeDirectory(workdir, mode: 0o700) {
-                let owner = (try? StatusReader(root: root).read())?.mounts.first(where: { $0.workdir == workdir })
-                if e.code == EEXIST, owner == nil, p.reuseIdleWorkdir,
-                    case .success(let st) = syscalls.fileStatus(workdir, followSymlinks: false),
-                    st.isDirectory, st.uid == 0, st.mode & 0o077 == 0
-                {
-                    // Left by a plain umount(8) of the fallback union (umount.overlay does not exist);
-                    // overlayfs empties its own work directory at mount.
-                    report.notes.append("used the idle overlay workdir \(workdir) again (left by an earlier umount)")
-                } else if e.code == EEXIST, let owner {
-                    throw AufsError.usage(
-                        "overlay workdir \(workdir) belongs to the live overlay union on \(owner.target) "
-                            + "(upper \(owner.branches.first.map(UnionGeometry.pathOf) ?? "?")); one upper directory "
-                            + "cannot serve two unions: "
-                            + "unmount that one (aufsctl umount \(owner.target)) or give this union its own writable "
-                            + "branch"
-                    )
-                } else {
-                    throw AufsError(
-                        e.code == EEXIST
-                            ? "overlay workdir \(workdir) already exists and no live union uses it (left by an earlier "
-                                + "mount?); remove it"
-                            : "cannot create overlay workdir \(workdir): \(e)")
-                }
-            }
+        try exclusively(
+            target: p.target, directory: p.targetDirectory, create: p.createTarget, what: "mounts are serialised"
+        ) { mp in
+            let work = try makeWorkdir(p, &report)
             let log = KernelLog()
             func fail(_ error: AufsError) -> AufsError {
-                if let w = p.workdir { syscalls.removeTree(w, strictParents: false) }
+                if let w = p.workdir, let parent = p.upperParent, let work {
+                    _ = syscalls.removeTree(
+                        in: parent, w.split(separator: "/").last.map(String.init) ?? "", identity: work.identity)
+                    workdirRecords.remove(w)
+                }
                 return error
             }
+            var layers = p.layers
+            if let work { layers.append(.directory("workdir", work)) }
+            var legacyNeeded = false
             switch syscalls.fsMount(
-                fstype: "overlay", source: OverlayMounter.source, strings: p.strings, readOnly: p.readOnly,
-                target: p.target)
+                fstype: "overlay", source: OverlayMounter.source, parameters: layers, readOnly: p.readOnly,
+                target: mp.directory)
             {
             case .success:
-                report.calls = SyscallRecord.overlay(strings: p.strings, target: p.target)
-            case .failure(let f)
-            where f.step.hasPrefix("fsconfig(FSCONFIG_SET_STRING, \"lowerdir+\"") || f.step.hasPrefix("fsopen")
-                || (f.step == "fsconfig(FSCONFIG_CMD_CREATE)" && f.errno.code == EINVAL):
-                // No lowerdir+ (kernel < 6.8) or no new mount API: one mount(2) within the page limit.
-                // Kernels whose overlay still parses options the legacy way (< 6.5) accept every
-                // fsconfig string and only refuse "lowerdir+" at FSCONFIG_CMD_CREATE, hence that case.
-                let legacy = p.legacy
-                if legacy.data.utf8.count > AufsCallPlanner.maxDataBytes {
-                    throw fail(
-                        AufsError(
-                            "overlay fallback: this kernel lacks fsconfig lowerdir+ (\(f.errno.name)), and the "
-                                + "\(p.layerCount) layers need \(legacy.data.utf8.count) bytes of mount data; "
-                                + "mount(2) takes at most "
-                                + "\(AufsCallPlanner.maxDataBytes); use shorter paths (symlinks) or fewer layers"))
+                report.calls = SyscallRecord.overlay(layers, target: p.target)
+            case .failure(let f) where Self.noDirectoryFDs(f):
+                // No layers by fd (overlay < 6.13) or no new mount API: from here the layers are
+                // named by path, which another user may change; refused then unless --force.
+                try gate(
+                    p, &report,
+                    because: "this kernel's overlayfs takes no directory fds (\(f.step): "
+                        + "\(f.errno.name)), so the layers are given by path", fail: fail)
+                if f.step.hasPrefix("fsopen") {
+                    legacyNeeded = true
+                    break
                 }
-                if case .failure(let e) = syscalls.mount(
-                    source: legacy.source, target: legacy.target, fstype: "overlay", flags: legacy.flags,
-                    data: legacy.data)
+                let strings = layers.map { FsParameter.string($0.key, $0.value) }
+                switch syscalls.fsMount(
+                    fstype: "overlay", source: OverlayMounter.source, parameters: strings, readOnly: p.readOnly,
+                    target: mp.directory)
                 {
+                case .success:
+                    report.calls = SyscallRecord.overlay(strings, target: p.target)
+                case .failure(let f2)
+                where f2.step.hasPrefix("fsconfig(FSCONFIG_SET_STRING, \"lowerdir+\"")
+                    || (f2.step == "fsconfig(FSCONFIG_CMD_CREATE)" && f2.errno.code == EINVAL):
+                    // No lowerdir+ (kernel < 6.8): one mount(2) within the page limit. Kernels whose
+                    // overlay still parses options the legacy way (< 6.5) accept every fsconfig
+                    // string and only refuse "lowerdir+" at FSCONFIG_CMD_CREATE, hence that case.
+                    legacyNeeded = true
+                case .failure(let f2):
                     throw fail(
                         AufsError(
-                            "overlay mount failed: \(e)", details: ["call: \(legacy)"] + kernelLines(log, "overlay")))
+                            "overlay mount failed at \(f2.step): \(f2.errno)", details: kernelLines(log, "overlay")))
                 }
-                report.calls = [SyscallRecord(legacy)]
             case .failure(let f):
                 throw fail(
                     AufsError("overlay mount failed at \(f.step): \(f.errno)", details: kernelLines(log, "overlay")))
             }
+            if legacyNeeded { report.calls = [try legacyMount(p, at: mp, log: log, fail: fail)] }
+            try checkLanded(mp) {
+                _ = syscalls.umount2(mp.directory.procPath, flags: Int32(MNT_DETACH))
+                _ = fail(AufsError(""))
+            }
         }
         return report
+    }
+
+    /// The overlay as one mount(2) (a kernel without fsconfig lowerdir+), within the page limit.
+    func legacyMount(
+        _ p: OverlayMountPlan, at mp: MountPoint, log: KernelLog?, fail: (AufsError) -> AufsError
+    ) throws -> SyscallRecord {
+        var legacy = p.legacy
+        legacy.kernelTarget = mp.directory.procPath
+        if legacy.data.utf8.count > AufsCallPlanner.maxDataBytes {
+            throw fail(
+                AufsError(
+                    "overlay fallback: this kernel lacks fsconfig lowerdir+, and the "
+                        + "\(p.layerCount) layers need \(legacy.data.utf8.count) bytes of mount data; "
+                        + "mount(2) takes at most "
+                        + "\(AufsCallPlanner.maxDataBytes); use shorter paths (symlinks) or fewer layers"))
+        }
+        if case .failure(let e) = syscalls.mount(
+            source: legacy.source, target: mp.directory.procPath, fstype: "overlay", flags: legacy.flags,
+            data: legacy.data)
+        {
+            throw fail(
+                AufsError("overlay mount failed: \(e)", details: legacy.report("call") + kernelLines(log, "overlay")))
+        }
+        return SyscallRecord(legacy)
+    }
+
+    /// Makes the overlay workdir beside the upper dir (by fd, 0700) and records its identity. With
+    /// `reuseIdleWorkdir` (the helper), one that a plain umount(8) of the fallback union left is
+    /// taken again: a directory of root's alone that no live union uses, in a parent where no
+    /// other user can rename entries (overlayfs empties its own work directory at mount).
+    func makeWorkdir(_ p: OverlayMountPlan, _ report: inout MountReport) throws -> AnchoredDirectory? {
+        guard let workdir = p.workdir else { return nil }
+        guard let parent = p.upperParent else {
+            throw AufsError("overlay fallback: the upper dir's parent was not opened; nothing was mounted")
+        }
+        let name = workdir.split(separator: "/").last.map(String.init) ?? ""
+        let work: AnchoredDirectory
+        switch syscalls.makeDirectory(in: parent, name, mode: 0o700) {
+        case .success(let d): work = d
+        case .failure(let e):
+            let owner =
+                e.code == EEXIST
+                ? (try? StatusReader(root: root).read())?.mounts.first(where: { $0.workdir == workdir }) : nil
+            if let owner {
+                throw AufsError.usage(
+                    "overlay workdir \(workdir) belongs to the live overlay union on \(owner.target) "
+                        + "(upper \(owner.branches.first.map(UnionGeometry.pathOf) ?? "?")); one upper "
+                        + "directory cannot serve two unions: "
+                        + "unmount that one (aufsctl umount \(owner.target)) or give this union its own "
+                        + "writable branch"
+                )
+            }
+            if e.code == EEXIST, p.reuseIdleWorkdir, parent.entriesReplaceable == nil,
+                case .success(let d) = syscalls.openDirectory(in: parent, name),
+                d.status.uid == 0, d.status.mode & 0o077 == 0
+            {
+                report.notes.append("used the idle overlay workdir \(workdir) again (left by an earlier umount)")
+                work = d
+            } else {
+                throw AufsError(
+                    e.code == EEXIST
+                        ? "overlay workdir \(workdir) already exists and no live union uses it (left by an earlier "
+                            + "mount?, or put there by another user); remove it"
+                        : "cannot create overlay workdir \(workdir): \(e)")
+            }
+        }
+        try workdirRecords.save(workdir, work.identity)
+        return work
+    }
+
+    /// The kernel takes no overlay layer by fd (overlay < 6.13: the first FSCONFIG_SET_FD is refused
+    /// with EINVAL), or no new mount API at all (fsopen fails).
+    static func noDirectoryFDs(_ f: FsMountError) -> Bool {
+        (f.step.hasPrefix("fsconfig(FSCONFIG_SET_FD") && f.errno.code == EINVAL) || f.step.hasPrefix("fsopen")
+    }
+
+    /// Where the overlay layers go by path: refuses, unless --force (then says so in the report),
+    /// a layout in which another user can change what a path names.
+    func gate(
+        _ p: OverlayMountPlan, _ report: inout MountReport, because why: String,
+        fail: (AufsError) -> AufsError
+    ) throws {
+        guard !p.exposure.isEmpty else { return }
+        if !p.force {
+            throw fail(
+                AufsError(
+                    "overlay fallback: \(why); another user can change what they name: \(p.exposure[0]); move the "
+                        + "layers where only root can rename entries, or add --force to mount anyway",
+                    exitCode: .usage, details: Array(p.exposure.dropFirst())))
+        }
+        report.warnings += p.exposure.map { "--force: \(why), though another user can change what they name: \($0)" }
     }
 
     func loadModule(_ name: String) throws {
@@ -209,8 +371,32 @@ public struct MountExecutor {
         _ = try ModuleIndex(root: root, kernel: kver).load(name, options: nil)
     }
 
+    /// The kernel's new log lines about `word`; a directory the kernel was given by fd and names
+    /// as /proc/self/fd/N gets its path after it (read while the fd is open).
     func kernelLines(_ log: KernelLog?, _ word: String) -> [String] {
-        (log?.newLines(containing: [word]) ?? []).map { "kernel: " + $0 }
+        (log?.newLines(containing: [word]) ?? []).map { "kernel: " + Self.namingFDs($0) }
+    }
+
+    static func namingFDs(_ line: String) -> String {
+        let marker = Array("/proc/self/fd/".utf8)
+        let b = Array(line.utf8)
+        var out: [UInt8] = []
+        var i = 0
+        while i < b.count {
+            guard b[i...].starts(with: marker) else {
+                out.append(b[i])
+                i += 1
+                continue
+            }
+            var j = i + marker.count
+            while j < b.count && b[j] >= UInt8(ascii: "0") && b[j] <= UInt8(ascii: "9") { j += 1 }
+            out += b[i..<j]
+            if j > i + marker.count, let p = FileRead.readLink(String(decoding: b[i..<j], as: UTF8.self)) {
+                out += Array(" [\(p)]".utf8)
+            }
+            i = j
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func explain(_ e: SysErrno, target: String, fallbackAdvice: String = "add --fallback overlay") -> String {
@@ -235,7 +421,9 @@ public struct MountExecutor {
 
 /// Test-only: runs a hook just before the first mount(2), then passes every call on. The QEMU
 /// suite installs it (through AUFSCTL_TEST_RMDIR_AFTER_VALIDATION) to remove a branch between
-/// validation and the call, proving the kernel's own refusal reaches the user.
+/// validation and the call, proving the kernel's own refusal reaches the user; the race tests
+/// (AUFSCTL_TEST_PAUSE_BEFORE_MOUNT) to give another user's process the moment between the checks
+/// and the calls.
 public final class BeforeFirstMountSyscalls: Syscalls, @unchecked Sendable {
     let base: any Syscalls
     var hook: (() -> Void)?
@@ -245,6 +433,13 @@ public final class BeforeFirstMountSyscalls: Syscalls, @unchecked Sendable {
         self.hook = hook
     }
 
+    func runHook() {
+        if let h = hook {
+            hook = nil
+            h()
+        }
+    }
+
     public func uname() -> Uname { base.uname() }
     public func geteuid() -> UInt32 { base.geteuid() }
     public func statfs(_ path: String) -> Result<FSStat, SysErrno> { base.statfs(path) }
@@ -252,15 +447,39 @@ public final class BeforeFirstMountSyscalls: Syscalls, @unchecked Sendable {
     public func mount(
         source: String, target: String, fstype: String, flags: UInt, data: String
     ) -> Result<Void, SysErrno> {
-        if let h = hook { hook = nil; h() }
+        runHook()
         return base.mount(source: source, target: target, fstype: fstype, flags: flags, data: data)
     }
-    public func umount2(_ target: String, flags: Int32) -> Result<Void, SysErrno> { base.umount2(target, flags: flags) }
+    public func umount2(_ target: String, flags: Int32) -> Result<Void, SysErrno> {
+        runHook()
+        return base.umount2(target, flags: flags)
+    }
     public func fsMount(
-        fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String
+        fstype: String, source: String, parameters: [FsParameter], readOnly: Bool, target: AnchoredDirectory
     ) -> Result<Void, FsMountError> {
-        if let h = hook { hook = nil; h() }
-        return base.fsMount(fstype: fstype, source: source, strings: strings, readOnly: readOnly, target: target)
+        runHook()
+        return base.fsMount(fstype: fstype, source: source, parameters: parameters, readOnly: readOnly, target: target)
+    }
+    public func anchorDirectory(_ path: String) -> Result<AnchoredDirectory, AnchorFailure> {
+        base.anchorDirectory(path)
+    }
+    public func openDirectory(in dir: AnchoredDirectory, _ name: String) -> Result<AnchoredDirectory, SysErrno> {
+        base.openDirectory(in: dir, name)
+    }
+    public func makeDirectory(
+        in dir: AnchoredDirectory, _ name: String, mode: UInt32
+    ) -> Result<AnchoredDirectory, SysErrno> {
+        base.makeDirectory(in: dir, name, mode: mode)
+    }
+    public func mountID(in dir: AnchoredDirectory, _ name: String) -> Result<Int, SysErrno> {
+        base.mountID(in: dir, name)
+    }
+    public func unmount(in dir: AnchoredDirectory, _ name: String, flags: Int32) -> Result<Void, SysErrno> {
+        runHook()
+        return base.unmount(in: dir, name, flags: flags)
+    }
+    public func removeTree(in dir: AnchoredDirectory, _ name: String, identity: FileIdentity?) -> TreeRemoval {
+        base.removeTree(in: dir, name, identity: identity)
     }
     public func realpath(_ path: String) -> Result<String, SysErrno> { base.realpath(path) }
     public func fileStatus(_ path: String, followSymlinks: Bool) -> Result<FileStatus, SysErrno> {

@@ -14,12 +14,14 @@ public struct XinoChoice: Sendable, Equatable {
 }
 
 /// What the overlay fallback needs to know about the host.
-public struct OverlayFacts: Sendable, Equatable {
+public struct OverlayFacts: Sendable {
     /// The upper (rw) branch is on the same filesystem as its parent, where the workdir goes.
     public var upperSharesParentDevice: Bool?
     public var whiteouts: Int
     public var firstWhiteout: String?
     public var overlayRegistered: Bool
+    /// The upper branch's parent directory, opened like the branches: the workdir is made in it.
+    public var upperParent: AnchoredDirectory? = nil
 }
 
 /// Everything the host says about one mount request, read before any decision is taken (as
@@ -33,6 +35,10 @@ public struct MountFacts: Sendable {
     /// `target` with its existing part's symlinks resolved (for the geometry rules).
     public var canonicalTarget: String
     public var branches: [Branch]
+    /// Each branch's directory fd (validated on it); empty in facts made by hand (planner tests).
+    public var branchDirectories: [AnchoredDirectory] = []
+    /// The mount point's directory fd; nil when --mkdir creates it (it is opened after creation).
+    public var targetDirectory: AnchoredDirectory? = nil
     /// Live aufs unions and aufsctl's overlays.
     public var live: [UnionMount]
     public var aufsRegistered: Bool
@@ -52,8 +58,16 @@ public struct MountFacts: Sendable {
         try MountPlanner.requireRoot(euid: euid, dryRun: req.dryRun)
         // aufs's branch limit applies to aufs only; the overlay fallback has its own (500 layers).
         let validator = BranchValidator(syscalls: syscalls, maxBranches: 32767, cwd: cwd)
-        let (target, create) = try prepareTarget(req, validator: validator)
-        let branches = try validator.validate(req.options.branches, readOnlyMount: req.options.readOnly)
+        // Every branch is held open as an fd until the calls are made.
+        let limit = aufsctl_raise_nofile(UInt(req.options.branches.count + 64))
+        if limit < UInt(req.options.branches.count + 16) {
+            throw AufsError.usage(
+                "\(req.options.branches.count) branches need as many open files, and the limit is \(limit) "
+                    + "(ulimit -n); raise it")
+        }
+        let (targetDirectory, target, create) = try prepareTarget(req, validator: validator)
+        let anchored = try validator.validateAnchored(req.options.branches, readOnlyMount: req.options.readOnly)
+        let branches = anchored.map(\.branch)
         let live = (try? StatusReader(root: root).read().mounts) ?? []
         let registered = ProcFilesystems.parse(FileRead.string(root.resolve("/proc/filesystems")) ?? "")
         let module = registered.has("aufs") ? .absent("aufs is registered") : moduleAvailability(syscalls, root)
@@ -68,24 +82,31 @@ public struct MountFacts: Sendable {
         return MountFacts(
             euid: euid, target: target, createTarget: create,
             canonicalTarget: create ? canonicalPrefix(target, syscalls) : target,
-            branches: branches, live: live, aufsRegistered: registered.has("aufs"), module: module,
+            branches: branches, branchDirectories: anchored.map(\.directory), targetDirectory: targetDirectory,
+            live: live, aufsRegistered: registered.has("aufs"), module: module,
             // Every CONFIG_AUFS_BRANCH_MAX_* is at least 127 (the default the planner assumes): fewer
             // branches need no kernel config (a gunzip of /proc/config.gz; issue 14).
             branchLimit: aufsMayServe && branches.count > 127 ? branchLimit(syscalls, root) : nil, xino: xino,
             overlay: overlayMayServe
-                ? overlayFacts(branches, syscalls: syscalls, registered: registered.has("overlay")) : nil)
+                ? try overlayFacts(anchored, syscalls: syscalls, registered: registered.has("overlay")) : nil)
     }
 
-    /// The mount point, canonical; with --mkdir a missing one is returned (normalised) to be created later.
-    static func prepareTarget(_ req: MountRequest, validator: BranchValidator) throws -> (String, Bool) {
+    /// The mount point, canonical and opened; with --mkdir a missing one is returned (normalised,
+    /// no fd) to be created later.
+    static func prepareTarget(
+        _ req: MountRequest, validator: BranchValidator
+    ) throws -> (AnchoredDirectory?, String, Bool) {
         let t = req.target
         if t.isEmpty { throw AufsError.usage("mount point: empty path") }
         for (c, name) in BranchValidator.forbidden where c == "\n" || c == "\0" {
             if t.contains(c) { throw AufsError.usage("mount point \(t.replacingOccurrencesOfNUL): contains \(name)") }
         }
         let abs = t.hasPrefix("/") ? t : Paths.join(validator.cwd, t)
-        if req.mkdir && !FileRead.exists(abs) { return (Paths.normalize(abs), true) }
-        return (try validator.canonicalDirectory(t, what: "mount point"), false)
+        // Created under the lock by the executor, along the canonical path (no symlink followed).
+        if req.mkdir && !FileRead.exists(abs) { return (nil, canonicalPrefix(abs, validator.syscalls), true) }
+        let d = try validator.anchoredDirectory(t, what: "mount point")
+        if d.path == "/" { throw AufsError.usage("mount point \(t): / cannot be a union's mount point") }
+        return (d, d.path, false)
     }
 
     static func moduleAvailability(_ syscalls: any Syscalls, _ root: HostRoot) -> ModuleAvailability {
@@ -108,22 +129,27 @@ public struct MountFacts: Sendable {
         return 127
     }
 
-    static func overlayFacts(_ branches: [Branch], syscalls: any Syscalls, registered: Bool) -> OverlayFacts {
+    static func overlayFacts(
+        _ branches: [AnchoredBranch], syscalls: any Syscalls, registered: Bool
+    ) throws -> OverlayFacts {
         var shares: Bool?
-        if let upper = branches.first(where: { $0.permission.writable })?.path, upper != "/" {
-            if case .success(let u) = syscalls.deviceID(upper),
-                case .success(let p) = syscalls.deviceID(Paths.dirname(upper))
-            {
-                shares = u == p
-            } else {
-                shares = false
+        var parent: AnchoredDirectory?
+        if let upper = branches.first(where: { $0.branch.permission.writable }), upper.directory.path != "/" {
+            switch syscalls.anchorDirectory(Paths.dirname(upper.directory.path)) {
+            case .success(let p):
+                parent = p
+                shares = p.status.device == upper.directory.status.device
+            case .failure(let f):
+                throw AufsError(
+                    "overlay fallback: the parent of the upper dir \(upper.directory.path), where the workdir "
+                        + "goes: \(f); nothing was done")
             }
         }
-        let lowers = branches.filter { !$0.permission.writable }.map(\.path)
-        let wh = countWhiteouts(lowers)
+        // A count for a warning only: read by path (a swap can only change the number warned about).
+        let wh = countWhiteouts(branches.filter { !$0.branch.permission.writable }.map(\.branch.path))
         return OverlayFacts(
             upperSharesParentDevice: shares, whiteouts: wh.count, firstWhiteout: wh.first,
-            overlayRegistered: registered)
+            overlayRegistered: registered, upperParent: parent)
     }
 
     /// aufs whiteouts (`.wh.NAME`, `.wh..wh..opq`) below the given directories, not aufs's own

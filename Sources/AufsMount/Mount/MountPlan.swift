@@ -9,9 +9,40 @@ public struct MountCall: Sendable, Equatable, Codable, CustomStringConvertible {
     public var fstype: String
     public var flags: UInt
     public var data: String
+    /// The data the kernel is given when it names directories by the fds aufsctl checked
+    /// (`/proc/self/fd/N`); `data` names them by path, as a user reads the call.
+    public var kernelData: String?
+    /// Likewise the target (the mount point's fd, or the union root's for a remount).
+    public var kernelTarget: String?
+
+    public init(
+        source: String, target: String, fstype: String, flags: UInt, data: String, kernelData: String? = nil,
+        kernelTarget: String? = nil
+    ) {
+        self.source = source
+        self.target = target
+        self.fstype = fstype
+        self.flags = flags
+        self.data = data
+        self.kernelData = kernelData
+        self.kernelTarget = kernelTarget
+    }
 
     public var description: String {
         "mount(\"\(source)\", \"\(target)\", \"\(fstype)\", \(MountCall.flagNames(flags)), \"\(data)\")"
+    }
+
+    /// The call exactly as made, when it differs from `description` (fds for paths).
+    public var kernelDescription: String? {
+        guard kernelData != nil || kernelTarget != nil else { return nil }
+        return "mount(\"\(source)\", \"\(kernelTarget ?? target)\", \"\(fstype)\", \(MountCall.flagNames(flags)), "
+            + "\"\(kernelData ?? data)\")"
+    }
+
+    /// The lines a failure report gives for this call: as read, and as made when they differ.
+    func report(_ label: String) -> [String] {
+        ["\(label): \(self)"]
+            + (kernelDescription.map { ["  made as \($0) (the fds of the directories checked)"] } ?? [])
     }
 
     static func flagNames(_ f: UInt) -> String {
@@ -39,22 +70,30 @@ public struct AufsCallPlanner: Sendable {
 
     public init() {}
 
-    public func plan(branches: [Branch], options: [String], target: String, readOnly: Bool) throws -> [MountCall] {
+    /// `kernelSpecs` (one per branch, `/proc/self/fd/N=perm`) are what the kernel is given instead
+    /// of the paths; each call then fits the limits in both forms.
+    public func plan(
+        branches: [Branch], options: [String], target: String, readOnly: Bool, kernelSpecs: [String]? = nil
+    ) throws -> [MountCall] {
         let baseFlags: UInt = (readOnly ? UInt(MS_RDONLY) : 0) | extraFlags
         let optionTail = options.map { "," + $0 }.joined()
         let fixedEntries = options.count
         guard fixedEntries + 1 <= maxEntries else {
             throw AufsError.usage("\(options.count) mount options leave no room for a branch in one call")
         }
+        func kernel(_ i: Int) -> String { kernelSpecs?[i] ?? branches[i].spec }
+        // The larger of the two forms, so that both fit the limits.
+        func size(_ i: Int, prefix: String = "") -> Int {
+            max((prefix + branches[i].spec).utf8.count, (prefix + kernel(i)).utf8.count)
+        }
         var calls: [MountCall] = []
-        var first: [String] = []
+        var first: [Int] = []
         var firstBytes = "br=".utf8.count + optionTail.utf8.count
         var i = 0
         while i < branches.count {
-            let spec = branches[i].spec
-            let add = spec.utf8.count + (first.isEmpty ? 0 : 1)
+            let add = size(i) + (first.isEmpty ? 0 : 1)
             if firstBytes + add > maxDataBytes || fixedEntries + first.count + 1 > maxEntries { break }
-            first.append(spec)
+            first.append(i)
             firstBytes += add
             i += 1
         }
@@ -67,29 +106,31 @@ public struct AufsCallPlanner: Sendable {
         calls.append(
             MountCall(
                 source: "none", target: target, fstype: "aufs", flags: baseFlags,
-                data: "br=" + first.joined(separator: ":") + optionTail))
-        var batch: [String] = []
+                data: "br=" + first.map { branches[$0].spec }.joined(separator: ":") + optionTail,
+                kernelData: kernelSpecs == nil ? nil : "br=" + first.map(kernel).joined(separator: ":") + optionTail))
+        var batch: [Int] = []
         var batchBytes = 0
         func flush() {
             if batch.isEmpty { return }
             calls.append(
                 MountCall(
                     source: "none", target: target, fstype: "aufs", flags: baseFlags | UInt(MS_REMOUNT),
-                    data: batch.joined(separator: ",")))
+                    data: batch.map { "append=" + branches[$0].spec }.joined(separator: ","),
+                    kernelData: kernelSpecs == nil ? nil : batch.map { "append=" + kernel($0) }.joined(separator: ",")))
             batch = []
             batchBytes = 0
         }
         while i < branches.count {
             let opt = "append=" + branches[i].spec
-            if opt.utf8.count > maxDataBytes {
+            if size(i, prefix: "append=") > maxDataBytes {
                 throw AufsError.usage(
                     "branch \(i) (\(branches[i].path)): \"\(opt.prefix(40))...\" alone exceeds \(maxDataBytes) bytes "
                         + "of mount data; use a shorter path (a symlink)"
                 )
             }
-            let add = opt.utf8.count + (batch.isEmpty ? 0 : 1)
+            let add = size(i, prefix: "append=") + (batch.isEmpty ? 0 : 1)
             if batchBytes + add > maxDataBytes || batch.count + 1 > maxEntries { flush(); continue }
-            batch.append(opt)
+            batch.append(i)
             batchBytes += add
             i += 1
         }

@@ -2,9 +2,23 @@
 // Copyright (C) 2025-2026 the aufsctl authors
 import Glibc
 
+/// How the kernel is given aufs's branch directories. `true`: as `/proc/self/fd/N` of the fds
+/// aufsctl opened and checked, since aufs resolves each branch with kern_path(LOOKUP_FOLLOW) into a
+/// struct path and shows that path (seq_path) in /sys/fs/aufs and mountinfo, never the string it
+/// was given (read in aufs's opts.c and sysaufs.c; to be confirmed on a real aufs kernel, see the
+/// README's security section). `false` would send paths and refuse, unless --force, a branch on a
+/// path another user can change, as for an old kernel's overlay.
+public enum AufsKernelPaths {
+    public static let descriptors = true
+}
+
 /// An aufs mount: an optional module load, then mount(2) and its MS_REMOUNT append batches.
 public struct AufsMountPlan: Sendable {
     public var target: String
+    /// The mount point's fd (nil with --mkdir: opened once created); the kernel mounts on it.
+    public var targetDirectory: AnchoredDirectory?
+    /// The branch fds the calls name (`/proc/self/fd/N`): kept open until the calls are made.
+    public var branchDirectories: [AnchoredDirectory]
     public var createTarget: Bool
     /// The module to load through libkmod first (path, for the report).
     public var loadModule: String?
@@ -22,9 +36,18 @@ public struct AufsMountPlan: Sendable {
 /// The overlay fallback: fsopen/fsconfig (lowerdir+) where the kernel has it, else one mount(2).
 public struct OverlayMountPlan: Sendable {
     public var target: String
+    public var targetDirectory: AnchoredDirectory?
     public var createTarget: Bool
     public var workdir: String?
-    public var strings: [(String, String)]
+    /// The directory the workdir is made in (the upper dir's parent), by fd.
+    public var upperParent: AnchoredDirectory?
+    /// lowerdir+ per layer, then upperdir: directories by fd (FSCONFIG_SET_FD, 6.13+); the
+    /// workdir is added once made. Strings where no fd was opened (facts made by hand).
+    public var layers: [FsParameter]
+    /// Why a layer named by path (a kernel without FSCONFIG_SET_FD for overlay) could be swapped by
+    /// another user: refused then unless `force`.
+    public var exposure: [String]
+    public var force: Bool
     public var legacy: MountCall
     public var readOnly: Bool
     public var loadOverlay: Bool
@@ -113,8 +136,20 @@ public struct MountPlanner: Sendable {
             throw AufsError.usage(
                 "\(branches.count) branches given; this aufs allows at most \(limit) (CONFIG_AUFS_BRANCH_MAX_*)")
         }
+        let anchored = AufsKernelPaths.descriptors && facts.branchDirectories.count == branches.count
+        if !AufsKernelPaths.descriptors {
+            let exposed = Self.exposure(facts)
+            if !exposed.isEmpty && !req.force {
+                throw AufsError(
+                    "this aufs is given branch paths, and another user can change what they name: "
+                        + exposed[0] + "; move the branches where only root can rename them, or add --force",
+                    exitCode: .usage, details: Array(exposed.dropFirst()))
+            }
+        }
         let mountCalls = try calls.plan(
-            branches: branches, options: options, target: facts.target, readOnly: req.options.readOnly)
+            branches: branches, options: options, target: facts.target, readOnly: req.options.readOnly,
+            kernelSpecs: anchored
+                ? zip(branches, facts.branchDirectories).map { "\($1.procPath)=\($0.permission)" } : nil)
         let report = MountReport(
             filesystem: .aufs, target: facts.target, branches: branches, xino: xino.path,
             calls: mountCalls.map(SyscallRecord.init), dryRun: req.dryRun,
@@ -122,17 +157,16 @@ public struct MountPlanner: Sendable {
             workdir: nil, notes: notes + geometry.notes, warnings: geometryWarnings + (xino.warning.map { [$0] } ?? []))
         return .aufs(
             AufsMountPlan(
-                target: facts.target, createTarget: facts.createTarget, loadModule: loadModule, calls: mountCalls,
+                target: facts.target, targetDirectory: facts.targetDirectory,
+                branchDirectories: anchored ? facts.branchDirectories : [], createTarget: facts.createTarget,
+                loadModule: loadModule, calls: mountCalls,
                 ensureXinoDir: xino.path?.hasPrefix(RuntimeDir.xinoDir + "/") ?? false, ifLoadFails: ifLoadFails,
                 report: report, fallbackAdvice: req.fallbackAdvice, fallbackReason: req.fallbackReason))
     }
 
-    /// The same layers for overlayfs: one upper (the rw branch, on top), the rest lower.
-    func overlay(
-        _ req: MountRequest, facts: MountFacts, reason: String, geometry: UnionGeometry.Findings,
-        warnings geometryWarnings: [String]
-    ) throws -> OverlayMountPlan {
-        let branches = facts.branches
+    /// The upper layer (the one rw branch, which must be on top) and the lower ones, as overlay
+    /// takes them; refused when the branches do not map onto overlay's shape.
+    static func overlayLayers(_ branches: [Branch]) throws -> (upper: String?, lowers: [String]) {
         let writable = branches.enumerated().filter { $0.element.permission.writable }
         if writable.count > 1 {
             throw AufsError.usage(
@@ -154,6 +188,15 @@ public struct MountPlanner: Sendable {
             throw AufsError.usage(
                 "overlay fallback: \(lowers.count) lower layers; overlayfs allows at most \(OverlayMounter.maxLayers)")
         }
+        return (upper, lowers)
+    }
+
+    /// The same layers for overlayfs: one upper (the rw branch, on top), the rest lower.
+    func overlay(
+        _ req: MountRequest, facts: MountFacts, reason: String, geometry: UnionGeometry.Findings,
+        warnings geometryWarnings: [String]
+    ) throws -> OverlayMountPlan {
+        let (upper, lowers) = try Self.overlayLayers(facts.branches)
         let ofacts =
             facts.overlay
             ?? OverlayFacts(upperSharesParentDevice: nil, whiteouts: 0, firstWhiteout: nil, overlayRegistered: true)
@@ -176,8 +219,13 @@ public struct MountPlanner: Sendable {
                     + "will show"
             )
         }
-        var strings: [(String, String)] = lowers.map { ("lowerdir+", $0) }
-        if let upper, let workdir { strings += [("upperdir", upper), ("workdir", workdir)] }
+        let byPath = Dictionary(
+            zip(facts.branchDirectories.map(\.path), facts.branchDirectories), uniquingKeysWith: { a, _ in a })
+        func layer(_ key: String, _ path: String) -> FsParameter {
+            byPath[path].map { .directory(key, $0) } ?? .string(key, path)
+        }
+        var layers = lowers.map { layer("lowerdir+", $0) }
+        if let upper { layers.append(layer("upperdir", upper)) }
         var parts = ["lowerdir=" + lowers.map(overlayEscape).joined(separator: ":")]
         if let upper, let workdir {
             parts += ["upperdir=" + overlayEscape(upper), "workdir=" + overlayEscape(workdir)]
@@ -191,8 +239,8 @@ public struct MountPlanner: Sendable {
                 "overlay has no equivalent of the aufs options \(ignored.joined(separator: ",")); they were ignored")
         }
         let report = MountReport(
-            filesystem: .overlay, target: facts.target, branches: branches, xino: nil,
-            calls: req.dryRun ? SyscallRecord.overlay(strings: strings, target: facts.target) : [],
+            filesystem: .overlay, target: facts.target, branches: facts.branches, xino: nil,
+            calls: req.dryRun ? SyscallRecord.overlay(layers, workdir: workdir, target: facts.target) : [],
             legacyCalls: req.dryRun ? [SyscallRecord(legacy)] : nil,
             dryRun: req.dryRun, loadedModule: false, workdir: workdir,
             notes: [
@@ -200,9 +248,24 @@ public struct MountPlanner: Sendable {
             ]
                 + geometry.notes,
             warnings: warnings + geometryWarnings)
+        var exposure = Self.exposure(facts)
+        if let p = ofacts.upperParent {
+            exposure += p.exposure.map { "the upper dir's parent: " + $0 }
+            if let why = p.entriesReplaceable {
+                exposure.append("the workdir is made in \(p.path), and \(why)")
+            }
+        }
         return OverlayMountPlan(
-            target: facts.target, createTarget: facts.createTarget, workdir: workdir, strings: strings,
+            target: facts.target, targetDirectory: facts.targetDirectory, createTarget: facts.createTarget,
+            workdir: workdir, upperParent: ofacts.upperParent, layers: layers, exposure: exposure, force: req.force,
             legacy: legacy, readOnly: req.options.readOnly, loadOverlay: !ofacts.overlayRegistered,
             layerCount: lowers.count, report: report, reuseIdleWorkdir: req.reuseIdleWorkdir)
+    }
+
+    /// Why another user could make a branch path name another directory, one line per reason.
+    static func exposure(_ facts: MountFacts) -> [String] {
+        zip(facts.branches.indices, facts.branchDirectories).flatMap { i, d in
+            d.exposure.map { "branch \(i) (\(d.path)): \($0)" }
+        }
     }
 }

@@ -65,10 +65,15 @@ public struct Mounter {
     public var root: HostRoot
     public var lockPath = RuntimeDir.mountLock
     public var planner = MountPlanner()
+    /// Where DKMS's key is, for the message of a refused module load (see ModuleLoader).
+    public var signingKey: (@Sendable (_ kernel: String) -> SigningKeyHint?)?
+    /// Where the overlay workdirs' identities are kept (WorkdirRecords).
+    public var workdirRecords: WorkdirRecords
 
     public init(syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot()) {
         self.syscalls = syscalls
         self.root = root
+        workdirRecords = WorkdirRecords(root: root)
     }
 
     public static let workdirPrefix = ".aufsctl-work."
@@ -77,12 +82,19 @@ public struct Mounter {
         nameThisThreadAufsctl()
         let facts = try MountFacts.gather(req, syscalls: syscalls, root: root)
         let plan = try planner.plan(req, facts: facts)
-        return try MountExecutor(syscalls: syscalls, root: root, lockPath: lockPath).run(plan)
+        var executor = MountExecutor(syscalls: syscalls, root: root, lockPath: lockPath)
+        executor.signingKey = signingKey
+        executor.workdirRecords = workdirRecords
+        return try executor.run(plan)
     }
 
     /// A per-union xino name: the mount point's last component (safe characters only) and a hash
     /// of its whole path, e.g. `mnt-3f2a1b4c.xino`.
-    static func xinoName(target: String) -> String {
+    static func xinoName(target: String) -> String { runtimeName(target, suffix: ".xino") }
+
+    /// A file name for `path` in a runtime directory: its last component (safe characters only) and
+    /// a hash of the whole path, then `suffix`.
+    static func runtimeName(_ target: String, suffix: String) -> String {
         var hash: UInt64 = 0xcbf29ce484222325  // FNV-1a 64
         for b in target.utf8 { hash = (hash ^ UInt64(b)) &* 0x100000001b3 }
         let base = String(
@@ -94,6 +106,6 @@ public struct Mounter {
                 }
                 .prefix(40))
         let hex = String(hash & 0xffff_ffff, radix: 16)
-        return "\(base)-\(String(repeating: "0", count: 8 - hex.count))\(hex).xino"
+        return "\(base)-\(String(repeating: "0", count: 8 - hex.count))\(hex)\(suffix)"
     }
 }

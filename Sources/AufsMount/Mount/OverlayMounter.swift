@@ -13,9 +13,46 @@ public enum OverlayMounter {
         Mounter.workdirPrefix + (upper.split(separator: "/").last.map(String.init) ?? "root")
     }
 
-    static func newAPIDescription(_ strings: Int, target: String) -> String {
-        "fsopen(\"overlay\") + \(strings) fsconfig(FSCONFIG_SET_STRING, ...) + fsmount + move_mount(\"\(target)\")"
+    static func newAPIDescription(_ strings: Int, target: String, byFD: Bool = false) -> String {
+        "fsopen(\"overlay\") + \(strings) fsconfig(\(byFD ? "FSCONFIG_SET_FD" : "FSCONFIG_SET_STRING"), ...) + fsmount "
+            + "+ move_mount(\"\(target)\")"
     }
+}
+
+/// The identity (st_dev, st_ino) of each overlay workdir aufsctl made, one file per workdir path in
+/// root's private runtime directory: `umount` removes a workdir only while its name still holds
+/// that directory, so one another user renamed into its place (in an upper dir's parent they can
+/// write) is left alone. Gone at reboot with /run, as the mounts are.
+public struct WorkdirRecords: Sendable {
+    public var directory: String
+    public init(directory: String) { self.directory = directory }
+    /// The records of the host `root` describes (its /run/aufsctl/workdir).
+    public init(root: HostRoot) { directory = root.resolve(RuntimeDir.workdirRecords, keepingLast: 2) }
+
+    func file(_ workdir: String) -> String {
+        Paths.join(directory, "workdir-" + Mounter.runtimeName(workdir, suffix: ".id"))
+    }
+
+    public func save(_ workdir: String, _ id: FileIdentity) throws {
+        try RuntimeDir.ensurePrivate(directory, what: "the overlay workdir records")
+        try AtomicFile.write(file(workdir), "\(id.device) \(id.inode)\n\(workdir)\n", mode: 0o600)
+    }
+
+    /// The recorded identity, nil when there is none (a mount by an older aufsctl, a reboot).
+    public func load(_ workdir: String) -> FileIdentity? {
+        let p = file(workdir)
+        var st = stat()
+        guard lstat(p, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == geteuid(),
+            let text = FileRead.string(p)
+        else { return nil }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let f = lines.first?.split(separator: " ") ?? []
+        guard lines.count >= 2, String(lines[1]) == workdir, f.count == 2, let d = UInt64(f[0]), let i = UInt64(f[1])
+        else { return nil }
+        return FileIdentity(device: d, inode: i)
+    }
+
+    public func remove(_ workdir: String) { unlink(file(workdir)) }
 }
 
 /// Removes a directory tree without following symlinks (overlay's workdir holds a mode-000 `work`).
@@ -66,6 +103,41 @@ package enum RecursiveRemove {
         }
         // A directory swapped for a symlink meanwhile fails here (ENOTDIR) and stays: never followed.
         unlinkat(dirfd, name, AT_REMOVEDIR)
+    }
+
+    /// Removes the directory `name` in `dirfd` by fd, only while it is `identity` (nil: any
+    /// directory of this user's): a name swapped for a symlink, a file or another directory is left.
+    package static func remove(at dirfd: Int32, _ name: String, identity: FileIdentity?) -> TreeRemoval {
+        let fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 {
+            let e = SysErrno(errno)
+            if e.code == ENOENT { return .missing }
+            var st = stat()
+            let what =
+                fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mode & S_IFMT == S_IFLNK
+                ? "a symlink" : "not a directory aufsctl can open (\(e))"
+            return .notOurs("it is \(what)")
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            close(fd)
+            return .notOurs("cannot fstat it: \(SysErrno(errno))")
+        }
+        let found = FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        if let identity, identity != found {
+            close(fd)
+            return .notOurs("it is not the directory made for this union (another one was put under its name)")
+        }
+        if identity == nil && st.st_uid != geteuid() {
+            close(fd)
+            return .notOurs("it belongs to uid \(st.st_uid)")
+        }
+        fchmod(fd, 0o700)
+        for entry in entries(fd) { remove(at: fd, entry) }
+        close(fd)
+        // Renamed away meanwhile: rmdir of the name then fails (ENOTEMPTY) or removes an empty one.
+        unlinkat(dirfd, name, AT_REMOVEDIR)
+        return .removed
     }
 
     /// The names in an open directory (not . and ..), read through a duplicate of its fd.

@@ -6,15 +6,15 @@ import Glibc
 /// `.mount` unit (`Type=aufs`, enabled for local-fs.target) or, without systemd, an fstab line.
 public struct PersistSpec: Sendable, Equatable, Codable {
     public var target: String
-    /// `path=perm`, top first (canonical paths).
-    public var branches: [String]
+    /// Top first (canonical paths).
+    public var branches: [BranchSpec]
     /// The xino file when the user chose one; the default (a per-union name under /run) is left
     /// to the helper at boot, when /run/aufsctl does not exist yet.
     public var xino: String?
     /// Other aufs options (`udba=reval`, `noxino`, ...) and VFS flags such as `ro`.
     public var options: [String]
 
-    public init(target: String, branches: [String], xino: String? = nil, options: [String] = []) {
+    public init(target: String, branches: [BranchSpec], xino: String? = nil, options: [String] = []) {
         self.target = target
         self.branches = branches
         self.xino = xino
@@ -25,8 +25,23 @@ public struct PersistSpec: Sendable, Equatable, Codable {
     /// characters anywhere, a trailing backslash (systemd's line continuation), a relative xino,
     /// and an option with `,` inside a value. Everything persist writes passes through here.
     public func validated() throws -> PersistSpec {
+        try validated(forUnit: false)
+    }
+
+    /// `validated()`, and for a systemd unit (`forUnit`) no path with a leading or trailing blank:
+    /// systemd strips them from Where= and What=, so the unit would not match its own name.
+    public func validated(forUnit: Bool) throws -> PersistSpec {
+        if forUnit {
+            for (what, v) in [("mount point", target)] + branchPaths.map({ ("branch", $0) })
+            where v.first == " " || v.last == " " || v.first == "\t" || v.last == "\t" {
+                throw AufsError.usage(
+                    "persist: the \(what) \"\(v)\" starts or ends with a blank, which systemd strips from a unit's "
+                        + "paths (the unit would not match its name): rename it, or use --via fstab")
+            }
+        }
         let fields =
-            [("mount point", target)] + branches.map { ("branch", $0) } + (xino.map { [("xino=", $0)] } ?? [])
+            [("mount point", target)] + branches.map { ("branch", $0.description) }
+            + (xino.map { [("xino=", $0)] } ?? [])
             + options.map { ("option", $0) }
         for (what, v) in fields {
             if v.isEmpty { throw AufsError.usage("persist: an empty \(what)") }
@@ -50,11 +65,11 @@ public struct PersistSpec: Sendable, Equatable, Codable {
         return self
     }
 
-    public var branchPaths: [String] { branches.map { String($0[..<($0.lastIndex(of: "=") ?? $0.endIndex)]) } }
+    public var branchPaths: [String] { branches.map(\.path) }
 
     /// The mount options as the helper receives them.
     public var optionString: String {
-        (["br=" + branches.joined(separator: ":")] + (xino.map { ["xino=" + $0] } ?? []) + options)
+        (["br=" + branches.map(\.description).joined(separator: ":")] + (xino.map { ["xino=" + $0] } ?? []) + options)
             .joined(separator: ",")
     }
 
@@ -161,41 +176,68 @@ public enum FstabLine {
         "none \(escape(spec.target)) aufs \(escape(spec.optionString)) 0 0"
     }
 
-    /// fstab with the union's line: replacing an aufs line for the same target, else placed
-    /// after the last line that mounts a directory the union needs (a branch's, the xino's or
-    /// the mount point's own filesystem), so `mount -a` mounts those first.
-    public static func insert(_ spec: PersistSpec, into fstab: String) throws -> String {
+    /// The comment aufsctl writes above its own line: what tells its lines from an administrator's.
+    public static func marker(_ target: String) -> String {
+        "# aufsctl persist \(escape(Paths.normalize(target))): `aufsctl persist --remove` removes the next line"
+    }
+
+    /// The fields of an fstab line that mounts something, or nil for a comment or a short line.
+    static func fields(_ l: String) -> [Substring]? {
+        let f = l.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        return f.count >= 3 && !f[0].hasPrefix("#") ? f : nil
+    }
+
+    /// fstab with the union's line after its marker: aufsctl's own line for the target (after the
+    /// marker; `adoptUnmarked`: an unmarked aufs line a schema-1 record says aufsctl wrote) is
+    /// replaced; else placed after the last line that mounts a directory the union needs (a
+    /// branch's, the xino's or the mount point's own filesystem), so `mount -a` mounts those first.
+    /// Another line for the mount point is refused (usage error), fstab untouched.
+    public static func insert(_ spec: PersistSpec, into fstab: String, adoptUnmarked: Bool = false) throws -> String {
         var lines = fstab.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
+        let marker = marker(spec.target)
         let new = line(spec)
         let needed = spec.requiredPaths + [Paths.dirname(spec.target)]
         var after = -1
         for (i, l) in lines.enumerated() {
-            let f = l.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard f.count >= 3, !f[0].hasPrefix("#") else { continue }
+            guard let f = fields(l) else { continue }
             let mp = Paths.normalize(unescape(f[1]))
             if mp == Paths.normalize(spec.target) {
                 guard f[2] == "aufs" else {
                     throw AufsError.usage("/etc/fstab line \(i + 1) already mounts \(f[2]) on \(mp); remove it first")
                 }
+                let ours = i > 0 && lines[i - 1] == marker
+                guard ours || adoptUnmarked else {
+                    throw AufsError.usage(
+                        "/etc/fstab line \(i + 1) is an aufs line for \(mp) that aufsctl did not write (no aufsctl "
+                            + "persist comment above it); persist leaves it alone: remove that line to persist with "
+                            + "aufsctl, or keep it and do not persist")
+                }
                 lines[i] = new
+                if !ours { lines.insert(marker, at: i) }
                 return lines.joined(separator: "\n") + "\n"
             }
             if needed.contains(where: { $0 == mp || mp == "/" || $0.hasPrefix(mp + "/") }) { after = i }
         }
-        lines.insert(new, at: after + 1 == 0 ? lines.count : after + 1)
+        lines.insert(contentsOf: [marker, new], at: after + 1 == 0 ? lines.count : after + 1)
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// fstab without the union's aufs line (nil when it has none).
-    public static func remove(target: String, from fstab: String) -> String? {
+    /// fstab without the union's line aufsctl wrote (the one after its marker, and the marker);
+    /// with `unmarked`, for a schema-1 record, else the aufs line for the target. nil: nothing to remove.
+    public static func remove(target: String, from fstab: String, unmarked: Bool = false) -> String? {
         var lines = fstab.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        let before = lines.count
-        lines.removeAll { l in
-            let f = l.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            return f.count >= 3 && !f[0].hasPrefix("#") && f[2] == "aufs"
-                && Paths.normalize(unescape(f[1])) == Paths.normalize(target)
+        let marker = marker(target)
+        func isTargetLine(_ l: String) -> Bool {
+            guard let f = fields(l) else { return false }
+            return f[2] == "aufs" && Paths.normalize(unescape(f[1])) == Paths.normalize(target)
         }
-        return lines.count == before ? nil : lines.joined(separator: "\n")
+        if let i = lines.indices.first(where: { $0 > 0 && lines[$0 - 1] == marker && isTargetLine(lines[$0]) }) {
+            lines.removeSubrange((i - 1)...i)
+            return lines.joined(separator: "\n")
+        }
+        guard unmarked, let i = lines.firstIndex(where: isTargetLine) else { return nil }
+        lines.remove(at: i)
+        return lines.joined(separator: "\n")
     }
 }

@@ -28,19 +28,30 @@ public struct SyscallRecord: Sendable, Equatable, Codable, CustomStringConvertib
         data = call.data
     }
 
-    /// The new mount API's calls for an overlay: fsopen, one fsconfig per layer string, the
-    /// superblock's creation, fsmount, and move_mount onto the target.
-    public static func overlay(strings: [(String, String)], target: String) -> [SyscallRecord] {
+    /// The new mount API's calls for an overlay: fsopen, one fsconfig per layer (FSCONFIG_SET_FD
+    /// for a directory given by the fd it was checked on, its path as the value; else
+    /// FSCONFIG_SET_STRING), the superblock's creation, fsmount, and move_mount onto the target.
+    /// A dry run's `workdir` (made only at mount) is given the way the layers are.
+    public static func overlay(_ layers: [FsParameter], workdir: String? = nil, target: String) -> [SyscallRecord] {
         var open = SyscallRecord(syscall: "fsopen")
         open.fstype = "overlay"
         var calls = [open]
-        for (key, value) in strings {
+        let byFD = layers.contains { if case .directory = $0 { return true } else { return false } }
+        func config(_ command: String, _ key: String, _ value: String) {
             var c = SyscallRecord(syscall: "fsconfig")
-            c.command = "FSCONFIG_SET_STRING"
+            c.command = command
             c.key = key
             c.value = value
             calls.append(c)
         }
+        for layer in layers {
+            if case .directory = layer {
+                config("FSCONFIG_SET_FD", layer.key, layer.value)
+            } else {
+                config("FSCONFIG_SET_STRING", layer.key, layer.value)
+            }
+        }
+        if let workdir { config(byFD ? "FSCONFIG_SET_FD" : "FSCONFIG_SET_STRING", "workdir", workdir) }
         var create = SyscallRecord(syscall: "fsconfig")
         create.command = "FSCONFIG_CMD_CREATE"
         var move = SyscallRecord(syscall: "move_mount")
@@ -56,7 +67,8 @@ public struct SyscallRecord: Sendable, Equatable, Codable, CustomStringConvertib
             return "mount(\(q(source)), \(q(target)), \(q(fstype)), \(f), \(q(data)))"
         case "fsopen": return "fsopen(\(q(fstype)))"
         case "fsconfig":
-            return key.map { "fsconfig(\(command ?? ""), \(q($0)), \(q(value)))" } ?? "fsconfig(\(command ?? ""))"
+            let v = command == "FSCONFIG_SET_FD" ? "fd of \(value ?? "")" : q(value)
+            return key.map { "fsconfig(\(command ?? ""), \(q($0)), \(v))" } ?? "fsconfig(\(command ?? ""))"
         case "move_mount": return "move_mount(\(q(target)))"
         default: return syscall + "()"
         }
@@ -67,18 +79,21 @@ public struct SyscallRecord: Sendable, Equatable, Codable, CustomStringConvertib
     public static func lines(_ calls: [SyscallRecord]) -> [String] {
         var out: [String] = []
         var strings = 0
+        var byFD = false
         var inOverlay = false
         for c in calls {
             switch c.syscall {
             case "fsopen":
                 inOverlay = true
                 strings = 0
+                byFD = false
             case "fsconfig" where inOverlay:
                 if c.key != nil { strings += 1 }
+                if c.command == "FSCONFIG_SET_FD" { byFD = true }
             case "fsmount" where inOverlay:
                 break
             case "move_mount" where inOverlay:
-                out.append(OverlayMounter.newAPIDescription(strings, target: c.target ?? ""))
+                out.append(OverlayMounter.newAPIDescription(strings, target: c.target ?? "", byFD: byFD))
                 inOverlay = false
             default:
                 out.append(c.description)

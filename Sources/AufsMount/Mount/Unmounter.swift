@@ -8,7 +8,10 @@ public struct UnmountReport: Sendable, Codable, Equatable {
     /// The unmounted mount's fstype as mountinfo names it (with --force, any filesystem).
     public var filesystem: String
     public var attempts: Int
+    /// The overlay workdir removed, only when one was.
     public var removedWorkdir: String?
+    /// Why an overlay workdir was left (not the directory its mount made), when one was.
+    public var leftWorkdir: String? = nil
 }
 
 /// `aufsctl umount`: umount2 with EBUSY retries; removes the overlay workdir aufsctl created.
@@ -24,10 +27,13 @@ public struct Unmounter {
     public var flushFailureWarns: ((AufsError) -> Void)?
     /// More umount2 flags (umount.aufs -f: MNT_FORCE).
     public var extraFlags: Int32 = 0
+    /// The identity of each overlay workdir aufsctl made.
+    public var workdirRecords: WorkdirRecords
 
     public init(syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot()) {
         self.syscalls = syscalls
         self.root = root
+        workdirRecords = WorkdirRecords(root: root)
     }
 
     public func unmount(_ target: String, lazy: Bool, force: Bool) throws -> UnmountReport {
@@ -48,11 +54,13 @@ public struct Unmounter {
                     + "made; add --any-filesystem to unmount it anyway"
             )
         }
+        // By fd from here: the mount on the name in the parent is the one judged above (mount id).
+        let live = try LiveMount.open(resolved, entry: entry, syscalls: syscalls)
         if entry.fstype == "aufs" && flushPseudoLinks,
             let union = (try? StatusReader(root: root).read())?.mounts.first(where: { $0.target == resolved })
         {
             do {
-                _ = try PseudoLinks(root: root).flush(union)
+                _ = try PseudoLinks(root: root, syscalls: syscalls).flush(union)
             } catch let e as AufsError where flushFailureWarns != nil {
                 flushFailureWarns?(e)
             }
@@ -60,19 +68,17 @@ public struct Unmounter {
         var attempts = 0
         while true {
             attempts += 1
-            switch syscalls.umount2(resolved, flags: (lazy ? Int32(MNT_DETACH) : 0) | extraFlags) {
+            switch syscalls.unmount(in: live.parent, live.name, flags: (lazy ? Int32(MNT_DETACH) : 0) | extraFlags) {
             case .success:
-                var removed: String?
+                var report = UnmountReport(target: resolved, filesystem: entry.fstype, attempts: attempts)
                 // After a lazy detach the overlay may still be in use: its workdir stays.
                 if !lazy, entry.fstype == "overlay", entry.source == OverlayMounter.source,
                     let w = Unmounter.option("workdir", in: entry.fsOptions),
                     (w.split(separator: "/").last ?? "").hasPrefix(Mounter.workdirPrefix)
                 {
-                    // The workdir was canonical at mount time: a symlink in its path now was planted.
-                    if syscalls.removeTree(w, strictParents: true) { removed = w }
+                    (report.removedWorkdir, report.leftWorkdir) = removeWorkdir(w)
                 }
-                return UnmountReport(
-                    target: resolved, filesystem: entry.fstype, attempts: attempts, removedWorkdir: removed)
+                return report
             case .failure(let e) where e.code == EBUSY && attempts <= retries:
                 syscalls.pause(microseconds: retryDelayMicroseconds)
             case .failure(let e):
@@ -83,6 +89,26 @@ public struct Unmounter {
                 throw AufsError(
                     "umount \(resolved) failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(e)\(hint)")
             }
+        }
+    }
+
+    /// Removes the overlay workdir `w` after its union is gone: its parent by the no-follow walk
+    /// (the path was canonical at mount time, so a symlink on it now was planted), then the
+    /// directory by fd, only while its name holds the directory the mount made (the recorded
+    /// identity; without a record, one of root's). Returns (removed, why left).
+    func removeWorkdir(_ w: String) -> (String?, String?) {
+        let recorded = workdirRecords.load(w)
+        defer { workdirRecords.remove(w) }
+        let parent: AnchoredDirectory
+        switch syscalls.anchorDirectory(Paths.dirname(w)) {
+        case .success(let p): parent = p
+        case .failure(let f) where f.errno.code == ENOENT && !f.symlink: return (nil, nil)
+        case .failure(let f): return (nil, "left overlay workdir \(w): \(f)")
+        }
+        switch syscalls.removeTree(in: parent, String(w.split(separator: "/").last ?? ""), identity: recorded) {
+        case .removed: return (w, nil)
+        case .missing: return (nil, nil)
+        case .notOurs(let why): return (nil, "left \(w) alone: \(why)")
         }
     }
 

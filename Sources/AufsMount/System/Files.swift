@@ -75,6 +75,13 @@ public enum FileRead {
         return names.sorted()
     }
 
+    /// realpath(3), or nil (errno set).
+    public static func realPath(_ path: String) -> String? {
+        guard let r = realpath(path, nil) else { return nil }
+        defer { free(r) }
+        return String(cString: r)
+    }
+
     /// The target of a symlink, or nil.
     public static func readLink(_ path: String) -> String? {
         var buf = [CChar](repeating: 0, count: 4097)

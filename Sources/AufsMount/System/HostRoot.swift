@@ -35,6 +35,17 @@ public struct HostRoot: Sendable, Equatable {
         isHost ? argv : ["chroot", path] + argv
     }
 
+    /// `abs` under the root with the symlinks of every component but the last `keep` resolved (as
+    /// `resolve` does), those kept as named: for aufsctl's own directories and files
+    /// (`/var/lib/aufsctl/state.json`, `/run/aufsctl/install.lock`), whose checks (lstat,
+    /// O_NOFOLLOW) must see a symlink planted there rather than what it points to.
+    public func resolve(_ abs: String, keepingLast keep: Int) -> String {
+        if isHost { return abs }
+        let parts = Paths.normalize(abs).split(separator: "/").map(String.init)
+        let head = "/" + parts.dropLast(keep).joined(separator: "/")
+        return ([resolve(head)] + parts.suffix(keep)).joined(separator: "/").replacingDoubleSlashes
+    }
+
     /// `abs` (an absolute host path such as `/etc/os-release`) resolved under the root the way
     /// chroot would: symlinks are followed inside the tree, and an absolute link target (Debian's
     /// `build -> /usr/src/linux-headers-...`) starts again at the root, never at the host's `/`.
@@ -57,5 +68,13 @@ public struct HostRoot: Sendable, Equatable {
             pending += target.split(separator: "/").map(String.init).reversed()
         }
         return path + "/" + resolved.joined(separator: "/")
+    }
+}
+
+extension String {
+    fileprivate var replacingDoubleSlashes: String {
+        var out = ""
+        for c in self where !(c == "/" && out.hasSuffix("/")) { out.append(c) }
+        return out
     }
 }

@@ -9,6 +9,8 @@ public enum RuntimeDir {
     public static let mountLock = "/run/aufsctl/mount.lock"
     public static let installLock = "/run/aufsctl/install.lock"
     public static let xinoDir = "/run/aufsctl/xino"
+    /// The identity of each overlay workdir aufsctl made (WorkdirRecords).
+    public static let workdirRecords = "/run/aufsctl/workdir"
 
     /// Creates `dir` (0700) if missing, then checks it is a real directory (not a symlink), owned
     /// by this user and writable by nobody else; throws a message naming the problem otherwise.

@@ -32,12 +32,31 @@ public protocol Syscalls: Sendable {
     func deviceID(_ path: String) -> Result<UInt64, SysErrno>
     func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, SysErrno>
     func umount2(_ target: String, flags: Int32) -> Result<Void, SysErrno>
-    /// The new mount API (fsopen/fsconfig/fsmount/move_mount) for one filesystem: every
-    /// `FSCONFIG_SET_STRING` in order, then create, mount and move to `target`.
-    /// Fails with the step that failed, so callers can fall back when a key is unknown.
+    /// The new mount API (fsopen/fsconfig/fsmount/move_mount) for one filesystem: every parameter
+    /// in order (a string, or an anchored directory as FSCONFIG_SET_FD), then create, mount and
+    /// move onto `target`'s fd (MOVE_MOUNT_F_EMPTY_PATH|MOVE_MOUNT_T_EMPTY_PATH). Fails with the
+    /// step that failed, so callers can fall back when a key or an fd value is unknown.
     func fsMount(
-        fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String
+        fstype: String, source: String, parameters: [FsParameter], readOnly: Bool, target: AnchoredDirectory
     ) -> Result<Void, FsMountError>
+
+    // Paths resolved once (Anchor.swift): what the kernel is given is the object that was checked.
+    /// A canonical absolute path as a directory fd, no symlink followed on the way (PathAnchor).
+    func anchorDirectory(_ path: String) -> Result<AnchoredDirectory, AnchorFailure>
+    /// `name` in `dir`, not followed if a symlink: a mount point's root once mounted over.
+    func openDirectory(in dir: AnchoredDirectory, _ name: String) -> Result<AnchoredDirectory, SysErrno>
+    /// mkdirat then openat(O_NOFOLLOW) at once; fails (removing it) unless what it opened is an empty
+    /// directory of this user's.
+    func makeDirectory(in dir: AnchoredDirectory, _ name: String, mode: UInt32) -> Result<AnchoredDirectory, SysErrno>
+    /// The id (mountinfo's first field) of the mount `name` in `dir` is on, the name not followed:
+    /// statx's STATX_MNT_ID (5.8+), else the mnt_id of /proc/self/fdinfo for an O_PATH fd on it.
+    func mountID(in dir: AnchoredDirectory, _ name: String) -> Result<Int, SysErrno>
+    /// umount2(name, flags|UMOUNT_NOFOLLOW) from `dir` (fchdir; the working directory is restored):
+    /// a mount point cannot be renamed, so `name` in `dir` is the mount whose id was checked.
+    func unmount(in dir: AnchoredDirectory, _ name: String, flags: Int32) -> Result<Void, SysErrno>
+    /// rm -rf of `name` in `dir` by fd, never following a symlink, only while `name` is still the
+    /// directory `identity` (nil: any directory of this user's).
+    func removeTree(in dir: AnchoredDirectory, _ name: String, identity: FileIdentity?) -> TreeRemoval
 
     // The file-system side (defaults below are the real calls).
     func realpath(_ path: String) -> Result<String, SysErrno>
@@ -57,6 +76,43 @@ public protocol Syscalls: Sendable {
 public struct FsMountError: Error, Sendable, Equatable {
     public var step: String
     public var errno: SysErrno
+    public init(step: String, errno: SysErrno) {
+        self.step = step
+        self.errno = errno
+    }
+}
+
+/// One fsconfig parameter: a string, or a directory given by its fd (FSCONFIG_SET_FD).
+public enum FsParameter: Sendable, CustomStringConvertible {
+    case string(String, String)
+    case directory(String, AnchoredDirectory)
+
+    public var key: String {
+        switch self {
+        case .string(let k, _), .directory(let k, _): return k
+        }
+    }
+    /// The value as a path (the directory's canonical path).
+    public var value: String {
+        switch self {
+        case .string(_, let v): return v
+        case .directory(_, let d): return d.path
+        }
+    }
+    public var description: String {
+        switch self {
+        case .string(let k, let v): return "fsconfig(FSCONFIG_SET_STRING, \"\(k)\", \"\(v)\")"
+        case .directory(let k, let d): return "fsconfig(FSCONFIG_SET_FD, \"\(k)\", fd of \(d.path))"
+        }
+    }
+}
+
+/// What `removeTree(in:_:identity:)` did.
+public enum TreeRemoval: Sendable, Equatable {
+    case removed
+    case missing
+    /// Left alone: the name is not the expected directory (a symlink, another directory).
+    case notOurs(String)
 }
 
 public struct LinuxSyscalls: Syscalls {
@@ -102,17 +158,18 @@ public struct LinuxSyscalls: Syscalls {
     }
 
     public func fsMount(
-        fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String
+        fstype: String, source: String, parameters: [FsParameter], readOnly: Bool, target: AnchoredDirectory
     ) -> Result<Void, FsMountError> {
         let fs = aufsctl_fsopen(fstype, AUFSCTL_FSOPEN_CLOEXEC)
         if fs < 0 { return .failure(FsMountError(step: "fsopen(\"\(fstype)\")", errno: SysErrno(errno))) }
         defer { close(fs) }
-        for (key, value) in [("source", source)] + strings {
-            if aufsctl_fsconfig_string(fs, key, value) != 0 {
-                return .failure(
-                    FsMountError(
-                        step: "fsconfig(FSCONFIG_SET_STRING, \"\(key)\", \"\(value)\")", errno: SysErrno(errno)))
+        for p in [FsParameter.string("source", source)] + parameters {
+            let rc: Int32
+            switch p {
+            case .string(let key, let value): rc = aufsctl_fsconfig_string(fs, key, value)
+            case .directory(let key, let dir): rc = withExtendedLifetime(dir) { aufsctl_fsconfig_fd(fs, key, dir.fd) }
             }
+            if rc != 0 { return .failure(FsMountError(step: p.description, errno: SysErrno(errno))) }
         }
         if aufsctl_fsconfig_create(fs) != 0 {
             return .failure(FsMountError(step: "fsconfig(FSCONFIG_CMD_CREATE)", errno: SysErrno(errno)))
@@ -120,10 +177,34 @@ public struct LinuxSyscalls: Syscalls {
         let mnt = aufsctl_fsmount(fs, readOnly ? 1 : 0)
         if mnt < 0 { return .failure(FsMountError(step: "fsmount", errno: SysErrno(errno))) }
         defer { close(mnt) }
-        if aufsctl_move_mount_to(mnt, target) != 0 {
-            return .failure(FsMountError(step: "move_mount(\"\(target)\")", errno: SysErrno(errno)))
+        if withExtendedLifetime(target, { aufsctl_move_mount_to_fd(mnt, target.fd) }) != 0 {
+            return .failure(FsMountError(step: "move_mount(onto the fd of \(target.path))", errno: SysErrno(errno)))
         }
         return .success(())
+    }
+
+    public func anchorDirectory(_ path: String) -> Result<AnchoredDirectory, AnchorFailure> { PathAnchor.open(path) }
+
+    public func openDirectory(in dir: AnchoredDirectory, _ name: String) -> Result<AnchoredDirectory, SysErrno> {
+        withExtendedLifetime(dir) { PathAnchor.open(at: dir.fd, name, under: dir.path) }
+    }
+
+    public func makeDirectory(
+        in dir: AnchoredDirectory, _ name: String, mode: UInt32
+    ) -> Result<AnchoredDirectory, SysErrno> {
+        withExtendedLifetime(dir) { RealFileSystem.makeDirectory(at: dir.fd, name, under: dir.path, mode: mode) }
+    }
+
+    public func mountID(in dir: AnchoredDirectory, _ name: String) -> Result<Int, SysErrno> {
+        withExtendedLifetime(dir) { RealFileSystem.mountID(at: dir.fd, name) }
+    }
+
+    public func unmount(in dir: AnchoredDirectory, _ name: String, flags: Int32) -> Result<Void, SysErrno> {
+        withExtendedLifetime(dir) { RealFileSystem.unmount(at: dir.fd, name, flags: flags) }
+    }
+
+    public func removeTree(in dir: AnchoredDirectory, _ name: String, identity: FileIdentity?) -> TreeRemoval {
+        withExtendedLifetime(dir) { RecursiveRemove.remove(at: dir.fd, name, identity: identity) }
     }
 }
 
@@ -134,13 +215,22 @@ public struct FileStatus: Sendable, Equatable {
     public var uid: UInt32
     /// Modification time, seconds since the epoch.
     public var mtime: Int = 0
+    public var gid: UInt32 = 0
+    public var inode: UInt64 = 0
+    public var links: UInt64 = 1
     public var isDirectory: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFDIR) }
     public var isRegular: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFREG) }
-    public init(mode: UInt32, device: UInt64, uid: UInt32, mtime: Int = 0) {
+    public init(
+        mode: UInt32, device: UInt64, uid: UInt32, mtime: Int = 0, gid: UInt32 = 0, inode: UInt64 = 0,
+        links: UInt64 = 1
+    ) {
         self.mode = mode
         self.device = device
         self.uid = uid
         self.mtime = mtime
+        self.gid = gid
+        self.inode = inode
+        self.links = links
     }
 }
 
@@ -201,15 +291,12 @@ enum RealFileSystem {
         var st = stat()
         let rc = follow ? stat(path, &st) : lstat(path, &st)
         if rc != 0 { return .failure(SysErrno(errno)) }
-        return .success(
-            FileStatus(
-                mode: UInt32(st.st_mode), device: UInt64(st.st_dev), uid: st.st_uid,
-                mtime: st.st_mtim.tv_sec))
+        return .success(FileStatus(st))
     }
 
-    /// mkdir -p by directory fd: existing components are followed as the user named them, but a
-    /// directory this call created is opened with O_NOFOLLOW, so one swapped for a symlink (in a
-    /// parent another user can write) makes it fail instead of creating the rest elsewhere.
+    /// mkdir -p by directory fd of a canonical path: every component is opened with O_NOFOLLOW, so
+    /// one swapped for a symlink (in a parent another user can write) makes it fail instead of
+    /// creating the rest elsewhere.
     static func makeDirectories(_ p: String) throws -> CreatedDirectories {
         var undo: [() -> Void] = []
         var parents: [Int32] = []
@@ -232,14 +319,14 @@ enum RealFileSystem {
             } else if errno != EEXIST {
                 throw fail("--mkdir: cannot create \(cur): \(SysErrno(errno))")
             }
-            let next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (made ? O_NOFOLLOW : 0))
+            let next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
             if next < 0 {
                 let e = SysErrno(errno)
                 if made { unlinkat(fd, c, AT_REMOVEDIR) }
                 throw fail(
-                    e.code == ELOOP
-                        ? "--mkdir: \(cur), which aufsctl had just created, was replaced by a symlink; nothing more "
-                            + "was created"
+                    e.code == ELOOP || (e.code == ENOTDIR && RealFileSystem.isSymlink(at: fd, c))
+                        ? "--mkdir: \(cur)\(made ? ", which aufsctl had just created," : "") was replaced by a "
+                            + "symlink; nothing more was created"
                         : "--mkdir: cannot open \(cur): \(e)")
             }
             if made {
@@ -252,6 +339,60 @@ enum RealFileSystem {
         }
         close(fd)
         return result()
+    }
+}
+
+extension RealFileSystem {
+    static func isSymlink(at dirfd: Int32, _ name: String) -> Bool {
+        var st = stat()
+        return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mode & S_IFMT == S_IFLNK
+    }
+
+    static func makeDirectory(
+        at dirfd: Int32, _ name: String, under parent: String, mode: UInt32
+    ) -> Result<AnchoredDirectory, SysErrno> {
+        if mkdirat(dirfd, name, mode_t(mode)) != 0 { return .failure(SysErrno(errno)) }
+        switch PathAnchor.open(at: dirfd, name, under: parent) {
+        case .failure(let e):
+            // Swapped for a symlink or a file between mkdirat and openat: what is there is not ours.
+            return .failure(e)
+        case .success(let d):
+            // Another user's directory, or another one renamed under the name meanwhile, is not
+            // the one made here: ours is this user's and empty.
+            guard d.status.uid == Glibc.geteuid(), RecursiveRemove.entries(d.fd).isEmpty else {
+                return .failure(SysErrno(EEXIST))
+            }
+            fchmod(d.fd, mode_t(mode))
+            return .success(d)
+        }
+    }
+
+    static func mountID(at dirfd: Int32, _ name: String) -> Result<Int, SysErrno> {
+        var id: UInt64 = 0
+        if aufsctl_statx_mnt_id(dirfd, name, &id) == 0 { return .success(Int(id)) }
+        guard errno == ENOSYS || errno == EINVAL else { return .failure(SysErrno(errno)) }
+        // Before 5.8: the mnt_id line of /proc/self/fdinfo/N (3.15+) for an O_PATH fd on the name.
+        let fd = name.isEmpty ? dup(dirfd) : openat(dirfd, name, AUFSCTL_O_PATH | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 { return .failure(SysErrno(errno)) }
+        defer { close(fd) }
+        guard let info = FileRead.string("/proc/self/fdinfo/\(fd)"),
+            let line = info.split(separator: "\n").first(where: { $0.hasPrefix("mnt_id:") }),
+            let n = Int(line.dropFirst("mnt_id:".count).trimmingBlanks)
+        else { return .failure(SysErrno(ENOSYS)) }
+        return .success(n)
+    }
+
+    static func unmount(at dirfd: Int32, _ name: String, flags: Int32) -> Result<Void, SysErrno> {
+        let cwd = Glibc.open(".", AUFSCTL_O_PATH | O_DIRECTORY | O_CLOEXEC)
+        defer {
+            if cwd >= 0 {
+                fchdir(cwd)
+                close(cwd)
+            }
+        }
+        if fchdir(dirfd) != 0 { return .failure(SysErrno(errno)) }
+        if Glibc.umount2(name, flags | AUFSCTL_UMOUNT_NOFOLLOW) != 0 { return .failure(SysErrno(errno)) }
+        return .success(())
     }
 }
 

@@ -14,6 +14,8 @@ typedef struct {
 
 /// statfs(2); returns 0 or -errno.
 int aufsctl_statfs(const char *path, aufsctl_statfs_t *out);
+/// fstatfs(2) (an O_PATH fd too); returns 0 or -1 with errno.
+int aufsctl_fstatfs(int fd, aufsctl_statfs_t *out);
 
 unsigned int aufsctl_major(uint64_t dev);
 unsigned int aufsctl_minor(uint64_t dev);
@@ -40,6 +42,24 @@ int aufsctl_fsconfig_create(int fd);
 int aufsctl_fsmount(int fd, int read_only);
 int aufsctl_move_mount_to(int mnt, const char *target);
 extern const unsigned int AUFSCTL_FSOPEN_CLOEXEC;
+/// fsconfig(FSCONFIG_SET_FD): a layer given as an open directory (overlayfs >= 6.13 takes
+/// lowerdir+, upperdir and workdir so and shows the directory's real path).
+int aufsctl_fsconfig_fd(int fd, const char *key, int value_fd);
+/// move_mount(mnt, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH): onto the
+/// directory the fd names, never re-resolving a path.
+int aufsctl_move_mount_to_fd(int mnt, int target_fd);
+
+/// statx(dirfd, name, AT_SYMLINK_NOFOLLOW | (name empty: AT_EMPTY_PATH), STATX_MNT_ID): the id of
+/// the mount `name` is on (mountinfo's first field); 0 with the id, -1 with errno (EINVAL or no
+/// STATX_MNT_ID in the answer before 5.8, then -1 with errno ENOSYS).
+int aufsctl_statx_mnt_id(int dirfd, const char *name, uint64_t *mnt_id);
+/// open(2)'s O_PATH (glibc declares it only with _GNU_SOURCE).
+extern const int AUFSCTL_O_PATH;
+/// Raises RLIMIT_NOFILE's soft limit to at least `want` (at most the hard limit): each branch is held
+/// open as an fd until the mount is made. Returns the soft limit now.
+unsigned long aufsctl_raise_nofile(unsigned long want);
+/// umount2's UMOUNT_NOFOLLOW (not in every libc's headers).
+extern const int AUFSCTL_UMOUNT_NOFOLLOW;
 
 /// gnu_get_libc_version(): the glibc this process runs with.
 const char *aufsctl_libc_version(void);
@@ -54,5 +74,9 @@ void aufsctl_malloc_tune(int mmap_threshold);
 /// getdents64(2) through syscall(2) (glibc's wrapper is hidden behind _GNU_SOURCE): the bytes of
 /// linux_dirent64 records written to buf, 0 at the end, or -1 with errno.
 long aufsctl_getdents64(int fd, void *buf, unsigned long count);
+
+/// keyctl(KEYCTL_READ) through syscall(2) (no libkeyutils): a keyring's key serials, 4 bytes each,
+/// written to buf; returns the size the whole list needs, or -1 with errno.
+long aufsctl_keyctl_read(int32_t keyring, void *buf, unsigned long len);
 
 #endif

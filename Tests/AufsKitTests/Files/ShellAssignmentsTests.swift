@@ -135,8 +135,7 @@ extension String {
         t.mkdirs(t.path + "/etc/default")
         try AtomicFile.write(path, Self.latin1)
         let ctx = InstallContext(
-            root: HostRoot(t.path), runner: ScriptedRunner(), syscalls: FakeSyscalls(),
-            facts: try await Self.facts(), options: InstallOptions())
+            root: HostRoot(t.path), runner: ScriptedRunner(), syscalls: FakeSyscalls(), options: InstallOptions())
         _ = try ctx.setAssignment("GRUB_DEFAULT", to: "0", in: "/etc/default/grub")
         guard case .success(let b) = FileRead.bytes(path) else { Issue.record("unreadable"); return }
         #expect(b.filter { $0 == 0xE9 }.count == 3 && !b.contains(0xBD), "\(b)")

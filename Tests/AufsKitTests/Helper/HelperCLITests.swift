@@ -75,6 +75,21 @@ private func helper(
         #expect(logged.hasPrefix("mount.aufs none \(t.path)/mnt -f -o br=\(t.path)/nope=rw\n  exit 32: "), "\(logged)")
     }
 
+    /// AUFSCTL_HELPER_LOG naming a FIFO (anything but a regular file) is not written, and the
+    /// helper never waits for a reader.
+    @Test func aLogThatIsAFifoNeverBlocks() async throws {
+        let t = TempDir()
+        let fifo = t.path + "/log.fifo"
+        mkfifo(fifo, 0o600)
+        symlink(Paths.dirname(FileRead.readLink("/proc/self/exe") ?? "") + "/aufsctl-helper", t.path + "/mount.aufs")
+        let start = monotonicSeconds()
+        let r = try await SubprocessRunner().run(
+            ["timeout", "30", t.path + "/mount.aufs", "none"], environment: ["AUFSCTL_HELPER_LOG": fifo])
+        #expect(r.status == 1, "\(r.stderr)")  // 124: timeout killed a helper waiting for a reader
+        #expect(monotonicSeconds() - start < 25)
+        #expect(r.stderr.contains("AUFSCTL_HELPER_LOG=\(fifo): not logged"), "\(r.stderr)")
+    }
+
     @Test func umountBadInvocation() async throws {
         let r = try await helper("umount.aufs", [])
         #expect(r.status == 1 && r.stderr.contains("DIR is missing"))

@@ -117,7 +117,7 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
     func options(skip: Bool = true) -> InstallOptions {
         var o = InstallOptions()
         o.method = .dkms
-        o.source = packageRoot() + "/Kernel/standin"
+        o.source = .directory(packageRoot() + "/Kernel/standin")
         o.skipExportCheck = skip
         o.noLoad = true
         o.jobs = 2
@@ -243,7 +243,7 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
     func install(_ t: TempDir, _ runner: FakeDebian, kernel: String) async throws {
         var o = InstallOptions()
         o.method = .dkms
-        o.source = packageRoot() + "/Kernel/standin"
+        o.source = .directory(packageRoot() + "/Kernel/standin")
         o.skipExportCheck = true
         o.noLoad = true
         o.kernel = KernelRelease(kernel)
@@ -296,8 +296,8 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
                 steps: [
                     .init(
                         id: "third", title: "third", undo: [.removeFile(path: "/etc/aufsctl-third.conf")],
-                        uses: ["file:/etc/modules-load.d/aufs.conf"])
-                ]))
+                        uses: [.file("/etc/modules-load.d/aufs.conf")])
+                ], source: nil))
         try state.save(root: HostRoot(t.path))
         #expect(state.installs.map(\.id) == [1, 2, 3])
         #expect(Uninstaller.list(state).count == 3)
@@ -388,7 +388,7 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
     @Test func sourceDirectoryDigest() async throws {
         let t = copyFixture("debian12")
         let runner = FakeDebian(root: t.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers)
-        let report = try await install(t, runner) { $0.source = packageRoot() + "/Kernel/standin" }
+        let report = try await install(t, runner) { $0.source = .directory(packageRoot() + "/Kernel/standin") }
         #expect(report.exitCode.rawValue == 0, "\(report)")
         let source = try #require(try InstallState.load(root: HostRoot(t.path)).installs.first?.source)
         #expect(source.hasPrefix(packageRoot() + "/Kernel/standin sha256:") && source.contains(" files)"), "\(source)")
@@ -402,7 +402,7 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
         let t2 = copyFixture("debian12")
         _ = try await install(
             t2, FakeDebian(root: t2.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers)
-        ) { $0.source = again.path }
+        ) { $0.source = .directory(again.path) }
         let source2 = try #require(try InstallState.load(root: HostRoot(t2.path)).installs.first?.source)
         #expect(
             source2.split(separator: " ")[1] == source.split(separator: " ")[1], "the same files give the same digest")
@@ -425,7 +425,7 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
 
         let t2 = copyFixture("debian12")
         let r2 = FakeGitDebian(FakeDebian(root: t2.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers))
-        let pinned = try await install(t2, r2) { $0.sourceCommit = r2.head }
+        let pinned = try await install(t2, r2) { $0.sourceRef = .commit(r2.head) }
         #expect(pinned.exitCode.rawValue == 0, "\(pinned)")
         let f = try #require(r2.gitCalls.firstIndex { $0.contains("fetch") && $0.contains(r2.head) })
         #expect(r2.gitEnvironments[f]["GIT_ALLOW_PROTOCOL"] == "https:http")
@@ -437,7 +437,7 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
         let t3 = copyFixture("debian12")
         let r3 = FakeGitDebian(FakeDebian(root: t3.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers))
         let other = String(repeating: "f", count: 40)
-        let wrong = try await install(t3, r3) { $0.sourceCommit = other }
+        let wrong = try await install(t3, r3) { $0.sourceRef = .commit(other) }
         #expect(
             wrong.exitCode.rawValue != 0 && wrong.message?.contains("not the commit \(other)") == true,
             "\(String(describing: wrong.message))")
@@ -473,14 +473,15 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
     @Test func refusedRunLeavesNoRecord() async throws {
         let t = copyFixture("debian12")
         let runner = FakeDebian(root: t.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers)
-        _ = try await install(t, runner) { $0.source = packageRoot() + "/Kernel/standin" }
+        _ = try await install(t, runner) { $0.source = .directory(packageRoot() + "/Kernel/standin") }
         let before = try InstallState.load(root: HostRoot(t.path)).installs
         // The second kernel's headers exist but its exports are checked: the preflight refuses.
         let k2 = "6.1.0-20-amd64"
         try AtomicFile.makeDirectories(t.path + "/lib/modules/\(k2)/build")
         try AtomicFile.write(t.path + "/lib/modules/\(k2)/build/Module.symvers", DKMSPlanTests.realSymvers)
         let refused = try await install(t, runner) {
-            $0.source = packageRoot() + "/Kernel/standin"; $0.skipExportCheck = false; $0.kernel = KernelRelease(k2)
+            $0.source = .directory(packageRoot() + "/Kernel/standin"); $0.skipExportCheck = false;
+            $0.kernel = KernelRelease(k2)
         }
         #expect(refused.exitCode == .blocked, "\(refused)")
         #expect(try InstallState.load(root: HostRoot(t.path)).installs == before)
@@ -502,7 +503,7 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
         state.installs = [
             .init(
                 id: 1, method: .dkms, kernel: "a",
-                steps: [.init(id: "persist", title: "p", undo: [.removeFile(path: conf)], uses: ["file:" + conf])],
+                steps: [.init(id: "persist", title: "p", undo: [.removeFile(path: conf)], uses: [.file(conf)])],
                 source: nil),
             .init(
                 id: 2, method: .dkms, kernel: "b",
@@ -510,7 +511,7 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
                     .init(
                         id: "persist", title: "p",
                         undo: [.restoreFile(path: conf, backup: "/var/lib/aufsctl/backups/conf.0")],
-                        uses: ["file:" + conf])
+                        uses: [.file(conf)])
                 ], source: nil),
         ]
         try state.save(root: HostRoot(t.path))

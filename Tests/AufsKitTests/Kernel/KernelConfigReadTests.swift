@@ -149,7 +149,7 @@ import Testing
                 text = try #require(FileRead.string(path))
             }
             #expect(KernelConfig.parse(text).values == Self.reference(text), "\(path)")
-            let keys = HostProbe.configKeys
+            let keys = KernelConfigSource.keys
             #expect(
                 KernelConfig.read(path, keys: keys, gzip: gz)?.values == Self.reference(text, only: keys), "\(path)")
         }

@@ -186,9 +186,10 @@ private func aufsctlMinor(_ d: UInt64) -> UInt32 { UInt32(d & 0xff) | UInt32((d 
         let s = PersistSpec(target: "/mnt/u", branches: ["/srv/tmp/rw=rw", "/srv/img=ro"])
         let out = try FstabLine.insert(s, into: fstab)
         let lines = out.split(separator: "\n").map(String.init)
-        #expect(lines[5] == "none /mnt/u aufs br=/srv/tmp/rw=rw:/srv/img=ro 0 0")
+        #expect(lines[5] == FstabLine.marker("/mnt/u"))
+        #expect(lines[6] == "none /mnt/u aufs br=/srv/tmp/rw=rw:/srv/img=ro 0 0")
         #expect(lines[4].hasPrefix("tmpfs /srv/tmp"))
-        #expect(lines[6].hasPrefix("UUID=4 /data"))
+        #expect(lines[7].hasPrefix("UUID=4 /data"))
         // Again: the line is replaced, not doubled.
         #expect(try FstabLine.insert(s, into: out) == out)
         #expect(FstabLine.remove(target: "/mnt/u", from: out) == fstab)
@@ -217,7 +218,7 @@ private func aufsctlMinor(_ d: UInt64) -> UInt32 { UInt32(d & 0xff) | UInt32((d 
         try await p.apply(s2, via: .fstab)
         #expect(
             FileRead.string(t.path + "/etc/fstab")
-                == "UUID=1 / ext4 defaults 0 1\nnone /srv/v aufs br=/srv/rw2=rw 0 0\n")
+                == "UUID=1 / ext4 defaults 0 1\n\(FstabLine.marker("/srv/v"))\nnone /srv/v aufs br=/srv/rw2=rw 0 0\n")
         #expect(try await p.remove(target: "/srv/u"))
         #expect(!FileRead.exists(unit))
         #expect(FileRead.readLink(t.path + "/etc/systemd/system/local-fs.target.wants/srv-u.mount") == nil)
@@ -243,7 +244,8 @@ private func aufsctlMinor(_ d: UInt64) -> UInt32 { UInt32(d & 0xff) | UInt32((d 
         #expect(try await p.remove(target: "/srv/a"))
         #expect(
             FileRead.string(t.path + "/etc/fstab")
-                == "UUID=1 / ext4 defaults 0 1\nnone /srv/b aufs br=/srv/rb=rw 0 0\ntmpfs /tmp tmpfs defaults 0 0\n")
+                == "UUID=1 / ext4 defaults 0 1\n\(FstabLine.marker("/srv/b"))\nnone /srv/b aufs br=/srv/rb=rw 0 0\n"
+                + "tmpfs /tmp tmpfs defaults 0 0\n")
         #expect(try await p.remove(target: "/srv/b"))
         #expect(FileRead.string(t.path + "/etc/fstab") == "UUID=1 / ext4 defaults 0 1\ntmpfs /tmp tmpfs defaults 0 0\n")
     }
@@ -278,11 +280,14 @@ private func aufsctlMinor(_ d: UInt64) -> UInt32 { UInt32(d & 0xff) | UInt32((d 
     }
 }
 
-@Suite struct HelperLinksTests {
+@Suite(.enabled(if: isRoot, "needs root: the links go only to a root-owned binary"))
+struct HelperLinksTests {
     @Test func installRefusesForeignThenForceAndRemoveRestore() async throws {
         let t = TempDir()
         t.write("usr/sbin/mount.aufs", "#!/bin/sh\necho aufs-tools\n")
         chmod(t.path + "/usr/sbin/mount.aufs", 0o755)
+        t.write("usr/local/bin/aufsctl", "")
+        chmod(t.path + "/usr/local/bin/aufsctl", 0o755)
         let root = HostRoot(t.path)
         let links = HelperLinks(root: root, runner: SubprocessRunner(), printer: { _ in })
         #expect(throws: AufsError.self) { try links.install(binary: "/usr/local/bin/aufsctl", force: false) }
@@ -386,7 +391,7 @@ private func aufsctlMinor(_ d: UInt64) -> UInt32 { UInt32(d & 0xff) | UInt32((d 
     @Test func unmountFlushesFirst() throws {
         let t = TempDir()
         let (root, entry) = union(t)
-        let sys = ScriptedSyscalls()
+        let sys = ScriptedSyscalls(root: root)
         _ = try Unmounter(syscalls: sys, root: root).unmount("/mnt", lazy: false, force: false)
         #expect(FileRead.string(root.path + "/proc/fs/aufs/plink_maint") == "si=ab12clean")
         #expect(!FileRead.exists(entry))

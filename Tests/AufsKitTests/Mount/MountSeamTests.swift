@@ -8,7 +8,7 @@ import Testing
 
 /// Syscalls for unit tests without root: the kernel calls are recorded and scripted, the lock is
 /// an in-process no-op, and directories are made for real (in the test's temp dirs).
-final class ScriptedSyscalls: Syscalls, @unchecked Sendable {
+class ScriptedSyscalls: Syscalls, @unchecked Sendable {
     var mounts: [MountCall] = []
     var fsMounts: [[(String, String)]] = []
     var umounts: [(String, Int32)] = []
@@ -18,27 +18,62 @@ final class ScriptedSyscalls: Syscalls, @unchecked Sendable {
     var umountErrors: [Int32] = []
     var mountError: Int32?
     var fsMountFailure: FsMountError? = FsMountError(step: "fsopen(\"overlay\")", errno: SysErrno(ENOSYS))
+    /// Failures for the next fsMount calls, in order, before `fsMountFailure`.
+    var fsMountFailures: [FsMountError] = []
+    var fsMountTargets: [String] = []
     var registered: Set<String> = []
+    /// mountID answers: by path, else the mount at that path in this mountinfo, else 1.
+    var mountIDs: [String: Int] = [:]
+    var mountinfo: String?
 
     final class NoLock: HeldLock { func release() {} }
+
+    init() {}
+    /// Mount ids answered from `root`'s mountinfo (the kernel's view a fixture root describes).
+    init(root: HostRoot) { mountinfo = root.resolve("/proc/self/mountinfo") }
 
     func uname() -> Uname { Uname(release: "6.1.0-99-amd64", version: "#1", machine: "x86_64") }
     func geteuid() -> UInt32 { 0 }
     func statfs(_ path: String) -> Result<FSStat, SysErrno> { LinuxSyscalls().statfs(path) }
     func deviceID(_ path: String) -> Result<UInt64, SysErrno> { LinuxSyscalls().deviceID(path) }
     func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, SysErrno> {
-        mounts.append(MountCall(source: source, target: target, fstype: fstype, flags: flags, data: data))
+        mounts.append(
+            MountCall(source: source, target: unanchored(target), fstype: fstype, flags: flags, data: unanchored(data)))
         return mountError.map { .failure(SysErrno($0)) } ?? .success(())
     }
     func umount2(_ target: String, flags: Int32) -> Result<Void, SysErrno> {
-        umounts.append((target, flags))
+        umounts.append((unanchored(target), flags))
         return umountErrors.isEmpty ? .success(()) : .failure(SysErrno(umountErrors.removeFirst()))
     }
     func fsMount(
-        fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String
+        fstype: String, source: String, parameters: [FsParameter], readOnly: Bool, target: AnchoredDirectory
     ) -> Result<Void, FsMountError> {
-        fsMounts.append(strings)
+        fsMounts.append(parameters.map { ($0.key, $0.value) })
+        fsMountTargets.append(target.path)
+        if !fsMountFailures.isEmpty { return .failure(fsMountFailures.removeFirst()) }
         return fsMountFailure.map { .failure($0) } ?? .success(())
+    }
+    func anchorDirectory(_ path: String) -> Result<AnchoredDirectory, AnchorFailure> {
+        LinuxSyscalls().anchorDirectory(path)
+    }
+    func openDirectory(in dir: AnchoredDirectory, _ name: String) -> Result<AnchoredDirectory, SysErrno> {
+        LinuxSyscalls().openDirectory(in: dir, name)
+    }
+    func makeDirectory(in dir: AnchoredDirectory, _ name: String, mode: UInt32) -> Result<AnchoredDirectory, SysErrno> {
+        LinuxSyscalls().makeDirectory(in: dir, name, mode: mode)
+    }
+    func mountID(in dir: AnchoredDirectory, _ name: String) -> Result<Int, SysErrno> {
+        let p = name.isEmpty ? dir.path : Paths.join(dir.path, name)
+        if let id = mountIDs[p] { return .success(id) }
+        if let mountinfo, let e = MountTable.read(mountinfo)?.mount(at: p) { return .success(e.id) }
+        return .success(1)
+    }
+    func unmount(in dir: AnchoredDirectory, _ name: String, flags: Int32) -> Result<Void, SysErrno> {
+        umounts.append((Paths.join(dir.path, name), flags))
+        return umountErrors.isEmpty ? .success(()) : .failure(SysErrno(umountErrors.removeFirst()))
+    }
+    func removeTree(in dir: AnchoredDirectory, _ name: String, identity: FileIdentity?) -> TreeRemoval {
+        LinuxSyscalls().removeTree(in: dir, name, identity: identity)
     }
     func lock(_ path: String, what: String) throws -> any HeldLock {
         locks += 1
@@ -86,7 +121,8 @@ func fixtureRoot(
             Issue.record("expected the overlay fallback"); return
         }
         #expect(p.workdir == d + "/.aufsctl-work.rw")
-        #expect(p.strings.map(\.0) == ["lowerdir+", "lowerdir+", "upperdir", "workdir"])
+        #expect(p.layers.map(\.key) == ["lowerdir+", "lowerdir+", "upperdir"], "the workdir is added once made")
+        #expect(p.layers.allSatisfy { if case .directory = $0 { return true } else { return false } })
         #expect(p.legacy.data == "lowerdir=\(d)/ro1:\(d)/ro2,upperdir=\(d)/rw,workdir=\(d)/.aufsctl-work.rw")
         #expect(sys.mounts.isEmpty && sys.locks == 0, "planning makes no calls")
     }
@@ -183,7 +219,7 @@ func fixtureRoot(
                     "rw,lowerdir=\(d)/ro1:\(d)/ro2,upperdir=\(d)/rw,workdir=\(d)/.aufsctl-work.rw"
                 )
             ])
-        let sys = ScriptedSyscalls()
+        let sys = ScriptedSyscalls(root: root)
         sys.umountErrors = [EBUSY, EBUSY]
         let r = try Unmounter(syscalls: sys, root: root).unmount(d + "/mnt", lazy: false, force: false)
         #expect(r.attempts == 3 && sys.pauses == 2 && r.schema == "aufsctl.umount/1")
@@ -201,7 +237,7 @@ func fixtureRoot(
         let t = TempDir()
         let d = layout(t)
         let root = fixtureRoot(t, mounts: [("ext4", "/dev/sda1", d + "/mnt", "rw")])
-        let sys = ScriptedSyscalls()
+        let sys = ScriptedSyscalls(root: root)
         #expect(throws: AufsError.self) {
             try Unmounter(syscalls: sys, root: root).unmount(d + "/mnt", lazy: false, force: false)
         }
@@ -235,7 +271,7 @@ func fixtureRoot(
         makeDir(d + "/ro3")
         let root = fixtureRoot(
             t, mounts: [("aufs", "none", d + "/mnt", "rw,si=7,br:\(d)/rw=rw:\(d)/ro1=ro:\(d)/gone=ro")])
-        let sys = ScriptedSyscalls()
+        let sys = ScriptedSyscalls(root: root)
         var editor = BranchEditor(syscalls: sys, root: root)
         editor.lockPath = d + "/lock"
         let add = try editor.edit(.add, target: d + "/mnt", branch: d + "/ro3", index: nil, dryRun: false)
@@ -266,7 +302,7 @@ func fixtureRoot(
             "root/proc/self/mountinfo",
             "100 1 0:50 / \(d)/mnt ro,nosuid,nodev,noatime shared:1 - aufs none ro,si=7,br:\(d)/rw=ro:\(d)/ro1=ro\n")
         t.write("root/proc/filesystems", "nodev\taufs\n")
-        let sys = ScriptedSyscalls()
+        let sys = ScriptedSyscalls(root: HostRoot(t.path + "/root"))
         var editor = BranchEditor(syscalls: sys, root: HostRoot(t.path + "/root"))
         editor.lockPath = d + "/lock"
         let call = try editor.edit(.add, target: d + "/mnt", branch: d + "/ro3", index: nil, dryRun: false)

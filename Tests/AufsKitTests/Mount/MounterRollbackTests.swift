@@ -23,17 +23,35 @@ final class RecordingSyscalls: Syscalls, @unchecked Sendable {
     func statfs(_ path: String) -> Result<FSStat, SysErrno> { LinuxSyscalls().statfs(path) }
     func deviceID(_ path: String) -> Result<UInt64, SysErrno> { LinuxSyscalls().deviceID(path) }
     func mount(source: String, target: String, fstype: String, flags: UInt, data: String) -> Result<Void, SysErrno> {
-        mounts.append(MountCall(source: source, target: target, fstype: fstype, flags: flags, data: data))
+        mounts.append(
+            MountCall(source: source, target: unanchored(target), fstype: fstype, flags: flags, data: unanchored(data)))
         return mounts.count == failAt ? .failure(SysErrno(failWith)) : .success(())
     }
     func umount2(_ target: String, flags: Int32) -> Result<Void, SysErrno> {
-        umounts.append((target, flags))
+        umounts.append((unanchored(target), flags))
         return .success(())
     }
     func fsMount(
-        fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String
+        fstype: String, source: String, parameters: [FsParameter], readOnly: Bool, target: AnchoredDirectory
     ) -> Result<Void, FsMountError> {
         .failure(FsMountError(step: "fsopen", errno: SysErrno(ENOSYS)))
+    }
+    func anchorDirectory(_ path: String) -> Result<AnchoredDirectory, AnchorFailure> {
+        LinuxSyscalls().anchorDirectory(path)
+    }
+    func openDirectory(in dir: AnchoredDirectory, _ name: String) -> Result<AnchoredDirectory, SysErrno> {
+        LinuxSyscalls().openDirectory(in: dir, name)
+    }
+    func makeDirectory(in dir: AnchoredDirectory, _ name: String, mode: UInt32) -> Result<AnchoredDirectory, SysErrno> {
+        LinuxSyscalls().makeDirectory(in: dir, name, mode: mode)
+    }
+    func mountID(in dir: AnchoredDirectory, _ name: String) -> Result<Int, SysErrno> { .success(1) }
+    func unmount(in dir: AnchoredDirectory, _ name: String, flags: Int32) -> Result<Void, SysErrno> {
+        umounts.append((Paths.join(dir.path, name), flags))
+        return .success(())
+    }
+    func removeTree(in dir: AnchoredDirectory, _ name: String, identity: FileIdentity?) -> TreeRemoval {
+        LinuxSyscalls().removeTree(in: dir, name, identity: identity)
     }
 }
 

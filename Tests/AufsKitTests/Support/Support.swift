@@ -47,12 +47,39 @@ struct FakeSyscalls: Syscalls {
     }
     func umount2(_ target: String, flags: Int32) -> Result<Void, SysErrno> { .failure(SysErrno(EPERM)) }
     func fsMount(
-        fstype: String, source: String, strings: [(String, String)], readOnly: Bool, target: String
+        fstype: String, source: String, parameters: [FsParameter], readOnly: Bool, target: AnchoredDirectory
     ) -> Result<Void, FsMountError> {
         .failure(FsMountError(step: "fsopen", errno: SysErrno(EPERM)))
     }
+    func anchorDirectory(_ path: String) -> Result<AnchoredDirectory, AnchorFailure> {
+        LinuxSyscalls().anchorDirectory(path)
+    }
+    func openDirectory(in dir: AnchoredDirectory, _ name: String) -> Result<AnchoredDirectory, SysErrno> {
+        LinuxSyscalls().openDirectory(in: dir, name)
+    }
+    func makeDirectory(in dir: AnchoredDirectory, _ name: String, mode: UInt32) -> Result<AnchoredDirectory, SysErrno> {
+        .failure(SysErrno(EPERM))
+    }
+    func mountID(in dir: AnchoredDirectory, _ name: String) -> Result<Int, SysErrno> { .failure(SysErrno(EPERM)) }
+    func unmount(in dir: AnchoredDirectory, _ name: String, flags: Int32) -> Result<Void, SysErrno> {
+        .failure(SysErrno(EPERM))
+    }
+    func removeTree(in dir: AnchoredDirectory, _ name: String, identity: FileIdentity?) -> TreeRemoval { .missing }
 }
 
+/// `s` with every `/proc/self/fd/N` (a directory aufsctl handed the kernel by fd) replaced by the
+/// path of that directory, read while the fd is open: what a recording fake keeps, so tests read
+/// calls as a user would.
+func unanchored(_ s: String) -> String {
+    let parts = s.split(separator: "/proc/self/fd/", omittingEmptySubsequences: false)
+    var out = String(parts[0])
+    for part in parts.dropFirst() {
+        let digits = String(part.prefix { $0.isNumber })
+        let link = "/proc/self/fd/" + digits
+        out += (digits.isEmpty ? link : (FileRead.readLink(link) ?? link)) + part.dropFirst(digits.count)
+    }
+    return out
+}
 /// A temporary directory removed at deinit.
 final class TempDir {
     let path: String
@@ -79,5 +106,12 @@ final class TempDir {
         var status: Int32 = 0
         waitpid(pid, &status, 0)
         cargs.forEach { free($0) }
+    }
+}
+
+/// `"/srv/rw=rw"` as a BranchSpec, for test specs.
+extension BranchSpec: ExpressibleByStringLiteral {
+    public init(stringLiteral s: String) {
+        self = BranchSpec.parse(listed: s) ?? BranchSpec(path: s, permission: BranchPermission(base: .rw))
     }
 }

@@ -36,8 +36,9 @@ struct au_fsctx {
 };
 
 /* opts.c */
-int au_opts_parse(const char *opts);
+int au_opts_parse(const char *opts, char **out);
 int au_str_append(char **dst, const char *src, size_t limit);
+int au_str_cat(char **dst, const char *src, size_t n);
 
 /* super.c */
 extern struct file_system_type aufs_fs_type;

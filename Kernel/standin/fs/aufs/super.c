@@ -88,6 +88,7 @@ static int au_parse_monolithic(struct fs_context *fc, void *data)
 {
 	struct au_fsctx *ctx = fc->fs_private;
 	const char *opts = data;
+	char *shown;
 	size_t len;
 	int err;
 
@@ -100,17 +101,18 @@ static int au_parse_monolithic(struct fs_context *fc, void *data)
 		      len);
 		return -EINVAL;
 	}
-	err = au_opts_parse(opts);
-	if (err)
-		return err;
-	return au_str_append(&ctx->opts, opts, PAGE_SIZE);
+	err = au_opts_parse(opts, &shown);
+	if (!err)
+		err = au_str_append(&ctx->opts, shown, AU_OPTS_KEPT_MAX);
+	kfree(shown);
+	return err;
 }
 
 /* fsconfig(2): one "key[=value]" at a time */
 static int au_parse_param(struct fs_context *fc, struct fs_parameter *param)
 {
 	struct au_fsctx *ctx = fc->fs_private;
-	char *opt;
+	char *opt, *shown;
 	int err;
 
 	if (!strcmp(param->key, "source"))
@@ -135,9 +137,10 @@ static int au_parse_param(struct fs_context *fc, struct fs_parameter *param)
 	}
 	if (!opt)
 		return -ENOMEM;
-	err = au_opts_parse(opt);
+	err = au_opts_parse(opt, &shown);
 	if (!err)
-		err = au_str_append(&ctx->opts, opt, AU_OPTS_KEPT_MAX);
+		err = au_str_append(&ctx->opts, shown, AU_OPTS_KEPT_MAX);
+	kfree(shown);
 	kfree(opt);
 	return err;
 }

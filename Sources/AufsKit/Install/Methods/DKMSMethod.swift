@@ -7,7 +7,7 @@ public enum DKMSMethod {
     /// The branch to build: `--source-ref BRANCH`, else the one `check` chose from the committed list
     /// (highest point branch of the kernel's X.Y with a sublevel <= the kernel's), else `aufsX.Y`.
     static func branch(_ facts: HostFacts, _ o: InstallOptions, _ k: KernelRelease) -> (name: String, why: String) {
-        if let b = o.sourceBranch { return (b, "--source-ref") }
+        if let b = o.sourceRef?.branch { return (b, "--source-ref") }
         if let b = facts.build.branch { return (b.name, b.reason) }
         if k.rc != nil { return ("aufs\(k.major).x-rcN", "release candidate") }
         return ("aufs\(k.series)", facts.build.branchProblem ?? "no known branch fits; the series name")
@@ -19,7 +19,10 @@ public enum DKMSMethod {
             let parts = line.split(separator: "\"")
             if parts.count >= 2 {
                 let v = String(parts[1])
-                if !v.isEmpty && v.allSatisfy({ $0.isLetter || $0.isNumber || "._-+".contains($0) }) { return v }
+                // dkms.conf is sourced by bash with this value: ASCII letters, digits and ._-+ only.
+                if !v.isEmpty && v.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-+".contains($0)) }) {
+                    return v
+                }
             }
         }
         return nil
@@ -32,8 +35,8 @@ public enum DKMSMethod {
         if let known = ctx.aufsSource { return known }
         let dir: String
         let inRoot: Bool
-        if let s = ctx.options.source, !s.contains("://") {
-            dir = Paths.absolute(s)
+        if let s = ctx.options.source?.directory {
+            dir = s
             inRoot = false
         } else {
             dir = cloneDir
@@ -54,7 +57,9 @@ public enum DKMSMethod {
             )
         }
         guard let v = aufsVersion(header: text) else {
-            throw AufsError.usage("\(header): no #define AUFS_VERSION \"...\" line")
+            throw AufsError.usage(
+                "\(header): no #define AUFS_VERSION \"...\" line of ASCII letters, digits and ._-+ (dkms.conf, which "
+                    + "bash sources, carries it)")
         }
         guard FileRead.isDirectory(real + "/fs/aufs") else {
             throw AufsError.usage("\(dir): no fs/aufs directory; expected an aufs-standalone checkout")
@@ -78,14 +83,15 @@ public enum DKMSMethod {
     static func dkmsInstalled(_ ctx: InstallContext) -> Bool {
         ctx.root.isHost
             ? ctx.runner.which("dkms") != nil
-            : ["/usr/sbin/dkms", "/usr/bin/dkms", "/sbin/dkms"].contains { FileRead.exists(ctx.path($0)) }
+            : ["/usr/sbin/dkms", "/usr/bin/dkms", "/sbin/dkms"].contains { ctx.fs.exists(ctx.path($0)) }
     }
 
     /// The export preflight: the branch's exports (from the source's aufsN-standalone.patch when
     /// the source is here, else the committed list), decided against the kernel's config and
     /// aufs's config.mk. Throws (exit 4) when exports are missing or nothing can be decided.
     static func checkExports(
-        _ ctx: InstallContext, k: KernelRelease, branch: String, symvers text: String, symversPath: String
+        _ ctx: InstallContext, k: KernelRelease, running: Bool, branch: String, symvers text: String,
+        symversPath: String
     ) throws -> SymbolCheck {
         var exports: [String]?
         var listSource = "Kernel/exports/branches.txt (\(branch))"
@@ -118,8 +124,7 @@ public enum DKMSMethod {
                     "experts: --skip-export-check builds anyway; modpost then names any missing export",
                 ])
         }
-        let config = HostProbe.kernelConfig(
-            root: ctx.root, k, running: k.string == ctx.facts.kernel.release && ctx.facts.kernel.running)
+        let config = KernelConfigSource.read(root: ctx.root, k, running: running)
         let c = SymbolCheck.check(
             branch: branch, exports: list, listSource: listSource, moduleSymvers: text, source: symversPath,
             kernelConfig: config, aufsConfig: aufsConfig, aufsConfigSource: aufsConfigSource)
@@ -160,7 +165,7 @@ public enum DKMSMethod {
     /// The source directory as this process sees it (--source DIR, or the clone in the root), if present.
     static func sourceDir(_ ctx: InstallContext) throws -> String? {
         guard try source(ctx) != nil else { return nil }
-        if let s = ctx.options.source, !s.contains("://") { return Paths.absolute(s) }
+        if let s = ctx.options.source?.directory { return s }
         return ctx.path(cloneDir)
     }
 
@@ -233,7 +238,10 @@ public enum DKMSMethod {
             aufsOn = info.aufsOptions ?? aufsOn
         }
         guard let list else {
-            return ["echo \"no export list for \(branch); pass --skip-export-check to build anyway\" >&2; exit 4"]
+            return [
+                "echo \(ShellScript.quote("no export list for \(branch); pass --skip-export-check to build anyway")) "
+                    + ">&2; exit 4"
+            ]
         }
         let specs = list.compactMap { sym -> String? in
             let c = RequiredExportsData.conditions[sym]
@@ -261,12 +269,10 @@ public enum DKMSMethod {
     }
 
     public static func plan(_ facts: HostFacts, options o: InstallOptions, root: HostRoot) throws -> Plan {
-        guard let k = o.kernel ?? KernelRelease(facts.kernel.release) else {
-            throw AufsError.usage("kernel release \(facts.kernel.release) does not parse; pass --kernel KVER")
-        }
+        let k = facts.kernel.release
         let d = DKMSSteps(facts: facts, o: o, k: k)
         var steps = [
-            try d.packagesStep(), try d.exportsStep(), try d.sourceStep(), try d.usrSrcStep(),
+            d.packagesStep(), d.exportsStep(), d.sourceStep(), d.usrSrcStep(),
             d.dkmsStep(.add), d.dkmsStep(.build), d.dkmsStep(.install),
         ]
         steps.append(CommonSteps.persist())
@@ -288,37 +294,8 @@ public enum DKMSMethod {
         return Plan(method: .dkms, target: .kernel(d.kver), steps: steps, rebootRequired: false, afterwards: afterwards)
     }
 
-    static func installedPackages(_ ctx: InstallContext) async throws -> Set<String> {
-        let r = try await ctx.run(["dpkg-query", "-W", "-f=${Package} ${Status}\\n"])
-        return Set(
-            r.stdout.split(separator: "\n").compactMap { l in
-                l.hasSuffix(" installed") ? l.split(separator: " ").first.map(String.init) : nil
-            })
-    }
-
     static func wantedPackages(cloning: Bool, meta: String?) -> [String] {
         ["dkms", "build-essential"] + (cloning ? ["git"] : []) + (meta.map { [$0] } ?? [])
-    }
-
-    /// Packages the dkms method needs that are not installed (headers only when no build dir exists).
-    static func missingPackages(
-        _ ctx: InstallContext, kver: String, cloning: Bool, meta: String?
-    ) async throws -> [String] {
-        var missing: [String] = []
-        for p in wantedPackages(cloning: cloning, meta: meta) {
-            let r = try await ctx.run(["dpkg-query", "-W", "-f=${Status}", p])
-            if !(r.succeeded && r.stdout.hasSuffix(" installed")) { missing.append(p) }
-        }
-        if !FileRead.isDirectory(ctx.path("/lib/modules/\(kver)/build")) { missing.append("linux-headers-\(kver)") }
-        return missing
-    }
-}
-
-extension String {
-    /// dkms.conf's `${kernel_source_dir}` must reach dkms literally from a heredoc.
-    var replacingDollarKernelSourceDir: String {
-        split(separator: "${kernel_source_dir}", omittingEmptySubsequences: false).joined(
-            separator: "\\${kernel_source_dir}")
     }
 }
 
@@ -335,7 +312,9 @@ struct DKMSSteps: Sendable {
     let o: InstallOptions
     let k: KernelRelease
     let kver: String
-    let cloning: Bool
+    /// `--source DIR`; nil: a clone of `url`.
+    let sourceDirectory: String?
+    var cloning: Bool { sourceDirectory == nil }
     let url: String
     let branch: String
     let branchWhy: String
@@ -352,252 +331,75 @@ struct DKMSSteps: Sendable {
         self.o = o
         self.k = k
         kver = k.string
-        cloning = o.source.map { $0.contains("://") } ?? true
-        url = o.source.flatMap { $0.contains("://") ? $0 : nil } ?? AufsBranch.repository(major: k.major)
+        sourceDirectory = o.source?.directory
+        if case .repository(let u)? = o.source { url = u } else { url = AufsBranch.repository(major: k.major) }
         (branch, branchWhy) = DKMSMethod.branch(facts, o, k)
         if case .rhel? = facts.distro.family { meta = nil } else { meta = DKMSMethod.headersMetaPackage(k) }
-        running = k.string == facts.kernel.release && facts.kernel.running
+        running = facts.kernel.running
         build = "/lib/modules/\(k.string)/build"
         secureBoot = facts.boot.secureBoot == .enabled
-        let known =
-            cloning
-            ? nil
-            : o.source.flatMap {
-                DKMSMethod.aufsVersion(
-                    header: FileRead.string(Paths.absolute($0) + "/include/uapi/linux/aufs_type.h") ?? "")
-            }
-        V = known ?? "VERSION"
+        V =
+            sourceDirectory.flatMap {
+                DKMSMethod.aufsVersion(header: FileRead.string($0 + "/include/uapi/linux/aufs_type.h") ?? "")
+            } ?? "VERSION"
     }
 
-    /// The source tree and version (resolved once per run; see `DKMSMethod.source`).
-    func source(_ ctx: InstallContext) throws -> (dir: String, version: String)? { try DKMSMethod.source(ctx) }
-    func status(_ ctx: InstallContext, version: String) async throws -> [DKMSStatusEntry] {
-        try await DKMSMethod.status(ctx, version: version)
-    }
-    var cloneDir: String { DKMSMethod.cloneDir }
     var wantedPackages: [String] { DKMSMethod.wantedPackages(cloning: cloning, meta: meta) }
+    var exports: ExportCheck {
+        ExportCheck(
+            kernel: k, running: running, branch: branch, build: build, sourceDirectory: sourceDirectory,
+            withoutSymvers: Verdict.decide(facts))
+    }
 
-    func packagesStep() throws -> Step {
+    func packagesStep() -> Step {
         Step(
             id: "packages",
             title:
                 "Install dkms, build tools and linux-headers-\(kver)"
                 + (meta.map { " (and \($0), so later kernels get headers and aufs)" } ?? "") + " where missing",
-            isDone: { ctx in try await DKMSMethod.missingPackages(ctx, kver: kver, cloning: cloning, meta: meta).isEmpty
-            },
-            apply: { ctx in
-                let missing = try await DKMSMethod.missingPackages(ctx, kver: kver, cloning: cloning, meta: meta)
-                guard FileRead.exists(ctx.path("/usr/bin/apt-get")) else {
-                    throw AufsError(
-                        "missing \(missing.joined(separator: " ")) and no apt-get here: install them with the "
-                            + "distro's package manager, then run again"
-                    )
-                }
-                let tree = "/lib/modules/\(kver)"
-                let treeExisted = FileRead.exists(ctx.path(tree))
-                let before = try await DKMSMethod.installedPackages(ctx)
-                // Journaled first: the tree. The package list is known only afterwards (apt-get remove
-                // of a package the archive does not know fails, so it is not guessed ahead).
-                if !treeExisted { try ctx.willChange([.removeModuleTree(path: tree)]) }
-                try await ctx.checkStreaming(
-                    ["apt-get", "install", "-y", "--no-install-recommends"] + missing,
-                    environment: ["DEBIAN_FRONTEND": "noninteractive"])
-                // Undo removes exactly what this step brought in (dependencies included), and the
-                // module tree the headers created (dkms leaves depmod's indexes there).
-                let added = try await DKMSMethod.installedPackages(ctx).subtracting(before).sorted()
-                var undo: [UndoAction] = treeExisted ? [] : [.removeModuleTree(path: tree)]
-                if !added.isEmpty { undo.append(.command(argv: ["apt-get", "remove", "-y"] + added)) }
-                return undo
-            },
-            // The same test as missingPackages: each wanted package installed, and the build tree.
-            shell: ShellStep(
-                prelude: [
-                    "aufsctl_missing=",
-                    "for p in \(ShellScript.quote(wantedPackages)); do dpkg-query -W -f='${Status}' \"$p\" "
-                        + "2>/dev/null | grep -q ' installed$' || aufsctl_missing=\"$aufsctl_missing $p\"; done",
-                    "[ -d \"$ROOT\"\(ShellScript.quote(build)) ] || aufsctl_missing=\"$aufsctl_missing "
-                        + "\"\(ShellScript.quote("linux-headers-" + kver))",
-                ],
-                doneTest: "[ -z \"$aufsctl_missing\" ]",
-                commands: ["DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $aufsctl_missing"]
-            ),
-            uses: { _ in ["packages:apt"] })
+            actions: [.aptInstallMissing(.init(packages: wantedPackages, kernel: kver))])
     }
 
-    func exportsStep() throws -> Step {
+    func exportsStep() -> Step {
         Step(
-            id: "exports", title: "Check that \(kver) exports the symbols \(branch) needs", preflight: true,
-            skippedBy: o.skipExportCheck ? "--skip-export-check" : nil,
-            isDone: { ctx in
-                if facts.module.moduleSupport == false && running {
-                    throw AufsError(
-                        "kernel \(kver) has no loadable module support (CONFIG_MODULES is not set); DKMS cannot help",
-                        exitCode: .blocked)
-                }
-                if o.skipExportCheck { return true }
-                let symvers = ctx.path(build + "/Module.symvers")
-                guard let text = FileRead.string(symvers) else {
-                    // Before the headers are installed: decide from what is known of the distro.
-                    let v = Verdict.decide(facts)
-                    if v.state == .blocked {
-                        throw AufsError(v.reason, exitCode: .blocked, details: v.waysOut.map { "way out: " + $0 })
-                    }
-                    return true
-                }
-                _ = try DKMSMethod.checkExports(
-                    ctx, k: k, branch: branch, symvers: text, symversPath: build + "/Module.symvers")
-                return true
-            },
-            shell: ShellStep(
-                doneTest: nil,
-                commands: o.skipExportCheck
-                    ? [": # export check skipped (--skip-export-check)"]
-                    : DKMSMethod.exportShell(
-                        source: cloning ? nil : Paths.absolute(o.source!), k: k, branch: branch, build: build)))
+            id: "exports", title: "Check that \(kver) exports the symbols \(branch) needs",
+            actions: [
+                .preflight(.init(.moduleSupport(kernel: kver, absent: facts.module.moduleSupport == false && running)))
+            ]
+                + (o.skipExportCheck ? [] : [.preflight(.init(.exports(exports)))]),
+            skippedBy: o.skipExportCheck ? "--skip-export-check" : nil)
     }
 
-    func sourceStep() throws -> Step {
-        if cloning {
+    func sourceStep() -> Step {
+        guard let dir = sourceDirectory else {
+            let ref = o.sourceRef ?? .branch(branch)
             return Step(
-                id: "source", title: "Clone \(url) branch \(branch) (\(branchWhy))",
-                isDone: { ctx in try source(ctx) != nil },
-                apply: { ctx in
-                    // The committed list may be behind the repository: its heads decide (by the same rule).
-                    var chosen = branch
-                    if o.sourceBranch == nil && o.sourceCommit == nil {
-                        let r = try? await ctx.run(["git", "ls-remote", "--heads", url])
-                        if let r, r.succeeded {
-                            let (b, why) = AufsBranch.choose(
-                                for: k, sublevel: facts.build.sublevel, sublevelSource: nil,
-                                heads: AufsBranch.parseHeads(r.stdout))
-                            guard let b else {
-                                throw AufsError(
-                                    "\(url): \(why)", exitCode: .blocked, details: ["way out: --source-ref BRANCH"])
-                            }
-                            if b.name != branch {
-                                ctx.notes.append(
-                                    "\(url) has \(b.name), newer than \(branch) of the committed list: cloned \(b.name)"
-                                )
-                            }
-                            chosen = b.name
-                        } else {
-                            ctx.notes.append(
-                                "git ls-remote \(url) failed (offline?): cloning \(branch), chosen from the committed "
-                                    + "list"
-                            )
-                        }
-                    }
-                    try AtomicFile.makeDirectories(Paths.dirname(ctx.path(cloneDir)))
-                    try ctx.willChange([.removeTree(path: cloneDir)])
-                    // Only the https/http transports (GIT_ALLOW_PROTOCOL: no file://, ext::, ssh, git://),
-                    // never submodules.
-                    let safe = ["GIT_ALLOW_PROTOCOL": "https:http"]
-                    if let ref = o.sourceCommit {
-                        try await ctx.check(["git", "init", "-q", cloneDir])
-                        try await ctx.check(["git", "-C", cloneDir, "remote", "add", "origin", url])
-                        try await ctx.checkStreaming(
-                            ["git", "-C", cloneDir, "fetch", "--depth", "1", "--no-recurse-submodules", "origin", ref],
-                            environment: safe)
-                        try await ctx.check(["git", "-C", cloneDir, "checkout", "-q", "--detach", "FETCH_HEAD"])
-                    } else {
-                        try await ctx.checkStreaming(
-                            [
-                                "git", "clone", "--depth", "1", "--no-recurse-submodules", "--branch", chosen, url,
-                                cloneDir,
-                            ], environment: safe)
-                    }
-                    let head = try await ctx.check(["git", "-C", cloneDir, "rev-parse", "HEAD"]).stdout.trimmingBlanks
-                    if let ref = o.sourceCommit, !head.hasPrefix(ref.lowercased()) {
-                        throw AufsError(
-                            "\(url): fetched \(head), not the commit \(ref) --source-ref asked for", exitCode: .blocked)
-                    }
-                    ctx.provenance =
-                        "\(url) " + (o.sourceCommit.map { "commit \($0)" } ?? "branch \(chosen)") + " at \(head)"
-                    _ = try source(ctx)
-                    // The clone carries its own standalone patch: check its exports (refused: the clone's
-                    // undo is journaled, `aufsctl uninstall` removes it).
-                    if !o.skipExportCheck, let text = FileRead.string(ctx.path(build + "/Module.symvers")) {
-                        _ = try DKMSMethod.checkExports(
-                            ctx, k: k, branch: chosen, symvers: text, symversPath: build + "/Module.symvers")
-                    }
-                    return [.removeTree(path: cloneDir)]
-                },
-                shell: ShellStep(
-                    doneTest: "[ -f \"$ROOT\(cloneDir)/include/uapi/linux/aufs_type.h\" ]",
-                    commands: o.sourceCommit.map { ref in
-                        [
-                            "git init -q \"$ROOT\(cloneDir)\"",
-                            "git -C \"$ROOT\(cloneDir)\" remote add origin \(ShellScript.quote(url))",
-                            "GIT_ALLOW_PROTOCOL=https:http git -C \"$ROOT\(cloneDir)\" fetch --depth 1 "
-                                + "--no-recurse-submodules origin \(ShellScript.quote(ref))",
-                            "git -C \"$ROOT\(cloneDir)\" checkout -q --detach FETCH_HEAD",
-                        ]
-                    }
-                        ?? [
-                            "GIT_ALLOW_PROTOCOL=https:http git clone --depth 1 --no-recurse-submodules --branch "
-                                + "\(ShellScript.quote(branch)) \(ShellScript.quote(url)) \"$ROOT\(cloneDir)\""
-                        ]),
-                uses: { _ in ["file:" + cloneDir] })
+                id: "source",
+                title: "Clone \(url) \(ref.commit.map { "commit \($0)" } ?? "branch \(branch)") (\(branchWhy))",
+                actions: [
+                    .gitClone(
+                        GitClone(
+                            url: url, ref: ref, discoverBranch: o.sourceRef == nil, kernel: k,
+                            sublevel: facts.build.sublevel, dir: DKMSMethod.cloneDir,
+                            exports: o.skipExportCheck ? nil : exports))
+                ])
         }
         return Step(
-            id: "source", title: "Use the aufs source in \(o.source!)", preflight: true,
-            isDone: { ctx in try source(ctx) != nil },
-            shell: ShellStep(
-                doneTest: nil,
-                commands: [
-                    "test -f \(ShellScript.quote(Paths.absolute(o.source!) + "/include/uapi/linux/aufs_type.h"))"
-                ]))
+            id: "source", title: "Use the aufs source in \(dir)", actions: [.preflight(.init(.aufsSource(dir: dir)))])
     }
 
-    func usrSrcStep() throws -> Step {
+    func usrSrcStep() -> Step {
         Step(
             id: "usr-src", title: "Lay out /usr/src/aufs-\(V) with fs/, include/, Makefile, config.mk and dkms.conf",
-            isDone: { ctx in
-                guard let (_, v) = try source(ctx) else { return false }
-                let dest = ctx.path("/usr/src/aufs-\(v)")
-                return FileRead.string(dest + "/dkms.conf")
-                    == (try Template.render("dkms.conf", ["version": v, "buildExclusive": ""]))
-                    && FileRead.isDirectory(dest + "/fs/aufs")
-            },
-            apply: { ctx in
-                guard let (src, v) = try source(ctx) else { throw AufsError("the aufs source is not there") }
-                let destAbs = "/usr/src/aufs-\(v)"
-                let dest = ctx.path(destAbs)
-                let existed = FileRead.exists(dest)
-                if !existed { try ctx.willChange([.removeTree(path: destAbs)]) }
-                try AtomicFile.makeDirectories(dest)
-                for item in ["fs", "include", "Makefile", "config.mk"] where FileRead.exists(src + "/" + item) {
-                    let r = try await ctx.runner.run(["cp", "-a", "--", src + "/" + item, dest + "/"])
-                    if !r.succeeded {
-                        throw AufsError("cp \(src)/\(item) to \(destAbs) failed: \(r.stderr.trimmingBlanks)")
-                    }
-                }
-                try AtomicFile.write(
-                    dest + "/dkms.conf", try Template.render("dkms.conf", ["version": v, "buildExclusive": ""]))
-                if !cloning {
-                    // The digest of the copy DKMS builds (the source may change after the copy).
-                    do { ctx.provenance = try await DKMSMethod.treeProvenance(ctx, dir: dest, named: src) } catch {
-                        ctx.provenance = "\(src) (no digest: \((error as? AufsError)?.message ?? "\(error)"))"
-                    }
-                }
-                return existed ? [] : [.removeTree(path: destAbs)]
-            },
-            shell: ShellStep(
-                prelude: [
-                    "SRC=\(cloning ? "\"$ROOT\(cloneDir)\"" : ShellScript.quote(Paths.absolute(o.source ?? ".")))",
-                    "V=$(sed -n 's/^#define AUFS_VERSION[[:space:]]*\"\\(.*\\)\"/\\1/p' "
-                        + "\"$SRC/include/uapi/linux/aufs_type.h\")",
-                ],
-                doneTest: "[ -f \"$ROOT/usr/src/aufs-$V/dkms.conf\" ] && [ -d \"$ROOT/usr/src/aufs-$V/fs/aufs\" ]",
-                commands: [
-                    "mkdir -p \"$ROOT/usr/src/aufs-$V\"",
-                    "for i in fs include Makefile config.mk; do [ -e \"$SRC/$i\" ] && cp -a \"$SRC/$i\" "
-                        + "\"$ROOT/usr/src/aufs-$V/\"; done",
-                    "cat > \"$ROOT/usr/src/aufs-$V/dkms.conf\" <<EOF",
-                    try Template.render("dkms.conf", ["version": "$V", "buildExclusive": ""])
-                        .replacingDollarKernelSourceDir + "EOF",
-                ]),
-            uses: { ctx in try source(ctx).map { ["file:/usr/src/aufs-\($0.version)"] } ?? [] })
+            actions: [.copyTree(CopyTree(sourceDirectory: sourceDirectory))],
+            prelude: [
+                "SRC=" + (sourceDirectory.map(ShellScript.quote) ?? ShellScript.rooted(DKMSMethod.cloneDir)),
+                "V=$(sed -n 's/^#define AUFS_VERSION[[:space:]]*\"\\(.*\\)\"/\\1/p' "
+                    + "\"$SRC/include/uapi/linux/aufs_type.h\")",
+                "case \"$V\" in ''|*[!A-Za-z0-9._+-]*) echo \"$SRC/include/uapi/linux/aufs_type.h: AUFS_VERSION is not "
+                    + "a version of ASCII letters, digits and ._-+ (dkms.conf, which bash sources, carries it)\" >&2; "
+                    + "exit 2;; esac",
+            ])
     }
 
     func dkmsStep(_ op: DKMSAction.Operation) -> Step {

@@ -7,6 +7,9 @@ import Glibc
 public enum KernelMLAufsMethod {
     static let package = "kernel-ml-aufs"
     static let rpmQuery = ["rpm", "-q", "--qf", "%{VERSION}-%{RELEASE}.%{ARCH}\\n", "kernel-ml-aufs"]
+    /// The installed release in sh, as `$KVER` (empty before the install).
+    static let shellKVER =
+        "KVER=$(rpm -q --qf '%{VERSION}-%{RELEASE}.%{ARCH}\\n' kernel-ml-aufs 2>/dev/null | tail -n 1)"
 
     /// yum's error when CentOS 7's mirrors are gone, explained.
     static func explainYum(_ r: CommandResult) -> String? {
@@ -24,18 +27,18 @@ public enum KernelMLAufsMethod {
             + "/etc/yum.repos.d/CentOS-*.repo"
     }
 
-    /// The installed kernel-ml-aufs release (newest), or nil.
-    static func installedKernel(_ ctx: InstallContext) async throws -> String? {
-        if let k = ctx.learned["kver"] { return k }
+    /// The installed kernel-ml-aufs release (newest), or nil; learned once per run.
+    static func installedKernel(_ ctx: InstallContext) async throws -> KernelRelease? {
+        if let k = ctx.installedKernel { return k }
         let r = try await ctx.run(rpmQuery)
         guard r.succeeded, let last = r.stdout.split(separator: "\n").last.map({ $0.trimmingBlanks }),
-            KernelRelease(last) != nil
+            let k = KernelRelease(last)
         else { return nil }
-        ctx.learned["kver"] = last
-        return last
+        ctx.installedKernel = k
+        return k
     }
 
-    static func requireKernel(_ ctx: InstallContext) async throws -> String {
+    static func requireKernel(_ ctx: InstallContext) async throws -> KernelRelease {
         guard let k = try await installedKernel(ctx) else {
             throw AufsError("kernel-ml-aufs is not installed (rpm -q kernel-ml-aufs)")
         }
@@ -48,8 +51,8 @@ public enum KernelMLAufsMethod {
     /// The repo files with a [..kernel-ml-aufs..] section.
     static func repoFilesNamingKernelMLAufs(_ ctx: InstallContext) -> [String] {
         let dir = ctx.path("/etc/yum.repos.d")
-        return (FileRead.list(dir) ?? []).sorted().filter { name in
-            guard name.hasSuffix(".repo"), case .success(let b) = FileRead.bytes(dir + "/" + name) else { return false }
+        return (ctx.fs.list(dir) ?? []).sorted().filter { name in
+            guard name.hasSuffix(".repo"), case .success(let b) = ctx.fs.read(dir + "/" + name) else { return false }
             // One entry per section naming kernel-ml-aufs, whatever it sets.
             return !YumRepo.values("gpgcheck", sectionsNaming: "kernel-ml-aufs", in: b).isEmpty
         }
@@ -57,22 +60,22 @@ public enum KernelMLAufsMethod {
 
     /// Signatures as the options ask: --no-gpgcheck takes the repo as it is; otherwise every
     /// kernel-ml-aufs section has gpgcheck=1 (and --gpgkey's key).
-    static func signaturesAsAsked(_ ctx: InstallContext, _ o: InstallOptions) -> Bool {
-        if o.noGpgCheck { return true }
+    static func signaturesAsAsked(_ ctx: InstallContext, key: String?, _ noGpgCheck: Bool) -> Bool {
+        if noGpgCheck { return true }
         let files = repoFilesNamingKernelMLAufs(ctx)
         return !files.isEmpty
             && files.allSatisfy { name in
-                guard case .success(let b) = FileRead.bytes(ctx.path("/etc/yum.repos.d/" + name)) else { return false }
-                return YumRepo.signed(b, sectionsNaming: "kernel-ml-aufs", key: o.gpgKey)
+                guard case .success(let b) = ctx.fs.read(ctx.path("/etc/yum.repos.d/" + name)) else { return false }
+                return YumRepo.signed(b, sectionsNaming: "kernel-ml-aufs", key: key)
             }
     }
 
     /// The same in sh: with --gpgkey, awk sets gpgcheck=1 and gpgkey in the kernel-ml-aufs sections;
     /// without it (and without --no-gpgcheck) an unsigned section stops the script (exit 4).
-    static func repoSignatureShell(_ o: InstallOptions) -> [String] {
-        if o.noGpgCheck { return [": # --no-gpgcheck: the kernel-ml-aufs packages are not signature-checked"] }
+    static func repoSignatureShell(key: String?, noGpgCheck: Bool) -> [String] {
+        if noGpgCheck { return [": # --no-gpgcheck: the kernel-ml-aufs packages are not signature-checked"] }
         let files = "\"$ROOT\"/etc/yum.repos.d/*.repo"
-        guard let key = o.gpgKey else {
+        guard let key else {
             return [
                 "for f in \(files); do LC_ALL=C awk '/^[[:space:]]*\\[/ { s = /kernel-ml-aufs/ } s && "
                     + "/^[[:space:]]*gpgcheck[[:space:]]*=/ { v = $0; sub(/^[^=]*=[[:space:]]*/, \"\", v); "
@@ -101,271 +104,38 @@ public enum KernelMLAufsMethod {
         ]
     }
 
-    /// The GRUB config grub2-mkconfig must write: the live one, through /etc/grub2*.cfg links.
-    static func liveGrubConfig(_ ctx: InstallContext, uefi: Bool) -> String {
-        let link = uefi ? "/etc/grub2-efi.cfg" : "/etc/grub2.cfg"
-        if let target = FileRead.readLink(ctx.path(link)) {
-            return target.hasPrefix("/") ? Paths.normalize(target) : Paths.normalize(Paths.dirname(link) + "/" + target)
-        }
-        return uefi ? "/boot/efi/EFI/centos/grub.cfg" : "/boot/grub2/grub.cfg"
-    }
-
-    static func mtime(_ ctx: InstallContext, _ path: String) -> Int? {
-        guard case .success(let st) = ctx.syscalls.fileStatus(path, followSymlinks: true) else { return nil }
-        return st.mtime
-    }
-
     public static func plan(_ facts: HostFacts, options o: InstallOptions, root: HostRoot) throws -> Plan {
-        let uefi = facts.boot.uefi
-        let grubValue = o.grubDefault
-        let isRepoFile = o.repoURL.hasSuffix(".repo")
         // The kernel that will boot the host is installed with signature checks unless asked not to.
-        if !isRepoFile && o.gpgKey == nil && !o.noGpgCheck {
+        if !o.repoURL.hasSuffix(".repo") && o.gpgKey == nil && !o.noGpgCheck {
             throw AufsError.usage(
                 "--repo-url \(o.repoURL) is a baseurl, so aufsctl writes the repo: pass --gpgkey URL (the key the "
-                    + "kernel-ml-aufs packages are signed with), or --no-gpgcheck to install the kernel unsigned"
-            )
+                    + "kernel-ml-aufs packages are signed with), or --no-gpgcheck to install the kernel unsigned")
         }
-        let repoValues: [String: String] = [
-            "baseurl": o.repoURL, "gpgcheck": o.noGpgCheck ? "0" : "1", "gpgkey": o.noGpgCheck ? "" : (o.gpgKey ?? ""),
+        let s = KernelMLAufsSteps(facts: facts, o: o)
+        let steps = [
+            s.preflight(), s.yumUtils(), s.repo(), s.defaultKernel(), s.kernel(), s.grubDefault(), s.grubMkconfig(),
+            s.grubby(),
         ]
-        let gpgTitle =
-            o.noGpgCheck
-            ? "gpgcheck=0: --no-gpgcheck, packages NOT signature-checked"
-            : (o.gpgKey.map { "gpgcheck=1, key \($0)" } ?? "gpgcheck as the .repo says")
-        var steps: [Step] = []
-
-        steps.append(
-            Step(
-                id: "preflight", title: "Check the host: x86_64 and yum", preflight: true,
-                isDone: { ctx in
-                    if let m = facts.kernel.machine, m != "x86_64" {
-                        throw AufsError(
-                            "kernel-ml-aufs is built for x86_64 only; this machine is \(m)", exitCode: .blocked)
-                    }
-                    guard FileRead.exists(ctx.path("/usr/bin/yum")) else {
-                        throw AufsError(
-                            "no /usr/bin/yum: the kernel-ml-aufs method is for CentOS/RHEL 7", exitCode: .blocked)
-                    }
-                    return true
-                },
-                shell: ShellStep(
-                    doneTest: nil,
-                    commands: [
-                        "[ \"$(uname -m)\" = x86_64 ] || { echo 'kernel-ml-aufs is built for x86_64 only' >&2; exit "
-                            + "4; }",
-                        "command -v yum >/dev/null 2>&1 || { echo 'no yum: this plan is for CentOS/RHEL 7' >&2; exit "
-                            + "4; }",
-                    ])))
-
-        // yum-config-manager adds a .repo URL; a baseurl is written by aufsctl itself.
-        steps.append(
-            Step(
-                id: "yum-utils", title: "Install yum-utils (yum-config-manager)",
-                actions: isRepoFile
-                    ? [
-                        .command(
-                            argv: ["yum", "install", "-y", "yum-utils"],
-                            done: .fileExists("/usr/bin/yum-config-manager"),
-                            undo: ["yum", "remove", "-y", "yum-utils"])
-                    ] : []))
-
-        steps.append(
-            Step(
-                id: "repo", title: "Add the kernel-ml-aufs yum repo (\(o.repoURL); \(gpgTitle))",
-                isDone: { ctx in repoDefined(ctx) && signaturesAsAsked(ctx, o) },
-                apply: { ctx in
-                    let dir = "/etc/yum.repos.d"
-                    var undo: [UndoAction] = []
-                    var added: [String] = []
-                    if !repoDefined(ctx) {
-                        if isRepoFile {
-                            let before = Set(FileRead.list(ctx.path(dir)) ?? [])
-                            // yum-config-manager names the file after the URL's last component.
-                            if let name = o.repoURL.split(separator: "/").last.map(String.init), !before.contains(name)
-                            {
-                                try ctx.willChange([.removeFile(path: dir + "/" + name)])
-                            }
-                            try await ctx.check(["yum-config-manager", "--add-repo=\(o.repoURL)"], explain: explainYum)
-                            added = Set(FileRead.list(ctx.path(dir)) ?? []).subtracting(before).sorted()
-                            undo = added.map { .removeFile(path: dir + "/" + $0) }
-                            guard repoDefined(ctx) else {
-                                throw AufsError(
-                                    "yum-config-manager added \(added.joined(separator: ", ")) but no "
-                                        + "[kernel-ml-aufs] repo is defined; the repo host may be gone (its owner "
-                                        + "announced a move to Copr: try --repo-url "
-                                        + "https://copr.fedorainfracloud.org/coprs/bnied/kernel-ml-aufs/repo/epel-7/"
-                                        + "bnied-kernel-ml-aufs-epel-7.repo)"
-                                )
-                            }
-                        } else {
-                            let p = dir + "/kernel-ml-aufs.repo"
-                            try ctx.willChange([.removeFile(path: p)])
-                            try AtomicFile.makeDirectories(ctx.path(dir))
-                            try AtomicFile.write(ctx.path(p), try Template.render("kernel-ml-aufs.repo", repoValues))
-                            added = ["kernel-ml-aufs.repo"]
-                            undo = [.removeFile(path: p)]
-                        }
-                    }
-                    if signaturesAsAsked(ctx, o) { return undo }
-                    // The repo (just added, or already there) decides signatures: --gpgkey turns them on
-                    // in every kernel-ml-aufs section; otherwise an unsigned repo is refused, and what
-                    // this step added is taken away again so a re-run meets the same question.
-                    guard let key = o.gpgKey else {
-                        for name in added { unlink(ctx.path(dir + "/" + name)) }
-                        throw AufsError(
-                            "the kernel-ml-aufs repo (\(o.repoURL)) does not check signatures (its [kernel-ml-aufs] "
-                                + "section lacks gpgcheck=1): pass --gpgkey URL to check the kernel's signature, or "
-                                + "--no-gpgcheck to install it unsigned",
-                            exitCode: .blocked)
-                    }
-                    for name in repoFilesNamingKernelMLAufs(ctx) {
-                        let file = dir + "/" + name
-                        guard case .success(let bytes) = FileRead.bytes(ctx.path(file)) else { continue }
-                        var text = YumRepo.set("gpgcheck", to: "1", sectionsNaming: "kernel-ml-aufs", in: bytes)
-                        text = YumRepo.set("gpgkey", to: key, sectionsNaming: "kernel-ml-aufs", in: text)
-                        guard text != bytes else { continue }
-                        if !added.contains(name) {
-                            let u: UndoAction = .restoreFile(path: file, backup: try ctx.backup(file))
-                            try ctx.willChange([u])
-                            undo.append(u)
-                        }
-                        try AtomicFile.write(ctx.path(file), text)
-                    }
-                    return undo
-                },
-                shell: ShellStep(
-                    doneTest: "grep -qs '^\\[.*kernel-ml-aufs.*\\]' \"$ROOT\"/etc/yum.repos.d/*.repo",
-                    commands: (isRepoFile
-                        ? ["yum-config-manager --add-repo=\(ShellScript.quote(o.repoURL))"]
-                        : [
-                            "cat > \"$ROOT/etc/yum.repos.d/kernel-ml-aufs.repo\" <<'EOF'",
-                            ((try? Template.render("kernel-ml-aufs.repo", repoValues)) ?? "") + "EOF",
-                        ])
-                        + repoSignatureShell(o))))
-
-        steps.append(
-            Step(
-                id: "defaultkernel",
-                title: "Set DEFAULTKERNEL=kernel-ml-aufs and UPDATEDEFAULT=yes in /etc/sysconfig/kernel",
-                actions: [
-                    .setAssignments(
-                        file: "/etc/sysconfig/kernel", [.init("DEFAULTKERNEL", package), .init("UPDATEDEFAULT", "yes")])
-                ],
-                uses: []))
-
-        steps.append(
-            Step(
-                id: "kernel", title: "yum install -y kernel-ml-aufs (never -headers)",
-                isDone: { ctx in
-                    guard let k = try await installedKernel(ctx) else { return false }
-                    try verifyKernel(ctx, k)
-                    return true
-                },
-                apply: { ctx in
-                    try ctx.willChange([.command(argv: ["yum", "remove", "-y", package])])
-                    _ = try await ctx.checkStreamingExplained(["yum", "install", "-y", package], explain: explainYum)
-                    let k = try await requireKernel(ctx)
-                    try verifyKernel(ctx, k)
-                    return [.command(argv: ["yum", "remove", "-y", package])]
-                },
-                shell: ShellStep(
-                    doneTest: "rpm -q kernel-ml-aufs >/dev/null 2>&1", commands: ["yum install -y kernel-ml-aufs"])))
-
-        steps.append(
-            Step(
-                id: "grub-default", title: "Set GRUB_DEFAULT=\(grubValue) in /etc/default/grub",
-                actions: [.setAssignments(file: "/etc/default/grub", [.init("GRUB_DEFAULT", grubValue)])],
-                prelude: ["KVER=$(rpm -q --qf '%{VERSION}-%{RELEASE}.%{ARCH}\\n' kernel-ml-aufs | tail -n 1)"],
-                uses: []))
-
-        steps.append(
-            Step(
-                id: "grub-mkconfig", title: "Regenerate the live GRUB config with grub2-mkconfig",
-                isDone: { ctx in
-                    guard let k = try await installedKernel(ctx) else { return false }
-                    let cfg = ctx.path(liveGrubConfig(ctx, uefi: uefi))
-                    guard let text = FileRead.string(cfg), text.contains("vmlinuz-\(k)"),
-                        let c = mtime(ctx, cfg), let d = mtime(ctx, ctx.path("/etc/default/grub"))
-                    else { return false }
-                    return c >= d
-                },
-                apply: { ctx in
-                    let live = liveGrubConfig(ctx, uefi: uefi)
-                    let undo: [UndoAction] =
-                        FileRead.exists(ctx.path(live))
-                        ? [.restoreFile(path: live, backup: try ctx.backup(live))] : [.removeFile(path: live)]
-                    try ctx.willChange(undo)
-                    try await ctx.check(["grub2-mkconfig", "-o", live])
-                    return undo
-                },
-                shell: ShellStep(
-                    prelude: [
-                        "GRUBCFG=\"$ROOT\(uefi ? "/boot/efi/EFI/centos/grub.cfg" : "/boot/grub2/grub.cfg")\"",
-                        "[ -L \"$ROOT\(uefi ? "/etc/grub2-efi.cfg" : "/etc/grub2.cfg")\" ] && GRUBCFG=$(readlink -f "
-                            + "\"$ROOT\(uefi ? "/etc/grub2-efi.cfg" : "/etc/grub2.cfg")\")",
-                    ],
-                    doneTest:
-                        "grep -qs \"vmlinuz-$KVER\" \"$GRUBCFG\" && [ ! \"$ROOT/etc/default/grub\" -nt \"$GRUBCFG\" ]",
-                    commands: ["aufsctl_backup \"$GRUBCFG\"", "grub2-mkconfig -o \"$GRUBCFG\""])))
-
-        steps.append(
-            Step(
-                id: "grubby", title: "Make /boot/vmlinuz-KVER the default entry (grubby --set-default)",
-                isDone: { ctx in
-                    guard let k = try await installedKernel(ctx) else { return false }
-                    let r = try await ctx.run(["grubby", "--default-kernel"])
-                    return r.succeeded && r.stdout.trimmingBlanks == "/boot/vmlinuz-\(k)"
-                },
-                apply: { ctx in
-                    let k = try await requireKernel(ctx)
-                    let before = try await ctx.run(["grubby", "--default-kernel"])
-                    let prev = before.stdout.trimmingBlanks
-                    let undo: [UndoAction] =
-                        before.succeeded && prev.hasPrefix("/boot/")
-                        ? [.command(argv: ["grubby", "--set-default", prev])] : []
-                    try ctx.willChange(undo)
-                    try await ctx.check(["grubby", "--set-default", "/boot/vmlinuz-\(k)"])
-                    let after = try await ctx.run(["grubby", "--default-kernel"])
-                    guard after.stdout.trimmingBlanks == "/boot/vmlinuz-\(k)" else {
-                        throw AufsError(
-                            "grubby --default-kernel says \(after.stdout.trimmingBlanks), not /boot/vmlinuz-\(k)")
-                    }
-                    return undo
-                },
-                shell: ShellStep(
-                    doneTest: "[ \"$(grubby --default-kernel)\" = \"/boot/vmlinuz-$KVER\" ]",
-                    commands: [
-                        "grubby --set-default \"/boot/vmlinuz-$KVER\"",
-                        "[ \"$(grubby --default-kernel)\" = \"/boot/vmlinuz-$KVER\" ]",
-                    ])))
-
-        if o.reboot {
-            steps.append(
-                Step(
-                    id: "reboot", title: "Reboot into kernel-ml-aufs",
-                    isDone: { _ in false },
-                    apply: { ctx in
-                        try await ctx.check(["systemctl", "reboot"]); return []
-                    },
-                    shell: ShellStep(doneTest: nil, commands: ["systemctl reboot"])))
-        }
         return Plan(
-            method: .kernelMLAufs, target: .package(package), steps: steps, rebootRequired: true,
-            afterwards: (o.noGpgCheck
-                ? ["the kernel-ml-aufs packages were installed WITHOUT signature checks (--no-gpgcheck)"] : [])
-                + [
-                    "reboot; afterwards `uname -r` should print the kernel-ml-aufs release and `aufsctl check` should "
-                        + "say usable"
-                ])
+            method: .kernelMLAufs, target: .package(package), steps: steps + (o.reboot ? [s.reboot()] : []),
+            rebootRequired: true, afterwards: afterwards(o))
+    }
+
+    static func afterwards(_ o: InstallOptions) -> [String] {
+        (o.noGpgCheck ? ["the kernel-ml-aufs packages were installed WITHOUT signature checks (--no-gpgcheck)"] : [])
+            + [
+                "reboot; afterwards `uname -r` should print the kernel-ml-aufs release and `aufsctl check` should say "
+                    + "usable"
+            ]
     }
 
     /// /boot/vmlinuz-KVER exists and /boot/config-KVER builds aufs in.
-    static func verifyKernel(_ ctx: InstallContext, _ k: String) throws {
-        guard FileRead.exists(ctx.path("/boot/vmlinuz-\(k)")) else {
+    static func verifyKernel(_ ctx: InstallContext, _ release: KernelRelease) throws {
+        let k = release.string
+        guard ctx.fs.exists(ctx.path("/boot/vmlinuz-\(k)")) else {
             throw AufsError("kernel-ml-aufs \(k) is installed but /boot/vmlinuz-\(k) is missing")
         }
-        let c = KernelConfig.parse(FileRead.string(ctx.path("/boot/config-\(k)")) ?? "")["CONFIG_AUFS_FS"]
+        let c = KernelConfig.parse(ctx.fs.string(ctx.path("/boot/config-\(k)")) ?? "")["CONFIG_AUFS_FS"]
         guard c == "y" || c == "m" else {
             throw AufsError("/boot/config-\(k) has no CONFIG_AUFS_FS=y: this kernel-ml-aufs build does not carry aufs")
         }
@@ -373,14 +143,88 @@ public enum KernelMLAufsMethod {
 }
 
 extension InstallContext {
-    /// Streams a long command; on failure adds `explain`'s reading of the output.
-    func checkStreamingExplained(_ argv: [String], explain: (CommandResult) -> String?) async throws -> CommandResult {
-        do {
-            return try await checkStreaming(argv)
-        } catch let e as AufsError {
-            let r = CommandResult(status: 1, stdout: e.details.joined(separator: "\n"))
-            if let why = explain(r) { throw AufsError(e.message + ": " + why, details: e.details) }
-            throw e
-        }
+    /// Modification time of a path (seconds), or nil.
+    func mtime(_ path: String) -> Int? {
+        guard case .success(let st) = syscalls.fileStatus(path, followSymlinks: true) else { return nil }
+        return st.mtime
+    }
+}
+
+/// The steps of the kernel-ml-aufs method, one function each, over the inputs they share.
+struct KernelMLAufsSteps {
+    let facts: HostFacts
+    let o: InstallOptions
+    let package = KernelMLAufsMethod.package
+
+    func preflight() -> Step {
+        let x86 = Preflight(
+            .machine("x86_64", have: facts.kernel.machine, why: "kernel-ml-aufs is built for x86_64 only"))
+        let yum = Preflight(.program(path: "/usr/bin/yum", why: "the kernel-ml-aufs method is for CentOS/RHEL 7"))
+        return Step(
+            id: "preflight", title: "Check the host: x86_64 and yum", actions: [.preflight(x86), .preflight(yum)])
+    }
+
+    /// yum-config-manager adds a .repo URL; a baseurl is written by aufsctl itself.
+    func yumUtils() -> Step {
+        let install = CommandAction(
+            ["yum", "install", "-y", "yum-utils"], done: .fileExists("/usr/bin/yum-config-manager"),
+            undo: .command(argv: ["yum", "remove", "-y", "yum-utils"]))
+        return Step(
+            id: "yum-utils", title: "Install yum-utils (yum-config-manager)",
+            actions: o.repoURL.hasSuffix(".repo") ? [.command(install)] : [])
+    }
+
+    func repo() -> Step {
+        let gpg =
+            o.noGpgCheck
+            ? "gpgcheck=0: --no-gpgcheck, packages NOT signature-checked"
+            : (o.gpgKey.map { "gpgcheck=1, key \($0)" } ?? "gpgcheck as the .repo says")
+        return Step(
+            id: "repo", title: "Add the kernel-ml-aufs yum repo (\(o.repoURL); \(gpg))",
+            actions: [.yumRepo(.init(url: o.repoURL, gpgKey: o.gpgKey, noGpgCheck: o.noGpgCheck))])
+    }
+
+    func defaultKernel() -> Step {
+        let edit = SetAssignments(
+            file: "/etc/sysconfig/kernel", [.init("DEFAULTKERNEL", package), .init("UPDATEDEFAULT", "yes")])
+        return Step(
+            id: "defaultkernel",
+            title: "Set DEFAULTKERNEL=kernel-ml-aufs and UPDATEDEFAULT=yes in /etc/sysconfig/kernel",
+            actions: [.setAssignments(edit)], uses: [])
+    }
+
+    func kernel() -> Step {
+        let install = CommandAction(
+            ["yum", "install", "-y", package], done: .kernelMLAufsInstalled,
+            undo: .command(argv: ["yum", "remove", "-y", package]), streaming: true)
+        return Step(
+            id: "kernel", title: "yum install -y kernel-ml-aufs (never -headers)",
+            actions: [.command(install), .preflight(.init(.installedKernelCarriesAufs))])
+    }
+
+    func grubDefault() -> Step {
+        Step(
+            id: "grub-default", title: "Set GRUB_DEFAULT=\(o.grubDefault) in /etc/default/grub",
+            actions: [.setAssignments(.init(file: "/etc/default/grub", [.init("GRUB_DEFAULT", o.grubDefault)]))],
+            prelude: [KernelMLAufsMethod.shellKVER], uses: [])
+    }
+
+    func grubMkconfig() -> Step {
+        let grub = GrubMkconfig(uefi: facts.boot.uefi)
+        return Step(
+            id: "grub-mkconfig", title: "Regenerate the live GRUB config with grub2-mkconfig",
+            actions: [.grubMkconfig(grub)], prelude: grub.shellPrelude)
+    }
+
+    func grubby() -> Step {
+        Step(
+            id: "grubby", title: "Make /boot/vmlinuz-KVER the default entry (grubby --set-default)",
+            actions: [.grubbyDefault(.init())])
+    }
+
+    func reboot() -> Step {
+        Step(
+            id: "reboot", title: "Reboot into kernel-ml-aufs",
+            actions: [.command(.init(["systemctl", "reboot"], done: .never, undo: nil))])
     }
 }

@@ -8,18 +8,17 @@ public enum UbuntuExtraMethod {
     }
 
     public static func plan(_ facts: HostFacts, options o: InstallOptions, root: HostRoot) throws -> Plan {
-        guard let k = o.kernel ?? KernelRelease(facts.kernel.release) else {
-            throw AufsError.usage("kernel release \(facts.kernel.release) does not parse; pass --kernel KVER")
-        }
+        let k = facts.kernel.release
         let pkg = package(for: k)
-        let running = k.string == facts.kernel.release && facts.kernel.running
+        let running = facts.kernel.running
         var steps = [
             Step(
                 id: "package", title: "apt-get install \(pkg)",
                 actions: [
                     .command(
-                        argv: ["apt-get", "install", "-y", pkg], done: .debPackagesInstalled([pkg]),
-                        undo: ["apt-get", "remove", "-y", pkg], environment: ["DEBIAN_FRONTEND": "noninteractive"])
+                        .init(
+                            ["apt-get", "install", "-y", pkg], done: .debPackagesInstalled([pkg]),
+                            undo: .aptRemove(packages: [pkg]), environment: ["DEBIAN_FRONTEND": "noninteractive"]))
                 ])
         ]
         steps.append(CommonSteps.persist())

@@ -66,6 +66,8 @@ options:
           - The aufs permission (C(rw), C(ro), C(rr), with attributes such as C(ro+wh)).
           - Default C(rw) for the first branch and C(ro) for the others, as aufs itself does; every
             branch C(ro) when C(opts) has C(ro) (a C(rw) branch on a read-only mount is refused).
+          - Checked against aufs's grammar (a base, then C(+attribute)s that fit it); anything else, such
+            as a C(:) that would start another branch, fails before aufsctl runs.
         type: str
   xino:
     description:
@@ -358,6 +360,52 @@ def persisted_matches(union, wanted, params):
             and (union.get('fallback') or 'none') == params['fallback'])
 
 
+PERM_BASES = ('rw', 'ro', 'rr')
+PERM_RW_ONLY = ('nolwh', 'moo', 'coo_reg', 'coo_all')
+PERM_RO_ONLY = ('wh',)
+PERM_ANY = ('unpin', 'fhsm', 'icex', 'icexsec', 'icexsys', 'icextr', 'icexusr', 'icexoth')
+
+
+def perm_problem(perm):
+    """Why `perm` is not an aufs branch permission (aufsctl's BranchPermission rules), or None.
+    aufs itself turns an unknown one into ro silently; and a ':' or '=' inside it would make the
+    option string name another branch (`ro:/etc=rw` adds /etc writable)."""
+    if not perm:
+        return 'empty; expected rw, ro or rr'
+    bad = [c for c in perm if not (c.isalnum() or c in '_+') or ord(c) > 127]
+    if bad:
+        return "contains %r, which no aufs permission has (a ':' would start another branch)" % bad[0]
+    parts = perm.split('+')
+    base, attrs = parts[0], parts[1:]
+    if base not in PERM_BASES:
+        return 'unknown base "%s"; expected rw, ro or rr' % base
+    seen = []
+    for attr in attrs:
+        if attr not in PERM_RW_ONLY + PERM_RO_ONLY + PERM_ANY:
+            return 'unknown attribute "+%s"' % attr
+        if attr in PERM_RW_ONLY and base != 'rw':
+            return '"+%s" applies to rw branches only' % attr
+        if attr in PERM_RO_ONLY and base == 'rw':
+            return '"+%s" applies to ro and rr branches only' % attr
+        if attr in seen:
+            return 'attribute "+%s" given twice' % attr
+        seen.append(attr)
+    if 'coo_reg' in seen and 'coo_all' in seen:
+        return '+coo_reg and +coo_all exclude each other'
+    return None
+
+
+def check_perms(module):
+    for i, branch in enumerate(module.params['branches'] or []):
+        perm = branch.get('perm')
+        if perm is None:
+            continue
+        problem = perm_problem(perm)
+        if problem:
+            module.fail_json(msg="branches[%d].perm '%s': %s; see aufs(5) for branch permissions" % (i, perm, problem),
+                             rc=EXIT_USAGE)
+
+
 def check_paths(module):
     """Relative paths are refused here: the module's working directory is not the user's. So are
     the characters of aufs's branch syntax, which the option string cannot carry (aufsctl would
@@ -408,6 +456,7 @@ def main():
         supports_check_mode=True,
     )
     check_paths(module)
+    check_perms(module)
     union = Union(module)
     state = module.params['state']
     persisted = union.persisted() if state in PERSISTING else None

@@ -12,7 +12,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.aufsctl.aufs.plugins.modules.aufs_mount import (
-    branch_operations, desired_branches, parse_status_branches, same_branches,
+    branch_operations, desired_branches, parse_status_branches, perm_problem, same_branches,
 )
 
 C, I1, I2, I3 = '/w/container', '/w/image1', '/w/image2', '/w/image3'
@@ -110,3 +110,27 @@ def test_the_persisted_union_compares_branches_xino_options_and_fallback():
     assert not persisted_matches(None, wanted, params)
     # A record whose unit or fstab line is gone: aufsctl gives no branches, so it is written again.
     assert not persisted_matches({'target': '/srv/walk/mnt', 'problem': 'gone'}, wanted, params)
+
+
+@pytest.mark.parametrize('perm', ['rw', 'ro', 'rr', 'ro+wh', 'rr+wh', 'rw+nolwh', 'rw+coo_reg', 'ro+unpin+icexsec'])
+def test_aufs_permissions_pass(perm):
+    assert perm_problem(perm) is None
+
+
+@pytest.mark.parametrize('perm, why', [
+    # the finding: a ':' in perm adds /etc as a second writable branch
+    ('ro:/etc=rw', "contains ':'"),
+    ('ro,xino=/x', "contains ','"),
+    ('ro=rw', "contains '='"),
+    ('ro\n', "contains"),
+    ('', 'empty'),
+    ('RW', 'unknown base'),
+    ('wr', 'unknown base'),
+    ('ro+bogus', 'unknown attribute'),
+    ('ro+nolwh', 'rw branches only'),
+    ('rw+wh', 'ro and rr branches only'),
+    ('ro+wh+wh', 'twice'),
+    ('rw+coo_reg+coo_all', 'exclude each other'),
+])
+def test_other_permissions_fail(perm, why):
+    assert why in perm_problem(perm)

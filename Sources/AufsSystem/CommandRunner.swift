@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Copyright (C) 2025-2026 the aufsctl authors
+import AufsMount
 import Glibc
 import Subprocess
 import SystemPackage

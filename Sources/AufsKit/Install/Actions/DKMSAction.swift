@@ -4,7 +4,7 @@
 /// the source tree's (`AUFS_VERSION`, known only once the source is there: in Swift from
 /// `DKMSMethod.source`, in sh from `$V`, which the layout step sets), the state comes from
 /// `dkms status -m aufs` (one answer per run, refreshed after every dkms command).
-public struct DKMSAction: Sendable {
+public struct DKMSAction: ActionKind {
     public enum Operation: String, Sendable { case add, build, install }
     public var operation: Operation
     /// The kernel release to build or install for (not used by add).
@@ -32,7 +32,7 @@ public struct DKMSAction: Sendable {
         ctx.dkmsStatus = nil
         switch operation {
         case .add:
-            let undo: [UndoAction] = [.command(argv: ["dkms", "remove", "aufs/\(v)", "--all"])]
+            let undo: [UndoAction] = [.dkmsRemove(module: "aufs/\(v)", kernel: nil)]
             try ctx.willChange(undo)
             try await ctx.check(["dkms", "add", "aufs/\(v)"])
             return undo
@@ -46,7 +46,7 @@ public struct DKMSAction: Sendable {
         case .install:
             // This kernel's build goes with this install record; `dkms remove --all` (the add
             // step's undo) goes with the last record that uses the module.
-            let undo: [UndoAction] = [.command(argv: ["dkms", "remove", "aufs/\(v)", "-k", kernel])]
+            let undo: [UndoAction] = [.dkmsRemove(module: "aufs/\(v)", kernel: kernel)]
             try ctx.willChange(undo)
             try await ctx.checkStreaming(["dkms", "install", "aufs/\(v)", "-k", kernel])
             if reportSigner {
@@ -63,7 +63,7 @@ public struct DKMSAction: Sendable {
     /// modpost's "undefined!" lines are the truth about missing exports; else the log's tail.
     func explainBuildFailure(_ e: AufsError, ctx: InstallContext, version v: String) -> AufsError {
         let log = "/var/lib/dkms/aufs/\(v)/build/make.log"
-        let text = FileRead.string(ctx.path(log))
+        let text = ctx.fs.string(ctx.path(log))
         let undefined = text.map { SymbolCheck.undefinedByModpost(makeLog: $0) } ?? []
         if !undefined.isEmpty {
             return AufsError(
@@ -79,7 +79,7 @@ public struct DKMSAction: Sendable {
         return AufsError(e.message + "; the build log is \(log)", details: tail.isEmpty ? e.details : tail)
     }
 
-    var shellDoneTest: String {
+    var shellDoneTest: String? {
         let k = ShellScript.quote(kernel)
         switch operation {
         case .add: return "dkms status -m aufs -v \"$V\" | grep -q ."
@@ -102,8 +102,8 @@ public struct DKMSAction: Sendable {
     }
 
     /// What the install relies on: the module version in dkms (add), known once the source is.
-    func resources(_ ctx: InstallContext) throws -> [String] {
+    func resources(_ ctx: InstallContext) throws -> [Resource] {
         guard operation == .add, let v = try version(ctx) else { return [] }
-        return ["dkms:aufs/\(v)"]
+        return [.dkmsModule("aufs/\(v)")]
     }
 }

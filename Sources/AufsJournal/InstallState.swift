@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Copyright (C) 2025-2026 the aufsctl authors
+import AufsMount
+import AufsSystem
 import FoundationEssentials
 import Glibc
 
@@ -11,9 +13,9 @@ public struct InstallState: Sendable, Codable, Equatable {
         public var title: String
         public var undo: [UndoAction]
         /// What the install relies on from this step (see `Step.uses`); nil in older state files.
-        public var uses: [String]?
+        public var uses: [Resource]?
 
-        public init(id: String, title: String, undo: [UndoAction], uses: [String]? = nil) {
+        public init(id: String, title: String, undo: [UndoAction], uses: [Resource]? = nil) {
             self.id = id
             self.title = title
             self.undo = undo
@@ -29,13 +31,25 @@ public struct InstallState: Sendable, Codable, Equatable {
         /// dkms: what was built (repository + branch + commit, or directory + digest).
         public var source: String?
 
+        public init(id: Int?, method: InstallMethod, kernel: String, steps: [StepRecord], source: String?) {
+            self.id = id
+            self.method = method
+            self.kernel = kernel
+            self.steps = steps
+            self.source = source
+        }
+
         /// Everything this record relies on or would take away.
-        public var resources: Set<String> {
+        public var resources: Set<Resource> {
             Set(steps.flatMap { ($0.uses ?? []) + $0.undo.flatMap(\.resources) })
         }
     }
 
-    public var schema = "aufsctl.state/1"
+    /// /2 adds typed undo actions (aptRemove, dkmsRemove, relink, moveBack); /1 files are read
+    /// and their plain commands read as those.
+    public var schema = InstallState.schemaWritten
+    public static let schemaWritten = "aufsctl.state/2"
+    static let schemasRead: Set<String> = ["aufsctl.state/1", "aufsctl.state/2"]
     public var installs: [Record] = []
     /// What `aufsctl persist` and `aufsctl helper install` wrote (see UnionRecord); nil in older files.
     public var unions: [UnionRecord]?
@@ -46,8 +60,13 @@ public struct InstallState: Sendable, Codable, Equatable {
 
     public static func load(root: HostRoot) throws -> InstallState {
         // The undo commands in the state file run as root: never read one another user could write.
-        let p = root.resolve(path)
+        // The last two components as named: a planted symlink there is seen, never followed.
+        let p = root.resolve(path, keepingLast: 2)
         var st = stat()
+        // The directory as named, whether or not a file is behind it: a symlink there is refused.
+        if lstat(Paths.dirname(p), &st) == 0 {
+            try RuntimeDir.ensurePrivate(Paths.dirname(p), what: "the install state")
+        }
         if lstat(p, &st) == 0 {
             try RuntimeDir.ensurePrivate(Paths.dirname(p), what: "the install state")
             if st.st_mode & S_IFMT != S_IFREG || st.st_uid != geteuid() || st.st_mode & 0o022 != 0 {
@@ -57,15 +76,26 @@ public struct InstallState: Sendable, Codable, Equatable {
                 )
             }
         }
-        switch FileRead.text(root.resolve(path)) {
+        switch FileRead.text(p) {
         case .missing: return InstallState()
         case .ok(let t):
             do {
                 var state = try JSONDecoder().decode(InstallState.self, from: Data(t.utf8))
+                guard InstallState.schemasRead.contains(state.schema) else {
+                    throw AufsError(
+                        "\(path) is a state file of schema \(state.schema), which this aufsctl cannot read (it reads "
+                            + "\(InstallState.schemasRead.sorted().joined(separator: ", "))): use the aufsctl that "
+                            + "wrote it"
+                    )
+                }
+                state.schema = InstallState.schemaWritten
+                state.typeUndoActions()
                 for i in state.installs.indices where state.installs[i].id == nil {
                     state.installs[i].id = state.nextID
                 }
                 return state
+            } catch let e as AufsError {
+                throw e
             } catch {
                 throw AufsError(
                     "\(path) is not a state file aufsctl can read (\(error)); move it aside to start afresh")
@@ -78,7 +108,7 @@ public struct InstallState: Sendable, Codable, Equatable {
     /// Writes the state; with nothing left to undo, removes the file instead (a host aufsctl has
     /// fully uninstalled from looks like one it never touched, and `check` decodes no JSON).
     public func save(root: HostRoot) throws {
-        let p = root.resolve(InstallState.path)
+        let p = root.resolve(InstallState.path, keepingLast: 2)
         if installs.isEmpty && (unions ?? []).isEmpty {
             if unlink(p) != 0 && errno != ENOENT { throw AufsError("\(InstallState.path): \(SysErrno(errno))") }
             return
@@ -114,67 +144,15 @@ public struct InstallState: Sendable, Codable, Equatable {
         }
     }
 
-    var nextID: Int { (installs.compactMap(\.id).max() ?? 0) + 1 }
+    public var nextID: Int { (installs.compactMap(\.id).max() ?? 0) + 1 }
 }
 
-/// The state file as a write-ahead journal: a step records how to undo a change (and the state
-/// is saved) *before* it makes the change, so a crash between the two loses no undo.
-public final class StateJournal: @unchecked Sendable {
-    public private(set) var state: InstallState
-    let root: HostRoot
-    let method: InstallMethod
-    let kernel: String
-    var step: (id: String, title: String)?
-
-    init(state: InstallState, root: HostRoot, method: InstallMethod, kernel: String) {
-        self.state = state
-        self.root = root
-        self.method = method
-        self.kernel = kernel
-    }
-
-    func add(_ undo: [UndoAction], uses: [String]? = nil) throws {
-        guard let step else { return }
-        flushPending()
-        state.record(
-            method: method, kernel: kernel, step: .init(id: step.id, title: step.title, undo: undo, uses: uses))
-        try state.save(root: root)
-    }
-
-    /// Uses of already-done steps, held until the install changes something or completes, so a
-    /// run that stops early (a refused preflight) leaves no record behind.
-    var pendingUses: [InstallState.StepRecord] = []
-
-    func flushPending() {
-        for p in pendingUses { state.record(method: method, kernel: kernel, step: p) }
-        pendingUses = []
-    }
-
-    func flushUses() throws {
-        guard !pendingUses.isEmpty else { return }
-        flushPending()
-        try state.save(root: root)
-    }
-
-    /// Records what the install built from (its provenance) on its record.
-    func setSource(_ source: String) throws {
-        guard let i = state.installs.lastIndex(where: { $0.method == method && $0.kernel == kernel }),
-            state.installs[i].source != source
-        else { return }
-        state.installs[i].source = source
-        try state.save(root: root)
-    }
-
-    /// A step that was already done: recorded only for what it declares it uses.
-    func use(id: String, title: String, _ uses: [String]) throws {
-        guard !uses.isEmpty else { return }
-        let step = InstallState.StepRecord(id: id, title: title, undo: [], uses: uses)
-        guard state.installs.contains(where: { $0.method == method && $0.kernel == kernel }) else {
-            pendingUses.append(step)
-            return
+extension InstallState {
+    /// Older files recorded apt, dkms, ln and mv undos as plain argv: read them as typed actions.
+    mutating func typeUndoActions() {
+        for i in installs.indices {
+            for j in installs[i].steps.indices { installs[i].steps[j].undo = installs[i].steps[j].undo.map(\.typed) }
         }
-        let before = state
-        state.record(method: method, kernel: kernel, step: step)
-        if state != before { try state.save(root: root) }
+        for i in (unions ?? []).indices { unions![i].undo = unions![i].undo.map(\.typed) }
     }
 }

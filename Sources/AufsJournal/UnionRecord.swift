@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Copyright (C) 2025-2026 the aufsctl authors
+import AufsMount
+import AufsSystem
 import Glibc
 
 /// A change `aufsctl persist` or `aufsctl helper install` made, recorded in the state file
@@ -14,9 +16,9 @@ public struct UnionRecord: Sendable, Codable, Equatable {
     /// Undone newest first.
     public var undo: [UndoAction]
     /// Shared resources it relies on (`file:/etc/modules-load.d/aufs.conf`).
-    public var uses: [String]?
+    public var uses: [Resource]?
 
-    public init(kind: Kind, target: String? = nil, via: String? = nil, undo: [UndoAction], uses: [String]? = nil) {
+    public init(kind: Kind, target: String? = nil, via: String? = nil, undo: [UndoAction], uses: [Resource]? = nil) {
         self.kind = kind
         self.target = target
         self.via = via
@@ -78,31 +80,8 @@ public struct UnionRecords {
         return undone
     }
 
-    /// The path of `abs` under the root without following its last component (a link to remove).
-    func entry(_ abs: String) -> String {
-        root.isHost
-            ? abs : root.resolve(Paths.dirname(abs)) + "/" + (abs.split(separator: "/").last.map(String.init) ?? "")
-    }
-
-    /// Links and moves are done here, by path under the root (no chroot needed); the rest as install's undo.
     func perform(_ action: UndoAction, runner: any CommandRunner) async throws {
-        switch action {
-        case .removeFile(let path):
-            if unlink(entry(path)) != 0 && errno != ENOENT {
-                throw AufsError("cannot remove \(path): \(SysErrno(errno))")
-            }
-        case .command(let argv) where argv.count == 4 && argv[0] == "mv" && argv[1] == "-f":
-            if rename(entry(argv[2]), entry(argv[3])) != 0 {
-                throw AufsError("cannot move \(argv[2]) back to \(argv[3]): \(SysErrno(errno))")
-            }
-        case .command(let argv) where argv.count == 4 && argv[0] == "ln" && argv[1] == "-sfn":
-            unlink(entry(argv[3]))
-            if symlink(argv[2], entry(argv[3])) != 0 {
-                throw AufsError("cannot link \(argv[3]) -> \(argv[2]): \(SysErrno(errno))")
-            }
-        default:
-            try await Uninstaller().perform(action, root: root, runner: runner)
-        }
+        try await Uninstaller(printer: printer).perform(action, root: root, runner: runner)
     }
 
     /// Appends a record (written before the change is made, so a crash loses no undo).
@@ -124,18 +103,5 @@ public struct UnionRecords {
     public func records() throws -> [UnionRecord] { try InstallState.load(root: root).unions ?? [] }
 
     /// Copies `abs` to /var/lib/aufsctl/backups before a change; returns the backup's path.
-    public func backup(_ abs: String) throws -> String {
-        let dir = root.resolve("/var/lib/aufsctl/backups")
-        try AtomicFile.makeDirectories(Paths.dirname(Paths.dirname(dir)))
-        try RuntimeDir.ensurePrivate(Paths.dirname(dir), what: "backups")
-        try RuntimeDir.ensurePrivate(dir, what: "backups")
-        let flat = abs.split(separator: "/").joined(separator: "_")
-        var n = 0
-        while FileRead.exists("\(dir)/\(flat).\(n)") { n += 1 }
-        switch FileRead.bytes(root.resolve(abs)) {
-        case .success(let b): try AtomicFile.write("\(dir)/\(flat).\(n)", b, mode: 0o600)
-        case .failure(let e): throw AufsError("cannot back up \(abs): \(e)")
-        }
-        return "/var/lib/aufsctl/backups/\(flat).\(n)"
-    }
+    public func backup(_ abs: String) throws -> String { try Backups(root: root).copy(abs) }
 }

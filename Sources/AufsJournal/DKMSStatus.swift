@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Copyright (C) 2025-2026 the aufsctl authors
+import AufsMount
+import AufsSystem
+
 /// One line of `dkms status`: `aufs/V, KVER, ARCH: installed` (dkms >= 2.8.6) or
 /// `aufs, V, KVER, ARCH: installed` (older).
 public struct DKMSStatusEntry: Sendable, Equatable, Codable {
@@ -10,6 +13,15 @@ public struct DKMSStatusEntry: Sendable, Equatable, Codable {
     public var state: String
     /// Anything after the state, such as `(original_module exists)` or a WARNING.
     public var note: String?
+
+    public init(module: String, version: String, kernel: String?, arch: String?, state: String, note: String?) {
+        self.module = module
+        self.version = version
+        self.kernel = kernel
+        self.arch = arch
+        self.state = state
+        self.note = note
+    }
 
     public static func parse(_ text: String) -> [DKMSStatusEntry] {
         text.split(separator: "\n").compactMap { parseLine(String($0)) }
