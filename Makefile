@@ -95,7 +95,7 @@ clean:
 
 # Not part of `make test`: whole-process benchmarks (root; writes bench/RESULTS.md, exits
 # non-zero when a target is missed) and libFuzzer targets (FUZZ_SECONDS per target, default 30).
-# `make stress` runs the SIGKILL crash-safety loop alone (make test runs it too, as root).
+# `make stress` runs the SIGKILL crash-safety loops alone (make test runs them too, as root).
 .PHONY: bench fuzz stress order-file
 bench: deps
 	bench/run.sh
@@ -110,3 +110,4 @@ fuzz: deps
 
 stress: deps
 	Tests/stress/crash-safety.sh
+	Tests/stress/convert-crash.sh

@@ -28,6 +28,8 @@ let package = Package(
         .target(name: "CMount", dependencies: ["CLibLoad"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CLinuxShims"),
+        // xattrs, renameat2, FICLONE, copy_file_range: what `aufsctl convert` needs beyond Glibc.
+        .target(name: "CConvert"),
         // What the mount helper needs (mount, umount, remount, status, module loading), with the
         // standard library only: no Foundation, Dispatch or swift-subprocess, so that
         // mount.aufs (aufsctl-helper) starts as quickly as a small Swift program.
@@ -50,7 +52,7 @@ let package = Package(
             name: "AufsKit",
             dependencies: [
                 "AufsJournal", "AufsSystem", "AufsMount", "CKmod", "CBlkid", "CZlib", "CLinuxShims", "CLibLoad",
-                .product(name: "SwiftASN1", package: "swift-asn1"),
+                "CConvert", .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
         .executableTarget(
@@ -62,7 +64,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AufsKitTests",
-            dependencies: ["AufsKit", "AufsJournal", "AufsSystem", "AufsMount", "CMount"]
+            dependencies: ["AufsKit", "AufsJournal", "AufsSystem", "AufsMount", "CMount", "CConvert"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -7,6 +7,7 @@
 #   make bench             # writes bench/RESULTS.md, prints the table, exits 1 when a target is missed
 #   BENCH_RUNS=50 bench/run.sh
 #   BENCH_SKIP_DKMS=1 bench/run.sh   # skip (d), which installs kernel headers with apt the first time
+#   bench/convert.sh AUFSCTL OUT.md  # (f) alone: convert against cp -al
 #
 # Every comparison is measured in one hyperfine run (both commands interleaved in the same
 # invocation), and the ratio is of the medians from that run.
@@ -317,6 +318,15 @@ rss "umount (127 layers)" "$A" umount "$W/mntc127"
 rss "install --dry-run --method auto" "$A" install --dry-run
 if [ "$DKMS_SET_UP" = 1 ]; then rss "install re-run (dkms)" "$A" $IARGS; rss "uninstall --dry-run" "$A" uninstall --dry-run; fi
 
+# ---- (f) convert against cp -al (issue 26): bench/convert.sh writes its own section ----------------
+CONVERT_MD=$W/convert.md
+bench/convert.sh "$A" "$CONVERT_MD" >"$W/convert.log" 2>&1 || true
+if [ -s "$CONVERT_MD" ]; then
+    while read -r m; do MISSED+=("${m#MISSED: }"); done < <(grep '^MISSED: ' "$CONVERT_MD" || true)
+else
+    tail -20 "$W/convert.log"; MISSED+=("bench/convert.sh failed (see above)")
+fi
+
 # ---- binary size (issue 14: smaller than the 32 MB it was) ----------------------------------------
 SIZE=$(stat -c %s "$A")
 if [ "$SIZE" -ge $((32 << 20)) ]; then MISSED+=("binary size: $(numfmt --to=iec "$SIZE") >= 32M"); SIZEJ="**MISSED**"; else SIZEJ="met"; fi
@@ -376,6 +386,7 @@ if [ "$SIZE" -ge $((32 << 20)) ]; then MISSED+=("binary size: $(numfmt --to=iec 
     echo "|---|---|---|---|"
     printf '%s\n' "${RSSROWS[@]}"
     echo
+    [ -s "$CONVERT_MD" ] && { grep -v '^MISSED: ' "$CONVERT_MD"; echo; }
     echo "## Verdict"
     echo
     if [ ${#MISSED[@]} -eq 0 ]; then echo "All targets met."; else

@@ -4,7 +4,7 @@
 # Installs the Debian/Ubuntu packages aufsctl's build, tests and demo need, only those missing.
 # Usage: scripts/deps.sh [extra packages...]
 set -eu
-pkgs="pkg-config libkmod-dev libblkid-dev libmount-dev zlib1g-dev kmod util-linux gcc make binutils $*"
+pkgs="pkg-config libkmod-dev libblkid-dev libmount-dev zlib1g-dev kmod util-linux gcc make binutils squashfs-tools erofs-utils $*"
 missing=""
 for p in $pkgs; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -20,6 +20,6 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+apt-get -o DPkg::Lock::Timeout=300 update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing
+apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $missing

@@ -15,3 +15,7 @@ AUFSCTL_LIB_CALL(libblkid, void, blkid_free_probe, (blkid_probe pr), (pr))
 AUFSCTL_LIB_CALL(libblkid, int, blkid_do_safeprobe, (blkid_probe pr), (pr))
 AUFSCTL_LIB_CALL(libblkid, int, blkid_probe_lookup_value, (blkid_probe pr, const char *name, const char **data, size_t *len),
                  (pr, name, data, len))
+AUFSCTL_LIB_CALL(libblkid, blkid_probe, blkid_new_probe, (void), ())
+AUFSCTL_LIB_CALL(libblkid, int, blkid_probe_set_device, (blkid_probe pr, int fd, blkid_loff_t off, blkid_loff_t size),
+                 (pr, fd, off, size))
+AUFSCTL_LIB_CALL(libblkid, blkid_loff_t, blkid_probe_get_size, (blkid_probe pr), (pr))

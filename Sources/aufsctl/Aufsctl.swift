@@ -18,7 +18,7 @@ struct Aufsctl: ParsableCommand {
         subcommands: [
             Check.self, Load.self, Install.self, Uninstall.self, Mount.self, Umount.self, Status.self,
             BranchCommand.self,
-            PlinkCommand.self, PersistCommand.self, HelperCommand.self,
+            PlinkCommand.self, PersistCommand.self, HelperCommand.self, Convert.self,
         ]
     )
 

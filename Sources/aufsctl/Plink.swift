@@ -37,11 +37,23 @@ struct PlinkCommand: AsyncParsableCommand {
     @Flag(help: "Print the report as JSON (schema aufsctl.plink/1).") var json = false
 
     func run() async throws {
-        let m = try StatusReader().read(target: target).mounts[0]
         if action == .flush && geteuid() != 0 {
             throw AufsError("plink flush needs root (/proc/fs/aufs/plink_maint); run it with sudo")
         }
-        let r = action == .list ? PseudoLinks().list(m) : try PseudoLinks().flush(m)
+        let m: UnionMount
+        let r: PseudoLinks.Report
+        if action == .flush,
+            let (u, lock) = try StatusReader().lockedAufsUnion(
+                at: Paths.resolved(target), what: "flushing the pseudo-links of \(target)")
+        {
+            // Held through the flush: an unmount or remount of this union waits for it.
+            defer { lock?.release() }
+            m = u
+            r = try PseudoLinks().flush(u)
+        } else {
+            m = try StatusReader().read(target: target).mounts[0]
+            r = action == .list ? PseudoLinks().list(m) : try PseudoLinks().flush(m)
+        }
         if json { return try Terminal.printJSON(r) }
         if let why = r.skipped {
             print("\(m.target): nothing to \(action.rawValue): \(why)")

@@ -40,6 +40,9 @@ struct Status: ParsableCommand {
                 "\(m.target)  \(m.filesystem)" + (m.si.map { "  si=\($0)" } ?? "")
                     + (m.xino.map { "  xino=\($0)" } ?? "")
                     + (m.workdir.map { "  workdir=\($0)" } ?? "") + (m.persisted.map { "  persisted (\($0))" } ?? ""))
+            if let note = m.branchesNote {
+                print("  branches from mountinfo's options, not sysfs: \(note)")
+            }
             for (i, b) in m.branches.enumerated() { print("  [\(i)] \(b)") }
         }
     }

@@ -44,10 +44,16 @@ o=$(opts)
 # shellcheck disable=SC2086 # split "fstype options" into $1 $2
 set -- $o
 [ "${1:-}" = aufs ] || errs="$errs; fstype ${1:-none}"
-got=$(echo "${2:-}" | tr ',' '\n' | sed -n 's/^br=//p')
-[ "$got" = "$BRANCHES" ] || errs="$errs; branches '$got', want '$BRANCHES'"
+# mountinfo shows si=<id> only (aufs's default, and the stand-in's): the branches and the xino are in
+# /sys/fs/aufs/si_<id>/, where aufsctl status reads them
+si=$(echo "${2:-}" | tr ',' '\n' | sed -n 's/^si=//p')
+got=$(ls "/sys/fs/aufs/si_$si" 2>/dev/null | sed -n 's/^br\([0-9][0-9]*\)$/\1/p' | sort -n \
+    | while read -r n; do cat "/sys/fs/aufs/si_$si/br$n"; done | tr '\n' ':')
+got=${got%:}
+[ "$got" = "$BRANCHES" ] || errs="$errs; branches '$got' (si_$si), want '$BRANCHES'"
 # Only aufsctl adds a per-union xino in /run/aufsctl/xino: proof the unit went through mount.aufs.
-echo "${2:-}" | tr ',' '\n' | grep -q '^xino=/run/aufsctl/xino/' || errs="$errs; no aufsctl xino= (mount.aufs not used?)"
+xino=$(cat "/sys/fs/aufs/si_$si/xi_path" 2>/dev/null)
+case $xino in /run/aufsctl/xino/*) ;; *) errs="$errs; xi_path '$xino', not aufsctl's (mount.aufs not used?)" ;; esac
 systemctl is-active -q $UNIT || errs="$errs; $UNIT is $(systemctl is-active $UNIT)"
 # systemd-modules-load logs to the kernel log before journald runs: read both.
 modlog=$( { journalctl -b -o short-monotonic --no-pager; dmesg; } 2>/dev/null | grep "systemd-modules-load.*Inserted module 'aufs'" | head -n 1)
@@ -60,7 +66,7 @@ aufsctl status /srv/union >/tmp/o 2>&1
 grep -q "persisted (systemd-unit $UNIT)" /tmp/o || errs="$errs; status does not mark it persisted: $(head -n 1 /tmp/o)"
 aufsctl status --json /srv/union >/tmp/o 2>&1
 grep -q "\"persisted\" : \"systemd-unit $UNIT\"" /tmp/o || errs="$errs; status --json lacks persisted: $(tr -d '\n' </tmp/o | head -c 200)"
-if [ -z "$errs" ]; then out "E2E: boot2-mounted PASS $1 $2; aufs inserted by systemd-modules-load at ${t_mod}s, $UNIT at ${t_mnt}s"
+if [ -z "$errs" ]; then out "E2E: boot2-mounted PASS $1 $2, branches $got, xino $xino; aufs inserted by systemd-modules-load at ${t_mod}s, $UNIT at ${t_mnt}s"
 else out "E2E: boot2-mounted FAIL ${errs#; }"; fi
 journalctl -b -u $UNIT --no-pager | tail -n 5 | while read -r l; do out "E2E-LOG: boot2: $l"; done
 

@@ -10,13 +10,9 @@ export AUFSCTL_HELPER_LOG=/tmp/h/helper.log
 H=/tmp/h
 mkdir -p $H
 : >/etc/fstab
-# branches of the union at $1 as mountinfo shows them (the stand-in keeps the br= list and every
-# remount's options), one path per line, top first
-union_branches() {
-    mi_opts "$1" | tr ',' '\n' | awk '
-        /^br[=:]/ { n = split(substr($0, 4), b, ":"); for (i = 1; i <= n; i++) { sub(/=[^=]*$/, "", b[i]); print b[i] } }
-        /^append[=:]/ { p = substr($0, 8); sub(/=[^=]*$/, "", p); print p }'
-}
+# the branch paths of the union at $1, top first, read the way aufsctl status reads them
+# (guest-init.sh's `branches`: /sys/fs/aufs/si_<id>/br<N>, else mountinfo's br:)
+union_branches() { branches "$1" | sed 's/=[^=]*$//'; }
 mounts_at() { awk -v mp="$1" '$5 == mp { n++ } END { print n + 0 }' /proc/self/mountinfo; }
 logged() { grep -c -F -- "$1" $AUFSCTL_HELPER_LOG 2>/dev/null || true; }
 one_line() { [ "$(grep -c . "$E")" = 1 ] || bad "stderr is not one line: $(head -c 300 "$E")"; }
@@ -46,7 +42,7 @@ run aufsctl helper install
 [ "$(readlink /sbin/umount.aufs)" = /usr/local/bin/aufsctl-helper ] || bad "/sbin/umount.aufs -> $(readlink /sbin/umount.aufs)"
 run $MOUNT -t aufs -o br:$C/a=rw:$C/b=ro none $C/mnt
 [ "$RC" = 0 ] || bad "mount -o br:... through the helper exit $RC: $(head -c 300 "$E")"
-mi_opts $C/mnt | grep -qF "br=$C/a=rw:$C/b=ro" || bad "mountinfo: $(mi_opts $C/mnt), want br=$C/a=rw:$C/b=ro"
+[ "$(branches $C/mnt | tr '\n' ':')" = "$C/a=rw:$C/b=ro:" ] || bad "branches: $(branches $C/mnt | tr '\n' ':'), want $C/a=rw:$C/b=ro"
 [ "$(logged "mount.aufs none $C/mnt")" -ge 1 ] || bad "the helper log has no mount.aufs call for $C/mnt"
 mkdir -p $H/long-mnt
 run $MOUNT -t aufs -o "br=$LONG" none $H/long-mnt
@@ -80,7 +76,7 @@ echo "none $R/mnt aufs br=$R/a=rw:$R/b=ro:$R/c=ro 0 0" >>/etc/fstab
 run $MOUNT -a -t aufs
 [ "$RC" = 0 ] || bad "mount -a exit $RC: $(head -c 300 "$E")"
 union_branches $F/mnt >$H/got120
-cmp -s $H/got120 $WANT || bad "mountinfo shows $(wc -l <$H/got120) branches, not the 120 in order; first difference: $(diff $WANT $H/got120 | sed -n 2p)"
+cmp -s $H/got120 $WANT || bad "the union has $(wc -l <$H/got120) branches, not the 120 in order; first difference: $(diff $WANT $H/got120 | sed -n 2p)"
 calls=$(grep -c "mount(\"none\", \"$F/mnt\"" $AUFSCTL_HELPER_LOG)
 [ "$calls" -ge 2 ] || bad "$calls mount calls logged for the ${#BR}-byte list, want >= 2 (page limit)"
 [ "$(mounts_at $F/mnt)" = 1 ] || bad "$F/mnt mounted $(mounts_at $F/mnt) times"
@@ -93,14 +89,19 @@ run $MOUNT -o remount,ro $R/mnt
 [ "$RC" = 0 ] || bad "remount,ro exit $RC: $(head -c 300 "$E")"
 mi_opts $R/mnt | grep -q '^ro' || bad "mountinfo after remount,ro: $(mi_opts $R/mnt)"
 grep -A3 "mount.aufs none $R/mnt" $AUFSCTL_HELPER_LOG | grep -q "MS_REMOUNT" || bad "no MS_REMOUNT call logged for $R/mnt"
+: >$H/before-remount; cp $AUFSCTL_HELPER_LOG $H/before-remount
 run $MOUNT -o remount,rw,br=$R/a=rw:$R/b=ro:$R/c=ro:$R/d=ro $R/mnt
 [ "$RC" = 0 ] || bad "remount with one more branch exit $RC: $(head -c 300 "$E")"
-mi_opts $R/mnt | grep -qF "add=3:$R/d=ro" || bad "no add=3:$R/d=ro in mountinfo: $(mi_opts $R/mnt)"
-mi_opts $R/mnt | tr ',' '\n' | grep -c '^br=' | grep -qx 1 || bad "br= re-sent on remount: $(mi_opts $R/mnt)"
+[ "$(branches $R/mnt | tr '\n' ' ')" = "$R/a=rw $R/b=ro $R/c=ro $R/d=ro " ] || bad "branches after the remount: $(branches $R/mnt | tr '\n' ' ')"
+# the calls this remount made (the helper log's new lines): add=3:, and no br= again
+tail -n +$(($(wc -l <$H/before-remount) + 1)) $AUFSCTL_HELPER_LOG >$H/remount-calls
+grep -qF "\"add=3:$R/d=ro\")" $H/remount-calls || bad "no add=3:$R/d=ro call: $(grep -F 'mount(' $H/remount-calls | head -c 300)"
+grep -F 'mount(' $H/remount-calls | grep -q '"br=' && bad "br= re-sent on remount: $(grep -F 'mount(' $H/remount-calls | head -c 300)"
 run $MOUNT -o remount,br=$R/b=ro:$R/a=rw:$R/c=ro $R/mnt
 [ "$RC" = 32 ] || bad "reordering remount exit $RC, want 32"
 grep -q "changes the order" "$E" || bad "reorder message: $(head -c 300 "$E")"
-end "remount,ro; +1 branch as add=3:; reorder refused (exit 32)"
+[ "$(branches $R/mnt | tr '\n' ' ')" = "$R/a=rw $R/b=ro $R/c=ro $R/d=ro " ] || bad "the refused reorder changed the branches: $(branches $R/mnt | tr '\n' ' ')"
+end "remount,ro; +1 branch as add=3: (sysfs: 4 branches); reorder refused (exit 32)"
 
 # --- helper-umount ---------------------------------------------------------------------------------
 begin helper-umount
@@ -146,6 +147,19 @@ run $UMOUNT -a -t aufs
 [ "$RC" = 0 ] || bad "umount -a exit $RC: $(head -c 300 "$E")"
 [ "$(aufs_mounts)" = 0 ] || bad "$(aufs_mounts) aufs mounts left after umount -a"
 end "16 unions of 70 branches each mounted once, none partial, all unmounted"
+
+# --- helper-umount-16: 16 unions unmounted at once by umount(8) through umount.aufs, while
+# aufsctl status runs in a loop (guest-init.sh's unmount16) --------------------------------------
+r=1
+while [ "$r" -le "${U16_ROUNDS:-1}" ]; do
+    begin helper-umount-16
+    : >$AUFSCTL_HELPER_LOG
+    mount16 $H/u16
+    unmount16 $H/u16 $UMOUNT
+    [ "$(grep -c '^umount.aufs ' $AUFSCTL_HELPER_LOG)" = 16 ] || bad "$(grep -c '^umount.aufs ' $AUFSCTL_HELPER_LOG) umount.aufs runs logged, want 16"
+    end "round $r/${U16_ROUNDS:-1}, umount(8) -> umount.aufs: $U16_DETAIL"
+    r=$((r + 1))
+done
 
 # --- helper-bad-input: the documented exit code and one line ---------------------------------------
 begin helper-bad-input

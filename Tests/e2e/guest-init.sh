@@ -52,6 +52,25 @@ mi() {
 }
 mi_type() { mi "$1" | awk '{ print $1 }'; }
 mi_opts() { mi "$1" | awk '{ print $3 }'; }
+si_of() { mi_opts "$1" | tr ',' '\n' | sed -n 's/^si=//p'; }
+# The branches of the aufs union at $1, `path=perm` one a line, top first, read the way
+# `aufsctl status` reads them: /sys/fs/aufs/si_<id>/br<N> (aufs's default, brs=1; the stand-in
+# shows the same), else mountinfo's br: list (brs=0).
+branches() {
+    _si=$(si_of "$1")
+    if [ -n "$_si" ] && [ -e "/sys/fs/aufs/si_$_si/br0" ]; then
+        ls "/sys/fs/aufs/si_$_si" | sed -n 's/^br\([0-9][0-9]*\)$/\1/p' | sort -n \
+            | while read -r _n; do cat "/sys/fs/aufs/si_$_si/br$_n"; done
+    else
+        mi_opts "$1" | tr ',' '\n' | sed -n 's/^br[:=]//p' | tr ':' '\n'
+    fi
+}
+# its xino: /sys/fs/aufs/si_<id>/xi_path, else mountinfo's xino=
+xino_of() {
+    _si=$(si_of "$1")
+    if [ -n "$_si" ] && [ -e "/sys/fs/aufs/si_$_si/xi_path" ]; then cat "/sys/fs/aufs/si_$_si/xi_path"
+    else mi_opts "$1" | tr ',' '\n' | sed -n 's/^xino=//p'; fi
+}
 aufs_mounts() { awk '{ i = index($0, " - "); split(substr($0, i + 3), r, " "); if (r[1] == "aufs") n++ } END { print n + 0 }' /proc/self/mountinfo; }
 
 # The seed walk-through's layout.
@@ -108,11 +127,13 @@ begin overlay-fallback
 echo "blacklist aufs" >$BL
 cd "$S" || bad "cd $S failed"
 ov_before=no; { loaded overlay || registered overlay; } && ov_before=yes
-[ "$ov_before" = no ] || bad "overlay already loaded/registered before aufsctl ran"
+# A kernel may have overlay built in (modules.builtin): then there is nothing to load.
+ov_builtin=no; grep -q '/overlay\.ko' /lib/modules/$KVER/modules.builtin 2>/dev/null && ov_builtin=yes
+[ "$ov_before" = no ] || [ "$ov_builtin" = yes ] || bad "overlay already loaded/registered before aufsctl ran"
 run aufsctl mount --fallback overlay $SEEDDIRS ./mnt
 [ "$RC" = 0 ] || bad "mount --fallback overlay exit $RC"
 grep -qi overlay "$O" || bad "output does not say overlay was mounted"
-loaded overlay || bad "overlay.ko not in /proc/modules afterwards"
+[ "$ov_builtin" = yes ] || loaded overlay || bad "overlay.ko not in /proc/modules afterwards"
 registered overlay || bad "overlay not in /proc/filesystems afterwards"
 [ "$(mi_type $S/mnt)" = overlay ] || bad "mountinfo type at $S/mnt is '$(mi_type $S/mnt)', want overlay"
 want1=$(cat $S/image1/002.txt)
@@ -133,7 +154,7 @@ run aufsctl umount ./mnt
 [ -z "$(mi $S/mnt)" ] || bad "still mounted after umount: $(mi $S/mnt)"
 ls -d $S/.aufsctl-work.* >/dev/null 2>&1 && bad "overlay workdir left: $(ls -d $S/.aufsctl-work.*)"
 rm -f $BL
-end "overlay.ko loaded by aufsctl (before: $ov_before), 002.txt='$want1', copy-up to container, whiteout '$wh', umount clean"
+end "overlay $([ "$ov_builtin" = yes ] && echo "built in" || echo ".ko loaded by aufsctl (before: $ov_before)"), 002.txt='$want1', copy-up to container, whiteout '$wh', umount clean"
 
 # --- overlay-exposed: 6.1's overlayfs takes no layer fds, so the layers go by path, and a layout
 # another user could change is refused (exit 2) unless --force, which says why ---------------------
@@ -159,6 +180,36 @@ run aufsctl umount ./mnt
 rm -f $BL
 end "refused (exit 2) with the reason; --force mounted by path and said why; umount clean"
 
+# --- convert: an aufs union converted to overlay, mounted by this kernel's overlayfs ---------------
+begin convert
+C=/tmp/e2e/conv
+mkdir -p $C/rw/etc $C/rw/opq $C/ro/etc $C/ro/opq $C/ro/usr/lib $C/work $C/mnt
+echo base-a >$C/ro/etc/a; echo base-b >$C/ro/etc/b; echo lib >$C/ro/usr/lib/l; echo hidden >$C/ro/opq/x
+echo upper-a >$C/rw/etc/a; echo mine >$C/rw/opq/m
+: >$C/rw/.wh..wh.aufs; chmod 444 $C/rw/.wh..wh.aufs
+ln $C/rw/.wh..wh.aufs $C/rw/etc/.wh.b; ln $C/rw/.wh..wh.aufs $C/rw/.wh.usr; ln $C/rw/.wh..wh.aufs $C/rw/opq/.wh..wh..opq
+run aufsctl convert --to overlay --commit --verify "dirs=$C/rw:$C/ro=ro"
+[ "$RC" = 0 ] || bad "convert --commit --verify exit $RC: $(tail -n 2 "$E")"
+grep -q "verify: the merged trees are equal" "$O" || bad "verify did not find the trees equal: $(grep verify "$O")"
+grep -q "overlay (kernel mount, read-only)" "$O" || bad "verify did not mount overlay"
+[ -c $C/rw/etc/b ] || bad "no whiteout device rw/etc/b"
+run aufsctl convert --finish "dirs=$C/rw:$C/ro=ro"
+[ "$RC" = 0 ] || bad "convert --finish exit $RC"
+[ -e $C/rw/.aufsctl-convert ] && bad "finish left rw/.aufsctl-convert"
+mount -t overlay overlay -o lowerdir=$C/ro,upperdir=$C/rw,workdir=$C/work $C/mnt 2>>/tmp/e2e/log || bad "mount -t overlay failed"
+listing=$(cd $C/mnt && find . | sort | tr '\n' ' ')
+want=". ./etc ./etc/a ./opq ./opq/m "
+[ "$listing" = "$want" ] || bad "the overlay shows '$listing', want '$want'"
+[ "$(cat $C/mnt/etc/a 2>&1)" = upper-a ] || bad "mnt/etc/a is '$(cat $C/mnt/etc/a 2>&1)'"
+echo more >$C/mnt/usr-again 2>>/tmp/e2e/log && [ "$(cat $C/rw/usr-again 2>&1)" = more ] || bad "writing through the overlay failed"
+umount $C/mnt || bad "umount of the overlay failed"
+# and back: aufs's whiteouts again, with overlay's own xattrs (origin, impure) dropped
+run aufsctl convert --to aufs --commit "dirs=$C/rw:$C/ro=ro"
+[ "$RC" = 0 ] || bad "convert --to aufs exit $RC: $(tail -n 2 "$E")"
+[ -f $C/rw/etc/.wh.b ] && [ -f $C/rw/.wh.usr ] && [ -f $C/rw/opq/.wh..wh..opq ] || bad "the aufs whiteouts are not back"
+[ "$(stat -c %h $C/rw/.wh..wh.aufs 2>&1)" = 4 ] || bad ".wh..wh.aufs has $(stat -c %h $C/rw/.wh..wh.aufs 2>&1) links, want 4"
+end "converted to overlay (verified against the kernel's mount), mounted with upperdir by $(uname -r): '$listing'; back to aufs"
+
 # --- mount-on-demand ----------------------------------------------------------------------
 begin mount-on-demand
 cd "$S" || bad "cd $S failed"
@@ -172,17 +223,14 @@ lm=$(jq -r '.loadedModule' $J 2>/dev/null)
 [ "$lm" = true ] || bad "--json loadedModule=$lm"
 loaded aufs || bad "aufs not in /proc/modules after the mount"
 [ "$(mi_type $S/mnt)" = aufs ] || bad "mountinfo type at $S/mnt is '$(mi_type $S/mnt)'"
-got=$(mi_opts $S/mnt); got=${got#rw,}
-want="br=$SEEDBR,xino=$XINO"
-if [ "$FLAVOR" = standin ]; then
-    [ "$got" = "$want" ] || bad "super options '$got', want '$want'"
-else    # real aufs shows si=; the branches are in sysfs
-    si=$(echo "$got" | tr ',' '\n' | sed -n 's/^si=//p')
-    gotbr=$(cat /sys/fs/aufs/si_$si/br[0-9]* 2>/dev/null | tr '\n' ':'); gotbr=${gotbr%:}
-    [ "$gotbr" = "$SEEDBR" ] || bad "sysfs branches '$gotbr', want '$SEEDBR'"
-    got="si=$si branches=$gotbr"
-fi
-end "aufs loaded through libkmod, mountinfo '$got'"
+opts=$(mi_opts $S/mnt)
+echo "$opts" | grep -qE '^rw,si=[0-9a-f]+$' || bad "super options '$opts', want rw,si=<id> only (aufs's default brs=1)"
+gotbr=$(branches $S/mnt | tr '\n' ':'); gotbr=${gotbr%:}
+[ "$gotbr" = "$SEEDBR" ] || bad "branches (/sys/fs/aufs/si_$(si_of $S/mnt)) '$gotbr', want '$SEEDBR'"
+gotx=$(xino_of $S/mnt)
+[ "$gotx" = "$XINO" ] || bad "xi_path '$gotx', want '$XINO'"
+got="$opts; sysfs $gotbr, xi_path $gotx"
+end "aufs loaded through libkmod: $got"
 
 # --- status (the union above is still mounted) --------------------------------------------
 begin status
@@ -196,17 +244,19 @@ sx=$(jq -r --arg t $S/mnt '.mounts[] | select(.target == $t) | .xino // empty' $
 [ "$fs" = aufs ] || bad "status filesystem '$fs'"
 [ "$br" = "$SEEDBR" ] || bad "status branches '$br', want '$SEEDBR'"
 [ "$sx" = "$XINO" ] || bad "status xino '$sx', want '$XINO'"
-end "lists $S/mnt: aufs, 4 branches in order, xino $sx"
+from=$(jq -r --arg t $S/mnt '.mounts[] | select(.target == $t) | .branchesFrom' $J 2>/dev/null)
+[ "$from" = sysfs ] || bad "status read the branches from '$from', want sysfs"
+end "lists $S/mnt: aufs, 4 branches in order from $from, xino $sx"
 
-# --- real aufs only: the walk-through's semantics and live branch operations -----------------
-# (the stand-in unions nothing; run.sh expects these two only with E2E_AUFS_SOURCE)
-if [ "$FLAVOR" = real ]; then
+# --- the walk-through's semantics (real aufs only: the stand-in unions nothing) and live branch
+# operations (both: the stand-in keeps the branch list that remounts edit) ----------------------
 W=/tmp/e2e/walk
 mkdir -p $W/container $W/image1 $W/image2 $W/image3 $W/extra $W/mnt
 echo image1 >$W/image1/001.txt; echo image1 >$W/image1/002.txt
 echo image2 >$W/image2/002.txt; echo image2 >$W/image2/003.txt
 echo image3 >$W/image3/004.txt; echo extra >$W/extra/005.txt
 cd "$W" || bad "cd $W failed"
+if [ "$FLAVOR" = real ]; then
 begin aufs-semantics
 run aufsctl mount dirs=./container:./image1=ro:./image2=ro:./image3=ro ./mnt
 [ "$RC" = 0 ] || bad "mount exit $RC"
@@ -221,14 +271,18 @@ rm mnt/003.txt
 [ -e container/.wh.003.txt ] || bad "no whiteout container/.wh.003.txt"
 [ -f image2/003.txt ] || bad "rm in the union removed image2/003.txt"
 end "002.txt from image1, copy-up into container (image1 untouched), container/.wh.003.txt on delete"
+fi
 
 begin branch-ops
-si=$(mi_opts $W/mnt | tr ',' '\n' | sed -n 's/^si=//p')
-sysbr() { for f in /sys/fs/aufs/si_$si/br[0-9]*; do echo "${f##*/br}:$(cat $f)"; done | sort -n | cut -d: -f2- | tr '\n' ' '; }
+if [ -z "$(mi $W/mnt)" ]; then
+    run aufsctl mount dirs=./container:./image1=ro:./image2=ro:./image3=ro ./mnt
+    [ "$RC" = 0 ] || bad "mount exit $RC"
+fi
+sysbr() { branches $W/mnt | tr '\n' ' '; }
 run aufsctl branch add ./mnt ./extra=ro --index 1
 [ "$RC" = 0 ] || bad "branch add exit $RC"
 [ "$(sysbr | awk '{ print $2 }')" = "$W/extra=ro" ] || bad "after add, branch 1 is '$(sysbr | awk '{ print $2 }')', want $W/extra=ro"
-[ "$(cat mnt/005.txt 2>&1)" = extra ] || bad "005.txt of the new branch not visible"
+[ "$FLAVOR" = standin ] || [ "$(cat mnt/005.txt 2>&1)" = extra ] || bad "005.txt of the new branch not visible"
 run aufsctl branch mod ./mnt ./image2=rr
 [ "$RC" = 0 ] || bad "branch mod exit $RC"
 sysbr | tr ' ' '\n' | grep -qx "$W/image2=rr" || bad "after mod, sysfs has no $W/image2=rr: $(sysbr)"
@@ -237,9 +291,56 @@ run aufsctl branch del ./mnt ./extra
 sysbr | grep -q "$W/extra" && bad "after del, sysfs still lists $W/extra: $(sysbr)"
 [ -e mnt/005.txt ] && bad "005.txt still visible after del"
 after=$(sysbr)
+[ "$after" = "$W/container=rw $W/image1=ro $W/image2=rr $W/image3=ro " ] || bad "branches after add, mod, del: '$after'"
+run aufsctl branch del ./mnt ./nonexistent
+[ "$RC" = 2 ] || bad "branch del of a missing directory exit $RC, want 2"
 run aufsctl umount ./mnt
 [ "$RC" = 0 ] || bad "umount exit $RC"
 end "add at index 1, mod =rr, del; sysfs now '$after'"
+
+if [ "$FLAVOR" = real ]; then
+# A live aufs union with a copied-up hard link (pseudo-linked) and deletions, converted to overlay
+# by its mount point (flushed, unmounted), the overlay compared with what aufs showed, and back.
+begin convert-aufs
+R=/tmp/e2e/realconv
+mkdir -p $R/rw $R/ro/dir $R/ro/sub $R/mnt $R/work $R/ovl
+echo old >$R/ro/dir/a; ln $R/ro/dir/a $R/ro/dir/b; echo gone >$R/ro/dir/gone; echo x >$R/ro/sub/x
+cd $R || bad "cd $R failed"
+# names, types, modes, sizes, contents, and each non-directory's first name with the same inode
+view() {
+    (cd "$1" && find . | sort | while read -r p; do
+        i=$(stat -c %i "$p")
+        first=$(find . ! -type d -inum "$i" 2>/dev/null | sort | head -n 1)
+        [ -d "$p" ] && first=-
+        sum=-; [ -f "$p" ] && sum=$(md5sum <"$p" | cut -c1-12)
+        size=$(stat -c %s "$p"); [ -d "$p" ] && size=-   # a directory's size is the filesystem's own
+        echo "$p $(stat -c '%F %a' "$p") $size $sum ${first:--}"
+    done)
+}
+run aufsctl mount dirs=./rw:./ro=ro ./mnt
+[ "$RC" = 0 ] || bad "aufs mount exit $RC"
+echo new >mnt/dir/a                                   # copy-up; dir/b keeps sharing the inode (pseudo-link)
+rm mnt/dir/gone                                       # rw/dir/.wh.gone
+rm -r mnt/sub && mkdir mnt/sub && echo y >mnt/sub/y   # opaque directory
+[ "$(cat mnt/dir/b)" = new ] || bad "aufs: dir/b reads '$(cat mnt/dir/b)' after dir/a was written"
+live=$(view mnt)
+run aufsctl convert --to overlay --commit --verify $R/mnt
+[ "$RC" = 0 ] || bad "convert of the live union exit $RC: $(tail -n 2 "$E")"
+[ -z "$(mi $R/mnt)" ] || bad "the aufs union is still mounted"
+run aufsctl convert --finish "dirs=$R/rw:$R/ro=ro"
+mount -t overlay overlay -o lowerdir=$R/ro,upperdir=$R/rw,workdir=$R/work $R/ovl 2>>/tmp/e2e/log || bad "overlay mount failed"
+ovl=$(view ovl)
+[ "$ovl" = "$live" ] || bad "overlay shows other than aufs did: $(echo "$ovl" | tr '\n' ';') vs $(echo "$live" | tr '\n' ';')"
+umount $R/ovl
+rm -rf $R/work/*
+run aufsctl convert --to aufs --commit "dirs=$R/rw:$R/ro=ro"
+[ "$RC" = 0 ] || bad "convert back exit $RC: $(tail -n 2 "$E")"
+run aufsctl convert --finish "dirs=$R/rw:$R/ro=ro"
+run aufsctl mount dirs=./rw:./ro=ro ./mnt
+back=$(view mnt)
+[ "$back" = "$live" ] || bad "aufs after the round trip shows other than before: $(echo "$back" | tr '\n' ';')"
+run aufsctl umount ./mnt
+end "live aufs union (pseudo-linked dir/a+b, a whiteout, an opaque dir) -> overlay -> aufs, same tree: $(echo "$live" | wc -l) entries"
 fi
 
 # --- check-usable, load-again, umount -----------------------------------------------------
@@ -338,17 +439,8 @@ maxent=$(awk -F, '{ if (NF > m) m = NF } END { print m + 0 }' /tmp/e2e/data)
 [ "$(wc -l </tmp/e2e/data)" = "$ncalls" ] || bad "could not read the data of every call"
 [ "$maxlen" -le 4095 ] || bad "a call carries $maxlen bytes of data (> 4095)"
 [ "$maxent" -le 64 ] || bad "a call carries $maxent options (> 64)"
-opts=$(mi_opts $B/mnt)
-if [ "$FLAVOR" = standin ]; then
-    # every br= element and every append= value, in the order the kernel received them
-    echo "${opts#rw,}" | tr ',' '\n' | awk '/^br=/ { sub(/^br=/, ""); n = split($0, a, ":"); for (i = 1; i <= n; i++) print a[i]; next }
-                                            /^append=/ { sub(/^append=/, ""); print }' >/tmp/e2e/got
-    napp=$(echo "${opts#rw,}" | tr ',' '\n' | grep -c '^append=')
-else
-    si=$(echo "$opts" | tr ',' '\n' | sed -n 's/^si=//p')
-    ls /sys/fs/aufs/si_$si/ | sed -n 's/^br\([0-9]*\)$/\1/p' | sort -n | while read n; do cat /sys/fs/aufs/si_$si/br$n; done >/tmp/e2e/got
-    napp="?"
-fi
+# what the kernel holds: the branch list the way aufsctl status reads it (sysfs)
+branches $B/mnt >/tmp/e2e/got
 ngot=$(wc -l </tmp/e2e/got)
 if ! cmp -s /tmp/e2e/want /tmp/e2e/got; then
     bad "kernel received $ngot branches, want $nwant in order; first difference: $(diff /tmp/e2e/want /tmp/e2e/got 2>&1 | grep '^[-+][^-+]' | head -n 2 | tr '\n' ' ')"
@@ -357,7 +449,7 @@ fi
 run aufsctl umount ./mnt
 [ "$RC" = 0 ] || bad "umount exit $RC"
 [ "$(aufs_mounts)" = 0 ] || bad "$(aufs_mounts) aufs mounts left after umount"
-end "$ngot/$nwant branches once each in order, $ncalls calls ($nrem remount batches, $napp append=, data <= $maxlen bytes and <= $maxent options per call), umount clean"
+end "$ngot/$nwant branches once each in order, $ncalls calls ($nrem append= remount batches, data <= $maxlen bytes and <= $maxent options per call), umount clean"
 
 # --- kernel-log ------------------------------------------------------------------------------
 begin kernel-log
@@ -377,6 +469,89 @@ grep -qF "mount(\"none\", \"$K/mnt\", \"aufs\", " "$E" || bad "stderr lacks the 
 [ -z "$(mi $K/mnt)" ] || bad "left mounted: $(mi $K/mnt)"
 [ "$(aufs_mounts)" = 0 ] || bad "$(aufs_mounts) aufs mounts left"
 end "exit $RC; $(grep -oE 'aufs [a-z_]+:[0-9]+:.*no existence.*' "$E" | head -n 1)"
+
+# --- umount-16: 16 unions unmounted at once while `aufsctl status` runs in a loop --------------
+# On real aufs 5.10.140 this crashed the kernel in sysaufs_si_show (issue 28): every unmount read
+# every union's sysfs entries while the others tore theirs down. Checked here: every exit 0, every
+# union gone, no kernel oops (run.sh); with the stand-in also the lock order and the reads per
+# command, from aufsctl's AUFSCTL_TRACE and the stand-in's own record of every si_* read and kill_sb
+# (trace_sysfs), with kill_sb's window widened to 1 s (kill_delay_ms) so that an unlocked read
+# would land in it, and two status loops so that readers are at work while the unmounts run.
+U16BR=3
+mount16() {  # mount16 DIR: 16 unions of 3 branches, DIR/u<i>/mnt
+    _i=0
+    while [ $_i -lt 16 ]; do
+        mkdir -p $1/u$_i/c $1/u$_i/r $1/u$_i/s $1/u$_i/mnt
+        run aufsctl mount dirs=$1/u$_i/c:$1/u$_i/r=ro:$1/u$_i/s=ro $1/u$_i/mnt
+        [ "$RC" = 0 ] || bad "mount of u$_i exit $RC: $(head -c 200 "$E")"
+        _i=$((_i + 1))
+    done
+}
+unmount16() {  # unmount16 DIR COMMAND...: `COMMAND DIR/u<i>/mnt` for the 16 at once; sets U16_DETAIL
+    _d=$1; shift
+    T=/tmp/e2e/u16; rm -rf $T; mkdir -p $T
+    if [ "$FLAVOR" = standin ]; then
+        echo clear >/proc/fs/aufs/standin_trace
+        echo 1000 >/sys/module/aufs/parameters/kill_delay_ms
+        echo 1 >/sys/module/aufs/parameters/trace_sysfs
+    fi
+    export AUFSCTL_TRACE=$T/aufsctl.trace
+    _loops=""
+    for _l in 1 2; do
+        ( while [ ! -e $T/stop ]; do
+              aufsctl status --json >$T/status$_l.out 2>>$T/status.err; echo $? >>$T/status.rc
+              grep -c '"branchesNote"' $T/status$_l.out >>$T/status.notes
+          done ) &
+        _loops="$_loops $!"
+    done
+    while [ ! -s $T/status.rc ]; do sleep 0.1; done
+    _t0=$(cut -d' ' -f1 /proc/uptime)
+    _pids=""; _i=0
+    while [ $_i -lt 16 ]; do
+        ( "$@" $_d/u$_i/mnt >$T/out$_i 2>&1; echo $? >$T/rc$_i ) &
+        _pids="$_pids $!"
+        _i=$((_i + 1))
+    done
+    for _p in $_pids; do wait $_p; done
+    _t1=$(cut -d' ' -f1 /proc/uptime)
+    touch $T/stop
+    for _p in $_loops; do wait $_p; done
+    unset AUFSCTL_TRACE
+    _i=0
+    while [ $_i -lt 16 ]; do
+        [ "$(cat $T/rc$_i 2>/dev/null)" = 0 ] || bad "$* $_d/u$_i/mnt: exit $(cat $T/rc$_i 2>/dev/null): $(head -c 200 $T/out$_i)"
+        _i=$((_i + 1))
+    done
+    [ "$(aufs_mounts)" = 0 ] || bad "$(aufs_mounts) aufs mounts left"
+    _left=0; for _f in /sys/fs/aufs/si_*; do [ -e "$_f" ] && _left=$((_left + 1)); done
+    [ "$_left" = 0 ] || bad "$_left /sys/fs/aufs/si_* directories left"
+    _runs=$(wc -l <$T/status.rc); _failed=$(grep -vc '^0$' $T/status.rc)
+    _notes=$(awk '{ n += $1 } END { print n + 0 }' $T/status.notes)
+    [ "$_failed" = 0 ] || bad "aufsctl status failed in $_failed of $_runs runs: $(head -c 300 $T/status.err)"
+    U16_DETAIL="16 exits 0 in $(awk -v a=$_t0 -v b=$_t1 'BEGIN { printf "%.1f", b - a }') s, none left; aufsctl status (two loops) ran $_runs times meanwhile, all exit 0 ($_notes unions shown from mountinfo after a lock timeout)"
+    if [ "$FLAVOR" = standin ]; then
+        echo 0 >/sys/module/aufs/parameters/trace_sysfs
+        echo 0 >/sys/module/aufs/parameters/kill_delay_ms
+        dmesg | grep -q 'read during kill_sb' && bad "the stand-in saw a read during kill_sb: $(dmesg | grep 'read during kill_sb' | tail -n 1)"
+        head -n 1 /proc/fs/aufs/standin_trace | grep -q ' lost 0$' || bad "the stand-in's trace overflowed: $(head -n 1 /proc/fs/aufs/standin_trace)"
+        { awk '{ print $1, "U", $2, $3, $4 }' $T/aufsctl.trace
+          grep -v '^#' /proc/fs/aufs/standin_trace | awk '{ print $1, "K", $2, $4, $5, $3 }'
+        } | sort -n | awk -v nbr=$U16BR -v unions=16 -f /e2e/lockcheck.awk >$T/check
+        grep '^LOCKCHECK-ERR: ' $T/check | head -n 5 | while read -r _l; do echo "$_l" >>/tmp/e2e/log; done
+        grep -q '^LOCKCHECK-ERR: ' $T/check && bad "lock order: $(grep '^LOCKCHECK-ERR: ' $T/check | head -n 2 | tr '\n' ' ')"
+        U16_DETAIL="$U16_DETAIL; $(sed -n 's/^LOCKCHECK: //p' $T/check); $(ls /run/aufsctl/si 2>/dev/null | wc -l) lock files left"
+    fi
+}
+
+# E2E_U16_ROUNDS=N (run.sh) repeats it N times in this boot (real aufs: at least 20, by hand)
+r=1
+while [ "$r" -le "${U16_ROUNDS:-1}" ]; do
+    begin umount-16
+    mount16 /tmp/e2e/u16u
+    unmount16 /tmp/e2e/u16u aufsctl umount
+    end "round $r/${U16_ROUNDS:-1}, aufsctl umount: $U16_DETAIL"
+    r=$((r + 1))
+done
 
 # util-linux >= 2.39's mount(8) with aufsctl as its helper (E2E_USERLAND=trixie only)
 [ "${USERLAND:-host}" = trixie ] && . /e2e/helper.sh

@@ -6,8 +6,9 @@
 #   2. build + install the stand-in with DKMS for that kernel (not the running
 #      one), then remove it from DKMS again so the host is left clean;
 #   3. boot the kernel under QEMU (TCG) with a busybox-static initramfs whose
-#      /init loads the module, mounts/remounts aufs and prints mountinfo and
-#      the kernel's "lookup failed" line for a missing branch;
+#      /init loads the module, mounts and remounts aufs (add, append, prepend,
+#      del, mod) and prints mountinfo (si= only), /sys/fs/aufs/si_<id>, the
+#      kernel's lines for refused options, and a read in kill_sb's window;
 #   4. exit non-zero if an expected line is missing from the serial output.
 #
 # Needs root (dkms, /usr/src). Installs dkms, qemu-system-x86, cpio with apt
@@ -119,7 +120,7 @@ fi
 [ -x "$BB" ] || die "no busybox in $CACHE/busybox"
 
 IR=$WORK/initrd
-mkdir -p "$IR"/{bin,sbin,proc,sys,dev,tmp,a,b,c,mnt,etc}
+mkdir -p "$IR"/{bin,sbin,proc,sys,dev,tmp,mnt,etc}
 cp "$BB" "$IR/bin/busybox"
 cp "$ROOT/lib/modules/$KVER"/modules.{order,builtin,builtin.modinfo} "$IR/lib/modules/$KVER/" 2>/dev/null || true
 depmod -b "$IR" "$KVER"
@@ -131,43 +132,58 @@ ln -s /bin/busybox /sbin/modprobe   # the kernel's request_module() helper
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+mkdir -p /t && mount -t tmpfs t /t  # branches on tmpfs: aufs refuses the initramfs's ramfs
+mkdir -p /t/a /t/b /t/c /t/d /t/e /t/ro /mnt /mnt2 /mnt3
 say() { echo "SMOKE: $*"; }
+mi() { grep " $1 " /proc/self/mountinfo | sed 's/.* - //'; }
+si() { mi "$1" | tr ',' '\n' | sed -n 's/^si=//p'; }
+brs() { d=/sys/fs/aufs/si_$(si "$1"); i=0; out=""; while [ -e "$d/br$i" ]; do out="$out $(cat "$d/br$i")"; i=$((i + 1)); done; echo "${out# }"; }
 say "uname $(uname -r)"
 if modprobe aufs; then say "modprobe ok"; else say "modprobe FAILED rc=$?"; fi
 say "filesystems $(grep -w aufs /proc/filesystems | tr '\t' ' ')"
 say "modversion $(cat /sys/module/aufs/version 2>/dev/null)"
-if mount -t aufs -o br=/a=rw:/b=ro none /mnt; then say "mount ok"; else say "mount FAILED rc=$?"; fi
-say "mountinfo-before $(grep ' - aufs ' /proc/self/mountinfo)"
-# Two arguments: busybox passes exactly "append=/c=ro" as the mount(2) data.
-# (With one argument, `mount -o remount,OPTS /mnt`, busybox looks the mount up
-# in /proc/mounts and sends its current options plus OPTS: see "merged" below.)
-if mount -o remount,append=/c=ro none /mnt; then say "remount ok"; else say "remount FAILED rc=$?"; fi
-say "mountinfo-after $(grep ' - aufs ' /proc/self/mountinfo)"
-if mount -o remount,append=/no/such/branch=ro none /mnt 2>/dev/null; then
-    say "bad-remount accepted"
-else
-    say "bad-remount refused"
-fi
-say "mountinfo-unchanged $(grep ' - aufs ' /proc/self/mountinfo)"
-mkdir -p /mnt2 /d
-if mount -o remount,append=/d=ro /mnt; then say "remount-one-arg ok"; else say "remount-one-arg FAILED rc=$?"; fi
-say "mountinfo-merged $(grep ' - aufs ' /proc/self/mountinfo)"
-if mount -t aufs -o br=/a=rw:/missing/branch=ro none /mnt2 2>/dev/null; then
-    say "bad-mount accepted"
-else
-    say "bad-mount refused"
-fi
-say "dmesg $(dmesg | grep 'aufs ' | grep 'lookup failed' | grep '/missing/branch' | tail -n1)"
-mkdir -p /mnt3
-if mount -t aufs -o br=/a=rw:/b=ro,xino=/dev/shm/aufs.xino none /mnt3; then
-    say "xino-mount $(grep ' /mnt3 ' /proc/self/mountinfo)"
-    umount /mnt3
-fi
-# mount(2) data is one page; the kernel NUL-terminates it at PAGE_SIZE-1, so a
-# longer string arrives cut and the stand-in refuses it.
-long="br=/a=rw,x=$(head -c 5000 /dev/zero | tr '\0' x)"
+if mount -t aufs -o br=/t/a=rw:/t/b=ro none /mnt; then say "mount ok"; else say "mount FAILED rc=$?"; fi
+S=/sys/fs/aufs/si_$(si /mnt)
+say "mountinfo $(mi /mnt)"
+say "sysfs $(ls $S | tr '\n' ' ')"
+say "branches $(brs /mnt)"
+say "brids $(cat $S/brid0) $(cat $S/brid1)"
+say "xi_path $(cat $S/xi_path)"
+# Two arguments: busybox passes exactly the -o text as the mount(2) data.
+mount -o remount,append=/t/c=ro none /mnt && say "append $(brs /mnt)"
+mount -o remount,add=1:/t/d none /mnt && say "add $(brs /mnt)"
+mount -o remount,mod=/t/b=rr+wh none /mnt && say "mod $(brs /mnt)"
+mount -o remount,del=/t/d none /mnt && say "del $(brs /mnt)"
+mount -o remount,prepend=/t/e=rw,del=/t/e none /mnt && say "prepend-del $(brs /mnt)"
+mount -o remount,append=/t/c,del=/t/d,mod=/t/ro=ro none /mnt && say "remount-ignored $(brs /mnt)"
+if mount -o remount,append=/no/such/branch=ro none /mnt 2>/dev/null; then say "bad-remount accepted"; else say "bad-remount refused"; fi
+say "dmesg-lookup $(dmesg | grep 'lookup failed /no/such/branch' | tail -n1)"
+say "unchanged $(brs /mnt)"
+# One argument: busybox sends mountinfo's options (si= among them) plus ours.
+if mount -o remount,append=/t/ro=ro /mnt; then say "remount-one-arg $(brs /mnt)"; else say "remount-one-arg FAILED"; fi
+if mount -t aufs -o br=/t/a:/t/a=ro none /mnt2 2>/dev/null; then say "duplicate accepted"; else say "duplicate refused"; fi
+say "dmesg-dup $(dmesg | grep 'duplicated' | tail -n1)"
+if mount -t aufs -o br=/t/a=rw,frobnicate none /mnt2 2>/dev/null; then say "unknown accepted"; else say "unknown refused"; fi
+say "dmesg-unknown $(dmesg | grep 'Unknown parameter' | tail -n1)"
+mount -t aufs -o br=/t/b=ro,noplink,xino=/t/x.xino none /mnt2 && say "mountinfo2 $(mi /mnt2) xi_path $(cat /sys/fs/aufs/si_$(si /mnt2)/xi_path)"
+if mount -o remount,del=/t/b none /mnt2 2>/dev/null; then say "last-del accepted"; else say "last-del refused"; fi
+umount /mnt2
+long="br=/t/a=rw,x=$(head -c 5000 /dev/zero | tr '\0' x)"
 if mount -t aufs -o "$long" none /mnt3 2>/dev/null; then say "page-limit accepted"; else say "page-limit refused"; fi
-say "dmesg-page $(dmesg | grep 'aufs ' | grep 'fills a whole page' | tail -n1)"
+say "dmesg-page $(dmesg | grep 'fills a whole page' | tail -n1)"
+# aufs's crash window, widened: a read while kill_sb runs is caught and failed.
+echo 1 >/sys/module/aufs/parameters/trace_sysfs
+echo 400 >/sys/module/aufs/parameters/kill_delay_ms
+mount -t aufs -o br=/t/c=rw none /mnt3
+K=/sys/fs/aufs/si_$(si /mnt3)
+cat $K/br0 >/dev/null
+umount /mnt3 &
+sleep 0.2
+if cat $K/br0 >/dev/null 2>&1; then say "dying-read succeeded"; else say "dying-read failed"; fi
+wait
+say "dmesg-dying $(dmesg | grep 'read during kill_sb' | tail -n1)"
+say "gone $([ -e $K ] && echo no || echo yes)"
+say "trace $(grep -v '^#' /proc/fs/aufs/standin_trace | awk '{ print $4 }' | tr '\n' ' ')"
 umount /mnt && say "umount ok"
 rmmod aufs && say "rmmod ok"
 say "done"
@@ -208,18 +224,34 @@ expect "module loaded"          'SMOKE: modprobe ok$'
 expect "aufs registered"        'SMOKE: filesystems nodev aufs$'
 expect "module version"         'SMOKE: modversion 0\.0-standin$'
 expect "mount"                  'SMOKE: mount ok$'
-expect "mountinfo before"       'SMOKE: mountinfo-before .* /mnt .* - aufs none rw,br=/a=rw:/b=ro$'
-expect "remount"                'SMOKE: remount ok$'
-expect "mountinfo after"        'SMOKE: mountinfo-after .* /mnt .* - aufs none rw,br=/a=rw:/b=ro,append=/c=ro$'
+expect "mountinfo: si= only"    'SMOKE: mountinfo aufs none rw,si=[0-9a-f]+$'
+expect "sysfs files"            'SMOKE: sysfs br0 br1 brid0 brid1 xi_path $'
+expect "sysfs branches"         'SMOKE: branches /t/a=rw /t/b=ro$'
+expect "branch ids"             'SMOKE: brids 256 257$'
+expect "default xino"           'SMOKE: xi_path /t/a/\.aufs\.xino$'
+expect "append"                 'SMOKE: append /t/a=rw /t/b=ro /t/c=ro$'
+expect "add=1: (default ro)"    'SMOKE: add /t/a=rw /t/d=ro /t/b=ro /t/c=ro$'
+expect "mod"                    'SMOKE: mod /t/a=rw /t/d=ro /t/b=rr\+wh /t/c=ro$'
+expect "del"                    'SMOKE: del /t/a=rw /t/b=rr\+wh /t/c=ro$'
+expect "prepend then del"       'SMOKE: prepend-del /t/a=rw /t/b=rr\+wh /t/c=ro$'
+expect "remount no-ops"         'SMOKE: remount-ignored /t/a=rw /t/b=rr\+wh /t/c=ro$'
 expect "bad remount refused"    'SMOKE: bad-remount refused$'
-expect "mountinfo unchanged"    'SMOKE: mountinfo-unchanged .* - aufs none rw,br=/a=rw:/b=ro,append=/c=ro$'
-# busybox's one-argument remount resends the options it found in /proc/mounts:
-expect "busybox remount merge"  'SMOKE: mountinfo-merged .* - aufs none rw,br=/a=rw:/b=ro,append=/c=ro,br=/a=rw:/b=ro,append=/c=ro,append=/d=ro$'
-expect "bad mount refused"      'SMOKE: bad-mount refused$'
-expect "lookup-failed log line" 'SMOKE: dmesg .*aufs au_opts_parse:[0-9]+:mount\[[0-9]+\]: lookup failed /missing/branch \(-2\)$'
-expect "options passed verbatim" 'SMOKE: xino-mount .* /mnt3 .* - aufs none rw,br=/a=rw:/b=ro,xino=/dev/shm/aufs\.xino$'
+expect "lookup-failed log line" 'SMOKE: dmesg-lookup .*aufs au_opt_add:[0-9]+:mount\[[0-9]+\]: lookup failed /no/such/branch \(-2\)$'
+expect "branches unchanged"     'SMOKE: unchanged /t/a=rw /t/b=rr\+wh /t/c=ro$'
+# busybox's one-argument remount resends mountinfo's options, si= among them:
+expect "busybox remount (si=)"  'SMOKE: remount-one-arg /t/a=rw /t/b=rr\+wh /t/c=ro /t/ro=ro$'
+expect "duplicate refused"      'SMOKE: duplicate refused$'
+expect "duplicate log line"     'SMOKE: dmesg-dup .*aufs test_add:[0-9]+:mount\[[0-9]+\]: /t/a duplicated$'
+expect "unknown option refused" 'SMOKE: unknown refused$'
+expect "unknown option log"     "SMOKE: dmesg-unknown .*aufs: Unknown parameter 'frobnicate'$"
+expect "options, xi_path"       'SMOKE: mountinfo2 aufs none rw,si=[0-9a-f]+,noplink xi_path /t/x\.xino$'
+expect "last branch kept"       'SMOKE: last-del refused$'
 expect "page limit refused"     'SMOKE: page-limit refused$'
-expect "page limit log line"    'SMOKE: dmesg-page .*aufs au_parse_monolithic:[0-9]+:mount\[[0-9]+\]: mount data fills a whole page \(4095 bytes\)'
+expect "page limit log line"    'SMOKE: dmesg-page .*aufs au_fsctx_parse_monolithic:[0-9]+:mount\[[0-9]+\]: mount data fills a whole page \(4095 bytes\)'
+expect "dying read failed"      'SMOKE: dying-read failed$'
+expect "dying read log line"    'SMOKE: dmesg-dying .*aufs sysaufs_si_show:[0-9]+:cat\[[0-9]+\]: si_[0-9a-f]+/br0 read during kill_sb'
+expect "sysfs gone"             'SMOKE: gone yes$'
+expect "trace"                  'SMOKE: trace read kill-begin (read-dying )+kill-end $'
 expect "umount"                 'SMOKE: umount ok$'
 expect "rmmod"                  'SMOKE: rmmod ok$'
 expect "init finished"          'SMOKE: done$'

@@ -41,7 +41,12 @@ public struct Persister {
                     + "boot): add --fallback overlay to write it with x-aufsctl.fallback=overlay (overlay where aufs "
                     + "is missing), or install aufs first (aufsctl check)")
         }
-        guard !m.branches.isEmpty else { throw AufsError("\(m.target): the kernel shows no branches for this union") }
+        guard !m.branches.isEmpty else {
+            throw AufsError(
+                "\(m.target): "
+                    + (m.branchesNote.map { "its branches could not be read (\($0)); try again" }
+                        ?? "the kernel shows no branches for this union"))
+        }
         let xino = m.xino.flatMap { $0.hasPrefix(RuntimeDir.xinoDir + "/") ? nil : $0 }
         var options: [String] = []
         for o in m.options.split(separator: ",").map(String.init) {

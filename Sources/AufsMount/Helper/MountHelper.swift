@@ -159,10 +159,16 @@ public struct MountHelper {
 
     func remount(_ a: MountHelperArguments, _ o: HelperOptions) throws -> [String] {
         let target = Paths.resolved(a.dir)
-        let status = try StatusReader(root: root).read()
-        guard let live = status.mounts.first(where: { $0.target == target && $0.filesystem == .aufs }) else {
+        // This union's sysfs entries only; its xino only when the options name one to compare.
+        let live = try StatusReader(root: root).union(at: target, xino: o.aufs.contains { $0.hasPrefix("xino=") })
+        guard let live, live.filesystem == .aufs else {
             throw HelperError(
                 "mount.aufs: remount: \(target) is not an aufs mount (see aufsctl status)", exit: .mountFailure)
+        }
+        if live.branches.isEmpty {
+            throw HelperError(
+                "mount.aufs: remount: the branches of \(target) could not be read "
+                    + "(\(live.branchesNote ?? "none listed")); try again", exit: .mountFailure)
         }
         var wanted: [(path: String, permission: String?)]?
         var directories: [String: AnchoredDirectory] = [:]

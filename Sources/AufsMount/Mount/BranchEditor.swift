@@ -22,9 +22,9 @@ public struct BranchEditor {
         if !dryRun && syscalls.geteuid() != 0 {
             throw AufsError("changing branches needs root (mount(2) with MS_REMOUNT); run it with sudo")
         }
-        let status = try StatusReader(root: root).read()
         let t = Self.resolved(target, syscalls)
-        guard let m = status.mounts.first(where: { $0.target == t }) else {
+        // Only this union's sysfs entries, and not its xino.
+        guard let m = try StatusReader(root: root).union(at: t, xino: false) else {
             throw AufsError.usage("\(target): not an aufs mount (see aufsctl status)")
         }
         if m.filesystem != .aufs {
@@ -39,6 +39,9 @@ public struct BranchEditor {
             if case .failure(let why) = BranchPermission.parse(perm) {
                 throw AufsError.usage("branch \(action.rawValue) \(branch.prefix { $0 != "=" }): \(why)")
             }
+        }
+        if m.branches.isEmpty {
+            throw AufsError("\(t): its branches could not be read (\(m.branchesNote ?? "none listed")); try again")
         }
         let raw = try AufsOptions.parseBranchList(branch)
         guard raw.count == 1 else {

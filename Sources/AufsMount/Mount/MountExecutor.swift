@@ -76,10 +76,16 @@ public struct MountExecutor {
         guard let target = calls.first?.target else { return }
         let lock = try syscalls.lock(lockPath, what: "mounts and remounts are serialised")
         defer { lock.release() }
-        if flushPseudoLinks && calls.contains(where: { PseudoLinks.remountNeedsFlush($0.data) }),
-            let union = (try? StatusReader(root: root).read())?.mounts.first(where: {
-                $0.target == target && $0.filesystem == .aufs
-            })
+        // Then the union's own lock (UnionLocks' order): no aufsctl reads its branch list halfway
+        // through the calls, and an unmount of it waits for them.
+        let status = StatusReader(root: root)
+        let entry = (try? status.mountTable())?.entries.last { $0.target == target && $0.fstype == "aufs" }
+        let unionLock = try entry.flatMap(StatusReader.si).flatMap { si in
+            UnionLocks.isValidID(si) ? try status.locks.exclusive(si, what: "remounting \(target)") : nil
+        }
+        defer { unionLock?.release() }
+        if flushPseudoLinks && calls.contains(where: { PseudoLinks.remountNeedsFlush($0.data) }), let entry,
+            let union = status.aufsMount(entry, locking: .held, xino: false)
         {
             _ = try PseudoLinks(root: root, syscalls: syscalls).flush(union)
         }
@@ -181,7 +187,20 @@ public struct MountExecutor {
             {
                 var details = call.report("call \(n + 1) of \(calls.count)") + kernelLines(log, "aufs")
                 if n > 0 {
+                    // The partial union's lock first: no aufsctl reads its sysfs entries while it goes.
+                    let status = StatusReader(root: root)
+                    let si = (try? status.mountTable())?.entries.last { $0.target == mp.path }.flatMap(StatusReader.si)
+                    let unionLock = try? si.flatMap {
+                        UnionLocks.isValidID($0) ? try status.locks.exclusive($0, what: "rolling back \(mp.path)") : nil
+                    }
                     rollBack()
+                    if let unionLock {
+                        if status.sysfs.hasUnion(unionLock.si) {
+                            unionLock.release()
+                        } else {
+                            unionLock.removeFileAndRelease()
+                        }
+                    }
                     details.append(
                         "rolled back: unmounted \(mp.path) after \(n) of \(calls.count) calls had succeeded; nothing "
                             + "is left mounted"
@@ -313,8 +332,7 @@ public struct MountExecutor {
         case .success(let d): work = d
         case .failure(let e):
             let owner =
-                e.code == EEXIST
-                ? (try? StatusReader(root: root).read())?.mounts.first(where: { $0.workdir == workdir }) : nil
+                e.code == EEXIST ? StatusReader(root: root).overlays().first(where: { $0.workdir == workdir }) : nil
             if let owner {
                 throw AufsError.usage(
                     "overlay workdir \(workdir) belongs to the live overlay union on \(owner.target) "

@@ -143,6 +143,11 @@ public struct PseudoLinks {
     /// Flushes the union's pseudo-links (nothing when there are none). Synchronous on purpose:
     /// aufs lets only the thread that entered maintenance (and its children) touch the union.
     public func flush(_ union: UnionMount) throws -> Report {
+        if union.filesystem == .aufs && union.branches.isEmpty, let why = union.branchesNote {
+            throw AufsError(
+                "cannot flush the pseudo-links of \(union.target): its branches could not be read (\(why)); "
+                    + "--no-plink-flush skips the flush")
+        }
         let dirs = plinkDirectories(union.branches)
         let e = dirs.flatMap(\.entries)
         if let why = skipReason(union, entries: e) {

@@ -27,6 +27,13 @@ public enum UnionGeometry {
                         + "Give this union its own writable branch (or mount \(b.path) =ro here), or pass --force")
             }
         }
+        if branches.contains(where: { $0.permission.writable }) {
+            for u in live where u.target != target && u.filesystem == .aufs && u.branchesNote != nil {
+                f.warnings.append(
+                    "the branches of the aufs union on \(u.target) could not be read (\(u.branchesNote!)); whether "
+                        + "it shares this union's writable branch was not checked")
+            }
+        }
         for (i, b) in branches.enumerated() {
             if target.hasPrefix(b.path + "/") || (b.path == "/" && target != "/") {
                 f.refusals.append(

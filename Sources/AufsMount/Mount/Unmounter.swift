@@ -29,11 +29,19 @@ public struct Unmounter {
     public var extraFlags: Int32 = 0
     /// The identity of each overlay workdir aufsctl made.
     public var workdirRecords: WorkdirRecords
+    /// How the union's sysfs entries are read and its lock is found.
+    public var status: StatusReader
+    /// How long an unmount waits for its union's lock (another unmount, a remount, a flush).
+    public var lockTimeout: Double = 30
+    /// How long to wait after umount2 for the kernel to drop the superblock (nearly always already
+    /// done when umount2 returns: the last mntput runs as the call returns to user space).
+    public var superblockWait: Double = 1
 
     public init(syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot()) {
         self.syscalls = syscalls
         self.root = root
         workdirRecords = WorkdirRecords(root: root)
+        status = StatusReader(root: root)
     }
 
     public func unmount(_ target: String, lazy: Bool, force: Bool) throws -> UnmountReport {
@@ -54,10 +62,23 @@ public struct Unmounter {
                     + "made; add --any-filesystem to unmount it anyway"
             )
         }
+        // An aufs union's lock, exclusively, from before anything of it is read until the kernel
+        // has dropped its superblock: no aufsctl reads its sysfs entries while aufs tears it down.
+        var lock: UnionLock?
+        if entry.fstype == "aufs", let si = StatusReader.si(entry), UnionLocks.isValidID(si) {
+            lock = try status.locks.exclusive(si, what: "unmounting \(resolved)", timeout: lockTimeout)
+            guard let again = MountTable.read(root.resolve("/proc/self/mountinfo"))?.mount(at: resolved),
+                again.id == entry.id
+            else {
+                lock?.release()
+                throw AufsError.usage(
+                    "\(target): not a mount point any more (unmounted while this waited for its lock)")
+            }
+        }
+        defer { lock?.release() }
         // By fd from here: the mount on the name in the parent is the one judged above (mount id).
         let live = try LiveMount.open(resolved, entry: entry, syscalls: syscalls)
-        if entry.fstype == "aufs" && flushPseudoLinks,
-            let union = (try? StatusReader(root: root).read())?.mounts.first(where: { $0.target == resolved })
+        if entry.fstype == "aufs" && flushPseudoLinks, let union = status.aufsMount(entry, locking: .held, xino: false)
         {
             do {
                 _ = try PseudoLinks(root: root, syscalls: syscalls).flush(union)
@@ -68,8 +89,14 @@ public struct Unmounter {
         var attempts = 0
         while true {
             attempts += 1
-            switch syscalls.unmount(in: live.parent, live.name, flags: (lazy ? Int32(MNT_DETACH) : 0) | extraFlags) {
+            let result = syscalls.unmount(
+                in: live.parent, live.name, flags: (lazy ? Int32(MNT_DETACH) : 0) | extraFlags)
+            if let lock {
+                Trace.event("umount2 si_\(lock.si) \(resolved): \((try? result.get()) == nil ? "failed" : "ok")")
+            }
+            switch result {
             case .success:
+                if let lock { release(lock, lazy: lazy) }
                 var report = UnmountReport(target: resolved, filesystem: entry.fstype, attempts: attempts)
                 // After a lazy detach the overlay may still be in use: its workdir stays.
                 if !lazy, entry.fstype == "overlay", entry.source == OverlayMounter.source,
@@ -110,6 +137,27 @@ public struct Unmounter {
         case .missing: return (nil, nil)
         case .notOurs(let why): return (nil, "left \(w) alone: \(why)")
         }
+    }
+
+    /// After a successful umount2: once the union's sysfs directory is gone (the superblock is
+    /// dropped), the lock file goes too. A union whose superblock lives on (a lazy detach still in
+    /// use, a bind mount, another namespace) keeps it; aufs tears it down later, outside any lock.
+    func release(_ lock: UnionLock, lazy: Bool) {
+        let deadline = Monotonic.seconds() + (lazy ? 0 : superblockWait)
+        while status.sysfs.hasUnion(lock.si) {
+            let stillMounted =
+                MountTable.read(root.resolve("/proc/self/mountinfo"))?.entries.contains {
+                    $0.fstype == "aufs" && StatusReader.si($0) == lock.si
+                } ?? false
+            if stillMounted || Monotonic.seconds() >= deadline {
+                Trace.event("superblock-kept si_\(lock.si)")
+                lock.release()
+                return
+            }
+            usleep(10_000)
+        }
+        Trace.event("superblock-dropped si_\(lock.si)")
+        lock.removeFileAndRelease()
     }
 
     /// A `key=value` from a comma-separated option string, honouring overlay's `\,` escapes.

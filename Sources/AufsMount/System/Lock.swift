@@ -11,6 +11,8 @@ public enum RuntimeDir {
     public static let xinoDir = "/run/aufsctl/xino"
     /// The identity of each overlay workdir aufsctl made (WorkdirRecords).
     public static let workdirRecords = "/run/aufsctl/workdir"
+    /// One lock file per aufs union (UnionLocks).
+    public static let unionLockDir = "/run/aufsctl/si"
 
     /// Creates `dir` (0700) if missing, then checks it is a real directory (not a symlink), owned
     /// by this user and writable by nobody else; throws a message naming the problem otherwise.

@@ -78,5 +78,28 @@ long aufsctl_getdents64(int fd, void *buf, unsigned long count);
 /// keyctl(KEYCTL_READ) through syscall(2) (no libkeyutils): a keyring's key serials, 4 bytes each,
 /// written to buf; returns the size the whole list needs, or -1 with errno.
 long aufsctl_keyctl_read(int32_t keyring, void *buf, unsigned long len);
+/// Loop devices (loop.c): each returns 0 (or a loop number) on success, -errno on failure.
+typedef struct {
+    uint64_t backing_device;
+    uint64_t backing_inode;
+    uint32_t flags;
+    uint64_t offset;
+    uint64_t size_limit;
+    char file_name[64];
+} aufsctl_loop_info_t;
+
+/// LOOP_CTL_GET_FREE on /dev/loop-control: a free loop device's number (created if needed).
+int aufsctl_loop_get_free(void);
+/// LOOP_CONFIGURE (5.8+): binds image_fd read-only, auto-clearing, with direct I/O when asked.
+int aufsctl_loop_configure(int loop_fd, int image_fd, int direct_io, const char *name);
+/// Before 5.8: LOOP_SET_FD (read-only when image_fd was opened O_RDONLY), then LOOP_SET_STATUS64
+/// for auto-clear and the name; unbinds again when the second call fails.
+int aufsctl_loop_set_fd(int loop_fd, int image_fd, const char *name);
+int aufsctl_loop_set_direct_io(int loop_fd, int on);
+int aufsctl_loop_get_info(int loop_fd, aufsctl_loop_info_t *out);
+int aufsctl_loop_clear(int loop_fd);
+/// fgetxattr(2) (<sys/xattr.h> is not in Glibc's module): the value's length, or -errno.
+long aufsctl_fgetxattr(int fd, const char *name, void *value, unsigned long size);
+extern const unsigned int AUFSCTL_LO_FLAGS_READ_ONLY, AUFSCTL_LO_FLAGS_AUTOCLEAR, AUFSCTL_LO_FLAGS_DIRECT_IO;
 
 #endif

@@ -42,6 +42,9 @@ import Testing
         t.mkdirs(t.path + "/roots/debian12")
         let roots = try await bashCompletions([bin, "check", "--root", t.path + "/roots/de"], script: bash)
         #expect(roots == [t.path + "/roots/debian12"], "\(roots)")
+        // convert's UNION: a branch directory (or a live union's mount point).
+        let branches = try await bashCompletions([bin, "convert", t.path + "/roots/de"], script: bash)
+        #expect(branches == [t.path + "/roots/debian12/"], "\(branches)")
         // zsh and fish ask the binary the same way.
         for shell in ["zsh", "fish"] {
             let text = FileRead.string(try await script(t, shell: shell)) ?? ""
@@ -66,6 +69,8 @@ import Testing
         #expect(try await bashCompletions([bin, "plink", "list", d], script: bash) == [d + "/mnt"])
         #expect(try await bashCompletions([bin, "branch", "add", d], script: bash) == [d + "/mnt"])
         #expect(try await bashCompletions([bin, "umount", "/nonexistent/"], script: bash).isEmpty)
+        #expect(try await bashCompletions([bin, "convert", d + "/m"], script: bash) == [d + "/mnt", d + "/mnt/"])
+        #expect(try await bashCompletions([bin, "convert", d + "/r"], script: bash) == [d + "/ro/", d + "/rw/"])
         let u = try await aufsctl(["umount", d + "/mnt"])
         #expect(u.status == 0)
         #expect(!(try await bashCompletions([bin, "umount", d], script: bash).contains(d + "/mnt")))

@@ -348,9 +348,11 @@ struct HelperLinksTests {
 /// The executor and the unmounter flush pseudo-links before what aufs's manual names.
 @Suite struct PseudoLinkFlushPathsTests {
     func union(_ t: TempDir) -> (HostRoot, String) {
-        let root = fixtureRoot(
-            t, mounts: [("aufs", "none", "/mnt", "rw,si=ab12,br=/rw=rw:/ro=ro")],
-            filesystems: ["aufs"])
+        // As aufs shows it by default (brs=1): si= in mountinfo, the branches in sysfs.
+        let root = fixtureRoot(t, mounts: [("aufs", "none", "/mnt", "rw,si=ab12")], filesystems: ["aufs"])
+        t.write("root/sys/fs/aufs/si_ab12/br0", "/rw=rw\n")
+        t.write("root/sys/fs/aufs/si_ab12/br1", "/ro=ro\n")
+        t.write("root/sys/fs/aufs/si_ab12/xi_path", "/run/aufsctl/xino/mnt.xino\n")
         let r = root.path
         t.mkdirs(r + "/mnt")
         t.mkdirs(r + "/ro")

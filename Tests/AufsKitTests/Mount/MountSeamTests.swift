@@ -25,6 +25,8 @@ class ScriptedSyscalls: Syscalls, @unchecked Sendable {
     /// mountID answers: by path, else the mount at that path in this mountinfo, else 1.
     var mountIDs: [String: Int] = [:]
     var mountinfo: String?
+    /// Runs inside each umount2 (as the kernel would act), before its result.
+    var umountHook: ((String) -> Void)?
 
     final class NoLock: HeldLock { func release() {} }
 
@@ -43,6 +45,7 @@ class ScriptedSyscalls: Syscalls, @unchecked Sendable {
     }
     func umount2(_ target: String, flags: Int32) -> Result<Void, SysErrno> {
         umounts.append((unanchored(target), flags))
+        umountHook?(unanchored(target))
         return umountErrors.isEmpty ? .success(()) : .failure(SysErrno(umountErrors.removeFirst()))
     }
     func fsMount(
@@ -70,6 +73,7 @@ class ScriptedSyscalls: Syscalls, @unchecked Sendable {
     }
     func unmount(in dir: AnchoredDirectory, _ name: String, flags: Int32) -> Result<Void, SysErrno> {
         umounts.append((Paths.join(dir.path, name), flags))
+        umountHook?(Paths.join(dir.path, name))
         return umountErrors.isEmpty ? .success(()) : .failure(SysErrno(umountErrors.removeFirst()))
     }
     func removeTree(in dir: AnchoredDirectory, _ name: String, identity: FileIdentity?) -> TreeRemoval {

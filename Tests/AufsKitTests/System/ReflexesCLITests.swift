@@ -11,6 +11,7 @@ import Testing
 @Suite struct ReflexesCLITests {
     static let subcommands = [
         "check", "load", "install", "uninstall", "mount", "umount", "status", "branch", "plink", "persist", "helper",
+        "convert",
     ]
 
     @Test(arguments: [("instal", "install"), ("mout", "mount"), ("statsu", "status"), ("unmount", "umount")])
