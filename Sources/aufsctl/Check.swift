@@ -58,7 +58,8 @@ struct Check: AsyncParsableCommand {
             print(try report.json())
         } else if !quiet {
             for w in report.warnings { Terminal.error("aufsctl: warning: " + w) }
-            print(report.human(style: TextStyle(color: Terminal.colorOnStdout)), terminator: "")
+            // human() escapes what the host said itself; its colours must reach the terminal.
+            Terminal.raw(report.human(style: TextStyle(color: Terminal.colorOnStdout)))
         }
         if report.exitCode != .success { throw CommandExit(code: report.exitCode.rawValue) }
     }

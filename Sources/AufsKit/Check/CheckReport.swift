@@ -60,15 +60,19 @@ public struct CheckReport: Sendable, Codable, Equatable {
     }
 
     /// One aligned line per fact, then the verdict.
+    /// The report for a person. What the host said (values, evidence, the verdict's reason) is
+    /// escaped here (TerminalText), before the style's own escape sequences go around it, so the
+    /// text is written as it is: a terminal-wide escape would turn the colours into `\u001b[1m`.
     public func human(style: TextStyle) -> String {
         var rows = hostRows(facts) + buildRows(facts) + bootRows(facts)
         let afterBoot = (rows.firstIndex { $0.0 == "boot" } ?? rows.count - 1) + 1
         rows.insert(contentsOf: SigningRows(facts.signing, verdict).rows, at: afterBoot)
         let width = rows.map { $0.0.count }.max() ?? 0
+        let e = TerminalText.escape
         var out = ""
         for (name, value, evidence) in rows {
-            out += style.bold(name.padding(width)) + "  " + value
-            if !evidence.isEmpty { out += "  " + style.dim("[\(evidence)]") }
+            out += style.bold(e(name.padding(width))) + "  " + e(value)
+            if !evidence.isEmpty { out += "  " + style.dim("[\(e(evidence))]") }
             out += "\n"
         }
         out += "\n"
@@ -82,9 +86,9 @@ public struct CheckReport: Sendable, Codable, Equatable {
         out +=
             style.bold("verdict".padding(width)) + "  " + stateText
             + (v.method.map { " (method: \($0.rawValue))" } ?? "") + "\n"
-        out += style.bold("why".padding(width)) + "  " + v.reason + "\n"
+        out += style.bold("why".padding(width)) + "  " + e(v.reason) + "\n"
         for (i, w) in v.waysOut.enumerated() {
-            out += style.bold((i == 0 ? "ways out" : "").padding(width)) + "  - " + w + "\n"
+            out += style.bold((i == 0 ? "ways out" : "").padding(width)) + "  - " + e(w) + "\n"
         }
         return out
     }

@@ -360,10 +360,13 @@ public struct MountExecutor {
         return work
     }
 
-    /// The kernel takes no overlay layer by fd (overlay < 6.13: the first FSCONFIG_SET_FD is refused
-    /// with EINVAL), or no new mount API at all (fsopen fails).
+    /// The kernel takes no overlay layer by fd, or no new mount API at all (fsopen fails). Overlay
+    /// on the new mount API (6.5 to 6.12) refuses the first FSCONFIG_SET_FD with EINVAL; before 6.5
+    /// it is a legacy filesystem, whose fsconfig(2) refuses FSCONFIG_SET_FD with EOPNOTSUPP (Debian
+    /// 12's 6.1 in the QEMU suite).
     static func noDirectoryFDs(_ f: FsMountError) -> Bool {
-        (f.step.hasPrefix("fsconfig(FSCONFIG_SET_FD") && f.errno.code == EINVAL) || f.step.hasPrefix("fsopen")
+        (f.step.hasPrefix("fsconfig(FSCONFIG_SET_FD") && [EINVAL, EOPNOTSUPP].contains(f.errno.code))
+            || f.step.hasPrefix("fsopen")
     }
 
     /// Where the overlay layers go by path: refuses, unless --force (then says so in the report),

@@ -111,13 +111,13 @@ public struct StatusReader {
     /// Whether a union's sysfs entries are read under its shared lock, or the caller holds it.
     public enum Locking: Sendable { case shared, held }
 
-    /// `aufsctl status`: every union, or the one at `target` (only its sysfs entries are read).
     /// The unions' mount points (aufs, and the overlays aufsctl made), from mountinfo alone: no
     /// sysfs read and no lock, for what needs only the names (shell completion).
     public func targets() -> [String] {
         ((try? mountTable())?.entries ?? []).filter(StatusReader.isUnion).map(\.target)
     }
 
+    /// `aufsctl status`: every union, or the one at `target` (only its sysfs entries are read).
     public func read(target: String? = nil) throws -> StatusReport {
         var entries = try mountTable().entries.filter(StatusReader.isUnion)
         if let target {
