@@ -22,7 +22,7 @@ build: deps
 # parts skip with a printed reason.
 test: deps
 	$(SWIFT) build --build-tests
-	scripts/check-pins.sh
+	SWIFT=$(SWIFT) scripts/check-pins.sh
 	scripts/with-kernel.sh $(SWIFT) test --skip-build
 	SWIFT=$(SWIFT) Tests/man/run.sh
 	SWIFT=$(SWIFT) scripts/test-root.sh
