@@ -25,6 +25,7 @@ AUFSCTL=${AUFSCTL:-$REPO/.build/glibc231/release/aufsctl}
 SCRATCH=${DEB_SCRATCH:-$REPO/.build/deb-roots}
 log() { echo "deb: $*"; }
 [ "$(id -u)" -eq 0 ] || { log "skipped: needs root (chroot, mounts, apt in the roots)"; exit 0; }
+"$REPO/scripts/deps.sh" >/dev/null   # jq reads check's report
 t0=$(date +%s)
 DEB=${DEB:-$("$REPO/scripts/deb.sh" "$AUFSCTL")}
 [ -f "$DEB" ] || { log "error: no package at $DEB"; exit 1; }
