@@ -27,6 +27,7 @@ COLL=$REPO/ansible/ansible_collections/aufsctl/aufs
 HOSTS=(blocked standin installed)
 log() { echo "ansible: $*"; }
 [ "$(id -u)" -eq 0 ] || { log "skipped: needs root (chroot, mounts, dkms in the roots)"; exit 0; }
+"$REPO/scripts/deps.sh" >/dev/null   # jq reads ansible-playbook's JSON results
 t0=$(date +%s)
 VENV=$("$REPO/scripts/ansible-venv.sh")
 DEB=${DEB:-$("$REPO/scripts/deb.sh" "$AUFSCTL")}
