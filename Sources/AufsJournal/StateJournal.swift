@@ -99,6 +99,44 @@ public final class StateJournal: @unchecked Sendable {
         if state != before { try state.save(root: root) }
     }
 
+    /// The undo actions journaled since `before` (this run's), newest first: what a rollback undoes.
+    public func added(since before: InstallState) -> [UndoAction] {
+        guard case .install(let method, let kernel) = key else { return [] }
+        let match = { (r: InstallState.Record) in r.method == method && r.kernel == kernel }
+        guard let now = state.installs.last(where: match) else { return [] }
+        let old = before.installs.last(where: match)
+        var out: [UndoAction] = []
+        for step in now.steps {
+            let had = old?.steps.filter { $0.id == step.id }.flatMap(\.undo) ?? []
+            out += step.undo.filter { !had.contains($0) }
+        }
+        return out.reversed()
+    }
+
+    /// After a rollback: with everything undone the record is as it was in `before` (gone if it
+    /// was not there); otherwise only the `undone` actions leave it, so `uninstall` does the rest.
+    public func rolledBack(_ undone: [UndoAction], before: InstallState, complete: Bool) throws {
+        guard case .install(let method, let kernel) = key else { return }
+        let match = { (r: InstallState.Record) in r.method == method && r.kernel == kernel }
+        pendingUses = []
+        if complete {
+            let old = before.installs.last(where: match)
+            if let i = state.installs.lastIndex(where: match) {
+                if let old { state.installs[i] = old } else { state.installs.remove(at: i) }
+            }
+        } else if let i = state.installs.lastIndex(where: match) {
+            for u in undone {
+                for j in state.installs[i].steps.indices.reversed() {
+                    if let k = state.installs[i].steps[j].undo.lastIndex(of: u) {
+                        state.installs[i].steps[j].undo.remove(at: k)
+                        break
+                    }
+                }
+            }
+        }
+        try state.save(root: root)
+    }
+
     /// Takes this run's record away again (a persist that failed part way, after its undo ran).
     public func drop() throws {
         guard case .persist(let target, _) = key else { return }

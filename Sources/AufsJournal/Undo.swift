@@ -16,6 +16,8 @@ public enum Resource: Sendable, Hashable, Codable, CustomStringConvertible {
     case dkmsModule(String)
     /// persist's /etc/fstab line for a mount point.
     case fstabEntry(String)
+    /// A key staged for MokManager (`mokutil --import`), by its subject key id or serial.
+    case mokKey(String)
 
     public var description: String {
         switch self {
@@ -23,6 +25,7 @@ public enum Resource: Sendable, Hashable, Codable, CustomStringConvertible {
         case .aptPackages: return "packages:apt"
         case .dkmsModule(let m): return "dkms:" + m
         case .fstabEntry(let t): return "fstab:" + t
+        case .mokKey(let id): return "mok:" + id
         }
     }
 
@@ -36,6 +39,8 @@ public enum Resource: Sendable, Hashable, Codable, CustomStringConvertible {
             self = .dkmsModule(String(text.dropFirst(5)))
         } else if text.hasPrefix("fstab:") {
             self = .fstabEntry(String(text.dropFirst(6)))
+        } else if text.hasPrefix("mok:") {
+            self = .mokKey(String(text.dropFirst(4)))
         } else {
             return nil
         }
@@ -71,6 +76,9 @@ public enum UndoAction: Sendable, Codable, Equatable {
     case command(argv: [String])
     /// `apt-get remove -y PACKAGES`: the packages an install step added.
     case aptRemove(packages: [String])
+    /// `apt-get purge -y PACKAGES`: packages an install step added that dpkg did not know before
+    /// (not even their configuration files), so the host's package list is as it was.
+    case aptPurge(packages: [String])
     /// `dkms remove aufs/V -k KVER`, or with `--all` (kernel nil) every kernel's build and the module.
     case dkmsRemove(module: String, kernel: String?)
     /// A link aufsctl replaced: make `path` a symlink to `target` again.
@@ -86,6 +94,12 @@ public enum UndoAction: Sendable, Codable, Equatable {
     /// The step created this directory (for a file it wrote): remove it when it is empty again
     /// (something put there since keeps it).
     case removeEmptyDirectory(path: String)
+    /// `mokutil --import` staged this certificate: `mokutil --revoke-import` while it is still
+    /// pending and the only pending key (the command drops every pending request); once enrolled,
+    /// say that it stays and how to remove it (`mokutil --delete`).
+    case revokeMokImport(certificate: String, keyID: String?, serial: String?)
+    /// Something the install made that uninstall leaves in place, and why (said when undoing).
+    case keep(what: String, why: String)
 
     public var description: String {
         switch self {
@@ -95,12 +109,16 @@ public enum UndoAction: Sendable, Codable, Equatable {
         case .removeModuleTree(let p): return "remove \(p)/ unless a kernel's modules are there"
         case .command(let argv): return words(argv)
         case .aptRemove(let packages): return words(["apt-get", "remove", "-y"] + packages)
+        case .aptPurge(let packages): return words(["apt-get", "purge", "-y"] + packages)
         case .dkmsRemove(let module, let kernel):
             return words(["dkms", "remove", module] + (kernel.map { ["-k", $0] } ?? ["--all"]))
         case .relink(let p, let t): return words(["ln", "-sfn", t, p])
         case .moveBack(let saved, let p): return words(["mv", "-f", saved, p])
         case .removeFstabLine(let t), .removeFstabEntry(let t): return "remove the aufs line for \(t) from /etc/fstab"
         case .removeEmptyDirectory(let p): return "remove \(p)/ if it is empty"
+        case .revokeMokImport(let cert, _, _):
+            return "revoke the pending MOK import of \(cert) (mokutil --revoke-import, when it is the only one pending)"
+        case .keep(let what, _): return "keep \(what)"
         }
     }
 
@@ -109,13 +127,15 @@ public enum UndoAction: Sendable, Codable, Equatable {
         switch self {
         case .restoreFile(let p, _), .removeFile(let p), .removeTree(let p), .removeModuleTree(let p):
             return [.file(p)]
-        case .aptRemove: return [.aptPackages]
+        case .aptRemove, .aptPurge: return [.aptPackages]
         case .dkmsRemove(let module, nil): return [.dkmsModule(module)]
         case .removeFstabLine(let t), .removeFstabEntry(let t): return [.fstabEntry(t)]
         case .relink(let p, _), .moveBack(_, let p): return [.file(p)]
         case .command, .dkmsRemove: return []
         // Taken away only when empty: nothing another record uses can go with it.
         case .removeEmptyDirectory: return []
+        case .revokeMokImport(let cert, let keyID, let serial): return [.mokKey(keyID ?? serial ?? cert)]
+        case .keep: return []
         }
     }
 

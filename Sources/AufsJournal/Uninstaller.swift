@@ -180,14 +180,26 @@ public struct Uninstaller {
             if try await dkmsHasNothingLeft(module: module, kernel: kernel, root: root, runner: runner) { return }
             throw failed(argv, r)
         case .aptRemove(let packages):
-            try await run(["apt-get", "remove", "-y"] + packages, root: root, runner: runner)
+            try await run(
+                ["apt-get", "remove", "-y"] + AptLock.options + packages, root: root, runner: runner,
+                environment: ["DEBIAN_FRONTEND": "noninteractive"])
+        case .aptPurge(let packages):
+            try await run(
+                ["apt-get", "purge", "-y"] + AptLock.options + packages, root: root, runner: runner,
+                environment: ["DEBIAN_FRONTEND": "noninteractive"])
         case .command(let argv):
             try await run(argv, root: root, runner: runner)
+        case .revokeMokImport(let cert, let keyID, let serial):
+            try await revokeImport(cert, keyID: keyID, serial: serial, root: root, runner: runner)
+        case .keep(let what, let why):
+            printer("      kept \(what): \(why)")
         }
     }
 
-    func run(_ argv: [String], root: HostRoot, runner: any CommandRunner) async throws {
-        let r = try await runner.run(root.command(argv))
+    func run(
+        _ argv: [String], root: HostRoot, runner: any CommandRunner, environment: [String: String] = [:]
+    ) async throws {
+        let r = try await runner.run(root.command(argv), environment: environment)
         if !r.succeeded { throw failed(argv, r) }
     }
 

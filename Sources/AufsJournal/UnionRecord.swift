@@ -7,7 +7,7 @@ import Glibc
 /// A change `aufsctl persist` or `aufsctl helper install` made, recorded in the state file
 /// next to install's records and undone by `persist --remove`, `helper remove` or `uninstall`.
 public struct UnionRecord: Sendable, Codable, Equatable {
-    public enum Kind: String, Sendable, Codable { case persist, helper }
+    public enum Kind: String, Sendable, Codable { case persist, helper, whiteouts }
     public var kind: Kind
     /// persist: the union's mount point.
     public var target: String?
@@ -30,6 +30,7 @@ public struct UnionRecord: Sendable, Codable, Equatable {
         switch kind {
         case .persist: return "persist \(target ?? "?") (\(via ?? "?"))"
         case .helper: return "helper links"
+        case .whiteouts: return "whiteouts dropped from \(target ?? "?") (\(undo.count))"
         }
     }
 }

@@ -22,12 +22,17 @@ public protocol CommandRunner: Sendable {
     /// Runs `argv[0]` (a name looked up on PATH, or a path) with the rest as arguments.
     /// Throws when the program cannot be started; a non-zero exit is a normal result.
     func run(_ argv: [String], environment: [String: String]) async throws -> CommandResult
-    /// Like `run`, calling `onLine` for each output line (stdout and stderr merged into stdout).
+    /// Like `run`, calling `onOutput` with each chunk of output as it arrives (stdout and stderr
+    /// merged into stdout): chunks, not lines, since dkms prints its progress dots without a newline.
     func runStreaming(
-        _ argv: [String], environment: [String: String], onLine: @escaping @Sendable (String) -> Void
+        _ argv: [String], environment: [String: String], onOutput: @escaping @Sendable ([UInt8]) -> Void
     ) async throws -> CommandResult
     /// The absolute path of a program on PATH, or nil.
     func which(_ name: String) -> String?
+    /// Runs a program that talks to the person at this terminal (mokutil asking for a password):
+    /// its stdin is ours, its stdout and stderr go to our stderr (our stdout stays the report's).
+    /// Only the exit status comes back. Still argv, never a shell.
+    func runOnTerminal(_ argv: [String], environment: [String: String]) async throws -> Int32
 }
 
 extension CommandRunner {
@@ -35,13 +40,13 @@ extension CommandRunner {
         try await run(argv, environment: [:])
     }
 
-    /// The default (for test runners) runs to completion and replays the lines; SubprocessRunner
-    /// streams them live.
+    /// The default (for test runners) runs to completion and replays the output; SubprocessRunner
+    /// streams it live.
     public func runStreaming(
-        _ argv: [String], environment: [String: String], onLine: @escaping @Sendable (String) -> Void
+        _ argv: [String], environment: [String: String], onOutput: @escaping @Sendable ([UInt8]) -> Void
     ) async throws -> CommandResult {
         let r = try await run(argv, environment: environment)
-        for l in (r.stdout + r.stderr).split(separator: "\n") { onLine(String(l)) }
+        if !(r.stdout + r.stderr).isEmpty { onOutput(Array((r.stdout + r.stderr).utf8)) }
         return CommandResult(status: r.status, stdout: r.stdout + r.stderr)
     }
 }
@@ -67,7 +72,7 @@ public struct SubprocessRunner: CommandRunner {
     }
 
     public func runStreaming(
-        _ argv: [String], environment: [String: String], onLine: @escaping @Sendable (String) -> Void
+        _ argv: [String], environment: [String: String], onOutput: @escaping @Sendable ([UInt8]) -> Void
     ) async throws -> CommandResult {
         let (first, exe, env) = try Self.prepare(argv, environment)
         do {
@@ -75,12 +80,15 @@ public struct SubprocessRunner: CommandRunner {
                 exe, arguments: Arguments(Array(argv.dropFirst())), environment: env,
                 input: .none, output: .sequence, error: .combinedWithOutput
             ) { execution in
-                var all: [String] = []
-                for try await line in execution.standardOutput.strings() {
-                    all.append(line)
-                    onLine(line)
+                var all: [UInt8] = []
+                // Each read's bytes as they come (the pipe is read as soon as it has any).
+                for try await chunk in execution.standardOutput {
+                    let bytes = chunk.withUnsafeBytes { Array($0) }
+                    // Kept for the result up to 8 MB, as `run` keeps (a make.log tail is what matters).
+                    if all.count < 8 << 20 { all += bytes }
+                    onOutput(bytes)
                 }
-                return all.joined(separator: "\n")
+                return String(decoding: all, as: UTF8.self)
             }
             let status = Self.exitStatus(r.terminationStatus)
             return CommandResult(status: status, stdout: r.closureResult)
@@ -115,5 +123,26 @@ public struct SubprocessRunner: CommandRunner {
             if access(candidate, X_OK) == 0 { return candidate }
         }
         return nil
+    }
+}
+
+extension CommandRunner {
+    /// Test runners answer like `run` (they have no terminal); SubprocessRunner passes ours through.
+    public func runOnTerminal(_ argv: [String], environment: [String: String]) async throws -> Int32 {
+        try await run(argv, environment: environment).status
+    }
+}
+
+extension SubprocessRunner {
+    public func runOnTerminal(_ argv: [String], environment: [String: String]) async throws -> Int32 {
+        let (first, exe, env) = try Self.prepare(argv, environment)
+        do {
+            let r = try await Subprocess.run(
+                exe, arguments: Arguments(Array(argv.dropFirst())), environment: env, input: .currentStandardInput,
+                output: .currentStandardError, error: .currentStandardError)
+            return Self.exitStatus(r.terminationStatus)
+        } catch {
+            throw AufsError("could not run \(first): \(error)")
+        }
     }
 }

@@ -28,6 +28,8 @@ public protocol HostFileSystem: Sendable {
     func removeTree(_ path: String) throws
     /// rmdir: a directory that is missing or no longer empty stays, and that is no error.
     func removeEmptyDirectory(_ path: String) throws
+    /// chmod of a file aufsctl wrote (a kernel hook must be executable).
+    func setPermissions(_ path: String, _ mode: UInt32) throws
 }
 
 /// What a file system that does not implement a change throws.
@@ -54,6 +56,10 @@ extension HostFileSystem {
     public func removeTree(_ path: String) throws { throw UnsupportedFileOperation(operation: "rm -rf", path: path) }
     public func removeEmptyDirectory(_ path: String) throws {
         throw UnsupportedFileOperation(operation: "rmdir", path: path)
+    }
+
+    public func setPermissions(_ path: String, _ mode: UInt32) throws {
+        throw UnsupportedFileOperation(operation: "chmod", path: path)
     }
 
     // Conveniences over the requirements.
@@ -100,5 +106,14 @@ public struct LocalFileSystem: HostFileSystem {
         if rmdir(path) != 0 && ![ENOENT, ENOTEMPTY, EEXIST].contains(errno) {
             throw AufsError("cannot remove \(path)/: \(SysErrno(errno))")
         }
+    }
+
+    public func setPermissions(_ path: String, _ mode: UInt32) throws {
+        // fchmodat without following: the file aufsctl just wrote, never what a link points to.
+        var st = stat()
+        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            throw AufsError("cannot chmod \(path): not a regular file")
+        }
+        if chmod(path, mode_t(mode)) != 0 { throw AufsError("cannot chmod \(path): \(SysErrno(errno))") }
     }
 }

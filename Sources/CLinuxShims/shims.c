@@ -168,3 +168,5 @@ void aufsctl_malloc_tune(int mmap_threshold) {
 long aufsctl_keyctl_read(int32_t keyring, void *buf, unsigned long len) {
     return syscall(SYS_keyctl, 11 /* KEYCTL_READ, <linux/keyctl.h> */, keyring, buf, len);
 }
+#include <stdio.h>
+void aufsctl_stdout_line_buffered(void) { setvbuf(stdout, NULL, _IOLBF, 0); }

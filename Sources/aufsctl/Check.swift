@@ -2,6 +2,7 @@
 // Copyright (C) 2025-2026 the aufsctl authors
 import ArgumentParser
 import AufsKit
+import Glibc
 
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,12 +20,15 @@ struct Check: AsyncParsableCommand {
                 aufsctl check -q && echo usable
               A mounted image, for the kernel it will boot, as JSON:
                 aufsctl check --root /mnt/image --kernel 6.1.0-18-amd64 --json
+              Does aufs really compile against this kernel (a trial build, nothing installed)?
+                aufsctl check --build
 
             Exit status:
               0  aufs is usable (registered in /proc/filesystems)
               1  the check itself failed; the message says why
-              2  bad input (--root, --kernel)
-              3  aufs is loadable (aufsctl load) or installable (aufsctl install)
+              2  bad input (--root, --kernel, --source)
+              3  aufs is loadable (aufsctl load) or installable (aufsctl install); with --strict also: usable \
+            now, but the next boot starts a kernel without aufs
               4  blocked: no method works on this host; the report says why and the ways out
             """)
 
@@ -47,11 +51,65 @@ struct Check: AsyncParsableCommand {
         completion: .directory)
     var root: String = "/"
 
+    @Flag(
+        help: ArgumentHelp(
+            "Compile aufs against the kernel's headers in a scratch directory (removed afterwards) and say whether "
+                + "it builds, trying aufsX.Y.Z, aufsX.Y, then aufsX.x-rcN. Without --source it clones them (network)."))
+    var build = false
+
+    @Option(
+        help: ArgumentHelp(
+            "--build: an aufs-standalone checkout (its tree as it is), or a git URL to clone the branches from.",
+            valueName: "DIR|GIT-URL"),
+        completion: .directory)
+    var source: String?
+
+    @Option(
+        name: .customLong("source-ref"),
+        help: ArgumentHelp(
+            "--build: the branch (or full commit id) to build instead of the candidates.",
+            valueName: "BRANCH|COMMIT"))
+    var sourceRef: String?
+
+    @Flag(
+        name: .customLong("skip-export-check"),
+        help: "--build: let the trial build alone decide the verdict, not the export list (experts, tests).")
+    var skipExportCheck = false
+
+    @Flag(help: "Exit 3 when the next boot starts a kernel without usable aufs, even if aufs is usable now.")
+    var strict = false
+
+    func validate() throws {
+        if !build {
+            for (name, given) in [
+                ("--source", source != nil), ("--source-ref", sourceRef != nil),
+                ("--skip-export-check", skipExportCheck),
+            ] where given {
+                throw AufsError.usage("\(name) goes with --build (check compiles aufs only when asked)")
+            }
+        }
+        let s = try parseSource(source)
+        _ = try sourceRef.map { try parseSourceRef($0, source: s) }
+        if build && root != "/" && geteuid() != 0 {
+            throw AufsError.usage("--build with --root runs make in the root through chroot, which needs root")
+        }
+    }
+
     func run() async throws {
         let root = try HostRoot.validated(root)
         let k = try parseKernel(kernel)
-        let facts = try await HostProbe(root: root).probe(kernel: k)
-        var report = CheckReport(root: root, facts: facts)
+        var facts = try await HostProbe(root: root).probe(kernel: k)
+        if build {
+            let s = try parseSource(source)
+            let request = CheckBuildRequest(
+                source: s, sourceRef: try sourceRef.map { try parseSourceRef($0, source: s) },
+                jobs: max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))), skipExportCheck: skipExportCheck)
+            // -q: the exit code is the answer, so no progress either.
+            let sink = ProgressSink(
+                display: quiet ? .none : .init(isTerminal: isatty(2) != 0, write: Terminal.errorText))
+            await CheckTrial.run(&facts, root: root, runner: SubprocessRunner(), request: request, progress: sink)
+        }
+        var report = CheckReport(root: root, facts: facts, strict: strict)
         // A mount helper another user could replace runs as root on every `mount -t aufs`.
         report.warnings += HelperLinks(root: root).unsafeHelpers()
         if json && !quiet {

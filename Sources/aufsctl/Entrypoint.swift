@@ -35,6 +35,7 @@ struct Entrypoint {
         case let c as PersistCommand: runAsync(c)
         case let c as HelperCommand: runAsync(c)
         case let c as PlinkCommand: runAsync(c)
+        case let c as BranchCommand: runAsync(c)
         default:
             // A new AsyncParsableCommand must get its case above, or its sync run() would print help.
             // Checked in debug builds only (the CLI tests run one): the cast scans the conformances.

@@ -2,6 +2,7 @@
 // Copyright (C) 2025-2026 the aufsctl authors
 import ArgumentParser
 import AufsKit
+import CLinuxShims
 import Glibc
 
 struct Install: AsyncParsableCommand {
@@ -11,7 +12,9 @@ struct Install: AsyncParsableCommand {
         discussion: """
             A plan of steps, each checked first (already done: ok), applied, and recorded with its undo in \
             /var/lib/aufsctl/state.json, so that aufsctl uninstall takes it back. --method auto takes the method \
-            aufsctl check names. Changing the host needs root and -y (or a yes at the prompt).
+            aufsctl check names. Changing the host needs root and -y (or a yes at the prompt). A failed run \
+            rolls back what it applied (--keep-on-failure keeps it); each run's transcript goes to \
+            /var/log/aufsctl/install.log.
 
             Examples:
               See the plan and what is already done:
@@ -20,17 +23,21 @@ struct Install: AsyncParsableCommand {
                 aufsctl install -y
               DKMS from a local aufs-standalone checkout, for the next kernel:
                 aufsctl install --method dkms --source /usr/local/src/aufs-standalone --kernel 6.1.0-18-amd64 -y
+              Compile aufs in a scratch directory first, and install the branch that built:
+                aufsctl install --method dkms --build -y
               CentOS 7, where this binary cannot run: a POSIX sh script of the plan
                 aufsctl install --method kernel-ml-aufs --emit-sh --root ./centos7-copy > install.sh
 
             Exit status:
               0  done, or nothing to do
-              1  a step failed before anything changed; the message names it
+              1  a step failed; what the run applied was rolled back; the message names the step
               2  bad input; nothing changed
               3  nothing install can do itself (aufs is in an installed kernel that is not running)
-              4  blocked: not installable on this host; the reason and the ways out
-              5  done; reboot to finish
-              6  partially applied: the report names the failed step; aufsctl uninstall undoes the rest
+              4  blocked: not installable on this host (nothing changed, or all of it rolled back); the reason \
+            and the ways out
+              5  done; reboot to finish (a new kernel, or a signing key waiting for MokManager)
+              6  partially applied (--keep-on-failure, or a rollback that could not finish): the report names \
+            the failed step; aufsctl uninstall undoes the rest
             """
     )
 
@@ -75,6 +82,34 @@ struct Install: AsyncParsableCommand {
         name: .customLong("skip-export-check"),
         help: "dkms: build even if the kernel lacks the exports aufs needs (experts, tests).") var skipExportCheck =
         false
+    @Option(
+        name: .customLong("mok-password-hash"),
+        help: ArgumentHelp(
+            "dkms on a Secure Boot host: the password hash for `mokutil --import` (made by `mokutil --generate-hash "
+                + "> FILE`), so that no one has to type it; without it mokutil asks on the terminal.",
+            valueName: "FILE"))
+    var mokPasswordHash: String?
+    @Flag(
+        name: .customLong("allow-unsigned-kernel"),
+        help: ArgumentHelp(
+            "kernel-ml-aufs on a Secure Boot host: make the kernel the GRUB default even when its image is "
+                + "unsigned (shim will not boot it with Secure Boot on)."))
+    var allowUnsignedKernel = false
+    @Flag(
+        help: ArgumentHelp(
+            "dkms: compile aufs against the kernel's headers in a scratch directory before changing anything (trying "
+                + "aufsX.Y.Z, aufsX.Y, then aufsX.x-rcN), and install the branch that built; none builds: exit 4. "
+                + "With --dry-run: only the trial build."))
+    var build = false
+    @Flag(
+        name: .customLong("all-kernels"),
+        help: "dkms: also build aufs for every other installed kernel of the same X.Y that has headers.")
+    var allKernels = false
+    @Flag(
+        name: .customLong("keep-on-failure"),
+        help:
+            "Leave what a failed run applied in place (exit 6; `aufsctl uninstall` undoes it) instead of rolling back.")
+    var keepOnFailure = false
     @OptionGroup var host: HostOptions
 
     func validate() throws {
@@ -87,14 +122,14 @@ struct Install: AsyncParsableCommand {
         o.kernel = try parseKernel(kernel)
         for (name, value) in [
             ("--source", source), ("--source-ref", sourceRef), ("--repo-url", repoURL), ("--gpgkey", gpgKey),
-            ("--grub-default", grubDefault),
+            ("--grub-default", grubDefault), ("--mok-password-hash", mokPasswordHash),
         ] {
             if let value, value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
                 throw AufsError.usage(
                     "\(name): contains a control character (newline, tab, ...); expected a plain value")
             }
         }
-        o.source = try parseSource()
+        o.source = try parseSource(source)
         o.sourceRef = try sourceRef.map { try parseSourceRef($0, source: o.source) }
         if let repoURL {
             guard repoURL.hasPrefix("https://") || repoURL.hasPrefix("http://") || repoURL.hasPrefix("file://") else {
@@ -117,55 +152,30 @@ struct Install: AsyncParsableCommand {
         o.reboot = reboot
         o.noLoad = noLoad
         o.skipExportCheck = skipExportCheck
+        o.allowUnsignedKernel = allowUnsignedKernel
+        o.mokPasswordHash = mokPasswordHash.map(Paths.absolute)
+        o.build = build
+        o.keepOnFailure = keepOnFailure
+        o.allKernels = allKernels
+        if allKernels && o.method != nil && o.method != .dkms {
+            throw AufsError.usage("--all-kernels builds with dkms; --method \(method.rawValue) installs for one kernel")
+        }
+        if build && o.method != nil && o.method != .dkms {
+            throw AufsError.usage(
+                "--build compiles aufs for the dkms method; --method \(method.rawValue) builds nothing")
+        }
         o.jobs = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         return o
-    }
-
-    /// `--source`: a URL when it names a scheme (only https/http are cloned), else a directory.
-    func parseSource() throws -> AufsSource? {
-        guard let source else { return nil }
-        guard source.contains(":") && !source.hasPrefix("/") && !source.hasPrefix(".") else {
-            return .directory(source)
-        }
-        // A URL: only https/http clones (no file://, ext::, ssh or git transports).
-        guard source.hasPrefix("https://") || source.hasPrefix("http://") else {
-            throw AufsError.usage(
-                "--source \(source): only https:// (or http://) repositories are cloned; file://, ext::, git:// "
-                    + "and ssh transports are refused; for a local checkout give its directory")
-        }
-        return .repository(url: source)
-    }
-
-    /// `--source-ref`: a full commit id (of a cloned repository), or a git branch name.
-    func parseSourceRef(_ ref: String, source: AufsSource?) throws -> SourceRef {
-        if [40, 64].contains(ref.count), ref.allSatisfy({ $0.isHexDigit }) {
-            if case .directory(let dir)? = source {
-                throw AufsError.usage(
-                    "--source-ref \(ref) pins a commit of a cloned repository; --source \(dir) is a directory")
-            }
-            return .commit(ref)
-        }
-        if ref.allSatisfy({ $0.isHexDigit }) && ref.count >= 7 {
-            // git fetch takes a full commit id only (an abbreviation is looked up as a ref name).
-            throw AufsError.usage(
-                "--source-ref \(ref): an abbreviated commit id; give the full id (40 hex digits; 64 for SHA-256 "
-                    + "repositories), or a branch name")
-        }
-        guard ref.first != "-",
-            ref.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && !"~^:?*[\\".unicodeScalars.contains($0) }),
-            !ref.contains(".."), !ref.hasSuffix(".lock"), !ref.hasSuffix("/")
-        else {
-            throw AufsError.usage(
-                "--source-ref \(ref): not a git branch name (git check-ref-format) nor a full commit id")
-        }
-        return .branch(ref)
     }
 
     func run() async throws {
         let mode: InstallFrontend.Mode = emitSh ? .emitSh : dryRun ? .dryRun : .apply
         let frontend = InstallFrontend(
             installer: Installer(root: try host.hostRoot()), options: try options(), mode: mode, json: json,
-            confirmation: Confirmation(assumeYes: yes))
+            confirmation: Confirmation(assumeYes: yes),
+            progressDisplay: .init(isTerminal: isatty(2) != 0, write: Terminal.errorText))
+        // Line-buffered stdout: CI, Ansible and `tee` see each step's line as it happens.
+        aufsctl_stdout_line_buffered()
         try CommandExit.unlessSuccess(try await frontend.run())
     }
 }

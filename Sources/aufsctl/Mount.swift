@@ -14,6 +14,9 @@ struct Mount: ParsableCommand {
               aufsctl mount -t aufs -o dirs=./rw:./ro1=ro,xino=/dev/shm/aufs.xino none ./mnt
             dirs=, br= and br: are accepted; br= is what reaches the kernel. Every branch is checked before the \
             kernel sees it, and the calls are split so that none exceeds the kernel's page.
+            A branch that is a file (or block device) is an image layer: squashfs or erofs (others with \
+            --allow-fs), bound to a read-only loop device and mounted under /run/aufsctl/layers; its permission \
+            defaults to rr (rr+wh when the image holds whiteouts). umount releases it.
 
             Examples:
               The walk-through's union, a container layer over three image layers:
@@ -22,13 +25,16 @@ struct Mount: ParsableCommand {
                 aufsctl mount -t aufs -o dirs=./container:./image1=ro,xino=/dev/shm/aufs.xino none ./mnt
               Where the kernel has no aufs, with overlayfs (it says so):
                 aufsctl mount --fallback overlay dirs=./container:./image1=ro ./mnt
+              Image layers (squashfs modules, as Slax stacks them):
+                aufsctl mount dirs=./rw:./modules/002-xorg.sb:./modules/001-core.sb ./mnt
               The calls, without making them:
                 aufsctl mount -f dirs=./container:./image1=ro ./mnt
 
             Exit status:
               0  mounted (with -f: checked, the calls printed, none made)
               1  the mount failed: the call, errno and the kernel's log lines; a partial union is unmounted again
-              2  bad input or a refused geometry (--force overrides the latter); nothing mounted
+              2  bad input (a refused branch or image) or a refused geometry (--force overrides the latter); \
+            nothing mounted
             """)
 
     @Option(name: .customShort("t"), help: ArgumentHelp("Filesystem type; only aufs.", valueName: "TYPE"))
@@ -70,6 +76,12 @@ struct Mount: ParsableCommand {
                 + "its branches.")
     )
     var force = false
+
+    @Option(help: "Accept image branches holding this filesystem too (ext4, ext3, ext2, iso9660); repeatable.")
+    var allowFs: [String] = []
+
+    @Flag(help: "Mount a root-only copy (in /var/lib/aufsctl/images) of an image another user can write.")
+    var copy = false
 
     @Flag(help: "Print the report as JSON (schema aufsctl.mount/2).")
     var json = false
@@ -122,6 +134,7 @@ struct Mount: ParsableCommand {
         }
         var mounter = Mounter(syscalls: syscalls)
         mounter.signingKey = { SigningProbe.keyHint(root: HostRoot(), kernel: $0) }
+        mounter.images = imageOptions(allowFS: allowFs, copy: copy)
         let report = try mounter.mount(req)
         if json { return try Terminal.printJSON(report) }
         for w in report.warnings { Terminal.error("aufsctl: warning: " + w) }
@@ -151,6 +164,16 @@ extension Fallback: ExpressibleByArgument {
     public static var allValueStrings: [String] { allCases.map { $0.rawValue } }
     public static var allValueDescriptions: [String: String] { [:] }
     public var defaultValueDescription: String { rawValue }
+}
+
+/// Image branch options; AUFSCTL_TEST_FAIL_AT=STEP (test-only, for the rollback tests) injects a
+/// failure at that step of attaching an image layer.
+func imageOptions(allowFS: [String], copy: Bool) -> ImageOptions {
+    var o = ImageOptions(allowFS: allowFS, copy: copy)
+    if let step = getenv("AUFSCTL_TEST_FAIL_AT").map({ String(cString: $0) }) {
+        o.fault = { $0 == step }
+    }
+    return o
 }
 
 /// The kernel calls, and with AUFSCTL_TEST_PAUSE_BEFORE_CALL=FILE (test-only, for the race tests)

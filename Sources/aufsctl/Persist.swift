@@ -140,10 +140,11 @@ struct PersistCommand: AsyncParsableCommand {
         guard !opts.branches.isEmpty else {
             throw AufsError.usage("no branches: give dirs=RW:RO1=ro:... or a live union's TARGET")
         }
-        let branches = try BranchValidator().validate(opts.branches, readOnlyMount: opts.readOnly)
+        // Image branches are checked here and attached at boot by mount.aufs.
+        let branches = try ImageBranches.persistSpecs(opts.branches, readOnlyMount: opts.readOnly)
         let t = try BranchValidator().canonicalDirectory(target, what: "mount point")
         return PersistSpec(
-            target: t, branches: branches.map(BranchSpec.init), xino: opts.xino,
+            target: t, branches: branches, xino: opts.xino,
             options: opts.other + (opts.readOnly ? ["ro"] : []) + (opts.noxino ? ["noxino"] : []))
     }
 }

@@ -43,7 +43,15 @@ struct Status: ParsableCommand {
             if let note = m.branchesNote {
                 print("  branches from mountinfo's options, not sysfs: \(note)")
             }
-            for (i, b) in m.branches.enumerated() { print("  [\(i)] \(b)") }
+            for (i, b) in m.branches.enumerated() {
+                let img = m.images?.first { $0.index == i }
+                print(
+                    "  [\(i)] \(b)"
+                        + (img.map {
+                            "  image \($0.image)\($0.copy.map { " (copy \($0))" } ?? ""), \($0.type), \($0.device), "
+                                + "\($0.size) bytes"
+                        } ?? ""))
+            }
         }
     }
 }

@@ -16,6 +16,9 @@ struct CommandExit: Error {
 enum Terminal {
     static func error(_ s: String) { Console.standard.error(s) }
 
+    /// Text to stderr as given (a status line redrawn in place).
+    static let errorText: @Sendable (String) -> Void = { s in _ = s.withCString { Glibc.write(2, $0, strlen($0)) } }
+
     static var colorOnStdout: Bool {
         TextStyle.wanted(
             noColor: getenv("NO_COLOR").map { String(cString: $0) }, term: getenv("TERM").map { String(cString: $0) },

@@ -59,6 +59,10 @@ struct Umount: ParsableCommand {
         print(
             "unmounted \(r.filesystem) from \(r.target)" + attempts
                 + (r.removedWorkdir.map { "; removed overlay workdir \($0)" } ?? "")
-                + (r.leftWorkdir.map { "; \($0)" } ?? ""))
+                + (r.leftWorkdir.map { "; \($0)" } ?? "")
+                + (r.releasedLayers.isEmpty
+                    ? ""
+                    : "; released \(r.releasedLayers.count) image layer\(r.releasedLayers.count == 1 ? "" : "s")"))
+        for l in r.leftLayers { Terminal.error("aufsctl: warning: " + l) }
     }
 }

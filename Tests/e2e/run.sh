@@ -74,7 +74,7 @@ SWIFT=${SWIFT:-$(command -v swift || echo /opt/swift/usr/bin/swift)}
 
 WORK=$(mktemp -d /tmp/aufsctl-e2e.XXXXXX)
 AUFSCTL=$SCRATCH/release/aufsctl
-INSTALLED=0; CREATED_MODDIR=""; CREATED_BUILD_LINK=""
+INSTALLED=0; CREATED_MODDIR=""; CREATED_BUILD_LINK=""; CREATED_LOGDIR=""
 cleanup() {
     local rc=$?
     if [ "$INSTALLED" = 1 ]; then
@@ -83,6 +83,7 @@ cleanup() {
     fi
     [ -n "$CREATED_BUILD_LINK" ] && rm -f "$CREATED_BUILD_LINK"
     [ -n "$CREATED_MODDIR" ] && rm -rf "$CREATED_MODDIR"
+    [ -n "$CREATED_LOGDIR" ] && rm -rf "$CREATED_LOGDIR"
     if [ "${E2E_KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
     exit "$rc"
 }
@@ -173,6 +174,8 @@ fi
 install_args=(install --method dkms --source "$AUFS_SOURCE" --kernel "$KVER" --no-load --yes)
 [ "$FLAVOR" = standin ] && install_args+=(--skip-export-check)   # the stand-in needs no aufs exports
 log "aufsctl ${install_args[*]}"
+# install keeps a transcript in /var/log/aufsctl; taken away again when this run made the directory.
+[ -e /var/log/aufsctl ] || CREATED_LOGDIR=/var/log/aufsctl
 INSTALLED=1
 "$AUFSCTL" "${install_args[@]}" >&2 || die "aufsctl install failed"
 KO=$(ls "$HOST_MODDIR"/updates/dkms/aufs.ko* 2>/dev/null | head -n1)
@@ -190,6 +193,7 @@ INSTALLED=0
 if dkms status -m aufs 2>/dev/null | grep -q .; then die "dkms still lists aufs after aufsctl uninstall"; fi
 [ -n "$CREATED_BUILD_LINK" ] && rm -f "$CREATED_BUILD_LINK" && CREATED_BUILD_LINK=""
 [ -n "$CREATED_MODDIR" ] && rm -rf "$CREATED_MODDIR" && CREATED_MODDIR=""
+[ -n "$CREATED_LOGDIR" ] && rm -rf "$CREATED_LOGDIR" && CREATED_LOGDIR=""
 T_MODULE=$(since "$t")
 log "module built, copied, uninstalled (${T_MODULE}s)"
 

@@ -51,8 +51,9 @@ compare() {
 same_trees() {
     local a=$1 b=$2
     # The binary's journal (the state file and its directory, made 0700 whether or not a backup goes
-    # there) has no sh counterpart; backups are compared.
-    local skip='^\./(var/lib/aufsctl|var/lib/aufsctl/state\.json.*|run|run/aufsctl.*|var/log/stub-calls|plan\.sh|persist\.sh|tmp/.*)$'
+    # there) and its run transcript (/var/log/aufsctl/install.log) have no sh counterpart; backups
+    # are compared.
+    local skip='^\./(var/lib/aufsctl|var/lib/aufsctl/state\.json.*|var/log/aufsctl|var/log/aufsctl/install\.log.*|run|run/aufsctl.*|var/log/stub-calls|plan\.sh|persist\.sh|tmp/.*)$'
     [ -n "${EXTRA_SKIP:-}" ] && skip="${skip%)\$}|$EXTRA_SKIP)\$"
     (cd "$a" && find . -printf '%y %m %p\n' | grep -Ev " ${skip#^}" | LC_ALL=C sort) >"$W/a.list"
     (cd "$b" && find . -printf '%y %m %p\n' | grep -Ev " ${skip#^}" | LC_ALL=C sort) >"$W/b.list"
@@ -189,6 +190,106 @@ else
     fi
 fi
 
+# --- Secure Boot: Debian 12 dkms (signing pair, module signature, MOK import) and CentOS 7's kernel check --
+# The SecureBoot efivar under the root turns the steps on. Stub openssl hands out one throwaway pair
+# made here (both sides get the same bytes), stub mokutil keeps MokNew in a file, stub dkms installs
+# a stand-in really signed with that pair by the real kernel headers' sign-file (a real module
+# index from depmod, so the binary reads its signature with libkmod), stub modinfo prints its sig_key.
+sb_efivar() { mkdir -p "$1/sys/firmware/efi/efivars"; printf '\006\000\000\000\001' >"$1/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"; }
+need=()
+for c in openssl:openssl modinfo:kmod depmod:kmod make:make gcc:gcc; do command -v "${c%%:*}" >/dev/null || need+=("${c#*:}"); done
+if [ ${#need[@]} -gt 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null 2>&1 || { apt-get -q update >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null 2>&1; }; fi
+if ! eval "$(Tests/e2e/fetch-kernel.sh 2>"$W/fetch.log" | grep -E '^HEADERS=')" || [ ! -x "${HEADERS:-}/scripts/sign-file" ]; then
+    bad "secure boot: no real kernel headers with scripts/sign-file (Tests/e2e/fetch-kernel.sh)"; tail -5 "$W/fetch.log"
+else
+    SB=$W/sb-keys; mkdir -p "$SB"
+    cp -a "$REPO/Kernel/standin" "$SB/standin"
+    make -s -C "$SB/standin" KDIR="$HEADERS" >"$SB/build.log" 2>&1 || { tail -20 "$SB/build.log"; }
+    openssl req -new -x509 -nodes -days 2 -subj "/CN=DKMS module signing key" -newkey rsa:2048 \
+        -keyout "$SB/mok.key" -outform DER -out "$SB/mok.der" >/dev/null 2>&1
+    "$HEADERS/scripts/sign-file" sha256 "$SB/mok.key" "$SB/mok.der" "$SB/standin/aufs.ko"
+    SERIAL=$(openssl x509 -inform DER -in "$SB/mok.der" -noout -serial | sed 's/^serial=//')
+    SIGKEY=$(modinfo -F sig_key "$SB/standin/aufs.ko")
+    S=$W/sb-debian; rm -rf "$S"; cp -a "$D" "$S"; sb_efivar "$S"
+    D=$S   # stub writes into $D
+    mkdir -p "$S/opt/sb" "$S/etc/aufsctl" "$S/usr/lib/linux-kbuild-6.1/scripts" "$S/lib/modules/$KV/updates/dkms"
+    cp "$SB/mok.key" "$SB/mok.der" "$SB/standin/aufs.ko" "$S/opt/sb/"; printf '%s\n' "$SIGKEY" >"$S/opt/sb/sig_key"
+    printf '#!/bin/sh\nexit 0\n' >"$S/usr/lib/linux-kbuild-6.1/scripts/sign-file"; chmod 755 "$S/usr/lib/linux-kbuild-6.1/scripts/sign-file"
+    printf '$6$salt$0123456789abcdef\n' >"$S/etc/aufsctl/mok.hash"; chmod 600 "$S/etc/aufsctl/mok.hash"
+    cp "$SB/standin/aufs.ko" "$S/lib/modules/$KV/updates/dkms/aufs.ko"; depmod -b "$S" "$KV" 2>/dev/null
+    rm "$S/lib/modules/$KV/updates/dkms/aufs.ko"
+    sed -i 's|echo stand-in > /lib/modules/$4/updates/dkms/aufs.ko|cp /opt/sb/aufs.ko /lib/modules/$4/updates/dkms/aufs.ko|' "$S/usr/sbin/dkms"
+    stub dpkg-query usr/bin 'for a; do p=$a; done; case "$p" in dkms|build-essential|linux-headers-amd64|mokutil|openssl) printf "install ok installed";; *) printf "unknown ok not-installed"; exit 1;; esac'
+    stub openssl usr/bin 'case "$1" in
+req) while [ $# -gt 0 ]; do case "$1" in -keyout) k=$2;; -out) c=$2;; esac; shift; done
+     mkdir -p "$(dirname "$k")"; cp /opt/sb/mok.key "$k"; chmod 600 "$k"; cp /opt/sb/mok.der "$c"; chmod 644 "$c";;
+x509) echo "serial='"$SERIAL"'";;
+*) exit 1;;
+esac'
+    mkdir -p "$S/sbin"; stub modinfo sbin 'cat /opt/sb/sig_key'
+    stub mokutil usr/bin 'P=/var/lib/fake-mok/new
+case "$1" in
+--test-key) if grep -qx "$2" $P 2>/dev/null; then echo "$2 is already in the enrollment request"; exit 1; fi; echo "$2 is not enrolled";;
+--import) [ "$3" = --hash-file ] && [ -s "$4" ] || exit 1; mkdir -p /var/lib/fake-mok; echo "$2" >> $P;;
+*) exit 1;;
+esac'
+    A=$W/sb-swift; B=$W/sb-sh; rm -rf "$A" "$B"; cp -a "$S" "$A"; cp -a "$S" "$B"
+    ARGS=(--method dkms --kernel "$KV" --source "$SRC" --skip-export-check --mok-password-hash /etc/aufsctl/mok.hash)
+    "$AUFSCTL" install "${ARGS[@]}" --root "$A" --yes >"$W/swift.out" 2>&1; rc=$?
+    if [ $rc -ne 5 ] || ! grep -q 'reboot and confirm the key in MokManager' "$W/swift.out"; then
+        bad "debian12 dkms, Secure Boot: aufsctl install exited $rc (5 expected)"; sed 's/^/    /' "$W/swift.out"
+    else
+        "$AUFSCTL" install "${ARGS[@]}" --root "$B" --emit-sh >"$B/plan.sh" 2>"$W/emit.err" || { bad "secure boot: --emit-sh failed"; cat "$W/emit.err"; }
+        env -i PATH=/bin:/usr/bin:/usr/sbin /usr/sbin/chroot "$B" /bin/sh /plan.sh >"$W/sh.out" 2>&1; src=$?
+        if [ $src -eq 5 ] && grep -q 'reboot and confirm the key in MokManager' "$W/sh.out"; then
+            compare "$A" "$B" "debian12 dkms, Secure Boot (key pair, module signature, mokutil --import)"
+            for f in var/lib/dkms/mok.key var/lib/dkms/mok.pub var/lib/fake-mok/new; do
+                [ -f "$A/$f" ] || bad "secure boot: the binary left no /$f"
+            done
+        else
+            bad "debian12 dkms, Secure Boot: the emitted script exited $src (5 expected)"; sed 's/^/    /' "$W/sh.out" | tail -20
+        fi
+        # The module's signature check is a check both sides make: another signer stops both.
+        for r in "$A" "$B"; do echo 25:5E:A7 >"$r/opt/sb/sig_key"; done
+        "$AUFSCTL" install "${ARGS[@]}" --root "$A" --yes >/dev/null 2>&1
+        env -i PATH=/bin:/usr/bin:/usr/sbin /usr/sbin/chroot "$B" /bin/sh /plan.sh >"$W/sh2.out" 2>&1; src=$?
+        if [ $src -eq 1 ] && grep -q 'is not signed by /var/lib/dkms/mok.pub' "$W/sh2.out"; then
+            ok "secure boot: the script's module check refuses another signer (modinfo's sig_key against the serial)"
+        else
+            bad "secure boot: the script did not refuse a module with another signer (exit $src)"; tail -5 "$W/sh2.out"
+        fi
+    fi
+    # CentOS 7: kernel-ml-aufs's image must be signed (the binary reads its PE; the script asks pesign).
+    C=$W/sb-centos; rm -rf "$C"; cp -a "$T" "$C"; sb_efivar "$C"; mkdir -p "$C/boot/efi/EFI/centos"
+    cp "$REPO/Tests/Fixtures/signing/vmlinuz-signed.head" "$C/opt-vmlinuz"
+    sed -i 's|: > /boot/vmlinuz-$KVER|cp /opt-vmlinuz /boot/vmlinuz-$KVER|; s|: > /boot/vmlinuz-[0-9][^;]*;|cp /opt-vmlinuz /boot/vmlinuz-5.13.1-1.el7.x86_64;|' "$C/usr/bin/yum"
+    printf '#!/bin/sh\nPATH=/bin:/usr/bin\necho "pesign $*" >> /var/log/stub-calls\nif grep -q UNSIGNED /opt-signed 2>/dev/null; then echo "No signatures found."; else echo "The signer'"'"'s common name is Debian Secure Boot Signer 2022 - linux"; fi\n' >"$C/usr/bin/pesign"
+    chmod 755 "$C/usr/bin/pesign"
+    A=$W/sbc-swift; B=$W/sbc-sh; rm -rf "$A" "$B"; cp -a "$C" "$A"; cp -a "$C" "$B"
+    ARGS=(--method kernel-ml-aufs --repo-url https://example.invalid/kernel-ml-aufs/el7/x86_64 --gpgkey https://example.invalid/KEY)
+    "$AUFSCTL" install "${ARGS[@]}" --root "$A" --yes >"$W/swift.out" 2>&1; rc=$?
+    "$AUFSCTL" install "${ARGS[@]}" --root "$B" --emit-sh >"$B/plan.sh" 2>"$W/emit.err"
+    env -i PATH=/bin:/usr/bin /usr/sbin/chroot "$B" /bin/sh /plan.sh >"$W/sh.out" 2>&1; src=$?
+    if [ $rc -eq 5 ] && [ $src -eq 0 ] && grep -q 'vmlinuz' "$A/var/lib/fake-grubby-default"; then
+        compare "$A" "$B" "centos7 kernel-ml-aufs, Secure Boot, a signed kernel"
+    else
+        bad "centos7, Secure Boot, signed kernel: binary exit $rc, script exit $src"; sed 's/^/    /' "$W/swift.out" "$W/sh.out" | tail -20
+    fi
+    # An unsigned image: both stop before GRUB (exit 6 and 4: the binary counts the changes before;
+    # --keep-on-failure, since a script does not roll back what it did and the binary would).
+    A=$W/sbu-swift; B=$W/sbu-sh; rm -rf "$A" "$B"; cp -a "$C" "$A"
+    cp "$REPO/Tests/Fixtures/signing/vmlinuz-unsigned.head" "$A/opt-vmlinuz"; echo UNSIGNED >"$A/opt-signed"; cp -a "$A" "$B"
+    "$AUFSCTL" install "${ARGS[@]}" --root "$A" --yes --keep-on-failure >"$W/swift.out" 2>&1; rc=$?
+    "$AUFSCTL" install "${ARGS[@]}" --root "$B" --emit-sh >"$B/plan.sh" 2>"$W/emit.err"
+    env -i PATH=/bin:/usr/bin /usr/sbin/chroot "$B" /bin/sh /plan.sh >"$W/sh.out" 2>&1; src=$?
+    if [ $rc -eq 6 ] && [ $src -eq 4 ] && ! grep -qs . "$A/var/lib/fake-grubby-default" && ! grep -qs . "$B/var/lib/fake-grubby-default" \
+        && grep -q 'will not boot under Secure Boot' "$W/swift.out" && grep -q 'will not boot under Secure Boot' "$W/sh.out"; then
+        compare "$A" "$B" "centos7 kernel-ml-aufs, Secure Boot, an unsigned kernel refused before GRUB"
+    else
+        bad "centos7, Secure Boot, unsigned kernel: binary exit $rc, script exit $src"; sed 's/^/    /' "$W/swift.out" "$W/sh.out" | tail -20
+    fi
+fi
+
 # --- persist: a systemd unit and an fstab line, under ROOT (the script runs on this host's sh) ----------
 P=$W/persist; BR=$W/branches
 mkdir -p "$P/etc/modules-load.d" "$BR/rw" "$BR/ro" "$BR/mnt"
@@ -233,7 +334,7 @@ applets "$U"
 mkdir -p "$U/usr/bin" "$U/var/log" "$U/var/lib" "$U/tmp"
 D=$U
 stub dpkg-query usr/bin 'for a; do p=$a; done; if [ -e "/var/lib/fake-dpkg/$p" ]; then printf "install ok installed"; else printf "unknown ok not-installed"; exit 1; fi'
-stub apt-get usr/bin 'case "$*" in "install -y linux-modules-extra-'"$UK"'") mkdir -p /var/lib/fake-dpkg; : > /var/lib/fake-dpkg/linux-modules-extra-'"$UK"';; *) echo "stub apt-get: $*" >&2; exit 1;; esac'
+stub apt-get usr/bin 'case "$*" in "install -y -o DPkg::Lock::Timeout=600 linux-modules-extra-'"$UK"'") mkdir -p /var/lib/fake-dpkg; : > /var/lib/fake-dpkg/linux-modules-extra-'"$UK"';; *) echo "stub apt-get: $*" >&2; exit 1;; esac'
 A=$W/u-swift; B=$W/u-sh; rm -rf "$A" "$B"; cp -a "$U" "$A"; cp -a "$U" "$B"
 ARGS=(--method ubuntu-extra --kernel "$UK")
 "$AUFSCTL" install "${ARGS[@]}" --root "$A" --yes >"$W/swift.out" 2>&1; rc=$?

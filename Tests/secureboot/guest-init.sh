@@ -32,6 +32,16 @@ attempt() {
     echo "SB-OUT: $NAME: \$ $* -> exit $RC"
     head -n 20 "$O" | awk -v n="$NAME" '{ print "SB-OUT: " n ":   " $0 }'
 }
+# record: the state file `install --method dkms` leaves after its mok-import step (one record; the
+# key named by its subject key id), as DKMSSecureBootTests decodes it.
+record() {
+    mkdir -p /var/lib/aufsctl && chmod 700 /var/lib/aufsctl
+    printf '{"schema":"aufsctl.state/2","installs":[{"id":1,"kernel":"%s","method":"dkms","steps":[{"id":"mok-import",' "$KVER" \
+        >/var/lib/aufsctl/state.json
+    printf '"title":"stage","undo":[{"revokeMokImport":{"certificate":"/var/lib/dkms/mok.pub","keyID":"%s"}}]}]}]}\n' \
+        "${PENDING_DESC##*: }" >>/var/lib/aufsctl/state.json
+    chmod 600 /var/lib/aufsctl/state.json
+}
 # keyline DESC: the /proc/keys line of the asymmetric key with that description
 keyline() { grep -F "asymmetri $1:" /proc/keys | head -n 1; }
 
@@ -102,6 +112,15 @@ if grep -q 'is already enrolled' "$O"; then
     cp /sb/PENDING.ko "$SLOT"; attempt aufsctl load
     grep -qw aufs /proc/filesystems || bad "the stand-in signed with the enrolled key did not load"
     end "enrolled; $(keyline "$PENDING_DESC")"
+    # uninstall cannot take an enrolled key back: it says so and names mokutil --delete.
+    begin uninstall-enrolled
+    record
+    attempt aufsctl uninstall --yes
+    grep -q 'cannot undo: /var/lib/dkms/mok.pub is enrolled in MokList' "$O" || bad "uninstall: $(cat "$O")"
+    grep -qF '`mokutil --delete /var/lib/dkms/mok.pub`' "$O" || bad "uninstall names no mokutil --delete"
+    attempt mokutil --test-key /var/lib/dkms/mok.pub
+    grep -q 'is already enrolled' "$O" || bad "after uninstall: $(cat "$O")"
+    end "the enrolled key stays, mokutil --delete named"
 else
     grep -q 'is not enrolled' "$O" || bad "before --import: $state"
     attempt mokutil --generate-hash=aufsctl-test
@@ -112,8 +131,22 @@ else
     grep -q 'aufsctl PENDING throwaway key' "$O" || bad "--list-new does not show the key"
     attempt mokutil --test-key /var/lib/dkms/mok.pub
     grep -q 'is already in the enrollment request' "$O" || bad "after --import: $(cat "$O")"
-    echo "SB-PASSWORD: aufsctl-test"
     end "staged; --list-new shows it"
+    # uninstall takes back the import an install staged (its record as install writes it): the real
+    # mokutil --revoke-import on OVMF's variables. Then it is staged again for MokManager.
+    begin uninstall-revokes
+    record
+    attempt aufsctl uninstall --yes
+    [ "$RC" = 0 ] || bad "aufsctl uninstall exit $RC"
+    attempt mokutil --list-new
+    grep -q 'aufsctl PENDING throwaway key' "$O" && bad "--list-new still shows the key after uninstall"
+    attempt mokutil --test-key /var/lib/dkms/mok.pub
+    grep -q 'is not enrolled' "$O" || bad "after uninstall: $(cat "$O")"
+    attempt mokutil --import /var/lib/dkms/mok.pub --hash-file /tmp/sb/hash
+    attempt mokutil --test-key /var/lib/dkms/mok.pub
+    grep -q 'is already in the enrollment request' "$O" || bad "staged again: $(cat "$O")"
+    echo "SB-PASSWORD: aufsctl-test"
+    end "mokutil --revoke-import by uninstall, --list-new empty; staged again"
 fi
 
 echo "SB-END"

@@ -5,8 +5,9 @@
 # (scripts/debian-root.sh), `aufsctl install --method dkms` builds the stand-in for the kernel
 # ABI of bookworm's main suite (kernel A; the root's only apt source), which also installs the
 # flavour's headers meta package. Then the root gets bookworm-security, whose meta package
-# depends on a newer ABI (kernel B): upgrading it installs B's headers, dkms's header hook
-# (AUTOINSTALL="yes") builds aufs for B, and `aufsctl check --root R --kernel B` says loadable.
+# depends on a newer ABI (kernel B): upgrading it installs B's headers, aufsctl's kernel hook
+# (/etc/kernel/header_postinst.d/aufsctl; dkms.conf leaves AUTOINSTALL empty) builds aufs for B and
+# logs it, and `aufsctl check --root R --kernel B` says loadable.
 # Root only; prints "upgrade: N passed, M failed". Nothing on the host is installed or changed
 # except the cache and the scratch dir (UPGRADE_SCRATCH, default .build/upgrade).
 set -euo pipefail
@@ -46,9 +47,10 @@ out=$("$AUFSCTL" install --root "$R" --method dkms --source "$REPO/Kernel/standi
 echo "$out" | sed 's/^/  install: /' | tail -n 15
 ko_a=$R/lib/modules/$A/updates/dkms/aufs.ko
 meta=$(in_root dpkg-query -W -f='${Status}' linux-headers-cloud-amd64 2>/dev/null || true)
-conf=$(grep -c '^AUTOINSTALL="yes"' "$R/usr/src/aufs-0.0-standin/dkms.conf" 2>/dev/null || true)
-[ "$rc" = 0 ] && [ -f "$ko_a" ] && [ "$meta" = "install ok installed" ] && [ "$conf" = 1 ] && r=0 || r=1
-check install-a $r "exit $rc, aufs.ko for $A: $([ -f "$ko_a" ] && echo yes || echo no), linux-headers-cloud-amd64: ${meta:-absent}, AUTOINSTALL lines: $conf"
+conf=$(grep -c '^AUTOINSTALL=""' "$R/usr/src/aufs-0.0-standin/dkms.conf" 2>/dev/null || true)
+hook=$R/etc/kernel/header_postinst.d/aufsctl
+[ "$rc" = 0 ] && [ -f "$ko_a" ] && [ "$meta" = "install ok installed" ] && [ "$conf" = 1 ] && [ -x "$hook" ] && r=0 || r=1
+check install-a $r "exit $rc, aufs.ko for $A: $([ -f "$ko_a" ] && echo yes || echo no), linux-headers-cloud-amd64: ${meta:-absent}, empty AUTOINSTALL lines: $conf, hook: $([ -x "$hook" ] && echo yes || echo no)"
 
 # The upgrade: a newer ABI arrives through the meta package, as `apt-get upgrade` brings it.
 echo "deb $SECURITY bookworm-security main" >"$R/etc/apt/sources.list.d/security.list"
@@ -61,8 +63,9 @@ log "kernel B (bookworm-security): $B"
 out=$(in_root apt-get install -y -q --only-upgrade linux-headers-cloud-amd64 2>&1) && rc=0 || rc=$?
 { echo "$out" | grep -iE 'dkms|aufs|error' || true; } | sed 's/^/  apt: /' | tail -n 12
 ko_b=$R/lib/modules/$B/updates/dkms/aufs.ko
-[ "$rc" = 0 ] && [ -f "$ko_b" ] && r=0 || r=1
-check autoinstall-b $r "apt exit $rc, dkms built aufs.ko for $B: $([ -f "$ko_b" ] && echo yes || echo no)"
+said=$(grep -c "$B: built and installed aufs/0.0-standin" "$R/var/log/aufsctl/kernel-hook.log" 2>/dev/null || true)
+[ "$rc" = 0 ] && [ -f "$ko_b" ] && [ "${said:-0}" -ge 1 ] && r=0 || r=1
+check hook-b $r "apt exit $rc, the hook built aufs.ko for $B: $([ -f "$ko_b" ] && echo yes || echo no), logged: ${said:-0}"
 
 json=$("$AUFSCTL" check --root "$R" --kernel "$B" --json 2>/dev/null) && rc=0 || rc=$?
 state=$(printf '%s' "$json" | sed -n 's/^    "state" : "\(.*\)",\{0,1\}$/\1/p' | head -n 1)

@@ -12,7 +12,8 @@ public struct CheckReport: Sendable, Codable, Equatable {
     public var warnings: [String]
     public var facts: HostFacts
 
-    public init(root: HostRoot, facts: HostFacts) {
+    /// With `strict`, a next boot without usable aufs makes an exit 0 an exit 3 (`check --strict`).
+    public init(root: HostRoot, facts: HostFacts, strict: Bool = false) {
         self.root = root.path
         self.facts = facts
         self.verdict = Verdict.decide(facts)
@@ -24,8 +25,9 @@ public struct CheckReport: Sendable, Codable, Equatable {
                     + "change what root builds: `chown -R root:root` and `chmod -R go-w` it, or `aufsctl uninstall` "
                     + "and install again (the copy is root's now)")
         }
-        if verdict.state == .usable || verdict.state == .loadable, let w = CheckReport.nextBootWarning(facts) {
+        if let w = CheckReport.nextBootWarning(facts) {
             warnings.append(w)
+            if strict && exitCode == .success { exitCode = .installable }
         }
         warnings += CheckReport.signingWarnings(facts)
     }
@@ -44,15 +46,20 @@ public struct CheckReport: Sendable, Codable, Equatable {
         return out
     }
 
-    /// Said when aufs is here now but the next boot starts a kernel without it.
+    /// Said when the next boot starts another kernel, one without usable aufs.
     static func nextBootWarning(_ f: HostFacts) -> String? {
         guard let next = f.nextBoot.release, f.nextBoot.aufs == false, next != f.kernel.release.string else {
             return nil
         }
+        let row = f.kernels.first { $0.kernel == next }
+        let why =
+            row?.headers == false
+            ? "it has no headers (linux-headers-\(next)) to build aufs with"
+            : row?.built == true ? "DKMS built aufs for it but did not install it" : "aufs was not built for it"
         return
-            "the next boot starts \(next), which has no aufs: after a reboot aufs will be missing; `aufsctl install "
-            + "--method dkms --kernel \(next)` builds it there (the dkms method's AUTOINSTALL builds it for "
-            + "kernels installed later)"
+            "the next boot starts \(next), which has no aufs (\(why)): after a reboot aufs will be missing; `aufsctl "
+            + "install --method dkms --kernel \(next)` (or `--all-kernels`) builds it there; aufsctl's kernel hook "
+            + "builds it for kernels installed later when the checks pass"
     }
 
     public func json() throws -> String {
@@ -68,6 +75,8 @@ public struct CheckReport: Sendable, Codable, Equatable {
         let afterBoot = (rows.firstIndex { $0.0 == "boot" } ?? rows.count - 1) + 1
         rows.insert(contentsOf: SigningRows(facts.signing, verdict).rows, at: afterBoot)
         let width = rows.map { $0.0.count }.max() ?? 0
+        // What the host said is escaped here (TerminalText), before the style's own escape
+        // sequences go around it: check writes the report raw, so its colours reach the terminal.
         let e = TerminalText.escape
         var out = ""
         for (name, value, evidence) in rows {
@@ -76,6 +85,8 @@ public struct CheckReport: Sendable, Codable, Equatable {
             out += "\n"
         }
         out += "\n"
+        out += kernelTable(style: style)
+        if !facts.kernels.isEmpty { out += "\n" }
         let v = verdict
         let stateText: String
         switch v.state {
@@ -162,6 +173,17 @@ public struct CheckReport: Sendable, Codable, Equatable {
             build = b.headers ? "headers present, no Module.symvers" : "no headers for \(f.kernel.release)"
         }
         rows.append(("aufs branch", b.branch.map { "\($0.name): \($0.reason)" } ?? (b.branchProblem ?? "unknown"), ""))
+        if let t = b.trial {
+            rows.append(("trial build", t.summary, "make -C SCRATCH KDIR=\(t.headers) aufs.ko, \(t.ranIn)"))
+        } else if let p = b.trialProblem {
+            rows.append(("trial build", p, ""))
+        } else if let r = b.buildRisk, r.sublevelsPast > 0 {
+            rows.append(
+                (
+                    "trial build",
+                    "untested: \(r.text); `aufsctl check --build` compiles it", ""
+                ))
+        }
         rows.append(
             (
                 "out-of-tree build", build,

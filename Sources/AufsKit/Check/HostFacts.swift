@@ -76,6 +76,34 @@ public struct HostFacts: Sendable, Codable, Equatable {
         /// Where the kernel options the export conditions read came from.
         public var kernelConfig: String?
         public var evidence: [Evidence]
+        /// How far the kernel's sublevel is past the branch's: stable point releases break aufs's
+        /// branches often, so a build past the branch is untested until `check --build` runs.
+        public var buildRisk: BuildRisk? = nil
+        /// `check --build`: what compiling aufs against the headers in a scratch directory showed.
+        public var trial: TrialBuildReport? = nil
+        /// `check --build` could not compile (no headers, no git): why.
+        public var trialProblem: String? = nil
+        /// `check --skip-export-check`: the verdict leaves the export list out (experts, tests).
+        public var exportCheckSkipped: Bool? = nil
+    }
+
+    /// The kernel's sublevel against the branch's (`aufs5.10.140` on 5.10.223: 83 past).
+    public struct BuildRisk: Sendable, Codable, Equatable {
+        public var branch: String
+        public var branchSublevel: Int
+        public var kernelSublevel: Int
+        public var sublevelsPast: Int
+        /// Whether a trial build has compiled it (`check --build`).
+        public var tested: Bool
+
+        /// `the kernel's sublevel 223 is 83 past aufs5.10.140's 140`; a series branch (aufs6.1) names
+        /// no sublevel it was made for, so only its distance from .0 is known.
+        public var text: String {
+            branchSublevel == 0
+                ? "\(branch) is the series branch and names no sublevel it was tested with (the kernel's is "
+                    + "\(kernelSublevel))"
+                : "the kernel's sublevel \(kernelSublevel) is \(sublevelsPast) past \(branch)'s \(branchSublevel)"
+        }
     }
 
     public struct DKMS: Sendable, Codable, Equatable {
@@ -120,4 +148,6 @@ public struct HostFacts: Sendable, Codable, Equatable {
     /// The kernel the next boot starts (GRUB's default) and whether it has aufs.
     public var nextBoot: NextBoot
     public var user: User
+    /// Every installed kernel, newest first (`check`'s per-kernel table).
+    public var kernels: [KernelRow] = []
 }

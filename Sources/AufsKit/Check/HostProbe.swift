@@ -68,6 +68,10 @@ public struct HostProbe: Sendable {
             kernel: target.string, running: isRunning, distro: .init(id: distro.id, idLike: distro.idLike),
             module: moduleInfo)
         signing.kernelImages = kernelImages()
+        let next = await probeNextBoot(
+            rhel: {
+                if case .rhel? = distro.family { return true }; return false
+            }())
         return HostFacts(
             distro: distro,
             kernel: kernel,
@@ -79,11 +83,9 @@ public struct HostProbe: Sendable {
             signing: signing,
             xino: probeXino(),
             otherAufsKernels: otherAufsKernels(except: target.string),
-            nextBoot: await probeNextBoot(
-                rhel: {
-                    if case .rhel? = distro.family { return true }; return false
-                }()),
-            user: HostFacts.User(euid: syscalls.geteuid(), root: syscalls.geteuid() == 0))
+            nextBoot: next,
+            user: HostFacts.User(euid: syscalls.geteuid(), root: syscalls.geteuid() == 0),
+            kernels: kernelRows(running: found.map { $0.release.string }, nextBoot: next.release))
     }
 
     func probeDistro() -> HostFacts.Distro {
@@ -270,6 +272,11 @@ public struct HostProbe: Sendable {
             sublevel: sub?.value, branch: branch, sourceRef: branch?.name, branchProblem: branch == nil ? problem : nil,
             required: 0, missing: nil, notNeeded: [], undecided: [], lacksPatches: nil,
             kernelConfig: config?.source, evidence: ev)
+        if let branch, let p = AufsBranch.sublevelsPast(branch: branch.name, kernelSublevel: sub?.value) {
+            out.buildRisk = HostFacts.BuildRisk(
+                branch: branch.name, branchSublevel: p.branch, kernelSublevel: sub!.value, sublevelsPast: p.past,
+                tested: false)
+        }
         guard let branch, let exports = SymbolCheck.exports(branch: branch.name) else {
             out.evidence.append(
                 Evidence(

@@ -182,11 +182,41 @@ public struct Verdict: Sendable, Codable, Equatable {
         return nil
     }
 
+    /// What `check --build` compiled: no branch builds is blocked; one that builds is the
+    /// evidence "installable" rests on (with the exports present, or the export check skipped).
+    static func fromTrial(_ f: HostFacts, overlayWay: String) -> Verdict? {
+        guard let t = f.build.trial else { return nil }
+        let skipped = f.build.exportCheckSkipped == true
+        // Missing exports speak first: the trial then fails at modpost, or built a tree that needs none.
+        if let missing = f.build.missing, !missing.isEmpty, !skipped { return nil }
+        let k = f.kernel.release
+        guard let built = t.built, let a = t.attempts.first(where: { $0.built }) else {
+            return Verdict(
+                state: .blocked, method: nil,
+                reason: "no aufs branch compiles for kernel \(k) (check --build, \(t.ranIn)): \(t.summary)",
+                waysOut: [
+                    "boot a kernel whose sublevel an aufs branch supports (stable point releases change the "
+                        + "functions aufs calls), or wait for a newer branch",
+                    "try another branch or commit: `aufsctl check --build --source-ref BRANCH|COMMIT`",
+                    overlayWay,
+                ])
+        }
+        let what = built == "--source" ? "the --source tree" : built
+        return Verdict(
+            state: .installable, method: .dkms,
+            reason: (skipped
+                ? "the export check was skipped (--skip-export-check); "
+                : "kernel \(k) exports all \(f.build.required) symbols aufs needs; ")
+                + "a trial build of \(what) compiled for \(k) in \(a.seconds) s (\(a.source)); DKMS can build it",
+            waysOut: [])
+    }
+
     /// What Module.symvers says about the exports the branch needs.
     static func fromExports(_ f: HostFacts, overlayWay: String) -> Verdict? {
         let k = f.kernel.release
         let b = f.build
         let branchName = b.branch?.name ?? b.series
+        if let v = fromTrial(f, overlayWay: overlayWay) { return v }
         if let missing = b.missing {
             if missing.isEmpty {
                 var reason =
@@ -197,6 +227,10 @@ public struct Verdict: Sendable, Codable, Equatable {
                     reason +=
                         "; \(b.undecided.count) more exports could not be decided "
                         + "(\(b.undecided.map(\.symbol).joined(separator: ", "))): the kernel config is unreadable"
+                }
+                if let r = b.buildRisk, r.sublevelsPast > 0, !r.tested {
+                    reason +=
+                        "; \(r.text): the build is untested (`aufsctl check --build` compiles it)"
                 }
                 return Verdict(state: .installable, method: .dkms, reason: reason, waysOut: [])
             }

@@ -275,61 +275,25 @@ final class BranchConverter {
         let p = path + [n]
         if !n.hasPrefix(FileName.internalPrefix) { try refuseLong(n.whitedOut ?? n, p) }
         if n.hasPrefix(FileName.whPrefix) {
-            return try aufsSpecialEntry(
-                src: src, stage: stage, lowers: lowers, path: path, name: n, opaqueKept: opaqueKept)
+            try aufsWhName(src: src, stage: stage, lowers: lowers, path: path, n: n, opaqueKept: opaqueKept)
+            return
         }
         let type = try wrap(p) { try entryType(src.fd, item) }
         if type == UInt8(DT_DIR) {
-            let (child, childStage) = try subdirectory(src, n, stage, p)
-            let opaque = me.whable && Ops.lstat(child.fd, FileName.diropq) != nil
-            let (above, open, upperOpaque) = reachable ? try aufsUpperStack(uppers, n, p) : ([], false, false)
-            let (below, lowerOpaque) = try aufsChildStack(
-                lowers, n, p, ownOpaque: opaque, reached: { open && (!upperOpaque || opaque || $0) })
-            // The lowest marker of the whole scan bounds aufs's merge: one here or below lets it reach here.
-            let reached = open && (!upperOpaque || opaque || lowerOpaque)
-            if opaque && lowerOpaque {
-                stats.dropped += 1
-                change(
-                    p, .dropped,
-                    ".wh..wh..opq that does not bound aufs's merge: a lower branch's directory has one too, and aufs's "
-                        + "lookup stops at the lowest; overlayfs merges down to that one")
-            }
-            try directory(
-                src: child, stage: childStage, lowers: below, path: p, marker: opaque && !lowerOpaque, uppers: above,
-                reachable: reached)
+            try aufsSubdirectory(
+                src: src, stage: stage, lowers: lowers, n: n, p: p, uppers: uppers, reachable: reachable)
             return
         }
-        let names = try wrap(p) { try Ops.listXattrs(.entry(src.fd, n)) }
-        if let x = names.first(where: { $0.hasPrefix(prefix) }) {
-            throw refuse(
-                p, "carries \(x), which overlayfs would read as its own",
-                "remove it (setfattr -h -x \(x)) if it is a leftover, or \(otherNamespace)")
-        }
-        if type == UInt8(DT_CHR), let st = Ops.lstat(src.fd, n), st.st_rdev == 0 {
-            throw refuse(
-                p,
-                "a 0/0 character device: a real device node in aufs, a whiteout to overlayfs (has this branch been "
-                    + "converted already?)", "remove or rename it")
-        }
-        try link(src, n, stage, p)
+        try aufsNonDirectory(src: src, stage: stage, n: n, type: type, p: p)
     }
 
-    /// A name aufs reads as its own (`.wh.`): the opaque marker, dirren records, aufs's internal
-    /// directories, or a whiteout.
-    func aufsSpecialEntry(
-        src: FD, stage: FD?, lowers: [Lower], path: [FileName], name n: FileName, opaqueKept: Bool
-    ) throws {
+    /// A name beginning with .wh.: aufs's opaque marker, a dirren record (refused), one of aufs's
+    /// own entries (dropped), or a whiteout.
+    func aufsWhName(src: FD, stage: FD?, lowers: [Lower], path: [FileName], n: FileName, opaqueKept: Bool) throws {
         let p = path + [n]
         let isRoot = path.isEmpty
         if n == FileName.diropq {
-            guard me.whable else { throw inert(p, "an opaque marker") }
-            guard let st = Ops.lstat(src.fd, n), Ops.isType(st, S_IFREG) else {
-                throw refuse(p, "aufs's opaque marker is not a regular file (aufs gives EIO)", "remove it")
-            }
-            if opaqueKept {
-                stats.opaques += 1
-                change(path, .opaque, ".wh..wh..opq -> \(String(decoding: opaqueName.bytes, as: UTF8.self))=y")
-            }
+            try aufsOpaqueMarker(src: src, path: path, opaqueKept: opaqueKept)
             return
         }
         if n.hasPrefix(FileName.dirrenInfoPrefix) || (isRoot && n == FileName.dirrenHino) {
@@ -341,23 +305,47 @@ final class BranchConverter {
                     + "dirren, then convert")
         }
         if n.hasPrefix(FileName.internalPrefix) {
-            var detail = "aufs's own \(n): overlayfs has no use for it"
-            if isRoot && n == FileName.orphDir, let d = Ops.openDirIfPresent(src.fd, n),
-                try DirStream(d).next() != nil
-            {
-                detail = "aufs's orphans (files deleted while open, left by a crash): not part of the union"
-            }
-            if isRoot && n == FileName.plinkDir, let d = Ops.openDirIfPresent(src.fd, n) {
-                let empty = try DirStream(d).next() == nil
-                detail =
-                    empty
-                    ? "aufs's pseudo-link directory (empty)"
-                    : "aufs's pseudo-links: resolved into real hard links (see the pseudoLink changes)"
-            }
-            stats.dropped += 1
-            change(p, .dropped, detail)
+            try dropAufsInternal(src: src, n: n, p: p, isRoot: isRoot)
             return
         }
+        try aufsWhiteoutEntry(src: src, stage: stage, lowers: lowers, path: path, n: n)
+    }
+
+    /// `.wh..wh..opq`: becomes overlayfs's opaque xattr (written by `directory`) where it is kept.
+    func aufsOpaqueMarker(src: FD, path: [FileName], opaqueKept: Bool) throws {
+        let p = path + [FileName.diropq]
+        guard me.whable else { throw inert(p, "an opaque marker") }
+        guard let st = Ops.lstat(src.fd, FileName.diropq), Ops.isType(st, S_IFREG) else {
+            throw refuse(p, "aufs's opaque marker is not a regular file (aufs gives EIO)", "remove it")
+        }
+        if opaqueKept {
+            stats.opaques += 1
+            change(path, .opaque, ".wh..wh..opq -> \(String(decoding: opaqueName.bytes, as: UTF8.self))=y")
+        }
+    }
+
+    /// One of aufs's own entries (pseudo-links, orphans, the whiteout base, ...): dropped, with why.
+    func dropAufsInternal(src: FD, n: FileName, p: [FileName], isRoot: Bool) throws {
+        var detail = "aufs's own \(n): overlayfs has no use for it"
+        if isRoot && n == FileName.orphDir, let d = Ops.openDirIfPresent(src.fd, n),
+            try DirStream(d).next() != nil
+        {
+            detail = "aufs's orphans (files deleted while open, left by a crash): not part of the union"
+        }
+        if isRoot && n == FileName.plinkDir, let d = Ops.openDirIfPresent(src.fd, n) {
+            let empty = try DirStream(d).next() == nil
+            detail =
+                empty
+                ? "aufs's pseudo-link directory (empty)"
+                : "aufs's pseudo-links: resolved into real hard links (see the pseudoLink changes)"
+        }
+        stats.dropped += 1
+        change(p, .dropped, detail)
+    }
+
+    /// `.wh.NAME`: an overlayfs whiteout device, or dropped where it hides nothing below.
+    func aufsWhiteoutEntry(src: FD, stage: FD?, lowers: [Lower], path: [FileName], n: FileName) throws {
+        let p = path + [n]
         guard let x = n.whitedOut, x.count > 0 else {
             throw refuse(p, "\".wh.\" alone is a name aufs lists but cannot open", "rename or remove it")
         }
@@ -383,7 +371,47 @@ final class BranchConverter {
         change(path + [x], .whiteout, ".wh.\(x) -> whiteout (0/0 character device)")
         guard let stage else { return }
         try overlayWhiteout(stage, x, st, p)
-        return
+    }
+
+    /// A directory: converted against the lower directories aufs merges under it, keeping its
+    /// opaque marker only where it bounds aufs's merge.
+    func aufsSubdirectory(
+        src: FD, stage: FD?, lowers: [Lower], n: FileName, p: [FileName], uppers: [Lower], reachable: Bool
+    ) throws {
+        let (child, childStage) = try subdirectory(src, n, stage, p)
+        let opaque = me.whable && Ops.lstat(child.fd, FileName.diropq) != nil
+        let (above, open, upperOpaque) = reachable ? try aufsUpperStack(uppers, n, p) : ([], false, false)
+        let (below, lowerOpaque) = try aufsChildStack(
+            lowers, n, p, ownOpaque: opaque, reached: { open && (!upperOpaque || opaque || $0) })
+        // The lowest marker of the whole scan bounds aufs's merge: one here or below lets it reach here.
+        let reached = open && (!upperOpaque || opaque || lowerOpaque)
+        if opaque && lowerOpaque {
+            stats.dropped += 1
+            change(
+                p, .dropped,
+                ".wh..wh..opq that does not bound aufs's merge: a lower branch's directory has one too, and aufs's "
+                    + "lookup stops at the lowest; overlayfs merges down to that one")
+        }
+        try directory(
+            src: child, stage: childStage, lowers: below, path: p, marker: opaque && !lowerOpaque, uppers: above,
+            reachable: reached)
+    }
+
+    /// Any other entry: linked as it is, unless overlayfs would read it differently from aufs.
+    func aufsNonDirectory(src: FD, stage: FD?, n: FileName, type: UInt8, p: [FileName]) throws {
+        let names = try wrap(p) { try Ops.listXattrs(.entry(src.fd, n)) }
+        if let x = names.first(where: { $0.hasPrefix(prefix) }) {
+            throw refuse(
+                p, "carries \(x), which overlayfs would read as its own",
+                "remove it (setfattr -h -x \(x)) if it is a leftover, or \(otherNamespace)")
+        }
+        if type == UInt8(DT_CHR), let st = Ops.lstat(src.fd, n), st.st_rdev == 0 {
+            throw refuse(
+                p,
+                "a 0/0 character device: a real device node in aufs, a whiteout to overlayfs (has this branch been "
+                    + "converted already?)", "remove or rename it")
+        }
+        try link(src, n, stage, p)
     }
 
     /// A whiteout device with the aufs whiteout's owner, mode and times. aufs's whiteouts are hard
@@ -491,39 +519,53 @@ final class BranchConverter {
             return
         }
         if type == UInt8(DT_DIR) {
-            let (child, childStage) = try subdirectory(src, n, stage, p)
-            var opaque = try Ops.getXattr(.fd(child.fd), opaqueName) == Array("y".utf8)
-            let (above, reached) = reachable ? try overlayUpperStack(uppers, n, p) : ([], false)
-            var below: [Lower] = []
-            if opaque && !reached {
-                // aufs's lookup does not stop at the first opaque directory but at the lowest: a marker
-                // here, where overlayfs never looks, would let aufs merge the directories above it.
-                opaque = false
-                stats.dropped += 1
-                change(
-                    p, .dropped,
-                    "\(String(decoding: opaqueName.bytes, as: UTF8.self))=y of a directory the union does not reach: "
-                        + "as aufs's marker it would extend aufs's merge above it (aufs stops at the lowest marker)")
-            } else if opaque {
-                stats.opaques += 1
-                change(p, .opaque, "\(String(decoding: opaqueName.bytes, as: UTF8.self))=y -> .wh..wh..opq")
-            } else {
-                let (stack, stoppedByFile) = try overlayChildStack(lowers, n, p)
-                below = stack
-                if stack.isEmpty, reached, let f = stoppedByFile {
-                    opaque = true
-                    stats.opaques += 1
-                    change(
-                        p, .opaque,
-                        ".wh..wh..opq added: overlayfs ends this directory's merge at the non-directory \(f), aufs "
-                            + "would merge the directory below it")
-                }
-            }
-            try directory(
-                src: child, stage: childStage, lowers: below, path: p, marker: opaque, uppers: above, reachable: reached
-            )
+            try overlaySubdirectory(
+                src: src, stage: stage, lowers: lowers, n: n, p: p, uppers: uppers, reachable: reachable)
             return
         }
+        try overlayNonDirectory(src: src, stage: stage, n: n, type: type, p: p)
+    }
+
+    /// A directory: converted against the lower directories overlayfs merges under it, with aufs's
+    /// opaque marker where overlayfs's merge ends here and aufs's would not.
+    func overlaySubdirectory(
+        src: FD, stage: FD?, lowers: [Lower], n: FileName, p: [FileName], uppers: [Lower], reachable: Bool
+    ) throws {
+        let (child, childStage) = try subdirectory(src, n, stage, p)
+        var opaque = try Ops.getXattr(.fd(child.fd), opaqueName) == Array("y".utf8)
+        let (above, reached) = reachable ? try overlayUpperStack(uppers, n, p) : ([], false)
+        var below: [Lower] = []
+        if opaque && !reached {
+            // aufs's lookup does not stop at the first opaque directory but at the lowest: a marker
+            // here, where overlayfs never looks, would let aufs merge the directories above it.
+            opaque = false
+            stats.dropped += 1
+            change(
+                p, .dropped,
+                "\(String(decoding: opaqueName.bytes, as: UTF8.self))=y of a directory the union does not reach: "
+                    + "as aufs's marker it would extend aufs's merge above it (aufs stops at the lowest marker)")
+        } else if opaque {
+            stats.opaques += 1
+            change(p, .opaque, "\(String(decoding: opaqueName.bytes, as: UTF8.self))=y -> .wh..wh..opq")
+        } else {
+            let (stack, stoppedByFile) = try overlayChildStack(lowers, n, p)
+            below = stack
+            if stack.isEmpty, reached, let f = stoppedByFile {
+                opaque = true
+                stats.opaques += 1
+                change(
+                    p, .opaque,
+                    ".wh..wh..opq added: overlayfs ends this directory's merge at the non-directory \(f), aufs "
+                        + "would merge the directory below it")
+            }
+        }
+        try directory(
+            src: child, stage: childStage, lowers: below, path: p, marker: opaque, uppers: above, reachable: reached)
+    }
+
+    /// Any other entry: an xattr whiteout becomes aufs's whiteout; a file with overlay xattrs is
+    /// copied without them; the rest are linked as they are.
+    func overlayNonDirectory(src: FD, stage: FD?, n: FileName, type: UInt8, p: [FileName]) throws {
         let xnames = try wrap(p) { try Ops.listXattrs(.entry(src.fd, n)) }
         if type == UInt8(DT_REG), xnames.contains(whiteoutXattr), let st = Ops.lstat(src.fd, n), st.st_size == 0 {
             try aufsWhiteout(stage, n, p, "xattr whiteout (\(whiteoutXattr))")
@@ -542,12 +584,11 @@ final class BranchConverter {
             try link(src, n, stage, p)
             return
         }
-        try copyWithoutOverlayXattrs(src, n, stage, p, ours)
+        try copyWithoutOverlayXattrs(src: src, stage: stage, n: n, p: p, ours: ours)
     }
 
-    /// A file with overlay xattrs of its own (origin, nlink, ...) is copied without them: a new
-    /// inode, never an edit through a link; its other names become links of the copy.
-    func copyWithoutOverlayXattrs(_ src: FD, _ n: FileName, _ stage: FD?, _ p: [FileName], _ ours: [FileName]) throws {
+    func copyWithoutOverlayXattrs(src: FD, stage: FD?, n: FileName, p: [FileName], ours: [FileName]) throws {
+        // Its overlay xattrs (origin, nlink, ...) are dropped: a new inode, never an edit through a link.
         stats.copied += 1
         change(p, .copied, "copied without \(names(ours.sorted()))")
         guard let stage else { return }

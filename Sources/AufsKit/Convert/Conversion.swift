@@ -102,33 +102,11 @@ public struct Conversion {
     func perform(_ req: ConvertRequest) throws -> ConvertReport {
         var report = ConvertReport(action: req.action, to: req.to, spec: req.spec)
         let writes = req.action != .dryRun && req.action != .verify
-        if [.stage, .dryRun, .commit].contains(req.action) && req.to == nil {
-            throw AufsError.usage("convert \(req.spec): --to overlay or --to aufs is required")
-        }
-        if (writes || req.verify || req.action == .verify) && syscalls.geteuid() != 0 {
-            let what =
-                writes
-                ? "writes branches (owners, trusted.* xattrs, device nodes) and" : "--verify mounts the unions and"
-            throw AufsError("convert \(what) needs root; run it with sudo")
-        }
+        try refuseIncomplete(req, writes: writes)
         let lock = writes ? try syscalls.lock(Conversion.lockPath, what: "conversions are serialised") : nil
         defer { lock?.release() }
         let (branches, single, union) = try resolve(req)
-        if let union {
-            report.union = union.target
-            if writes && req.action != .rollback && req.action != .finish {
-                var u = Unmounter(syscalls: syscalls)
-                u.flushPseudoLinks = true
-                _ = try u.unmount(union.target, lazy: false, force: false)
-                report.notes.append(
-                    "\(union.target): \(union.filesystem == .aufs ? "pseudo-links flushed, " : "")unmounted")
-            } else if req.action == .dryRun {
-                report.notes.append(
-                    "\(union.target) is mounted: convert "
-                        + (union.filesystem == .aufs ? "flushes its pseudo-links and " : "")
-                        + "unmounts it first")
-            }
-        }
+        if let union { try unmountUnion(union, req, writes: writes, &report) }
         if writes || req.action == .verify { try refuseLive(branches) }
         let to = req.to
         let prefix = req.userxattr ? "user.overlay." : "trusted.overlay."
@@ -145,7 +123,7 @@ public struct Conversion {
             let staged = try stage(branches, req, to!, prefix, single, sink, &report)
             if req.action == .commit { try commit(staged, &report) }
         case .rollback, .finish, .verify:
-            for b in branches { report.branches.append(try settle(b, req.action)) }
+            try settle(branches, req.action, &report)
         }
         if keep { report.changes = changes }
         if let to, [.stage, .commit, .dryRun].contains(req.action) {
@@ -159,7 +137,37 @@ public struct Conversion {
         return report
     }
 
-    /// --dry-run: every branch converted with nowhere to write, its changes counted and listed.
+    /// A request missing --to, or one that writes or mounts without root, is refused before anything.
+    func refuseIncomplete(_ req: ConvertRequest, writes: Bool) throws {
+        if [.stage, .dryRun, .commit].contains(req.action) && req.to == nil {
+            throw AufsError.usage("convert \(req.spec): --to overlay or --to aufs is required")
+        }
+        if (writes || req.verify || req.action == .verify) && syscalls.geteuid() != 0 {
+            let what =
+                writes
+                ? "writes branches (owners, trusted.* xattrs, device nodes) and" : "--verify mounts the unions and"
+            throw AufsError("convert \(what) needs root; run it with sudo")
+        }
+    }
+
+    /// The live union given: flushed and unmounted before its branches are written (a dry run notes it).
+    func unmountUnion(_ union: UnionMount, _ req: ConvertRequest, writes: Bool, _ report: inout ConvertReport) throws {
+        report.union = union.target
+        if writes && req.action != .rollback && req.action != .finish {
+            var u = Unmounter(syscalls: syscalls)
+            u.flushPseudoLinks = true
+            _ = try u.unmount(union.target, lazy: false, force: false)
+            report.notes.append(
+                "\(union.target): \(union.filesystem == .aufs ? "pseudo-links flushed, " : "")unmounted")
+        } else if req.action == .dryRun {
+            report.notes.append(
+                "\(union.target) is mounted: convert "
+                    + (union.filesystem == .aufs ? "flushes its pseudo-links and " : "")
+                    + "unmounts it first")
+        }
+    }
+
+    /// --dry-run: every branch converted with nothing written, its changes counted.
     func dryRun(
         _ branches: [ConvertBranch], _ to: UnionFormat, _ prefix: String, _ single: Bool,
         _ sink: @escaping (Change) -> Void, _ report: inout ConvertReport
@@ -180,20 +188,25 @@ public struct Conversion {
         }
     }
 
-    /// --rollback, --finish or --verify on one branch: its staging's state, and the rollback or
-    /// finish done on it.
-    func settle(_ b: ConvertBranch, _ action: ConvertRequest.Action) throws -> BranchReport {
-        let s = try Staging(branch: b.path)
-        var br = BranchReport(path: b.path, permission: b.permission.description, state: "nothing staged")
-        if let st = s.state { br.state = st }
-        if action == .rollback {
-            s.recover()
-            br.state = try rollback(s)
-        } else if action == .finish {
-            s.recover()
-            br.state = try finish(s)
+    /// --rollback and --finish act on each branch's staging; --verify reports each one's state as it stands.
+    func settle(
+        _ branches: [ConvertBranch], _ action: ConvertRequest.Action, _ report: inout ConvertReport
+    ) throws {
+        for b in branches {
+            let s = try Staging(branch: b.path)
+            var br = BranchReport(path: b.path, permission: b.permission.description, state: "nothing staged")
+            if let st = s.state { br.state = st }
+            if action == .verify {
+                // Reported as it stands; the comparison follows.
+            } else if action == .rollback {
+                s.recover()
+                br.state = try rollback(s)
+            } else {
+                s.recover()
+                br.state = try finish(s)
+            }
+            report.branches.append(br)
         }
-        return br
     }
 
     func journalFormat(_ branches: [ConvertBranch]) throws -> UnionFormat {
@@ -300,8 +313,6 @@ public struct Conversion {
         _ branches: [ConvertBranch], _ req: ConvertRequest, _ to: UnionFormat, _ prefix: String, _ single: Bool,
         _ sink: @escaping (Change) -> Void, _ report: inout ConvertReport
     ) throws -> [Staging] {
-        var made: [Staging] = []
-        var toDrive: [Staging] = []
         let stagings = try branches.map { b in
             let s = try Staging(branch: b.path)
             s.recover()
@@ -311,49 +322,21 @@ public struct Conversion {
         // from the union before any was exchanged in, and a branch staged again now would be
         // decided against neighbours that are converted already.
         let resuming = stagings.contains { ["committing", "committed", "rolling-back"].contains($0.state ?? "") }
-        if resuming { return try resume(branches, stagings, req, to, &report) }
+        if resuming {
+            guard req.action == .commit else {
+                throw AufsError.usage(
+                    "\(stagings.first { $0.state != nil }!.branch): a conversion is being committed in these branches; "
+                        + "aufsctl convert --commit finishes it, --rollback undoes it")
+            }
+            return try resumeCommit(branches, stagings, to, &report)
+        }
+        var made: [Staging] = []
+        var toDrive: [Staging] = []
         do {
-            for (i, b) in branches.enumerated() {
-                let s = stagings[i]
-                var br = BranchReport(path: b.path, permission: b.permission.description, state: "staged")
-                if s.state == "finishing" {
-                    throw AufsError.usage(
-                        "\(b.path): a finished conversion's old tree is being removed; run aufsctl convert --finish")
+            for (i, s) in stagings.enumerated() {
+                if let staged = try stageBranch(i, branches, s, to, prefix, single, sink, &made, &report) {
+                    toDrive.append(staged)
                 }
-                try s.remove()
-                progress("staging \(b.path) ...")
-                var n = 0
-                let count: (Change) -> Void = { c in
-                    n += 1; sink(c)
-                }
-                let conv = BranchConverter(
-                    branches: branches, index: i, to: to, prefix: prefix, single: single, report: count)
-                guard let tree = try s.begin(to: to, prefix: prefix) else {
-                    let stats = try conv.run(src: s.root, stage: nil)
-                    if stats.changes > 0 {
-                        throw AufsError.usage(
-                            "\(b.path) is on a read-only filesystem and needs \(stats.changes) change(s) (convert "
-                                + "--dry-run lists them); convert a writable copy and build the image from it")
-                    }
-                    br.state = "unchanged"
-                    br.stats = stats
-                    report.branches.append(br)
-                    continue
-                }
-                made.append(s)
-                let stats = try conv.run(src: s.root, stage: tree)
-                report.changeCount += n
-                br.stats = stats
-                if n == 0 {
-                    try s.remove()
-                    made.removeLast()
-                    br.state = "unchanged"
-                } else {
-                    try s.complete(stats: stats)
-                    br.staging = b.path + "/.aufsctl-convert"
-                    toDrive.append(s)
-                }
-                report.branches.append(br)
             }
         } catch {
             // Nothing stays half-made: every staging of this run goes.
@@ -363,18 +346,12 @@ public struct Conversion {
         return toDrive
     }
 
-    /// A commit that stopped part-way: its staged trees, to be exchanged in (a branch not in it
-    /// is left as it is; one in another state refuses).
-    func resume(
-        _ branches: [ConvertBranch], _ stagings: [Staging], _ req: ConvertRequest, _ to: UnionFormat,
-        _ report: inout ConvertReport
+    /// A commit that stopped part-way: the stagings to drive on to its end (each must convert to `to`);
+    /// a leftover staging with no state is removed.
+    func resumeCommit(
+        _ branches: [ConvertBranch], _ stagings: [Staging], _ to: UnionFormat, _ report: inout ConvertReport
     ) throws -> [Staging] {
         var toDrive: [Staging] = []
-        guard req.action == .commit else {
-            throw AufsError.usage(
-                "\(stagings.first { $0.state != nil }!.branch): a conversion is being committed in these branches; "
-                    + "aufsctl convert --commit finishes it, --rollback undoes it")
-        }
         for (b, s) in zip(branches, stagings) {
             var br = BranchReport(path: b.path, permission: b.permission.description, state: "unchanged")
             switch s.state {
@@ -399,6 +376,54 @@ public struct Conversion {
             report.branches.append(br)
         }
         return toDrive
+    }
+
+    /// Stages branch `i` afresh into `s`; returns the staging when it holds changes to commit (a branch
+    /// with none, or on a read-only filesystem with none, is reported unchanged and keeps no staging).
+    func stageBranch(
+        _ i: Int, _ branches: [ConvertBranch], _ s: Staging, _ to: UnionFormat, _ prefix: String, _ single: Bool,
+        _ sink: @escaping (Change) -> Void, _ made: inout [Staging], _ report: inout ConvertReport
+    ) throws -> Staging? {
+        let b = branches[i]
+        var br = BranchReport(path: b.path, permission: b.permission.description, state: "staged")
+        if s.state == "finishing" {
+            throw AufsError.usage(
+                "\(b.path): a finished conversion's old tree is being removed; run aufsctl convert --finish")
+        }
+        try s.remove()
+        progress("staging \(b.path) ...")
+        var n = 0
+        let count: (Change) -> Void = { c in
+            n += 1; sink(c)
+        }
+        let conv = BranchConverter(branches: branches, index: i, to: to, prefix: prefix, single: single, report: count)
+        guard let tree = try s.begin(to: to, prefix: prefix) else {
+            let stats = try conv.run(src: s.root, stage: nil)
+            if stats.changes > 0 {
+                throw AufsError.usage(
+                    "\(b.path) is on a read-only filesystem and needs \(stats.changes) change(s) (convert "
+                        + "--dry-run lists them); convert a writable copy and build the image from it")
+            }
+            br.state = "unchanged"
+            br.stats = stats
+            report.branches.append(br)
+            return nil
+        }
+        made.append(s)
+        let stats = try conv.run(src: s.root, stage: tree)
+        report.changeCount += n
+        br.stats = stats
+        if n == 0 {
+            try s.remove()
+            made.removeLast()
+            br.state = "unchanged"
+            report.branches.append(br)
+            return nil
+        }
+        try s.complete(stats: stats)
+        br.staging = b.path + "/.aufsctl-convert"
+        report.branches.append(br)
+        return s
     }
 
     func commit(_ staged: [Staging], _ report: inout ConvertReport) throws {

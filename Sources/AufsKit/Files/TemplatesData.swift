@@ -6,17 +6,80 @@ enum TemplatesData {
     static let files: [String: String] = [
         "dkms.conf": #"""
 {{! dkms.conf for an aufs-standalone tree; rendered by aufsctl install --method dkms. }}
+{{! MAKE builds the module only: aufs-standalone's default target also runs `make -C KDIR scripts_unifdef`, }}
+{{! which re-syncs the kernel config and, on headers without Kconfig files (make bindeb-pkg), fails and }}
+{{! deletes include/generated/autoconf.h from the headers. }}
+{{! AUTOINSTALL stays empty: dkms 3.0.10 treats any value, even "no", as yes, and its kernel hook then fails }}
+{{! the package manager for a kernel aufs cannot build; aufsctl's own hook builds where the checks pass. }}
 PACKAGE_NAME="aufs"
 PACKAGE_VERSION="{{version}}"
 BUILT_MODULE_NAME[0]="aufs"
 BUILT_MODULE_LOCATION[0]="fs/aufs/"
 DEST_MODULE_LOCATION[0]="/kernel/fs/aufs"
-MAKE[0]="make KDIR=${kernel_source_dir}"
+MAKE[0]="make KDIR=${kernel_source_dir} aufs.ko"
 CLEAN="make clean"
-AUTOINSTALL="yes"
+AUTOINSTALL=""
 {{#buildExclusive}}
 BUILD_EXCLUSIVE_KERNEL="{{buildExclusive}}"
 {{/buildExclusive}}
+"""#,
+        "kernel-hook": #"""
+#!/bin/sh
+{{! aufsctl's kernel hook; rendered by aufsctl install --method dkms into /etc/kernel/postinst.d, }}
+{{! /etc/kernel/header_postinst.d (and /etc/kernel/install.d where kernel-install runs the hooks). }}
+# aufsctl's kernel hook: builds aufs with DKMS for a kernel being installed, when the checks pass.
+# Written by `aufsctl install --method dkms`; `aufsctl uninstall` removes it. dkms.conf leaves
+# AUTOINSTALL empty, so dkms's own hook builds nothing for aufs; this one {{checks}}
+# and calls `dkms install` only for a kernel that passes. It never fails the package manager: a
+# kernel it skips is logged with the reason to stderr and {{log}}.
+# Debian's postinst.d and header_postinst.d pass KVER first; kernel-install's install.d passes
+# `add KVER ENTRY-DIR IMAGE`.
+KVER=${1:-}
+case "$0" in
+*.install) [ "${1:-}" = add ] || exit 0; KVER=${2:-} ;;
+esac
+aufsctl_log() {
+    echo "aufsctl kernel hook: $KVER: $*" >&2
+    { mkdir -p /var/log/aufsctl && echo "$(date '+%Y-%m-%d %H:%M:%S') $KVER: $*" >>{{log}}; } 2>/dev/null
+    return 0
+}
+aufsctl_hook() {
+    # The directory dkms's output is appended to below, made before anything else is logged.
+    mkdir -p /var/log/aufsctl 2>/dev/null
+    [ -n "$KVER" ] || { aufsctl_log "skipped: no kernel release given"; return 0; }
+    command -v dkms >/dev/null 2>&1 || { aufsctl_log "skipped: dkms is not installed"; return 0; }
+    V=
+    for s in /var/lib/dkms/aufs/*/source; do
+        [ -e "$s" ] || continue
+        s=${s%/source}; V=${s##*/}
+    done
+    [ -n "$V" ] || { aufsctl_log "skipped: no aufs version is registered with dkms"; return 0; }
+    if [ ! -e "/lib/modules/$KVER/build/Makefile" ]; then
+        aufsctl_log "skipped for now: no headers in /lib/modules/$KVER/build" \
+            "(installing linux-headers-$KVER runs this hook again)"
+        return 0
+    fi
+    if dkms status -m aufs -v "$V" -k "$KVER" 2>/dev/null | grep -q installed; then
+        aufsctl_log "aufs/$V is already installed"
+        return 0
+    fi
+{{exportCheck}}
+{{trialBuild}}
+    if dkms install "aufs/$V" -k "$KVER" >>{{log}} 2>&1; then
+        aufsctl_log "built and installed aufs/$V"
+    else
+        aufsctl_m=/var/lib/dkms/aufs/$V/build/make.log
+        aufsctl_e=$(grep -m 1 -E ': (fatal )?error: |ERROR: modpost: ' "$aufsctl_m" 2>/dev/null)
+        # Kept before `dkms remove` takes it, as install keeps a failed build's log.
+        cp "$aufsctl_m" "/var/log/aufsctl/make-aufs-$V-$KVER.log" 2>/dev/null
+        aufsctl_log "skipped: dkms install aufs/$V failed${aufsctl_e:+: $aufsctl_e}" \
+            "(/var/log/aufsctl/make-aufs-$V-$KVER.log)"
+        dkms remove "aufs/$V" -k "$KVER" >/dev/null 2>&1 || true
+    fi
+    return 0
+}
+aufsctl_hook "$@" || aufsctl_log "the hook failed unexpectedly; aufs was not built for $KVER"
+exit 0
 """#,
         "kernel-ml-aufs.repo": #"""
 {{! A yum repo definition aufsctl writes when --repo-url is a baseurl rather than a .repo file. }}

@@ -14,11 +14,14 @@ public struct InstallFrontend {
     public var json: Bool
     public var confirmation: Confirmation
     public var console: Console
+    /// Where long commands show life: a status line on stderr when it is a terminal, else heartbeats.
+    public var progressDisplay: ProgressSink.Display
 
     public init(
         installer: Installer, options: InstallOptions, mode: Mode, json: Bool, confirmation: Confirmation,
-        console: Console = .standard
+        console: Console = .standard, progressDisplay: ProgressSink.Display = .none
     ) {
+        self.progressDisplay = progressDisplay
         self.installer = installer
         self.options = options
         self.mode = mode
@@ -53,6 +56,11 @@ public struct InstallFrontend {
                             + "or use --dry-run or --emit-sh to see the plan"
                     )
                 }
+                if let why = plan.needsTerminal, !confirmation.isTerminal() {
+                    throw AufsError.usage(
+                        "stdin is not a terminal, and \(why): pass --mok-password-hash FILE (made with `mokutil "
+                            + "--generate-hash > FILE`), or run install on a terminal; nothing was changed")
+                }
                 guard try confirm(plan) else {
                     console.line("nothing changed")
                     return .failure
@@ -82,12 +90,27 @@ public struct InstallFrontend {
         let dryRun = mode == .dryRun
         let console = self.console
         let toStderr = json
-        let say: @Sendable (String) -> Void = { line in toStderr ? console.error(line) : console.line(line) }
+        // A plain transcript of every applied run (as apt's term.log); a run goes on without one.
+        let transcript: Transcript?
+        switch dryRun ? nil : Transcript.open(root: installer.root) {
+        case .success(let t)?: transcript = t
+        case .failure(let e)?:
+            console.error("aufsctl: no transcript kept: \(e.message)")
+            transcript = nil
+        case nil: transcript = nil
+        }
+        let say: @Sendable (String) -> Void = { line in
+            toStderr ? console.error(line) : console.line(line)
+            transcript?.line(line)
+        }
+        transcript?.line("aufsctl install (\(plan.method.rawValue) for \(plan.kernel)) at \(Transcript.timestamp())")
         say(
             "\(dryRun ? "plan" : "install") aufs with method \(plan.method.rawValue) for "
                 + "\(plan.kernel)\(dryRun ? " (dry run: nothing is changed)" : "")")
-        let report = try await Executor(printer: say).run(
+        let sink = ProgressSink(display: progressDisplay, transcript: transcript)
+        var report = try await Executor(printer: say, progress: sink).run(
             plan, context: installer.context(facts, options), dryRun: dryRun)
+        report.transcript = transcript?.path
         if json {
             console.line(try JSONText.encode(report))
         } else {
@@ -98,11 +121,17 @@ public struct InstallFrontend {
 
     func render(_ report: InstallReport) {
         if let m = report.message, report.exitCode != .blocked { console.line(m) }
-        if report.exitCode == .blocked && report.changed {
+        if report.exitCode == .blocked && report.changed && report.onFailure != .rolledBack {
             console.line("steps before the preflight changed the host (see above); `aufsctl uninstall` undoes them")
         }
         for n in report.notes { console.line("note: " + n) }
         if let s = report.source { console.line("built from: " + s) }
+        if let m = report.mokEnrolment {
+            console.line(
+                "\(m.next): \(m.certificate)" + (m.subject.map { " (\($0))" } ?? "")
+                    + (m.state == .staged ? ", staged now" : ", staged before"))
+        }
+        if report.exitCode != .success, let t = report.transcript { console.line("transcript: \(t)") }
         if report.exitCode == .rebootRequired { console.line("reboot required to finish") }
         if report.exitCode == .success || report.exitCode == .rebootRequired {
             for a in report.afterwards { console.line("next: " + a) }

@@ -28,6 +28,17 @@ public struct InstallReport: Sendable, Codable, Equatable {
     /// Encoded as the number the process exits with.
     public var exitCode: AufsExitCode
     public var message: String?
+    /// A key waiting for MokManager: the run ends with exit 5, "reboot and confirm the key".
+    public var mokEnrolment: MokEnrolment? = nil
+    /// After a failure that followed changes: `rolledBack` (every change this run made undone,
+    /// the host as before), `kept` (`--keep-on-failure`: exit 6), `rollbackFailed` (exit 6).
+    public var onFailure: FailureHandling? = nil
+    /// What the rollback undid, newest first.
+    public var undone: [String]? = nil
+    /// The run's transcript (`/var/log/aufsctl/install.log`), when one was kept.
+    public var transcript: String? = nil
+
+    public enum FailureHandling: String, Sendable, Codable { case rolledBack, kept, rollbackFailed }
 }
 
 /// What applying a list of steps came to.
@@ -45,9 +56,12 @@ public struct StepsOutcome: Sendable {
 /// report, and `aufsctl uninstall` undoes what was recorded. install and persist both run here.
 public struct Executor {
     public var printer: @Sendable (String) -> Void
+    /// Where long commands stream to (a status line or heartbeats, and the transcript).
+    public var progress: ProgressSink
 
-    public init(printer: @escaping @Sendable (String) -> Void = { print($0) }) {
+    public init(printer: @escaping @Sendable (String) -> Void = { print($0) }, progress: ProgressSink = .silent) {
         self.printer = printer
+        self.progress = progress
     }
 
     public func run(_ plan: Plan, context ctx: InstallContext, dryRun: Bool) async throws -> InstallReport {
@@ -55,17 +69,29 @@ public struct Executor {
         let journal = StateJournal(
             state: dryRun ? InstallState() : try InstallState.load(root: ctx.root), root: ctx.root,
             key: .install(plan.method, kernel: plan.kernel))
+        let before = journal.state
         let outcome = try await apply(plan.steps, context: ctx, journal: journal, dryRun: dryRun)
         if let stop = outcome.stop {
-            return finish(plan, outcome, dryRun: dryRun, code: stop.code, message: stop.message)
+            let changes = dryRun ? [] : journal.added(since: before)
+            guard !changes.isEmpty else {
+                return finish(plan, outcome, dryRun: dryRun, code: stop.code, message: stop.message)
+            }
+            if ctx.options.keepOnFailure {
+                var r = finish(plan, outcome, dryRun: dryRun, code: stop.code, message: stop.message)
+                r.onFailure = .kept
+                return r
+            }
+            return try await rollBack(changes, plan, outcome, ctx, journal: journal, before: before)
         }
         if !dryRun, let p = ctx.provenance { try journal.setSource(p) }
         if !dryRun { prune(ctx.root, journal.state) }
-        let code: AufsExitCode = plan.rebootRequired && !ctx.options.reboot ? .rebootRequired : .success
+        let reboot = (plan.rebootRequired && !ctx.options.reboot) || ctx.mokEnrolment != nil
+        let code: AufsExitCode = reboot ? .rebootRequired : .success
         var report = finish(
             plan, outcome, dryRun: dryRun, code: dryRun ? .success : code, message: nil, notes: ctx.notes)
         report.source = ctx.provenance
         if !dryRun && !outcome.changed { report.message = "nothing to do: every step was already done" }
+        report.mokEnrolment = ctx.mokEnrolment
         return report
     }
 
@@ -75,11 +101,10 @@ public struct Executor {
     ) async throws -> StepsOutcome {
         ctx.journal = journal
         var outcome = StepsOutcome(reports: [], changed: false, stop: nil)
-        let printer = self.printer
-        let throttle = Throttle(seconds: 2)
-        ctx.progress = { line in if throttle.due() { printer("      \(line)") } }
+        ctx.progress = progress
         for (i, step) in steps.enumerated() {
             let label = "[\(i + 1)/\(steps.count)] \(step.title)"
+            ctx.stepLabel = label
             let done: Bool
             do {
                 done = try await step.isDone(ctx)
@@ -132,7 +157,7 @@ public struct Executor {
                 outcome.stop = (
                     partial ? .partial : (e.exitCode == .blocked ? .blocked : .failure),
                     "step \(step.id) failed: \(e.message)"
-                        + (partial ? "; earlier steps stay applied; `aufsctl uninstall` undoes them" : "")
+                        + (partial ? Executor.keptSuffix : "")
                 )
                 return outcome
             }
@@ -140,6 +165,50 @@ public struct Executor {
         if !dryRun { try journal.flushUses() }
         return outcome
     }
+
+    /// A run that failed after changing the host undoes what it changed, newest first, so a
+    /// provisioning run leaves no registered, unbuilt module or half-installed packages behind.
+    func rollBack(
+        _ changes: [UndoAction], _ plan: Plan, _ outcome: StepsOutcome, _ ctx: InstallContext, journal: StateJournal,
+        before: InstallState
+    ) async throws -> InstallReport {
+        let failure = outcome.error ?? AufsError(outcome.stop?.message ?? "failed")
+        printer(
+            "rolling back the \(changes.count) change\(changes.count == 1 ? "" : "s") this run made "
+                + "(--keep-on-failure keeps them):")
+        var undone: [UndoAction] = []
+        let undo = Uninstaller(printer: printer, fs: ctx.fs)
+        for action in changes {
+            printer("      undo: \(action.description)")
+            do {
+                try await undo.perform(action, root: ctx.root, runner: ctx.runner)
+                undone.append(action)
+            } catch {
+                let e = error as? AufsError ?? AufsError("\(error)")
+                try journal.rolledBack(undone, before: before, complete: false)
+                var r = finish(
+                    plan, outcome, dryRun: false, code: .partial,
+                    message: "step failed: \(failure.message); the rollback stopped at `\(action.description)`: "
+                        + "\(e.message); `aufsctl uninstall` undoes what is left")
+                r.onFailure = .rollbackFailed
+                r.undone = undone.map(\.description)
+                return r
+            }
+        }
+        try journal.rolledBack(undone, before: before, complete: true)
+        // Blocked stays blocked (exit 4): the host is as it was, the kernel cannot take aufs.
+        let code: AufsExitCode = failure.exitCode == .blocked ? .blocked : .failure
+        var r = finish(
+            plan, outcome, dryRun: false, code: code,
+            message: (outcome.stop?.message.replacingAll(Executor.keptSuffix, with: "") ?? failure.message)
+                + "; rolled back: the host is as it was before this run")
+        r.onFailure = .rolledBack
+        r.undone = undone.map(\.description)
+        return r
+    }
+
+    /// What a failed step's message says when earlier changes stay (taken off again after a rollback).
+    static let keptSuffix = "; earlier steps stay applied; `aufsctl uninstall` undoes them"
 
     /// Removes what a killed run left: temporary files beside the files aufsctl writes.
     public func tidy(_ root: HostRoot) {
@@ -178,18 +247,5 @@ public struct Executor {
             method: plan.method, kernel: plan.kernel, dryRun: dryRun, steps: o.reports, changed: o.changed,
             rebootRequired: plan.rebootRequired, afterwards: plan.afterwards, notes: notes, exitCode: code,
             message: message)
-    }
-}
-
-/// Lets a progress line through at most once per interval.
-final class Throttle: @unchecked Sendable {
-    private var last = 0.0
-    private let seconds: Double
-    init(seconds: Double) { self.seconds = seconds }
-    func due() -> Bool {
-        let now = Double(time(nil))
-        if now - last < seconds { return false }
-        last = now
-        return true
     }
 }

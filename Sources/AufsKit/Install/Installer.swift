@@ -26,6 +26,8 @@ public struct Installer {
         let method: InstallMethod
         if let m = o.method {
             method = m
+        } else if o.allKernels {
+            method = .dkms  // every installed kernel, the running one's state aside
         } else {
             switch verdict.state {
             case .usable:

@@ -56,34 +56,8 @@ public struct Plan: Sendable {
     /// What the user must do after a successful run (reboot, MOK enrolment).
     public var rebootRequired: Bool
     public var afterwards: [String]
-}
-
-/// Where the dkms method's aufs source comes from: a checkout on this host, or a repository
-/// to clone (https or http only; decided once, when the option is parsed).
-public enum AufsSource: Sendable, Equatable {
-    case directory(String)
-    case repository(url: String)
-
-    /// The checkout's absolute path, for `.directory`.
-    public var directory: String? {
-        if case .directory(let d) = self { return Paths.absolute(d) }
-        return nil
-    }
-}
-
-/// `--source-ref`: an aufs-standalone branch, or a full commit id to build instead of a head.
-public enum SourceRef: Sendable, Equatable {
-    case branch(String)
-    case commit(String)
-
-    public var branch: String? {
-        if case .branch(let b) = self { return b }
-        return nil
-    }
-    public var commit: String? {
-        if case .commit(let c) = self { return c }
-        return nil
-    }
+    /// Why applying the plan needs a person at a terminal (mokutil asking for a password), if it does.
+    public var needsTerminal: String? = nil
 }
 
 /// Options of `aufsctl install`.
@@ -103,6 +77,18 @@ public struct InstallOptions: Sendable {
     public var reboot = false
     public var noLoad = false
     public var skipExportCheck = false
+    /// dkms on a Secure Boot host: the password hash `mokutil --import` is given (`--hash-file`,
+    /// made by `mokutil --generate-hash`), read where mokutil runs; nil: mokutil asks on the terminal.
+    public var mokPasswordHash: String?
+    /// kernel-ml-aufs on a Secure Boot host: make an unsigned kernel the GRUB default anyway (warned).
+    public var allowUnsignedKernel = false
+    /// `--build`: compile aufs in a scratch directory before changing anything, and in the kernel
+    /// hook before `dkms install` for a new kernel.
+    public var build = false
+    /// `--keep-on-failure`: a failed run leaves what it applied (exit 6) instead of undoing it.
+    public var keepOnFailure = false
+    /// `--all-kernels` (dkms): also build for every other installed kernel of the series with headers.
+    public var allKernels = false
     public var jobs = 2
     public init() {}
 }
@@ -115,14 +101,22 @@ public final class InstallContext: @unchecked Sendable {
     /// The files steps read and change (LocalFileSystem; tests give a recording or refusing one).
     public let fs: any HostFileSystem
     public let options: InstallOptions
-    /// Progress lines for long steps (elapsed time and the last output line).
-    public var progress: @Sendable (String) -> Void = { _ in }
+    /// Where long commands stream to (status line or heartbeat, and the transcript).
+    public var progress = ProgressSink.silent
+    /// The step being applied, as the status line names it (`[6/9] dkms build ...`).
+    public var stepLabel = ""
     /// kernel-ml-aufs: the release `rpm -q` reports once the package is installed.
     public var installedKernel: KernelRelease?
     /// `dkms status -m aufs` as last seen (the probe's answer to start with); nil to ask again.
     public var dkmsStatus: [DKMSStatusEntry]?
     /// Things the user must know after the run, found while running (e.g. who signed the module).
     public var notes: [String] = []
+    /// A key staged for MokManager (now or before): the run ends with "reboot and confirm" (exit 5).
+    public var mokEnrolment: MokEnrolment?
+    /// libkmod's view of a module in the root's tree for a kernel (tests answer for a tree without one).
+    public var moduleInfo: @Sendable (_ root: HostRoot, _ kernel: String, _ name: String) -> ModuleInfo? = {
+        root, kernel, name in (try? ModuleIndex(root: root, kernel: kernel))?.lookup(name)
+    }
     /// Where steps record an undo before making the change it undoes (nil in dry runs and tests
     /// that drive steps directly).
     public var journal: StateJournal?
@@ -130,6 +124,8 @@ public final class InstallContext: @unchecked Sendable {
     public var provenance: String?
     /// The aufs source tree and its version once found (dkms method), so steps resolve it once.
     var aufsSource: (dir: String, version: String)?
+    /// The branch the trial build compiled (`--build`): the one the clone step clones.
+    public var trialBranch: String?
 
     /// Records `undo` in the state file now, before the change it undoes is made.
     public func willChange(_ undo: [UndoAction]) throws {
@@ -168,17 +164,14 @@ public final class InstallContext: @unchecked Sendable {
         return r
     }
 
-    /// Runs a long command, reporting elapsed time and the last output line as it goes.
+    /// Runs a long command, streaming its output to `progress` as it goes.
     @discardableResult
     public func checkStreaming(
         _ argv: [String], environment: [String: String] = [:], explain: ((CommandResult) -> String?)? = nil
     ) async throws -> CommandResult {
-        let full = root.command(argv)
-        let start = Double(time(nil))
-        let progress = self.progress
-        let r = try await runner.runStreaming(full, environment: environment) { line in
-            progress("\(Int(Double(time(nil)) - start))s  \(line.prefix(100))")
-        }
+        let r = try await progress.stream(
+            label: stepLabel, argv: root.command(argv), shown: ShellScript.quote(argv), environment: environment,
+            runner: runner)
         if !r.succeeded {
             let why = explain?(r) ?? ""
             throw AufsError(

@@ -29,6 +29,8 @@ public enum ShellScript {
             "image, copy the script into it and run it there with chroot.",
         ])
         out += steps(plan.steps)
+        let epilogue = plan.steps.flatMap(\.actions).flatMap(\.shellEpilogue)
+        if !epilogue.isEmpty { out += "\n" + epilogue.map { $0 + "\n" }.joined() }
         if plan.rebootRequired {
             out +=
                 "\necho \"reboot required: after it, uname -r should print ${KVER:-\"\(quote(plan.kernel))\"} and \""

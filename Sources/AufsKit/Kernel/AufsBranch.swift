@@ -113,6 +113,41 @@ public struct AufsBranch: Sendable, Codable, Equatable {
         return (AufsBranch(name: best.raw, repository: repo, reason: reason, known: known.contains(best.raw)), "")
     }
 
+    /// The branches a trial build tries for kernel `k`, in order (as PorteuX's kernel script does):
+    /// the point branch `choose` picks (`aufs5.10.140`), the series branch (`aufs5.10`), then
+    /// `aufsX.x-rcN`, each only when `heads` (default: the committed list) has it.
+    public static func candidates(for k: KernelRelease, sublevel: Int?, heads: [String]? = nil) -> [String] {
+        let names = (heads ?? knownBranches).compactMap(Name.init)
+        let rc = names.first { $0.minor == nil && $0.major == k.major }?.raw
+        if k.rc != nil { return rc.map { [$0] } ?? [] }
+        let series = names.filter { $0.major == k.major && $0.minor == k.minor }
+        var out: [String] = []
+        if let sub = sublevel,
+            let point = series.filter({ $0.sublevel > 0 && $0.sublevel <= sub }).max(by: {
+                $0.sublevel < $1.sublevel
+            })
+        {
+            out.append(point.raw)
+        }
+        // The series branch by its plain name (aufs5.10), else the lowest it has (aufs4.11.0-untested).
+        if let base = series.first(where: { $0.raw == "aufs\(k.major).\(k.minor)" })
+            ?? series.first(where: {
+                $0.sublevel == 0
+            })
+        {
+            out.append(base.raw)
+        }
+        if let rc { out.append(rc) }
+        return out
+    }
+
+    /// How far the kernel's sublevel is past the branch's (`aufs5.10.140` for 5.10.223: 83; a series
+    /// branch counts from 0); nil when either is unknown or the branch is an -rc one.
+    public static func sublevelsPast(branch: String, kernelSublevel: Int?) -> (branch: Int, past: Int)? {
+        guard let sub = kernelSublevel, let n = Name(branch), n.minor != nil, sub >= n.sublevel else { return nil }
+        return (n.sublevel, sub - n.sublevel)
+    }
+
     /// Branch names from `git ls-remote --heads URL` (`<sha>\trefs/heads/aufs6.1`).
     public static func parseHeads(_ text: String) -> [String] {
         text.split(separator: "\n").compactMap { line in

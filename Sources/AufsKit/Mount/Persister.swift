@@ -57,11 +57,13 @@ public struct Persister {
             }
         }
         var branches: [BranchSpec] = []
+        // Image layers are persisted as their images (mount.aufs attaches them at boot).
+        let layers = LayerRecords().load(m.target)
         for listed in m.branches {
             guard let b = BranchSpec.parse(listed: listed) else {
                 throw AufsError("\(m.target): the kernel lists a branch as \"\(listed)\", which is not PATH=PERM")
             }
-            branches.append(b)
+            branches.append(ImageBranches.persisted(b, layers: layers))
         }
         return PersistSpec(target: m.target, branches: branches, xino: xino, options: options)
     }

@@ -208,21 +208,14 @@ public struct SigningProbe: Sendable {
             return dkms2Key(out, conf: conf, ubuntu: ubuntu)
         }
         // sign_file
-        if let s = conf.settings["sign_file"] {
-            out.signFile = s.value
-            if s.value == nil { out.whyNot = "sign_file is computed by the shell (\(s.source))" }
+        let tool = Self.signToolCandidates(kernel: kernel, distro: distro, conf: conf, dkmsMajor: major)
+        if let why = tool.unknownBecause {
+            out.whyNot = why
         } else {
-            var sign: String?
-            if distro.dkmsName.hasPrefix("debian") {
-                let series = kernel.lastIndex(of: ".").map { String(kernel[..<$0]) } ?? kernel
-                sign = "/usr/lib/linux-kbuild-\(series)/scripts/sign-file"
-            } else if ubuntu {
-                sign = kmodsign() ?? "/usr/src/linux-headers-\(kernel)/scripts/sign-file"
+            let existing = tool.candidates.first {
+                $0 == "kmodsign" ? kmodsign() != nil : FileRead.exists(root.resolve($0))
             }
-            if sign == nil || !FileRead.exists(root.resolve(sign!)) {
-                sign = "/lib/modules/\(kernel)/build/scripts/sign-file"
-            }
-            out.signFile = sign
+            out.signFile = existing == "kmodsign" ? kmodsign() : existing ?? tool.candidates.last
         }
         if let sign = out.signFile {
             let ok = isExecutableFile(sign)
@@ -257,6 +250,29 @@ public struct SigningProbe: Sendable {
         inspectFiles(&out, ubuntu: ubuntu)
         if out.signs == nil && out.whyNot == nil { out.signs = true }
         return out
+    }
+
+    /// The tools dkms 3.0.10's prepare_signing tries, in order (the first that exists is used, and
+    /// must be executable): framework.conf's sign_file; else Debian's linux-kbuild copy, or Ubuntu's
+    /// kmodsign (`kmodsign`: looked up on PATH) and its headers' copy; then the build tree's.
+    public static func signToolCandidates(
+        kernel: String, distro: Distro, conf: FrameworkConf, dkmsMajor: Int?
+    ) -> (candidates: [String], unknownBecause: String?) {
+        if let major = dkmsMajor, major < 3 {
+            guard let tool = conf.settings["sign_tool"] else { return ([], nil) }
+            return tool.value.map { ([$0], nil) } ?? ([], "sign_tool is computed by the shell (\(tool.source))")
+        }
+        if let s = conf.settings["sign_file"] {
+            return s.value.map { ([$0], nil) } ?? ([], "sign_file is computed by the shell (\(s.source))")
+        }
+        var out: [String] = []
+        if distro.dkmsName.hasPrefix("debian") {
+            let series = kernel.lastIndex(of: ".").map { String(kernel[..<$0]) } ?? kernel
+            out.append("/usr/lib/linux-kbuild-\(series)/scripts/sign-file")
+        } else if distro.dkmsName.hasPrefix("ubuntu") {
+            out += ["kmodsign", "/usr/src/linux-headers-\(kernel)/scripts/sign-file"]
+        }
+        return (out + ["/lib/modules/\(kernel)/build/scripts/sign-file"], nil)
     }
 
     func kmodsign() -> String? {

@@ -18,44 +18,7 @@ public struct HelperOptions: Sendable, Equatable {
 
     public var remount: Bool { flags & UInt(MS_REMOUNT) != 0 }
 
-    /// The MS_* bits a live mount has, from mountinfo's per-mount options (`rw,nosuid,relatime`)
-    /// and superblock options (`ro` there too): a remount must pass them again, or the kernel
-    /// resets them (a `ro,nosuid` union would come back `rw,suid`).
-    public static func currentFlags(vfsOptions: String, superOptions: String) -> UInt {
-        var f: UInt = 0
-        for o in vfsOptions.split(separator: ",") {
-            if let v = vfs[String(o)], o != "remount" { f = (f | v.set) & ~v.clear }
-        }
-        if superOptions.split(separator: ",").contains("ro") { f |= UInt(MS_RDONLY) }
-        return f
-    }
     public var readOnly: Bool { flags & UInt(MS_RDONLY) != 0 }
-
-    /// name -> (bits set, bits cleared).
-    static let vfs: [String: (set: UInt, clear: UInt)] = {
-        var t: [String: (UInt, UInt)] = [:]
-        func pair(_ on: String, _ off: String, _ bit: UInt) {
-            t[on] = (bit, 0)
-            t[off] = (0, bit)
-        }
-        pair("ro", "rw", UInt(MS_RDONLY))
-        pair("nosuid", "suid", UInt(MS_NOSUID))
-        pair("nodev", "dev", UInt(MS_NODEV))
-        pair("noexec", "exec", UInt(MS_NOEXEC))
-        pair("sync", "async", UInt(MS_SYNCHRONOUS))
-        pair("dirsync", "nodirsync", UInt(MS_DIRSYNC))
-        pair("mand", "nomand", UInt(MS_MANDLOCK))
-        pair("noatime", "atime", UInt(MS_NOATIME))
-        pair("nodiratime", "diratime", UInt(MS_NODIRATIME))
-        pair("relatime", "norelatime", UInt(MS_RELATIME))
-        pair("strictatime", "nostrictatime", UInt(MS_STRICTATIME))
-        pair("lazytime", "nolazytime", UInt(MS_LAZYTIME))
-        pair("silent", "loud", UInt(MS_SILENT))
-        pair("iversion", "noiversion", UInt(MS_I_VERSION))
-        t["remount"] = (UInt(MS_REMOUNT), 0)
-        t["defaults"] = (0, 0)
-        return t
-    }()
 
     /// Options mount(8) keeps to itself (it filters `x-*`, `comment=`, `auto`, loop options
     /// before a helper runs; these reach a helper and must not reach the kernel).
@@ -79,7 +42,7 @@ public struct HelperOptions: Sendable, Equatable {
         var out = HelperOptions()
         guard !options.isEmpty else { return out }
         for opt in options.split(separator: ",", omittingEmptySubsequences: true).map(String.init) {
-            if let (set, clear) = vfs[opt] {
+            if let (set, clear) = VFSFlags.table[opt] {
                 out.flags = (out.flags | set) & ~clear
             } else if let f = try HelperFallback.parse(opt) {
                 out.fallback = f

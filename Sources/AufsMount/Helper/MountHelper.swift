@@ -278,7 +278,7 @@ public struct MountHelper {
             if a.verbose { stdout("umount.aufs: unmounted \(r.target)") }
         } catch let e as AufsError {
             // -r: a busy union is remounted read-only instead (umount(8)'s contract).
-            if a.readOnlyOnBusy, e.message.contains("EBUSY"), let unionRoot = try? liveRoot(target),
+            if a.readOnlyOnBusy, e.errno == EBUSY, let unionRoot = try? liveRoot(target),
                 case .success = withExtendedLifetime(
                     unionRoot,
                     {

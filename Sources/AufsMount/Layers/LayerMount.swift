@@ -15,6 +15,8 @@ public struct LayerMount: Sendable, Equatable, Codable {
     public var size: UInt64
     /// How the loop device was bound (LOOP_CONFIGURE / LOOP_SET_FD, direct I/O), when there is one.
     public var loop: String?
+    /// With `--copy`: the image the user named, of which `image` is root's private copy.
+    public var copiedFrom: String? = nil
 
     /// Where layers are mounted: root's private runtime directory, so no other user can reach a
     /// layer except through the union.
@@ -46,7 +48,8 @@ public struct LayerMount: Sendable, Equatable, Codable {
     ///   - allowFS: types accepted besides squashfs and erofs (`--allow-fs`).
     ///   - mountTable: the live mounts, to refuse a block device mounted writable elsewhere.
     public static func mount(
-        _ image: ImageFile, allowFS: [String] = [], mountTable: MountTable? = nil, directIO: Bool = true
+        _ image: ImageFile, allowFS: [String] = [], mountTable: MountTable? = nil, directIO: Bool = true,
+        afterLoop: (() throws -> Void)? = nil
     ) throws -> LayerMount {
         if let why = image.writableByOthers() {
             throw AufsError.usage(
@@ -69,6 +72,13 @@ public struct LayerMount: Sendable, Equatable, Codable {
         try RuntimeDir.ensurePrivate(RuntimeDir.path, what: "image layers")
         try RuntimeDir.ensurePrivate(root, what: "image layers")
         let dir = root + "/" + directoryName(for: image)
+        // One mount per image: a second one stacked on the same directory would be released by
+        // whichever union goes first.
+        if let held = (mountTable ?? MountTable.read("/proc/self/mountinfo"))?.mount(at: dir) {
+            throw AufsError.usage(
+                "image \(image.path) is already mounted as a layer at \(dir) (\(held.fstype) from \(held.source)); "
+                    + "a union uses it: `aufsctl status` names which")
+        }
         if Glibc.mkdir(dir, 0o755) != 0 && errno != EEXIST {
             throw AufsError("cannot create \(dir) for image \(image.path): \(SysErrno(errno))")
         }
@@ -82,6 +92,12 @@ public struct LayerMount: Sendable, Equatable, Codable {
                 throw error
             }
             device = loop!.path
+            do { try afterLoop?() } catch {
+                loop!.close()
+                _ = LoopDevice.waitUnbound(loop!.number)
+                rmdir(dir)
+                throw error
+            }
         }
         let log = KernelLog()
         let data = sig.type.hasPrefix("ext") ? "noload" : ""
@@ -106,12 +122,19 @@ public struct LayerMount: Sendable, Equatable, Codable {
     }
 
     /// Unmounts a layer, removes its directory and waits for the kernel to unbind its loop device
-    /// (auto-clear). EBUSY is returned, not retried: the caller names the holders.
+    /// (auto-clear). A lasting EBUSY is returned: the caller names the holders.
     public static func release(
         directory dir: String, device: String? = nil, lazy: Bool = false
     ) -> Result<Void, SysErrno> {
-        if umount2(dir, lazy ? Int32(MNT_DETACH) : 0) != 0 && errno != EINVAL {
-            return .failure(SysErrno(errno))
+        // EBUSY can be transient (a descriptor of the layer copied into a child between its fork
+        // and exec): a few tries 100 ms apart, as `aufsctl umount` makes, before it is reported.
+        var tries = 0
+        while umount2(dir, lazy ? Int32(MNT_DETACH) : 0) != 0 {
+            let e = errno
+            if e == EINVAL { break }
+            tries += 1
+            if e != EBUSY || tries > 5 { return .failure(SysErrno(e)) }
+            usleep(100_000)
         }
         rmdir(dir)
         if !lazy, let device, device.hasPrefix("/dev/loop"), let n = Int(device.dropFirst("/dev/loop".count)),

@@ -76,6 +76,11 @@ public struct BranchValidator {
             }
             throw AufsError.usage("\(what) \(p): \(why); expected an existing directory")
         }
+        if let why = SymlinkExposure.foreignLink(on: abs, syscalls) {
+            throw AufsError.usage(
+                "\(what) \(p): \(why); nothing was done: give the directory it names now (\(canonical)) once you "
+                    + "have checked it, or keep other users from writing on the path")
+        }
         switch syscalls.anchorDirectory(canonical) {
         case .success(let d): return d
         case .failure(let f) where f.symlink:

@@ -243,48 +243,9 @@ public struct MountExecutor {
             }
             var layers = p.layers
             if let work { layers.append(.directory("workdir", work)) }
-            var legacyNeeded = false
-            switch syscalls.fsMount(
-                fstype: "overlay", source: OverlayMounter.source, parameters: layers, readOnly: p.readOnly,
-                target: mp.directory)
-            {
-            case .success:
-                report.calls = SyscallRecord.overlay(layers, target: p.target)
-            case .failure(let f) where Self.noDirectoryFDs(f):
-                // No layers by fd (overlay < 6.13) or no new mount API: from here the layers are
-                // named by path, which another user may change; refused then unless --force.
-                try gate(
-                    p, &report,
-                    because: "this kernel's overlayfs takes no directory fds (\(f.step): "
-                        + "\(f.errno.name)), so the layers are given by path", fail: fail)
-                if f.step.hasPrefix("fsopen") {
-                    legacyNeeded = true
-                    break
-                }
-                let strings = layers.map { FsParameter.string($0.key, $0.value) }
-                switch syscalls.fsMount(
-                    fstype: "overlay", source: OverlayMounter.source, parameters: strings, readOnly: p.readOnly,
-                    target: mp.directory)
-                {
-                case .success:
-                    report.calls = SyscallRecord.overlay(strings, target: p.target)
-                case .failure(let f2)
-                where f2.step.hasPrefix("fsconfig(FSCONFIG_SET_STRING, \"lowerdir+\"")
-                    || (f2.step == "fsconfig(FSCONFIG_CMD_CREATE)" && f2.errno.code == EINVAL):
-                    // No lowerdir+ (kernel < 6.8): one mount(2) within the page limit. Kernels whose
-                    // overlay still parses options the legacy way (< 6.5) accept every fsconfig
-                    // string and only refuse "lowerdir+" at FSCONFIG_CMD_CREATE, hence that case.
-                    legacyNeeded = true
-                case .failure(let f2):
-                    throw fail(
-                        AufsError(
-                            "overlay mount failed at \(f2.step): \(f2.errno)", details: kernelLines(log, "overlay")))
-                }
-            case .failure(let f):
-                throw fail(
-                    AufsError("overlay mount failed at \(f.step): \(f.errno)", details: kernelLines(log, "overlay")))
+            if try overlayByNewAPI(p, layers: layers, at: mp, report: &report, log: log, fail: fail) {
+                report.calls = [try overlayByMount2(p, at: mp, log: log, fail: fail)]
             }
-            if legacyNeeded { report.calls = [try legacyMount(p, at: mp, log: log, fail: fail)] }
             try checkLanded(mp) {
                 _ = syscalls.umount2(mp.directory.procPath, flags: Int32(MNT_DETACH))
                 _ = fail(AufsError(""))
@@ -293,8 +254,52 @@ public struct MountExecutor {
         return report
     }
 
-    /// The overlay as one mount(2) (a kernel without fsconfig lowerdir+), within the page limit.
-    func legacyMount(
+    /// The new mount API: layers by fd, else (a kernel whose overlay takes no fds, after the exposure
+    /// gate) by path. Returns true when the kernel needs one legacy mount(2) call instead.
+    func overlayByNewAPI(
+        _ p: OverlayMountPlan, layers: [FsParameter], at mp: MountPoint, report: inout MountReport, log: KernelLog?,
+        fail: (AufsError) -> AufsError
+    ) throws -> Bool {
+        switch syscalls.fsMount(
+            fstype: "overlay", source: OverlayMounter.source, parameters: layers, readOnly: p.readOnly,
+            target: mp.directory)
+        {
+        case .success:
+            report.calls = SyscallRecord.overlay(layers, target: p.target)
+            return false
+        case .failure(let f) where Self.noDirectoryFDs(f):
+            // No layers by fd (overlay < 6.13) or no new mount API: from here the layers are
+            // named by path, which another user may change; refused then unless --force.
+            try gate(
+                p, &report,
+                because: "this kernel's overlayfs takes no directory fds (\(f.step): "
+                    + "\(f.errno.name)), so the layers are given by path", fail: fail)
+            if f.step.isOpen { return true }
+            let strings = layers.map { FsParameter.string($0.key, $0.value) }
+            switch syscalls.fsMount(
+                fstype: "overlay", source: OverlayMounter.source, parameters: strings, readOnly: p.readOnly,
+                target: mp.directory)
+            {
+            case .success:
+                report.calls = SyscallRecord.overlay(strings, target: p.target)
+                return false
+            case .failure(let f2)
+            where f2.step.stringKey == "lowerdir+" || (f2.step == .create && f2.errno.code == EINVAL):
+                // No lowerdir+ (kernel < 6.8): one mount(2) within the page limit. Kernels whose
+                // overlay still parses options the legacy way (< 6.5) accept every fsconfig
+                // string and only refuse "lowerdir+" at FSCONFIG_CMD_CREATE, hence that case.
+                return true
+            case .failure(let f2):
+                throw fail(
+                    AufsError("overlay mount failed at \(f2.step): \(f2.errno)", details: kernelLines(log, "overlay")))
+            }
+        case .failure(let f):
+            throw fail(AufsError("overlay mount failed at \(f.step): \(f.errno)", details: kernelLines(log, "overlay")))
+        }
+    }
+
+    /// One mount(2) with the layers in its data, within the page limit; returns the call as made.
+    func overlayByMount2(
         _ p: OverlayMountPlan, at mp: MountPoint, log: KernelLog?, fail: (AufsError) -> AufsError
     ) throws -> SyscallRecord {
         var legacy = p.legacy
@@ -363,10 +368,10 @@ public struct MountExecutor {
     /// The kernel takes no overlay layer by fd, or no new mount API at all (fsopen fails). Overlay
     /// on the new mount API (6.5 to 6.12) refuses the first FSCONFIG_SET_FD with EINVAL; before 6.5
     /// it is a legacy filesystem, whose fsconfig(2) refuses FSCONFIG_SET_FD with EOPNOTSUPP (Debian
-    /// 12's 6.1 in the QEMU suite).
+    /// 12's 6.1 in the QEMU suite; found by the i27 branch's full run).
     static func noDirectoryFDs(_ f: FsMountError) -> Bool {
-        (f.step.hasPrefix("fsconfig(FSCONFIG_SET_FD") && [EINVAL, EOPNOTSUPP].contains(f.errno.code))
-            || f.step.hasPrefix("fsopen")
+        if case .setFD = f.step, [EINVAL, EOPNOTSUPP].contains(f.errno.code) { return true }
+        return f.step.isOpen
     }
 
     /// Where the overlay layers go by path: refuses, unless --force (then says so in the report),

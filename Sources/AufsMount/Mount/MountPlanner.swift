@@ -164,53 +164,17 @@ public struct MountPlanner: Sendable {
                 report: report, fallbackAdvice: req.fallbackAdvice, fallbackReason: req.fallbackReason))
     }
 
-    /// The upper layer (the one rw branch, which must be on top) and the lower ones, as overlay
-    /// takes them; refused when the branches do not map onto overlay's shape.
-    static func overlayLayers(_ branches: [Branch]) throws -> (upper: String?, lowers: [String]) {
-        let writable = branches.enumerated().filter { $0.element.permission.writable }
-        if writable.count > 1 {
-            throw AufsError.usage(
-                "overlay fallback: \(writable.count) rw branches "
-                    + "(\(writable.map { $0.element.path }.joined(separator: ", "))); "
-                    + "overlay has one upper layer: make all but the first ro")
-        }
-        if let w = writable.first, w.offset != 0 {
-            throw AufsError.usage(
-                "overlay fallback: the rw branch \(w.element.path) is branch \(w.offset); "
-                    + "overlay's upper layer is always on top, so make it the first branch")
-        }
-        let upper = writable.first?.element.path
-        let lowers = (upper == nil ? branches : Array(branches.dropFirst())).map(\.path)
-        if lowers.isEmpty {
-            throw AufsError.usage("overlay fallback: needs at least one ro branch below the rw one")
-        }
-        if lowers.count > OverlayMounter.maxLayers {
-            throw AufsError.usage(
-                "overlay fallback: \(lowers.count) lower layers; overlayfs allows at most \(OverlayMounter.maxLayers)")
-        }
-        return (upper, lowers)
-    }
-
     /// The same layers for overlayfs: one upper (the rw branch, on top), the rest lower.
     func overlay(
         _ req: MountRequest, facts: MountFacts, reason: String, geometry: UnionGeometry.Findings,
         warnings geometryWarnings: [String]
     ) throws -> OverlayMountPlan {
-        let (upper, lowers) = try Self.overlayLayers(facts.branches)
+        let branches = facts.branches
+        let (upper, lowers) = try Self.overlayLayers(branches)
         let ofacts =
             facts.overlay
             ?? OverlayFacts(upperSharesParentDevice: nil, whiteouts: 0, firstWhiteout: nil, overlayRegistered: true)
-        var workdir: String?
-        if let upper {
-            guard upper != "/" else { throw AufsError.usage("overlay fallback: / cannot be the upper layer") }
-            let w = Paths.join(Paths.dirname(upper), OverlayMounter.workdirName(for: upper))
-            guard ofacts.upperSharesParentDevice == true else {
-                throw AufsError.usage(
-                    "overlay fallback: \(upper) is a mount point of its own, so a workdir beside it (\(w)) "
-                        + "would be on another filesystem; overlay needs workdir and upperdir on the same filesystem")
-            }
-            workdir = w
-        }
+        let workdir = try upper.map { try Self.overlayWorkdir(upper: $0, ofacts) }
         var warnings: [String] = []
         if ofacts.whiteouts > 0 {
             warnings.append(
@@ -239,7 +203,7 @@ public struct MountPlanner: Sendable {
                 "overlay has no equivalent of the aufs options \(ignored.joined(separator: ",")); they were ignored")
         }
         let report = MountReport(
-            filesystem: .overlay, target: facts.target, branches: facts.branches, xino: nil,
+            filesystem: .overlay, target: facts.target, branches: branches, xino: nil,
             calls: req.dryRun ? SyscallRecord.overlay(layers, workdir: workdir, target: facts.target) : [],
             legacyCalls: req.dryRun ? [SyscallRecord(legacy)] : nil,
             dryRun: req.dryRun, loadedModule: false, workdir: workdir,
@@ -248,6 +212,54 @@ public struct MountPlanner: Sendable {
             ]
                 + geometry.notes,
             warnings: warnings + geometryWarnings)
+        return OverlayMountPlan(
+            target: facts.target, targetDirectory: facts.targetDirectory, createTarget: facts.createTarget,
+            workdir: workdir, upperParent: ofacts.upperParent, layers: layers, exposure: Self.exposure(facts, ofacts),
+            force: req.force,
+            legacy: legacy, readOnly: req.options.readOnly, loadOverlay: !ofacts.overlayRegistered,
+            layerCount: lowers.count, report: report, reuseIdleWorkdir: req.reuseIdleWorkdir)
+    }
+
+    /// overlay's shape: at most one rw branch, on top (the upper layer), at least one lower.
+    static func overlayLayers(_ branches: [Branch]) throws -> (upper: String?, lowers: [String]) {
+        let writable = branches.enumerated().filter { $0.element.permission.writable }
+        if writable.count > 1 {
+            throw AufsError.usage(
+                "overlay fallback: \(writable.count) rw branches "
+                    + "(\(writable.map { $0.element.path }.joined(separator: ", "))); "
+                    + "overlay has one upper layer: make all but the first ro")
+        }
+        if let w = writable.first, w.offset != 0 {
+            throw AufsError.usage(
+                "overlay fallback: the rw branch \(w.element.path) is branch \(w.offset); "
+                    + "overlay's upper layer is always on top, so make it the first branch")
+        }
+        let upper = writable.first?.element.path
+        let lowers = (upper == nil ? branches : Array(branches.dropFirst())).map(\.path)
+        if lowers.isEmpty {
+            throw AufsError.usage("overlay fallback: needs at least one ro branch below the rw one")
+        }
+        if lowers.count > OverlayMounter.maxLayers {
+            throw AufsError.usage(
+                "overlay fallback: \(lowers.count) lower layers; overlayfs allows at most \(OverlayMounter.maxLayers)")
+        }
+        return (upper, lowers)
+    }
+
+    /// The workdir beside the upper dir, on its filesystem.
+    static func overlayWorkdir(upper: String, _ ofacts: OverlayFacts) throws -> String {
+        guard upper != "/" else { throw AufsError.usage("overlay fallback: / cannot be the upper layer") }
+        let w = Paths.join(Paths.dirname(upper), OverlayMounter.workdirName(for: upper))
+        guard ofacts.upperSharesParentDevice == true else {
+            throw AufsError.usage(
+                "overlay fallback: \(upper) is a mount point of its own, so a workdir beside it (\(w)) "
+                    + "would be on another filesystem; overlay needs workdir and upperdir on the same filesystem")
+        }
+        return w
+    }
+
+    /// The branches' exposure, and the upper dir's parent's (the workdir is made there).
+    static func exposure(_ facts: MountFacts, _ ofacts: OverlayFacts) -> [String] {
         var exposure = Self.exposure(facts)
         if let p = ofacts.upperParent {
             exposure += p.exposure.map { "the upper dir's parent: " + $0 }
@@ -255,11 +267,7 @@ public struct MountPlanner: Sendable {
                 exposure.append("the workdir is made in \(p.path), and \(why)")
             }
         }
-        return OverlayMountPlan(
-            target: facts.target, targetDirectory: facts.targetDirectory, createTarget: facts.createTarget,
-            workdir: workdir, upperParent: ofacts.upperParent, layers: layers, exposure: exposure, force: req.force,
-            legacy: legacy, readOnly: req.options.readOnly, loadOverlay: !ofacts.overlayRegistered,
-            layerCount: lowers.count, report: report, reuseIdleWorkdir: req.reuseIdleWorkdir)
+        return exposure
     }
 
     /// Why another user could make a branch path name another directory, one line per reason.

@@ -56,6 +56,8 @@ public struct MountReport: Sendable, Codable, Equatable {
     public var workdir: String?
     public var notes: [String]
     public var warnings: [String]
+    /// The image layers mounted for image branches (their directories are the branches).
+    public var layers: [LayerMount] = []
 }
 
 /// `aufsctl mount`: gathers the host's facts, plans (pure), then hands the plan to the executor:
@@ -78,14 +80,100 @@ public struct Mounter {
 
     public static let workdirPrefix = ".aufsctl-work."
 
+    /// How image branches are taken (--allow-fs, --copy).
+    public var images = ImageOptions()
+    /// Where each union's image layers are recorded.
+    public var layerRecords = LayerRecords()
+    /// Layers the union keeps from an earlier mount of it (an overlay remounted with a new stack).
+    public var inheritedLayers: [LayerMount] = []
+
     public func mount(_ req: MountRequest) throws -> MountReport {
         nameThisThreadAufsctl()
+        try MountPlanner.requireRoot(euid: syscalls.geteuid(), dryRun: req.dryRun)
+        // Image branches first: each is attached and mounted read-only, and its directory is the
+        // branch from here on. Whatever fails later releases them again.
+        let held = AttachedLayers()
+        var req = req
+        var recordedAt: String?
+        do {
+            req.options.branches = try ImageBranches.attach(
+                req.options.branches, options: images, dryRun: req.dryRun, held: held)
+            if req.dryRun, let report = try dryRunWithImages(req) { return report }
+            return try mountAttached(req, held: held, recordedAt: &recordedAt)
+        } catch {
+            // The branch fds (opened in the layers' directories) are closed by now: a layer
+            // with one open would not unmount (EBUSY).
+            if let t = recordedAt {
+                if inheritedLayers.isEmpty {
+                    layerRecords.remove(t)
+                } else {
+                    try? layerRecords.save(t, inheritedLayers)
+                }
+            }
+            let left = held.releaseAll()
+            if !left.isEmpty, var e = error as? AufsError {
+                e.details += left
+                throw e
+            }
+            throw error
+        }
+    }
+
+    /// Facts, plan and calls for a request whose image branches are attached; its fds (branches,
+    /// mount point) are closed when it returns or throws.
+    func mountAttached(_ req: MountRequest, held: AttachedLayers, recordedAt: inout String?) throws -> MountReport {
         let facts = try MountFacts.gather(req, syscalls: syscalls, root: root)
         let plan = try planner.plan(req, facts: facts)
         var executor = MountExecutor(syscalls: syscalls, root: root, lockPath: lockPath)
         executor.signingKey = signingKey
         executor.workdirRecords = workdirRecords
-        return try executor.run(plan)
+        let layers = inheritedLayers + held.layers
+        if !req.dryRun && !layers.isEmpty {
+            // Recorded before the union exists, so a crash after the mount still names them.
+            try layerRecords.save(facts.target, layers)
+            if !held.layers.isEmpty { recordedAt = facts.target }
+            try images.check("recorded")
+        }
+        var report = try executor.run(plan)
+        if !req.dryRun && !layers.isEmpty {
+            do { try images.check("union-mounted") } catch {
+                var u = Unmounter(syscalls: syscalls, root: root)
+                u.keepLayers = true
+                _ = try? u.unmount(facts.target, lazy: false, force: false)
+                throw error
+            }
+        }
+        report.layers = layers
+        for l in held.layers {
+            report.notes.append(
+                "image \(l.copiedFrom.map { "\($0) (copied to \(l.image))" } ?? l.image): \(l.type) on \(l.device)"
+                    + " mounted read-only at \(l.directory)")
+        }
+        return report
+    }
+
+    /// A dry run with image branches: the images were probed, but their directories do not exist,
+    /// so the union's own checks wait for the real run; the calls are shown as they would be made.
+    func dryRunWithImages(_ req: MountRequest) throws -> MountReport? {
+        let images = req.options.branches.filter { $0.path.hasPrefix(LayerMount.root + "/") }
+        if images.isEmpty { return nil }
+        let branches = req.options.branches.enumerated().map { i, r in
+            Branch(
+                path: r.path.hasPrefix("/") ? Paths.normalize(r.path) : Paths.absolute(r.path),
+                permission: r.permission.flatMap { try? BranchPermission.parse($0).get() }
+                    ?? BranchPermission(base: i == 0 ? .rw : .ro), filesystem: "")
+        }
+        let calls = try planner.calls.plan(
+            branches: branches, options: req.options.other, target: Paths.absolute(req.target),
+            readOnly: req.options.readOnly)
+        return MountReport(
+            filesystem: .aufs, target: Paths.absolute(req.target), branches: branches, xino: nil,
+            calls: calls.map(SyscallRecord.init),
+            dryRun: true, loadedModule: false, workdir: nil,
+            notes: images.map { "would attach a read-only loop device to the image and mount it at \($0.path)" } + [
+                "\(images.count) image branch\(images.count == 1 ? "" : "es") probed; the union's own checks "
+                    + "(geometry, overlay fallback, xino) run once the layers are mounted"
+            ], warnings: [])
     }
 
     /// A per-union xino name: the mount point's last component (safe characters only) and a hash

@@ -62,7 +62,7 @@ public struct PseudoLinks {
     func plinkDirectories(_ branches: [String]) -> [(directory: AnchoredDirectory, entries: [Entry])] {
         var out: [(directory: AnchoredDirectory, entries: [Entry])] = []
         for b in branches {
-            guard let e = RemountPlanner.Entry(sysfs: b), e.permission == "rw" || e.permission.hasPrefix("rw+"),
+            guard let e = BranchSpec.parse(listed: b), e.permission.base == .rw,
                 case .success(let branch) = syscalls.anchorDirectory(root.resolve(e.path)),
                 case .success(let dir) = syscalls.openDirectory(in: branch, PseudoLinks.directoryName)
             else { continue }

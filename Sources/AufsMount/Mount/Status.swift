@@ -23,6 +23,8 @@ public struct UnionMount: Sendable, Codable, Equatable {
     public var branchesFrom: String? = nil
     /// Why an aufs union's branches are not from sysfs (its lock was held, not root, ...).
     public var branchesNote: String? = nil
+    /// The branches that are image layers aufsctl mounted (root's record; absent when none).
+    public var images: [BranchImage]? = nil
 }
 
 /// A branch in JSON: its path and aufs permission (`ro+wh`), and, where the report knows it, the
@@ -108,6 +110,28 @@ public struct StatusReader {
         locks = UnionLocks(root: root)
     }
 
+    /// After a union was unmounted (or a mount rolled back): once its sysfs directory is gone (the
+    /// superblock is dropped, waited for up to `seconds`), the lock file goes too. A union whose
+    /// superblock lives on (a lazy detach still in use, a bind mount, another namespace) keeps it;
+    /// aufs tears it down later, outside any lock.
+    public func releaseAfterUnmount(_ lock: UnionLock, waiting seconds: Double) {
+        let deadline = Monotonic.seconds() + seconds
+        while sysfs.hasUnion(lock.si) {
+            let stillMounted =
+                MountTable.read(root.resolve("/proc/self/mountinfo"))?.entries.contains {
+                    $0.fstype == "aufs" && StatusReader.si($0) == lock.si
+                } ?? false
+            if stillMounted || Monotonic.seconds() >= deadline {
+                Trace.event("superblock-kept si_\(lock.si)")
+                lock.release()
+                return
+            }
+            usleep(10_000)
+        }
+        Trace.event("superblock-dropped si_\(lock.si)")
+        lock.removeFileAndRelease()
+    }
+
     /// Whether a union's sysfs entries are read under its shared lock, or the caller holds it.
     public enum Locking: Sendable { case shared, held }
 
@@ -125,7 +149,12 @@ public struct StatusReader {
             entries = entries.filter { $0.target == t }
             if entries.isEmpty { throw AufsError.usage("\(target): no aufs or aufsctl overlay mount there") }
         }
-        let mounts = entries.compactMap { e in e.fstype == "aufs" ? aufsMount(e, locking: .shared) : overlayMount(e) }
+        var mounts = entries.compactMap { e in e.fstype == "aufs" ? aufsMount(e, locking: .shared) : overlayMount(e) }
+        let records = LayerRecords(root: root)
+        for i in mounts.indices {
+            let images = BranchImage.of(mounts[i], records: records)
+            if !images.isEmpty { mounts[i].images = images }
+        }
         if let target, mounts.isEmpty { throw AufsError.usage("\(target): no longer mounted (unmounted meanwhile)") }
         if target == nil && (!root.isHost || geteuid() == 0) {
             // Lock files of unions something other than aufsctl unmounted: a file per union would pile up.

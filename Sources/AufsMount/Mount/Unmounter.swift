@@ -8,6 +8,10 @@ public struct UnmountReport: Sendable, Codable, Equatable {
     /// The unmounted mount's fstype as mountinfo names it (with --force, any filesystem).
     public var filesystem: String
     public var attempts: Int
+    /// The image layers released (their images), when the union had any.
+    public var releasedLayers: [String] = []
+    /// Layers that could not be released, one sentence each (they stay recorded).
+    public var leftLayers: [String] = []
     /// The overlay workdir removed, only when one was.
     public var removedWorkdir: String?
     /// Why an overlay workdir was left (not the directory its mount made), when one was.
@@ -36,6 +40,10 @@ public struct Unmounter {
     /// How long to wait after umount2 for the kernel to drop the superblock (nearly always already
     /// done when umount2 returns: the last mntput runs as the call returns to user space).
     public var superblockWait: Double = 1
+    /// Where each union's image layers are recorded; they are released after the union goes.
+    public var layerRecords = LayerRecords()
+    /// Leave the image layers mounted (an overlay remounted with a new stack keeps them).
+    public var keepLayers = false
 
     public init(syscalls: any Syscalls = LinuxSyscalls(), root: HostRoot = HostRoot()) {
         self.syscalls = syscalls
@@ -105,6 +113,7 @@ public struct Unmounter {
                 {
                     (report.removedWorkdir, report.leftWorkdir) = removeWorkdir(w)
                 }
+                if !keepLayers { releaseLayers(of: resolved, lazy: lazy, into: &report) }
                 return report
             case .failure(let e) where e.code == EBUSY && attempts <= retries:
                 syscalls.pause(microseconds: retryDelayMicroseconds)
@@ -114,9 +123,31 @@ public struct Unmounter {
                     ? "; " + BusyHolders.sentence(BusyHolders().holders(of: resolved), target: resolved)
                         + "; --lazy detaches it now and unmounts when it is free" : ""
                 throw AufsError(
-                    "umount \(resolved) failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(e)\(hint)")
+                    "umount \(resolved) failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(e)\(hint)",
+                    errno: e.code)
             }
         }
+    }
+
+    /// Releases every image layer the union used (newest first); one that will not go stays
+    /// recorded and is named in the report.
+    func releaseLayers(of target: String, lazy: Bool, into report: inout UnmountReport) {
+        let layers = layerRecords.load(target)
+        if layers.isEmpty { return }
+        var kept: [LayerMount] = []
+        for l in layers.reversed() {
+            switch LayerMount.release(directory: l.directory, device: l.device, lazy: lazy) {
+            case .success: report.releasedLayers.append(l.copiedFrom ?? l.image)
+            case .failure(let e):
+                kept.insert(l, at: 0)
+                let holders =
+                    e.code == EBUSY
+                    ? "; " + BusyHolders.sentence(BusyHolders().holders(of: l.directory), target: l.directory) : ""
+                report.leftLayers.append("image layer \(l.directory) (\(l.image)) stays mounted: \(e)\(holders)")
+            }
+        }
+        report.releasedLayers.reverse()
+        if kept.isEmpty { layerRecords.remove(target) } else { try? layerRecords.save(target, kept) }
     }
 
     /// Removes the overlay workdir `w` after its union is gone: its parent by the no-follow walk

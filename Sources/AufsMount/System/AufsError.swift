@@ -17,11 +17,15 @@ public struct AufsError: Error, CustomStringConvertible, Sendable {
     public var exitCode: AufsExitCode
     /// Extra lines shown after the message (evidence: kernel log lines, the exact call).
     public var details: [String]
+    /// The errno of the failed call the message reports, where one call failed (callers decide on
+    /// it, never on the message's words).
+    public var errno: Int32?
 
-    public init(_ message: String, exitCode: AufsExitCode = .failure, details: [String] = []) {
+    public init(_ message: String, exitCode: AufsExitCode = .failure, details: [String] = [], errno: Int32? = nil) {
         self.message = message
         self.exitCode = exitCode
         self.details = details
+        self.errno = errno
     }
 
     public static func usage(_ message: String) -> AufsError { AufsError(message, exitCode: .usage) }

@@ -73,10 +73,35 @@ public protocol Syscalls: Sendable {
     func pause(microseconds: UInt32)
 }
 
+/// The call of the new mount API that failed: callers decide on the step, its description is for people.
+public enum FsMountStep: Sendable, Equatable, CustomStringConvertible {
+    case open(fstype: String)
+    case setString(key: String, value: String)
+    case setFD(key: String, path: String)
+    case create
+    case mount
+    case moveMount(target: String)
+
+    public var isOpen: Bool { if case .open = self { true } else { false } }
+    /// The key of an FSCONFIG_SET_STRING step.
+    public var stringKey: String? { if case .setString(let k, _) = self { k } else { nil } }
+
+    public var description: String {
+        switch self {
+        case .open(let t): return "fsopen(\"\(t)\")"
+        case .setString(let k, let v): return "fsconfig(FSCONFIG_SET_STRING, \"\(k)\", \"\(v)\")"
+        case .setFD(let k, let p): return "fsconfig(FSCONFIG_SET_FD, \"\(k)\", fd of \(p))"
+        case .create: return "fsconfig(FSCONFIG_CMD_CREATE)"
+        case .mount: return "fsmount"
+        case .moveMount(let t): return "move_mount(onto the fd of \(t))"
+        }
+    }
+}
+
 public struct FsMountError: Error, Sendable, Equatable {
-    public var step: String
+    public var step: FsMountStep
     public var errno: SysErrno
-    public init(step: String, errno: SysErrno) {
+    public init(step: FsMountStep, errno: SysErrno) {
         self.step = step
         self.errno = errno
     }
@@ -99,12 +124,14 @@ public enum FsParameter: Sendable, CustomStringConvertible {
         case .directory(_, let d): return d.path
         }
     }
-    public var description: String {
+    /// The fsconfig call that sets it.
+    public var step: FsMountStep {
         switch self {
-        case .string(let k, let v): return "fsconfig(FSCONFIG_SET_STRING, \"\(k)\", \"\(v)\")"
-        case .directory(let k, let d): return "fsconfig(FSCONFIG_SET_FD, \"\(k)\", fd of \(d.path))"
+        case .string(let k, let v): return .setString(key: k, value: v)
+        case .directory(let k, let d): return .setFD(key: k, path: d.path)
         }
     }
+    public var description: String { step.description }
 }
 
 /// What `removeTree(in:_:identity:)` did.
@@ -161,7 +188,7 @@ public struct LinuxSyscalls: Syscalls {
         fstype: String, source: String, parameters: [FsParameter], readOnly: Bool, target: AnchoredDirectory
     ) -> Result<Void, FsMountError> {
         let fs = aufsctl_fsopen(fstype, AUFSCTL_FSOPEN_CLOEXEC)
-        if fs < 0 { return .failure(FsMountError(step: "fsopen(\"\(fstype)\")", errno: SysErrno(errno))) }
+        if fs < 0 { return .failure(FsMountError(step: .open(fstype: fstype), errno: SysErrno(errno))) }
         defer { close(fs) }
         for p in [FsParameter.string("source", source)] + parameters {
             let rc: Int32
@@ -169,16 +196,16 @@ public struct LinuxSyscalls: Syscalls {
             case .string(let key, let value): rc = aufsctl_fsconfig_string(fs, key, value)
             case .directory(let key, let dir): rc = withExtendedLifetime(dir) { aufsctl_fsconfig_fd(fs, key, dir.fd) }
             }
-            if rc != 0 { return .failure(FsMountError(step: p.description, errno: SysErrno(errno))) }
+            if rc != 0 { return .failure(FsMountError(step: p.step, errno: SysErrno(errno))) }
         }
         if aufsctl_fsconfig_create(fs) != 0 {
-            return .failure(FsMountError(step: "fsconfig(FSCONFIG_CMD_CREATE)", errno: SysErrno(errno)))
+            return .failure(FsMountError(step: .create, errno: SysErrno(errno)))
         }
         let mnt = aufsctl_fsmount(fs, readOnly ? 1 : 0)
-        if mnt < 0 { return .failure(FsMountError(step: "fsmount", errno: SysErrno(errno))) }
+        if mnt < 0 { return .failure(FsMountError(step: .mount, errno: SysErrno(errno))) }
         defer { close(mnt) }
         if withExtendedLifetime(target, { aufsctl_move_mount_to_fd(mnt, target.fd) }) != 0 {
-            return .failure(FsMountError(step: "move_mount(onto the fd of \(target.path))", errno: SysErrno(errno)))
+            return .failure(FsMountError(step: .moveMount(target: target.path), errno: SysErrno(errno)))
         }
         return .success(())
     }

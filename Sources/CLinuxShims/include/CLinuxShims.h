@@ -101,5 +101,7 @@ int aufsctl_loop_clear(int loop_fd);
 /// fgetxattr(2) (<sys/xattr.h> is not in Glibc's module): the value's length, or -errno.
 long aufsctl_fgetxattr(int fd, const char *name, void *value, unsigned long size);
 extern const unsigned int AUFSCTL_LO_FLAGS_READ_ONLY, AUFSCTL_LO_FLAGS_AUTOCLEAR, AUFSCTL_LO_FLAGS_DIRECT_IO;
+/// setvbuf(stdout, NULL, _IOLBF, 0): Swift 6 cannot name C's `stdout` (shared mutable state).
+void aufsctl_stdout_line_buffered(void);
 
 #endif

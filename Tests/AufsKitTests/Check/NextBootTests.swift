@@ -40,6 +40,18 @@ import Testing
         #expect(report.verdict.state == .loadable)
         #expect(report.warnings.contains { $0.contains("the next boot starts 5.4.0-100-generic, which has no aufs") })
         #expect(report.human(style: TextStyle(color: false)).contains("next boot           5.4.0-100-generic, NO aufs"))
+        // The per-kernel table: both kernels, newest first, the next boot's lacking aufs said; --strict
+        // makes the warning an exit 3 when aufs would otherwise be usable.
+        #expect(f.kernels.map(\.kernel) == ["5.4.0-100-generic", "5.4.0-42-generic"])
+        #expect(f.kernels.first?.nextBoot == true && f.kernels.first?.installed == false)
+        #expect(f.kernels.last?.running == true && f.kernels.last?.installed == true)
+        let table = report.human(style: TextStyle(color: false))
+        #expect(table.contains("kernel                      headers  branch"), "\(table)")
+        #expect(table.contains("5.4.0-100-generic           no       aufs5.4  no     no         -       yes, NO aufs"))
+        var usable = f
+        usable.filesystems.aufs = true
+        #expect(CheckReport(root: HostRoot(t.path), facts: usable).exitCode == .success)
+        #expect(CheckReport(root: HostRoot(t.path), facts: usable, strict: true).exitCode == .installable)
 
         // GRUB_DEFAULT=saved with the running kernel saved: no warning.
         t.write("etc/default/grub", "GRUB_DEFAULT=saved\n")

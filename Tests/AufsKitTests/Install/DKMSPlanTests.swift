@@ -42,7 +42,7 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
             }
             return CommandResult(status: 0, stdout: installed.sorted().map { "\($0) install ok installed\n" }.joined())
         case ("apt-get", "install"):
-            for p in argv.dropFirst(2) where !p.hasPrefix("-") {
+            for p in Self.packages(argv) {
                 installed.insert(p)
                 if p == "dkms" {
                     try AtomicFile.makeDirectories(root + "/usr/sbin");
@@ -55,8 +55,8 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
                 }
             }
             return CommandResult(status: 0)
-        case ("apt-get", "remove"):
-            for p in argv.dropFirst(3) {
+        case ("apt-get", "remove"), ("apt-get", "purge"):
+            for p in Self.packages(argv) {
                 installed.remove(p)
                 if p == "dkms" { RecursiveRemove.remove(root + "/usr/sbin/dkms") }
                 if let k = Self.headersKernel(p) { RecursiveRemove.remove(root + "/lib/modules/\(k)/build") }
@@ -92,6 +92,22 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         return CommandResult(status: 0)
     }
 
+    /// apt-get's package arguments: its options (`-y`, `-o NAME=VALUE`) left out.
+    static func packages(_ argv: [String]) -> [String] {
+        var out: [String] = []
+        var skipNext = false
+        for a in argv.dropFirst(2) {
+            if skipNext {
+                skipNext = false
+            } else if a == "-o" {
+                skipNext = true
+            } else if !a.hasPrefix("-") {
+                out.append(a)
+            }
+        }
+        return out
+    }
+
     /// `linux-headers-6.1.0-18-amd64` -> its kernel; meta packages (`linux-headers-amd64`) -> nil.
     static func headersKernel(_ p: String) -> String? {
         guard p.hasPrefix("linux-headers-") else { return nil }
@@ -107,7 +123,8 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
 @Suite struct DKMSPlanTests {
     static let kver = "6.1.0-18-amd64"
     static let fresh = [
-        "apt-get install -y --no-install-recommends dkms build-essential linux-headers-amd64 linux-headers-6.1.0-18-amd64",
+        "apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600 dkms build-essential linux-headers-amd64 "
+            + "linux-headers-6.1.0-18-amd64",
         "dkms add aufs/0.0-standin",
         "dkms build aufs/0.0-standin -k 6.1.0-18-amd64 -j 2",
         "dkms install aufs/0.0-standin -k 6.1.0-18-amd64",
@@ -153,13 +170,45 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         #expect(report.steps.first { $0.id == "exports" }?.status == .skipped)
     }
 
+    static let purge =
+        "apt-get purge -y -o DPkg::Lock::Timeout=600 build-essential dkms linux-headers-6.1.0-18-amd64 "
+        + "linux-headers-amd64 linux-kbuild-6.1"
+
+    /// A failure at each mutating step rolls back what the run applied, newest first: the host
+    /// is as before (packages purged, /usr/src and dkms empty, no record), exit 1.
     @Test(arguments: 0..<4)
-    func failureAtEachStep(_ i: Int) async throws {
+    func failureAtEachStepRollsBack(_ i: Int) async throws {
         let t = copyFixture("debian12")
         let runner = FakeDebian(root: t.path, kver: Self.kver, symvers: Self.realSymvers)
         runner.failing = Self.fresh[i]
         let report = try await apply(t, runner, options())
+        #expect(report.exitCode == .failure, "\(report)")
+        #expect(report.onFailure == (i == 0 ? nil : .rolledBack))
+        #expect(report.steps.filter { $0.status == .failed }.count == 1)
+        #expect(report.message?.contains(i == 0 ? "step packages failed" : "rolled back") == true)
+        let after = runner.mutating.drop { $0 != Self.fresh[i] }
+        #expect(after.first == Self.fresh[i])
+        #expect(after.last == (i == 0 ? Self.fresh[0] : Self.purge), "\(runner.mutating)")
+        #expect(!FileRead.exists(t.path + "/usr/src/aufs-0.0-standin"))
+        #expect(!FileRead.exists(t.path + "/lib/modules/\(Self.kver)/build"))
+        #expect(!FileRead.exists(t.path + "/etc/kernel/postinst.d/aufsctl"))
+        #expect(runner.installed == ["libc6"])
+        #expect(runner.dkms.isEmpty)
+        #expect(try InstallState.load(root: HostRoot(t.path)).installs.isEmpty)
+    }
+
+    /// --keep-on-failure: what the run applied stays (exit 6 once something changed), recorded, and
+    /// uninstall takes it away.
+    @Test(arguments: 0..<4)
+    func failureAtEachStepKept(_ i: Int) async throws {
+        let t = copyFixture("debian12")
+        let runner = FakeDebian(root: t.path, kver: Self.kver, symvers: Self.realSymvers)
+        runner.failing = Self.fresh[i]
+        var o = options()
+        o.keepOnFailure = true
+        let report = try await apply(t, runner, o)
         #expect(report.exitCode == (i == 0 ? AufsExitCode.failure : AufsExitCode.partial))
+        #expect(i == 0 || report.onFailure == .kept)
         #expect(report.steps.filter { $0.status == .failed }.count == 1)
         #expect(runner.mutating.last == Self.fresh[i])
         _ = try await Uninstaller(printer: { _ in }).run(root: HostRoot(t.path), runner: runner, dryRun: false)
@@ -174,8 +223,10 @@ final class FakeDebian: CommandRunner, @unchecked Sendable {
         let t = copyFixture("debian12")
         let runner = FakeDebian(root: t.path, kver: Self.kver, symvers: Self.realSymvers)
         let report = try await apply(t, runner, options(skip: false))
+        // Without headers the packages come first; the preflight then blocks and they are purged again.
         #expect(report.exitCode.rawValue == AufsExitCode.blocked.rawValue)
-        #expect(runner.mutating == [Self.fresh[0]])
+        #expect(runner.mutating == [Self.fresh[0], Self.purge])
+        #expect(report.onFailure == .rolledBack && runner.installed == ["libc6"])
         let blocked = report.steps.first { $0.status == .blocked }
         #expect(blocked?.id == "exports")
         #expect(
@@ -541,7 +592,7 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
         #expect(
             all.contains("would undo persist: remove /etc/modules-load.d/aufs.conf")
                 || all.contains("would undo from-"), "\(all)")
-        #expect(all.contains("apt-get remove -y") && all.contains("dkms"), "\(all)")
+        #expect(all.contains("apt-get purge -y") && all.contains("dkms"), "\(all)")
         #expect(try InstallState.load(root: HostRoot(t.path)).installs.count == 2, "a dry run changes nothing")
     }
 }
@@ -549,4 +600,56 @@ final class FakeGitDebian: CommandRunner, @unchecked Sendable {
 final class Lines: @unchecked Sendable {
     var all: [String] = []
     func add(_ s: String) { all.append(s) }
+}
+
+/// `install --all-kernels`: every other installed kernel of the series with headers gets its own
+/// dkms build and install (one record); one without headers or of another series is named and left
+/// out; a failed build for one of them rolls back the whole run.
+@Suite struct AllKernelsTests {
+    func root() -> TempDir {
+        let t = copyFixture("debian12")
+        t.write("lib/modules/6.1.0-20-amd64/build/Module.symvers", DKMSPlanTests.realSymvers)
+        t.write("lib/modules/5.10.0-28-amd64/build/Module.symvers", DKMSPlanTests.realSymvers)
+        t.write("boot/vmlinuz-6.1.0-21-amd64", "")
+        return t
+    }
+
+    func options() -> InstallOptions {
+        var o = DKMSPlanTests().options()
+        o.method = nil
+        o.allKernels = true
+        return o
+    }
+
+    @Test func buildsForEachKernelOfTheSeries() async throws {
+        let t = root()
+        let runner = FakeDebian(root: t.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers)
+        let report = try await DKMSPlanTests().apply(t, runner, options())
+        #expect(report.exitCode == .success, "\(report)")
+        #expect(
+            runner.mutating.suffix(2) == [
+                "dkms build aufs/0.0-standin -k 6.1.0-20-amd64 -j 2", "dkms install aufs/0.0-standin -k 6.1.0-20-amd64",
+            ], "\(runner.mutating)")
+        #expect(runner.dkms["0.0-standin/6.1.0-18-amd64"] == "installed")
+        #expect(runner.dkms["0.0-standin/6.1.0-20-amd64"] == "installed")
+        #expect(runner.dkms["0.0-standin/5.10.0-28-amd64"] == nil)
+        #expect(report.afterwards.contains { $0.contains("not built for 5.10.0-28-amd64 (another series") })
+        #expect(report.afterwards.contains { $0.contains("not built for 6.1.0-21-amd64 (no headers") })
+        let record = try #require(try InstallState.load(root: HostRoot(t.path)).installs.first)
+        #expect(
+            record.steps.contains {
+                $0.undo.contains(.dkmsRemove(module: "aufs/0.0-standin", kernel: "6.1.0-20-amd64"))
+            })
+    }
+
+    @Test func aFailedOtherKernelRollsBackTheRun() async throws {
+        let t = root()
+        let runner = FakeDebian(root: t.path, kver: DKMSPlanTests.kver, symvers: DKMSPlanTests.realSymvers)
+        runner.failing = "dkms build aufs/0.0-standin -k 6.1.0-20-amd64 -j 2"
+        let report = try await DKMSPlanTests().apply(t, runner, options())
+        #expect(report.exitCode == .failure && report.onFailure == .rolledBack, "\(report)")
+        #expect(runner.dkms.isEmpty && runner.installed == ["libc6"])
+        #expect(!FileRead.exists(t.path + "/usr/src/aufs-0.0-standin"))
+        #expect(try InstallState.load(root: HostRoot(t.path)).installs.isEmpty)
+    }
 }

@@ -15,6 +15,8 @@ final class FakeCentOS: CommandRunner, @unchecked Sendable {
     static let kver = "5.13.1-1.el7.x86_64"
     /// What the upstream .repo says about signatures.
     var upstreamGpgCheck = "1"
+    /// The bytes yum installs as /boot/vmlinuz-KVER (a signing fixture's PE head, or empty).
+    var image: [UInt8] = []
 
     init(root: String) { self.root = root }
 
@@ -46,7 +48,8 @@ final class FakeCentOS: CommandRunner, @unchecked Sendable {
             case "install -y yum-utils": write("/usr/bin/yum-config-manager", "#!/bin/sh\n")
             case "install -y kernel-ml-aufs":
                 write("/var/lib/fake-rpm/kernel-ml-aufs", "")
-                write("/boot/vmlinuz-\(FakeCentOS.kver)", "")
+                mkdirs(file("/boot"))
+                try! AtomicFile.write(file("/boot/vmlinuz-\(FakeCentOS.kver)"), image)
                 write("/boot/config-\(FakeCentOS.kver)", "CONFIG_MODULES=y\nCONFIG_AUFS_FS=y\n")
             case "remove -y yum-utils": unlink(file("/usr/bin/yum-config-manager"))
             case "remove -y kernel-ml-aufs":

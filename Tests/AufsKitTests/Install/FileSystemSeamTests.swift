@@ -37,6 +37,10 @@ final class RecordingFileSystem: HostFileSystem, @unchecked Sendable {
         changes.append("symlink \(path) -> \(target)")
         try local.symlink(target, at: path)
     }
+    func setPermissions(_ path: String, _ mode: UInt32) throws {
+        changes.append("chmod \(String(mode, radix: 8)) \(path)")
+        try local.setPermissions(path, mode)
+    }
 }
 
 /// The install wing changes files only through HostFileSystem: a file system that implements no

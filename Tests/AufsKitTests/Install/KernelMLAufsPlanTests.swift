@@ -57,27 +57,40 @@ import Testing
         #expect(report.changed == false && report.message?.contains("nothing to do") == true)
     }
 
-    /// A failure at each mutating step: the report says which, exit 6 once something changed,
-    /// the state holds what did, and uninstall puts every file back.
+    /// A failure at each mutating step: the report says which and the run rolls back what it
+    /// applied (every file as before, exit 1); with --keep-on-failure exit 6 once something
+    /// changed, the state holds what did, and uninstall puts every file back.
     @Test(arguments: 0..<5)
     func failureAtEachStep(_ i: Int) async throws {
-        let t = copyFixture("centos7")
-        let files = ["/etc/default/grub", "/etc/sysconfig/kernel", "/boot/grub2/grub.cfg"]
-        let before = files.map { FileRead.string(t.path + $0) }
-        let runner = FakeCentOS(root: t.path)
-        runner.failing = (Self.freshSequence[i], "simulated failure")
-        let report = try await apply(t, runner)
-        #expect(report.steps.contains { $0.status == .failed })
-        #expect(report.exitCode == (i == 0 ? AufsExitCode.failure : AufsExitCode.partial))
-        #expect(runner.mutating.last == Self.freshSequence[i])
-        let state = try InstallState.load(root: HostRoot(t.path))
-        // Every completed change is recorded, and so is the failed step's undo, journaled before it ran.
-        #expect((state.installs.first?.steps.count ?? 0) == report.steps.filter { $0.status == .changed }.count + 1)
-        _ = try await Uninstaller(printer: { _ in }).run(root: HostRoot(t.path), runner: runner, dryRun: false)
-        #expect(files.map { FileRead.string(t.path + $0) } == before)
-        #expect(!FileRead.exists(t.path + "/etc/yum.repos.d/kernel-ml-aufs.repo"))
-        #expect(!FileRead.exists(t.path + "/usr/bin/yum-config-manager"))
-        #expect(try InstallState.load(root: HostRoot(t.path)).installs.isEmpty)
+        for keep in [false, true] {
+            let t = copyFixture("centos7")
+            let files = ["/etc/default/grub", "/etc/sysconfig/kernel", "/boot/grub2/grub.cfg"]
+            let before = files.map { FileRead.string(t.path + $0) }
+            let runner = FakeCentOS(root: t.path)
+            runner.failing = (Self.freshSequence[i], "simulated failure")
+            var o = InstallOptions()
+            o.keepOnFailure = keep
+            let report = try await apply(t, runner, options: o)
+            #expect(report.steps.contains { $0.status == .failed })
+            let mutated = runner.mutating.firstIndex(of: Self.freshSequence[i])
+            #expect(mutated != nil)
+            if keep {
+                #expect(report.exitCode == (i == 0 ? AufsExitCode.failure : AufsExitCode.partial))
+                #expect(runner.mutating.last == Self.freshSequence[i])
+                let state = try InstallState.load(root: HostRoot(t.path))
+                // Every completed change is recorded, and so is the failed step's undo, journaled before it ran.
+                #expect(
+                    (state.installs.first?.steps.count ?? 0) == report.steps.filter { $0.status == .changed }.count + 1)
+                _ = try await Uninstaller(printer: { _ in }).run(root: HostRoot(t.path), runner: runner, dryRun: false)
+            } else {
+                #expect(report.exitCode == .failure, "\(report)")
+                #expect(report.onFailure == .rolledBack)
+            }
+            #expect(files.map { FileRead.string(t.path + $0) } == before)
+            #expect(!FileRead.exists(t.path + "/etc/yum.repos.d/kernel-ml-aufs.repo"))
+            #expect(!FileRead.exists(t.path + "/usr/bin/yum-config-manager"))
+            #expect(try InstallState.load(root: HostRoot(t.path)).installs.isEmpty)
+        }
     }
 
     @Test func endOfLifeMirrorsAreExplained() async throws {
@@ -105,15 +118,15 @@ import Testing
     }
 
     /// The kernel that will boot the host is signature-checked: an upstream .repo without gpgcheck
-    /// stops the install before the kernel (exit 6: yum-utils and the repo file stay until
-    /// `uninstall`) unless --gpgkey (turns it on with that key) or --no-gpgcheck
+    /// stops the install before the kernel (exit 4, yum-utils and the repo file rolled back) unless --gpgkey (turns it on with that key) or --no-gpgcheck
     /// (installs unsigned, and says so); a baseurl needs one of the two up front.
     @Test func signatures() async throws {
         let t = copyFixture("centos7")
         let runner = FakeCentOS(root: t.path)
         runner.upstreamGpgCheck = "0"
         let refused = try await apply(t, runner)
-        #expect(refused.exitCode == .partial, "\(refused)")
+        #expect(refused.exitCode == .blocked && refused.onFailure == .rolledBack, "\(refused)")
+        #expect(!FileRead.exists(t.path + "/usr/bin/yum-config-manager"))
         #expect(
             refused.message?.contains("does not check signatures") == true, "\(String(describing: refused.message))")
         #expect(!runner.calls.contains { $0.contains("kernel-ml-aufs") && $0.first == "yum" && $0.contains("install") })

@@ -25,7 +25,8 @@ import Testing
         #expect(plan.steps.map(\.id) == ["package", "persist"])  // a root tree: nothing is loaded into this kernel
         let report = try await Executor(printer: { _ in }).run(
             plan, context: installer.context(facts, o), dryRun: false)
-        #expect(runner.mutating == ["apt-get install -y linux-modules-extra-5.4.0-42-generic"])
+        #expect(
+            runner.mutating == ["apt-get install -y -o DPkg::Lock::Timeout=600 linux-modules-extra-5.4.0-42-generic"])
         #expect(report.exitCode.rawValue == 0)
         let again = try await Executor(printer: { _ in }).run(plan, context: installer.context(facts, o), dryRun: false)
         #expect(again.steps.allSatisfy { $0.status == .ok })

@@ -108,8 +108,8 @@ import Testing
         sys.fsMountFailure = nil
         func noFDs() {
             sys.fsMountFailures = [
-                FsMountError(step: "fsconfig(FSCONFIG_SET_FD, \"lowerdir+\", fd of x)", errno: SysErrno(noFD)),
-                FsMountError(step: "fsconfig(FSCONFIG_SET_STRING, \"lowerdir+\", \"x\")", errno: SysErrno(EINVAL)),
+                FsMountError(step: .setFD(key: "lowerdir+", path: "x"), errno: SysErrno(noFD)),
+                FsMountError(step: .setString(key: "lowerdir+", value: "x"), errno: SysErrno(EINVAL)),
             ]
         }
         noFDs()

@@ -17,7 +17,7 @@ class ScriptedSyscalls: Syscalls, @unchecked Sendable {
     /// Errors for the next umount2 calls, in order.
     var umountErrors: [Int32] = []
     var mountError: Int32?
-    var fsMountFailure: FsMountError? = FsMountError(step: "fsopen(\"overlay\")", errno: SysErrno(ENOSYS))
+    var fsMountFailure: FsMountError? = FsMountError(step: .open(fstype: "overlay"), errno: SysErrno(ENOSYS))
     /// Failures for the next fsMount calls, in order, before `fsMountFailure`.
     var fsMountFailures: [FsMountError] = []
     var fsMountTargets: [String] = []

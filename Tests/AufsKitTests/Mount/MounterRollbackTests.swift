@@ -34,7 +34,7 @@ final class RecordingSyscalls: Syscalls, @unchecked Sendable {
     func fsMount(
         fstype: String, source: String, parameters: [FsParameter], readOnly: Bool, target: AnchoredDirectory
     ) -> Result<Void, FsMountError> {
-        .failure(FsMountError(step: "fsopen", errno: SysErrno(ENOSYS)))
+        .failure(FsMountError(step: .open(fstype: "overlay"), errno: SysErrno(ENOSYS)))
     }
     func anchorDirectory(_ path: String) -> Result<AnchoredDirectory, AnchorFailure> {
         LinuxSyscalls().anchorDirectory(path)

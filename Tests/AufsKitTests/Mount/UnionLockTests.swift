@@ -88,7 +88,7 @@ private func threeUnions(_ t: TempDir) -> (HostRoot, [(target: String, si: Strin
         let locks = UnionLocks(directory: t.path + "/si")
         let x = try locks.exclusive("cd", what: "test")
         let dir = t.path
-        let reader = Task.detached { () -> Bool in
+        let reader = Started { () -> Bool in
             guard case .success(let l) = locks.shared("cd", timeout: 20) else { return false }
             writeFile(dir + "/acquired", "")
             while !FileRead.exists(dir + "/done") { usleep(10_000) }

@@ -9,7 +9,17 @@ import Testing
 
 /// Runs a command as nobody (setpriv), for the attacker's side of a test.
 func asNobody(_ argv: [String]) async throws -> CommandResult {
-    try await SubprocessRunner().run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"] + argv)
+    // Spawned and waited for on a thread of its own: a race test calls this at the moment it staged,
+    // and must not wait for a pool thread another test is blocking.
+    await offPool {
+        let c = Child(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"] + argv, dir: "/tmp")
+        let status = c.wait()
+        defer {
+            unlink(c.out)
+            unlink(c.err)
+        }
+        return CommandResult(status: status, stdout: c.output, stderr: c.errors)
+    }
 }
 
 /// Another user on the host attacks what root's aufsctl uses: locks, the state file, default

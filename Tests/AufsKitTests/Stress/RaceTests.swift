@@ -7,7 +7,7 @@ import Testing
 @testable import AufsMount
 
 /// A child process with its output in files (the test must go on while it runs).
-final class Child {
+final class Child: Sendable {
     let pid: pid_t
     let out: String
     let err: String
@@ -190,12 +190,14 @@ struct RaceTests {
         let pause = d + "/pause"
         let c = Child(
             ["env", "-C", d, "AUFSCTL_TEST_PAUSE_BEFORE_CALL=" + pause] + env + [aufsctlBinary()] + args, dir: d)
-        let end = monotonicSeconds() + 20
-        while access(pause, F_OK) != 0 && monotonicSeconds() < end { usleep(5000) }
+        await offPool {
+            let end = monotonicSeconds() + 20
+            while access(pause, F_OK) != 0 && monotonicSeconds() < end { usleep(5000) }
+        }
         let s = try await asNobody(["sh", "-c", swap])
         #expect(s.status == 0, "the staged swap failed: \(s.stderr)")
         unlink(pause)
-        let status = c.wait()
+        let status = await offPool { c.wait() }
         let won = !victimIntact(d)
         return (won, "exit \(status): \(c.output) \(c.errors)")
     }
@@ -351,14 +353,18 @@ struct RaceTests {
         // Staged: the maintenance file is a FIFO, so the flush waits there, after listing the
         // entries and before unlinking them; the swap is made then.
         let (m, entry) = setUp(fifo: true)
-        let flush = Task.detached { try? PseudoLinks(root: HostRoot(d)).flush(m) }
+        // The flush and the FIFO's reader each on a thread of their own: a pool thread blocked in
+        // the FIFO's open would wait for a reader the pool then has no thread left to run.
+        let flush = Started { _ = try? PseudoLinks(root: HostRoot(d)).flush(m) }
         usleep(100_000)
         let s = try await asNobody(["sh", "-c", "cd \(d)/rw && mv .wh..wh.plnk away && ln -s ../victim .wh..wh.plnk"])
         #expect(s.status == 0, "\(s.stderr)")
-        let reader = open(d + "/proc/fs/aufs/plink_maint", O_RDONLY)
-        var buf = [UInt8](repeating: 0, count: 64)
-        while read(reader, &buf, 64) > 0 {}
-        close(reader)
+        await offPool {
+            let reader = open(d + "/proc/fs/aufs/plink_maint", O_RDONLY)
+            var buf = [UInt8](repeating: 0, count: 64)
+            while read(reader, &buf, 64) > 0 {}
+            close(reader)
+        }
         _ = await flush.value
         #expect(readText(d + "/victim/" + entry) == "root's\n", "the flush removed root's file through the link")
         var tally = Tally(path: "pseudo-link directory")

@@ -49,7 +49,7 @@ struct FakeSyscalls: Syscalls {
     func fsMount(
         fstype: String, source: String, parameters: [FsParameter], readOnly: Bool, target: AnchoredDirectory
     ) -> Result<Void, FsMountError> {
-        .failure(FsMountError(step: "fsopen", errno: SysErrno(EPERM)))
+        .failure(FsMountError(step: .open(fstype: "overlay"), errno: SysErrno(EPERM)))
     }
     func anchorDirectory(_ path: String) -> Result<AnchoredDirectory, AnchorFailure> {
         LinuxSyscalls().anchorDirectory(path)

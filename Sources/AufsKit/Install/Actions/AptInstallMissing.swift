@@ -27,11 +27,18 @@ public struct AptInstallMissing: ActionKind {
     }
 
     static func installed(_ ctx: InstallContext) async throws -> Set<String> {
+        Set(try await known(ctx).filter { $0.value }.keys)
+    }
+
+    /// Every package dpkg knows (installed, or only its configuration files left): whether installed.
+    static func known(_ ctx: InstallContext) async throws -> [String: Bool] {
         let r = try await ctx.run(["dpkg-query", "-W", "-f=${Package} ${Status}\\n"])
-        return Set(
-            r.stdout.split(separator: "\n").compactMap { l in
-                l.hasSuffix(" installed") ? l.split(separator: " ").first.map(String.init) : nil
-            })
+        var out: [String: Bool] = [:]
+        for l in r.stdout.split(separator: "\n") {
+            guard let name = l.split(separator: " ").first.map(String.init) else { continue }
+            if l.hasSuffix(" installed") { out[name] = true } else if l.hasSuffix(" config-files") { out[name] = false }
+        }
+        return out
     }
 
     func isDone(_ ctx: InstallContext) async throws -> Bool { try await missing(ctx).isEmpty }
@@ -45,16 +52,21 @@ public struct AptInstallMissing: ActionKind {
         }
         let tree = "/lib/modules/\(kernel)"
         let treeExisted = ctx.fs.exists(ctx.path(tree))
-        let before = try await AptInstallMissing.installed(ctx)
+        let before = try await AptInstallMissing.known(ctx)
         // Journaled first: the tree. The package list is known only afterwards (apt-get remove of a
         // package the archive does not know fails, so it is not guessed ahead).
         if !treeExisted { try ctx.willChange([.removeModuleTree(path: tree)]) }
         try await ctx.checkStreaming(
-            ["apt-get", "install", "-y", "--no-install-recommends"] + missing,
+            ["apt-get", "install", "-y", "--no-install-recommends"] + AptLock.options + missing,
             environment: ["DEBIAN_FRONTEND": "noninteractive"])
-        let added = try await AptInstallMissing.installed(ctx).subtracting(before).sorted()
+        let added = try await AptInstallMissing.installed(ctx).subtracting(before.filter { $0.value }.keys).sorted()
         var undo: [UndoAction] = treeExisted ? [] : [.removeModuleTree(path: tree)]
-        if !added.isEmpty { undo.append(.aptRemove(packages: added)) }
+        // Purged when dpkg had never seen them (the package list is as it was after the undo);
+        // removed when their configuration files were there before (they stay, as they were).
+        let purge = added.filter { before[$0] == nil }
+        let remove = added.filter { before[$0] != nil }
+        if !remove.isEmpty { undo.append(.aptRemove(packages: remove)) }
+        if !purge.isEmpty { undo.append(.aptPurge(packages: purge)) }
         return undo
     }
 
@@ -68,7 +80,10 @@ public struct AptInstallMissing: ActionKind {
     }
 
     var shellCommands: [String] {
-        ["DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $aufsctl_missing"]
+        [
+            "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "
+                + "\(ShellScript.quote(AptLock.options)) $aufsctl_missing"
+        ]
     }
 
     func resources(_ ctx: InstallContext) throws -> [Resource] { [.aptPackages] }

@@ -12,8 +12,6 @@ public struct DKMSAction: ActionKind {
     public var jobs: Int
     /// The aufs-standalone branch, named in a failed build's way out.
     public var branch: String
-    /// Report whether the installed module is signed (Secure Boot hosts).
-    public var reportSigner: Bool
 
     func version(_ ctx: InstallContext) throws -> String? { try DKMSMethod.source(ctx)?.version }
 
@@ -49,21 +47,16 @@ public struct DKMSAction: ActionKind {
             let undo: [UndoAction] = [.dkmsRemove(module: "aufs/\(v)", kernel: kernel)]
             try ctx.willChange(undo)
             try await ctx.checkStreaming(["dkms", "install", "aufs/\(v)", "-k", kernel])
-            if reportSigner {
-                // Say whether the installed module is signed (libkmod reads the signature).
-                let signer = (try? ModuleIndex(root: ctx.root, kernel: kernel))?.lookup("aufs")?.signer
-                ctx.notes.append(
-                    signer.map { "Secure Boot: the installed aufs.ko is signed by \($0)" }
-                        ?? "Secure Boot: the installed aufs.ko is NOT signed, so the kernel will refuse it")
-            }
             return undo
         }
     }
 
     /// modpost's "undefined!" lines are the truth about missing exports; else the log's tail.
     func explainBuildFailure(_ e: AufsError, ctx: InstallContext, version v: String) -> AufsError {
-        let log = "/var/lib/dkms/aufs/\(v)/build/make.log"
-        let text = ctx.fs.string(ctx.path(log))
+        let dkmsLog = "/var/lib/dkms/aufs/\(v)/build/make.log"
+        let text = ctx.fs.string(ctx.path(dkmsLog))
+        // Kept where a rollback (`dkms remove`) does not take it, as akmods keeps .last.log.
+        let log = text.flatMap { keepLog($0, ctx: ctx, version: v) } ?? dkmsLog
         let undefined = text.map { SymbolCheck.undefinedByModpost(makeLog: $0) } ?? []
         if !undefined.isEmpty {
             return AufsError(
@@ -77,6 +70,18 @@ public struct DKMSAction: ActionKind {
         }
         let tail = text.map { $0.split(separator: "\n").suffix(30).map(String.init) } ?? []
         return AufsError(e.message + "; the build log is \(log)", details: tail.isEmpty ? e.details : tail)
+    }
+
+    /// Copies a failed build's make.log to /var/log/aufsctl/make-aufs-V-KVER.log; its path, or nil.
+    func keepLog(_ text: String, ctx: InstallContext, version v: String) -> String? {
+        let kept = "/var/log/aufsctl/make-aufs-\(v)-\(kernel).log"
+        do {
+            try ctx.fs.makeDirectories(ctx.path("/var/log/aufsctl"))
+            try ctx.fs.write(ctx.path(kept), text, mode: 0o640)
+            return kept
+        } catch {
+            return nil
+        }
     }
 
     var shellDoneTest: String? {

@@ -54,10 +54,13 @@ public struct SetAssignments: ActionKind {
 public struct WriteFile: ActionKind {
     public var path: String
     public var content: String
+    /// Set after writing (a kernel hook: 0755); nil keeps what the file had, else 0644.
+    public var mode: UInt32?
 
-    public init(path: String, content: String) {
+    public init(path: String, content: String, mode: UInt32? = nil) {
         self.path = path
         self.content = content
+        self.mode = mode
     }
 
     func isDone(_ ctx: InstallContext) async throws -> Bool {
@@ -72,6 +75,7 @@ public struct WriteFile: ActionKind {
         try ctx.willChange(undo)
         try ctx.fs.makeDirectories(Paths.dirname(ctx.path(path)))
         try ctx.fs.write(ctx.path(path), content)
+        if let mode { try ctx.fs.setPermissions(ctx.path(path), mode) }
         return undo
     }
 
@@ -79,6 +83,7 @@ public struct WriteFile: ActionKind {
 
     var shellCommands: [String] {
         ["printf '%s' \(ShellScript.quote(content)) | aufsctl_write \(ShellScript.rooted(path))"]
+            + (mode.map { ["chmod \(String($0, radix: 8)) \(ShellScript.rooted(path))"] } ?? [])
     }
 
     func resources(_ ctx: InstallContext) throws -> [Resource] { [.file(path)] }

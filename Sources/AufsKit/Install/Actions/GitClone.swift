@@ -13,6 +13,8 @@ public struct GitClone: ActionKind {
     public var dir: String
     /// The clone's own export list is checked against this, unless nil (--skip-export-check).
     public var exports: ExportCheck?
+    /// A trial build ran first (`--build`): the clone takes the branch it compiled.
+    public var afterTrial = false
 
     static let safe = ["GIT_ALLOW_PROTOCOL": "https:http"]
 
@@ -40,7 +42,10 @@ public struct GitClone: ActionKind {
 
     func apply(_ ctx: InstallContext) async throws -> [UndoAction] {
         var chosen = ""
-        if case .branch(let name) = ref { chosen = try await branch(ctx, default: name) }
+        // The branch the trial build compiled (install --build), else the kernel's or the repository's.
+        if case .branch(let name) = ref {
+            if let b = ctx.trialBranch { chosen = b } else { chosen = try await branch(ctx, default: name) }
+        }
         try ctx.fs.makeDirectories(Paths.dirname(ctx.path(dir)))
         try ctx.willChange([.removeTree(path: dir)])
         if case .commit(let id) = ref {
@@ -82,6 +87,13 @@ public struct GitClone: ActionKind {
                 "git -C \(d) remote add origin \(ShellScript.quote(url))",
                 "\(env) git -C \(d) fetch --depth 1 --no-recurse-submodules origin \(ShellScript.quote(id))",
                 "git -C \(d) checkout -q --detach FETCH_HEAD",
+            ]
+        case .branch(let name) where afterTrial:
+            // The trial build's branch ($AUFSCTL_BRANCH), as the binary clones it.
+            return [
+                "aufsctl_default=\(ShellScript.quote(name))",
+                "\(env) git clone --depth 1 --no-recurse-submodules --branch \"${AUFSCTL_BRANCH:-$aufsctl_default}\" "
+                    + "\(ShellScript.quote(url)) \(d)",
             ]
         case .branch(let name):
             return [

@@ -17,6 +17,9 @@ public struct Preflight: ActionKind {
         case aufsSource(dir: String)
         /// The installed kernel-ml-aufs has /boot/vmlinuz-KVER and builds aufs in.
         case installedKernelCarriesAufs
+        /// Secure Boot: the installed kernel-ml-aufs image carries an Authenticode signature, or it
+        /// is not made the GRUB default (`allowUnsigned`: said, and made the default anyway).
+        case installedKernelSigned(allowUnsigned: Bool)
     }
 
     public var rule: Rule
@@ -43,6 +46,8 @@ public struct Preflight: ActionKind {
             _ = try DKMSMethod.source(ctx)
         case .installedKernelCarriesAufs:
             try KernelMLAufsMethod.verifyKernel(ctx, try await KernelMLAufsMethod.requireKernel(ctx))
+        case .installedKernelSigned(let allow):
+            try KernelMLAufsMethod.verifySigned(ctx, try await KernelMLAufsMethod.requireKernel(ctx), allow: allow)
         }
         return true
     }
@@ -77,6 +82,8 @@ public struct Preflight: ActionKind {
                 "grep -Eq '^CONFIG_AUFS_FS=[ym]' \"$ROOT/boot/config-$KVER\" || { echo \"/boot/config-$KVER has no "
                     + "CONFIG_AUFS_FS=y\" >&2; exit 1; }",
             ]
+        case .installedKernelSigned(let allow):
+            return KernelMLAufsMethod.signedShell(allow: allow)
         }
     }
 }

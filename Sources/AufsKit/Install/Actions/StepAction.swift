@@ -11,10 +11,13 @@ protocol ActionKind: Sendable {
     /// The sh that makes the change, with the same backups and atomic renames as the Swift path.
     var shellCommands: [String] { get }
     func resources(_ ctx: InstallContext) throws -> [Resource]
+    /// sh run once after every step (a pending MOK key ends the script with exit 5).
+    var shellEpilogue: [String] { get }
 }
 
 extension ActionKind {
     func resources(_ ctx: InstallContext) throws -> [Resource] { [] }
+    var shellEpilogue: [String] { [] }
 }
 
 /// The typed changes install steps and `persist` are made of. One executor applies them and one
@@ -52,6 +55,10 @@ public enum StepAction: Sendable {
     case symlink(SymlinkAction)
     /// persist's /etc/fstab line, placed after the lines that mount what the union needs.
     case fstabLine(FstabLineAction)
+    /// Secure Boot: dkms's sign tool, DKMS's signing pair, its certificate staged for MokManager.
+    case signing(SigningAction)
+    /// `--build`: aufs compiled for the kernel in a scratch directory; none builds: blocked.
+    case trialBuild(TrialBuildAction)
 
     var kind: any ActionKind {
         switch self {
@@ -70,6 +77,8 @@ public enum StepAction: Sendable {
         case .loadModule(let a): return a
         case .symlink(let a): return a
         case .fstabLine(let a): return a
+        case .signing(let a): return a.kind
+        case .trialBuild(let a): return a
         }
     }
 
@@ -78,6 +87,7 @@ public enum StepAction: Sendable {
     public var shellDoneTest: String? { kind.shellDoneTest }
     public var shellCommands: [String] { kind.shellCommands }
     public func resources(_ ctx: InstallContext) throws -> [Resource] { try kind.resources(ctx) }
+    public var shellEpilogue: [String] { kind.shellEpilogue }
 }
 
 /// The POSIX sh form of a step for `--emit-sh`: run `commands` unless `doneTest` succeeds.

@@ -230,6 +230,21 @@ public enum DKMSMethod {
     /// The export preflight as POSIX sh: the same list and conditions, read from the kernel config
     /// at run time (an unreadable config leaves conditional symbols undecided, as in Swift).
     static func exportShell(source: String?, k: KernelRelease, branch: String, build: String) -> [String] {
+        let kq = ShellScript.quote(k.string)
+        return exportShell(
+            source: source, branch: branch, kernelWord: kq, buildWord: "\"$ROOT\"" + ShellScript.quote(build),
+            configWord: "\"$ROOT/boot/config-\"\(kq)",
+            onMissing:
+                "echo \"kernel \"\(kq)\" lacks exports \"\(ShellScript.quote(branch))\" needs:$missing\" >&2; exit 4",
+            onNoList: "exit 4")
+    }
+
+    /// The same over sh words (the kernel hook passes `"$KVER"`): `onMissing` runs with the missing
+    /// names in `$missing`, `onNoList` when the branch has no known list.
+    static func exportShell(
+        source: String?, branch: String, kernelWord kq: String, buildWord: String, configWord: String,
+        onMissing: String, onNoList: String
+    ) -> [String] {
         var list = SymbolCheck.exports(branch: branch)
         var aufsOn = Set<String>()
         if let s = source {
@@ -240,7 +255,7 @@ public enum DKMSMethod {
         guard let list else {
             return [
                 "echo \(ShellScript.quote("no export list for \(branch); pass --skip-export-check to build anyway")) "
-                    + ">&2; exit 4"
+                    + ">&2; \(onNoList)"
             ]
         }
         let specs = list.compactMap { sym -> String? in
@@ -248,9 +263,8 @@ public enum DKMSMethod {
             if let a = c?.aufs, !aufsOn.contains(a) { return nil }
             return ([sym] + (c?.kernel ?? [])).joined(separator: ":")
         }
-        let kq = ShellScript.quote(k.string)
         return [
-            "CFG=\"$ROOT/boot/config-\"\(kq); [ -f \"$CFG\" ] || CFG=\"$ROOT\"\(ShellScript.quote(build + "/.config"))",
+            "CFG=\(configWord); [ -f \"$CFG\" ] || CFG=\(buildWord)/.config",
             "missing=",
             "for spec in \(specs.joined(separator: " ")); do",
             "    sym=${spec%%:*}; conds=${spec#\"$sym\"}",
@@ -259,39 +273,39 @@ public enum DKMSMethod {
             "        on=; for c in $(echo \"$conds\" | tr ':' ' '); do grep -Eq \"^$c=[ym]\" \"$CFG\" && on=1; done",
             "        [ -n \"$on\" ] || continue",
             "    fi",
-            "    grep -Eq \"[[:space:]]$sym[[:space:]]\" \"$ROOT\"\(ShellScript.quote(build + "/Module.symvers")) || "
-                + "missing=\"$missing $sym\"",
+            "    grep -Eq \"[[:space:]]${sym}[[:space:]]\" \(buildWord)/Module.symvers || missing=\"$missing $sym\"",
             "done",
-            "[ -z \"$missing\" ] || { echo \"kernel \"\(kq)\" lacks exports \"\(ShellScript.quote(branch))\" "
-                + "needs:$missing\" >&2; exit 4; "
-                + "}",
+            "[ -z \"$missing\" ] || { \(onMissing); }",
         ]
     }
 
     public static func plan(_ facts: HostFacts, options o: InstallOptions, root: HostRoot) throws -> Plan {
         let k = facts.kernel.release
-        let d = DKMSSteps(facts: facts, o: o, k: k)
-        var steps = [
-            d.packagesStep(), d.exportsStep(), d.sourceStep(), d.usrSrcStep(),
-            d.dkmsStep(.add), d.dkmsStep(.build), d.dkmsStep(.install),
+        let d = DKMSSteps(facts: facts, o: o, k: k, root: root)
+        let sb = d.secureBoot ? DKMSSigningSteps(facts: facts, o: o, kver: d.kver) : nil
+        try sb.map { try $0.checkPasswordHash(root: root) }
+        // The checks go first when they can run now (headers there; for --build, the tools too): a
+        // kernel that cannot take aufs is then refused before any change.
+        var steps = d.checksFirst ? [d.exportsStep(), d.packagesStep()] : [d.packagesStep(), d.exportsStep()]
+        steps += sb.map { [$0.keyStep(root: root)] } ?? []
+        steps += [
+            d.sourceStep(), d.usrSrcStep(), d.dkmsStep(.add), d.dkmsStep(.build), d.dkmsStep(.install),
         ]
+        steps += [sb?.signedStep(), sb?.enrolStep()].compactMap { $0 ?? nil }
+        for other in d.otherKernels.build { steps += d.otherKernelSteps(other) }
+        steps.append(d.hookStep())
         steps.append(CommonSteps.persist())
-        if d.running && !o.noLoad && root.isHost { steps.append(CommonSteps.load()) }
-        var afterwards: [String] = []
-        if d.secureBoot {
-            afterwards.append(
-                "Secure Boot is enabled: the module must be signed by an enrolled key. dkms signs with "
-                    + "/var/lib/dkms/mok.key; enroll it once with `mokutil --import /var/lib/dkms/mok.pub`, reboot, "
-                    + "and confirm the enrolment in the MOK manager (aufsctl cannot do that step for you)"
-            )
-        }
+        if d.running && !o.noLoad && root.isHost && sb?.loadsNow != false { steps.append(CommonSteps.load()) }
+        var afterwards = (sb?.afterwards ?? []) + d.otherKernels.skipped.map { "--all-kernels: not built for \($0)" }
         if !d.running {
             afterwards.append(
                 "built for \(d.kver), which is not running: boot it, then `aufsctl load` (or let "
                     + "/etc/modules-load.d/aufs.conf load it)"
             )
         }
-        return Plan(method: .dkms, target: .kernel(d.kver), steps: steps, rebootRequired: false, afterwards: afterwards)
+        return Plan(
+            method: .dkms, target: .kernel(d.kver), steps: steps, rebootRequired: false, afterwards: afterwards,
+            needsTerminal: sb?.needsTerminal)
     }
 
     static func wantedPackages(cloning: Bool, meta: String?) -> [String] {
@@ -326,7 +340,14 @@ struct DKMSSteps: Sendable {
     /// The version shows in step titles when the source is already here (--source DIR).
     let V: String
 
-    init(facts: HostFacts, o: InstallOptions, k: KernelRelease) {
+    /// The export (and trial) checks can run before the packages step.
+    let checksFirst: Bool
+    /// Where the kernel hook goes in this root.
+    let hookPaths: [String]
+    /// `--all-kernels`: the other installed kernels aufs is built for, and those left out with why.
+    let otherKernels: (build: [KernelRelease], skipped: [String])
+
+    init(facts: HostFacts, o: InstallOptions, k: KernelRelease, root: HostRoot) {
         self.facts = facts
         self.o = o
         self.k = k
@@ -342,9 +363,66 @@ struct DKMSSteps: Sendable {
             sourceDirectory.flatMap {
                 DKMSMethod.aufsVersion(header: FileRead.string($0 + "/include/uapi/linux/aufs_type.h") ?? "")
             } ?? "VERSION"
+        let tools =
+            ["/usr/bin/make", "/usr/bin/gcc"] + (o.source?.directory == nil ? ["/usr/bin/git"] : [])
+        checksFirst =
+            FileRead.isDirectory(root.resolve(build))
+            && (!o.build || tools.allSatisfy { FileRead.exists(root.resolve($0)) })
+        hookPaths = KernelHook.paths(root: root)
+        otherKernels = o.allKernels ? DKMSSteps.others(facts.kernels, besides: k) : ([], [])
     }
 
-    var wantedPackages: [String] { DKMSMethod.wantedPackages(cloning: cloning, meta: meta) }
+    /// The installed kernels besides `k` with headers and `k`'s X.Y (one aufs source serves one series).
+    static func others(_ rows: [KernelRow], besides k: KernelRelease) -> (build: [KernelRelease], skipped: [String]) {
+        var build: [KernelRelease] = []
+        var skipped: [String] = []
+        for row in rows where row.kernel != k.string {
+            guard let r = KernelRelease(row.kernel) else { continue }
+            if !row.headers {
+                skipped.append("\(row.kernel) (no headers: install linux-headers-\(row.kernel), then run again)")
+            } else if r.major != k.major || r.minor != k.minor {
+                skipped.append("\(row.kernel) (another series: this aufs source serves \(k.major).\(k.minor) only)")
+            } else {
+                build.append(r)
+            }
+        }
+        return (build, skipped)
+    }
+
+    /// `--all-kernels`: for another kernel, its export check (and trial build), then dkms build and install.
+    func otherKernelSteps(_ other: KernelRelease) -> [Step] {
+        let kv = other.string
+        let exportsHere = ExportCheck(
+            kernel: other, running: false, branch: branch, build: "/lib/modules/\(kv)/build",
+            sourceDirectory: sourceDirectory, withoutSymvers: Verdict.decide(facts))
+        var checks: [StepAction] = o.skipExportCheck ? [] : [.preflight(.init(.exports(exportsHere)))]
+        if o.build {
+            checks.append(
+                .trialBuild(
+                    TrialBuildAction(
+                        kernel: kv, sourceDirectory: sourceDirectory, url: url, branches: [branch], jobs: o.jobs)))
+        }
+        let steps = [DKMSAction.Operation.build, .install].map { op in
+            Step(
+                id: "dkms-\(op.rawValue)-\(kv)", title: "dkms \(op.rawValue) aufs/\(V) -k \(kv) (--all-kernels)",
+                actions: [
+                    .dkms(DKMSAction(operation: op, kernel: kv, jobs: o.jobs, branch: branch))
+                ])
+        }
+        guard !checks.isEmpty else { return steps }
+        let what = [o.skipExportCheck ? nil : "exports the symbols \(branch) needs", o.build ? "compiles aufs" : nil]
+        return [
+            Step(
+                id: "exports-\(kv)",
+                title: "Check that \(kv) " + what.compactMap { $0 }.joined(separator: " and ") + " (--all-kernels)",
+                actions: checks)
+        ] + steps
+    }
+
+    var wantedPackages: [String] {
+        DKMSMethod.wantedPackages(cloning: cloning, meta: meta)
+            + (secureBoot ? DKMSSigningSteps(facts: facts, o: o, kver: kver).packages : [])
+    }
     var exports: ExportCheck {
         ExportCheck(
             kernel: k, running: running, branch: branch, build: build, sourceDirectory: sourceDirectory,
@@ -361,13 +439,44 @@ struct DKMSSteps: Sendable {
     }
 
     func exportsStep() -> Step {
-        Step(
-            id: "exports", title: "Check that \(kver) exports the symbols \(branch) needs",
+        let checks = o.skipExportCheck ? [] : ["exports the symbols \(branch) needs"]
+        let trial = o.build ? ["compiles aufs (a trial build in a scratch directory)"] : []
+        return Step(
+            id: "exports",
+            title: "Check that \(kver) "
+                + ((checks + trial).isEmpty ? "can load modules" : (checks + trial).joined(separator: " and ")),
             actions: [
                 .preflight(.init(.moduleSupport(kernel: kver, absent: facts.module.moduleSupport == false && running)))
             ]
-                + (o.skipExportCheck ? [] : [.preflight(.init(.exports(exports)))]),
-            skippedBy: o.skipExportCheck ? "--skip-export-check" : nil)
+                + (o.skipExportCheck ? [] : [.preflight(.init(.exports(exports)))])
+                + (o.build ? [.trialBuild(trialAction)] : []),
+            // With --build the trial build still runs in this step: only the export check is off.
+            skippedBy: o.skipExportCheck && !o.build ? "--skip-export-check" : nil)
+    }
+
+    /// The trial build of what install builds: `--source DIR`, or the candidate branches.
+    var trialAction: TrialBuildAction {
+        let branches: [String]
+        if let ref = o.sourceRef {
+            branches = [ref.branch ?? ref.commit!]
+        } else {
+            let c = AufsBranch.candidates(for: k, sublevel: facts.build.sublevel)
+            branches = c.isEmpty ? [branch] : c
+        }
+        return TrialBuildAction(
+            kernel: kver, sourceDirectory: sourceDirectory, url: url, branches: branches, jobs: o.jobs)
+    }
+
+    /// aufsctl's kernel hook (dkms.conf's AUTOINSTALL stays empty): later kernels get aufs when
+    /// the checks pass, and a kernel that fails them never fails the package manager.
+    func hookStep() -> Step {
+        let content =
+            (try? KernelHook.content(
+                branch: branch, source: sourceDirectory, skipExports: o.skipExportCheck, trial: o.build)) ?? ""
+        return Step(
+            id: "kernel-hook",
+            title: "Build aufs for kernels installed later when the checks pass (\(hookPaths.joined(separator: ", ")))",
+            actions: hookPaths.map { .writeFile(.init(path: $0, content: content, mode: 0o755)) })
     }
 
     func sourceStep() -> Step {
@@ -381,7 +490,7 @@ struct DKMSSteps: Sendable {
                         GitClone(
                             url: url, ref: ref, discoverBranch: o.sourceRef == nil, kernel: k,
                             sublevel: facts.build.sublevel, dir: DKMSMethod.cloneDir,
-                            exports: o.skipExportCheck ? nil : exports))
+                            exports: o.skipExportCheck ? nil : exports, afterTrial: o.build))
                 ])
         }
         return Step(
@@ -403,7 +512,7 @@ struct DKMSSteps: Sendable {
     }
 
     func dkmsStep(_ op: DKMSAction.Operation) -> Step {
-        let action = DKMSAction(operation: op, kernel: kver, jobs: o.jobs, branch: branch, reportSigner: secureBoot)
+        let action = DKMSAction(operation: op, kernel: kver, jobs: o.jobs, branch: branch)
         return Step(
             id: "dkms-" + op.rawValue, title: "dkms \(op.rawValue) aufs/\(V)" + (op == .add ? "" : " -k \(kver)"),
             actions: [.dkms(action)])

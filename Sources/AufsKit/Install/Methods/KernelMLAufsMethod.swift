@@ -112,10 +112,11 @@ public enum KernelMLAufsMethod {
                     + "kernel-ml-aufs packages are signed with), or --no-gpgcheck to install the kernel unsigned")
         }
         let s = KernelMLAufsSteps(facts: facts, o: o)
-        let steps = [
-            s.preflight(), s.yumUtils(), s.repo(), s.defaultKernel(), s.kernel(), s.grubDefault(), s.grubMkconfig(),
-            s.grubby(),
-        ]
+        // Under Secure Boot the kernel comes before DEFAULTKERNEL names it, so that yum's
+        // new-kernel-pkg does not make it the default before its signature is checked.
+        let first = s.secureBoot ? [s.kernel(), s.defaultKernel()] : [s.defaultKernel(), s.kernel()]
+        let steps =
+            [s.preflight(), s.yumUtils(), s.repo()] + first + [s.grubDefault(), s.grubMkconfig(), s.grubby()]
         return Plan(
             method: .kernelMLAufs, target: .package(package), steps: steps + (o.reboot ? [s.reboot()] : []),
             rebootRequired: true, afterwards: afterwards(o))
@@ -142,6 +143,59 @@ public enum KernelMLAufsMethod {
     }
 }
 
+extension KernelMLAufsMethod {
+    static let unsignedWaysOut = [
+        "way out: sign it with a key shim trusts (sbsign or pesign, the key enrolled with mokutil --import), then "
+            + "install again",
+        "way out: --allow-unsigned-kernel, and boot it with Secure Boot turned off in the firmware",
+        "way out: `aufsctl mount --fallback overlay ...` on the running kernel",
+    ]
+
+    /// Secure Boot: shim and GRUB boot only a signed image, so an unsigned one is not made the default.
+    static func verifySigned(_ ctx: InstallContext, _ release: KernelRelease, allow: Bool) throws {
+        let image = "/boot/vmlinuz-\(release.string)"
+        let s = KernelImageSignature.read(image, root: ctx.root)
+        if s.signed == true {
+            ctx.notes.append(
+                "Secure Boot: \(image) is signed by \(s.signers.joined(separator: "; ")) (whether shim trusts that "
+                    + "signer is shim's to decide at boot)")
+            return
+        }
+        let why = s.problem.map { "its signature cannot be read (\($0))" } ?? "it has no signature at all"
+        if allow {
+            ctx.notes.append(
+                "warning: \(image) will not boot under Secure Boot: \(why); made the GRUB default anyway "
+                    + "(--allow-unsigned-kernel): turn Secure Boot off in the firmware before the reboot")
+            return
+        }
+        throw AufsError(
+            "\(image) will not boot under Secure Boot: \(why), and shim refuses an unsigned kernel; aufsctl does not "
+                + "make it the GRUB default", exitCode: .blocked, details: unsignedWaysOut)
+    }
+
+    /// The same in sh, where the binary cannot run (CentOS 7): `pesign -S` lists the image's signatures.
+    static func signedShell(allow: Bool) -> [String] {
+        let image = "\"$ROOT/boot/vmlinuz-$KVER\""
+        let unsigned =
+            allow
+            ? "echo \"warning: /boot/vmlinuz-$KVER will not boot under Secure Boot: it has no signature; made the "
+                + "GRUB default anyway (--allow-unsigned-kernel)\" >&2"
+            : "{ echo \"/boot/vmlinuz-$KVER will not boot under Secure Boot: it has no signature, and shim refuses an "
+                + "unsigned kernel; aufsctl does not make it the GRUB default\" >&2; "
+                + unsignedWaysOut.map { "echo \(ShellScript.quote($0)) >&2; " }.joined() + "exit 4; }"
+        return [
+            shellKVER,
+            "command -v pesign >/dev/null 2>&1 || { echo "
+                + ShellScript.quote(
+                    "Secure Boot: pesign reads the kernel image's signature: yum install -y pesign, or pass "
+                        + "--allow-unsigned-kernel") + " >&2; exit 4; }",
+            // pesign's list_signatures prints one of these two when the image has no usable signature.
+            "if pesign -S -i \(image) 2>&1 | grep -Eq 'No signatures found|No certificate list found'; then "
+                + "\(unsigned); fi",
+        ]
+    }
+}
+
 extension InstallContext {
     /// Modification time of a path (seconds), or nil.
     func mtime(_ path: String) -> Int? {
@@ -155,6 +209,7 @@ struct KernelMLAufsSteps {
     let facts: HostFacts
     let o: InstallOptions
     let package = KernelMLAufsMethod.package
+    var secureBoot: Bool { facts.boot.secureBoot == .enabled }
 
     func preflight() -> Step {
         let x86 = Preflight(
@@ -197,9 +252,13 @@ struct KernelMLAufsSteps {
         let install = CommandAction(
             ["yum", "install", "-y", package], done: .kernelMLAufsInstalled,
             undo: .command(argv: ["yum", "remove", "-y", package]), streaming: true)
+        let signed: [StepAction] =
+            secureBoot ? [.preflight(.init(.installedKernelSigned(allowUnsigned: o.allowUnsignedKernel)))] : []
         return Step(
-            id: "kernel", title: "yum install -y kernel-ml-aufs (never -headers)",
-            actions: [.command(install), .preflight(.init(.installedKernelCarriesAufs))])
+            id: "kernel",
+            title: "yum install -y kernel-ml-aufs (never -headers)"
+                + (secureBoot ? "; Secure Boot: its /boot/vmlinuz must be signed" : ""),
+            actions: [.command(install), .preflight(.init(.installedKernelCarriesAufs))] + signed)
     }
 
     func grubDefault() -> Step {

@@ -17,8 +17,9 @@ public enum UbuntuExtraMethod {
                 actions: [
                     .command(
                         .init(
-                            ["apt-get", "install", "-y", pkg], done: .debPackagesInstalled([pkg]),
-                            undo: .aptRemove(packages: [pkg]), environment: ["DEBIAN_FRONTEND": "noninteractive"]))
+                            ["apt-get", "install", "-y"] + AptLock.options + [pkg], done: .debPackagesInstalled([pkg]),
+                            undo: .aptRemove(packages: [pkg]), environment: ["DEBIAN_FRONTEND": "noninteractive"],
+                            streaming: true))
                 ])
         ]
         steps.append(CommonSteps.persist())

@@ -58,14 +58,20 @@ options:
     elements: dict
     suboptions:
       path:
-        description: The branch directory.
+        description:
+          - The branch directory, or an image file (squashfs or erofs) or block device, which aufsctl
+            binds to a read-only loop device and mounts as a layer under C(/run/aufsctl/layers).
+          - An image is compared with the live union through C(aufsctl status --json)'s C(images), so
+            adding or removing one on a live aufs union is a C(branch add) or C(branch del) and a second
+            run changes nothing.
         type: path
         required: true
       perm:
         description:
           - The aufs permission (C(rw), C(ro), C(rr), with attributes such as C(ro+wh)).
           - Default C(rw) for the first branch and C(ro) for the others, as aufs itself does; every
-            branch C(ro) when C(opts) has C(ro) (a C(rw) branch on a read-only mount is refused).
+            branch C(ro) when C(opts) has C(ro) (a C(rw) branch on a read-only mount is refused); C(rr)
+            for an image.
           - Checked against aufs's grammar (a base, then C(+attribute)s that fit it); anything else, such
             as a C(:) that would start another branch, fails before aufsctl runs.
         type: str
@@ -195,6 +201,7 @@ report:
 '''
 
 import os
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aufsctl.aufs.plugins.module_utils.aufsctl import (
@@ -204,26 +211,43 @@ from ansible_collections.aufsctl.aufs.plugins.module_utils.aufsctl import (
 PERSISTING = ('mounted', 'present', 'absent')
 
 
+def is_image(path):
+    """A regular file or block device given as a branch: an image layer for aufsctl."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISREG(mode) or stat.S_ISBLK(mode)
+
+
 def desired_branches(branches, read_only=False):
-    """[(path, perm)] with aufs's default permissions (rw on top, ro below; all ro on a read-only
-    mount) and symlinks resolved as aufsctl resolves them, so the list compares with `aufsctl status`."""
+    """[(path, perm)] with aufs's default permissions (rw on top, ro below, all ro on a read-only
+    mount, rr for an image) and symlinks resolved as aufsctl resolves them, so the list compares
+    with `aufsctl status`."""
     result = []
     for index, branch in enumerate(branches):
-        perm = branch.get('perm') or ('rw' if index == 0 and not read_only else 'ro')
-        result.append((os.path.realpath(branch['path']), perm))
+        if is_image(branch['path']):
+            default = 'rr'
+        else:
+            default = 'rw' if index == 0 and not read_only else 'ro'
+        result.append((os.path.realpath(branch['path']), branch.get('perm') or default))
     return result
 
 
-def parse_status_branches(entries):
+def parse_status_branches(entries, images=None):
     """aufsctl.status/2 (and persist/1) branches ({"path", "permission"}, top first) as
-    [(path, perm)]; status/1's "PATH=PERM" strings too."""
+    [(path, perm)]; status/1's "PATH=PERM" strings too. An image layer's directory is named by its
+    image (status's `images`), as the task names it."""
+    by_dir = dict((i.get('branch'), i.get('image')) for i in images or [])
     result = []
     for entry in entries:
         if isinstance(entry, dict):
-            result.append((entry.get('path'), entry.get('permission') or ''))
+            result.append((by_dir.get(entry.get('path'), entry.get('path')), entry.get('permission') or ''))
             continue
         path, sep, perm = entry.rpartition('=')
-        result.append((path, perm) if sep else (entry, ''))
+        if not sep:
+            path, perm = entry, ''
+        result.append((by_dir.get(path, path), perm))
     return result
 
 
@@ -462,7 +486,7 @@ def main():
     persisted = union.persisted() if state in PERSISTING else None
 
     live = union.live()
-    before = parse_status_branches(live.get('branches') or []) if live else []
+    before = parse_status_branches(live.get('branches') or [], live.get('images')) if live else []
     after = before
     remounted = False
     words = []

@@ -33,6 +33,21 @@ def test_default_permissions_are_aufs_own(tmp_path):
     assert desired_branches([{'path': str(a)}, {'path': str(b)}], read_only=True) == [(str(a), 'ro'), (str(a), 'ro')]
 
 
+def test_status_names_an_image_layer_by_its_image():
+    images = [{'index': 1, 'branch': '/run/aufsctl/layers/003.sb@801-c', 'image': '/m/003.sb'}]
+    got = parse_status_branches(['/w/container=rw', '/run/aufsctl/layers/003.sb@801-c=rr', '/w/image1=ro'], images)
+    assert got == [(C, 'rw'), ('/m/003.sb', 'rr'), (I1, 'ro')]
+
+
+def test_an_image_defaults_to_rr_and_is_added_live(tmp_path):
+    d, img = tmp_path / 'd', tmp_path / '003.sb'
+    d.mkdir()
+    img.write_bytes(b'hsqs')
+    got = desired_branches([{'path': str(d)}, {'path': str(img)}])
+    assert got == [(str(d), 'rw'), (str(img), 'rr')]
+    assert branch_operations([(str(d), 'rw')], got) == [['add', str(img) + '=rr', '--index', '1']]
+
+
 @pytest.mark.parametrize('current, desired, ops', [
     # nothing to do
     ([(C, 'rw'), (I1, 'ro')], [(C, 'rw'), (I1, 'ro')], []),
