@@ -100,16 +100,5 @@ public struct HelperOptions: Sendable, Equatable {
     }
 
     /// The MS_* names for a message (`MS_RDONLY|MS_NOSUID`).
-    public static func flagNames(_ flags: UInt) -> String {
-        let names: [(UInt, String)] = [
-            (UInt(MS_RDONLY), "MS_RDONLY"), (UInt(MS_NOSUID), "MS_NOSUID"),
-            (UInt(MS_NODEV), "MS_NODEV"), (UInt(MS_NOEXEC), "MS_NOEXEC"), (UInt(MS_SYNCHRONOUS), "MS_SYNCHRONOUS"),
-            (UInt(MS_REMOUNT), "MS_REMOUNT"), (UInt(MS_MANDLOCK), "MS_MANDLOCK"), (UInt(MS_DIRSYNC), "MS_DIRSYNC"),
-            (UInt(MS_NOATIME), "MS_NOATIME"), (UInt(MS_NODIRATIME), "MS_NODIRATIME"), (UInt(MS_SILENT), "MS_SILENT"),
-            (UInt(MS_RELATIME), "MS_RELATIME"), (UInt(MS_I_VERSION), "MS_I_VERSION"),
-            (UInt(MS_STRICTATIME), "MS_STRICTATIME"), (UInt(MS_LAZYTIME), "MS_LAZYTIME"),
-        ]
-        let set = names.filter { flags & $0.0 != 0 }.map(\.1)
-        return set.isEmpty ? "0" : set.joined(separator: "|")
-    }
+    public static func flagNames(_ flags: UInt) -> String { MountCall.flagNames(flags) }
 }

@@ -23,7 +23,7 @@ public struct SyscallRecord: Sendable, Equatable, Codable, CustomStringConvertib
         source = call.source
         target = call.target
         fstype = call.fstype
-        let names = HelperOptions.flagNames(call.flags)
+        let names = MountCall.flagNames(call.flags)
         flags = names == "0" ? [] : names.split(separator: "|").map(String.init)
         data = call.data
     }
