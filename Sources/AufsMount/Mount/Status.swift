@@ -23,21 +23,25 @@ public struct UnionMount: Sendable, Codable, Equatable {
     public var branchesFrom: String? = nil
     /// Why an aufs union's branches are not from sysfs (its lock was held, not root, ...).
     public var branchesNote: String? = nil
-    /// The branches that are image layers aufsctl mounted (root's record; absent when none).
+    /// The branches that are image layers aufsctl mounted (root's record; absent when none). In
+    /// JSON each is its branch's `image`.
     public var images: [BranchImage]? = nil
 }
 
 /// A branch in JSON: its path and aufs permission (`ro+wh`), and, where the report knows it, the
-/// filesystem it is on (aufsctl.mount/2, aufsctl.status/2, aufsctl.persist/1).
+/// filesystem it is on and, for an image layer, the image (aufsctl.mount/2, aufsctl.status/2,
+/// aufsctl.persist/1).
 public struct BranchEntry: Sendable, Codable, Equatable {
     public var path: String
     public var permission: String
     public var filesystem: String?
+    public var image: BranchImageEntry?
 
-    public init(path: String, permission: String, filesystem: String? = nil) {
+    public init(path: String, permission: String, filesystem: String? = nil, image: BranchImageEntry? = nil) {
         self.path = path
         self.permission = permission
         self.filesystem = filesystem
+        self.image = image
     }
 
     /// From `path=perm` (aufs's own form: a path cannot hold `=`).
@@ -57,10 +61,11 @@ extension UnionMount {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        let entries = try c.decode([BranchEntry].self, forKey: .branches)
         self.init(
             target: try c.decode(String.self, forKey: .target),
             filesystem: try c.decode(UnionFilesystem.self, forKey: .filesystem),
-            branches: try c.decode([BranchEntry].self, forKey: .branches).map(\.spec),
+            branches: entries.map(\.spec),
             xino: try c.decodeIfPresent(String.self, forKey: .xino),
             si: try c.decodeIfPresent(String.self, forKey: .si),
             workdir: try c.decodeIfPresent(String.self, forKey: .workdir),
@@ -69,13 +74,21 @@ extension UnionMount {
             readOnly: try c.decodeIfPresent(Bool.self, forKey: .readOnly) ?? false,
             branchesFrom: try c.decodeIfPresent(String.self, forKey: .branchesFrom),
             branchesNote: try c.decodeIfPresent(String.self, forKey: .branchesNote))
+        let images = entries.enumerated().compactMap { i, e in e.image.map { BranchImage(index: i, branch: e.path, $0) }
+        }
+        if !images.isEmpty { self.images = images }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(target, forKey: .target)
         try c.encode(filesystem, forKey: .filesystem)
-        try c.encode(branches.map(BranchEntry.init(spec:)), forKey: .branches)
+        let entries = branches.enumerated().map { i, spec in
+            var e = BranchEntry(spec: spec)
+            e.image = images?.first { $0.index == i }.map(BranchImageEntry.init)
+            return e
+        }
+        try c.encode(entries, forKey: .branches)
         try c.encodeIfPresent(xino, forKey: .xino)
         try c.encodeIfPresent(si, forKey: .si)
         try c.encodeIfPresent(workdir, forKey: .workdir)
@@ -108,28 +121,6 @@ public struct StatusReader {
         self.root = root
         sysfs = AufsSysfs(root: root)
         locks = UnionLocks(root: root)
-    }
-
-    /// After a union was unmounted (or a mount rolled back): once its sysfs directory is gone (the
-    /// superblock is dropped, waited for up to `seconds`), the lock file goes too. A union whose
-    /// superblock lives on (a lazy detach still in use, a bind mount, another namespace) keeps it;
-    /// aufs tears it down later, outside any lock.
-    public func releaseAfterUnmount(_ lock: UnionLock, waiting seconds: Double) {
-        let deadline = Monotonic.seconds() + seconds
-        while sysfs.hasUnion(lock.si) {
-            let stillMounted =
-                MountTable.read(root.resolve("/proc/self/mountinfo"))?.entries.contains {
-                    $0.fstype == "aufs" && StatusReader.si($0) == lock.si
-                } ?? false
-            if stillMounted || Monotonic.seconds() >= deadline {
-                Trace.event("superblock-kept si_\(lock.si)")
-                lock.release()
-                return
-            }
-            usleep(10_000)
-        }
-        Trace.event("superblock-dropped si_\(lock.si)")
-        lock.removeFileAndRelease()
     }
 
     /// Whether a union's sysfs entries are read under its shared lock, or the caller holds it.

@@ -61,9 +61,9 @@ options:
         description:
           - The branch directory, or an image file (squashfs or erofs) or block device, which aufsctl
             binds to a read-only loop device and mounts as a layer under C(/run/aufsctl/layers).
-          - An image is compared with the live union through C(aufsctl status --json)'s C(images), so
-            adding or removing one on a live aufs union is a C(branch add) or C(branch del) and a second
-            run changes nothing.
+          - An image is compared with the live union through the C(image) of C(aufsctl status --json)'s
+            branches, so adding or removing one on a live aufs union is a C(branch add) or C(branch del)
+            and a second run changes nothing.
         type: path
         required: true
       perm:
@@ -235,14 +235,15 @@ def desired_branches(branches, read_only=False):
 
 
 def parse_status_branches(entries, images=None):
-    """aufsctl.status/2 (and persist/1) branches ({"path", "permission"}, top first) as
-    [(path, perm)]; status/1's "PATH=PERM" strings too. An image layer's directory is named by its
-    image (status's `images`), as the task names it."""
+    """aufsctl.status/2 (and persist/1) branches ({"path", "permission", "image"?}, top first) as
+    [(path, perm)], an image layer named by its image file (the branch's `image.file`), as the task
+    names it; status/1's "PATH=PERM" strings (with its `images` list) too."""
     by_dir = dict((i.get('branch'), i.get('image')) for i in images or [])
     result = []
     for entry in entries:
         if isinstance(entry, dict):
-            result.append((by_dir.get(entry.get('path'), entry.get('path')), entry.get('permission') or ''))
+            image = entry.get('image') or {}
+            result.append((image.get('file') or entry.get('path'), entry.get('permission') or ''))
             continue
         path, sep, perm = entry.rpartition('=')
         if not sep:

@@ -39,6 +39,16 @@ def test_status_names_an_image_layer_by_its_image():
     assert got == [(C, 'rw'), ('/m/003.sb', 'rr'), (I1, 'ro')]
 
 
+def test_status2_names_an_image_layer_by_its_branch_image():
+    layer = '/run/aufsctl/layers/003.sb@801-c'
+    got = parse_status_branches([
+        {'path': '/w/container', 'permission': 'rw'},
+        {'path': layer, 'permission': 'rr', 'image': {'file': '/m/003.sb', 'type': 'squashfs', 'device': '/dev/loop0'}},
+        {'path': '/w/image1', 'permission': 'ro'},
+    ])
+    assert got == [(C, 'rw'), ('/m/003.sb', 'rr'), (I1, 'ro')]
+
+
 def test_an_image_defaults_to_rr_and_is_added_live(tmp_path):
     d, img = tmp_path / 'd', tmp_path / '003.sb'
     d.mkdir()
