@@ -90,6 +90,7 @@ public struct Executor {
         var report = finish(
             plan, outcome, dryRun: dryRun, code: dryRun ? .success : code, message: nil, notes: ctx.notes)
         report.source = ctx.provenance
+        report.afterwards = ctx.nextSteps + report.afterwards
         if !dryRun && !outcome.changed { report.message = "nothing to do: every step was already done" }
         report.mokEnrolment = ctx.mokEnrolment
         return report

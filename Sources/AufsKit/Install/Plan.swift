@@ -111,6 +111,8 @@ public final class InstallContext: @unchecked Sendable {
     public var dkmsStatus: [DKMSStatusEntry]?
     /// Things the user must know after the run, found while running (e.g. who signed the module).
     public var notes: [String] = []
+    /// Next steps found while running (`next:`, before the plan's own): what the user must do.
+    public var nextSteps: [String] = []
     /// A key staged for MokManager (now or before): the run ends with "reboot and confirm" (exit 5).
     public var mokEnrolment: MokEnrolment?
     /// libkmod's view of a module in the root's tree for a kernel (tests answer for a tree without one).
