@@ -17,12 +17,14 @@ deps:
 build: deps
 	SWIFT=$(SWIFT) scripts/build.sh
 
-# Unit tests over fixture roots, CLI tests of the built binary, real mounts and real DKMS; then, as
-# root, the QEMU suite and the crash-safety loop. Root-only parts skip with a printed reason.
+# Unit tests over fixture roots, CLI tests of the built binary, real mounts and real DKMS, the man
+# pages as man renders them; then, as root, the QEMU suite and the crash-safety loop. Root-only
+# parts skip with a printed reason.
 test: deps
 	$(SWIFT) build --build-tests
-	scripts/check-pins.sh
+	SWIFT=$(SWIFT) scripts/check-pins.sh
 	scripts/with-kernel.sh $(SWIFT) test --skip-build
+	SWIFT=$(SWIFT) Tests/man/run.sh
 	SWIFT=$(SWIFT) scripts/test-root.sh
 
 # aufsctl inside a QEMU guest on a real Debian kernel with the aufs stand-in module built by
@@ -31,24 +33,27 @@ e2e: deps
 	Tests/e2e/run.sh
 
 # The Debian package of the release binary: .build/deb/aufsctl_VERSION_amd64.deb (scripts/deb.sh:
-# generate-manual pages, completions, Depends from dpkg-shlibdeps, lintian clean).
+# the man pages of scripts/man.sh, completions, Depends from dpkg-shlibdeps, lintian clean).
 .PHONY: deb
 deb: build
 	SWIFT=$(SWIFT) scripts/deb.sh
 
 # The full ansible-test sanity run over the aufsctl.aufs collection (make test runs the units and the
-# sanity tests that matter: Tests/ansible/run.sh), in the cached virtualenv (scripts/ansible-venv.sh).
+# sanity tests that matter: Tests/ansible/run.sh), and ansible-lint's production profile over the
+# collection and the README's playbook, in the cached virtualenv (scripts/ansible-venv.sh).
 lint-ansible:
 	venv=$$(scripts/ansible-venv.sh) && cd ansible/ansible_collections/aufsctl/aufs && \
 	    "$$venv/bin/ansible-test" sanity --local \
 	    --python "$$("$$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+	scripts/ansible-lint.sh
 
 demo: build
 	scripts/demo.sh $(RELEASE_BIN)
 
 # Also the mount helpers: aufsctl-helper in $(PREFIX)/libexec/aufsctl (as the package has it), and
-# /sbin/mount.aufs and /sbin/umount.aufs as links to it. On the live system through `aufsctl helper
-# install` (refuses a foreign helper, recorded for uninstall); into a DESTDIR as plain links.
+# /usr/sbin/mount.aufs and /usr/sbin/umount.aufs as links to it (mount(8) looks in /sbin, which is
+# /usr/sbin on a merged-/usr host). On the live system through `aufsctl helper install` (refuses a
+# foreign helper, recorded for uninstall); into a DESTDIR as plain links.
 # Installed without debug info (the symbols stay for backtraces).
 HELPER_DIR = $(PREFIX)/libexec/aufsctl
 install: build
@@ -60,8 +65,8 @@ install: build
 	install -m 0644 packaging/layer.d/*.example $(DESTDIR)/etc/aufsctl/layer.d/
 	strip --strip-debug $(DESTDIR)$(PREFIX)/bin/aufsctl $(DESTDIR)$(HELPER_DIR)/aufsctl-helper
 	if [ -z "$(DESTDIR)" ]; then $(PREFIX)/bin/aufsctl helper install --binary $(HELPER_DIR)/aufsctl-helper; \
-	else install -d $(DESTDIR)/sbin && ln -sfn $(HELPER_DIR)/aufsctl-helper $(DESTDIR)/sbin/mount.aufs \
-	     && ln -sfn $(HELPER_DIR)/aufsctl-helper $(DESTDIR)/sbin/umount.aufs; fi
+	else install -d $(DESTDIR)/usr/sbin && ln -sfn $(HELPER_DIR)/aufsctl-helper $(DESTDIR)/usr/sbin/mount.aufs \
+	     && ln -sfn $(HELPER_DIR)/aufsctl-helper $(DESTDIR)/usr/sbin/umount.aufs; fi
 
 # Style: swift-format (.swift-format: 120 columns) over Sources and Tests, the structure check (no
 # function over 80 lines, no loop between rooms: scripts/check-structure.py), shellcheck (warnings

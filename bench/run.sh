@@ -310,7 +310,7 @@ loops1=$(losetup -ln | wc -l); our1=$(loopsof "$C"); m1=$(mounts); om1=$(ourmoun
     && "$A" branch del --remount "$C/mnt" "$C/cycle.sb" >/dev/null && [ ! -e "$C/mnt/c" ] \
     || { failed=$((failed + 1)); echo "the checked add/del cycle failed"; }
 # Nothing may stay recorded either: status lists no image layer, umount warns about none.
-recs=$("$A" status --json | jq --arg t "$C/mnt" '[.mounts[] | select(.target == $t) | (.images // []) | length] | add // 0')
+recs=$("$A" status --json | jq --arg t "$C/mnt" '[.mounts[] | select(.target == $t) | .branches[] | select(.image)] | length')
 warned=$("$A" umount "$C/mnt" 2>&1 >/dev/null | grep -c 'warning' || true)
 PERCYCLE=$(jq -n "($t1 - $t0) / 1000000 / $CYCLES")
 st="met"

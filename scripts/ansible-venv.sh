@@ -2,16 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Copyright (C) 2025-2026 the aufsctl authors
 # The Python virtualenv the Ansible suites run in: `ansible` from PyPI (ansible-core plus the
-# community collections; the chroot connection lives in community.general) and what
-# ansible-test's units and sanity tests import. Built once under /var/cache/aufsctl/venv
-# (AUFSCTL_VENV); a stamp names the requirements, so changing them rebuilds it. Prints its path.
+# community collections; the chroot connection lives in community.general), what ansible-test's
+# units and sanity tests import, and ansible-lint (make lint-ansible: the production profile).
+# Built once under /var/cache/aufsctl/venv-HASH (AUFSCTL_VENV), HASH naming the Python and the
+# requirements, so changing them builds a new one beside the old (a branch with other requirements
+# does not rebuild another's); a stamp, written last, marks it complete. Prints its path.
 set -eu
-venv=${AUFSCTL_VENV:-/var/cache/aufsctl/venv}
 reqs="ansible==12.3.0 pytest==8.3.4 pytest-xdist==3.6.1 pytest-mock==3.14.0 pytest-forked==1.6.0
 voluptuous==0.15.2 pyyaml==6.0.2 jinja2==3.1.6 antsibull-docs-parser==1.2.0 pycodestyle==2.12.1
-pylint==3.3.8 packaging==24.2"
+pylint==3.3.8 packaging==24.2 ansible-lint==25.12.2"
 # Debian's python3 (what a fresh Debian 12 has), not whatever else is first on PATH.
 python=${AUFSCTL_VENV_PYTHON:-$(command -v /usr/bin/python3 || command -v python3 || true)}
+venv=${AUFSCTL_VENV:-/var/cache/aufsctl/venv-$(printf '%s' "$python $reqs" | sha256sum | cut -c1-12)}
 stamp=$venv/.aufsctl-requirements
 # ansible-test's sanity venvs fetch get-pip.py from a host the test machines cannot reach.
 pipv=$(sed -n "s/^ *pip='\([0-9.]*\)',\$/\1/p" "$venv"/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py \

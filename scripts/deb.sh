@@ -3,21 +3,30 @@
 # Copyright (C) 2025-2026 the aufsctl authors
 # The Debian package: `make deb` -> .build/deb/aufsctl_VERSION_amd64.deb (DEB_OUT), built from the
 # glibc 2.31 release binary (scripts/build.sh), so it installs on Debian 11+ and Ubuntu 20.04+.
-# It holds the binary (stripped), a man page for aufsctl and one per subcommand from the command
-# definitions (swift-argument-parser's generate-manual plugin, multi-page: `man aufsctl.mount`),
-# bash/zsh/fish completions (`aufsctl --generate-completion-script`), the README and copyright,
-# and, when the binary has helper mode, aufsctl-helper (/usr/libexec/aufsctl) with the
-# mount.aufs/umount.aufs links to it. Depends: is computed by
-# dpkg-shlibdeps from the libraries the binaries link, plus the two aufsctl dlopens (libkmod,
-# libblkid); Recommends: dkms. lintian must be clean
+# It holds the binary (stripped), the section 8 man pages (scripts/man.sh: aufsctl(8) and
+# mount.aufs(8) written by hand, one per subcommand from the command definitions: `man
+# aufsctl.mount`), bash/zsh/fish completions (`aufsctl --generate-completion-script`), the README
+# and copyright, and, when the binary has helper mode, aufsctl-helper (/usr/libexec/aufsctl) with
+# the mount.aufs/umount.aufs links to it in /usr/sbin; prerm warns when install records or
+# persisted unions remain, postrm purge removes /var/lib/aufsctl and /run/aufsctl. Depends: is
+# computed by dpkg-shlibdeps from the libraries the binaries link, plus the two aufsctl dlopens
+# (libkmod, libblkid); Recommends: dkms. lintian must be clean
 # (packaging/deb/lintian-overrides says why for each override).
 #   scripts/deb.sh [BINARY]      -> prints the .deb's path
+# DEB_HELPER_DIR=/sbin builds the links into /sbin instead: only for a host without merged /usr
+# (a Debian 11 or Ubuntu 20.04 upgraded from an older release), where util-linux looks for
+# helpers in /sbin alone (its search path is /sbin:/sbin/fs.d:/sbin/fs); merged-/usr hosts (every
+# Debian 12+, fresh Debian 11 and Ubuntu 20.04 installs) reach /usr/sbin through /sbin, and
+# Debian 13's lintian rejects /sbin (aliased-location). DEB_VERSION sets the package version (the
+# deb test builds an older /sbin package to upgrade from).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
 SWIFT=${SWIFT:-$(command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)}
 BIN=${1:-$REPO/.build/glibc231/release/aufsctl}
 OUT=${DEB_OUT:-$REPO/.build/deb}
+HELPER_DIR=${DEB_HELPER_DIR:-/usr/sbin}
+case $HELPER_DIR in /usr/sbin|/sbin) ;; *) echo "deb: DEB_HELPER_DIR=$HELPER_DIR: expected /usr/sbin or /sbin" >&2; exit 2 ;; esac
 log() { echo "deb: $*" >&2; }
 [ -x "$BIN" ] || { log "no release binary at $BIN (make build)"; exit 1; }
 for tool in dpkg-deb dpkg-shlibdeps lintian; do
@@ -29,6 +38,7 @@ done
 
 VERSION=$("$BIN" --version | head -n 1)
 case $VERSION in [0-9]*) ;; *) log "'$BIN --version' printed '$VERSION', not a version"; exit 1 ;; esac
+VERSION=${DEB_VERSION:-$VERSION}
 # Reproducible: dates and mtimes from the last commit.
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 DATE=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)
@@ -36,21 +46,22 @@ DATE=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)
 WORK=$OUT/work
 rm -rf "$WORK"
 P=$WORK/pkg
-install -d "$P/DEBIAN" "$P/usr/bin" "$P/usr/share/man/man1" "$P/usr/share/doc/aufsctl" \
+install -d "$P/DEBIAN" "$P/usr/bin" "$P/usr/share/man/man8" "$P/usr/share/doc/aufsctl" \
     "$P/usr/share/lintian/overrides" "$P/usr/share/bash-completion/completions" \
     "$P/usr/share/zsh/vendor-completions" "$P/usr/share/fish/vendor_completions.d"
 install -m 0755 "$BIN" "$P/usr/bin/aufsctl"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$P/usr/bin/aufsctl"
 "$P/usr/bin/aufsctl" --version >/dev/null || { log "the stripped binary does not run"; exit 1; }
 
-# Helper mode (the mount machinery issue): ship /sbin/mount.aufs and /sbin/umount.aufs, where
-# mount(8) looks for helpers, only when this binary has it; they link to aufsctl-helper (built
-# beside aufsctl: the helper alone, which starts faster), else to aufsctl.
+# Helper mode (the mount machinery issue): ship /usr/sbin/mount.aufs and /usr/sbin/umount.aufs
+# (mount(8) looks in /sbin, which is /usr/sbin on a merged-/usr host) only when this binary has
+# it; they link to aufsctl-helper (built beside aufsctl: the helper alone, which starts faster),
+# else to aufsctl.
 # (`aufsctl helper --help` cannot tell: an unknown subcommand with --help prints the top help.)
 HELPER_BIN=$(dirname "$BIN")/aufsctl-helper
 if "$BIN" --help | grep -qE '^  helper( |$)'; then
     HELPER=1
-    install -d "$P/sbin"
+    install -d "$P$HELPER_DIR"
     target=/usr/bin/aufsctl
     # The release build makes both binaries: without aufsctl-helper beside it, only a binary given
     # by hand (an older build) may link the helpers to aufsctl itself.
@@ -64,31 +75,29 @@ if "$BIN" --help | grep -qE '^  helper( |$)'; then
         [ "$rc" = 1 ] || { log "the stripped aufsctl-helper does not run (exit $rc)"; exit 1; }
         target=/usr/libexec/aufsctl/aufsctl-helper
     fi
-    ln -s "$target" "$P/sbin/mount.aufs"
-    ln -s "$target" "$P/sbin/umount.aufs"
-    log "helper mode found: shipping /sbin/mount.aufs and /sbin/umount.aufs -> $target"
+    # Policy 10.5: a link within /usr is relative (../libexec/...); one from /sbin into /usr absolute.
+    link=$target
+    [ "$HELPER_DIR" = /usr/sbin ] && link=..${target#/usr}
+    ln -s "$link" "$P$HELPER_DIR/mount.aufs"
+    ln -s "$link" "$P$HELPER_DIR/umount.aufs"
+    log "helper mode found: shipping $HELPER_DIR/mount.aufs and $HELPER_DIR/umount.aufs -> $target"
 else
     HELPER=0
     log "no helper mode in this binary (no 'helper' subcommand): no mount.aufs links"
 fi
 
-# Man pages: the generate-manual plugin reads the command definitions (--experimental-dump-help
-# of the debug build of the same sources); one page per command, aufsctl.SUBCOMMAND.1.
-"$SWIFT" package generate-manual --multi-page --configuration debug --date "$DATE" \
-    --authors "aufsctl maintainers" >&2
-MAN=$REPO/.build/plugins/GenerateManual/outputs/aufsctl
-pages=0
-for page in "$MAN"/*.1; do
-    # shellcheck disable=SC2094 # reads the plugin's page, writes into the package tree
-    gzip -9n <"$page" >"$P/usr/share/man/man1/$(basename "$page").gz"
-    pages=$((pages + 1))
+# Man pages (scripts/man.sh): aufsctl(8) and mount.aufs(8) by hand, one page per subcommand from
+# the command definitions (aufsctl.SUBCOMMAND.8); umount.aufs(8) is mount.aufs(8).
+MAN=$WORK/man
+SWIFT=$SWIFT scripts/man.sh "$MAN" "$DATE" >&2
+for page in "$MAN"/*.8; do
+    # shellcheck disable=SC2094 # reads the made page, writes into the package tree
+    gzip -9n <"$page" >"$P/usr/share/man/man8/$(basename "$page").gz"
 done
-[ "$pages" -ge 2 ] || { log "generate-manual made $pages pages in $MAN"; exit 1; }
-if [ "$HELPER" = 1 ]; then   # the helpers' pages: the helper subcommand's, else aufsctl's
-    install -d "$P/usr/share/man/man8"
-    page=aufsctl.helper.1.gz; [ -f "$P/usr/share/man/man1/$page" ] || page=aufsctl.1.gz
-    ln -s "../man1/$page" "$P/usr/share/man/man8/mount.aufs.8.gz"
-    ln -s "../man1/$page" "$P/usr/share/man/man8/umount.aufs.8.gz"
+if [ "$HELPER" = 1 ]; then
+    ln -s mount.aufs.8.gz "$P/usr/share/man/man8/umount.aufs.8.gz"
+else   # no helper in this binary: no page for it
+    rm "$P/usr/share/man/man8/mount.aufs.8.gz"
 fi
 
 # bash-completion sources the file: no #! line.
@@ -99,6 +108,7 @@ fi
 gzip -9n <README.md >"$P/usr/share/doc/aufsctl/README.md.gz"
 install -m 0644 packaging/deb/copyright "$P/usr/share/doc/aufsctl/copyright"
 install -m 0644 packaging/deb/lintian-overrides "$P/usr/share/lintian/overrides/aufsctl"
+install -m 0755 packaging/deb/prerm packaging/deb/postrm "$P/DEBIAN/"
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 {
     printf 'aufsctl (%s) unstable; urgency=medium\n\n' "$VERSION"

@@ -4,7 +4,7 @@
 # Installs the Debian/Ubuntu packages aufsctl's build, tests and demo need, only those missing.
 # Usage: scripts/deps.sh [extra packages...]
 set -eu
-pkgs="pkg-config libkmod-dev libblkid-dev libmount-dev zlib1g-dev kmod util-linux gcc make binutils squashfs-tools erofs-utils $*"
+pkgs="pkg-config libkmod-dev libblkid-dev libmount-dev zlib1g-dev kmod util-linux gcc make binutils squashfs-tools erofs-utils jq $*"
 missing=""
 for p in $pkgs; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

@@ -36,7 +36,7 @@ AUFSCTL=$BIN Tests/upgrade/run.sh
 AUFSCTL=$BIN Tests/equivalence/run.sh
 AUFSCTL=$BIN Tests/stress/crash-safety.sh "${CRASH_ITERATIONS:-200}"
 AUFSCTL=$BIN Tests/stress/convert-crash.sh "${CRASH_ITERATIONS:-200}"
-# The Debian package of that binary in bullseye and bookworm roots, then the Ansible collection
+# The Debian package of that binary in bullseye, bookworm and trixie roots, then the Ansible collection
 # against three bookworm roots (with the same package) and this host.
 DEB=$(SWIFT=$SWIFT scripts/deb.sh "$BIN")
 DEB=$DEB AUFSCTL=$BIN Tests/deb/run.sh

@@ -79,6 +79,9 @@ public enum UndoAction: Sendable, Codable, Equatable {
     /// The same from a schema-1 record, written before lines had markers: the marked line if
     /// there is one, else the aufs line for the mount point.
     case removeFstabEntry(target: String)
+    /// The step created this directory (for a file it wrote): remove it when it is empty again
+    /// (something put there since keeps it).
+    case removeEmptyDirectory(path: String)
     /// `mokutil --import` staged this certificate: `mokutil --revoke-import` while it is still
     /// pending and the only pending key (the command drops every pending request); once enrolled,
     /// say that it stays and how to remove it (`mokutil --delete`).
@@ -100,6 +103,7 @@ public enum UndoAction: Sendable, Codable, Equatable {
         case .relink(let p, let t): return words(["ln", "-sfn", t, p])
         case .moveBack(let saved, let p): return words(["mv", "-f", saved, p])
         case .removeFstabLine(let t), .removeFstabEntry(let t): return "remove the aufs line for \(t) from /etc/fstab"
+        case .removeEmptyDirectory(let p): return "remove \(p)/ if it is empty"
         case .revokeMokImport(let cert, _, _):
             return "revoke the pending MOK import of \(cert) (mokutil --revoke-import, when it is the only one pending)"
         case .keep(let what, _): return "keep \(what)"
@@ -116,6 +120,8 @@ public enum UndoAction: Sendable, Codable, Equatable {
         case .removeFstabLine(let t), .removeFstabEntry(let t): return [.fstabEntry(t)]
         case .relink(let p, _), .moveBack(_, let p): return [.file(p)]
         case .command, .dkmsRemove: return []
+        // Taken away only when empty: nothing another record uses can go with it.
+        case .removeEmptyDirectory: return []
         case .revokeMokImport(let cert, let keyID, let serial): return [.mokKey(keyID ?? serial ?? cert)]
         case .keep: return []
         }

@@ -156,6 +156,8 @@ public struct Uninstaller {
             try fs.remove(root.entry(path))
         case .removeTree(let path):
             try fs.removeTree(root.resolve(path))
+        case .removeEmptyDirectory(let path):
+            try fs.removeEmptyDirectory(root.resolve(path))
         case .removeModuleTree(let path):
             if !fs.exists(root.resolve(path + "/kernel")) { try fs.removeTree(root.resolve(path)) }
         case .removeFstabLine(let target), .removeFstabEntry(let target):

@@ -26,6 +26,8 @@ public protocol HostFileSystem: Sendable {
     func rename(_ from: String, to: String) throws
     /// rm -rf that never follows a symlink.
     func removeTree(_ path: String) throws
+    /// rmdir: a directory that is missing or no longer empty stays, and that is no error.
+    func removeEmptyDirectory(_ path: String) throws
     /// chmod of a file aufsctl wrote (a kernel hook must be executable).
     func setPermissions(_ path: String, _ mode: UInt32) throws
 }
@@ -52,6 +54,10 @@ extension HostFileSystem {
         throw UnsupportedFileOperation(operation: "rename to \(to)", path: from)
     }
     public func removeTree(_ path: String) throws { throw UnsupportedFileOperation(operation: "rm -rf", path: path) }
+    public func removeEmptyDirectory(_ path: String) throws {
+        throw UnsupportedFileOperation(operation: "rmdir", path: path)
+    }
+
     public func setPermissions(_ path: String, _ mode: UInt32) throws {
         throw UnsupportedFileOperation(operation: "chmod", path: path)
     }
@@ -95,6 +101,12 @@ public struct LocalFileSystem: HostFileSystem {
     }
 
     public func removeTree(_ path: String) throws { RecursiveRemove.remove(path) }
+
+    public func removeEmptyDirectory(_ path: String) throws {
+        if rmdir(path) != 0 && ![ENOENT, ENOTEMPTY, EEXIST].contains(errno) {
+            throw AufsError("cannot remove \(path)/: \(SysErrno(errno))")
+        }
+    }
 
     public func setPermissions(_ path: String, _ mode: UInt32) throws {
         // fchmodat without following: the file aufsctl just wrote, never what a link points to.

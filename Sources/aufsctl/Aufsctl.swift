@@ -22,6 +22,14 @@ struct Aufsctl: ParsableCommand {
         ]
     )
 
+    /// The subcommand a mistyped first word most likely meant (`instal` -> `install`), or nil when
+    /// the word is a subcommand, an option, or close to none.
+    static func suggestion(for word: String) -> String? {
+        guard !word.hasPrefix("-") else { return nil }
+        let names = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
+        return Suggestion.closest(to: word, among: names)
+    }
+
     /// Maps every error to a one-line message and a documented exit code.
     static func exitStatus(for error: Error) -> Int32 {
         switch error {

@@ -17,12 +17,29 @@ struct BranchCommand: AsyncParsableCommand {
             After an image layer is added or deleted, the root-owned executables in /etc/aufsctl/layer.d run \
             (--no-hooks skips them).
             On an overlay fallback union, add and del need --remount: it is unmounted (when nothing holds it) \
-            and mounted again with the new stack.
+            and mounted again with the new stack. The union's pseudo-links are flushed first.
+
+            Examples:
+              A fourth layer directory, below the container layer:
+                aufsctl branch add ./mnt ./image4=ro --index 1
+              A squashfs image as a layer (right under the rw branch):
+                aufsctl branch add ./mnt ./layer5.squashfs
+              A layer's permission:
+                aufsctl branch mod ./mnt ./image1=rr
+              Drop a layer (a directory, an image or an index):
+                aufsctl branch del ./mnt ./image3
+
+            Exit status:
+              0  changed (with --dry-run: the call printed)
+              1  the kernel refused: the call, errno and its log lines
+              2  bad input: not an aufs union, a bad branch, permission or image
             """)
 
     @Argument(help: "add, del or mod.") var action: BranchEditor.Action
-    @Argument(help: "The aufs mount point.") var target: String
-    @Argument(help: "PATH[=PERM] (a directory or an image file); for del also an image's path or an index.")
+    @Argument(help: "The aufs mount point.", completion: Completions.liveTargets) var target: String
+    @Argument(
+        help: "PATH[=PERM] (a directory or an image file); for del also an image's path or an index.",
+        completion: .file())
     var branch: String
     @Option(
         help: ArgumentHelp(

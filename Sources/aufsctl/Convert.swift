@@ -8,18 +8,28 @@ struct Convert: ParsableCommand {
         commandName: "convert",
         abstract: "Convert a union's branches between aufs and overlayfs, staged inside each branch.",
         discussion: """
-            Forms:
-              aufsctl convert --to overlay dirs=./changes:./base=ro      (the branches, top first)
-              aufsctl convert --to overlay /mnt/union                    (a live union: flushed, unmounted)
-              aufsctl convert --to aufs ./upper                          (one branch alone)
             Without --dry-run or --commit the converted trees are staged in BRANCH/.aufsctl-convert and \
             nothing is changed in place. --commit stages afresh (or finishes a commit that stopped part-way) \
-            and exchanges them in under a journal; \
-            --rollback removes a staging or undoes a commit; --finish drops the original trees a commit \
-            kept. --verify compares the merged trees (kernel mounts where the kernel has the filesystem, \
-            else aufsctl's reference evaluator). Exit codes: 0 done, 1 failed (or --verify found a \
-            difference), 2 refused (nothing changed), 6 a commit stopped part-way (--commit again or \
-            --rollback).
+            and exchanges them in under a journal; --rollback removes a staging or undoes a commit; --finish \
+            drops the original trees a commit kept. --verify compares the merged trees (kernel mounts where \
+            the kernel has the filesystem, else aufsctl's reference evaluator). UNION is the branches, top \
+            first (dirs=...), a live union's mount point (flushed and unmounted first), or one branch alone.
+
+            Examples:
+              Every change converting the walk-through's branches to overlayfs would make:
+                aufsctl convert --to overlay --dry-run dirs=./container:./image1=ro
+              A live union, converted in place, then compared and the originals dropped:
+                aufsctl convert --to overlay --commit --verify /srv/seed/mnt
+                aufsctl convert --finish dirs=/srv/seed/container:/srv/seed/image1=ro
+              One overlay upper directory back to an aufs branch, and undone again:
+                aufsctl convert --to aufs --commit ./upper
+                aufsctl convert --rollback ./upper
+
+            Exit status:
+              0  done
+              1  failed, or --verify found a difference; the message names it
+              2  refused (a mounted branch, a tree the other format cannot hold, bad input); nothing changed
+              6  a commit stopped part-way: run --commit again, or --rollback
             """)
 
     @Option(help: "The format to convert to: overlay (from aufs) or aufs (from overlay).") var to: UnionFormat?
@@ -33,7 +43,9 @@ struct Convert: ParsableCommand {
     @Flag(help: "Compare the merged trees of source and result (alone: of the current staging or commit).")
     var verify = false
     @Flag(help: "Print the report as JSON (schema aufsctl.convert/1).") var json = false
-    @Argument(help: ArgumentHelp("dirs=BRANCHES, a live union's mount point, or one branch.", valueName: "UNION"))
+    @Argument(
+        help: ArgumentHelp("dirs=BRANCHES, a live union's mount point, or one branch.", valueName: "UNION"),
+        completion: Completions.unionsAndDirectories)
     var union: String
 
     func validate() throws { _ = try action() }

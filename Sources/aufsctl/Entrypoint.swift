@@ -13,9 +13,16 @@ struct Entrypoint {
     static func main() {
         // Started as /sbin/mount.aufs or /sbin/umount.aufs: util-linux's helper contract.
         MountHelper.runIfInvokedAsHelper(CommandLine.arguments)
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let word = arguments.first, let suggestion = Aufsctl.suggestion(for: word) {
+            Terminal.error(
+                "Error: unknown subcommand '\(word)'. Did you mean '\(suggestion)'?\n"
+                    + "Usage: aufsctl <subcommand>\n  See 'aufsctl --help' for the subcommands.")
+            exit(AufsExitCode.usage.rawValue)
+        }
         let command: ParsableCommand
         do {
-            command = try Aufsctl.parseAsRoot(Array(CommandLine.arguments.dropFirst()))
+            command = try Aufsctl.parseAsRoot(arguments)
         } catch {
             exit(Aufsctl.exitStatus(for: error))
         }

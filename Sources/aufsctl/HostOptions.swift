@@ -7,7 +7,8 @@ import AufsKit
 struct HostOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "Read every host file under DIR (a mounted image, chroot or fixture tree).", valueName: "DIR"))
+            "Read every host file under DIR (a mounted image, chroot or fixture tree).", valueName: "DIR"),
+        completion: .directory)
     var root: String = "/"
 
     func hostRoot() throws -> HostRoot {

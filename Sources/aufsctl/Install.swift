@@ -9,21 +9,51 @@ struct Install: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "install",
         abstract: "Make aufs available: kernel-ml-aufs (CentOS 7), DKMS (Debian), or Ubuntu's extra modules.",
-        discussion:
-            "Exit codes: 0 done (or nothing to do), 1 failure (what the run applied was rolled back), 2 usage, 4 not "
-            + "installable here (nothing changed, or all of it rolled back), 5 reboot required, 6 partially applied "
-            + "(--keep-on-failure, or a rollback that could not finish; aufsctl uninstall undoes it)."
+        discussion: """
+            A plan of steps, each checked first (already done: ok), applied, and recorded with its undo in \
+            /var/lib/aufsctl/state.json, so that aufsctl uninstall takes it back. --method auto takes the method \
+            aufsctl check names. Changing the host needs root and -y (or a yes at the prompt). A failed run \
+            rolls back what it applied (--keep-on-failure keeps it); each run's transcript goes to \
+            /var/log/aufsctl/install.log.
+
+            Examples:
+              See the plan and what is already done:
+                aufsctl install --dry-run
+              Apply it:
+                aufsctl install -y
+              DKMS from a local aufs-standalone checkout, for the next kernel:
+                aufsctl install --method dkms --source /usr/local/src/aufs-standalone --kernel 6.1.0-18-amd64 -y
+              Compile aufs in a scratch directory first, and install the branch that built:
+                aufsctl install --method dkms --build -y
+              CentOS 7, where this binary cannot run: a POSIX sh script of the plan
+                aufsctl install --method kernel-ml-aufs --emit-sh --root ./centos7-copy > install.sh
+
+            Exit status:
+              0  done, or nothing to do
+              1  a step failed; what the run applied was rolled back; the message names the step
+              2  bad input; nothing changed
+              3  nothing install can do itself (aufs is in an installed kernel that is not running)
+              4  blocked: not installable on this host (nothing changed, or all of it rolled back); the reason \
+            and the ways out
+              5  done; reboot to finish (a new kernel, or a signing key waiting for MokManager)
+              6  partially applied (--keep-on-failure, or a rollback that could not finish): the report names \
+            the failed step; aufsctl uninstall undoes the rest
+            """
     )
 
     @Option(help: "auto, kernel-ml-aufs, dkms or ubuntu-extra.") var method: MethodChoice = .auto
     @Flag(help: "Print the plan (with what is already done) and change nothing.") var dryRun = false
     @Flag(name: .customLong("emit-sh"), help: "Print the plan as a POSIX sh script and change nothing.") var emitSh =
         false
-    @Flag(help: "Apply without asking.") var yes = false
-    @Flag(help: "Print the report as JSON (schema aufsctl.install/1); progress goes to stderr.") var json = false
-    @Option(help: ArgumentHelp("Install for this kernel release instead of the running one.", valueName: "KVER"))
+    @Flag(name: [.customLong("yes"), .customShort("y")], help: "Apply without asking (apt's -y).") var yes = false
+    @Flag(help: "Print the report as JSON (schema aufsctl.install/2); progress goes to stderr.") var json = false
+    @Option(
+        help: ArgumentHelp("Install for this kernel release instead of the running one.", valueName: "KVER"),
+        completion: Completions.kernels)
     var kernel: String?
-    @Option(help: ArgumentHelp("dkms: an aufs-standalone checkout, or a git URL to clone.", valueName: "DIR|GIT-URL"))
+    @Option(
+        help: ArgumentHelp("dkms: an aufs-standalone checkout, or a git URL to clone.", valueName: "DIR|GIT-URL"),
+        completion: .directory)
     var source: String?
     @Option(
         name: .customLong("repo-url"),

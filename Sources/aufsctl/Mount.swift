@@ -12,17 +12,38 @@ struct Mount: ParsableCommand {
             Forms:
               aufsctl mount [-o OPTS] dirs=./rw:./ro1=ro:./ro2=ro ./mnt
               aufsctl mount -t aufs -o dirs=./rw:./ro1=ro,xino=/dev/shm/aufs.xino none ./mnt
-            dirs=, br= and br: are accepted; br= is what reaches the kernel.
-            A branch that is a file (or block device) is an image layer: squashfs or erofs (others with
-            --allow-fs), bound to a read-only loop device and mounted under /run/aufsctl/layers; its
-            permission defaults to rr (rr+wh when the image holds whiteouts). umount releases it.
-              aufsctl mount dirs=./rw:./modules/002-xorg.sb:./modules/001-core.sb ./mnt
+            dirs=, br= and br: are accepted; br= is what reaches the kernel. Every branch is checked before the \
+            kernel sees it, and the calls are split so that none exceeds the kernel's page.
+            A branch that is a file (or block device) is an image layer: squashfs or erofs (others with \
+            --allow-fs), bound to a read-only loop device and mounted under /run/aufsctl/layers; its permission \
+            defaults to rr (rr+wh when the image holds whiteouts). umount releases it.
+
+            Examples:
+              The walk-through's union, a container layer over three image layers:
+                aufsctl mount dirs=./container:./image1=ro:./image2=ro:./image3=ro ./mnt
+              The same in mount(8)'s form, with its own xino file:
+                aufsctl mount -t aufs -o dirs=./container:./image1=ro,xino=/dev/shm/aufs.xino none ./mnt
+              Where the kernel has no aufs, with overlayfs (it says so):
+                aufsctl mount --fallback overlay dirs=./container:./image1=ro ./mnt
+              Image layers (squashfs modules, as Slax stacks them):
+                aufsctl mount dirs=./rw:./modules/002-xorg.sb:./modules/001-core.sb ./mnt
+              The calls, without making them:
+                aufsctl mount -f dirs=./container:./image1=ro ./mnt
+
+            Exit status:
+              0  mounted (with -f: checked, the calls printed, none made)
+              1  the mount failed: the call, errno and the kernel's log lines; a partial union is unmounted again
+              2  bad input (a refused branch or image) or a refused geometry (--force overrides the latter); \
+            nothing mounted
             """)
 
-    @Option(name: .customShort("t"), help: "Filesystem type; only aufs.")
+    @Option(name: .customShort("t"), help: ArgumentHelp("Filesystem type; only aufs.", valueName: "TYPE"))
     var type: String?
 
-    @Option(name: .customShort("o"), help: "mount(8)-style options: the branch list and aufs options, comma separated.")
+    @Option(
+        name: .customShort("o"),
+        help: ArgumentHelp(
+            "mount(8)-style options: the branch list and aufs options, comma separated.", valueName: "OPTIONS"))
     var options: String?
 
     @Argument(
@@ -36,8 +57,18 @@ struct Mount: ParsableCommand {
     @Option(help: "What to mount when aufs is not available: none (fail) or overlay.")
     var fallback: Fallback = .none
 
-    @Flag(help: "Print the calls without making them.")
+    @Flag(
+        name: [.customLong("dry-run"), .customShort("f"), .customLong("fake")],
+        help: "Print the calls without making them (mount(8)'s -f/--fake).")
     var dryRun = false
+
+    @Flag(name: .shortAndLong, help: "Also print each branch with its filesystem, and the xino file.")
+    var verbose = false
+
+    @Flag(
+        name: .customShort("n"),
+        help: "Accepted and ignored, as mount(8)'s -n: aufsctl never writes /etc/mtab (the kernel's table is the one).")
+    var noMtab = false
 
     @Flag(
         help: ArgumentHelp(
@@ -52,7 +83,7 @@ struct Mount: ParsableCommand {
     @Flag(help: "Mount a root-only copy (in /var/lib/aufsctl/images) of an image another user can write.")
     var copy = false
 
-    @Flag(help: "Print the report as JSON (schema aufsctl.mount/1).")
+    @Flag(help: "Print the report as JSON (schema aufsctl.mount/2).")
     var json = false
 
     func validate() throws {
@@ -108,8 +139,22 @@ struct Mount: ParsableCommand {
         if json { return try Terminal.printJSON(report) }
         for w in report.warnings { Terminal.error("aufsctl: warning: " + w) }
         for n in report.notes { print(n) }
+        if verbose {
+            for (i, b) in report.branches.enumerated() {
+                print("  branch \(i): \(b.path)=\(b.permission) on \(b.filesystem)")
+            }
+            if let x = report.xino { print("  xino: \(x)") }
+        }
         if report.dryRun { print("dry run: these calls would be made:") }
-        for c in report.calls { print((report.dryRun ? "  " : "  done: ") + c) }
+        let calls = SyscallRecord.lines(report.calls)
+        for c in calls { print((report.dryRun ? "  " : "  done: ") + c) }
+        if let legacy = report.legacyCalls {
+            if calls.contains(where: { $0.contains("FSCONFIG_SET_FD") }) {
+                print("  or, where the kernel's overlay takes no layer fds (before 6.13): the same by path")
+            }
+            print("  or, where the kernel lacks fsconfig lowerdir+ (before 6.8):")
+            for c in SyscallRecord.lines(legacy) { print("  " + c) }
+        }
     }
 }
 

@@ -7,7 +7,21 @@ import Glibc
 struct PlinkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plink",
-        abstract: "List or flush an aufs union's pseudo-links (what aufs-util's auplink does).")
+        abstract: "List or flush an aufs union's pseudo-links (what aufs-util's auplink does).",
+        discussion: """
+            A hard-linked file copied up through one name stays linked to its other names through a pseudo-link; \
+            aufs's manual asks for a flush before unmounting or changing branches, which umount and branch do \
+            themselves.
+
+            Examples:
+              aufsctl plink list ./mnt
+              aufsctl plink flush ./mnt
+
+            Exit status:
+              0  listed or flushed (or nothing to do)
+              1  the flush failed (/proc/fs/aufs/plink_maint, a copy-up); the message names it
+              2  not an aufs union, or an action other than list or flush
+            """)
 
     enum Action: String, CaseIterable, ExpressibleByArgument {
         case list, flush
@@ -19,7 +33,7 @@ struct PlinkCommand: AsyncParsableCommand {
     }
 
     @Argument(help: "list or flush.") var action: Action
-    @Argument(help: "The aufs mount point.") var target: String
+    @Argument(help: "The aufs mount point.", completion: Completions.liveTargets) var target: String
     @Flag(help: "Print the report as JSON (schema aufsctl.plink/1).") var json = false
 
     func run() async throws {

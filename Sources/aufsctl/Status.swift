@@ -7,10 +7,24 @@ import Glibc
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "List aufs mounts and the overlay mounts aufsctl made, with their branches.")
+        abstract: "List aufs mounts and the overlay mounts aufsctl made, with their branches.",
+        discussion: """
+            Branches come from /sys/fs/aufs (else from the mount options), overlay layers from mountinfo; as root, \
+            a union aufsctl persist wrote is marked persisted.
 
-    @Argument(help: "Only this mount point.") var target: String?
-    @Flag(help: "Print the report as JSON (schema aufsctl.status/1).") var json = false
+            Examples:
+              aufsctl status
+              One union, as JSON:
+                aufsctl status ./mnt --json
+
+            Exit status:
+              0  listed (also when there is no union)
+              1  /proc/self/mountinfo could not be read
+              2  TARGET is not an aufs union nor an overlay aufsctl made
+            """)
+
+    @Argument(help: "Only this mount point.", completion: Completions.liveTargets) var target: String?
+    @Flag(help: "Print the report as JSON (schema aufsctl.status/2).") var json = false
 
     func run() throws {
         var r = try StatusReader().read(target: target)

@@ -20,7 +20,9 @@ enum Terminal {
     static let errorText: @Sendable (String) -> Void = { s in _ = s.withCString { Glibc.write(2, $0, strlen($0)) } }
 
     static var colorOnStdout: Bool {
-        getenv("NO_COLOR") == nil && isatty(1) != 0
+        TextStyle.wanted(
+            noColor: getenv("NO_COLOR").map { String(cString: $0) }, term: getenv("TERM").map { String(cString: $0) },
+            isTerminal: isatty(1) != 0)
     }
 
     /// Unescaped, for output that is data: the sh scripts --emit-sh prints.

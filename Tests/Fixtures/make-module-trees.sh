@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (C) 2025-2026 the aufsctl authors
 # Regenerates the kernel-module parts of the fixture host roots under roots/:
 #   - lib/modules/KVER/**/*.ko[.xz]   tiny ELF objects that only carry a .modinfo section
 #                                     (vermagic, name, alias, license, description). They are

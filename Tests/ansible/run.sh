@@ -14,9 +14,10 @@
 # Tests/ansible/install.yml runs twice (the second run must report changed=0 on every root), then
 # Tests/ansible/uninstall.yml takes the installs away again (check mode, absent, absent again), and
 # Tests/ansible/mount.yml mounts the walk-through's union on this host through the overlay fallback;
-# Tests/ansible/persist.yml persists it in a root when the package's aufsctl has `persist`.
+# Tests/ansible/persist.yml persists it in a root (present, mounted, opts, fallback, absent).
 # Also ansible-test units and the sanity tests that matter here (validate-modules, pep8, compile,
-# import) on this machine's Python. Root only; prints "ansible: N passed, M failed".
+# import) on this machine's Python, and ansible-lint's production profile over the collection and
+# the README's playbook (scripts/ansible-lint.sh). Root only; prints "ansible: N passed, M failed".
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 AUFSCTL=${AUFSCTL:-$REPO/.build/glibc231/release/aufsctl}
@@ -26,6 +27,7 @@ COLL=$REPO/ansible/ansible_collections/aufsctl/aufs
 HOSTS=(blocked standin installed)
 log() { echo "ansible: $*"; }
 [ "$(id -u)" -eq 0 ] || { log "skipped: needs root (chroot, mounts, dkms in the roots)"; exit 0; }
+"$REPO/scripts/deps.sh" >/dev/null   # jq reads ansible-playbook's JSON results
 t0=$(date +%s)
 VENV=$("$REPO/scripts/ansible-venv.sh")
 DEB=${DEB:-$("$REPO/scripts/deb.sh" "$AUFSCTL")}
@@ -95,6 +97,10 @@ out=$(cd "$COLL" && "$VENV/bin/ansible-test" sanity --local --python "$pyver" \
 check sanity "$rc" "ansible-test sanity (validate-modules, pep8, compile, import; python $pyver): $(grep -cE '^Running sanity test' <<<"$out") tests run; $(grep -E 'ERROR' <<<"$out" | head -n 3 | paste -sd' ')"
 [ "$rc" = 0 ] || tail -n 30 <<<"$out"
 
+out=$(VENV=$VENV "$REPO/scripts/ansible-lint.sh" 2>&1) && rc=0 || rc=$?
+check lint "$rc" "ansible-lint --profile production (the collection and the README's playbook): $(grep -E '^(Passed|Failed)' <<<"$out" | paste -sd' ')"
+[ "$rc" = 0 ] || tail -n 30 <<<"$out"
+
 INV=$SCRATCH/inventory.ini
 {
     echo "[roots]"
@@ -129,13 +135,8 @@ check install-second-run "$r" "exit $rc, changed=$changed over the roots, $(asse
 play uninstall uninstall.yml && rc=0 || rc=$?
 check uninstall "$rc" "exit $rc, $(asserts uninstall) asserts held; $(summary uninstall)"
 
-# The persistent states need `aufsctl persist` (the mount machinery issue) in the package.
-if in_root "$SCRATCH/installed" aufsctl --help | grep -qE '^  persist( |$)'; then
-    play persist persist.yml --diff && rc=0 || rc=$?
-    check persist "$rc" "exit $rc, $(asserts persist) asserts held; $(summary persist)"
-else
-    log "persist: skipped: the packaged aufsctl has no persist subcommand (aufs_mount fails state=mounted/present/absent with a message)"
-fi
+play persist persist.yml --diff && rc=0 || rc=$?
+check persist "$rc" "exit $rc, $(asserts persist) asserts held; $(summary persist)"
 
 W=$SCRATCH/walk
 mkdir -p "$W/container" "$W/image1" "$W/image2" "$W/image3" "$W/mnt"

@@ -101,7 +101,7 @@ grep -q "persisted (systemd-unit $UNIT)" /tmp/o || errs="$errs; status does not 
 aufsctl status --json /srv/union >/tmp/o 2>&1
 grep -q "\"persisted\" : \"systemd-unit $UNIT\"" /tmp/o || errs="$errs; status --json lacks persisted: $(tr -d '\n' </tmp/o | head -c 200)"
 # the helper recorded the layer it attached: status names the image and its loop device
-tr -d ' \n' </tmp/o | grep -q "\"image\":\"$IMG\"" || errs="$errs; status --json does not name the image $IMG"
+tr -d ' \n' </tmp/o | grep -q "\"image\":{[^}]*\"file\":\"$IMG\"" || errs="$errs; status --json does not name the image $IMG"
 tr -d ' \n' </tmp/o | grep -q "\"device\":\"$loopdev\"" || errs="$errs; status --json does not name $loopdev"
 if [ -z "$errs" ]; then out "E2E: boot2-mounted PASS $fstype $options, branches $got, xino $xino; $layerinfo; aufs inserted by systemd-modules-load at ${t_mod}s, $UNIT at ${t_mnt}s"
 else out "E2E: boot2-mounted FAIL ${errs#; }"; fi

@@ -238,7 +238,7 @@ run aufsctl status --json; cp "$O" $J
 [ "$RC" = 0 ] || bad "status exit $RC"
 n=$(jq --arg t $S/mnt '[.mounts[] | select(.target == $t)] | length' $J 2>/dev/null)
 fs=$(jq -r --arg t $S/mnt '.mounts[] | select(.target == $t) | .filesystem' $J 2>/dev/null)
-br=$(jq -r --arg t $S/mnt '.mounts[] | select(.target == $t) | .branches | join(":")' $J 2>/dev/null)
+br=$(jq -r --arg t $S/mnt '.mounts[] | select(.target == $t) | [.branches[] | .path + "=" + .permission] | join(":")' $J 2>/dev/null)
 sx=$(jq -r --arg t $S/mnt '.mounts[] | select(.target == $t) | .xino // empty' $J 2>/dev/null)
 [ "$n" = 1 ] || bad "status lists $S/mnt $n times"
 [ "$fs" = aufs ] || bad "status filesystem '$fs'"
@@ -341,8 +341,8 @@ echo "$lmi" | grep -qE '^squashfs /dev/loop[0-9]+ ro(,|$)' || bad "layer mount a
 [ "$(cat "$L3/apps/deep.txt" 2>&1)" = "deep in the image" ] || bad "the layer does not show the image's apps/deep.txt"
 stat -c '%u %a' "$(dirname "$L3")" | grep -qx '0 700' || bad "/run/aufsctl/layers is $(stat -c '%u %a' "$(dirname "$L3")")"
 run aufsctl status --json; cp "$O" $J
-img=$(jq -r --arg t $IM/mnt '.mounts[] | select(.target == $t) | .images[]? | "\(.index) \(.image) \(.type) \(.device)"' $J 2>/dev/null)
-[ "$img" = "1 /e2e/003-apps.sb squashfs $dev" ] || bad "status --json images: '$img', want '1 /e2e/003-apps.sb squashfs $dev'"
+img=$(jq -r --arg t $IM/mnt '.mounts[] | select(.target == $t) | .branches | to_entries[] | select(.value.image) | "\(.key) \(.value.image.file) \(.value.image.type) \(.value.image.device)"' $J 2>/dev/null)
+[ "$img" = "1 /e2e/003-apps.sb squashfs $dev" ] || bad "status --json image branches: '$img', want '1 /e2e/003-apps.sb squashfs $dev'"
 detail="add=1: $L3=rr on $dev (loop, squashfs:$mods; loaded by aufsctl where modules)"
 if [ "$FLAVOR" = real ]; then
     [ "$(cat mnt/apps/deep.txt 2>&1)" = "deep in the image" ] || bad "aufs: apps/deep.txt not visible at once: $(cat mnt/apps/deep.txt 2>&1)"
@@ -521,11 +521,11 @@ begin branches-$NBR
 run aufsctl mount --json "$spec" ./mnt; cp "$O" $J
 [ "$RC" = 0 ] || bad "mount exit $RC"
 ncalls=$(jq '.calls | length' $J 2>/dev/null)
-nrem=$(jq '[.calls[] | select(test("MS_REMOUNT"))] | length' $J 2>/dev/null)
+nrem=$(jq '[.calls[] | select(.flags | index("MS_REMOUNT"))] | length' $J 2>/dev/null)
 [ "${nrem:-0}" -gt 1 ] || bad "remount batches: '$nrem', want > 1"
 [ "$ncalls" = $((nrem + 1)) ] || bad "$ncalls calls but $nrem remounts"
 # the data argument of each call: at most 4095 bytes (one page, NUL included) and 64 options
-jq -r '.calls[] | capture(", \"(?<d>[^\"]*)\"\\)$").d' $J 2>/dev/null >/tmp/e2e/data
+jq -r '.calls[].data' $J 2>/dev/null >/tmp/e2e/data
 maxlen=$(awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' /tmp/e2e/data)
 maxent=$(awk -F, '{ if (NF > m) m = NF } END { print m + 0 }' /tmp/e2e/data)
 [ "$(wc -l </tmp/e2e/data)" = "$ncalls" ] || bad "could not read the data of every call"

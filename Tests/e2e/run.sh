@@ -201,7 +201,11 @@ log "module built, copied, uninstalled (${T_MODULE}s)"
 # --- 3. initramfs -----------------------------------------------------------------------------
 t=$(now)
 BB=$(busybox_static)
-mkdir -p "$IR"/{bin,sbin,proc,sys,dev,tmp,run,mnt,etc/modprobe.d,boot,e2e,usr/bin,usr/local/bin}
+mkdir -p "$IR"/{bin,proc,sys,dev,tmp,run,mnt,etc/modprobe.d,boot,e2e,usr/bin,usr/sbin,usr/local/bin}
+# /sbin as the userland the guest stands for has it: /usr/sbin on a merged-/usr Debian (this host's
+# 12, trixie's 13; util-linux finds helpers there through it), a directory of its own in the
+# bullseye root (mmdebstrap's Debian 11 has no merged /usr).
+if [ "${E2E_USERLAND:-host}" = bullseye ]; then mkdir -p "$IR/sbin"; else ln -s usr/sbin "$IR/sbin"; fi
 cp "$BB" "$IR/bin/busybox"
 
 # E2E_USERLAND=bullseye: the guest's userland libraries (libc, libkmod, libblkid, jq's)

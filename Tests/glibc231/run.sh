@@ -63,7 +63,7 @@ fi
 check mount $r "exit $rc; 002.txt from image1, copy-up into container, whiteout on delete: $(tail -n 1 <<<"$out")"
 
 json=$(in_root aufsctl status --json 2>/dev/null) && rc=0 || rc=$?
-layers=$(jq -r '.mounts[] | select(.target == "/tmp/seed/mnt") | .branches | join(":")' <<<"$json" 2>/dev/null || true)
+layers=$(jq -r '.mounts[] | select(.target == "/tmp/seed/mnt") | [.branches[] | .path + "=" + .permission] | join(":")' <<<"$json" 2>/dev/null || true)
 [ "$rc" = 0 ] && [ "$layers" = "/tmp/seed/container=rw:/tmp/seed/image1=ro:/tmp/seed/image2=ro:/tmp/seed/image3=ro" ] && r=0 || r=1
 check status $r "exit $rc, layers '$layers'"
 

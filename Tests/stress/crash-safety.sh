@@ -18,6 +18,7 @@ cd "$(dirname "$0")/../.." || exit 2
 REPO=$PWD
 N=${1:-200}
 [ "$(id -u)" -eq 0 ] || { echo "skipped: crash-safety.sh needs root (chroot)"; exit 0; }
+"$REPO/scripts/deps.sh" >/dev/null   # jq reads the state file after each kill
 SWIFT=${SWIFT:-$(command -v swift || echo /opt/swift/usr/bin/swift)}
 if [ -z "${AUFSCTL:-}" ]; then
     "$SWIFT" build -c release --static-swift-stdlib --scratch-path .build-bench >/tmp/aufsctl-stress-build.log 2>&1 \

@@ -67,6 +67,9 @@ public struct CheckReport: Sendable, Codable, Equatable {
     }
 
     /// One aligned line per fact, then the verdict.
+    /// The report for a person. What the host said (values, evidence, the verdict's reason) is
+    /// escaped here (TerminalText), before the style's own escape sequences go around it, so the
+    /// text is written as it is: a terminal-wide escape would turn the colours into `\u001b[1m`.
     public func human(style: TextStyle) -> String {
         var rows = hostRows(facts) + buildRows(facts) + bootRows(facts)
         let afterBoot = (rows.firstIndex { $0.0 == "boot" } ?? rows.count - 1) + 1
@@ -239,6 +242,12 @@ extension String {
 public struct TextStyle: Sendable {
     public var color: Bool
     public init(color: Bool) { self.color = color }
+
+    /// Whether to colour a stream: only a terminal, not with `NO_COLOR` set to a non-empty value
+    /// (no-color.org: an empty one is as if unset), not on a `TERM=dumb` terminal.
+    public static func wanted(noColor: String?, term: String?, isTerminal: Bool) -> Bool {
+        isTerminal && (noColor ?? "").isEmpty && term != "dumb"
+    }
     func wrap(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
     func bold(_ s: String) -> String { wrap(s, "1") }
     func dim(_ s: String) -> String { wrap(s, "2") }

@@ -124,6 +124,8 @@ public struct InstallFrontend {
         if report.exitCode == .blocked && report.changed && report.onFailure != .rolledBack {
             console.line("steps before the preflight changed the host (see above); `aufsctl uninstall` undoes them")
         }
+        for n in report.notes { console.line("note: " + n) }
+        if let s = report.source { console.line("built from: " + s) }
         if let m = report.mokEnrolment {
             console.line(
                 "\(m.next): \(m.certificate)" + (m.subject.map { " (\($0))" } ?? "")
@@ -139,7 +141,7 @@ public struct InstallFrontend {
 
 /// `install --json` when no plan runs (aufs already usable, or no method works here).
 public struct InstallStop: Encodable {
-    public var schema = "aufsctl.install/1"
+    public var schema = "aufsctl.install/2"
     public var message: String
     public var waysOut: [String]
     public var exitCode: AufsExitCode

@@ -2,13 +2,14 @@
 // Copyright (C) 2025-2026 the aufsctl authors
 import Glibc
 
-/// `/sbin/mount.aufs` and `/sbin/umount.aufs` as links to aufsctl-helper (the helper alone, without
+/// `/usr/sbin/mount.aufs` and `/usr/sbin/umount.aufs` (mount(8) looks in /sbin, which is /usr/sbin on a
+/// merged-/usr host) as links to aufsctl-helper (the helper alone, without
 /// the subcommand parser, Foundation or Dispatch: it starts faster), else to aufsctl itself, which is
 /// the helper too when started under those names. A foreign helper (aufs-tools' binaries) is
 /// replaced only with --force, moved aside so that undoing puts it back.
 public struct HelperLinks {
     public static let names = ["mount.aufs", "umount.aufs"]
-    public static let directory = "/sbin"
+    public static let directory = "/usr/sbin"
 
     public enum State: Sendable, Equatable, CustomStringConvertible {
         case missing
@@ -66,7 +67,9 @@ public struct HelperLinks {
         let p = entry(HelperLinks.path(name))
         var st = stat()
         guard lstat(p, &st) == 0 else { return .missing }
-        if st.st_mode & S_IFMT == S_IFLNK, let t = FileRead.readLink(p) {
+        if st.st_mode & S_IFMT == S_IFLNK, let link = FileRead.readLink(p) {
+            // The package's links are relative (../libexec/aufsctl/aufsctl-helper): named from /.
+            let t = link.hasPrefix("/") ? link : Paths.normalize(HelperLinks.directory + "/" + link)
             return HelperLinks.isOurs(t) ? .ours(t) : .foreign("a link to \(t)")
         }
         return .foreign(st.st_mode & S_IFMT == S_IFREG ? "a regular file (aufs-tools' helper?)" : "not a link")

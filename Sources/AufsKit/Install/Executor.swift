@@ -3,7 +3,8 @@
 import Glibc
 
 public struct StepReport: Sendable, Codable, Equatable {
-    public enum Status: String, Sendable, Codable { case ok, changed, failed, pending, blocked }
+    /// `skipped`: a flag turned the step's check off (`--skip-export-check`).
+    public enum Status: String, Sendable, Codable { case ok, changed, failed, pending, blocked, skipped }
     public var id: String
     public var title: String
     public var status: Status
@@ -11,14 +12,19 @@ public struct StepReport: Sendable, Codable, Equatable {
 }
 
 public struct InstallReport: Sendable, Codable, Equatable {
-    public var schema = "aufsctl.install/1"
+    public var schema = "aufsctl.install/2"
     public var method: InstallMethod
     public var kernel: String
     public var dryRun: Bool
     public var steps: [StepReport]
     public var changed: Bool
     public var rebootRequired: Bool
+    /// The next steps, only (what the user must do now).
     public var afterwards: [String]
+    /// What the run found worth saying that asks nothing of the user.
+    public var notes: [String] = []
+    /// What was built (dkms: the repository, branch and commit, or the directory and digest).
+    public var source: String? = nil
     /// Encoded as the number the process exits with.
     public var exitCode: AufsExitCode
     public var message: String?
@@ -82,8 +88,9 @@ public struct Executor {
         let reboot = (plan.rebootRequired && !ctx.options.reboot) || ctx.mokEnrolment != nil
         let code: AufsExitCode = reboot ? .rebootRequired : .success
         var report = finish(
-            plan, outcome, dryRun: dryRun, code: dryRun ? .success : code, message: nil,
-            notes: ctx.notes + (ctx.provenance.map { ["built from \($0)"] } ?? []))
+            plan, outcome, dryRun: dryRun, code: dryRun ? .success : code, message: nil, notes: ctx.notes)
+        report.source = ctx.provenance
+        report.afterwards = ctx.nextSteps + report.afterwards
         if !dryRun && !outcome.changed { report.message = "nothing to do: every step was already done" }
         report.mokEnrolment = ctx.mokEnrolment
         return report
@@ -110,6 +117,12 @@ public struct Executor {
                 let code: AufsExitCode = e.exitCode == .blocked ? .blocked : (outcome.changed ? .partial : e.exitCode)
                 outcome.stop = (code, e.message)
                 return outcome
+            }
+            if done, let flag = step.skippedBy {
+                outcome.reports.append(
+                    StepReport(id: step.id, title: step.title, status: .skipped, evidence: ["skipped: \(flag)"]))
+                printer("\(label) ... skipped (\(flag))")
+                continue
             }
             if done {
                 outcome.reports.append(StepReport(id: step.id, title: step.title, status: .ok, evidence: []))
@@ -233,6 +246,7 @@ public struct Executor {
     ) -> InstallReport {
         InstallReport(
             method: plan.method, kernel: plan.kernel, dryRun: dryRun, steps: o.reports, changed: o.changed,
-            rebootRequired: plan.rebootRequired, afterwards: notes + plan.afterwards, exitCode: code, message: message)
+            rebootRequired: plan.rebootRequired, afterwards: plan.afterwards, notes: notes, exitCode: code,
+            message: message)
     }
 }

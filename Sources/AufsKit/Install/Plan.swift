@@ -16,13 +16,20 @@ public struct Step: Sendable {
     /// the step was already done, so that undoing another install record leaves what this one
     /// still needs (the shared packages, dkms module, aufs.conf). nil: what the actions name.
     public var declaredUses: [Resource]?
+    /// The flag that turned part of the step's check off (`--skip-export-check`): the step is
+    /// reported `skipped`, never `ok`, while its other rules still refuse what no flag can skip.
+    public var skippedBy: String?
 
-    public init(id: String, title: String, actions: [StepAction], prelude: [String] = [], uses: [Resource]? = nil) {
+    public init(
+        id: String, title: String, actions: [StepAction], prelude: [String] = [], uses: [Resource]? = nil,
+        skippedBy: String? = nil
+    ) {
         self.id = id
         self.title = title
         self.actions = actions
         self.prelude = prelude
         self.declaredUses = uses
+        self.skippedBy = skippedBy
     }
 }
 
@@ -104,6 +111,8 @@ public final class InstallContext: @unchecked Sendable {
     public var dkmsStatus: [DKMSStatusEntry]?
     /// Things the user must know after the run, found while running (e.g. who signed the module).
     public var notes: [String] = []
+    /// Next steps found while running (`next:`, before the plan's own): what the user must do.
+    public var nextSteps: [String] = []
     /// A key staged for MokManager (now or before): the run ends with "reboot and confirm" (exit 5).
     public var mokEnrolment: MokEnrolment?
     /// libkmod's view of a module in the root's tree for a kernel (tests answer for a tree without one).
@@ -177,6 +186,18 @@ public final class InstallContext: @unchecked Sendable {
     /// A file under the root: its path for reading and writing.
     public func path(_ abs: String) -> String { root.resolve(abs) }
 
+    /// The undo of creating `abs`: removing it, then each directory made for it while empty,
+    /// innermost first (undos run in reverse), so that undoing leaves the tree as it was.
+    public func creating(_ abs: String) -> [UndoAction] {
+        var missing: [String] = []
+        var dir = Paths.dirname(Paths.normalize(abs))
+        while dir != "/" && !fs.exists(path(dir)) {
+            missing.insert(dir, at: 0)
+            dir = Paths.dirname(dir)
+        }
+        return missing.map { .removeEmptyDirectory(path: $0) } + [.removeFile(path: abs)]
+    }
+
     /// Copies `abs` into the backup directory before a change; returns the backup's path.
     public func backup(_ abs: String) throws -> String {
         try Backups(root: root, fs: fs).copy(abs)
@@ -195,11 +216,11 @@ public final class InstallContext: @unchecked Sendable {
         // Bytes, not text: every byte outside the changed line survives, whatever the encoding.
         let (new, changed) = ShellAssignments.set(key, to: value, inBytes: old)
         guard changed else { return [] }
-        let undo: UndoAction = existed ? .restoreFile(path: abs, backup: try backup(abs)) : .removeFile(path: abs)
-        try willChange([undo])
+        let undo: [UndoAction] = existed ? [.restoreFile(path: abs, backup: try backup(abs))] : creating(abs)
+        try willChange(undo)
         try fs.makeDirectories(Paths.dirname(path(abs)))
         try fs.write(path(abs), new, mode: 0o644)
-        return [undo]
+        return undo
     }
 
     public func isSet(_ key: String, to value: String, in abs: String) -> Bool {

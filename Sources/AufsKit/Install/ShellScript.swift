@@ -55,6 +55,7 @@ public enum ShellScript {
             out += shell.prelude.map { $0 + "\n" }.joined()
             guard let test = shell.doneTest else {
                 out += shell.commands.map { $0 + "\n" }.joined()
+                if let flag = step.skippedBy { out += "echo \(label)\(quote(" ... skipped (\(flag))"))\n" }
                 continue
             }
             out += "if \(test); then\n    echo \(label)' ... ok'\nelse\n"

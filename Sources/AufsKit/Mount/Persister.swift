@@ -34,11 +34,12 @@ public struct Persister {
 
     /// The spec of a live union (`aufsctl status`'s view): its branches, a xino the user chose
     /// (the default per-union one under /run is chosen again at boot) and its aufs options.
-    public static func spec(live m: UnionMount) throws -> PersistSpec {
-        guard m.filesystem == .aufs else {
+    public static func spec(live m: UnionMount, fallback: Fallback = .none) throws -> PersistSpec {
+        guard m.filesystem == .aufs || fallback == .overlay else {
             throw AufsError.usage(
-                "\(m.target) is an overlay fallback mount; persist writes aufs unions only (the unit "
-                    + "would mount aufs at boot): install aufs first (aufsctl check)")
+                "\(m.target) is an overlay fallback mount; persist writes aufs unions (the unit mounts aufs at "
+                    + "boot): add --fallback overlay to write it with x-aufsctl.fallback=overlay (overlay where aufs "
+                    + "is missing), or install aufs first (aufsctl check)")
         }
         guard !m.branches.isEmpty else {
             throw AufsError(

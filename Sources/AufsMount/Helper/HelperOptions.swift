@@ -13,6 +13,8 @@ public struct HelperOptions: Sendable, Equatable {
     public var aufs: [String] = []
     /// Mount options the kernel shows in mountinfo but takes no part in a remount (`si=`).
     public var ignored: [String] = []
+    /// `x-aufsctl.fallback=`, when the caller passed it (mount(8) itself never does: HelperFallback).
+    public var fallback: Fallback?
 
     public var remount: Bool { flags & UInt(MS_REMOUNT) != 0 }
 
@@ -42,6 +44,9 @@ public struct HelperOptions: Sendable, Equatable {
         for opt in options.split(separator: ",", omittingEmptySubsequences: true).map(String.init) {
             if let (set, clear) = VFSFlags.table[opt] {
                 out.flags = (out.flags | set) & ~clear
+            } else if let f = try HelperFallback.parse(opt) {
+                out.fallback = f
+                out.userspace.append(opt)
             } else if userspaceNames.contains(opt) || userspacePrefixes.contains(where: { opt.hasPrefix($0) }) {
                 out.userspace.append(opt)
             } else if refused.contains(opt) {
@@ -95,16 +100,5 @@ public struct HelperOptions: Sendable, Equatable {
     }
 
     /// The MS_* names for a message (`MS_RDONLY|MS_NOSUID`).
-    public static func flagNames(_ flags: UInt) -> String {
-        let names: [(UInt, String)] = [
-            (UInt(MS_RDONLY), "MS_RDONLY"), (UInt(MS_NOSUID), "MS_NOSUID"),
-            (UInt(MS_NODEV), "MS_NODEV"), (UInt(MS_NOEXEC), "MS_NOEXEC"), (UInt(MS_SYNCHRONOUS), "MS_SYNCHRONOUS"),
-            (UInt(MS_REMOUNT), "MS_REMOUNT"), (UInt(MS_MANDLOCK), "MS_MANDLOCK"), (UInt(MS_DIRSYNC), "MS_DIRSYNC"),
-            (UInt(MS_NOATIME), "MS_NOATIME"), (UInt(MS_NODIRATIME), "MS_NODIRATIME"), (UInt(MS_SILENT), "MS_SILENT"),
-            (UInt(MS_RELATIME), "MS_RELATIME"), (UInt(MS_I_VERSION), "MS_I_VERSION"),
-            (UInt(MS_STRICTATIME), "MS_STRICTATIME"), (UInt(MS_LAZYTIME), "MS_LAZYTIME"),
-        ]
-        let set = names.filter { flags & $0.0 != 0 }.map(\.1)
-        return set.isEmpty ? "0" : set.joined(separator: "|")
-    }
+    public static func flagNames(_ flags: UInt) -> String { MountCall.flagNames(flags) }
 }

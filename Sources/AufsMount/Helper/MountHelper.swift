@@ -125,17 +125,36 @@ public struct MountHelper {
         }
         var mounter = Mounter(syscalls: syscalls, root: root)
         mounter.planner.calls.extraFlags = classified.flags & ~UInt(MS_RDONLY)
-        let report = try mounter.mount(MountRequest(options: opts, target: a.dir, dryRun: a.fake))
+        var request = MountRequest(options: opts, target: a.dir, dryRun: a.fake)
+        request.fallbackAdvice =
+            "add the mount option \(HelperFallback.option)=overlay (to the fstab line, or the unit's Options=) to "
+            + "mount these layers with overlayfs instead"
+        request.reuseIdleWorkdir = true
+        let branchList =
+            a.options.split(separator: ",").map(String.init).last { AufsOptions.branchListValue($0) != nil }
+            .flatMap(AufsOptions.branchListValue) ?? AufsOptions.branchListValue(a.spec) ?? ""
+        if let f = classified.fallback {
+            request.fallback = f
+            request.fallbackReason = "\(HelperFallback.option)=\(f.rawValue) was given"
+        } else if let (f, source) = try HelperFallback.lookup(root: root, target: a.dir, branchList: branchList) {
+            request.fallback = f
+            request.fallbackReason = "\(source) sets \(HelperFallback.option)=\(f.rawValue)"
+        }
+        let report = try mounter.mount(request)
         if a.verbose {
             for n in report.notes { stdout("mount.aufs: " + n) }
-            for c in report.calls { stdout("mount.aufs: " + (a.fake ? "would call " : "called ") + c) }
+            for c in SyscallRecord.lines(report.calls) {
+                stdout("mount.aufs: " + (a.fake ? "would call " : "called ") + c)
+            }
+        } else if report.filesystem == .overlay, let n = report.notes.first {
+            stderr("mount.aufs: " + n)  // overlay, not aufs: always said
         }
         for w in report.warnings { stderr("mount.aufs: warning: " + w) }
         if !a.fake && !a.noMtab {
             let opts = a.options.isEmpty ? "defaults" : FstabLine.escape(a.options)
-            try Mtab(root: root).add("none \(FstabLine.escape(report.target)) aufs \(opts) 0 0")
+            try Mtab(root: root).add("none \(FstabLine.escape(report.target)) \(report.filesystem) \(opts) 0 0")
         }
-        return report.calls
+        return SyscallRecord.lines(report.calls)
     }
 
     func remount(_ a: MountHelperArguments, _ o: HelperOptions) throws -> [String] {

@@ -14,6 +14,21 @@ public struct BranchPermission: Sendable, Equatable, Codable, CustomStringConver
     public var description: String { ([base.rawValue] + attributes).joined(separator: "+") }
     public var writable: Bool { base == .rw }
 
+    /// In JSON as aufs writes it (`ro+wh`), the shape every report gives a branch's permission.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        switch BranchPermission.parse(text) {
+        case .success(let p): self = p
+        case .failure(let why):
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: why.description))
+        }
+    }
+
     static let rwOnly: Set<String> = ["nolwh", "moo", "coo_reg", "coo_all"]
     static let readOnly: Set<String> = ["wh"]
     static let any: Set<String> = ["unpin", "fhsm", "icex", "icexsec", "icexsys", "icextr", "icexusr", "icexoth"]
@@ -130,7 +145,7 @@ public struct AufsOptions: Sendable, Equatable {
     }
 
     /// Strips `dirs=`, `br=` or `br:` from a branch-list option; nil when `s` is not one.
-    static func branchListValue(_ s: String) -> String? {
+    package static func branchListValue(_ s: String) -> String? {
         for prefix in ["dirs=", "br=", "br:"] where s.hasPrefix(prefix) { return String(s.dropFirst(prefix.count)) }
         return nil
     }

@@ -7,6 +7,8 @@ public struct Branch: Sendable, Equatable, Codable {
     public var path: String
     public var permission: BranchPermission
     public var filesystem: String
+    /// An image layer's branch: the image it is (mount/2's one shape of a branch).
+    public var image: BranchImageEntry? = nil
 
     public var spec: String { "\(path)=\(permission)" }
 }

@@ -241,6 +241,43 @@ public enum WhiteoutAudit {
 }
 
 /// One branch of a union that is an image layer, as `status` shows it.
+/// An image layer's branch in JSON, the `image` of its branch (aufsctl.mount/2, aufsctl.status/2):
+/// the image file, and how it is mounted; a key not known (a dry run mounts nothing) is left out.
+public struct BranchImageEntry: Sendable, Codable, Equatable {
+    /// The image file (or block device) as given.
+    public var file: String
+    /// With --copy: root's private copy the layer was mounted from.
+    public var copy: String?
+    public var type: String?
+    /// The loop device (or the block device itself).
+    public var device: String?
+    public var size: UInt64?
+    public var uuid: String?
+    /// How the loop device was bound (LOOP_CONFIGURE / LOOP_SET_FD, direct I/O), where mount saw it.
+    public var loop: String?
+
+    public init(file: String) { self.file = file }
+
+    public init(_ l: LayerMount) {
+        file = l.copiedFrom ?? l.image
+        copy = l.copiedFrom == nil ? nil : l.image
+        type = l.type
+        device = l.device
+        size = l.size
+        uuid = l.uuid
+        loop = l.loop
+    }
+
+    public init(_ b: BranchImage) {
+        file = b.image
+        copy = b.copy
+        type = b.type
+        device = b.device
+        size = b.size
+        uuid = b.uuid
+    }
+}
+
 public struct BranchImage: Sendable, Codable, Equatable {
     /// The branch's index (0 = top).
     public var index: Int
@@ -267,6 +304,15 @@ public struct BranchImage: Sendable, Codable, Equatable {
                 index: i, branch: path, image: l.copiedFrom ?? l.image, copy: l.copiedFrom == nil ? nil : l.image,
                 type: l.type, device: l.device, size: l.size, uuid: l.uuid)
         }
+    }
+}
+
+extension BranchImage {
+    /// From the `image` of a status/2 branch at `index`.
+    init(index: Int, branch: String, _ e: BranchImageEntry) {
+        self.init(
+            index: index, branch: branch, image: e.file, copy: e.copy, type: e.type ?? "", device: e.device ?? "",
+            size: e.size ?? 0, uuid: e.uuid)
     }
 }
 

@@ -38,7 +38,7 @@ public struct MountExecutor {
                     var o = try fallback.get()
                     o.report.notes[0] =
                         "overlay, not aufs: the aufs module could not be loaded (\(e.message)); "
-                        + "mounting the same layers with overlayfs because --fallback overlay was given"
+                        + "mounting the same layers with overlayfs because \(p.fallbackReason)"
                     return try overlay(o)
                 }
             }
@@ -47,7 +47,9 @@ public struct MountExecutor {
                 target: p.target, directory: p.targetDirectory, create: p.createTarget,
                 what: "mounts are serialised because concurrent aufs mounts race on xino"
             ) { mountPoint in
-                try withExtendedLifetime(p.branchDirectories) { try makeCalls(p.calls, at: mountPoint) }
+                try withExtendedLifetime(p.branchDirectories) {
+                    try makeCalls(p.calls, at: mountPoint, fallbackAdvice: p.fallbackAdvice)
+                }
             }
             p.report.notes.append(
                 "mounted aufs on \(p.target) with \(p.report.branches.count) branches in \(p.calls.count) "
@@ -168,7 +170,7 @@ public struct MountExecutor {
                 + "can rename entries in \(Paths.dirname(mp.path))?); the union was unmounted again")
     }
 
-    func makeCalls(_ calls: [MountCall], at mp: MountPoint) throws {
+    func makeCalls(_ calls: [MountCall], at mp: MountPoint, fallbackAdvice: String = "add --fallback overlay") throws {
         let log = KernelLog()
         var unionRoot: AnchoredDirectory?
         func rollBack() {
@@ -198,7 +200,9 @@ public struct MountExecutor {
                             + "is left mounted"
                     )
                 }
-                throw AufsError(Self.explain(e, target: mp.path), exitCode: .failure, details: details)
+                throw AufsError(
+                    Self.explain(e, target: mp.path, fallbackAdvice: fallbackAdvice), exitCode: .failure,
+                    details: details)
             }
             if n == 0 {
                 try checkLanded(mp) { _ = syscalls.umount2(mp.directory.procPath, flags: Int32(MNT_DETACH)) }
@@ -221,7 +225,7 @@ public struct MountExecutor {
         try exclusively(
             target: p.target, directory: p.targetDirectory, create: p.createTarget, what: "mounts are serialised"
         ) { mp in
-            let work = try makeWorkdir(p)
+            let work = try makeWorkdir(p, &report)
             let log = KernelLog()
             func fail(_ error: AufsError) -> AufsError {
                 if let w = p.workdir, let parent = p.upperParent, let work {
@@ -244,51 +248,18 @@ public struct MountExecutor {
         return report
     }
 
-    /// Makes the overlay workdir in the upper dir's parent (mkdirat, opened at once) and records its
-    /// identity; nil when the plan has no upper dir.
-    func makeWorkdir(_ p: OverlayMountPlan) throws -> AnchoredDirectory? {
-        guard let workdir = p.workdir else { return nil }
-        guard let parent = p.upperParent else {
-            throw AufsError("overlay fallback: the upper dir's parent was not opened; nothing was mounted")
-        }
-        switch syscalls.makeDirectory(
-            in: parent, workdir.split(separator: "/").last.map(String.init) ?? "", mode: 0o700)
-        {
-        case .success(let work):
-            try workdirRecords.save(workdir, work.identity)
-            return work
-        case .failure(let e):
-            if e.code == EEXIST, let owner = StatusReader(root: root).overlays().first(where: { $0.workdir == workdir })
-            {
-                throw AufsError.usage(
-                    "overlay workdir \(workdir) belongs to the live overlay union on \(owner.target) "
-                        + "(upper \(owner.branches.first.map(UnionGeometry.pathOf) ?? "?")); one upper "
-                        + "directory cannot serve two unions: "
-                        + "unmount that one (aufsctl umount \(owner.target)) or give this union its own "
-                        + "writable branch"
-                )
-            }
-            throw AufsError(
-                e.code == EEXIST
-                    ? "overlay workdir \(workdir) already exists and no live union uses it (left by an earlier "
-                        + "mount?, or put there by another user); remove it"
-                    : "cannot create overlay workdir \(workdir): \(e)")
-        }
-    }
-
     /// The new mount API: layers by fd, else (a kernel whose overlay takes no fds, after the exposure
     /// gate) by path. Returns true when the kernel needs one legacy mount(2) call instead.
     func overlayByNewAPI(
         _ p: OverlayMountPlan, layers: [FsParameter], at mp: MountPoint, report: inout MountReport, log: KernelLog?,
         fail: (AufsError) -> AufsError
     ) throws -> Bool {
-        let byFD = layers.contains { if case .directory = $0 { return true } else { return false } }
         switch syscalls.fsMount(
             fstype: "overlay", source: OverlayMounter.source, parameters: layers, readOnly: p.readOnly,
             target: mp.directory)
         {
         case .success:
-            report.calls = [OverlayMounter.newAPIDescription(layers.count, target: p.target, byFD: byFD)]
+            report.calls = SyscallRecord.overlay(layers, target: p.target)
             return false
         case .failure(let f) where Self.noDirectoryFDs(f):
             // No layers by fd (overlay < 6.13) or no new mount API: from here the layers are
@@ -304,7 +275,7 @@ public struct MountExecutor {
                 target: mp.directory)
             {
             case .success:
-                report.calls = [OverlayMounter.newAPIDescription(strings.count, target: p.target)]
+                report.calls = SyscallRecord.overlay(strings, target: p.target)
                 return false
             case .failure(let f2)
             where f2.step.stringKey == "lowerdir+" || (f2.step == .create && f2.errno.code == EINVAL):
@@ -321,10 +292,10 @@ public struct MountExecutor {
         }
     }
 
-    /// One mount(2) with the layers in its data, within the page limit; returns the call's description.
+    /// One mount(2) with the layers in its data, within the page limit; returns the call as made.
     func overlayByMount2(
         _ p: OverlayMountPlan, at mp: MountPoint, log: KernelLog?, fail: (AufsError) -> AufsError
-    ) throws -> String {
+    ) throws -> SyscallRecord {
         var legacy = p.legacy
         legacy.kernelTarget = mp.directory.procPath
         if legacy.data.utf8.count > AufsCallPlanner.maxDataBytes {
@@ -342,7 +313,50 @@ public struct MountExecutor {
             throw fail(
                 AufsError("overlay mount failed: \(e)", details: legacy.report("call") + kernelLines(log, "overlay")))
         }
-        return legacy.description
+        return SyscallRecord(legacy)
+    }
+
+    /// Makes the overlay workdir beside the upper dir (by fd, 0700) and records its identity. With
+    /// `reuseIdleWorkdir` (the helper), one that a plain umount(8) of the fallback union left is
+    /// taken again: a directory of root's alone that no live union uses, in a parent where no
+    /// other user can rename entries (overlayfs empties its own work directory at mount).
+    func makeWorkdir(_ p: OverlayMountPlan, _ report: inout MountReport) throws -> AnchoredDirectory? {
+        guard let workdir = p.workdir else { return nil }
+        guard let parent = p.upperParent else {
+            throw AufsError("overlay fallback: the upper dir's parent was not opened; nothing was mounted")
+        }
+        let name = workdir.split(separator: "/").last.map(String.init) ?? ""
+        let work: AnchoredDirectory
+        switch syscalls.makeDirectory(in: parent, name, mode: 0o700) {
+        case .success(let d): work = d
+        case .failure(let e):
+            let owner =
+                e.code == EEXIST ? StatusReader(root: root).overlays().first(where: { $0.workdir == workdir }) : nil
+            if let owner {
+                throw AufsError.usage(
+                    "overlay workdir \(workdir) belongs to the live overlay union on \(owner.target) "
+                        + "(upper \(owner.branches.first.map(UnionGeometry.pathOf) ?? "?")); one upper "
+                        + "directory cannot serve two unions: "
+                        + "unmount that one (aufsctl umount \(owner.target)) or give this union its own "
+                        + "writable branch"
+                )
+            }
+            if e.code == EEXIST, p.reuseIdleWorkdir, parent.entriesReplaceable == nil,
+                case .success(let d) = syscalls.openDirectory(in: parent, name),
+                d.status.uid == 0, d.status.mode & 0o077 == 0
+            {
+                report.notes.append("used the idle overlay workdir \(workdir) again (left by an earlier umount)")
+                work = d
+            } else {
+                throw AufsError(
+                    e.code == EEXIST
+                        ? "overlay workdir \(workdir) already exists and no live union uses it (left by an earlier "
+                            + "mount?, or put there by another user); remove it"
+                        : "cannot create overlay workdir \(workdir): \(e)")
+            }
+        }
+        try workdirRecords.save(workdir, work.identity)
+        return work
     }
 
     /// The kernel takes no overlay layer by fd, or no new mount API at all (fsopen fails). Overlay
@@ -405,12 +419,12 @@ public struct MountExecutor {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func explain(_ e: SysErrno, target: String) -> String {
+    static func explain(_ e: SysErrno, target: String, fallbackAdvice: String = "add --fallback overlay") -> String {
         switch e.code {
         case ENODEV:
             return
                 "mount failed: ENODEV: aufs is not available in this kernel (the filesystem type is not registered); "
-                + "run `aufsctl check` to see why and what would fix it, or add --fallback overlay"
+                + "run `aufsctl check` to see why and what would fix it, or \(fallbackAdvice)"
         case EINVAL:
             return "mount failed: EINVAL: aufs refused the options; the kernel log lines below say why"
         case EPERM, EACCES:

@@ -45,14 +45,20 @@ public struct MountCall: Sendable, Equatable, Codable, CustomStringConvertible {
             + (kernelDescription.map { ["  made as \($0) (the fds of the directories checked)"] } ?? [])
     }
 
-    static func flagNames(_ f: UInt) -> String {
-        if f == 0 { return "0" }
-        var names: [String] = []
-        if f & UInt(MS_RDONLY) != 0 { names.append("MS_RDONLY") }
-        if f & UInt(MS_REMOUNT) != 0 { names.append("MS_REMOUNT") }
-        let rest = f & ~UInt(MS_RDONLY | MS_REMOUNT)
+    /// The MS_* names (`MS_RDONLY|MS_NOSUID`), an unnamed rest in hex; `0` for none.
+    public static func flagNames(_ f: UInt) -> String {
+        let known: [(UInt, String)] = [
+            (UInt(MS_RDONLY), "MS_RDONLY"), (UInt(MS_NOSUID), "MS_NOSUID"),
+            (UInt(MS_NODEV), "MS_NODEV"), (UInt(MS_NOEXEC), "MS_NOEXEC"), (UInt(MS_SYNCHRONOUS), "MS_SYNCHRONOUS"),
+            (UInt(MS_REMOUNT), "MS_REMOUNT"), (UInt(MS_MANDLOCK), "MS_MANDLOCK"), (UInt(MS_DIRSYNC), "MS_DIRSYNC"),
+            (UInt(MS_NOATIME), "MS_NOATIME"), (UInt(MS_NODIRATIME), "MS_NODIRATIME"), (UInt(MS_SILENT), "MS_SILENT"),
+            (UInt(MS_RELATIME), "MS_RELATIME"), (UInt(MS_I_VERSION), "MS_I_VERSION"),
+            (UInt(MS_STRICTATIME), "MS_STRICTATIME"), (UInt(MS_LAZYTIME), "MS_LAZYTIME"),
+        ]
+        var names = known.filter { f & $0.0 != 0 }.map(\.1)
+        let rest = known.reduce(f) { $0 & ~$1.0 }
         if rest != 0 { names.append("0x" + String(rest, radix: 16)) }
-        return names.joined(separator: "|")
+        return names.isEmpty ? "0" : names.joined(separator: "|")
     }
 }
 

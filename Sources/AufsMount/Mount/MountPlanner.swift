@@ -28,6 +28,9 @@ public struct AufsMountPlan: Sendable {
     /// With --fallback overlay and a module that may fail to load: what to do then.
     public var ifLoadFails: Result<OverlayMountPlan, AufsError>?
     public var report: MountReport
+    /// The request's fallbackAdvice and fallbackReason, for the executor's messages.
+    public var fallbackAdvice = "add --fallback overlay"
+    public var fallbackReason = "--fallback overlay was given"
 }
 
 /// The overlay fallback: fsopen/fsconfig (lowerdir+) where the kernel has it, else one mount(2).
@@ -50,6 +53,8 @@ public struct OverlayMountPlan: Sendable {
     public var loadOverlay: Bool
     public var layerCount: Int
     public var report: MountReport
+    /// The request's reuseIdleWorkdir.
+    public var reuseIdleWorkdir = false
 }
 
 public enum MountPlan: Sendable {
@@ -147,7 +152,8 @@ public struct MountPlanner: Sendable {
                 ? zip(branches, facts.branchDirectories).map { "\($1.procPath)=\($0.permission)" } : nil)
         let report = MountReport(
             filesystem: .aufs, target: facts.target, branches: branches, xino: xino.path,
-            calls: mountCalls.map(\.description), dryRun: req.dryRun, loadedModule: loadModule != nil && !req.dryRun,
+            calls: mountCalls.map(SyscallRecord.init), dryRun: req.dryRun,
+            loadedModule: loadModule != nil && !req.dryRun,
             workdir: nil, notes: notes + geometry.notes, warnings: geometryWarnings + (xino.warning.map { [$0] } ?? []))
         return .aufs(
             AufsMountPlan(
@@ -155,7 +161,7 @@ public struct MountPlanner: Sendable {
                 branchDirectories: anchored ? facts.branchDirectories : [], createTarget: facts.createTarget,
                 loadModule: loadModule, calls: mountCalls,
                 ensureXinoDir: xino.path?.hasPrefix(RuntimeDir.xinoDir + "/") ?? false, ifLoadFails: ifLoadFails,
-                report: report))
+                report: report, fallbackAdvice: req.fallbackAdvice, fallbackReason: req.fallbackReason))
     }
 
     /// The same layers for overlayfs: one upper (the rw branch, on top), the rest lower.
@@ -191,7 +197,6 @@ public struct MountPlanner: Sendable {
         let legacy = MountCall(
             source: OverlayMounter.source, target: facts.target, fstype: "overlay",
             flags: req.options.readOnly ? UInt(MS_RDONLY) : 0, data: parts.joined(separator: ","))
-        let newAPI = OverlayMounter.newAPIDescription(layers.count + (workdir == nil ? 0 : 1), target: facts.target)
         let ignored = req.options.other + (req.options.xino.map { ["xino=" + $0] } ?? [])
         if !ignored.isEmpty {
             warnings.append(
@@ -199,11 +204,11 @@ public struct MountPlanner: Sendable {
         }
         let report = MountReport(
             filesystem: .overlay, target: facts.target, branches: branches, xino: nil,
-            calls: req.dryRun ? [newAPI + " where the kernel has lowerdir+ (>= 6.8), else " + legacy.description] : [],
+            calls: req.dryRun ? SyscallRecord.overlay(layers, workdir: workdir, target: facts.target) : [],
+            legacyCalls: req.dryRun ? [SyscallRecord(legacy)] : nil,
             dryRun: req.dryRun, loadedModule: false, workdir: workdir,
             notes: [
-                "overlay, not aufs: \(reason); mounting the same layers with overlayfs because --fallback overlay was "
-                    + "given"
+                "overlay, not aufs: \(reason); mounting the same layers with overlayfs because \(req.fallbackReason)"
             ]
                 + geometry.notes,
             warnings: warnings + geometryWarnings)
@@ -212,7 +217,7 @@ public struct MountPlanner: Sendable {
             workdir: workdir, upperParent: ofacts.upperParent, layers: layers, exposure: Self.exposure(facts, ofacts),
             force: req.force,
             legacy: legacy, readOnly: req.options.readOnly, loadOverlay: !ofacts.overlayRegistered,
-            layerCount: lowers.count, report: report)
+            layerCount: lowers.count, report: report, reuseIdleWorkdir: req.reuseIdleWorkdir)
     }
 
     /// overlay's shape: at most one rw branch, on top (the upper layer), at least one lower.

@@ -16,6 +16,14 @@ public struct MountRequest: Sendable {
     public var dryRun = false
     /// Mount even where the union's geometry is refused (shared writable branch, target inside a branch).
     public var force = false
+    /// How this caller asks for the overlay fallback, in the advice when aufs is missing: the CLI's
+    /// flag, or the helper's mount option.
+    public var fallbackAdvice = "add --fallback overlay"
+    /// Why the fallback applies, in the report's note.
+    public var fallbackReason = "--fallback overlay was given"
+    /// The helper: an idle overlay workdir (a root-owned 0700 directory no live union uses), which a
+    /// plain umount(8) of the overlay cannot remove, is used again rather than refused.
+    public var reuseIdleWorkdir = false
 
     public init(
         options: AufsOptions, target: String, mkdir: Bool = false, fallback: Fallback = .none, dryRun: Bool = false,
@@ -32,20 +40,30 @@ public struct MountRequest: Sendable {
 
 /// What `aufsctl mount` did (or, with --dry-run, would do).
 public struct MountReport: Sendable, Codable, Equatable {
-    public var schema = "aufsctl.mount/1"
+    public var schema = "aufsctl.mount/2"
     /// What was (or would be) mounted.
     public var filesystem: UnionFilesystem
     public var target: String
     public var branches: [Branch]
     public var xino: String?
-    public var calls: [String]
+    /// The kernel calls made (with --dry-run: that would be made), as data.
+    public var calls: [SyscallRecord]
+    /// A dry run of the overlay fallback: the one mount(2) made instead where the kernel lacks
+    /// fsconfig's lowerdir+ (before 6.8).
+    public var legacyCalls: [SyscallRecord]? = nil
     public var dryRun: Bool
     public var loadedModule: Bool
     public var workdir: String?
     public var notes: [String]
     public var warnings: [String]
-    /// The image layers mounted for image branches (their directories are the branches).
+    /// The image layers mounted for image branches (their directories are the branches). In JSON
+    /// each is its branch's `image`.
     public var layers: [LayerMount] = []
+
+    enum CodingKeys: String, CodingKey {
+        case schema, filesystem, target, branches, xino, calls, legacyCalls, dryRun, loadedModule, workdir, notes
+        case warnings
+    }
 }
 
 /// `aufsctl mount`: gathers the host's facts, plans (pure), then hands the plan to the executor:
@@ -83,10 +101,11 @@ public struct Mounter {
         let held = AttachedLayers()
         var req = req
         var recordedAt: String?
+        let given = req.options.branches
         do {
             req.options.branches = try ImageBranches.attach(
                 req.options.branches, options: images, dryRun: req.dryRun, held: held)
-            if req.dryRun, let report = try dryRunWithImages(req) { return report }
+            if req.dryRun, let report = try dryRunWithImages(req, given: given) { return report }
             return try mountAttached(req, held: held, recordedAt: &recordedAt)
         } catch {
             // The branch fds (opened in the layers' directories) are closed by now: a layer
@@ -132,6 +151,10 @@ public struct Mounter {
             }
         }
         report.layers = layers
+        for i in report.branches.indices {
+            report.branches[i].image = layers.first { $0.directory == report.branches[i].path }.map(
+                BranchImageEntry.init)
+        }
         for l in held.layers {
             report.notes.append(
                 "image \(l.copiedFrom.map { "\($0) (copied to \(l.image))" } ?? l.image): \(l.type) on \(l.device)"
@@ -142,24 +165,31 @@ public struct Mounter {
 
     /// A dry run with image branches: the images were probed, but their directories do not exist,
     /// so the union's own checks wait for the real run; the calls are shown as they would be made.
-    func dryRunWithImages(_ req: MountRequest) throws -> MountReport? {
+    func dryRunWithImages(_ req: MountRequest, given: [RawBranch]) throws -> MountReport? {
         let images = req.options.branches.filter { $0.path.hasPrefix(LayerMount.root + "/") }
         if images.isEmpty { return nil }
+        func absolute(_ p: String) -> String { p.hasPrefix("/") ? Paths.normalize(p) : Paths.absolute(p) }
         let branches = req.options.branches.enumerated().map { i, r in
-            Branch(
-                path: r.path.hasPrefix("/") ? Paths.normalize(r.path) : Paths.absolute(r.path),
+            var b = Branch(
+                path: absolute(r.path),
                 permission: r.permission.flatMap { try? BranchPermission.parse($0).get() }
                     ?? BranchPermission(base: i == 0 ? .rw : .ro), filesystem: "")
+            // attach keeps the order: the branch given at i is the image this layer would mount.
+            if r.path.hasPrefix(LayerMount.root + "/"), i < given.count {
+                b.image = BranchImageEntry(file: absolute(given[i].path))
+            }
+            return b
         }
         let calls = try planner.calls.plan(
             branches: branches, options: req.options.other, target: Paths.absolute(req.target),
             readOnly: req.options.readOnly)
         return MountReport(
             filesystem: .aufs, target: Paths.absolute(req.target), branches: branches, xino: nil,
-            calls: images.map { "attach a read-only loop device to the image and mount it at \($0.path)" }
-                + calls.map(\.description),
+            calls: calls.map(SyscallRecord.init),
             dryRun: true, loadedModule: false, workdir: nil,
-            notes: [
+            notes: branches.compactMap { b in
+                b.image.map { "would attach a read-only loop device to \($0.file) and mount it at \(b.path)" }
+            } + [
                 "\(images.count) image branch\(images.count == 1 ? "" : "es") probed; the union's own checks "
                     + "(geometry, overlay fallback, xino) run once the layers are mounted"
             ], warnings: [])

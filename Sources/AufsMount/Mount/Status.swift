@@ -7,7 +7,8 @@ public struct UnionMount: Sendable, Codable, Equatable {
     public var target: String
     /// aufs, or overlay for a fallback mount aufsctl made.
     public var filesystem: UnionFilesystem
-    /// Top first: `path=perm` as aufs reports them, or overlay's upper (rw) then lowers (ro).
+    /// Top first: `path=perm` as aufs reports them, or overlay's upper (rw) then lowers (ro). In
+    /// JSON as BranchEntry objects, the shape every report gives a branch.
     public var branches: [String]
     public var xino: String?
     /// aufs's si id (`/sys/fs/aufs/si_<id>`), when the kernel shows one.
@@ -16,16 +17,91 @@ public struct UnionMount: Sendable, Codable, Equatable {
     public var options: String
     /// How it comes back at boot (`systemd-unit NAME` or `fstab`), when `aufsctl persist` recorded it.
     public var persisted: String? = nil
+    /// Mounted read-only (the mount's or the superblock's `ro`).
+    public var readOnly: Bool = false
     /// Where `branches` (and `xino`) were read: `sysfs` (/sys/fs/aufs/si_<id>) or `mountinfo`.
     public var branchesFrom: String? = nil
     /// Why an aufs union's branches are not from sysfs (its lock was held, not root, ...).
     public var branchesNote: String? = nil
-    /// The branches that are image layers aufsctl mounted (root's record; absent when none).
+    /// The branches that are image layers aufsctl mounted (root's record; absent when none). In
+    /// JSON each is its branch's `image`.
     public var images: [BranchImage]? = nil
 }
 
+/// A branch in JSON: its path and aufs permission (`ro+wh`), and, where the report knows it, the
+/// filesystem it is on and, for an image layer, the image (aufsctl.mount/2, aufsctl.status/2,
+/// aufsctl.persist/1).
+public struct BranchEntry: Sendable, Codable, Equatable {
+    public var path: String
+    public var permission: String
+    public var filesystem: String?
+    public var image: BranchImageEntry?
+
+    public init(path: String, permission: String, filesystem: String? = nil, image: BranchImageEntry? = nil) {
+        self.path = path
+        self.permission = permission
+        self.filesystem = filesystem
+        self.image = image
+    }
+
+    /// From `path=perm` (aufs's own form: a path cannot hold `=`).
+    public init(spec: String) {
+        let eq = spec.lastIndex(of: "=")
+        path = eq.map { String(spec[..<$0]) } ?? spec
+        permission = eq.map { String(spec[spec.index(after: $0)...]) } ?? ""
+    }
+
+    public var spec: String { permission.isEmpty ? path : path + "=" + permission }
+}
+
+extension UnionMount {
+    enum CodingKeys: String, CodingKey {
+        case target, filesystem, branches, xino, si, workdir, options, persisted, readOnly, branchesFrom, branchesNote
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let entries = try c.decode([BranchEntry].self, forKey: .branches)
+        self.init(
+            target: try c.decode(String.self, forKey: .target),
+            filesystem: try c.decode(UnionFilesystem.self, forKey: .filesystem),
+            branches: entries.map(\.spec),
+            xino: try c.decodeIfPresent(String.self, forKey: .xino),
+            si: try c.decodeIfPresent(String.self, forKey: .si),
+            workdir: try c.decodeIfPresent(String.self, forKey: .workdir),
+            options: try c.decode(String.self, forKey: .options),
+            persisted: try c.decodeIfPresent(String.self, forKey: .persisted),
+            readOnly: try c.decodeIfPresent(Bool.self, forKey: .readOnly) ?? false,
+            branchesFrom: try c.decodeIfPresent(String.self, forKey: .branchesFrom),
+            branchesNote: try c.decodeIfPresent(String.self, forKey: .branchesNote))
+        let images = entries.enumerated().compactMap { i, e in e.image.map { BranchImage(index: i, branch: e.path, $0) }
+        }
+        if !images.isEmpty { self.images = images }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(target, forKey: .target)
+        try c.encode(filesystem, forKey: .filesystem)
+        let entries = branches.enumerated().map { i, spec in
+            var e = BranchEntry(spec: spec)
+            e.image = images?.first { $0.index == i }.map(BranchImageEntry.init)
+            return e
+        }
+        try c.encode(entries, forKey: .branches)
+        try c.encodeIfPresent(xino, forKey: .xino)
+        try c.encodeIfPresent(si, forKey: .si)
+        try c.encodeIfPresent(workdir, forKey: .workdir)
+        try c.encode(options, forKey: .options)
+        try c.encodeIfPresent(persisted, forKey: .persisted)
+        try c.encode(readOnly, forKey: .readOnly)
+        try c.encodeIfPresent(branchesFrom, forKey: .branchesFrom)
+        try c.encodeIfPresent(branchesNote, forKey: .branchesNote)
+    }
+}
+
 public struct StatusReport: Sendable, Codable, Equatable {
-    public var schema = "aufsctl.status/1"
+    public var schema = "aufsctl.status/2"
     public var mounts: [UnionMount]
 }
 
@@ -71,6 +147,12 @@ public struct StatusReader {
 
     /// Whether a union's sysfs entries are read under its shared lock, or the caller holds it.
     public enum Locking: Sendable { case shared, held }
+
+    /// The unions' mount points (aufs, and the overlays aufsctl made), from mountinfo alone: no
+    /// sysfs read and no lock, for what needs only the names (shell completion).
+    public func targets() -> [String] {
+        ((try? mountTable())?.entries ?? []).filter(StatusReader.isUnion).map(\.target)
+    }
 
     /// `aufsctl status`: every union, or the one at `target` (only its sysfs entries are read).
     public func read(target: String? = nil) throws -> StatusReport {
@@ -153,7 +235,7 @@ public struct StatusReader {
         var m = UnionMount(
             target: e.target, filesystem: .aufs, branches: [],
             xino: opts.first { $0.hasPrefix("xino=") }.map { String($0.dropFirst(5)) }, si: si, workdir: nil,
-            options: e.fsOptions)
+            options: e.fsOptions, readOnly: Self.readOnly(e))
         m.branchesFrom = "mountinfo"
         if let br = opts.first(where: { $0.hasPrefix("br:") || $0.hasPrefix("br=") }) {
             m.branches = br.dropFirst(3).split(separator: ":").map(String.init)  // aufs with brs=0
@@ -221,8 +303,12 @@ public struct StatusReader {
         branches += lowers.map { $0 + "=ro" }
         var m = UnionMount(
             target: e.target, filesystem: .overlay, branches: branches, xino: nil, si: nil,
-            workdir: Unmounter.option("workdir", in: e.fsOptions), options: e.fsOptions)
+            workdir: Unmounter.option("workdir", in: e.fsOptions), options: e.fsOptions, readOnly: Self.readOnly(e))
         m.branchesFrom = "mountinfo"
         return m
+    }
+
+    static func readOnly(_ e: MountEntry) -> Bool {
+        e.vfsOptions.split(separator: ",").contains("ro") || e.fsOptions.split(separator: ",").contains("ro")
     }
 }

@@ -67,7 +67,7 @@ public struct Unmounter {
         if !ours && !force {
             throw AufsError.usage(
                 "\(resolved) is a \(entry.fstype) mount from \(entry.source), neither aufs nor an overlay aufsctl "
-                    + "made; add --force to unmount it anyway"
+                    + "made; add --any-filesystem to unmount it anyway"
             )
         }
         // An aufs union's lock, exclusively, from before anything of it is read until the kernel

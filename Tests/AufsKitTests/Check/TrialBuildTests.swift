@@ -247,7 +247,8 @@ final class TrialFakeDebian: CommandRunner, @unchecked Sendable {
             if builds {
                 #expect(report.exitCode == .success, "\(report)")
                 #expect(clone?.contains("aufs6.x-rcN") == true, "\(git.gitCalls)")
-                #expect(report.afterwards.contains { $0.contains("aufs6.x-rcN builds for 6.1.0-18-amd64") })
+                #expect(
+                    report.notes.contains { $0.contains("aufs6.x-rcN builds for 6.1.0-18-amd64") }, "\(report.notes)")
             } else {
                 #expect(report.exitCode == .blocked && report.onFailure == .rolledBack, "\(report)")
                 #expect(clone == nil)

@@ -60,7 +60,7 @@ private func helper(
         #expect(sloppy.status == 0, "\(sloppy.stderr)")
         #expect(sloppy.stderr.contains("ignored the unknown option frobnicate"))
         #expect(
-            sloppy.stdout.contains("mount(\"none\", \"\(t.path)/mnt\", \"aufs\", 0x2, \"br=\(t.path)/a=rw"),
+            sloppy.stdout.contains("mount(\"none\", \"\(t.path)/mnt\", \"aufs\", MS_NOSUID, \"br=\(t.path)/a=rw"),
             "\(sloppy.stdout)")
     }
 

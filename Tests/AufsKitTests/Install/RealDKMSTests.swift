@@ -39,6 +39,10 @@ struct RealDKMSTests {
         let first = try await aufsctl(args + ["--skip-export-check"])
         #expect(first.status == 0, "\(first.stdout)\n\(first.stderr)")
         #expect(first.stdout.contains("dkms build aufs/0.0-standin -k \(k) ... changed"), "\(first.stdout)")
+        // What the flag skipped says so; the provenance has its own line; "next:" names next steps only.
+        #expect(first.stdout.contains("needs ... skipped (--skip-export-check)"), "\(first.stdout)")
+        #expect(first.stdout.contains("\nbuilt from: \(source) sha256:"), "\(first.stdout)")
+        #expect(!first.stdout.contains("next: built from"), "\(first.stdout)")
         #expect(FileRead.exists(ko))
         #expect(
             try await dkmsEntries().contains {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Copyright (C) 2025-2026 the aufsctl authors
+import FoundationEssentials
 import Glibc
 import Testing
 
@@ -79,6 +80,32 @@ struct ImageBranchTests {
         #expect(images.map(\.index) == [1, 2])
         #expect(images.map(\.image) == [sb, ero])
         #expect(images.allSatisfy { $0.device.hasPrefix("/dev/loop") && $0.size > 0 })
+        // In JSON each is its branch's image (one shape for a branch), in mount/2 and status/2 alike.
+        struct RawImage: Decodable {
+            var file: String
+            var type, device: String?
+            var size: UInt64?
+        }
+        struct RawBranch: Decodable {
+            var path, permission: String
+            var image: RawImage?
+        }
+        struct RawUnion: Decodable {
+            var branches: [RawBranch]
+            var images, layers: [RawImage]?
+        }
+        struct RawStatus: Decodable { var mounts: [RawUnion] }
+        let fromMount = try JSONDecoder().decode(RawUnion.self, from: Data(try JSONText.encode(report).utf8))
+        let fromStatus = try JSONDecoder().decode(RawStatus.self, from: Data(try JSONText.encode(st).utf8)).mounts
+        for union in [fromMount] + fromStatus {
+            #expect(union.branches.map { $0.image?.file } == [nil, sb, ero])
+            #expect(union.branches[1].image?.type == "squashfs")
+            #expect(union.branches[1].image?.device?.hasPrefix("/dev/loop") == true)
+            #expect((union.branches[1].image?.size ?? 0) > 0)
+            #expect(union.images == nil && union.layers == nil, "no second list of the same branches")
+        }
+        let back = try JSONDecoder().decode(StatusReport.self, from: Data(try JSONText.encode(st).utf8))
+        #expect(back.mounts.first?.images?.map(\.image) == [sb, ero])
         let u = try Unmounter().unmount(d + "/mnt", lazy: false, force: false)
         #expect(u.releasedLayers == [sb, ero])
         #expect(u.leftLayers.isEmpty)

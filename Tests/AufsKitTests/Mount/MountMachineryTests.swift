@@ -284,8 +284,8 @@ private func aufsctlMinor(_ d: UInt64) -> UInt32 { UInt32(d & 0xff) | UInt32((d 
 struct HelperLinksTests {
     @Test func installRefusesForeignThenForceAndRemoveRestore() async throws {
         let t = TempDir()
-        t.write("sbin/mount.aufs", "#!/bin/sh\necho aufs-tools\n")
-        chmod(t.path + "/sbin/mount.aufs", 0o755)
+        t.write("usr/sbin/mount.aufs", "#!/bin/sh\necho aufs-tools\n")
+        chmod(t.path + "/usr/sbin/mount.aufs", 0o755)
         t.write("usr/local/bin/aufsctl", "")
         chmod(t.path + "/usr/local/bin/aufsctl", 0o755)
         let root = HostRoot(t.path)
@@ -295,11 +295,11 @@ struct HelperLinksTests {
         try links.install(binary: "/usr/local/bin/aufsctl", force: true)
         #expect(links.state("mount.aufs") == .ours("/usr/local/bin/aufsctl"))
         #expect(links.state("umount.aufs") == .ours("/usr/local/bin/aufsctl"))
-        #expect(FileRead.exists(t.path + "/sbin/mount.aufs.aufsctl-saved"))
+        #expect(FileRead.exists(t.path + "/usr/sbin/mount.aufs.aufsctl-saved"))
         try await links.remove()
-        #expect(FileRead.string(t.path + "/sbin/mount.aufs") == "#!/bin/sh\necho aufs-tools\n")
+        #expect(FileRead.string(t.path + "/usr/sbin/mount.aufs") == "#!/bin/sh\necho aufs-tools\n")
         var st = stat()
-        stat(t.path + "/sbin/mount.aufs", &st)
+        stat(t.path + "/usr/sbin/mount.aufs", &st)
         #expect(st.st_mode & 0o777 == 0o755)
         #expect(links.state("umount.aufs") == .missing)
     }
@@ -321,6 +321,30 @@ struct HelperLinksTests {
         let links = HelperLinks(root: HostRoot(t.path), runner: SubprocessRunner(), printer: { _ in })
         try links.install(binary: "/usr/libexec/aufsctl/aufsctl-helper", force: false)
         #expect(links.state("mount.aufs") == .ours("/usr/libexec/aufsctl/aufsctl-helper"))
+    }
+
+    /// The package's links are relative within /usr (Debian policy 10.5): they are aufsctl's, to the
+    /// same binary, so helper install leaves them as they are.
+    @Test func thePackagesRelativeLinksAreOursAndKept() throws {
+        let t = TempDir()
+        t.mkdirs(t.path + "/usr/sbin")
+        // As the package installs it: root's, not writable by group or others.
+        t.write("usr/libexec/aufsctl/aufsctl-helper", "#!/bin/sh\n")
+        chmod(t.path + "/usr/libexec/aufsctl/aufsctl-helper", 0o755)
+        for name in HelperLinks.names {
+            symlink("../libexec/aufsctl/aufsctl-helper", t.path + "/usr/sbin/" + name)
+        }
+        let said = Said()
+        let links = HelperLinks(root: HostRoot(t.path), runner: SubprocessRunner(), printer: { said.add($0) })
+        #expect(links.state("mount.aufs") == .ours("/usr/libexec/aufsctl/aufsctl-helper"))
+        try links.install(binary: "/usr/libexec/aufsctl/aufsctl-helper", force: false)
+        #expect(said.lines.allSatisfy { $0.hasSuffix("already there") } && said.lines.count == 2, "\(said.lines)")
+        #expect(FileRead.readLink(t.path + "/usr/sbin/mount.aufs") == "../libexec/aufsctl/aufsctl-helper")
+    }
+
+    final class Said: @unchecked Sendable {
+        var lines: [String] = []
+        func add(_ s: String) { lines.append(s) }
     }
 }
 

@@ -172,7 +172,8 @@ func fixtureRoot(
         m.lockPath = d + "/lock"
         let r = try m.mount(try request(d))
         #expect(r.filesystem == .overlay && sys.fsMounts.count == 1 && sys.mounts.count == 1 && sys.locks == 1)
-        #expect(r.calls == [sys.mounts[0].description])
+        #expect(r.calls == [SyscallRecord(sys.mounts[0])])
+        #expect(r.calls[0].syscall == "mount" && r.calls[0].fstype == "overlay" && r.calls[0].flags == [])
         #expect(FileRead.isDirectory(d + "/.aufsctl-work.rw"))
         rmdir(d + "/.aufsctl-work.rw")
         sys.mountError = EINVAL

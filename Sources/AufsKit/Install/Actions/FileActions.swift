@@ -71,7 +71,7 @@ public struct WriteFile: ActionKind {
     func apply(_ ctx: InstallContext) async throws -> [UndoAction] {
         let undo: [UndoAction] =
             ctx.fs.exists(ctx.path(path))
-            ? [.restoreFile(path: path, backup: try ctx.backup(path))] : [.removeFile(path: path)]
+            ? [.restoreFile(path: path, backup: try ctx.backup(path))] : ctx.creating(path)
         try ctx.willChange(undo)
         try ctx.fs.makeDirectories(Paths.dirname(ctx.path(path)))
         try ctx.fs.write(ctx.path(path), content)
@@ -107,7 +107,7 @@ public struct EnsureLine: ActionKind {
         let file = ctx.path(path)
         let old = ctx.fs.string(file)
         let undo: [UndoAction] =
-            old != nil ? [.restoreFile(path: path, backup: try ctx.backup(path))] : [.removeFile(path: path)]
+            old != nil ? [.restoreFile(path: path, backup: try ctx.backup(path))] : ctx.creating(path)
         try ctx.willChange(undo)
         try ctx.fs.makeDirectories(Paths.dirname(file))
         let text = old.map { $0.isEmpty || $0.hasSuffix("\n") ? $0 : $0 + "\n" } ?? ""

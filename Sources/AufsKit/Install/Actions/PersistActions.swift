@@ -26,7 +26,7 @@ public struct SymlinkAction: ActionKind {
         let old = ctx.fs.readLink(entry)
         var st = stat()
         if old == nil && lstat(entry, &st) == 0 { throw AufsError(refusal) }
-        let undo: [UndoAction] = old.map { [.relink(path: link, target: $0)] } ?? [.removeFile(path: link)]
+        let undo: [UndoAction] = old.map { [.relink(path: link, target: $0)] } ?? ctx.creating(link)
         try ctx.willChange(undo)
         try ctx.fs.makeDirectories(Paths.dirname(entry))
         if old != nil { try ctx.fs.remove(entry) }

@@ -163,9 +163,10 @@ extension KernelMLAufsMethod {
         }
         let why = s.problem.map { "its signature cannot be read (\($0))" } ?? "it has no signature at all"
         if allow {
-            ctx.notes.append(
-                "warning: \(image) will not boot under Secure Boot: \(why); made the GRUB default anyway "
-                    + "(--allow-unsigned-kernel): turn Secure Boot off in the firmware before the reboot")
+            // It asks something of the user before the reboot: a next step, not a note.
+            ctx.nextSteps.append(
+                "turn Secure Boot off in the firmware before the reboot: \(image) will not boot under Secure Boot: "
+                    + "\(why); made the GRUB default anyway (--allow-unsigned-kernel)")
             return
         }
         throw AufsError(

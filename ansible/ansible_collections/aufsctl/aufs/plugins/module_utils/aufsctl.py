@@ -70,15 +70,6 @@ class Aufsctl(object):
         self.module.fail_json(msg=message(rc, out, err, doc), rc=rc, stdout=out, stderr=err,
                               cmd=self.commands[-1] if self.commands else None, **extra)
 
-    def subcommands(self):
-        """The subcommands this aufsctl has, from its own command definitions."""
-        rc, out, err = self.run(['--experimental-dump-help'])
-        doc = parse_json(out)
-        if rc != 0 or doc is None:
-            return []
-        command = doc.get('command', {})
-        return [c.get('commandName') for c in command.get('subcommands', [])]
-
 
 def parse_json(text):
     try:

@@ -16,11 +16,11 @@ short_description: Make aufs available on a host with aufsctl install, or undo i
 description:
   - C(state=present) runs C(aufsctl install --json --yes) (in check mode C(--dry-run)); the
     task is C(changed) when a step changed something (in check mode, when a step would).
-  - C(state=absent) runs C(aufsctl uninstall --all --yes), which undoes every install recorded
-    in C(/var/lib/aufsctl/state.json) (under C(root)), newest first; C(changed) when there was
-    a record. C(--all) also takes away what C(aufsctl persist) and C(aufsctl helper install)
-    recorded (the unions persisted with M(aufsctl.aufs.aufs_mount), the helper links), since without
-    aufs they could not mount anyway.
+  - C(state=absent) undoes every install record aufsctl keeps (under C(root)), newest first, one
+    C(aufsctl uninstall ID --yes) each, from the list C(aufsctl uninstall --list --json) gives
+    (schema C(aufsctl.records/1)); C(changed) when there was a record. It takes install records
+    only; the unions persisted with M(aufsctl.aufs.aufs_mount) are that module's (C(state=absent)
+    there), and the helper links stay.
   - An install that needs a reboot to finish (aufsctl exit 5) succeeds with
     C(reboot_required=true), so a playbook can follow it with M(ansible.builtin.reboot).
   - A host where aufs cannot be installed (exit 4, blocked) fails the task with aufsctl's reason
@@ -48,8 +48,9 @@ options:
   method:
     description:
       - The install method, C(auto) (the one C(aufsctl check) names), C(dkms), C(kernel-ml-aufs)
-        or C(ubuntu-extra). Any other value fails with aufsctl's own message.
+        or C(ubuntu-extra).
     type: str
+    choices: [auto, dkms, kernel-ml-aufs, ubuntu-extra]
     default: auto
   source:
     description:
@@ -143,7 +144,8 @@ kernel:
   sample: 6.1.0-18-amd64
 steps:
   description: Every step of the plan, C(id), C(title), C(status) (C(ok), C(changed), C(pending)
-    in check mode, C(failed), C(blocked)) and C(evidence).
+    in check mode, C(failed), C(blocked), C(skipped) when a flag such as C(skip_export_check) turned
+    its check off) and C(evidence).
   returned: when a plan ran
   type: list
   elements: dict
@@ -153,10 +155,21 @@ reboot_required:
   type: bool
   sample: false
 afterwards:
-  description: What aufsctl says remains to be done.
+  description: The next steps aufsctl names (what remains for you to do).
   returned: when a plan ran
   type: list
   elements: str
+notes:
+  description: What aufsctl found worth saying that asks nothing of you.
+  returned: when a plan ran
+  type: list
+  elements: str
+  version_added: 0.2.0
+source:
+  description: What was built (dkms, the repository, branch and commit, or the directory and digest).
+  returned: when a plan built from a source
+  type: str
+  version_added: 0.2.0
 message:
   description: aufsctl's message when no plan ran (aufs already usable).
   returned: when aufsctl gave one
@@ -167,18 +180,18 @@ rc:
   type: int
   sample: 0
 report:
-  description: The whole C(aufsctl install --json) document (schema C(aufsctl.install/1)).
+  description: The whole C(aufsctl install --json) document (schema C(aufsctl.install/2)).
   returned: state=present
   type: dict
 records:
-  description: The install records that C(state=absent) undid (or would undo in check mode).
+  description: The install records that C(state=absent) undid (or would undo in check mode), C(id),
+    C(method), C(kernel).
   returned: state=absent
   type: list
   elements: dict
 '''
 
 import json
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aufsctl.aufs.plugins.module_utils.aufsctl import (
@@ -235,41 +248,40 @@ def present(module, aufsctl):
         report=doc,
     )
     for key, name in (('method', 'method'), ('kernel', 'kernel'), ('steps', 'steps'), ('afterwards', 'afterwards'),
-                      ('message', 'message')):
+                      ('notes', 'notes'), ('source', 'source'), ('message', 'message')):
         if key in doc:
             result[name] = doc[key]
     module.exit_json(**result)
 
 
-def records(module):
-    """The install records of aufsctl's state file (schema aufsctl.state/2 or 1) under root."""
-    path = os.path.join(module.params['root'], 'var/lib/aufsctl/state.json')
-    try:
-        with open(path, 'rb') as f:
-            doc = json.loads(f.read().decode('utf-8'))
-    except (IOError, OSError):
-        return []
-    except ValueError as e:
-        module.fail_json(msg='%s: not aufsctl state JSON (%s); see `aufsctl uninstall --list`' % (path, e), rc=1)
-    return [dict(id=r.get('id'), method=r.get('method'), kernel=r.get('kernel')) for r in doc.get('installs') or []]
+def install_records(doc):
+    """The install records of `aufsctl uninstall --list --json` (schema aufsctl.records/1), newest
+    first, as id, method and kernel."""
+    found = [dict(id=r.get('id'), method=r.get('method'), kernel=r.get('kernel')) for r in doc.get('installs') or []]
+    return sorted(found, key=lambda r: r['id'] or 0, reverse=True)
 
 
 def absent(module, aufsctl):
-    found = records(module)
+    dummy, doc = aufsctl.run_json(['uninstall', '--list', '--json', '--root', module.params['root']], ok_codes=(EXIT_OK,))
+    found = install_records(doc)
     if not found:
         module.exit_json(changed=False, reboot_required=False, rc=EXIT_OK, records=[])
-    args = ['uninstall', '--all', '--root', module.params['root'], '--dry-run' if module.check_mode else '--yes']
-    rc, out, err = aufsctl.run(args)
-    if rc != EXIT_OK:
-        aufsctl.fail(rc, out, err, None, records=found)
-    module.exit_json(changed=True, reboot_required=False, rc=rc, records=found, msg=message(rc, out, err))
+    said = []
+    for record in found:
+        args = ['uninstall', str(record['id']), '--root', module.params['root'],
+                '--dry-run' if module.check_mode else '--yes']
+        rc, out, err = aufsctl.run(args)
+        if rc != EXIT_OK:
+            aufsctl.fail(rc, out, err, None, records=found)
+        said.append(message(rc, out, err))
+    module.exit_json(changed=True, reboot_required=False, rc=EXIT_OK, records=found, msg='; '.join(said))
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             state=dict(type='str', choices=['present', 'absent'], default='present'),
-            method=dict(type='str', default='auto'),
+            method=dict(type='str', choices=['auto', 'dkms', 'kernel-ml-aufs', 'ubuntu-extra'], default='auto'),
             source=dict(type='str'),
             source_ref=dict(type='str'),
             kernel=dict(type='str'),

@@ -26,10 +26,11 @@ description:
     aufsctl's C(mount); C(mounted), C(present) and C(absent) also persist the union for the next
     boot with C(aufsctl persist) (a systemd C(.mount) unit, or an C(/etc/fstab) line where systemd
     does not run the host), and fail with a clear message on an aufsctl that lacks it.
-  - Whether the union is persisted, and with which branches, is read from aufsctl's state file
-    (its C(persist) record) and the unit's C(Options=) or the fstab line it names; a different
-    branch list is persisted again. With C(state=present) the diff and C(branches) are the
-    persisted list.
+  - Whether the union is persisted, and with which branches, options and fallback, is read from
+    C(aufsctl persist --list --json) (schema C(aufsctl.persist/1)); a different one is persisted
+    again. With C(state=present) the diff and C(branches) are the persisted list.
+  - The module reads only aufsctl's JSON reports (C(status --json), C(mount --json),
+    C(persist --list --json)), never its state file, unit files or fstab.
 version_added: 0.1.0
 author:
   - aufsctl maintainers (@aufsctl)
@@ -60,17 +61,18 @@ options:
         description:
           - The branch directory, or an image file (squashfs or erofs) or block device, which aufsctl
             binds to a read-only loop device and mounts as a layer under C(/run/aufsctl/layers).
-          - An image is compared with the live union through C(aufsctl status --json)'s C(images), so
-            adding or removing one on a live aufs union is a C(branch add) or C(branch del) and a second
-            run changes nothing.
+          - An image is compared with the live union through the C(image) of C(aufsctl status --json)'s
+            branches, so adding or removing one on a live aufs union is a C(branch add) or C(branch del)
+            and a second run changes nothing.
         type: path
         required: true
       perm:
         description:
           - The aufs permission (C(rw), C(ro), C(rr), with attributes such as C(ro+wh)).
-          - Default C(rw) for the first branch and C(ro) for the others, as aufs itself does; C(rr) for
-            an image (C(rr+wh) when it carries whiteouts, as aufsctl chooses; a live C(rr) or C(rr+wh) of an
-            image given without I(perm) is what was asked for).
+          - Default C(rw) for the first branch and C(ro) for the others, as aufs itself does; every
+            branch C(ro) when C(opts) has C(ro) (a C(rw) branch on a read-only mount is refused); C(rr)
+            for an image (C(rr+wh) when it carries whiteouts, as aufsctl chooses; a live C(rr) or C(rr+wh)
+            of an image given without I(perm) is what was asked for).
           - Checked against aufs's grammar (a base, then C(+attribute)s that fit it); anything else, such
             as a C(:) that would start another branch, fails before aufsctl runs.
         type: str
@@ -80,10 +82,24 @@ options:
     type: path
   fallback:
     description:
-      - What to mount when aufs is not available, C(none) (fail) or C(overlay). Any other value
-        fails with aufsctl's own message.
+      - What to mount when aufs is not available, C(none) (fail) or C(overlay).
+      - With C(mounted) or C(present), also what the helper mounts at boot where aufs is missing
+        (C(aufsctl persist --fallback), the mount option C(x-aufsctl.fallback=overlay)).
     type: str
+    choices: [none, overlay]
     default: none
+  opts:
+    description:
+      - aufs mount options besides the branch list and C(xino), comma separated, as in
+        M(ansible.posix.mount), for example C(udba=notify), C(create=mfs) or C(ro); aufsctl checks
+        each. The branch list is C(branches) and the xino file C(xino), so C(br=), C(dirs=) and
+        C(xino=) here fail the task.
+      - On a live union only C(ro) and C(rw) are compared (the kernel shows other aufs options only
+        when they differ from its defaults); a change there mounts the union again. The persisted
+        options are compared exactly.
+      - The overlay fallback keeps C(ro) and ignores aufs's own options, with a warning.
+    type: str
+    version_added: 0.2.0
   mkdir:
     description:
       - Create the mount point when it is missing.
@@ -134,6 +150,16 @@ EXAMPLES = r'''
   aufsctl.aufs.aufs_mount:
     path: /srv/walk/mnt
     state: unmounted
+
+- name: Mount it read-only at every boot, with udba=notify, through overlay where aufs is missing
+  aufsctl.aufs.aufs_mount:
+    path: /srv/walk/mnt
+    branches:
+      - {path: /srv/walk/container}
+      - {path: /srv/walk/image1}
+    opts: ro,udba=notify
+    fallback: overlay
+    state: mounted
 '''
 
 RETURN = r'''
@@ -148,6 +174,12 @@ branches:
   type: list
   elements: str
   sample: ["/srv/walk/container=rw", "/srv/walk/image1=ro"]
+opts:
+  description: The aufs options the union is mounted (or persisted) with, as given.
+  returned: always
+  type: list
+  elements: str
+  sample: ["udba=notify", "ro"]
 operations:
   description: The aufsctl command lines run (or, in check mode, that would run).
   returned: always
@@ -164,19 +196,17 @@ msg:
   returned: always
   type: str
 report:
-  description: The C(aufsctl mount --json) document of the mount made (schema C(aufsctl.mount/1)).
+  description: The C(aufsctl mount --json) document of the mount made (schema C(aufsctl.mount/2)).
   returned: when a mount was made
   type: dict
 '''
 
-import json
 import os
-import re
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aufsctl.aufs.plugins.module_utils.aufsctl import (
-    COMMON_ARGS, EXIT_OK, EXIT_USAGE, Aufsctl,
+    COMMON_ARGS, EXIT_OK, EXIT_USAGE, Aufsctl, message, parse_json,
 )
 
 PERSISTING = ('mounted', 'present', 'absent')
@@ -191,33 +221,50 @@ def is_image(path):
     return stat.S_ISREG(mode) or stat.S_ISBLK(mode)
 
 
-def desired_branches(branches, current=None):
-    """[(path, perm)] with aufs's default permissions (rw on top, ro below, rr for an image) and
-    symlinks resolved as aufsctl resolves them, so the list compares with `aufsctl status`.
-    An image without a perm keeps the rr or rr+wh aufsctl chose for it in CURRENT (rr+wh when it
-    carries whiteouts); comparing it with plain rr would mod it on every run."""
+def desired_branches(branches, read_only=False, current=None):
+    """[(path, perm)] with aufs's default permissions (rw on top, ro below, all ro on a read-only
+    mount, rr for an image) and symlinks resolved as aufsctl resolves them, so the list compares
+    with `aufsctl status`. An image without a perm keeps the rr or rr+wh aufsctl chose for it in
+    CURRENT (rr+wh when it carries whiteouts); comparing it with plain rr would mod it on every run."""
     live = dict(current or [])
     result = []
     for index, branch in enumerate(branches):
         path = os.path.realpath(branch['path'])
-        default = 'rw' if index == 0 else 'ro'
         if is_image(branch['path']):
             default = live.get(path) if live.get(path) in ('rr', 'rr+wh') else 'rr'
+        else:
+            default = 'rw' if index == 0 and not read_only else 'ro'
         result.append((path, branch.get('perm') or default))
     return result
 
 
 def parse_status_branches(entries, images=None):
-    """aufsctl.status/1 branches ("PATH=PERM", top first) as [(path, perm)]; an image layer's
-    directory is named by its image (status's `images`), as the task names it."""
+    """aufsctl.status/2 (and persist/1) branches ({"path", "permission", "image"?}, top first) as
+    [(path, perm)], an image layer named by its image file (the branch's `image.file`), as the task
+    names it; status/1's "PATH=PERM" strings (with its `images` list) too."""
     by_dir = dict((i.get('branch'), i.get('image')) for i in images or [])
     result = []
     for entry in entries:
+        if isinstance(entry, dict):
+            image = entry.get('image') or {}
+            result.append((image.get('file') or entry.get('path'), entry.get('permission') or ''))
+            continue
         path, sep, perm = entry.rpartition('=')
         if not sep:
             path, perm = entry, ''
         result.append((by_dir.get(path, path), perm))
     return result
+
+
+def split_opts(opts):
+    """The options of `opts` as a list, without empty entries."""
+    return [o.strip() for o in (opts or '').split(',') if o.strip()]
+
+
+def options_differ(live, opts):
+    """Whether the live union must be mounted again for OPTS: ro/rw as the kernel shows it (aufs
+    shows its other options only when they differ from its defaults, so they are not compared)."""
+    return bool(live.get('readOnly')) != ('ro' in split_opts(opts))
 
 
 def branch_operations(current, desired):
@@ -264,7 +311,7 @@ class Union(object):
         self.report = None
 
     def live(self):
-        """The status/1 entry of the union at the target, or None."""
+        """The aufsctl.status/2 entry of the union at the target, or None."""
         dummy, doc = self.aufsctl.run_json(['status', '--json'], ok_codes=(EXIT_OK,))
         for mount in doc.get('mounts') or []:
             if mount.get('target') == self.target:
@@ -281,11 +328,15 @@ class Union(object):
             self.aufsctl.fail(rc, out, err, None, operations=self.operations)
         return out
 
-    def mount_args(self, branches):
-        options = 'br=' + ':'.join('%s=%s' % b for b in branches)
+    def options(self, branches):
+        """The -o string: the branch list, xino and the other aufs options."""
+        options = ['br=' + ':'.join('%s=%s' % b for b in branches)]
         if self.params['xino']:
-            options += ',xino=' + self.params['xino']
-        args = ['-t', 'aufs', '-o', options, 'none', self.target, '--fallback', self.params['fallback']]
+            options.append('xino=' + self.params['xino'])
+        return ','.join(options + split_opts(self.params['opts']))
+
+    def mount_args(self, branches):
+        args = ['-t', 'aufs', '-o', self.options(branches), 'none', self.target, '--fallback', self.params['fallback']]
         if self.params['mkdir']:
             args.append('--mkdir')
         return args
@@ -304,81 +355,38 @@ class Union(object):
         self.act(['umount', '--json', self.target])
 
     def persist(self, branches):
-        """`aufsctl persist -o OPTS TARGET` (the mount machinery's subcommand): what brings the union
-        back at boot, a systemd unit or an fstab line; it replaces an earlier one for the target."""
-        options = 'br=' + ':'.join('%s=%s' % b for b in branches)
-        if self.params['xino']:
-            options += ',xino=' + self.params['xino']
-        self.act(['persist', '-o', options, self.target])
+        """`aufsctl persist -o OPTS TARGET`: what brings the union back at boot, a systemd unit or
+        an fstab line; it replaces an earlier one for the target."""
+        self.act(['persist', '-o', self.options(branches), '--fallback', self.params['fallback'], self.target])
 
     def unpersist(self):
         self.act(['persist', '--remove', self.target])
 
-
-STATE_FILE = '/var/lib/aufsctl/state.json'
-UNIT_DIR = '/etc/systemd/system'
-
-
-def persist_record(state, target):
-    """The `persist` record of aufsctl's state file (schema aufsctl.state/2 or 1, `unions`) for TARGET."""
-    for record in (state or {}).get('unions') or []:
-        if record.get('kind') == 'persist' and record.get('target') == target:
-            return record
-    return None
-
-
-def fstab_unescape(field):
-    """fstab's octal escapes (\\040 for a space, ...)."""
-    return re.sub(r'\\([0-7]{3})', lambda m: chr(int(m.group(1), 8)), field)
-
-
-def persisted_options(record, read):
-    """The mount options the persisted union is written with: the unit's Options= (specifiers
-    unescaped) or the fstab line's fourth field. READ(path) returns a file's text or None."""
-    via = record.get('via') or ''
-    if via.startswith('systemd-unit '):
-        text = read(UNIT_DIR + '/' + via[len('systemd-unit '):]) or ''
-        for line in text.splitlines():
-            if line.startswith('Options='):
-                return line[len('Options='):].replace('%%', '%')
-    elif via == 'fstab':
-        for line in (read('/etc/fstab') or '').splitlines():
-            fields = line.split()
-            if len(fields) >= 4 and not fields[0].startswith('#') and fstab_unescape(fields[1]) == record.get('target'):
-                return fstab_unescape(fields[3])
-    return None
-
-
-def branches_from_options(options):
-    """[(path, perm)] from an aufs option string's br=/br:/dirs= list, with aufs's default
-    permissions; None when it has none."""
-    for option in (options or '').split(','):
-        for key in ('br=', 'br:', 'dirs='):
-            if option.startswith(key):
-                result = []
-                for index, entry in enumerate(option[len(key):].split(':')):
-                    path, sep, perm = entry.partition('=')
-                    result.append((path, perm if sep else ('rw' if index == 0 else 'ro')))
-                return result
-    return None
-
-
-def read_text(path):
-    try:
-        with open(path, 'rb') as f:
-            return f.read().decode('utf-8', 'replace')
-    except (IOError, OSError):
+    def persisted(self):
+        """The aufsctl.persist/1 entry for the target, or None; fails on an aufsctl without
+        `persist --list --json`."""
+        rc, out, err = self.aufsctl.run(['persist', '--list', '--json'])
+        doc = parse_json(out)
+        if rc != EXIT_OK or doc is None or not str(doc.get('schema', '')).startswith('aufsctl.persist/'):
+            self.module.fail_json(
+                msg="state=%s persists the union with `aufsctl persist`, whose `persist --list --json` this "
+                    "aufsctl (%s) lacks (%s): use state=ephemeral or state=unmounted, or install a newer aufsctl"
+                    % (self.params['state'], self.aufsctl.path, message(rc, out, err)), rc=EXIT_USAGE)
+        for union in doc.get('unions') or []:
+            if union.get('target') == self.target:
+                return union
         return None
 
 
-def read_state(module):
-    text = read_text(STATE_FILE)
-    if text is None:
-        return {}
-    try:
-        return json.loads(text)
-    except ValueError as e:
-        module.fail_json(msg='%s: not aufsctl state JSON (%s); see `aufsctl uninstall --list`' % (STATE_FILE, e), rc=1)
+def persisted_matches(union, wanted, params):
+    """Whether the persisted UNION (aufsctl.persist/1) has the WANTED branches, the xino, the
+    options and the fallback the task asks for."""
+    if union is None or union.get('branches') is None:
+        return False
+    return (parse_status_branches(union.get('branches')) == wanted
+            and union.get('xino') == params['xino']
+            and sorted(union.get('options') or []) == sorted(split_opts(params['opts']))
+            and (union.get('fallback') or 'none') == params['fallback'])
 
 
 PERM_BASES = ('rw', 'ro', 'rr')
@@ -431,6 +439,12 @@ def check_paths(module):
     """Relative paths are refused here: the module's working directory is not the user's. So are
     the characters of aufs's branch syntax, which the option string cannot carry (aufsctl would
     see two branches where one was meant): the same rule and exit code as aufsctl's."""
+    for option in split_opts(module.params['opts']):
+        for key in ('br=', 'br:', 'dirs=', 'xino='):
+            if option.startswith(key):
+                module.fail_json(msg="opts '%s': %s belongs in the %s option, not in opts"
+                                     % (option, key.rstrip('=:'), 'xino' if key == 'xino=' else 'branches'),
+                                 rc=EXIT_USAGE)
     paths = [('path', module.params['path'])]
     paths += [('branches[%d].path' % i, b['path']) for i, b in enumerate(module.params['branches'] or [])]
     if module.params['xino']:
@@ -456,7 +470,8 @@ def main():
                 perm=dict(type='str'),
             )),
             xino=dict(type='path'),
-            fallback=dict(type='str', default='none'),
+            fallback=dict(type='str', choices=['none', 'overlay'], default='none'),
+            opts=dict(type='str'),
             mkdir=dict(type='bool', default=False),
             state=dict(type='str', choices=['mounted', 'present', 'ephemeral', 'unmounted', 'absent'],
                        default='ephemeral'),
@@ -473,10 +488,7 @@ def main():
     check_perms(module)
     union = Union(module)
     state = module.params['state']
-    if state in PERSISTING and 'persist' not in union.aufsctl.subcommands():
-        module.fail_json(msg="state=%s persists the union with `aufsctl persist`, which this aufsctl (%s) "
-                             "lacks: use state=ephemeral or state=unmounted, or install an aufsctl with persist"
-                             % (state, union.aufsctl.path), rc=EXIT_USAGE)
+    persisted = union.persisted() if state in PERSISTING else None
 
     live = union.live()
     before = parse_status_branches(live.get('branches') or [], live.get('images')) if live else []
@@ -484,14 +496,17 @@ def main():
     remounted = False
     words = []
     if state in ('ephemeral', 'mounted'):
-        after = desired_branches(module.params['branches'], before)
+        after = desired_branches(module.params['branches'], 'ro' in split_opts(module.params['opts']), before)
         if live is None:
             union.mount(after)
             words.append('mounted')
-        elif not same_branches(before, after, live.get('filesystem')):
+        elif not same_branches(before, after, live.get('filesystem')) or options_differ(live, module.params['opts']):
             ops = branch_operations(before, after) if live.get('filesystem') == 'aufs' else None
+            if options_differ(live, module.params['opts']):
+                ops = None
             if ops is None:
-                why = ('an overlay union cannot change its layers live' if live.get('filesystem') == 'overlay'
+                why = ('the options differ' if options_differ(live, module.params['opts'])
+                       else 'an overlay union cannot change its layers live' if live.get('filesystem') == 'overlay'
                        else 'aufs cannot reorder the branches it keeps')
                 union.umount()
                 union.mount(after)
@@ -507,22 +522,22 @@ def main():
             union.umount()
             words.append('unmounted')
     if state in PERSISTING:
-        record = persist_record(read_state(module), union.target)
         if state == 'absent':
-            if record is not None:
+            if persisted is not None:
                 union.unpersist()
                 words.append('no longer persisted')
         else:
-            wanted = desired_branches(module.params['branches'])
-            have = branches_from_options(persisted_options(record, read_text)) if record else None
-            if have != wanted:
+            wanted = desired_branches(module.params['branches'], 'ro' in split_opts(module.params['opts']))
+            have = parse_status_branches(persisted.get('branches') or []) if persisted else None
+            if not persisted_matches(persisted, wanted, module.params):
                 union.persist(wanted)
-                words.append('persisted' if record is None else 'persisted again (the branches differed)')
+                words.append('persisted' if persisted is None else 'persisted again (it differed)')
             if state == 'present':   # the persisted list is what this state is about
                 before, after = have or [], wanted
     result = dict(
         changed=bool(union.operations),
         branches=['%s=%s' % b for b in after],
+        opts=split_opts(module.params['opts']),
         operations=union.operations,
         remounted=remounted,
         msg='%s: %s' % (union.target, ', '.join(words) or 'as wanted, nothing to do'),

@@ -8,7 +8,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.aufsctl.aufs.plugins.modules.aufs_install import changed_from_report, install_args
+from ansible_collections.aufsctl.aufs.plugins.modules.aufs_install import (
+    changed_from_report, install_args, install_records,
+)
 
 PARAMS = dict(method='dkms', root='/', source='/opt/aufs', source_ref=None, kernel='6.1.0-18-amd64',
               repo_url=None, gpgkey=None, grub_default=None, load=False, skip_export_check=True, no_gpgcheck=False)
@@ -34,3 +36,12 @@ def test_changed_from_the_steps():
     assert changed_from_report(dry, check_mode=True)
     assert not changed_from_report(dict(steps=[dict(status='ok')]), check_mode=False)
     assert not changed_from_report(dict(message='aufs is already usable'), check_mode=False)
+
+
+def test_install_records_newest_first_unions_left_alone():
+    doc = {'schema': 'aufsctl.records/1',
+           'installs': [{'id': 1, 'method': 'dkms', 'kernel': 'a', 'steps': []},
+                        {'id': 3, 'method': 'dkms', 'kernel': 'b', 'steps': []}],
+           'unions': [{'kind': 'persist', 'target': '/srv/u', 'via': 'fstab', 'undo': []}]}
+    assert install_records(doc) == [dict(id=3, method='dkms', kernel='b'), dict(id=1, method='dkms', kernel='a')]
+    assert install_records({'schema': 'aufsctl.records/1', 'installs': [], 'unions': []}) == []

@@ -29,11 +29,23 @@ def test_default_permissions_are_aufs_own(tmp_path):
     b.symlink_to(a)
     got = desired_branches([{'path': str(a)}, {'path': str(b), 'perm': 'rr'}, {'path': str(a) + '/../a'}])
     assert got == [(str(a), 'rw'), (str(a), 'rr'), (str(a), 'ro')]
+    # A read-only mount: aufs makes every branch ro, the top one too.
+    assert desired_branches([{'path': str(a)}, {'path': str(b)}], read_only=True) == [(str(a), 'ro'), (str(a), 'ro')]
 
 
 def test_status_names_an_image_layer_by_its_image():
     images = [{'index': 1, 'branch': '/run/aufsctl/layers/003.sb@801-c', 'image': '/m/003.sb'}]
     got = parse_status_branches(['/w/container=rw', '/run/aufsctl/layers/003.sb@801-c=rr', '/w/image1=ro'], images)
+    assert got == [(C, 'rw'), ('/m/003.sb', 'rr'), (I1, 'ro')]
+
+
+def test_status2_names_an_image_layer_by_its_branch_image():
+    layer = '/run/aufsctl/layers/003.sb@801-c'
+    got = parse_status_branches([
+        {'path': '/w/container', 'permission': 'rw'},
+        {'path': layer, 'permission': 'rr', 'image': {'file': '/m/003.sb', 'type': 'squashfs', 'device': '/dev/loop0'}},
+        {'path': '/w/image1', 'permission': 'ro'},
+    ])
     assert got == [(C, 'rw'), ('/m/003.sb', 'rr'), (I1, 'ro')]
 
 
@@ -53,15 +65,15 @@ def test_an_image_default_keeps_the_rr_or_rr_wh_aufsctl_chose(tmp_path):
     task = [{'path': str(d)}, {'path': str(img)}]
     # aufsctl mounted the image rr+wh (it carries whiteouts): a second run changes nothing.
     live = [(str(d), 'rw'), (str(img), 'rr+wh')]
-    got = desired_branches(task, live)
+    got = desired_branches(task, current=live)
     assert got == live
     assert same_branches(live, got, 'aufs') and branch_operations(live, got) == []
-    assert desired_branches(task, [(str(d), 'rw'), (str(img), 'rr')])[1] == (str(img), 'rr')
+    assert desired_branches(task, current=[(str(d), 'rw'), (str(img), 'rr')])[1] == (str(img), 'rr')
     # A perm the task gives is compared as given; another live perm is not adopted.
-    assert desired_branches([{'path': str(d)}, {'path': str(img), 'perm': 'rr'}], live)[1] == (str(img), 'rr')
-    assert desired_branches(task, [(str(d), 'rw'), (str(img), 'ro')])[1] == (str(img), 'rr')
+    assert desired_branches([{'path': str(d)}, {'path': str(img), 'perm': 'rr'}], current=live)[1] == (str(img), 'rr')
+    assert desired_branches(task, current=[(str(d), 'rw'), (str(img), 'ro')])[1] == (str(img), 'rr')
     # A directory never takes the live perm.
-    assert desired_branches([{'path': str(d)}], [(str(d), 'ro')]) == [(str(d), 'rw')]
+    assert desired_branches([{'path': str(d)}], current=[(str(d), 'ro')]) == [(str(d), 'rw')]
 
 
 @pytest.mark.parametrize('current, desired, ops', [
@@ -111,32 +123,36 @@ def test_overlay_compares_upper_and_lower_only():
     assert not same_branches([(C, 'rw'), (I1, 'ro')], [(C, 'rw')], 'overlay')
 
 
-def test_persisted_union_from_a_systemd_unit():
-    from ansible_collections.aufsctl.aufs.plugins.modules.aufs_mount import (
-        branches_from_options, persist_record, persisted_options,
-    )
-    state = {'installs': [], 'unions': [
-        {'kind': 'helper', 'undo': []},
-        {'kind': 'persist', 'target': '/srv/a%b/mnt', 'via': 'systemd-unit srv-a\\x25b-mnt.mount', 'undo': []}]}
-    record = persist_record(state, '/srv/a%b/mnt')
-    assert record['via'].startswith('systemd-unit ')
-    assert persist_record(state, '/srv/other') is None
-    unit = '[Mount]\nWhat=none\nWhere=/srv/a%%b/mnt\nType=aufs\nOptions=br=/srv/a%%b/c=rw:/srv/a%%b/i1=ro,xino=/x\n'
-    files = {'/etc/systemd/system/srv-a\\x25b-mnt.mount': unit}
-    options = persisted_options(record, files.get)
-    assert options == 'br=/srv/a%b/c=rw:/srv/a%b/i1=ro,xino=/x'
-    assert branches_from_options(options) == [('/srv/a%b/c', 'rw'), ('/srv/a%b/i1', 'ro')]
+def test_status_2_branches_are_objects():
+    assert parse_status_branches([{'path': C, 'permission': 'rw'}, {'path': I1, 'permission': 'ro+wh'}]) == [
+        (C, 'rw'), (I1, 'ro+wh')]
 
 
-def test_persisted_union_from_fstab():
-    from ansible_collections.aufsctl.aufs.plugins.modules.aufs_mount import branches_from_options, persisted_options
-    fstab = ('# /srv/walk/mnt is not this line\n/dev/vda1 / ext4 defaults 0 1\n'
-             'none /srv/walk\\040x/mnt aufs br=/srv/walk\\040x/c:/srv/walk\\040x/i1=rr 0 0\n')
-    record = {'kind': 'persist', 'target': '/srv/walk x/mnt', 'via': 'fstab'}
-    options = persisted_options(record, {'/etc/fstab': fstab}.get)
-    assert branches_from_options(options) == [('/srv/walk x/c', 'rw'), ('/srv/walk x/i1', 'rr')]
-    assert persisted_options({'target': '/elsewhere', 'via': 'fstab'}, {'/etc/fstab': fstab}.get) is None
-    assert branches_from_options('noxino,udba=reval') is None
+def test_opts_and_what_a_live_union_shows_of_them():
+    from ansible_collections.aufsctl.aufs.plugins.modules.aufs_mount import options_differ, split_opts
+    assert split_opts(' ro, udba=notify,,') == ['ro', 'udba=notify']
+    assert split_opts(None) == []
+    assert options_differ({'readOnly': False}, 'ro')
+    assert options_differ({'readOnly': True}, None)
+    assert not options_differ({'readOnly': True}, 'udba=notify,ro')
+    # aufs shows its other options only when they differ from its defaults: not compared live.
+    assert not options_differ({'readOnly': False, 'options': 'rw,si=1'}, 'udba=notify')
+
+
+def test_the_persisted_union_compares_branches_xino_options_and_fallback():
+    from ansible_collections.aufsctl.aufs.plugins.modules.aufs_mount import persisted_matches
+    union = {'target': '/srv/walk/mnt', 'via': 'fstab', 'branches': [{'path': C, 'permission': 'rw'},
+             {'path': I1, 'permission': 'ro'}], 'options': ['udba=notify'], 'fallback': 'overlay'}
+    params = dict(xino=None, opts='udba=notify', fallback='overlay')
+    wanted = [(C, 'rw'), (I1, 'ro')]
+    assert persisted_matches(union, wanted, params)
+    assert not persisted_matches(union, wanted + [(I2, 'ro')], params)
+    assert not persisted_matches(union, wanted, dict(params, opts=None))
+    assert not persisted_matches(union, wanted, dict(params, fallback='none'))
+    assert not persisted_matches(union, wanted, dict(params, xino='/x'))
+    assert not persisted_matches(None, wanted, params)
+    # A record whose unit or fstab line is gone: aufsctl gives no branches, so it is written again.
+    assert not persisted_matches({'target': '/srv/walk/mnt', 'problem': 'gone'}, wanted, params)
 
 
 @pytest.mark.parametrize('perm', ['rw', 'ro', 'rr', 'ro+wh', 'rr+wh', 'rw+nolwh', 'rw+coo_reg', 'ro+unpin+icexsec'])
