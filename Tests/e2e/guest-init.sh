@@ -330,7 +330,7 @@ L3=$(layer_dir 003-apps)
 brs=$(branches $IM/mnt | tr '\n' ' ')
 [ "$brs" = "$IM/rw=rw $L3=rr $IM/base=ro " ] && [ -n "$L3" ] || bad "branches after add '$brs', want rw, the layer (rr) right under it, base"
 # the one remount: add=1: with the layer directory
-grep -q '^done: mount("none", "'$IM'/mnt", "aufs", MS_REMOUNT[|0-9a-zx]*, "add=1:'"$L3"'=rr")$' "$O" || bad "not one add=1: remount: $(grep '^done' "$O")"
+grep -q '^done: mount("none", "'$IM'/mnt", "aufs", MS_REMOUNT[|A-Z_0-9a-zx]*, "add=1:'"$L3"'=rr")$' "$O" || bad "not one add=1: remount: $(grep '^done' "$O")"
 # the layer: a squashfs mount of a read-only, auto-clearing loop device backed by the image
 lmi=$(mi "$L3")
 dev=$(echo "$lmi" | awk '{ print $2 }')
