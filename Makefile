@@ -60,9 +60,9 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(HELPER_DIR)
 	install -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/aufsctl
 	install -m 0755 $(RELEASE_BIN)-helper $(DESTDIR)$(HELPER_DIR)/aufsctl-helper
-	# The after-work hooks' examples: inert (a dot in the name, not executable) until copied.
+	# The after-work hooks' examples: inert (the runner skips a name with a dot) until copied without it.
 	install -d -m 0755 $(DESTDIR)/etc/aufsctl/layer.d
-	install -m 0644 packaging/layer.d/*.example $(DESTDIR)/etc/aufsctl/layer.d/
+	install -m 0755 packaging/layer.d/*.example $(DESTDIR)/etc/aufsctl/layer.d/
 	strip --strip-debug $(DESTDIR)$(PREFIX)/bin/aufsctl $(DESTDIR)$(HELPER_DIR)/aufsctl-helper
 	if [ -z "$(DESTDIR)" ]; then $(PREFIX)/bin/aufsctl helper install --binary $(HELPER_DIR)/aufsctl-helper; \
 	else install -d $(DESTDIR)/usr/sbin && ln -sfn $(HELPER_DIR)/aufsctl-helper $(DESTDIR)/usr/sbin/mount.aufs \

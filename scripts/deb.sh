@@ -109,10 +109,11 @@ gzip -9n <README.md >"$P/usr/share/doc/aufsctl/README.md.gz"
 install -m 0644 packaging/deb/copyright "$P/usr/share/doc/aufsctl/copyright"
 install -m 0644 packaging/deb/lintian-overrides "$P/usr/share/lintian/overrides/aufsctl"
 install -m 0755 packaging/deb/prerm packaging/deb/postrm "$P/DEBIAN/"
-# The image layers' after-work hooks: the examples, inert until copied without the dot (the runner
-# takes no name with a dot); in /etc as `make install` puts them, so conffiles (an edit survives).
+# The image layers' after-work hooks: the examples, inert while their name has the dot (the runner
+# takes no name with one) and executable (lintian: a #! script must be); in /etc, so conffiles (an
+# edit survives).
 install -d "$P/etc/aufsctl/layer.d"
-install -m 0644 packaging/layer.d/*.example "$P/etc/aufsctl/layer.d/"
+install -m 0755 packaging/layer.d/*.example "$P/etc/aufsctl/layer.d/"
 (cd "$P" && find etc -type f -printf '/%p\n' | LC_ALL=C sort) >"$P/DEBIAN/conffiles"
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 {

@@ -94,10 +94,10 @@ one_root() {   # SUITE EXPECTED-FAMILY TARBALL-PACKAGES...
         && grep -q '^MOUNT.AUFS(8)' <<<"$uhelper" && r=0 || r=1
     check "$suite-man" "$r" "man aufsctl.mount: exit $rc, $(wc -l <<<"$page") lines; man aufsctl: $(head -n 1 <<<"$top" | tr -s ' '); man mount.aufs: $(head -n 1 <<<"$helper" | tr -s ' '); man umount.aufs: $(head -n 1 <<<"$uhelper" | tr -s ' ')"
 
-    # The after-work hook examples: shipped as conffiles, inert (not executable, a dot in the name).
+    # The after-work hook examples: shipped as conffiles, inert (a dot in the name: the runner skips it).
     hooks=$(in_root sh -c 'ls /etc/aufsctl/layer.d; stat -c "%a %U" /etc/aufsctl/layer.d/*.example' 2>&1 | paste -sd' ')
     conf=$(in_root dpkg-query -W -f='${Conffiles}' aufsctl 2>&1 | grep -c 'layer.d/.*\.example' || true)
-    [ "$conf" = 2 ] && grep -q '10-ldconfig.example 20-depmod.example 644 root 644 root' <<<"$hooks" && r=0 || r=1
+    [ "$conf" = 2 ] && grep -q '10-ldconfig.example 20-depmod.example 755 root 755 root' <<<"$hooks" && r=0 || r=1
     check "$suite-hook-examples" "$r" "/etc/aufsctl/layer.d: $hooks; conffiles: $conf"
 
     # Interactive bash loads completions on demand through bash-completion's loader.
