@@ -14,7 +14,9 @@
 # Tests/ansible/install.yml runs twice (the second run must report changed=0 on every root), then
 # Tests/ansible/uninstall.yml takes the installs away again (check mode, absent, absent again), and
 # Tests/ansible/mount.yml mounts the walk-through's union on this host through the overlay fallback;
-# Tests/ansible/persist.yml persists it in a root (present, mounted, opts, fallback, absent).
+# Tests/ansible/persist.yml persists it in a root (present, mounted, opts, fallback, absent);
+# Tests/ansible/layer.yml adds a squashfs layer (mksquashfs) to an overlay fallback union on this
+# host and removes it with aufs_layer, each twice, and no loop device or mount is left afterwards.
 # Also ansible-test units and the sanity tests that matter here (validate-modules, pep8, compile,
 # import) on this machine's Python, and ansible-lint's production profile over the collection and
 # the README's playbook (scripts/ansible-lint.sh). Root only; prints "ansible: N passed, M failed".
@@ -27,7 +29,7 @@ COLL=$REPO/ansible/ansible_collections/aufsctl/aufs
 HOSTS=(blocked standin installed)
 log() { echo "ansible: $*"; }
 [ "$(id -u)" -eq 0 ] || { log "skipped: needs root (chroot, mounts, dkms in the roots)"; exit 0; }
-"$REPO/scripts/deps.sh" >/dev/null   # jq reads ansible-playbook's JSON results
+"$REPO/scripts/deps.sh" >/dev/null   # jq reads ansible-playbook's JSON results; squashfs-tools for layer.yml
 t0=$(date +%s)
 VENV=$("$REPO/scripts/ansible-venv.sh")
 DEB=${DEB:-$("$REPO/scripts/deb.sh" "$AUFSCTL")}
@@ -144,6 +146,25 @@ echo image1 >"$W/image1/001.txt"; echo image1 >"$W/image1/002.txt"
 echo image2 >"$W/image2/002.txt"; echo image2 >"$W/image2/003.txt"; echo image3 >"$W/image3/004.txt"
 play mount mount.yml -l localhost -e "walk=$W" -e "aufsctl=$AUFSCTL" --diff && rc=0 || rc=$?
 check mount "$rc" "exit $rc, $(asserts mount) asserts held; $(summary mount)"
+
+# One image layer on a live union: the overlay fallback here, so every change is a --remount.
+L=$SCRATCH/layers
+mkdir -p "$L/container" "$L/lower" "$L/mnt" "$L/extra"
+echo lower >"$L/lower/lower.txt"; echo extra >"$L/extra/extra.txt"
+mksquashfs "$L/extra" "$L/005-extra.sb" -quiet -noappend -all-root >/dev/null
+chmod 0644 "$L/005-extra.sb"; ln -sfn 005-extra.sb "$L/link.sb"
+leftovers() {   # bound loop devices, and mounts of image layers or under the scenario's tree
+    losetup -ln -O NAME,BACK-FILE | sort
+    awk -v r="$L" '$5 ~ "^/run/aufsctl/layers/" || index($5, r) == 1 { print $5 }' /proc/self/mountinfo | sort
+}
+before=$(leftovers)
+play layer layer.yml -l localhost -e "layers=$L" -e "aufsctl=$AUFSCTL" && rc=0 || rc=$?
+check layer "$rc" "exit $rc, $(asserts layer) asserts held; $(summary layer)"
+after=$(leftovers)
+[ "$before" = "$after" ] && r=0 || r=1
+check layer-leftovers "$r" "loop devices and layer mounts before and after: $(diff <(echo "$before") <(echo "$after") | grep '^[<>]' | paste -sd' ' || true)"
+# A failed run can leave the union with its layer: aufsctl umount releases the layer's loop device too.
+if awk -v m="$L/mnt" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo; then "$AUFSCTL" umount "$L/mnt" >/dev/null || true; fi
 
 log "done in $(( $(date +%s) - t0 ))s"
 echo "ansible: $pass passed, $fail failed"
