@@ -32,6 +32,8 @@ log() { echo "boot: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# shellcheck source=Tests/e2e/initramfs-lib.sh
+. "$REPO/Tests/e2e/initramfs-lib.sh"
 [ "$(id -u)" = 0 ] || die "needs root"
 T_ALL=$(now)
 need=()
@@ -40,18 +42,9 @@ command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 command -v cpio >/dev/null || need+=(cpio)
 command -v modinfo >/dev/null || need+=(kmod)
 command -v mksquashfs >/dev/null || need+=(squashfs-tools)
-if [ ${#need[@]} -gt 0 ]; then
-    log "installing ${need[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >&2
-fi
+install_packages "${need[@]}"
 
-WORK=$(mktemp -d /tmp/aufsctl-boot.XXXXXX)
-cleanup() {
-    local rc=$?
-    if [ "${BOOT_KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-    exit "$rc"
-}
-trap cleanup EXIT
+make_work boot BOOT_KEEP
 
 eval "$("$REPO/Tests/e2e/fetch-kernel.sh" | grep -E '^(KVER|ROOT|VMLINUZ|HEADERS)=')"
 MODDIR=$ROOT/lib/modules/$KVER

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Copyright (C) 2025-2026 the aufsctl authors
-# Sourced by the QEMU suites (Tests/e2e, signing, secureboot): their preamble, and putting host binaries with
+# Sourced by the QEMU suites (Tests/e2e, signing, secureboot, boot): their preamble, and putting host binaries with
 # their libraries into an initramfs tree ($IR), and the cached busybox-static. Needs `die`.
 
 # aufsctl loads libkmod and libblkid with dlopen at first use (Sources/CLibLoad), which ldd

@@ -66,11 +66,7 @@ command -v dkms >/dev/null || need_pkgs+=(dkms)
 command -v jq >/dev/null || need_pkgs+=(jq)
 command -v modinfo >/dev/null || need_pkgs+=(kmod)
 command -v mksquashfs >/dev/null || need_pkgs+=(squashfs-tools)   # the image-layers scenario's images
-if [ ${#need_pkgs[@]} -gt 0 ]; then
-    log "installing ${need_pkgs[*]}"
-    apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need_pkgs[@]}" >&2; }
-    apt_install || { apt-get -q update >&2; apt_install; }
-fi
+install_packages "${need_pkgs[@]}"
 SWIFT=${SWIFT:-$(command -v swift || echo /opt/swift/usr/bin/swift)}
 
 WORK=$(mktemp -d /tmp/aufsctl-e2e.XXXXXX)
