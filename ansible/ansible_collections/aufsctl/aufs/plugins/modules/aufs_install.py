@@ -26,7 +26,8 @@ description:
   - A host where aufs cannot be installed (exit 4, blocked) fails the task with aufsctl's reason
     and ways out; nothing was changed, or what the run had applied was rolled back
     (C(on_failure=rolledBack)), for instance when no aufs branch built in the trial build of
-    C(build=true).
+    C(build=true). With C(keep_on_failure=true) a refusal that came after the run changed the host
+    (packages it installed) is exit 4 too, with C(on_failure=kept) and C(changed=true).
   - A partial install (exit 6) fails the task with aufsctl's message and the failed step
     (C(failed_step)), and C(changed=true); what the run applied stays on the host, either because
     C(keep_on_failure=true) asked for it (C(on_failure=kept)) or because the rollback could not finish
@@ -345,14 +346,20 @@ def present(module, aufsctl):
         if rc == EXIT_BLOCKED:
             extra['blocked'] = True
         elif rc == EXIT_PARTIAL:
-            # What the run applied stays (kept, or a rollback that stopped): the host changed.
-            extra['changed'] = not module.check_mode
             failed = [s for s in (doc or {}).get('steps') or [] if s.get('status') == 'failed']
             if failed:
                 extra['failed_step'] = failed[0]
         elif rc == EXIT_AVAILABLE:
             extra['available'] = True
-        aufsctl.fail(rc, out, err, doc if isinstance(doc, dict) else None, **extra)
+        msg = None
+        # What the run applied stays (exit 6, or a refusal after changes with keep_on_failure, which
+        # aufsctl reports as exit 4 with onFailure=kept): the host changed, and the task says so.
+        if not module.check_mode and (rc == EXIT_PARTIAL or extra.get('on_failure') in ('kept', 'rollbackFailed')):
+            extra['changed'] = True
+            msg = message(rc, out, err, doc)
+            if 'uninstall' not in msg:
+                msg += '; what this run applied stays on the host (state=absent undoes it)'
+        aufsctl.fail(rc, out, err, doc if isinstance(doc, dict) else None, msg=msg, **extra)
     result = dict(
         changed=changed_from_report(doc, module.check_mode),
         reboot_required=rc == EXIT_REBOOT or bool(doc.get('rebootRequired')),

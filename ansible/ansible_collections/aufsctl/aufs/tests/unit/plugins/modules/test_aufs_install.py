@@ -200,3 +200,13 @@ def test_success_returns_transcript_and_notes(run_module):
     assert outcome == 'Exit' and result['changed'] and result['rc'] == 0
     assert result['notes'] == ['built aufs5.10 for 2 kernels'] and result['transcript'] == '/var/log/aufsctl/install.log'
     assert 'on_failure' not in result and argvs[0][-1] == '--all-kernels'
+
+
+def test_exit_4_after_changes_kept_fails_changed_and_says_they_stay(run_module):
+    msg = "kernel 6.1.0-57-cloud-amd64 does not carry aufs's standalone patch: it exports 0 of the 21 symbols"
+    report = install_report(4, msg, [step('packages', 'changed'), step('exports', 'blocked'), step('usr-src', 'pending')],
+                            onFailure='kept', transcript='/var/log/aufsctl/install.log')
+    outcome, result, argvs = run_module({'method': 'dkms', 'build': True, 'keep_on_failure': True}, 4, report)
+    assert outcome == 'Fail' and result['rc'] == 4 and result['blocked'] and result['changed']
+    assert result['on_failure'] == 'kept'
+    assert result['msg'] == msg + '; what this run applied stays on the host (state=absent undoes it)'
