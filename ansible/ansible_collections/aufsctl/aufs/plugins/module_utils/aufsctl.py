@@ -65,9 +65,9 @@ class Aufsctl(object):
             self.fail(rc, out, err, doc)
         return rc, doc
 
-    def fail(self, rc, out, err, doc=None, **extra):
-        """Fails the module with aufsctl's message, its exit code and the command line."""
-        self.module.fail_json(msg=message(rc, out, err, doc), rc=rc, stdout=out, stderr=err,
+    def fail(self, rc, out, err, doc=None, msg=None, **extra):
+        """Fails the module with aufsctl's message (or MSG), its exit code and the command line."""
+        self.module.fail_json(msg=msg or message(rc, out, err, doc), rc=rc, stdout=out, stderr=err,
                               cmd=self.commands[-1] if self.commands else None, **extra)
 
 

@@ -24,8 +24,16 @@ description:
   - An install that needs a reboot to finish (aufsctl exit 5) succeeds with
     C(reboot_required=true), so a playbook can follow it with M(ansible.builtin.reboot).
   - A host where aufs cannot be installed (exit 4, blocked) fails the task with aufsctl's reason
-    and ways out; a partial install (exit 6) fails with the step report; every other failure
-    passes aufsctl's own one-line message and exit code through (C(rc)).
+    and ways out; nothing was changed, or what the run had applied was rolled back
+    (C(on_failure=rolledBack)), for instance when no aufs branch built in the trial build of
+    C(build=true). With C(keep_on_failure=true) a refusal that came after the run changed the host
+    (packages it installed) is exit 4 too, with C(on_failure=kept) and C(changed=true).
+  - A partial install (exit 6) fails the task with aufsctl's message and the failed step
+    (C(failed_step)), and C(changed=true); what the run applied stays on the host, either because
+    C(keep_on_failure=true) asked for it (C(on_failure=kept)) or because the rollback could not finish
+    (C(on_failure=rollbackFailed)); C(state=absent) (C(aufsctl uninstall)) undoes it.
+  - A step that failed and was rolled back (exit 1, C(on_failure=rolledBack), the undos in C(undone)) and
+    every other failure pass aufsctl's own one-line message and exit code through (C(rc)).
 version_added: 0.1.0
 author:
   - aufsctl maintainers (@aufsctl)
@@ -93,6 +101,48 @@ options:
     description:
       - kernel-ml-aufs, the C(GRUB_DEFAULT) value.
     type: str
+  build:
+    description:
+      - dkms, compile aufs against the kernel's headers in a scratch directory before changing
+        anything (C(--build)), trying the branches that could serve the kernel (aufsX.Y.Z, aufsX.Y,
+        then aufsX.x-rcN), and install the branch that built. When none builds the task fails with exit
+        4 (blocked) and the compiler's first errors, and the host is unchanged.
+      - In check mode only the trial build runs (C(--dry-run --build)); it changes nothing on the
+        host but takes as long as a build.
+    type: bool
+    default: false
+    version_added: 0.3.0
+  all_kernels:
+    description:
+      - dkms, also build aufs for every other installed kernel of the same X.Y that has headers
+        (C(--all-kernels)).
+    type: bool
+    default: false
+    version_added: 0.3.0
+  keep_on_failure:
+    description:
+      - Leave what a failed run applied in place (C(--keep-on-failure)) instead of rolling it back;
+        the task then fails with exit 6 and C(on_failure=kept), and C(state=absent) undoes what was
+        kept.
+      - By default a failed run rolls back every step it applied in that run.
+    type: bool
+    default: false
+    version_added: 0.3.0
+  mok_password_hash:
+    description:
+      - dkms on a Secure Boot host, a file on the managed host with the password hash for
+        C(mokutil --import) (made by C(mokutil --generate-hash > FILE)), so that no one has to type
+        it (C(--mok-password-hash)). Without it mokutil asks on the terminal, which a task does not
+        have.
+    type: path
+    version_added: 0.3.0
+  allow_unsigned_kernel:
+    description:
+      - kernel-ml-aufs on a Secure Boot host, make the kernel the GRUB default even when its image is
+        unsigned (C(--allow-unsigned-kernel)); shim will not boot it while Secure Boot is on.
+    type: bool
+    default: false
+    version_added: 0.3.0
   root:
     description:
       - Apply to the system under this directory (a mounted image or chroot; commands run
@@ -125,6 +175,19 @@ EXAMPLES = r'''
     source: /usr/local/src/aufs-standalone
     kernel: 6.1.0-18-amd64
     load: false
+
+- name: Build aufs for every installed kernel, after a trial build that shows a branch compiles
+  aufsctl.aufs.aufs_install:
+    method: dkms
+    build: true
+    all_kernels: true
+    mok_password_hash: /root/mok.hash
+  register: aufs
+
+- name: Keep a failed install in place to look at it (undo it later with state=absent)
+  aufsctl.aufs.aufs_install:
+    method: dkms
+    keep_on_failure: true
 
 - name: Take aufs away again
   aufsctl.aufs.aufs_install:
@@ -174,6 +237,36 @@ message:
   description: aufsctl's message when no plan ran (aufs already usable).
   returned: when aufsctl gave one
   type: str
+on_failure:
+  description: What became of the run's changes after a failed step (C(onFailure) of the report),
+    C(rolledBack) (every change of this run undone, the host as before), C(kept) (C(keep_on_failure),
+    exit 6) or C(rollbackFailed) (exit 6, C(state=absent) undoes the rest).
+  returned: when a step failed after the run had changed the host
+  type: str
+  sample: rolledBack
+  version_added: 0.3.0
+undone:
+  description: The undos a rollback ran, newest first.
+  returned: when a failed run was rolled back (or its rollback stopped)
+  type: list
+  elements: str
+  version_added: 0.3.0
+failed_step:
+  description: The step that failed, as in C(steps).
+  returned: on exit 6 (partially applied)
+  type: dict
+transcript:
+  description: The run's plain transcript on the managed host (C(/var/log/aufsctl/install.log)).
+  returned: when aufsctl kept one (an applied run)
+  type: str
+  sample: /var/log/aufsctl/install.log
+  version_added: 0.3.0
+mok_enrolment:
+  description: A signing key waiting for MokManager (C(mokEnrolment) of the report), C(certificate),
+    C(subject), C(keyID), C(state) (C(staged) or C(pending)) and C(next), what to do.
+  returned: when a key waits for enrolment
+  type: dict
+  version_added: 0.3.0
 rc:
   description: aufsctl's exit code.
   returned: always
@@ -213,7 +306,24 @@ def install_args(params, check_mode):
         args.append('--skip-export-check')
     if params['no_gpgcheck']:
         args.append('--no-gpgcheck')
+    if params.get('mok_password_hash'):
+        args += ['--mok-password-hash', params['mok_password_hash']]
+    for option, flag in (('allow_unsigned_kernel', '--allow-unsigned-kernel'), ('build', '--build'),
+                         ('all_kernels', '--all-kernels'), ('keep_on_failure', '--keep-on-failure')):
+        if params.get(option):
+            args.append(flag)
     return args
+
+
+# The report's keys a task returns, under Ansible's snake_case names.
+REPORT_KEYS = (('method', 'method'), ('kernel', 'kernel'), ('steps', 'steps'), ('afterwards', 'afterwards'),
+               ('notes', 'notes'), ('source', 'source'), ('message', 'message'), ('onFailure', 'on_failure'),
+               ('undone', 'undone'), ('transcript', 'transcript'), ('mokEnrolment', 'mok_enrolment'))
+
+
+def report_fields(doc):
+    """The keys of an aufsctl.install/2 report that the task returns, as far as the report has them."""
+    return dict((name, doc[key]) for key, name in REPORT_KEYS if key in doc)
 
 
 def changed_from_report(doc, check_mode):
@@ -229,9 +339,10 @@ def present(module, aufsctl):
     except ValueError:
         doc = None
     if not isinstance(doc, dict) or rc not in (EXIT_OK, EXIT_REBOOT):
-        extra = {}
+        extra = dict(changed=False)
         if isinstance(doc, dict):
-            extra = dict(steps=doc.get('steps', []), report=doc)
+            extra.update(report_fields(doc))
+            extra.update(steps=doc.get('steps', []), report=doc)
         if rc == EXIT_BLOCKED:
             extra['blocked'] = True
         elif rc == EXIT_PARTIAL:
@@ -240,17 +351,22 @@ def present(module, aufsctl):
                 extra['failed_step'] = failed[0]
         elif rc == EXIT_AVAILABLE:
             extra['available'] = True
-        aufsctl.fail(rc, out, err, doc if isinstance(doc, dict) else None, **extra)
+        msg = None
+        # What the run applied stays (exit 6, or a refusal after changes with keep_on_failure, which
+        # aufsctl reports as exit 4 with onFailure=kept): the host changed, and the task says so.
+        if not module.check_mode and (rc == EXIT_PARTIAL or extra.get('on_failure') in ('kept', 'rollbackFailed')):
+            extra['changed'] = True
+            msg = message(rc, out, err, doc)
+            if 'uninstall' not in msg:
+                msg += '; what this run applied stays on the host (state=absent undoes it)'
+        aufsctl.fail(rc, out, err, doc if isinstance(doc, dict) else None, msg=msg, **extra)
     result = dict(
         changed=changed_from_report(doc, module.check_mode),
         reboot_required=rc == EXIT_REBOOT or bool(doc.get('rebootRequired')),
         rc=rc,
         report=doc,
     )
-    for key, name in (('method', 'method'), ('kernel', 'kernel'), ('steps', 'steps'), ('afterwards', 'afterwards'),
-                      ('notes', 'notes'), ('source', 'source'), ('message', 'message')):
-        if key in doc:
-            result[name] = doc[key]
+    result.update(report_fields(doc))
     module.exit_json(**result)
 
 
@@ -291,6 +407,11 @@ def main():
             gpgkey=dict(type='str', no_log=False),  # a key's URL, not a secret
             no_gpgcheck=dict(type='bool', default=False),
             grub_default=dict(type='str'),
+            build=dict(type='bool', default=False),
+            all_kernels=dict(type='bool', default=False),
+            keep_on_failure=dict(type='bool', default=False),
+            mok_password_hash=dict(type='path', no_log=False),  # a file's path; the hash stays in the file
+            allow_unsigned_kernel=dict(type='bool', default=False),
             root=dict(type='path', default='/'),
             **COMMON_ARGS
         ),
