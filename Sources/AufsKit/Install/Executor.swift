@@ -77,7 +77,9 @@ public struct Executor {
                 return finish(plan, outcome, dryRun: dryRun, code: stop.code, message: stop.message)
             }
             if ctx.options.keepOnFailure {
-                var r = finish(plan, outcome, dryRun: dryRun, code: stop.code, message: stop.message)
+                // What the run applied stays, so the host is partly changed: exit 6 whatever stopped it
+                // (a refusal after changes is not "4: nothing changed").
+                var r = finish(plan, outcome, dryRun: dryRun, code: .partial, message: stop.message)
                 r.onFailure = .kept
                 return r
             }
