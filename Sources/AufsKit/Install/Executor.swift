@@ -77,9 +77,10 @@ public struct Executor {
                 return finish(plan, outcome, dryRun: dryRun, code: stop.code, message: stop.message)
             }
             if ctx.options.keepOnFailure {
-                // What the run applied stays, so the host is partly changed: exit 6 whatever stopped it
-                // (a refusal after changes is not "4: nothing changed").
-                var r = finish(plan, outcome, dryRun: dryRun, code: .partial, message: stop.message)
+                // What the run applied stays: a refusal after changes is 6 (partly applied), not 4,
+                // which says nothing changed.
+                let code: AufsExitCode = stop.code == .blocked ? .partial : stop.code
+                var r = finish(plan, outcome, dryRun: dryRun, code: code, message: stop.message)
                 r.onFailure = .kept
                 return r
             }
