@@ -107,7 +107,13 @@ for i in $(seq 1 "$N"); do
     if [ -n "$bad" ]; then
         fail=$((fail + 1))
         echo "run $i (mode $mode, killed=$KILLED):$bad"
-        [ $fail -le 3 ] && { echo "--- killed run output:"; cat "$W/out"; diff <(cat "$W/old-rw") <(python3 "$M" tree "$R/rw" --inodes) | head -10; }
+        if [ $fail -le 3 ]; then
+            echo "--- killed run output:"; cat "$W/out"
+            for b in rw ro base; do
+                echo "--- $b: before the commit (<) and after --rollback (>)"
+                diff <(cat "$W/old-$b") <(python3 "$M" tree "$R/$b" --inodes) | head -10 || true
+            done
+        fi
         [ $fail -ge 20 ] && break
     fi
 done
